@@ -1,0 +1,23 @@
+// What each commands/<verb>.ts needs to declare itself, kept apart from program.ts so that
+// command files do not import the module that imports them.
+import type { Command } from 'commander';
+import type { CliContext } from './context.js';
+
+/** What each commands/<verb>.ts receives to declare itself. */
+export interface CommandHost {
+  /** Returns the context for the command being run (global options merged in). */
+  context(cmd: Command): CliContext;
+}
+
+/** A verb's declaration: adds one top-level command (with its subcommands) to program. */
+export type DefineCommand = (program: Command, host: CommandHost) => void;
+
+/** Returns an example block for --help: `Examples:` then one indented line each. */
+export function examples(...lines: string[]): string {
+  return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`;
+}
+
+/** Collects a repeatable option into an array. */
+export function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}

@@ -1,0 +1,141 @@
+// The one place that turns errors into messages and exit codes (DESIGN.md, STYLE.md rule 2).
+import { CommanderError } from 'commander';
+import { Chalk } from 'chalk';
+import { ExitCode, InterruptedError, isEcrctlError, RuleViolation } from '../errors.js';
+import {
+  type CliContext,
+  type GlobalOptions,
+  inGitHubActions,
+  makeLogger,
+  SecretRedactor,
+  type Sink,
+  sinkOf,
+} from './context.js';
+import { buildProgram } from './program.js';
+
+export interface MainIo {
+  stdout: Sink;
+  stderr: Sink;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  stdin: NodeJS.ReadableStream;
+  signal: AbortSignal;
+}
+
+/** Runs ecrctl with argv (without node and script) and returns the exit code. */
+export async function main(argv: readonly string[], partial: Partial<MainIo> = {}): Promise<number> {
+  const io: MainIo = {
+    stdout: partial.stdout ?? sinkOf(process.stdout),
+    stderr: partial.stderr ?? sinkOf(process.stderr),
+    env: partial.env ?? process.env,
+    cwd: partial.cwd ?? process.cwd(),
+    stdin: partial.stdin ?? process.stdin,
+    signal: partial.signal ?? new AbortController().signal,
+  };
+  const secrets = new SecretRedactor(
+    inGitHubActions(io.env) ? (line) => io.stdout.write(line) : undefined,
+  );
+  let globals: GlobalOptions = {
+    output: 'text',
+    quiet: false,
+    verbose: argv.includes('--verbose'),
+    color: io.stderr.isTTY && !io.env.NO_COLOR,
+    insecure: false,
+  };
+  const paint = () => new Chalk({ level: globals.color ? 1 : 0 });
+
+  const program = buildProgram({
+    context(opts) {
+      globals = { ...opts, color: opts.color && io.stderr.isTTY };
+      const p = paint();
+      return {
+        globals,
+        env: io.env,
+        cwd: io.cwd,
+        stdout: io.stdout,
+        stderr: io.stderr,
+        signal: io.signal,
+        secrets,
+        log: makeLogger(io.stderr, globals, secrets, { warn: p.yellow, dim: p.dim }),
+        readStdin: () => readAll(io.stdin),
+      } satisfies CliContext;
+    },
+    write: { out: (s) => io.stdout.write(s), err: (s) => io.stderr.write(s) },
+    env: io.env,
+  });
+
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return ExitCode.ok;
+  } catch (err) {
+    return report(err, io.stderr, secrets, globals, paint(), io.signal);
+  }
+}
+
+function report(
+  err: unknown,
+  stderr: Sink,
+  secrets: SecretRedactor,
+  globals: GlobalOptions,
+  p: InstanceType<typeof Chalk>,
+  signal: AbortSignal,
+): number {
+  const write = (s: string) => stderr.write(`${secrets.redact(s)}\n`);
+  if (err instanceof CommanderError) {
+    // Help and --version end with a "error" that is really success.
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
+      return ExitCode.ok;
+    }
+    // commander has already printed the message (with a suggestion) through write.err.
+    return ExitCode.usage;
+  }
+  if (signal.aborted && !(isEcrctlError(err) && !(err instanceof InterruptedError))) {
+    write(p.red('ecrctl: interrupted'));
+    return ExitCode.interrupted;
+  }
+  if (isEcrctlError(err)) {
+    write(`${p.red('error:')} ${err.message}`);
+    if (err instanceof RuleViolation) for (const problem of err.problems) write(`  - ${problem}`);
+    if (err.rule) write(`  rule:  ${err.rule}`);
+    if (err.value !== undefined) write(`  value: ${err.value}`);
+    if (err.fix) write(`  fix:   ${err.fix}`);
+    if (globals.verbose && err.cause) write(p.dim(`  cause: ${describe(err.cause)}`));
+    return err.exitCode;
+  }
+  // Anything else is a bug or an unexpected system error: say so plainly, stack in --verbose.
+  write(`${p.red('error:')} ${describe(err)}`);
+  if (globals.verbose && err instanceof Error && err.stack) write(p.dim(err.stack));
+  else write(p.dim('  (run again with --verbose for details)'));
+  return ExitCode.failure;
+}
+
+function describe(err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code && !err.message.includes(code) ? `${err.message} (${code})` : err.message;
+  }
+  return String(err);
+}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** The process entry point used by bin/ecrctl.js: wires signals and sets the exit code. */
+export async function runProcess(): Promise<void> {
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSignal = () => {
+    interrupts++;
+    if (interrupts > 1) process.exit(ExitCode.interrupted);
+    controller.abort(new InterruptedError());
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const code = await main(process.argv.slice(2), { signal: controller.signal });
+  // Exit now rather than wait for kept-alive sockets to time out; stdout and stderr are
+  // synchronous for files and pipes on Linux, so nothing printed is lost.
+  process.exit(code);
+}

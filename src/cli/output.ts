@@ -1,0 +1,105 @@
+// Renders a command's result as text, one JSON document, or KEY=value lines. Data goes to
+// stdout and nothing else does; every renderer passes through the secret redactor.
+import { appendFileSync } from 'node:fs';
+import type { CliContext } from './context.js';
+
+export interface Rendering<T> {
+  /** Human text for stdout (may be several lines); omit to print nothing in text mode. */
+  text?: (data: T) => string;
+  /** KEY=value pairs for --output env; omit to fall back to flattening the JSON. */
+  env?: (data: T) => Record<string, string>;
+}
+
+/** Writes data to stdout in the format chosen by --output. */
+export function render<T>(ctx: CliContext, data: T, how: Rendering<T> = {}): void {
+  const out = (s: string) => ctx.stdout.write(ctx.secrets.redact(s));
+  switch (ctx.globals.output) {
+    case 'json':
+      out(`${JSON.stringify(data, jsonReplacer, 2)}\n`);
+      return;
+    case 'env': {
+      const pairs = how.env ? how.env(data) : flattenForEnv(data);
+      for (const [k, v] of Object.entries(pairs)) out(`${k}=${envValue(v)}\n`);
+      return;
+    }
+    default: {
+      if (!how.text) return;
+      const text = how.text(data);
+      if (text) out(text.endsWith('\n') ? text : `${text}\n`);
+    }
+  }
+}
+
+function jsonReplacer(_key: string, value: unknown): unknown {
+  if (typeof value === 'bigint') return Number(value);
+  if (value instanceof Date) return value.toISOString();
+  return value;
+}
+
+/** Returns v quoted only when a shell or $GITHUB_OUTPUT would misread it. */
+function envValue(v: string): string {
+  if (/[\n\r]/.test(v)) return JSON.stringify(v);
+  return v;
+}
+
+/** Returns UPPER_SNAKE keys for the scalar fields of a plain object (one level). */
+export function flattenForEnv(data: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (data === null || typeof data !== 'object') return out;
+  for (const [k, v] of Object.entries(data as Record<string, unknown>)) {
+    const key = k.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/[^A-Za-z0-9]+/g, '_').toUpperCase();
+    if (v === undefined || v === null) continue;
+    if (Array.isArray(v)) out[key] = v.join(',');
+    else if (typeof v !== 'object') out[key] = String(v);
+  }
+  return out;
+}
+
+/** Returns rows laid out as aligned columns under a header. */
+export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+/** Returns a byte count as a short human figure (1.5 MB, 820 kB); decimal units. */
+export function formatBytes(n: number): string {
+  if (n < 1000) return `${n} B`;
+  const units = ['kB', 'MB', 'GB', 'TB'];
+  let v = n;
+  let u = -1;
+  while (v >= 1000 && u < units.length - 1) {
+    v /= 1000;
+    u++;
+  }
+  return `${v.toFixed(v < 10 ? 2 : v < 100 ? 1 : 0)} ${units[u]}`;
+}
+
+/** Returns a duration in ms as `1.23s` or `850ms`. */
+export function formatDuration(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)}ms` : `${(ms / 1000).toFixed(2)}s`;
+}
+
+/**
+ * Appends name=value outputs to $GITHUB_OUTPUT (multi-line values use the heredoc form),
+ * when running in GitHub Actions. Returns true when it wrote.
+ */
+export function writeGitHubOutputs(env: NodeJS.ProcessEnv, outputs: Record<string, string>): boolean {
+  const file = env.GITHUB_OUTPUT;
+  if (env.GITHUB_ACTIONS !== 'true' || !file) return false;
+  let text = '';
+  for (const [k, v] of Object.entries(outputs)) {
+    if (v.includes('\n')) {
+      const marker = `ecrctl_${Math.random().toString(36).slice(2)}`;
+      text += `${k}<<${marker}\n${v}\n${marker}\n`;
+    } else {
+      text += `${k}=${v}\n`;
+    }
+  }
+  appendFileSync(file, text);
+  return true;
+}

@@ -1,0 +1,124 @@
+// Builds the commander tree. Each verb lives in its own file under commands/ and declares
+// its options there; the heavy code behind a verb is imported only when that verb runs, so
+// `ecrctl --help` and `--version` start fast.
+import { Command, Option } from 'commander';
+import { createRequire } from 'node:module';
+import { UsageError } from '../errors.js';
+import { type CommandHost, type DefineCommand, examples } from './command-kit.js';
+import type { CliContext, GlobalOptions, OutputFormat } from './context.js';
+
+export interface ProgramHost {
+  /** Builds the CliContext for a command from the parsed global options. */
+  context(globals: GlobalOptions): CliContext;
+  write: { out(s: string): void; err(s: string): void };
+  env: NodeJS.ProcessEnv;
+}
+
+/** Returns the version from package.json. */
+export function version(): string {
+  const require = createRequire(import.meta.url);
+  return (require('../../package.json') as { version: string }).version;
+}
+
+// One line per verb, in the order `--help` lists them.
+const COMMANDS: DefineCommand[] = [];
+
+/** Returns the root command with every verb declared. */
+export function buildProgram(host: ProgramHost): Command {
+  const program = new Command('ecrctl');
+  program
+    .summary('Amazon ECR and ECR Public from the command line, no Docker daemon needed')
+    .description(
+      'ecrctl creates repositories that follow the naming rules, logs in, pushes images with the\n' +
+        'right tags, pulls and copies them, keeps repositories clean with lifecycle rules, scans\n' +
+        'images and replicates them. Images move through a built-in OCI distribution client.',
+    )
+    .version(version(), '-V, --version', 'print the version')
+    .addOption(new Option('--region <region>', 'AWS region').env('ECRCTL_REGION'))
+    .addOption(new Option('--profile <name>', 'AWS shared-config profile').env('ECRCTL_PROFILE'))
+    .addOption(
+      new Option('--endpoint-url <url>', 'ECR API endpoint (e.g. the one `ecrctl local serve` prints)').env(
+        'ECRCTL_ENDPOINT_URL',
+      ),
+    )
+    .addOption(new Option('--registry-id <id>', 'registry (account) id, 12 digits').env('ECRCTL_REGISTRY_ID'))
+    .addOption(
+      new Option('-o, --output <format>', 'output format')
+        .choices(['text', 'json', 'env'])
+        .default('text')
+        .env('ECRCTL_OUTPUT'),
+    )
+    .addOption(new Option('-q, --quiet', 'print only results and errors').env('ECRCTL_QUIET'))
+    .addOption(new Option('-v, --verbose', 'explain each step on stderr').env('ECRCTL_VERBOSE'))
+    .addOption(new Option('--no-color', 'no colour (also NO_COLOR, or when stderr is not a terminal)'))
+    .addOption(
+      new Option('--insecure', 'allow plain HTTP and unverified TLS to non-loopback registries').env(
+        'ECRCTL_INSECURE',
+      ),
+    )
+    .addOption(new Option('--config <file>', 'project config file (default: .ecrctl.yaml found upward)').env(
+      'ECRCTL_CONFIG',
+    ))
+    .showSuggestionAfterError(true)
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeOut: host.write.out, writeErr: host.write.err })
+    .addHelpText(
+      'after',
+      examples(
+        'ecrctl tag-push oci:./build/image:latest 127.0.0.1:5000/team/app:v1 --tag main-abc1234',
+        'ecrctl pull 127.0.0.1:5000/team/app:v1 oci:./out:v1',
+        'ecrctl <command> --help',
+      ),
+    );
+
+  const commandHost: CommandHost = {
+    context(cmd) {
+      const o = cmd.optsWithGlobals<Record<string, unknown>>();
+      return host.context(globalsFrom(o, host.env));
+    },
+  };
+  for (const define of COMMANDS) {
+    define(program, commandHost);
+  }
+  // Every subcommand reports errors the same way as the root.
+  for (const cmd of program.commands) applyErrorBehaviour(cmd, host);
+  return program;
+}
+
+function applyErrorBehaviour(cmd: Command, host: ProgramHost): void {
+  cmd
+    .exitOverride()
+    .showSuggestionAfterError(true)
+    .configureOutput({ writeOut: host.write.out, writeErr: host.write.err });
+  for (const sub of cmd.commands) applyErrorBehaviour(sub, host);
+}
+
+function globalsFrom(o: Record<string, unknown>, env: NodeJS.ProcessEnv): GlobalOptions {
+  const output = (o.output as OutputFormat | undefined) ?? 'text';
+  const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
+  const registryId = str(o.registryId);
+  if (registryId !== undefined && !/^[0-9]{12}$/.test(registryId)) {
+    throw new UsageError('--registry-id must be a 12-digit AWS account id', {
+      value: registryId,
+      fix: 'pass the account id that owns the registry, e.g. --registry-id 123456789012',
+    });
+  }
+  const globals: GlobalOptions = {
+    output,
+    quiet: o.quiet === true || o.quiet === '1' || o.quiet === 'true',
+    verbose: o.verbose === true || o.verbose === '1' || o.verbose === 'true',
+    color: o.color !== false && !env.NO_COLOR,
+    insecure: o.insecure === true || o.insecure === '1' || o.insecure === 'true',
+  };
+  const region = str(o.region);
+  const profile = str(o.profile);
+  const endpointUrl = str(o.endpointUrl);
+  const config = str(o.config);
+  if (region) globals.region = region;
+  if (profile) globals.profile = profile;
+  if (endpointUrl) globals.endpointUrl = endpointUrl;
+  if (registryId) globals.registryId = registryId;
+  if (config) globals.config = config;
+  return globals;
+}

@@ -1,0 +1,100 @@
+// Digests: parsing, computing while bytes stream past, and verifying.
+import { createHash, type Hash } from 'node:crypto';
+import { Transform, type TransformCallback } from 'node:stream';
+import { DigestMismatchError, UsageError } from '../errors.js';
+
+const ENCODED = { sha256: /^[a-f0-9]{64}$/, sha512: /^[a-f0-9]{128}$/ } as const;
+export type DigestAlgorithm = keyof typeof ENCODED;
+
+export interface ParsedDigest {
+  algorithm: DigestAlgorithm;
+  hex: string;
+}
+
+/** Returns the algorithm and hex of a digest string, or throws UsageError naming the rule. */
+export function parseDigest(digest: string): ParsedDigest {
+  const colon = digest.indexOf(':');
+  const algorithm = digest.slice(0, colon);
+  const hex = digest.slice(colon + 1);
+  if (colon < 0 || !(algorithm in ENCODED)) {
+    throw new UsageError(`invalid digest: ${JSON.stringify(digest)}`, {
+      rule: 'a digest is ALGORITHM:HEX with algorithm sha256 or sha512',
+      value: digest,
+      fix: 'use the full digest, e.g. sha256:<64 hex characters>',
+    });
+  }
+  if (!ENCODED[algorithm as DigestAlgorithm].test(hex)) {
+    throw new UsageError(`invalid digest: ${JSON.stringify(digest)}`, {
+      rule: `a ${algorithm} digest has ${algorithm === 'sha256' ? 64 : 128} lowercase hex characters`,
+      value: digest,
+      fix: 'copy the whole digest; short digests are not accepted',
+    });
+  }
+  return { algorithm: algorithm as DigestAlgorithm, hex };
+}
+
+/** Returns true when digest is well-formed (never throws). */
+export function isDigest(digest: string): boolean {
+  try {
+    parseDigest(digest);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Returns the sha256 digest of bytes, as `sha256:<hex>`. */
+export function sha256Digest(bytes: Buffer | string): string {
+  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+}
+
+/** Returns a hash object for the algorithm of a digest. */
+export function hasherFor(digest: string): Hash {
+  return createHash(parseDigest(digest).algorithm);
+}
+
+/**
+ * A pass-through stream that hashes and counts bytes and, at the end, fails with
+ * DigestMismatchError unless they match the expected digest and size. Nothing is buffered.
+ */
+export class VerifyingStream extends Transform {
+  readonly #hash: Hash;
+  readonly #expected: string;
+  readonly #size: number | undefined;
+  bytes = 0;
+
+  constructor(expectedDigest: string, expectedSize?: number, startHash?: Hash, startBytes = 0) {
+    super();
+    this.#expected = expectedDigest;
+    this.#size = expectedSize;
+    this.#hash = startHash ?? hasherFor(expectedDigest);
+    this.bytes = startBytes;
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.bytes += chunk.length;
+    if (this.#size !== undefined && this.bytes > this.#size) {
+      done(new DigestMismatchError(`content of ${this.#expected} is longer than its descriptor's ${this.#size} bytes`));
+      return;
+    }
+    this.#hash.update(chunk);
+    done(null, chunk);
+  }
+
+  override _flush(done: TransformCallback): void {
+    if (this.#size !== undefined && this.bytes !== this.#size) {
+      done(
+        new DigestMismatchError(
+          `content of ${this.#expected} is ${this.bytes} bytes, its descriptor says ${this.#size}`,
+        ),
+      );
+      return;
+    }
+    const actual = `${parseDigest(this.#expected).algorithm}:${this.#hash.digest('hex')}`;
+    if (actual !== this.#expected) {
+      done(new DigestMismatchError(`content does not match its digest: expected ${this.#expected}, got ${actual}`));
+      return;
+    }
+    done();
+  }
+}

@@ -1,0 +1,171 @@
+// Pieces shared by the OCI layout directory and the docker-archive tar: error wording for
+// hostile or corrupt content, digest and descriptor checks, and verified blob writes.
+import type { FileHandle } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { DigestMismatchError, EcrctlError, type ErrorDetails } from '../../errors.js';
+import { hasherFor, type ParsedDigest, parseDigest, VerifyingStream } from '../digest.js';
+import { MediaType } from '../media-types.js';
+import type { BlobWriteOptions } from '../store.js';
+import type { Descriptor } from '../types.js';
+
+/** The annotation that names a tag in an OCI layout's index.json. */
+export const REF_NAME = 'org.opencontainers.image.ref.name';
+/** The annotation containerd and Docker use for the full image name in index.json. */
+export const IMAGE_NAME = 'io.containerd.image.name';
+
+const CORRUPT_FIX = 'the file is corrupt or was tampered with; recreate it from a trusted source';
+
+/** Returns an error that names the place (`oci:./out`), the entry inside it and the problem. */
+export function layoutError(place: string, entry: string, problem: string, details: ErrorDetails = {}): EcrctlError {
+  return new EcrctlError(`${place}: ${entry}: ${problem}`, { fix: CORRUPT_FIX, ...details });
+}
+
+/** Returns the parsed digest, or throws naming the entry and field that hold a bad one. */
+export function checkedDigest(digest: unknown, place: string, entry: string, field: string): ParsedDigest {
+  if (typeof digest !== 'string') {
+    throw layoutError(place, entry, `${field} is missing or not a string`);
+  }
+  try {
+    return parseDigest(digest);
+  } catch {
+    // The digest came from a file, not from the command line: say so instead of a UsageError.
+    throw layoutError(place, entry, `${field} ${JSON.stringify(digest)} is not a valid digest`, {
+      rule: 'a digest is sha256:<64 lowercase hex> or sha512:<128 lowercase hex>',
+      value: digest,
+    });
+  }
+}
+
+/** Returns the value as a Descriptor after checking its digest, media type and size. */
+export function checkedDescriptor(value: unknown, place: string, entry: string, field: string): Descriptor {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw layoutError(place, entry, `${field} is not a descriptor object`);
+  }
+  const d = value as Record<string, unknown>;
+  checkedDigest(d.digest, place, entry, `${field}.digest`);
+  if (typeof d.mediaType !== 'string') {
+    throw layoutError(place, entry, `${field}.mediaType is missing or not a string`);
+  }
+  if (typeof d.size !== 'number' || !Number.isSafeInteger(d.size) || d.size < 0) {
+    throw layoutError(place, entry, `${field}.size ${JSON.stringify(d.size)} is not a byte count`);
+  }
+  return value as Descriptor;
+}
+
+/**
+ * Returns the parsed JSON of a manifest or index after checking every descriptor digest in
+ * it, so that a hostile `sha256:../../x` is refused before anything builds a path from it.
+ */
+export function checkedManifestJson(bytes: Buffer, place: string, entry: string): Record<string, unknown> {
+  let json: unknown;
+  try {
+    json = JSON.parse(bytes.toString('utf8'));
+  } catch (err) {
+    throw layoutError(place, entry, `is not valid JSON (${(err as Error).message})`, { cause: err });
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw layoutError(place, entry, 'is not a JSON object');
+  }
+  const m = json as Record<string, unknown>;
+  if (m.config !== undefined) checkedDescriptor(m.config, place, entry, 'config');
+  if (m.subject !== undefined) checkedDescriptor(m.subject, place, entry, 'subject');
+  for (const key of ['layers', 'manifests', 'blobs'] as const) {
+    const list = m[key];
+    if (list === undefined) continue;
+    if (!Array.isArray(list)) throw layoutError(place, entry, `${key} is not an array`);
+    for (const [i, d] of list.entries()) checkedDescriptor(d, place, entry, `${key}[${i}]`);
+  }
+  return m;
+}
+
+/** Returns the media type a manifest declares, or the one its shape implies. */
+export function manifestMediaType(json: Record<string, unknown>, known?: string): string {
+  if (known) return known;
+  if (typeof json.mediaType === 'string') return json.mediaType;
+  return Array.isArray(json.manifests) ? MediaType.ociIndex : MediaType.ociManifest;
+}
+
+/** Throws DigestMismatchError naming place and entry unless bytes hash to digest and match size. */
+export function verifyBytes(bytes: Buffer, digest: string, size: number | undefined, place: string, entry: string): void {
+  const actual = `${parseDigest(digest).algorithm}:${hasherFor(digest).update(bytes).digest('hex')}`;
+  if (size !== undefined && bytes.length !== size) {
+    throw new DigestMismatchError(`${place}: ${entry}: is ${bytes.length} bytes, its descriptor says ${size}`, {
+      fix: CORRUPT_FIX,
+    });
+  }
+  if (actual !== digest) {
+    throw new DigestMismatchError(
+      `${place}: ${entry}: content does not match its digest: expected ${digest}, got ${actual}`,
+      { fix: CORRUPT_FIX },
+    );
+  }
+}
+
+/** Returns the digests a manifest or index points at through `manifests[]` (its children). */
+export function childDigests(bytes: Buffer): string[] {
+  try {
+    const json = JSON.parse(bytes.toString('utf8')) as { manifests?: unknown };
+    if (!Array.isArray(json.manifests)) return [];
+    return json.manifests
+      .map((d: unknown) => (d as { digest?: unknown } | null)?.digest)
+      .filter((d): d is string => typeof d === 'string');
+  } catch {
+    return [];
+  }
+}
+
+const MAX_ATTEMPTS = 3;
+
+/**
+ * Writes a blob's bytes into fh at start, verifying digest and size as they pass. A source
+ * that fails mid-way is reopened at the byte count already on disk (up to 3 attempts); the
+ * hash is rebuilt from what is on disk, so a resumed blob is verified end to end.
+ */
+export async function writeVerified(
+  fh: FileHandle,
+  start: number,
+  descriptor: Descriptor,
+  open: (offset: number) => Promise<Readable>,
+  opts: BlobWriteOptions = {},
+): Promise<void> {
+  let written = 0;
+  for (let attempt = 1; ; attempt++) {
+    const hash = hasherFor(descriptor.digest);
+    if (written > 0) await hashRange(fh, start, written, hash);
+    const verifier = new VerifyingStream(descriptor.digest, descriptor.size, hash, written);
+    try {
+      const source = await open(written);
+      await pipeline(
+        source,
+        verifier,
+        async (chunks: AsyncIterable<Buffer>) => {
+          for await (const chunk of chunks) {
+            let done = 0;
+            while (done < chunk.length) {
+              const { bytesWritten } = await fh.write(chunk, done, chunk.length - done, start + written + done);
+              done += bytesWritten;
+            }
+            written += chunk.length;
+            opts.onProgress?.(written);
+          }
+        },
+        opts.signal ? { signal: opts.signal } : {},
+      );
+      return;
+    } catch (err) {
+      // Our own errors (digest mismatch) and interruptions are final; I/O hiccups retry.
+      if (opts.signal?.aborted || err instanceof EcrctlError || attempt >= MAX_ATTEMPTS) throw err;
+    }
+  }
+}
+
+async function hashRange(fh: FileHandle, start: number, length: number, hash: ReturnType<typeof hasherFor>): Promise<void> {
+  const buf = Buffer.alloc(Math.min(length, 1024 * 1024));
+  for (let pos = 0; pos < length; ) {
+    const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, length - pos), start + pos);
+    if (bytesRead === 0) break;
+    hash.update(buf.subarray(0, bytesRead));
+    pos += bytesRead;
+  }
+}

@@ -23,16 +23,19 @@ export interface ImageSource {
   /** Returns the manifest (or index) for a tag or digest; throws NotFoundError when absent. */
   getManifest(reference: string, opts?: OpOptions): Promise<ManifestBlob>;
   /**
-   * Returns a stream of a blob's bytes. The stream is NOT verified here: the copy engine
-   * verifies every blob against its digest as it passes.
+   * Returns a stream of a blob's bytes from offset (default 0). The stream need not be
+   * verified here: every ImageTarget.putBlob verifies size and digest as bytes pass, so
+   * hashing twice would only cost time.
    */
-  openBlob(descriptor: Descriptor, opts?: OpOptions): Promise<Readable>;
+  openBlob(descriptor: Descriptor, opts?: OpOptions & { offset?: number }): Promise<Readable>;
   /** Returns every tag, in the order the source keeps them. */
   listTags(opts?: OpOptions): Promise<string[]>;
   /** Returns the descriptors of manifests whose subject is digest (OCI 1.1 referrers). */
   listReferrers?(digest: string, opts?: OpOptions): Promise<Descriptor[]>;
   /** Releases files or connections. */
   close?(): Promise<void>;
+  /** The registry host and repository when the source is a registry (for mounts). */
+  readonly registry?: { host: string; repository: string };
 }
 
 /** Where an image can be written to. Writes are not visible until commit(). */

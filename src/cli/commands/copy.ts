@@ -1,0 +1,35 @@
+import type { Command } from 'commander';
+import { type CommandHost, examples } from '../command-kit.js';
+
+/** Declares `ecrctl copy`. */
+export function defineCopy(program: Command, host: CommandHost): void {
+  program
+    .command('copy')
+    .summary('copy an image between registries (all platforms, digests preserved)')
+    .description(
+      'Copies the image SOURCE names to TARGET: across accounts, regions or registries (for\n' +
+        'example Docker Hub to ECR). Indexes keep every platform; bytes and digests are kept\n' +
+        'exactly. Within one registry, blobs are mounted instead of copied where the registry\n' +
+        'allows it. With --all-tags, every tag of the source repository is copied.',
+    )
+    .argument('<source>', 'registry reference (or oci:/docker-archive: location)')
+    .argument('<target>', 'registry reference')
+    .option('--all-tags', 'copy every tag of the source repository')
+    .option('--platform <os/arch[/variant]>', 'copy only this platform')
+    .option('--concurrency <n>', 'blobs transferred at once', '4')
+    .addHelpText(
+      'after',
+      examples(
+        'ecrctl copy docker.io/library/alpine:3.20 123456789012.dkr.ecr.eu-west-1.amazonaws.com/mirror/alpine:3.20',
+        'ecrctl copy 127.0.0.1:5000/team/app 127.0.0.1:5001/team/app --all-tags',
+      ),
+    )
+    .action(
+      async (source: string, target: string, opts: { allTags?: boolean; platform?: string; concurrency?: string }, cmd: Command) => {
+        const ctx = host.context(cmd);
+        const { runTransfer, runCopyAllTags } = await import('../transfer.js');
+        if (opts.allTags) await runCopyAllTags(ctx, { source, target, platform: opts.platform, concurrency: opts.concurrency });
+        else await runTransfer(ctx, { action: 'copied', source, target, tags: [], platform: opts.platform, concurrency: opts.concurrency });
+      },
+    );
+}

@@ -1,0 +1,31 @@
+import type { Command } from 'commander';
+import { type CommandHost, examples } from '../command-kit.js';
+
+/** Declares `ecrctl pull`. */
+export function definePull(program: Command, host: CommandHost): void {
+  program
+    .command('pull')
+    .summary('pull an image from a registry into an OCI layout or a docker-archive')
+    .description(
+      'Pulls the image SOURCE names into DEST, verifying every blob against its digest as it\n' +
+        'streams. The output appears complete or not at all: it is built under a temporary name\n' +
+        'and renamed into place at the end. Multi-platform images keep all platforms unless\n' +
+        '--platform picks one.\nDEST: oci:DIR[:TAG] or docker-archive:FILE[:REF].',
+    )
+    .argument('<source>', 'registry reference, e.g. 127.0.0.1:5000/team/app:v1')
+    .argument('<dest>', 'oci:DIR[:TAG] or docker-archive:FILE[:REF]')
+    .option('--platform <os/arch[/variant]>', 'pull only this platform')
+    .option('--concurrency <n>', 'blobs transferred at once', '4')
+    .addHelpText(
+      'after',
+      examples(
+        'ecrctl pull 127.0.0.1:5000/team/app:v1 oci:./out:v1',
+        'ecrctl pull app:v1 docker-archive:./app.tar:team/app:v1 --platform linux/amd64',
+      ),
+    )
+    .action(async (source: string, dest: string, opts: { platform?: string; concurrency?: string }, cmd: Command) => {
+      const ctx = host.context(cmd);
+      const { runTransfer } = await import('../transfer.js');
+      await runTransfer(ctx, { action: 'pulled', source, target: dest, tags: [], platform: opts.platform, concurrency: opts.concurrency });
+    });
+}

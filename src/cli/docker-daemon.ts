@@ -1,0 +1,43 @@
+// docker-daemon:IMAGE — only where a Docker daemon runs: `docker save` into a private
+// temporary archive, read like any docker-archive, removed when the source is closed.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { EcrctlError, NotFoundError } from '../errors.js';
+import type { CliContext } from './context.js';
+import type { OpenedLocation } from './locations.js';
+
+/** Returns the image a Docker daemon holds, as a source read from a temporary `docker save`. */
+export async function openDockerDaemonImage(ctx: CliContext, image: string): Promise<OpenedLocation> {
+  const { execa } = await import('execa');
+  const dir = await mkdtemp(path.join(tmpdir(), 'ecrctl-daemon-'));
+  const file = path.join(dir, 'image.tar');
+  try {
+    ctx.log.verbose(`docker save ${image}`);
+    await execa('docker', ['save', '-o', file, image], { cancelSignal: ctx.signal, stdin: 'ignore' });
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    const text = err instanceof Error ? err.message : String(err);
+    if (/ENOENT/.test(text)) {
+      throw new NotFoundError('docker-daemon: needs the docker command, which is not installed', {
+        fix: 'save the image elsewhere (`docker save -o app.tar IMAGE`) and push docker-archive:app.tar',
+      });
+    }
+    throw new EcrctlError(`docker save ${image} failed`, {
+      cause: err,
+      fix: 'check that the Docker daemon runs and has the image (`docker image ls`)',
+    });
+  }
+  const { DockerArchiveReader } = await import('../oci/layout/docker-archive.js');
+  const reader = await DockerArchiveReader.open(file, undefined);
+  const close = reader.close?.bind(reader);
+  return {
+    source: Object.assign(reader, {
+      close: async () => {
+        await close?.();
+        await rm(dir, { recursive: true, force: true });
+      },
+    }),
+    reference: '',
+  };
+}

@@ -1,0 +1,233 @@
+// tag-push, pull, copy, inspect and tags: parse locations, open them, run the copy engine,
+// report. Shared by those verbs because they differ only in which locations they accept.
+import { NotFoundError, UsageError } from '../errors.js';
+import { copyImage, formatPlatform, manifestKind, parseManifest, parsePlatform, type PlatformSpec } from '../oci/copy.js';
+import { formatLocation, formatReference, type ImageLocation, parseLocation } from '../oci/reference.js';
+import type { ImageIndex, ImageManifest } from '../oci/types.js';
+import type { CliContext } from './context.js';
+import { openLocation, type OpenedLocation, resolveLocation } from './locations.js';
+import { render, table, formatBytes } from './output.js';
+import { reportTransfer, transferProgress } from './transfer-report.js';
+
+export interface TransferRequest {
+  action: 'pushed' | 'pulled' | 'copied';
+  source: string;
+  target: string;
+  tags: readonly string[];
+  platform?: string | undefined;
+  concurrency?: string | undefined;
+}
+
+function concurrencyOf(text: string | undefined): number {
+  const n = Number(text ?? '4');
+  if (!Number.isInteger(n) || n < 1 || n > 64) {
+    throw new UsageError('--concurrency must be a whole number from 1 to 64', { value: String(text) });
+  }
+  return n;
+}
+
+/** Returns the tags a transfer writes: the target's own tag first, then --tag values. */
+function targetTags(target: ImageLocation, extra: readonly string[]): string[] {
+  const own =
+    target.transport === 'registry'
+      ? target.reference.tag
+      : target.transport === 'oci'
+        ? target.tag
+        : target.transport === 'docker-archive'
+          ? target.ref
+          : undefined;
+  return [...new Set([...(own ? [own] : []), ...extra])];
+}
+
+/** Runs one transfer (tag-push, pull, copy) and reports it. */
+export async function runTransfer(ctx: CliContext, req: TransferRequest): Promise<void> {
+  const platform: PlatformSpec | undefined = req.platform ? parsePlatform(req.platform) : undefined;
+  const concurrency = concurrencyOf(req.concurrency);
+  const sourceLoc = await resolveLocation(ctx, parseLocation(req.source));
+  let targetLoc = await resolveLocation(ctx, parseLocation(req.target));
+  if (req.action === 'pushed' || req.action === 'copied') {
+    if (targetLoc.transport !== 'registry') {
+      throw new UsageError(`${req.action === 'pushed' ? 'tag-push' : 'copy'} writes to a registry, not ${targetLoc.transport}:`, {
+        value: req.target,
+        fix: 'to write a local layout or archive use `ecrctl pull SOURCE oci:DIR[:TAG]`',
+      });
+    }
+  } else if (targetLoc.transport === 'registry' || targetLoc.transport === 'docker-daemon') {
+    throw new UsageError('pull writes to oci:DIR[:TAG] or docker-archive:FILE[:REF]', {
+      value: req.target,
+      fix: 'to copy between registries use `ecrctl copy`',
+    });
+  }
+  if (targetLoc.transport === 'registry' && targetLoc.reference.digest) {
+    throw new UsageError('a push target names a tag, not a digest', {
+      value: req.target,
+      fix: 'drop the @sha256:… part; the digest is computed from what is pushed',
+    });
+  }
+  // An archive without a name would load as an untagged image: name it after the source.
+  if (targetLoc.transport === 'docker-archive' && !targetLoc.ref && sourceLoc.transport === 'registry') {
+    targetLoc = { ...targetLoc, ref: `${sourceLoc.reference.repository}:${sourceLoc.reference.tag ?? 'latest'}` };
+  }
+  let tags = targetTags(targetLoc, req.tags);
+  // Pulling into a layout without a tag keeps the source's tag, as `docker pull` does.
+  if (req.action === 'pulled' && tags.length === 0 && sourceLoc.transport === 'registry' && sourceLoc.reference.tag) {
+    tags = [sourceLoc.reference.tag];
+  }
+  if (req.action !== 'pulled' && tags.length === 0) {
+    ctx.log.warn('no tag given: pushing as "latest" (name a tag in TARGET or with --tag)');
+    tags = ['latest'];
+  }
+  if (targetLoc.transport === 'registry') targetLoc = { ...targetLoc, reference: { ...targetLoc.reference, tag: undefined } } as ImageLocation;
+
+  const source = await openLocation(ctx, sourceLoc, 'source');
+  let target: OpenedLocation | undefined;
+  const progress = await transferProgress(ctx, `${req.action === 'pulled' ? 'pulling' : req.action === 'pushed' ? 'pushing' : 'copying'} ${formatLocation(sourceLoc)}`);
+  try {
+    target = await openLocation(ctx, targetLoc, 'target');
+    const summary = await copyImage(source.source!, source.reference, target.target!, {
+      tags,
+      concurrency,
+      signal: ctx.signal,
+      onEvent: progress.onEvent,
+      ...(platform ? { platform } : {}),
+    });
+    progress.done(true);
+    const destination = formatLocation(targetLoc);
+    reportTransfer(ctx, {
+      ...summary,
+      action: req.action,
+      source: formatLocation(sourceLoc),
+      destination,
+      imageUri: targetLoc.transport === 'registry' ? `${destination}@${summary.digest}` : destination,
+    });
+  } catch (err) {
+    progress.done(false);
+    await target?.target?.abort().catch(() => {});
+    throw err;
+  } finally {
+    await source.source?.close?.().catch(() => {});
+  }
+}
+
+/** Copies every tag of the source repository to the target repository. */
+export async function runCopyAllTags(
+  ctx: CliContext,
+  req: { source: string; target: string; platform?: string | undefined; concurrency?: string | undefined },
+): Promise<void> {
+  const sourceLoc = await resolveLocation(ctx, parseLocation(req.source));
+  if (sourceLoc.transport !== 'registry' || sourceLoc.reference.tag || sourceLoc.reference.digest) {
+    throw new UsageError('--all-tags takes a repository without a tag or digest', {
+      value: req.source,
+      fix: 'write the source as host/repository',
+    });
+  }
+  const opened = await openLocation(ctx, sourceLoc, 'source');
+  const tags = await opened.source!.listTags({ signal: ctx.signal });
+  if (tags.length === 0) throw new NotFoundError(`${req.source} has no tags`);
+  ctx.log.info(`copying ${tags.length} tags from ${formatLocation(sourceLoc)}`);
+  for (const tag of tags) {
+    await runTransfer(ctx, {
+      action: 'copied',
+      source: formatReference({ ...sourceLoc.reference, tag }),
+      target: `${req.target.replace(/:[^/:@]*$/, '')}:${tag}`,
+      tags: [],
+      platform: req.platform,
+      concurrency: req.concurrency,
+    });
+  }
+}
+
+interface InspectHead {
+  reference: string;
+  digest: string;
+  mediaType: string;
+  size: number;
+}
+type InspectInfo =
+  | (InspectHead & {
+      kind: 'index';
+      manifests: { digest: string; mediaType: string; size: number; platform?: string }[];
+    })
+  | (InspectHead & {
+      kind: 'image';
+      artifactType?: string;
+      config: { digest: string; mediaType: string; size: number };
+      layers: { digest: string; mediaType: string; size: number }[];
+      totalSize: number;
+    });
+
+function imageInfo(head: InspectHead, doc: ImageManifest): InspectInfo {
+  return {
+    ...head,
+    kind: 'image',
+    ...(doc.artifactType ? { artifactType: doc.artifactType } : {}),
+    config: { digest: doc.config.digest, mediaType: doc.config.mediaType, size: doc.config.size },
+    layers: doc.layers.map((d) => ({ digest: d.digest, mediaType: d.mediaType, size: d.size })),
+    totalSize: doc.layers.reduce((n, d) => n + d.size, doc.config.size),
+  };
+}
+
+/** Prints what a manifest holds (or its raw bytes). */
+export async function runInspect(ctx: CliContext, ref: string, raw: boolean): Promise<void> {
+  const loc = await resolveLocation(ctx, parseLocation(ref));
+  const opened = await openLocation(ctx, loc, 'source');
+  try {
+    const m = await opened.source!.getManifest(opened.reference, { signal: ctx.signal });
+    if (raw) {
+      ctx.stdout.write(m.bytes.toString('utf8'));
+      if (!m.bytes.toString('utf8').endsWith('\n')) ctx.stdout.write('\n');
+      return;
+    }
+    const doc = parseManifest(m);
+    const head = { reference: formatLocation(loc), digest: m.digest, mediaType: m.mediaType, size: m.bytes.length };
+    const info: InspectInfo =
+      manifestKind(m, doc) === 'index'
+        ? {
+            ...head,
+            kind: 'index',
+            manifests: (doc as ImageIndex).manifests.map((d) => ({
+              digest: d.digest,
+              mediaType: d.mediaType,
+              size: d.size,
+              ...(d.platform ? { platform: formatPlatform(d.platform) } : {}),
+            })),
+          }
+        : imageInfo(head, doc as ImageManifest);
+    render(ctx, info, {
+      text: (i) => {
+        const top = `${i.reference}\ndigest:     ${i.digest}\nmedia type: ${i.mediaType}\n`;
+        if (i.kind === 'index') {
+          return `${top}platforms:\n${table(
+            ['PLATFORM', 'DIGEST', 'SIZE'],
+            i.manifests.map((d) => [d.platform ?? '-', d.digest, formatBytes(d.size)]),
+          )}`;
+        }
+        return `${top}size:       ${formatBytes(i.totalSize)} in ${i.layers.length} layers\nconfig:     ${i.config.digest}\nlayers:\n${table(
+          ['DIGEST', 'MEDIA TYPE', 'SIZE'],
+          i.layers.map((d) => [d.digest, d.mediaType, formatBytes(d.size)]),
+        )}`;
+      },
+      env: (i) => ({ IMAGE_DIGEST: i.digest, IMAGE_MEDIA_TYPE: i.mediaType }),
+    });
+  } finally {
+    await opened.source?.close?.().catch(() => {});
+  }
+}
+
+/** Prints every tag of a repository. */
+export async function runTags(ctx: CliContext, repo: string): Promise<void> {
+  const loc = await resolveLocation(ctx, parseLocation(repo));
+  if (loc.transport === 'registry' && (loc.reference.tag || loc.reference.digest)) {
+    throw new UsageError('tags takes a repository, without a tag or digest', { value: repo, fix: 'write host/repository' });
+  }
+  const opened = await openLocation(ctx, loc, 'source');
+  try {
+    const tags = await opened.source!.listTags({ signal: ctx.signal });
+    render(ctx, { repository: formatLocation(loc), tags }, {
+      text: (r) => r.tags.join('\n'),
+      env: (r) => ({ IMAGE_TAGS: r.tags.join(',') }),
+    });
+  } finally {
+    await opened.source?.close?.().catch(() => {});
+  }
+}

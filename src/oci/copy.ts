@@ -1,0 +1,295 @@
+// The transfer engine: copies an image from any ImageSource to any ImageTarget. Blobs go
+// first (largest first, in parallel), then image manifests, then the index, then tags, so a
+// failure at any point leaves no tag pointing at an incomplete image. Bytes and digests are
+// preserved exactly: manifests are re-sent as the bytes they were read as, never re-encoded.
+import { EcrctlError, InterruptedError, NotFoundError, UsageError } from '../errors.js';
+import { isImageManifestMediaType, isIndexMediaType } from './media-types.js';
+import type { BlobPutResult, ImageSource, ImageTarget } from './store.js';
+import type { Descriptor, ImageIndex, ImageManifest, ManifestBlob, Platform } from './types.js';
+
+/** A platform selector: `os/arch[/variant]`. */
+export interface PlatformSpec {
+  os: string;
+  architecture: string;
+  variant?: string;
+}
+
+/** Returns the platform that `os/arch[/variant]` names, or throws UsageError. */
+export function parsePlatform(text: string): PlatformSpec {
+  const parts = text.split('/');
+  const [os, architecture, variant] = parts;
+  const part = /^[a-z0-9._-]+$/;
+  if (
+    parts.length < 2 ||
+    parts.length > 3 ||
+    !os ||
+    !architecture ||
+    !part.test(os) ||
+    !part.test(architecture) ||
+    (variant !== undefined && !part.test(variant))
+  ) {
+    throw new UsageError(`invalid platform ${JSON.stringify(text)}`, {
+      rule: 'a platform is os/arch or os/arch/variant, lowercase',
+      value: text,
+      fix: 'write e.g. --platform linux/amd64 or --platform linux/arm64/v8',
+    });
+  }
+  return variant === undefined ? { os, architecture } : { os, architecture, variant };
+}
+
+/** Returns `os/arch[/variant]` for a platform. */
+export function formatPlatform(p: Platform | PlatformSpec): string {
+  return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
+}
+
+export type CopyEvent =
+  | { kind: 'plan'; blobs: number; bytes: number; manifests: number }
+  | { kind: 'blob-start'; descriptor: Descriptor }
+  | { kind: 'blob-progress'; descriptor: Descriptor; bytes: number }
+  | { kind: 'blob-done'; descriptor: Descriptor; result: BlobPutResult }
+  | { kind: 'manifest'; digest: string; tag?: string; unchanged: boolean };
+
+export interface CopyOptions {
+  /** Copy only the image for this platform out of an index. */
+  platform?: PlatformSpec;
+  /** Tags to put on the copied image at the target (none: stored by digest only). */
+  tags?: readonly string[];
+  /** Blobs in flight at once (default 4). */
+  concurrency?: number;
+  signal?: AbortSignal;
+  onEvent?: (event: CopyEvent) => void;
+}
+
+export interface CopySummary {
+  /** Digest of the root manifest at the target (the child's, when a platform was chosen). */
+  digest: string;
+  mediaType: string;
+  /** Tags now pointing at digest, and which of them already did. */
+  tags: string[];
+  unchangedTags: string[];
+  platforms: string[];
+  blobs: { total: number; uploaded: number; skipped: number; mounted: number };
+  /** Bytes of blob content sent (uploaded), and the total size of all blobs. */
+  bytesUploaded: number;
+  bytesTotal: number;
+  manifests: number;
+  durationMs: number;
+}
+
+/** Nested indexes deeper than this are refused (a loop or a hostile index). */
+const MAX_INDEX_DEPTH = 4;
+
+interface Plan {
+  /** Manifests in the order they must be written: children before parents. */
+  manifests: ManifestBlob[];
+  blobs: Map<string, Descriptor>;
+  platforms: string[];
+}
+
+/** Copies the image that sourceRef names from source to target; returns what happened. */
+export async function copyImage(
+  source: ImageSource,
+  sourceRef: string,
+  target: ImageTarget,
+  opts: CopyOptions = {},
+): Promise<CopySummary> {
+  const started = performance.now();
+  const signal = opts.signal;
+  const emit = opts.onEvent ?? (() => {});
+  const root = await source.getManifest(sourceRef, { signal });
+  const plan: Plan = { manifests: [], blobs: new Map(), platforms: [] };
+  const chosen = await planManifest(source, root, plan, opts, 0, new Set(), signal);
+
+  const blobs = [...plan.blobs.values()].sort((a, b) => b.size - a.size);
+  const bytesTotal = blobs.reduce((n, d) => n + d.size, 0);
+  emit({ kind: 'plan', blobs: blobs.length, bytes: bytesTotal, manifests: plan.manifests.length });
+
+  const counts = { uploaded: 0, skipped: 0, mounted: 0 };
+  let bytesUploaded = 0;
+  const sameRepository =
+    source.registry !== undefined &&
+    target.registry !== undefined &&
+    source.registry.host === target.registry.host &&
+    source.registry.repository === target.registry.repository;
+  const canMount =
+    !sameRepository &&
+    source.registry !== undefined &&
+    target.registry !== undefined &&
+    source.registry.host === target.registry.host &&
+    target.mountBlob !== undefined;
+
+  const copyBlob = async (d: Descriptor): Promise<void> => {
+    throwIfAborted(signal);
+    emit({ kind: 'blob-start', descriptor: d });
+    let result: BlobPutResult;
+    if (sameRepository) {
+      result = 'skipped';
+    } else if (await target.hasBlob(d, { signal })) {
+      result = 'skipped';
+    } else if (canMount && (await target.mountBlob!(d, source.registry!.repository, { signal }))) {
+      result = 'mounted';
+    } else {
+      result = await target.putBlob(d, (offset) => source.openBlob(d, { signal, offset }), {
+        signal,
+        onProgress: (bytes) => emit({ kind: 'blob-progress', descriptor: d, bytes }),
+      });
+      if (result === 'uploaded') bytesUploaded += d.size;
+    }
+    counts[result]++;
+    emit({ kind: 'blob-done', descriptor: d, result });
+  };
+  await runPool(blobs, opts.concurrency ?? 4, copyBlob, signal);
+
+  // Children before parents; the root last, and only then tags.
+  const rootManifest = plan.manifests[plan.manifests.length - 1]!;
+  for (const m of plan.manifests) {
+    throwIfAborted(signal);
+    if (m === rootManifest) break;
+    const present = await target.headManifest(m.digest, { signal });
+    if (present?.digest !== m.digest) await target.putManifest(m, undefined, { signal });
+    emit({ kind: 'manifest', digest: m.digest, unchanged: present?.digest === m.digest });
+  }
+  const tags = [...new Set(opts.tags ?? [])];
+  const unchangedTags: string[] = [];
+  if (tags.length === 0) {
+    const present = await target.headManifest(rootManifest.digest, { signal });
+    if (present?.digest !== rootManifest.digest) await target.putManifest(rootManifest, undefined, { signal });
+    emit({ kind: 'manifest', digest: rootManifest.digest, unchanged: present?.digest === rootManifest.digest });
+  }
+  for (const tag of tags) {
+    throwIfAborted(signal);
+    const present = await target.headManifest(tag, { signal });
+    const unchanged = present?.digest === rootManifest.digest;
+    if (unchanged) unchangedTags.push(tag);
+    else await target.putManifest(rootManifest, tag, { signal });
+    emit({ kind: 'manifest', digest: rootManifest.digest, tag, unchanged });
+  }
+  throwIfAborted(signal);
+  await target.commit({ signal });
+
+  return {
+    digest: chosen.digest,
+    mediaType: chosen.mediaType,
+    tags,
+    unchangedTags,
+    platforms: plan.platforms,
+    blobs: { total: blobs.length, ...counts },
+    bytesUploaded,
+    bytesTotal,
+    manifests: plan.manifests.length,
+    durationMs: performance.now() - started,
+  };
+}
+
+/** Parses manifest JSON, naming the manifest when it is not valid. */
+export function parseManifest(m: ManifestBlob): ImageManifest | ImageIndex {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(m.bytes.toString('utf8'));
+  } catch (err) {
+    throw new EcrctlError(`manifest ${m.digest} is not valid JSON`, { cause: err });
+  }
+  if (doc === null || typeof doc !== 'object' || (doc as { schemaVersion?: unknown }).schemaVersion !== 2) {
+    throw new EcrctlError(`manifest ${m.digest} is not a schema version 2 manifest`, {
+      fix: 'schema 1 manifests are deprecated and not supported; re-push the image with a current client',
+    });
+  }
+  return doc as ImageManifest | ImageIndex;
+}
+
+/** Returns the media type of a manifest: its declared one, else inferred from its shape. */
+export function manifestKind(m: ManifestBlob, doc: ImageManifest | ImageIndex): 'index' | 'image' {
+  if (isIndexMediaType(m.mediaType) || isIndexMediaType(doc.mediaType)) return 'index';
+  if (isImageManifestMediaType(m.mediaType) || isImageManifestMediaType(doc.mediaType)) return 'image';
+  if (Array.isArray((doc as ImageIndex).manifests)) return 'index';
+  if ((doc as ImageManifest).config && Array.isArray((doc as ImageManifest).layers)) return 'image';
+  throw new EcrctlError(`manifest ${m.digest} has media type ${m.mediaType}, which ecrctl cannot copy`);
+}
+
+async function planManifest(
+  source: ImageSource,
+  m: ManifestBlob,
+  plan: Plan,
+  opts: CopyOptions,
+  depth: number,
+  seen: Set<string>,
+  signal: AbortSignal | undefined,
+): Promise<ManifestBlob> {
+  if (seen.has(m.digest)) throw new EcrctlError(`index ${m.digest} references itself`);
+  seen.add(m.digest);
+  const doc = parseManifest(m);
+  if (manifestKind(m, doc) === 'image') {
+    const image = doc as ImageManifest;
+    for (const d of [image.config, ...image.layers]) {
+      if (d.urls && d.urls.length > 0 && /foreign/.test(d.mediaType)) continue; // foreign layers stay where they are
+      plan.blobs.set(d.digest, d);
+    }
+    plan.manifests.push(m);
+    return m;
+  }
+  if (depth >= MAX_INDEX_DEPTH) {
+    throw new EcrctlError(`index ${m.digest} nests more than ${MAX_INDEX_DEPTH} levels of indexes`);
+  }
+  const index = doc as ImageIndex;
+  if (!Array.isArray(index.manifests)) throw new EcrctlError(`index ${m.digest} has no manifests list`);
+  if (opts.platform && depth === 0) {
+    const want = opts.platform;
+    const match = index.manifests.find(
+      (d) =>
+        d.platform?.os === want.os &&
+        d.platform?.architecture === want.architecture &&
+        (want.variant === undefined || d.platform?.variant === want.variant),
+    );
+    if (!match) {
+      const offered = index.manifests
+        .filter((d) => d.platform)
+        .map((d) => formatPlatform(d.platform!))
+        .join(', ');
+      throw new NotFoundError(`no image for platform ${formatPlatform(want)} in ${m.digest}`, {
+        value: formatPlatform(want),
+        fix: offered ? `choose one of: ${offered}` : 'the index declares no platforms; copy without --platform',
+      });
+    }
+    plan.platforms.push(formatPlatform(match.platform!));
+    const child = await source.getManifest(match.digest, { signal });
+    return planManifest(source, child, plan, { ...opts, platform: undefined }, depth + 1, seen, signal);
+  }
+  for (const d of index.manifests) {
+    throwIfAborted(signal);
+    if (d.platform) plan.platforms.push(formatPlatform(d.platform));
+    const child = await source.getManifest(d.digest, { signal });
+    if (child.digest !== d.digest) throw new EcrctlError(`index ${m.digest} entry ${d.digest} resolved to ${child.digest}`);
+    await planManifest(source, child, plan, opts, depth + 1, seen, signal);
+  }
+  plan.manifests.push(m);
+  return m;
+}
+
+/** Runs work over items with at most `limit` in flight; the first failure stops the rest. */
+export async function runPool<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+  signal?: AbortSignal,
+): Promise<void> {
+  let next = 0;
+  let failed: unknown;
+  const worker = async () => {
+    while (failed === undefined && next < items.length) {
+      const item = items[next++] as T;
+      try {
+        throwIfAborted(signal);
+        await work(item);
+      } catch (err) {
+        failed ??= err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  if (failed !== undefined) throw failed;
+}
+
+/** Throws InterruptedError when the signal has been aborted. */
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new InterruptedError();
+}

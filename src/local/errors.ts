@@ -7,11 +7,14 @@
 export class ApiError extends Error {
   readonly type: string;
   readonly status: number;
-  constructor(type: string, message: string, status = 400) {
+  /** Further members of the exception structure (e.g. lastValidByteReceived). */
+  readonly extra: Record<string, unknown>;
+  constructor(type: string, message: string, status = 400, extra: Record<string, unknown> = {}) {
     super(message);
     this.name = 'ApiError';
     this.type = type;
     this.status = status;
+    this.extra = extra;
   }
 }
 

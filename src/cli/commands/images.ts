@@ -1,0 +1,82 @@
+// `ecrctl images REPO`: every image of a repository (all pages), sorted newest push first
+// because ECR returns them in no useful order, with tag / age filters.
+import { type Command, Option } from 'commander';
+import { type CommandHost, examples } from '../command-kit.js';
+import type { CliContext } from '../context.js';
+import { formatBytes, render, table } from '../output.js';
+
+interface ImagesOptions {
+  sort: 'pushed' | 'size' | 'tag';
+  tagged?: boolean;
+  untagged?: boolean;
+  since?: string;
+}
+
+/** Declares `ecrctl images`. */
+export function defineImages(program: Command, host: CommandHost): void {
+  program
+    .command('images')
+    .summary("list a repository's images: digest, tags, size, push and pull times, scan status")
+    .description(
+      'Lists every image of REPO (every page of DescribeImages), newest push first unless\n' +
+        '--sort says otherwise. --since takes a duration back from now (7d, 12h, 30m, 2w) or a\n' +
+        'date, and keeps images pushed at or after it.',
+    )
+    .argument('<repo>', 'repository name, e.g. team/app')
+    .addOption(new Option('--sort <key>', 'sort by push time (newest first), size (largest first) or tag').choices(['pushed', 'size', 'tag']).default('pushed'))
+    .option('--tagged', 'only images with at least one tag')
+    .option('--untagged', 'only images without tags')
+    .option('--since <date|duration>', 'only images pushed since, e.g. 7d or 2025-01-31')
+    .addHelpText('after', examples('ecrctl images team/app', 'ecrctl images team/app --untagged --since 30d', 'ecrctl images team/app --sort size --output json'))
+    .action(async (repo: string, opts: ImagesOptions, cmd: Command) => {
+      const ctx = host.context(cmd);
+      await runImages(ctx, repo, opts);
+    });
+}
+
+async function runImages(ctx: CliContext, repository: string, opts: ImagesOptions): Promise<void> {
+  const { UsageError } = await import('../../errors.js');
+  if (opts.tagged && opts.untagged) {
+    throw new UsageError('--tagged and --untagged exclude each other', { fix: 'give one of them, or neither for all images' });
+  }
+  const images = await import('../../ecr/images.js');
+  const since = opts.since !== undefined ? images.parseSince(opts.since, new Date()) : undefined;
+  const { settingsFromContext, requireRegion } = await import('../../ecr/aws-config.js');
+  const { connectEcr } = await import('../../ecr/repositories.js');
+  const settings = settingsFromContext(ctx);
+  const conn = await connectEcr(settings, {
+    region: requireRegion(settings),
+    ...(ctx.globals.registryId ? { registryId: ctx.globals.registryId } : {}),
+  });
+  const all = await images.listImages(conn, repository, opts.tagged ? { tagStatus: 'TAGGED' } : opts.untagged ? { tagStatus: 'UNTAGGED' } : {});
+  const shown = images.sortImages(
+    images.filterImages(all, { ...(opts.tagged ? { tagged: true } : {}), ...(opts.untagged ? { untagged: true } : {}), ...(since ? { since } : {}) }),
+    opts.sort,
+  );
+  if (shown.length === 0) ctx.log.info(all.length === 0 ? `repository ${repository} has no images` : 'no image matches the filters');
+  const day = (d: Date | undefined) => (d ? d.toISOString().replace(/\.\d{3}Z$/, 'Z') : '-');
+  render(
+    ctx,
+    { repository, images: shown },
+    {
+      text: (d) =>
+        d.images.length === 0
+          ? ''
+          : table(
+              ['DIGEST', 'TAGS', 'SIZE', 'PUSHED', 'LAST PULL', 'SCAN'],
+              d.images.map((i) => [
+                i.digest.slice(0, 19),
+                i.tags.length > 0 ? i.tags.join(',') : '<untagged>',
+                formatBytes(i.sizeBytes),
+                day(i.pushedAt),
+                day(i.lastPulledAt),
+                i.scanStatus ?? '-',
+              ]),
+            ),
+      env: (d) => ({
+        IMAGE_COUNT: String(d.images.length),
+        ...(d.images[0] ? { LATEST_DIGEST: d.images[0].digest, LATEST_TAGS: d.images[0].tags.join(',') } : {}),
+      }),
+    },
+  );
+}

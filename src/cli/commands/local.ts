@@ -1,0 +1,116 @@
+import { homedir } from 'node:os';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { UsageError } from '../../errors.js';
+import { type CommandHost, examples } from '../command-kit.js';
+import type { CliContext } from '../context.js';
+import { render } from '../output.js';
+
+/** Returns the default data directory of `ecrctl local` ($XDG_DATA_HOME/ecrctl/local). */
+export function defaultLocalDataDir(env: NodeJS.ProcessEnv): string {
+  const base = env.XDG_DATA_HOME && path.isAbsolute(env.XDG_DATA_HOME)
+    ? env.XDG_DATA_HOME
+    : path.join(env.HOME || homedir(), '.local', 'share');
+  return path.join(base, 'ecrctl', 'local');
+}
+
+interface ServeOptions {
+  port?: string;
+  data?: string;
+  account?: string;
+}
+
+/** Declares `ecrctl local` and its `serve` subcommand. */
+export function defineLocal(program: Command, host: CommandHost): void {
+  const local = program
+    .command('local')
+    .summary('serve an ECR-compatible API + OCI registry on loopback')
+    .description(
+      'An ECR-compatible endpoint on this machine, for offline work and tests: the ECR and ECR\n' +
+        'Public APIs on one port, and per region an OCI registry (the proxyEndpoint that\n' +
+        'GetAuthorizationToken returns). State is kept in a data directory across restarts.',
+    )
+    .addHelpText('after', examples('ecrctl local serve', 'ecrctl local serve --port 4510 --data ./.ecr-local'));
+
+  local
+    .command('serve')
+    .summary('start the endpoint and keep it running until Ctrl-C')
+    .description(
+      'Starts the endpoint on 127.0.0.1 and prints its URL on stdout (with --output env:\n' +
+        'AWS_ENDPOINT_URL=…). Point the AWS CLI, the SDKs or ecrctl at it with AWS_ENDPOINT_URL\n' +
+        'or --endpoint-url and any credentials; the region comes from the request signature.\n' +
+        'Repositories, images, tags and policies persist in --data. Ctrl-C stops it cleanly.',
+    )
+    .option('--port <n>', 'API port (default: the port of the last run, else a free one)')
+    .option('--data <dir>', 'state directory (default: $XDG_DATA_HOME/ecrctl/local or ~/.local/share/ecrctl/local)')
+    .option('--account <id>', '12-digit account id of the default registry (default: 123456789012)')
+    .addHelpText(
+      'after',
+      examples(
+        'ecrctl local serve',
+        'ecrctl local serve --port 4510 --data ./.ecr-local --account 111122223333',
+        'eval "$(ecrctl local serve --output env &)"   # in a script: read the URL, keep it running',
+      ),
+    )
+    .action(async (opts: ServeOptions, cmd: Command) => {
+      const ctx = host.context(cmd);
+      await serve(ctx, opts);
+    });
+}
+
+async function serve(ctx: CliContext, opts: ServeOptions): Promise<void> {
+  let port: number | undefined;
+  if (opts.port !== undefined) {
+    if (!/^\d+$/.test(opts.port) || Number(opts.port) > 65535) {
+      throw new UsageError('--port must be a port number (0–65535)', { value: opts.port, fix: 'e.g. --port 4510, or 0 for any free port' });
+    }
+    port = Number(opts.port);
+  }
+  if (opts.account !== undefined && !/^[0-9]{12}$/.test(opts.account)) {
+    throw new UsageError('--account must be a 12-digit AWS account id', { value: opts.account, fix: 'e.g. --account 123456789012' });
+  }
+  const dataDir = opts.data ? path.resolve(ctx.cwd, opts.data) : defaultLocalDataDir(ctx.env);
+  const { startLocalServer } = await import('../../local/server.js');
+  let server: Awaited<ReturnType<typeof startLocalServer>>;
+  try {
+    server = await startLocalServer({
+      dataDir,
+      ...(port !== undefined ? { port } : {}),
+      ...(opts.account ? { account: opts.account } : {}),
+      log: (line) => ctx.log.verbose(line),
+    });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new UsageError(`port ${port} is already in use`, { value: String(port), fix: 'pick another --port, or --port 0 for any free one' });
+    }
+    throw err;
+  }
+  try {
+    const region = ctx.globals.region ?? 'us-east-1';
+    const result = {
+      endpointUrl: server.url,
+      registryEndpoint: await server.registryEndpoint(region),
+      region,
+      account: server.account,
+      dataDir,
+    };
+    render(ctx, result, {
+      text: (r) => r.endpointUrl,
+      env: (r) => ({ AWS_ENDPOINT_URL: r.endpointUrl }),
+    });
+    ctx.log.info(
+      `ecrctl local: ECR API on ${result.endpointUrl}, registry (${region}) on ${result.registryEndpoint}, data in ${dataDir}\n` +
+        'Use it with:\n' +
+        `  export AWS_ENDPOINT_URL=${result.endpointUrl}\n` +
+        `  export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=${region}\n` +
+        'Press Ctrl-C to stop.',
+    );
+    await new Promise<void>((resolve) => {
+      if (ctx.signal.aborted) resolve();
+      else ctx.signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+  } finally {
+    await server.close();
+  }
+  ctx.log.info('ecrctl local: stopped');
+}

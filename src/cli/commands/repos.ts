@@ -1,0 +1,94 @@
+// `ecrctl repos [PATTERN]`: every repository of the registry (all pages), with its settings
+// and, unless --no-count, how many images it holds (counted a few repositories at a time).
+import type { Command } from 'commander';
+import { type CommandHost, examples } from '../command-kit.js';
+import type { CliContext } from '../context.js';
+import { render, table } from '../output.js';
+
+/** One row of `repos`. */
+interface RepositoryRow {
+  name: string;
+  uri: string;
+  tagMutability: string;
+  mutabilityExclusions: string[];
+  scanOnPush: boolean;
+  encryption: string;
+  kmsKey?: string;
+  createdAt?: Date;
+  imageCount?: number;
+}
+
+/** Declares `ecrctl repos`. */
+export function defineRepos(program: Command, host: CommandHost): void {
+  program
+    .command('repos')
+    .summary('list repositories with their settings and image counts')
+    .description(
+      'Lists the repositories of the registry (every page), optionally only those whose name\n' +
+        "matches PATTERN ('*' any run of characters, '?' one), with URI, tag mutability, scan on\n" +
+        'push, encryption and the number of images. Counting asks ECR once per repository (8 at\n' +
+        'a time); --no-count skips it.',
+    )
+    .argument('[pattern]', "glob over repository names, e.g. 'team/*'")
+    .option('--no-count', 'do not count images (one DescribeImages walk per repository)')
+    .addHelpText('after', examples('ecrctl repos', "ecrctl repos 'team/*' --no-count", 'ecrctl repos --output json'))
+    .action(async (pattern: string | undefined, opts: { count: boolean }, cmd: Command) => {
+      const ctx = host.context(cmd);
+      await runRepos(ctx, pattern, opts.count !== false);
+    });
+}
+
+async function runRepos(ctx: CliContext, pattern: string | undefined, count: boolean): Promise<void> {
+  const { settingsFromContext, requireRegion } = await import('../../ecr/aws-config.js');
+  const repos = await import('../../ecr/repositories.js');
+  const settings = settingsFromContext(ctx);
+  const conn = await repos.connectEcr(settings, {
+    region: requireRegion(settings),
+    ...(ctx.globals.registryId ? { registryId: ctx.globals.registryId } : {}),
+  });
+  const match = pattern ? repos.globToRegExp(pattern) : undefined;
+  const found = (await repos.listRepositories(conn)).filter((r) => !match || match.test(r.name));
+  found.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  let counts: Map<string, number> | undefined;
+  if (count && found.length > 0) {
+    const { countImagesOf } = await import('../../ecr/images.js');
+    counts = await countImagesOf(conn, found.map((r) => r.name));
+  }
+  const rows: RepositoryRow[] = found.map((r) => {
+    const row: RepositoryRow = {
+      name: r.name,
+      uri: r.uri,
+      tagMutability: r.tagMutability,
+      mutabilityExclusions: r.mutabilityExclusions,
+      scanOnPush: r.scanOnPush,
+      encryption: r.encryption.type,
+    };
+    if (r.encryption.kmsKey) row.kmsKey = r.encryption.kmsKey;
+    if (r.createdAt) row.createdAt = r.createdAt;
+    const n = counts?.get(r.name);
+    if (n !== undefined) row.imageCount = n;
+    return row;
+  });
+  if (rows.length === 0) ctx.log.info(pattern ? `no repository matches '${pattern}'` : 'the registry has no repositories');
+  render(
+    ctx,
+    { repositories: rows },
+    {
+      text: (d) =>
+        d.repositories.length === 0
+          ? ''
+          : table(
+              ['NAME', 'URI', 'TAG MUTABILITY', 'SCAN ON PUSH', 'ENCRYPTION', ...(count ? ['IMAGES'] : [])],
+              d.repositories.map((r) => [
+                r.name,
+                r.uri,
+                r.mutabilityExclusions.length > 0 ? `${r.tagMutability} (${r.mutabilityExclusions.join(',')})` : r.tagMutability,
+                r.scanOnPush ? 'yes' : 'no',
+                r.encryption,
+                ...(count ? [String(r.imageCount ?? '')] : []),
+              ]),
+            ),
+      env: (d) => ({ REPOSITORY_COUNT: String(d.repositories.length), REPOSITORY_NAMES: d.repositories.map((r) => r.name).join(' ') }),
+    },
+  );
+}

@@ -1,0 +1,199 @@
+// Image operations shared by the ECR API (PutImage, BatchDeleteImage, …) and the OCI data
+// plane (manifest PUT/DELETE): one set of rules, two ways of wording the refusal.
+import { createHash } from 'node:crypto';
+import type { LocalContext } from './context.js';
+import { findRepository } from './context.js';
+import { ManifestProblem, parseManifest } from './manifest.js';
+import { tagIsImmutable } from './rules.js';
+import type { ImageRecord, RegistryRecord, RepositoryRecord } from './store.js';
+
+/** ECR's manifest size limit. */
+export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+
+export type ImageProblemKind =
+  | 'repository-not-found'
+  | 'invalid'
+  | 'too-large'
+  | 'blobs-missing'
+  | 'manifests-missing'
+  | 'digest-mismatch'
+  | 'tag-immutable'
+  | 'already-exists';
+
+/** A refusal from the image rules; each protocol words it its own way. */
+export class ImageProblem extends Error {
+  readonly kind: ImageProblemKind;
+  /** Missing digests, the tag in question, … */
+  readonly items: string[];
+  constructor(kind: ImageProblemKind, message: string, items: string[] = []) {
+    super(message);
+    this.kind = kind;
+    this.items = items;
+  }
+}
+
+/** Returns the tags of an image, in the order they were set. */
+export function tagsOf(repo: RepositoryRecord, digest: string): string[] {
+  const tags: string[] = [];
+  for (const [tag, rec] of Object.entries(repo.tags)) if (rec.digest === digest) tags.push(tag);
+  return tags;
+}
+
+/** Returns the image a tag or digest names, or undefined ('mismatch' when both disagree). */
+export function resolveImage(
+  repo: RepositoryRecord,
+  id: { imageDigest?: string; imageTag?: string },
+): ImageRecord | 'mismatch' | undefined {
+  let image: ImageRecord | undefined;
+  if (id.imageTag !== undefined) {
+    const t = Object.hasOwn(repo.tags, id.imageTag) ? repo.tags[id.imageTag] : undefined;
+    image = t ? repo.images[t.digest] : undefined;
+    if (image && id.imageDigest !== undefined && image.digest !== id.imageDigest) return 'mismatch';
+    return image;
+  }
+  if (id.imageDigest !== undefined) return Object.hasOwn(repo.images, id.imageDigest) ? repo.images[id.imageDigest] : undefined;
+  return undefined;
+}
+
+export interface PutManifestInput {
+  registry: RegistryRecord;
+  repository: string;
+  bytes: Buffer;
+  /** Content-Type or imageManifestMediaType. */
+  declaredType?: string;
+  tag?: string;
+  /** The digest the client named (PUT by digest, PutImage imageDigest). */
+  expectedDigest?: string;
+  /** The API refuses a push that changes nothing; the data plane accepts it. */
+  refuseNoop: boolean;
+}
+
+export interface PutManifestResult {
+  image: ImageRecord;
+  created: boolean;
+}
+
+/** Stores a manifest (and tag) after checking every rule; resolves once it is on disk. */
+export async function putManifest(ctx: LocalContext, input: PutManifestInput): Promise<PutManifestResult> {
+  const { registry, repository, bytes } = input;
+  const repoName = `'${repository}'`;
+  if (!findRepository(registry, repository)) {
+    throw new ImageProblem('repository-not-found', `The repository with name ${repoName} does not exist in the registry with id '${registry.account}'`);
+  }
+  if (bytes.length > MAX_MANIFEST_BYTES) {
+    throw new ImageProblem('too-large', `Manifest size ${bytes.length} exceeds the limit of ${MAX_MANIFEST_BYTES} bytes`);
+  }
+  let parsed: ReturnType<typeof parseManifest>;
+  try {
+    parsed = parseManifest(bytes, input.declaredType);
+  } catch (err) {
+    if (err instanceof ManifestProblem) throw new ImageProblem('invalid', err.message);
+    throw err;
+  }
+  const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+  if (input.expectedDigest !== undefined && input.expectedDigest !== digest) {
+    throw new ImageProblem(
+      'digest-mismatch',
+      `Provided image digest '${input.expectedDigest}' does not match the calculated image digest '${digest}'`,
+      [input.expectedDigest, digest],
+    );
+  }
+  const check = (repo: RepositoryRecord) => {
+    const missingBlobs = parsed.blobs.filter((d) => !Object.hasOwn(repo.blobs, d));
+    if (missingBlobs.length > 0) {
+      throw new ImageProblem(
+        'blobs-missing',
+        `Layers with digests '[${missingBlobs.join(', ')}]' required for pushing image into repository with name ${repoName} in the registry with id '${registry.account}' do not exist`,
+        missingBlobs,
+      );
+    }
+    const missingManifests = parsed.manifests.filter((d) => !Object.hasOwn(repo.images, d));
+    if (missingManifests.length > 0) {
+      throw new ImageProblem(
+        'manifests-missing',
+        `Manifests with digests '[${missingManifests.join(', ')}]' referenced by the manifest list do not exist in the repository with name ${repoName} in the registry with id '${registry.account}'`,
+        missingManifests,
+      );
+    }
+  };
+  check(findRepository(registry, repository)!);
+  await ctx.store.writeBlob(bytes);
+
+  // From here on no await until the state is changed: the checks hold when the change lands.
+  const repo = findRepository(registry, repository);
+  if (!repo) {
+    throw new ImageProblem('repository-not-found', `The repository with name ${repoName} does not exist in the registry with id '${registry.account}'`);
+  }
+  check(repo);
+  const existing = Object.hasOwn(repo.images, digest) ? repo.images[digest] : undefined;
+  const tag = input.tag;
+  if (tag !== undefined) {
+    const current = Object.hasOwn(repo.tags, tag) ? repo.tags[tag] : undefined;
+    if (current && current.digest !== digest && tagIsImmutable(repo.imageTagMutability, repo.imageTagMutabilityExclusionFilters, tag)) {
+      const why = repo.imageTagMutability === 'IMMUTABLE' ? 'the repository is immutable' : 'the tag is immutable';
+      throw new ImageProblem(
+        'tag-immutable',
+        `The image tag '${tag}' already exists in the '${repository}' repository and cannot be overwritten because ${why}.`,
+        [tag],
+      );
+    }
+    if (current && current.digest === digest && existing && input.refuseNoop) {
+      throw new ImageProblem(
+        'already-exists',
+        `Image with digest '${digest}' and tag '${tag}' already exists in the repository with name ${repoName} in registry with id '${registry.account}'`,
+      );
+    }
+  } else if (existing && input.refuseNoop) {
+    throw new ImageProblem(
+      'already-exists',
+      `Image with digest '${digest}' already exists in the repository with name ${repoName} in registry with id '${registry.account}'`,
+    );
+  }
+  const now = ctx.now();
+  const image: ImageRecord = existing ?? {
+    digest,
+    mediaType: parsed.mediaType,
+    manifestSize: bytes.length,
+    size: parsed.isIndex
+      ? Math.max(0, ...parsed.manifests.map((d) => repo.images[d]?.size ?? 0))
+      : parsed.layersSize,
+    pushedAt: now,
+  };
+  if (!existing) {
+    ctx.store.state.lastSeq = (ctx.store.state.lastSeq ?? 0) + 1;
+    image.seq = ctx.store.state.lastSeq;
+    if (parsed.artifactMediaType) image.artifactMediaType = parsed.artifactMediaType;
+    if (parsed.artifactType) image.artifactType = parsed.artifactType;
+    if (parsed.subject) image.subject = parsed.subject;
+    if (parsed.annotations) image.annotations = parsed.annotations;
+    if (parsed.isIndex) image.children = parsed.manifests;
+    repo.images[digest] = image;
+  }
+  if (tag !== undefined && repo.tags[tag]?.digest !== digest) {
+    // Re-setting a tag moves it to the end, as a new tag would be.
+    delete repo.tags[tag];
+    repo.tags[tag] = { digest, at: now };
+  }
+  await ctx.store.persist();
+  return { image, created: !existing };
+}
+
+/** Returns a key that sorts images by push time, then push order. */
+export function pushOrderKey(image: ImageRecord): string {
+  return `${String(image.pushedAt).padStart(16, '0')}|${String(image.seq ?? 0).padStart(12, '0')}|${image.digest}`;
+}
+
+/** Returns the digests of indexes in repo that list digest. */
+export function referencingIndexes(repo: RepositoryRecord, digest: string): string[] {
+  return Object.values(repo.images)
+    .filter((i) => i.children?.includes(digest))
+    .map((i) => i.digest);
+}
+
+/** Removes an image and all its tags from repo (in memory; the caller persists). */
+export function removeImage(repo: RepositoryRecord, digest: string): string[] {
+  const tags = tagsOf(repo, digest);
+  for (const t of tags) delete repo.tags[t];
+  delete repo.images[digest];
+  return tags;
+}

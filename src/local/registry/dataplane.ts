@@ -1,0 +1,463 @@
+// The OCI distribution API of one registry (one listener per private (account, region) and
+// one for the account's public registry), behaving as ECR's data plane does: repositories
+// must exist, HTTP Basic auth with a GetAuthorizationToken password (user AWS), tag lists
+// of at most 1,000 per page, manifests of at most 4 MiB, blobs verified on upload,
+// immutable tags refused with TAG_INVALID. Cross-repository mounts always start a normal
+// upload (202), as ECR does while the BLOB_MOUNTING account setting is off.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { findRepository, type LocalContext, type UploadSession } from '../context.js';
+import { deleteImageOrTag } from '../ecr-api/images.js';
+import { OciError } from '../errors.js';
+import { BodyTooLarge, readBody, send } from '../http.js';
+import { ImageProblem, MAX_MANIFEST_BYTES, putManifest, resolveImage } from '../images.js';
+import { MEDIA_TYPES } from '../manifest.js';
+import { ANY_DIGEST, OCI_TAG, SHA256_DIGEST } from '../rules.js';
+import type { RegistryRecord, RepositoryRecord } from '../store.js';
+import { readDownloadToken, readPassword } from '../tokens.js';
+import { abortUpload, appendStream, commitUpload, startUpload, uploadDigest } from '../uploads.js';
+
+const MAX_TAGS_PAGE = 1000;
+
+interface Route {
+  name: string;
+  kind: 'manifests' | 'blobs' | 'uploads' | 'tags' | 'referrers';
+  ref: string;
+}
+
+function route(pathname: string): Route | 'base' | undefined {
+  if (pathname === '/v2/' || pathname === '/v2') return 'base';
+  let m = /^\/v2\/(.+)\/tags\/list$/.exec(pathname);
+  if (m) return { name: m[1] as string, kind: 'tags', ref: '' };
+  m = /^\/v2\/(.+)\/manifests\/([^/]+)$/.exec(pathname);
+  if (m) return { name: m[1] as string, kind: 'manifests', ref: m[2] as string };
+  m = /^\/v2\/(.+)\/blobs\/uploads\/([^/]*)$/.exec(pathname);
+  if (m) return { name: m[1] as string, kind: 'uploads', ref: m[2] as string };
+  m = /^\/v2\/(.+)\/blobs\/([^/]+)$/.exec(pathname);
+  if (m) return { name: m[1] as string, kind: 'blobs', ref: m[2] as string };
+  m = /^\/v2\/(.+)\/referrers\/([^/]+)$/.exec(pathname);
+  if (m) return { name: m[1] as string, kind: 'referrers', ref: m[2] as string };
+  return undefined;
+}
+
+const COMMON = { 'Docker-Distribution-API-Version': 'registry/2.0' };
+
+function ociBody(code: string, message: string, detail?: unknown): string {
+  return JSON.stringify({ errors: [{ code, message, detail: detail ?? null }] });
+}
+
+/** Returns the request handler of one registry's data plane. */
+export function dataPlaneHandler(ctx: LocalContext, registry: RegistryRecord, endpoint: () => string) {
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const method = req.method ?? 'GET';
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const head = method === 'HEAD';
+    try {
+      const logo = /^\/logo\/(sha256:[a-f0-9]{64})$/.exec(url.pathname);
+      if (logo && registry.kind === 'public' && (method === 'GET' || method === 'HEAD')) {
+        await servePublicLogo(ctx, registry, logo[1] as string, res, head);
+        return;
+      }
+      const r = route(url.pathname);
+      if (r === undefined) throw new OciError('NOT_FOUND', 'the requested path is not part of the registry API', 404);
+      authorize(ctx, registry, req, url, r, endpoint());
+      if (r === 'base') {
+        if (method !== 'GET' && method !== 'HEAD') throw unsupported();
+        send(res, 200, { ...COMMON, 'Content-Type': 'application/json' }, '{}', head);
+        return;
+      }
+      const repoName = repositoryName(registry, r.name);
+      const repo = repoName === undefined ? undefined : findRepository(registry, repoName);
+      if (!repo || repoName === undefined) {
+        throw new OciError(
+          'NAME_UNKNOWN',
+          `The repository with name '${repoName ?? r.name}' does not exist in the registry with id '${registry.account}'`,
+          404,
+        );
+      }
+      ctx.calls.push(`registry:${method} ${r.kind}`);
+      switch (r.kind) {
+        case 'manifests':
+          await manifests(ctx, registry, repo, r, req, res, method);
+          break;
+        case 'blobs':
+          await blobs(ctx, repo, r, req, res, method);
+          break;
+        case 'uploads':
+          await uploads(ctx, registry, repo, r, req, res, method, url);
+          break;
+        case 'tags':
+          tagsList(repo, r, res, method, url);
+          break;
+        case 'referrers':
+          referrers(repo, r, res, method, url);
+          break;
+      }
+      ctx.log(`registry ${method} ${url.pathname} ${res.statusCode}`);
+    } catch (err) {
+      let e: OciError;
+      if (err instanceof OciError) e = err;
+      else if (err instanceof BodyTooLarge) e = new OciError('MANIFEST_INVALID', `manifest exceeds the ${MAX_MANIFEST_BYTES}-byte limit`, 413);
+      else {
+        ctx.log(`registry ${method} ${url.pathname} 500 ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+        e = new OciError('UNKNOWN', 'an internal error occurred in the local registry', 500);
+      }
+      if (!res.headersSent) {
+        if (err instanceof BodyTooLarge) res.setHeader('Connection', 'close');
+        send(res, e.status, { ...COMMON, 'Content-Type': 'application/json', ...e.headers }, ociBody(e.code, e.message, e.detail), head);
+      } else {
+        res.destroy();
+      }
+      ctx.log(`registry ${method} ${url.pathname} ${e.status} ${e.code}`);
+    }
+  };
+}
+
+/** Returns the repository name a path names (the public registry prefixes its alias). */
+function repositoryName(registry: RegistryRecord, name: string): string | undefined {
+  if (registry.kind === 'private') return name;
+  const prefix = `${registry.alias ?? 'local'}/`;
+  return name.startsWith(prefix) ? name.slice(prefix.length) : undefined;
+}
+
+function unsupported(): OciError {
+  return new OciError('UNSUPPORTED', 'the operation is unsupported', 405);
+}
+
+function authorize(ctx: LocalContext, registry: RegistryRecord, req: IncomingMessage, url: URL, r: Route | 'base', endpoint: string): void {
+  const challenge = {
+    'WWW-Authenticate': `Basic realm="${endpoint}/",service="${registry.kind === 'public' ? 'ecr-public' : 'ecr'}.amazonaws.com"`,
+  };
+  const denied = (message: string) => new OciError('UNAUTHORIZED', message, 401, undefined, challenge);
+  const readOnly = req.method === 'GET' || req.method === 'HEAD';
+  // A GetDownloadUrlForLayer URL carries its own short-lived grant instead of Basic auth.
+  const downloadToken = url.searchParams.get('download-token');
+  if (downloadToken !== null && r !== 'base' && r.kind === 'blobs' && readOnly) {
+    const claims = readDownloadToken(ctx.store.secret, downloadToken);
+    if (
+      claims &&
+      claims.exp > ctx.now() &&
+      claims.registry === `${registry.kind}/${registry.account}/${registry.region}` &&
+      claims.repository === r.name &&
+      claims.digest === r.ref
+    ) {
+      return;
+    }
+    throw new OciError('DENIED', 'the download URL is invalid or has expired', 403);
+  }
+  const header = req.headers.authorization;
+  if (!header) {
+    if (registry.kind === 'public' && readOnly) return; // public repositories pull anonymously
+    throw denied('Not Authorized');
+  }
+  const m = /^Basic\s+(.+)$/i.exec(header);
+  if (!m) throw denied('Not Authorized');
+  const decoded = Buffer.from(m[1] as string, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  const user = decoded.slice(0, colon);
+  const password = decoded.slice(colon + 1);
+  if (colon < 0 || user !== 'AWS') throw denied('Not Authorized');
+  const claims = readPassword(ctx.store.secret, password);
+  if (!claims) throw denied('Not Authorized');
+  if (claims.kind !== registry.kind || claims.account !== registry.account || (registry.kind === 'private' && claims.region !== registry.region)) {
+    throw denied('Not Authorized: the token was issued for another registry');
+  }
+  if (claims.exp <= ctx.now()) throw denied('Your authorization token has expired. Reauthenticate and try again.');
+}
+
+function problemToOci(err: unknown, repo: RepositoryRecord): unknown {
+  if (!(err instanceof ImageProblem)) return err;
+  switch (err.kind) {
+    case 'repository-not-found':
+      return new OciError('NAME_UNKNOWN', err.message, 404);
+    case 'invalid':
+      return new OciError('MANIFEST_INVALID', `manifest invalid: ${err.message}`, 400);
+    case 'too-large':
+      return new OciError('MANIFEST_INVALID', err.message, 413);
+    case 'blobs-missing':
+    case 'manifests-missing':
+      return new OciError('MANIFEST_BLOB_UNKNOWN', err.message, 400, { digests: err.items });
+    case 'digest-mismatch':
+      return new OciError('DIGEST_INVALID', err.message, 400);
+    case 'tag-immutable':
+      return new OciError('TAG_INVALID', err.message, 400, { tag: err.items[0], repository: repo.name });
+    default:
+      return new OciError('MANIFEST_INVALID', err.message, 400);
+  }
+}
+
+async function manifests(
+  ctx: LocalContext,
+  registry: RegistryRecord,
+  repo: RepositoryRecord,
+  r: Route,
+  req: IncomingMessage,
+  res: ServerResponse,
+  method: string,
+): Promise<void> {
+  const byDigest = ANY_DIGEST.test(r.ref) && r.ref.includes(':');
+  if (!byDigest && !OCI_TAG.test(r.ref)) throw new OciError('TAG_INVALID', `invalid tag '${r.ref}'`, 400);
+  const id = byDigest ? { imageDigest: r.ref } : { imageTag: r.ref };
+  if (method === 'GET' || method === 'HEAD') {
+    const image = resolveImage(repo, id);
+    if (!image || image === 'mismatch') {
+      throw new OciError('MANIFEST_UNKNOWN', `Requested image not found`, 404, id);
+    }
+    const bytes = await ctx.store.readBlob(image.digest);
+    send(
+      res,
+      200,
+      { ...COMMON, 'Content-Type': image.mediaType, 'Docker-Content-Digest': image.digest, ETag: `"${image.digest}"` },
+      bytes,
+      method === 'HEAD',
+    );
+    if (method === 'GET') {
+      image.lastPulledAt = ctx.now();
+      ctx.store.persist().catch((err: unknown) => ctx.log(`could not record the pull time: ${String(err)}`));
+    }
+    return;
+  }
+  if (method === 'PUT') {
+    const bytes = await readBody(req, MAX_MANIFEST_BYTES);
+    if (byDigest && !SHA256_DIGEST.test(r.ref)) throw new OciError('DIGEST_INVALID', `unsupported digest '${r.ref}': ECR stores sha256 only`, 400);
+    const contentType = req.headers['content-type'];
+    try {
+      const { image } = await putManifest(ctx, {
+        registry,
+        repository: repo.name,
+        bytes,
+        ...(contentType ? { declaredType: contentType } : {}),
+        ...(byDigest ? { expectedDigest: r.ref } : { tag: r.ref }),
+        refuseNoop: false,
+      });
+      const headers: Record<string, string> = {
+        ...COMMON,
+        Location: `/v2/${r.name}/manifests/${image.digest}`,
+        'Docker-Content-Digest': image.digest,
+      };
+      if (image.subject) headers['OCI-Subject'] = image.subject;
+      send(res, 201, headers);
+    } catch (err) {
+      throw problemToOci(err, repo);
+    }
+    return;
+  }
+  if (method === 'DELETE') {
+    const result = await ctx.store.mutate(() => {
+      const image = resolveImage(repo, id);
+      if (!image || image === 'mismatch') throw new OciError('MANIFEST_UNKNOWN', 'Requested image not found', 404, id);
+      return deleteImageOrTag(repo, image, id.imageTag);
+    });
+    if (result.referencedBy) {
+      throw new OciError('DENIED', `Requested image referenced by manifest list: [${result.referencedBy.join(', ')}]`, 409);
+    }
+    send(res, 202, COMMON);
+    return;
+  }
+  throw unsupported();
+}
+
+async function blobs(ctx: LocalContext, repo: RepositoryRecord, r: Route, req: IncomingMessage, res: ServerResponse, method: string): Promise<void> {
+  if (method === 'DELETE') throw unsupported();
+  if (method !== 'GET' && method !== 'HEAD') throw unsupported();
+  if (!ANY_DIGEST.test(r.ref)) throw new OciError('DIGEST_INVALID', `invalid digest '${r.ref}'`, 400);
+  if (!Object.hasOwn(repo.blobs, r.ref) || !SHA256_DIGEST.test(r.ref)) {
+    throw new OciError('BLOB_UNKNOWN', `blob unknown to registry`, 404, { digest: r.ref });
+  }
+  const size = repo.blobs[r.ref] as number;
+  const headers: Record<string, string | number> = {
+    ...COMMON,
+    'Content-Type': 'application/octet-stream',
+    'Docker-Content-Digest': r.ref,
+    'Accept-Ranges': 'bytes',
+    ETag: `"${r.ref}"`,
+  };
+  const rangeHeader = req.headers.range;
+  let start = 0;
+  let end = size - 1;
+  let status = 200;
+  if (rangeHeader && method === 'GET') {
+    const m = /^bytes=(\d*)-(\d*)$/.exec(rangeHeader.trim());
+    if (m && (m[1] !== '' || m[2] !== '')) {
+      if (m[1] === '') {
+        start = Math.max(0, size - Number(m[2]));
+      } else {
+        start = Number(m[1]);
+        if (m[2] !== '') end = Math.min(end, Number(m[2]));
+      }
+      if (start > end || start >= size) {
+        send(res, 416, { ...COMMON, 'Content-Range': `bytes */${size}`, 'Content-Type': 'application/json' }, ociBody('BLOB_UNKNOWN', 'requested range not satisfiable'));
+        return;
+      }
+      status = 206;
+      headers['Content-Range'] = `bytes ${start}-${end}/${size}`;
+    }
+  }
+  headers['Content-Length'] = size === 0 ? 0 : end - start + 1;
+  if (method === 'HEAD' || size === 0) {
+    res.writeHead(status, headers);
+    res.end();
+    return;
+  }
+  res.writeHead(status, headers);
+  const stream = ctx.store.blobStream(r.ref, { start, end });
+  await new Promise<void>((resolve, reject) => {
+    stream.on('error', reject);
+    res.on('close', resolve);
+    stream.pipe(res);
+  });
+}
+
+function uploadLocation(r: Route, id: string): string {
+  return `/v2/${r.name}/blobs/uploads/${id}`;
+}
+
+async function uploads(
+  ctx: LocalContext,
+  registry: RegistryRecord,
+  repo: RepositoryRecord,
+  r: Route,
+  req: IncomingMessage,
+  res: ServerResponse,
+  method: string,
+  url: URL,
+): Promise<void> {
+  const finish = async (session: UploadSession, digest: string | null) => {
+    if (!digest || !ANY_DIGEST.test(digest)) {
+      await abortUpload(ctx, session);
+      throw new OciError('DIGEST_INVALID', `the digest parameter '${digest ?? ''}' is missing or invalid`, 400);
+    }
+    const actual = uploadDigest(session);
+    if (actual !== digest) {
+      await abortUpload(ctx, session);
+      throw new OciError('DIGEST_INVALID', `provided digest did not match uploaded content: uploaded ${actual}, expected ${digest}`, 400, {
+        expected: digest,
+        actual,
+      });
+    }
+    const size = session.size;
+    await commitUpload(ctx, session, actual);
+    await ctx.store.mutate(() => {
+      const current = findRepository(registry, repo.name);
+      if (!current) throw new OciError('NAME_UNKNOWN', `The repository with name '${repo.name}' does not exist in the registry with id '${registry.account}'`, 404);
+      current.blobs[actual] = size;
+    });
+    send(res, 201, { ...COMMON, Location: `/v2/${r.name}/blobs/${actual}`, 'Docker-Content-Digest': actual });
+  };
+
+  if (method === 'POST' && r.ref === '') {
+    const session = await startUpload(ctx, registry, repo.name);
+    const digest = url.searchParams.get('digest');
+    if (digest !== null) {
+      await appendOrAbort(ctx, session, req);
+      await finish(session, digest);
+      return;
+    }
+    // `?mount=&from=`: mounting is off (ECR's default), so a normal upload starts.
+    await readBody(req, 0).catch(() => undefined);
+    send(res, 202, {
+      ...COMMON,
+      Location: uploadLocation(r, session.id),
+      'Docker-Upload-UUID': session.id,
+      Range: '0-0',
+    });
+    return;
+  }
+  const session = ctx.uploads.get(r.ref);
+  if (!session || session.registry !== registry || session.repository !== repo.name) {
+    throw new OciError('BLOB_UPLOAD_UNKNOWN', 'blob upload unknown to registry', 404);
+  }
+  const progress = () => ({
+    ...COMMON,
+    Location: uploadLocation(r, session.id),
+    'Docker-Upload-UUID': session.id,
+    Range: `0-${Math.max(0, session.size - 1)}`,
+  });
+  if (session.busy) throw new OciError('BLOB_UPLOAD_INVALID', 'another request is writing to this upload', 416);
+  switch (method) {
+    case 'GET':
+      send(res, 204, progress());
+      return;
+    case 'DELETE':
+      await abortUpload(ctx, session);
+      send(res, 204, COMMON);
+      return;
+    case 'PATCH': {
+      const range = req.headers['content-range'];
+      if (range) {
+        const m = /^(?:bytes[ =])?(\d+)-(\d+)$/.exec(String(range).trim());
+        if (!m || Number(m[1]) !== session.size) {
+          await readBody(req, Number.MAX_SAFE_INTEGER).catch(() => undefined);
+          send(res, 416, { ...progress(), 'Content-Type': 'application/json' }, ociBody('BLOB_UPLOAD_INVALID', `the chunk must start at byte ${session.size}`));
+          return;
+        }
+      }
+      await appendOrAbort(ctx, session, req);
+      send(res, 202, progress());
+      return;
+    }
+    case 'PUT':
+      await appendOrAbort(ctx, session, req);
+      await finish(session, url.searchParams.get('digest'));
+      return;
+    default:
+      throw unsupported();
+  }
+}
+
+/** Appends a request body; a body cut short leaves the session unusable, so it is ended. */
+async function appendOrAbort(ctx: LocalContext, session: UploadSession, req: IncomingMessage): Promise<void> {
+  try {
+    await appendStream(ctx, session, req);
+  } catch (err) {
+    await abortUpload(ctx, session);
+    throw err;
+  }
+}
+
+function tagsList(repo: RepositoryRecord, r: Route, res: ServerResponse, method: string, url: URL): void {
+  if (method !== 'GET' && method !== 'HEAD') throw unsupported();
+  const nParam = url.searchParams.get('n');
+  let n = MAX_TAGS_PAGE;
+  if (nParam !== null) {
+    if (!/^\d+$/.test(nParam)) throw new OciError('PAGINATION_NUMBER_INVALID', `invalid number of results requested: '${nParam}'`, 400);
+    n = Number(nParam);
+    if (n > MAX_TAGS_PAGE) {
+      throw new OciError('PAGINATION_NUMBER_INVALID', `invalid number of results requested: n must be at most ${MAX_TAGS_PAGE}, got ${n}`, 400, { n });
+    }
+  }
+  const last = url.searchParams.get('last');
+  const all = Object.keys(repo.tags).sort();
+  const after = last === null ? all : all.filter((t) => t > last);
+  const tags = after.slice(0, n);
+  const headers: Record<string, string> = { ...COMMON, 'Content-Type': 'application/json' };
+  if (after.length > n && tags.length > 0) {
+    headers.Link = `</v2/${r.name}/tags/list?n=${n}&last=${encodeURIComponent(tags[tags.length - 1] as string)}>; rel="next"`;
+  }
+  send(res, 200, headers, JSON.stringify({ name: r.name, tags }), method === 'HEAD');
+}
+
+async function servePublicLogo(ctx: LocalContext, registry: RegistryRecord, digest: string, res: ServerResponse, head: boolean): Promise<void> {
+  // Catalog logos are public: the gallery shows them to anyone.
+  const known = Object.values(registry.repositories).some((r) => r.catalogData?.logoDigest === digest);
+  if (!known) throw new OciError('BLOB_UNKNOWN', 'logo not found', 404);
+  send(res, 200, { 'Content-Type': 'image/png' }, await ctx.store.readBlob(digest), head);
+}
+
+function referrers(repo: RepositoryRecord, r: Route, res: ServerResponse, method: string, url: URL): void {
+  if (method !== 'GET' && method !== 'HEAD') throw unsupported();
+  if (!ANY_DIGEST.test(r.ref)) throw new OciError('DIGEST_INVALID', `invalid digest '${r.ref}'`, 400);
+  const artifactType = url.searchParams.get('artifactType');
+  const manifests = Object.values(repo.images)
+    .filter((i) => i.subject === r.ref && (artifactType === null || i.artifactType === artifactType))
+    .sort((a, b) => a.pushedAt - b.pushedAt)
+    .map((i) => ({
+      mediaType: i.mediaType,
+      digest: i.digest,
+      size: i.manifestSize,
+      ...(i.artifactType ? { artifactType: i.artifactType } : {}),
+      ...(i.annotations ? { annotations: i.annotations } : {}),
+    }));
+  const headers: Record<string, string> = { ...COMMON, 'Content-Type': MEDIA_TYPES.ociIndex };
+  if (artifactType !== null) headers['OCI-Filters-Applied'] = 'artifactType';
+  send(res, 200, headers, JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_TYPES.ociIndex, manifests }), method === 'HEAD');
+}

@@ -1,0 +1,166 @@
+// `ecrctl local`: an ECR-compatible endpoint on loopback. One listener answers the ECR and
+// ECR Public APIs; each registry's OCI data plane (a private (account, region) pair, or an
+// account's public registry) gets its own listener, started on first use, whose URL is the
+// proxyEndpoint GetAuthorizationToken returns — so clients find the data plane the way they
+// do on AWS. State lives in the data directory and survives restarts.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { handleApiRequest } from './api.js';
+import type { LocalContext, UploadSession } from './context.js';
+import { dataPlaneHandler } from './registry/dataplane.js';
+import { REGISTRY_ID } from './rules.js';
+import { type RegistryRecord, registryKey, Store } from './store.js';
+
+export interface LocalServerOptions {
+  /** Control-plane port; 0 = a free port; absent = the port of the last run when free. */
+  port?: number;
+  dataDir: string;
+  /** The account id of the default registry (default 123456789012). */
+  account?: string;
+  /** Lifetime of GetAuthorizationToken passwords (default 12 hours). */
+  tokenTtlSeconds?: number;
+  /** Receives one line per request and error. */
+  log?: (line: string) => void;
+}
+
+export interface LocalServer {
+  /** http://127.0.0.1:PORT, the ECR and ECR Public API endpoint. */
+  readonly url: string;
+  readonly account: string;
+  /** The data-plane endpoint (http://127.0.0.1:PORT) of one private registry, started on demand. */
+  registryEndpoint(region: string, account?: string): Promise<string>;
+  /** The data-plane endpoint of an account's ECR Public registry (repositories under /v2/<alias>/). */
+  publicRegistryEndpoint(account?: string): Promise<string>;
+  /**
+   * Operations called, in order: API calls as IAM names them (`ecr:PutImage`,
+   * `ecr-public:CreateRepository`), data-plane requests as `registry:<METHOD> <kind>`
+   * (`registry:PUT manifests`, `registry:GET blobs`, …).
+   */
+  readonly calls: string[];
+  close(): Promise<void>;
+}
+
+const DEFAULT_ACCOUNT = '123456789012';
+
+/** Starts the endpoint and resolves once it listens. */
+export async function startLocalServer(opts: LocalServerOptions): Promise<LocalServer> {
+  const account = opts.account ?? DEFAULT_ACCOUNT;
+  if (!REGISTRY_ID.test(account)) throw new Error(`account must be 12 digits, got '${account}'`);
+  const store = await Store.open(opts.dataDir);
+  const log = opts.log ?? (() => {});
+  const listeners = new Map<string, Promise<{ server: Server; url: string }>>();
+  const calls: string[] = [];
+
+  const ctx: LocalContext = {
+    store,
+    account,
+    tokenTtlMs: (opts.tokenTtlSeconds ?? 12 * 3600) * 1000,
+    uploads: new Map<string, UploadSession>(),
+    calls,
+    now: () => Date.now(),
+    log,
+    registryEndpoint: async (registry) => (await startRegistry(registry)).url,
+  };
+
+  function startRegistry(registry: RegistryRecord): Promise<{ server: Server; url: string }> {
+    const key = registryKey(registry.kind, registry.account, registry.region);
+    let started = listeners.get(key);
+    if (!started) {
+      started = (async () => {
+        let url = '';
+        const server = createServer(wrap(dataPlaneHandler(ctx, registry, () => url), log));
+        const port = await listen(server, registry.port);
+        url = `http://127.0.0.1:${port}`;
+        if (registry.port !== port) {
+          await store.mutate(() => {
+            registry.port = port;
+          });
+        }
+        log(`registry ${key} listening on ${url}`);
+        return { server, url };
+      })();
+      listeners.set(key, started);
+    }
+    return started;
+  }
+
+  const api = createServer(wrap((req, res) => handleApiRequest(ctx, req, res), log));
+  let apiPort: number;
+  try {
+    apiPort = await listen(api, opts.port ?? store.state.apiPort, opts.port !== undefined && opts.port !== 0);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  if (store.state.apiPort !== apiPort) {
+    await store.mutate((s) => {
+      s.apiPort = apiPort;
+    });
+  }
+  const url = `http://127.0.0.1:${apiPort}`;
+  log(`API listening on ${url}`);
+  let closed = false;
+
+  return {
+    url,
+    account,
+    calls,
+    registryEndpoint: async (region, acct) => (await startRegistry(store.registry('private', acct ?? account, region))).url,
+    publicRegistryEndpoint: async (acct) => (await startRegistry(store.registry('public', acct ?? account, 'us-east-1'))).url,
+    async close() {
+      if (closed) return;
+      closed = true;
+      const servers = [api, ...(await Promise.all([...listeners.values()].map((p) => p.catch(() => undefined))))
+        .filter((x): x is { server: Server; url: string } => x !== undefined)
+        .map((x) => x.server)];
+      await Promise.all(servers.map((s) => closeServer(s)));
+      await store.close();
+    },
+  };
+}
+
+function wrap(handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>, log: (line: string) => void) {
+  return (req: IncomingMessage, res: ServerResponse) => {
+    handler(req, res).catch((err: unknown) => {
+      log(`unhandled: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      if (!res.headersSent) {
+        res.writeHead(500, { 'Content-Length': 0 });
+        res.end();
+      } else {
+        res.destroy();
+      }
+    });
+  };
+}
+
+/** Listens on 127.0.0.1:port; when that port is taken (and not demanded), on a free one. */
+async function listen(server: Server, port: number | undefined, demanded = false): Promise<number> {
+  const attempt = (p: number) =>
+    new Promise<number>((resolve, reject) => {
+      const onError = (err: Error) => {
+        server.off('listening', onListening);
+        reject(err);
+      };
+      const onListening = () => {
+        server.off('error', onError);
+        resolve((server.address() as AddressInfo).port);
+      };
+      server.once('error', onError);
+      server.once('listening', onListening);
+      server.listen(p, '127.0.0.1');
+    });
+  if (port === undefined || port === 0) return attempt(0);
+  try {
+    return await attempt(port);
+  } catch (err) {
+    if (demanded || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    return attempt(0);
+  }
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}

@@ -1,0 +1,347 @@
+// The local endpoint's state: one JSON document (repositories, images, tags, policies, …)
+// plus content-addressed blobs under blobs/sha256/<hex> shared by every repository, and
+// upload sessions under uploads/. Every write goes to a temporary file that is synced and
+// then renamed over the old one, so a crash leaves either the old state or the new one.
+// Concurrent mutations are applied in memory at once and coalesced into one write; each
+// caller's promise settles only when a write that includes its change is on disk.
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, existsSync } from 'node:fs';
+import { mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { EcrctlError } from '../errors.js';
+
+// Data directories open in this process (a second server on one directory would clobber it).
+const openDirs = new Set<string>();
+
+/** A resource tag as the ECR API spells it. */
+export interface ResourceTag {
+  Key: string;
+  Value: string;
+}
+
+/** A tag-mutability exclusion filter (WILDCARD only). */
+export interface MutabilityExclusionFilter {
+  filterType: string;
+  filter: string;
+}
+
+/** One image (manifest) in a repository. Times are epoch milliseconds. */
+export interface ImageRecord {
+  digest: string;
+  mediaType: string;
+  /** Bytes of the manifest itself. */
+  manifestSize: number;
+  /** imageSizeInBytes as ECR defines it (layers; for an index, its largest child). */
+  size: number;
+  /** The config media type, or the manifest's artifactType (what ECR reports as artifactMediaType). */
+  artifactMediaType?: string;
+  /** OCI 1.1 artifactType (manifest field, else config media type for non-images): for referrers. */
+  artifactType?: string;
+  annotations?: Record<string, string>;
+  /** OCI 1.1 subject digest (this image is a referrer of it). */
+  subject?: string;
+  /** Digests of manifests an index refers to. */
+  children?: string[];
+  pushedAt: number;
+  /** Push order within the store (several pushes can share a millisecond). */
+  seq?: number;
+  lastPulledAt?: number;
+}
+
+/** Where a tag points and since when. */
+export interface TagRecord {
+  digest: string;
+  /** When the tag was (last) set, epoch ms. */
+  at: number;
+}
+
+/** Catalog data of an ECR Public repository, as stored. */
+export interface CatalogDataRecord {
+  description?: string;
+  architectures?: string[];
+  operatingSystems?: string[];
+  aboutText?: string;
+  usageText?: string;
+  /** sha256 hex of the logo PNG stored as a blob. */
+  logoDigest?: string;
+}
+
+/** One repository. New features add optional fields here. */
+export interface RepositoryRecord {
+  name: string;
+  createdAt: number;
+  imageTagMutability: string;
+  imageTagMutabilityExclusionFilters?: MutabilityExclusionFilter[];
+  scanOnPush: boolean;
+  encryption: { encryptionType: string; kmsKey?: string };
+  resourceTags: ResourceTag[];
+  policyText?: string;
+  images: Record<string, ImageRecord>;
+  tags: Record<string, TagRecord>;
+  /** Blobs (layers, configs) pushed to this repository: digest → size. */
+  blobs: Record<string, number>;
+  /** ECR Public only. */
+  catalogData?: CatalogDataRecord;
+}
+
+/** One registry: a private (account, region) pair or an account's public registry. */
+export interface RegistryRecord {
+  kind: 'private' | 'public';
+  account: string;
+  /** The region of a private registry; us-east-1 for the public one. */
+  region: string;
+  /** The public registry's alias (default `local`). */
+  alias?: string;
+  /** The data-plane port last used, reused after a restart when free. */
+  port?: number;
+  repositories: Record<string, RepositoryRecord>;
+  /** Registry-level settings added by later features (registry policy, replication, …). */
+  settings?: Record<string, unknown>;
+}
+
+/** The whole state document. */
+export interface StateFile {
+  version: 1;
+  /** The control-plane port last used. */
+  apiPort?: number;
+  /** The last ImageRecord.seq handed out. */
+  lastSeq?: number;
+  registries: Record<string, RegistryRecord>;
+}
+
+const STATE = 'state.json';
+
+/** Returns the key of a registry in StateFile.registries. */
+export function registryKey(kind: 'private' | 'public', account: string, region: string): string {
+  return kind === 'public' ? `public/${account}` : `private/${account}/${region}`;
+}
+
+/** The data directory: state document, blobs, upload files and the token-signing secret. */
+export class Store {
+  readonly dataDir: string;
+  readonly state: StateFile;
+  /** Signs authorization tokens and download URLs, so they survive a restart. */
+  readonly secret: Buffer;
+  #waiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
+  #running = false;
+  #tmpCounter = 0;
+  #closed = false;
+
+  private constructor(dataDir: string, state: StateFile, secret: Buffer) {
+    this.dataDir = dataDir;
+    this.state = state;
+    this.secret = secret;
+  }
+
+  /** Opens (creating when needed) the data directory and reads its state. */
+  static async open(dataDir: string): Promise<Store> {
+    const dir = path.resolve(dataDir);
+    await mkdir(path.join(dir, 'blobs', 'sha256'), { recursive: true });
+    await lockDir(dir);
+    try {
+      // Upload sessions live in memory; files of sessions from a previous run are orphans.
+      await rm(path.join(dir, 'uploads'), { recursive: true, force: true });
+      await mkdir(path.join(dir, 'uploads'), { recursive: true });
+      let state: StateFile = { version: 1, registries: {} };
+      try {
+        const parsed = JSON.parse(await readFile(path.join(dir, STATE), 'utf8')) as StateFile;
+        if (parsed && parsed.version === 1 && parsed.registries) state = parsed;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+      for (const name of await readdir(dir)) {
+        if (name.startsWith(`${STATE}.`) && name.endsWith('.tmp')) await rm(path.join(dir, name), { force: true });
+      }
+      let secret: Buffer;
+      const secretFile = path.join(dir, 'secret');
+      try {
+        secret = await readFile(secretFile);
+        if (secret.length < 32) throw Object.assign(new Error('short secret'), { code: 'ENOENT' });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        secret = randomBytes(32);
+        const store = new Store(dir, state, secret);
+        await store.#writeFileAtomic(secretFile, secret, 0o600);
+      }
+      return new Store(dir, state, secret);
+    } catch (err) {
+      openDirs.delete(dir);
+      await rm(path.join(dir, 'lock'), { force: true });
+      throw err;
+    }
+  }
+
+  /** Returns the registry record for key, creating an empty one in memory when missing. */
+  registry(kind: 'private' | 'public', account: string, region: string): RegistryRecord {
+    const key = registryKey(kind, account, region);
+    let reg = this.state.registries[key];
+    if (!reg) {
+      reg = { kind, account, region, repositories: {} };
+      if (kind === 'public') reg.alias = 'local';
+      this.state.registries[key] = reg;
+    }
+    return reg;
+  }
+
+  /**
+   * Applies fn to the state at once (fn must not await: checks and changes happen in one
+   * turn of the event loop), then resolves with fn's result once the change is on disk.
+   */
+  async mutate<T>(fn: (state: StateFile) => T): Promise<T> {
+    const result = fn(this.state);
+    await this.persist();
+    return result;
+  }
+
+  /** Resolves once the current in-memory state is on disk (writes are coalesced). */
+  persist(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.#waiters.push({ resolve, reject });
+      if (!this.#running) void this.#drain();
+    });
+  }
+
+  /** Waits for pending writes, then refuses further ones and releases the directory. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    if (this.#waiters.length > 0 || this.#running) await this.persist();
+    this.#closed = true;
+    openDirs.delete(this.dataDir);
+    await rm(path.join(this.dataDir, 'lock'), { force: true });
+  }
+
+  async #drain(): Promise<void> {
+    this.#running = true;
+    while (this.#waiters.length > 0) {
+      const batch = this.#waiters.splice(0);
+      try {
+        // Serialised synchronously here: every mutation applied before this line is included.
+        const text = JSON.stringify(this.state);
+        await this.#writeFileAtomic(path.join(this.dataDir, STATE), Buffer.from(text));
+        for (const w of batch) w.resolve();
+      } catch (err) {
+        for (const w of batch) w.reject(err);
+      }
+    }
+    this.#running = false;
+  }
+
+  async #writeFileAtomic(file: string, data: Buffer, mode = 0o644): Promise<void> {
+    const tmp = `${file}.${process.pid}.${++this.#tmpCounter}.tmp`;
+    const fh = await open(tmp, 'w', mode);
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, file);
+    await syncDir(path.dirname(file));
+  }
+
+  /** Returns the path of a blob by digest (sha256 only). */
+  blobPath(digest: string): string {
+    return path.join(this.dataDir, 'blobs', 'sha256', digest.slice('sha256:'.length));
+  }
+
+  /** Returns the size of a stored blob, or undefined when it is not on disk. */
+  async blobSize(digest: string): Promise<number | undefined> {
+    try {
+      return (await stat(this.blobPath(digest))).size;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Returns true when the blob file exists. */
+  hasBlobFile(digest: string): boolean {
+    return existsSync(this.blobPath(digest));
+  }
+
+  /** Stores bytes as a blob and returns their digest. */
+  async writeBlob(bytes: Buffer): Promise<string> {
+    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    if (!this.hasBlobFile(digest)) await this.#writeFileAtomic(this.blobPath(digest), bytes);
+    return digest;
+  }
+
+  /** Reads a whole blob (manifests, small documents). */
+  readBlob(digest: string): Promise<Buffer> {
+    return readFile(this.blobPath(digest));
+  }
+
+  /** Returns a read stream over a blob, optionally a byte range (inclusive end). */
+  blobStream(digest: string, range?: { start: number; end: number }): NodeJS.ReadableStream {
+    return createReadStream(this.blobPath(digest), range);
+  }
+
+  /** Returns the path of an upload session's file. */
+  uploadPath(id: string): string {
+    return path.join(this.dataDir, 'uploads', id);
+  }
+
+  /** Moves a finished upload file into the blob store under digest (synced first). */
+  async commitUpload(id: string, digest: string): Promise<void> {
+    const file = this.uploadPath(id);
+    if (this.hasBlobFile(digest)) {
+      await rm(file, { force: true });
+      return;
+    }
+    const fh = await open(file, 'r+');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(file, this.blobPath(digest));
+    await syncDir(path.dirname(this.blobPath(digest)));
+  }
+
+  /** Removes an upload session's file. */
+  async discardUpload(id: string): Promise<void> {
+    await rm(this.uploadPath(id), { force: true });
+  }
+}
+
+/** Claims dir for this process, or throws when a live server already uses it. */
+async function lockDir(dir: string): Promise<void> {
+  const inUse = (who: string) =>
+    new EcrctlError(`the data directory ${dir} is in use by ${who}`, {
+      fix: 'stop the other `ecrctl local serve`, or pass another --data directory',
+    });
+  if (openDirs.has(dir)) throw inUse('another server in this process');
+  const lock = path.join(dir, 'lock');
+  try {
+    const pid = Number((await readFile(lock, 'utf8')).trim());
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) throw inUse(`process ${pid}`);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  await writeFile(lock, `${process.pid}\n`);
+  openDirs.add(dir);
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  // A rename is durable only once the directory entry is synced; some filesystems refuse
+  // fsync on a directory, which is fine to ignore.
+  try {
+    const fh = await open(dir, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    /* best effort */
+  }
+}

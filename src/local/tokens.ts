@@ -1,0 +1,83 @@
+// Authorization tokens and layer download URLs of the local endpoint. They are signed with
+// the data directory's secret rather than kept in memory, so a token handed out before a
+// restart still works after it — as a real ECR token does while the service keeps running.
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+
+/** What a registry password grants: one registry until a time. */
+export interface TokenClaims {
+  kind: 'private' | 'public';
+  account: string;
+  region: string;
+  /** Expiry, epoch milliseconds. */
+  exp: number;
+}
+
+/** What a layer download token grants: one blob of one repository until a time. */
+export interface DownloadClaims {
+  registry: string;
+  repository: string;
+  digest: string;
+  exp: number;
+}
+
+// Real ECR passwords are a little over 2,000 characters; clients that store them (Docker's
+// credential stores, Windows' 2,560-byte credential limit) meet the same length here.
+const PASSWORD_LENGTH = 2500;
+
+function b64url(buf: Buffer): string {
+  return buf.toString('base64url');
+}
+
+function sign(secret: Buffer, text: string): string {
+  return b64url(createHmac('sha256', secret).update(text).digest());
+}
+
+function seal(secret: Buffer, prefix: string, claims: object, totalLength: number): string {
+  const payload = b64url(Buffer.from(JSON.stringify(claims)));
+  const fixed = prefix.length + payload.length + 43 + 3;
+  const padLength = Math.max(0, totalLength - fixed);
+  const padding = b64url(randomBytes(Math.ceil((padLength * 3) / 4) + 3)).slice(0, padLength);
+  const body = `${prefix}.${payload}.${padding}`;
+  return `${body}.${sign(secret, body)}`;
+}
+
+function open(secret: Buffer, prefix: string, token: string): unknown {
+  const parts = token.split('.');
+  if (parts.length !== 4 || parts[0] !== prefix) return undefined;
+  const body = parts.slice(0, 3).join('.');
+  const expected = Buffer.from(sign(secret, body));
+  const given = Buffer.from(parts[3] ?? '');
+  if (expected.length !== given.length || !timingSafeEqual(expected, given)) return undefined;
+  try {
+    return JSON.parse(Buffer.from(parts[1] ?? '', 'base64url').toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Returns a new opaque registry password (about 2,500 characters) carrying claims. */
+export function mintPassword(secret: Buffer, claims: TokenClaims): string {
+  return seal(secret, 'ecrL1', { k: claims.kind, a: claims.account, r: claims.region, e: claims.exp }, PASSWORD_LENGTH);
+}
+
+/** Returns the claims of a password this endpoint minted, or undefined when forged or garbled. */
+export function readPassword(secret: Buffer, password: string): TokenClaims | undefined {
+  const c = open(secret, 'ecrL1', password) as { k?: string; a?: string; r?: string; e?: number } | undefined;
+  if (!c || (c.k !== 'private' && c.k !== 'public') || typeof c.a !== 'string' || typeof c.r !== 'string') return undefined;
+  if (typeof c.e !== 'number') return undefined;
+  return { kind: c.k, account: c.a, region: c.r, exp: c.e };
+}
+
+/** Returns a short URL-safe token that lets its holder download one blob until claims.exp. */
+export function mintDownloadToken(secret: Buffer, claims: DownloadClaims): string {
+  return seal(secret, 'ecrD1', { g: claims.registry, n: claims.repository, d: claims.digest, e: claims.exp }, 0);
+}
+
+/** Returns the claims of a download token, or undefined when forged. */
+export function readDownloadToken(secret: Buffer, token: string): DownloadClaims | undefined {
+  const c = open(secret, 'ecrD1', token) as { g?: string; n?: string; d?: string; e?: number } | undefined;
+  if (!c || typeof c.g !== 'string' || typeof c.n !== 'string' || typeof c.d !== 'string' || typeof c.e !== 'number') {
+    return undefined;
+  }
+  return { registry: c.g, repository: c.n, digest: c.d, exp: c.e };
+}

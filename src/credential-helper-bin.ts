@@ -1,0 +1,16 @@
+// The docker-credential-ecrctl process entry (bin/docker-credential-ecrctl.js imports the
+// compiled form). Kept apart from the ecrctl CLI so a cached `get` loads only what it needs.
+import { runHelper } from './credential-helper.js';
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+const result = await runHelper(process.argv.slice(2), { env: process.env, readStdin });
+process.stdout.write(result.stdout);
+if (result.stderr) process.stderr.write(result.stderr);
+// Exit once the output is flushed rather than wait for kept-alive SDK sockets.
+process.exitCode = result.code;
+process.stdout.end(() => process.exit(result.code));

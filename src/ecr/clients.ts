@@ -1,0 +1,90 @@
+// The only module that loads the AWS SDK clients, and it loads them lazily: `ecrctl --help`
+// and a cached credential-helper `get` never pay for the SDK. Everything outside src/ecr/
+// gets our own types from the adapters, never these clients.
+import type { ECRClient } from '@aws-sdk/client-ecr';
+import type { ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
+import type { fromNodeProviderChain } from '@aws-sdk/credential-providers';
+import { type AwsSettings, checkProfileExists, resolveEndpoint, selectedProfile } from './aws-config.js';
+import { PUBLIC_ECR_REGION } from './hosts.js';
+
+// @aws-sdk/core warns on every run under Node < 22 (process.emitWarning). The variable must
+// be set before the SDK loads; the same fact is told once through --verbose instead.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+let nodeNoticeGiven = false;
+
+function nodeNotice(settings: AwsSettings): void {
+  if (nodeNoticeGiven) return;
+  nodeNoticeGiven = true;
+  const major = Number(process.versions.node.split('.')[0]);
+  if (major < 22) {
+    settings.log?.(
+      `Node ${major}: AWS SDK releases after early January 2027 require Node 22; ` +
+        'ecrctl keeps working with the SDK it ships, but upgrade Node to get newer SDKs.',
+    );
+  }
+}
+
+// The provider and identity types, taken from the package we depend on rather than from
+// @aws-sdk/types, which is only a transitive dependency.
+type AwsCredentialIdentityProvider = ReturnType<typeof fromNodeProviderChain>;
+type AwsCredentialIdentity = Awaited<ReturnType<AwsCredentialIdentityProvider>>;
+
+const providers = new WeakMap<AwsSettings, AwsCredentialIdentityProvider>();
+
+/** Returns the credential provider (the SDK's default Node chain) for settings, made once. */
+export async function credentialProvider(settings: AwsSettings): Promise<AwsCredentialIdentityProvider> {
+  const known = providers.get(settings);
+  if (known) return known;
+  checkProfileExists(settings);
+  nodeNotice(settings);
+  const { fromNodeProviderChain } = await import('@aws-sdk/credential-providers');
+  const profile = selectedProfile(settings);
+  const chain = fromNodeProviderChain(profile === undefined ? {} : { profile });
+  let described = false;
+  const provider: AwsCredentialIdentityProvider = async (options) => {
+    const creds: AwsCredentialIdentity = await chain(options);
+    // The secret key and session token are secrets too: mask them before anything prints.
+    settings.onSecret?.(creds.secretAccessKey);
+    if (creds.sessionToken) settings.onSecret?.(creds.sessionToken);
+    if (!described) {
+      described = true;
+      settings.log?.(
+        `AWS credentials: ${profile ? `profile ${profile}` : 'default chain'}` +
+          `${creds.sessionToken ? ', temporary' : ''}${creds.expiration ? ` until ${creds.expiration.toISOString()}` : ''}`,
+      );
+    }
+    return creds;
+  };
+  providers.set(settings, provider);
+  return provider;
+}
+
+/** Returns an ECR client for region (endpoint from --endpoint-url / AWS_ENDPOINT_URL_ECR). */
+export async function ecrClient(settings: AwsSettings, region: string): Promise<ECRClient> {
+  const credentials = await credentialProvider(settings);
+  const { ECRClient } = await import('@aws-sdk/client-ecr');
+  const endpoint = resolveEndpoint(settings, 'ecr');
+  settings.log?.(`ECR API: region ${region}${endpoint ? `, endpoint ${endpoint}` : ''}`);
+  return new ECRClient({ region, credentials, ...(endpoint ? { endpoint } : {}) });
+}
+
+/** Returns an ECR Public client; ECR Public's control plane is in us-east-1 only. */
+export async function ecrPublicClient(settings: AwsSettings): Promise<ECRPUBLICClient> {
+  const credentials = await credentialProvider(settings);
+  const { ECRPUBLICClient } = await import('@aws-sdk/client-ecr-public');
+  const endpoint = resolveEndpoint(settings, 'ecr-public');
+  settings.log?.(
+    `ECR Public API: region ${PUBLIC_ECR_REGION} (ECR Public issues tokens only there)${endpoint ? `, endpoint ${endpoint}` : ''}`,
+  );
+  return new ECRPUBLICClient({ region: PUBLIC_ECR_REGION, credentials, ...(endpoint ? { endpoint } : {}) });
+}
+
+/** Returns the GetAuthorizationToken command class of ECR (loaded with the client). */
+export async function ecrCommands(): Promise<typeof import('@aws-sdk/client-ecr')> {
+  return import('@aws-sdk/client-ecr');
+}
+
+/** Returns the ECR Public SDK module (loaded with the client). */
+export async function ecrPublicCommands(): Promise<typeof import('@aws-sdk/client-ecr-public')> {
+  return import('@aws-sdk/client-ecr-public');
+}

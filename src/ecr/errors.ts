@@ -1,0 +1,153 @@
+// Turns what the AWS SDK throws into ecrctl's error kinds, with a message that says what to
+// do. Works on the error's shape (name, $metadata, code) so it needs no SDK import.
+import {
+  AuthError,
+  EcrctlError,
+  HttpStatusError,
+  isEcrctlError,
+  NotFoundError,
+  RateLimitedError,
+  UsageError,
+} from '../errors.js';
+
+/** What the failing call was, so the message can name it and the IAM action it needs. */
+export interface CallInfo {
+  /** The API operation, e.g. `GetAuthorizationToken`. */
+  operation: string;
+  /** The IAM action it needs, e.g. `ecr:GetAuthorizationToken`. */
+  permission?: string;
+  /** The resource in the user's words (`repository team/app`), when there is one. */
+  resource?: string;
+  /** The endpoint URL when it was overridden (helps when a local endpoint is down). */
+  endpoint?: string;
+  region?: string;
+}
+
+interface SdkErrorShape {
+  name?: string;
+  message?: string;
+  code?: string;
+  $metadata?: { httpStatusCode?: number };
+}
+
+const NOT_FOUND = new Set([
+  'RepositoryNotFoundException',
+  'ImageNotFoundException',
+  'RepositoryPolicyNotFoundException',
+  'LifecyclePolicyNotFoundException',
+  'LifecyclePolicyPreviewNotFoundException',
+  'RegistryPolicyNotFoundException',
+  'PullThroughCacheRuleNotFoundException',
+  'TemplateNotFoundException',
+  'ScanNotFoundException',
+  'LayersNotFoundException',
+  'UploadNotFoundException',
+  'RepositoryCatalogDataNotFoundException',
+  'ReferencedImagesNotFoundException',
+  'ImageTagDoesNotMatchDigestException',
+]);
+
+const BAD_CREDENTIALS = new Set([
+  'UnrecognizedClientException',
+  'InvalidClientTokenId',
+  'InvalidSignatureException',
+  'SignatureDoesNotMatch',
+  'IncompleteSignature',
+  'MissingAuthenticationToken',
+  'ExpiredTokenException',
+  'ExpiredToken',
+  'RequestExpired',
+]);
+
+const THROTTLED = new Set(['ThrottlingException', 'TooManyRequestsException', 'LimitExceededException', 'Throttling']);
+
+const NO_CREDENTIALS_FIX =
+  'provide credentials in one of the ways the AWS CLI reads them: AWS_ACCESS_KEY_ID and ' +
+  'AWS_SECRET_ACCESS_KEY; a profile in ~/.aws/config or ~/.aws/credentials (--profile / AWS_PROFILE); ' +
+  '`aws sso login --profile NAME`; in GitHub Actions aws-actions/configure-aws-credentials; ' +
+  'in CodeBuild or ECS the task role; on EC2 an instance profile';
+
+/** Returns the ecrctl error for anything an SDK call threw (our own errors pass through). */
+export function mapAwsError(err: unknown, call: CallInfo): EcrctlError {
+  if (isEcrctlError(err)) return err;
+  const e = (err ?? {}) as SdkErrorShape;
+  const name = e.name ?? '';
+  const message = e.message ?? String(err);
+  const status = e.$metadata?.httpStatusCode;
+  const what = call.resource ? `${call.operation} (${call.resource})` : call.operation;
+
+  if (name === 'CredentialsProviderError' || /Could not load credentials/i.test(message)) {
+    const profileMissing = /Profile (.+?) could not be found/i.exec(message);
+    if (profileMissing) {
+      return new AuthError(`AWS profile ${profileMissing[1]} could not be found`, {
+        fix: 'check the profile name (--profile / AWS_PROFILE) against ~/.aws/config',
+        cause: err,
+      });
+    }
+    if (/Could not load credentials from any providers/i.test(message)) {
+      return new AuthError('no AWS credentials were found', { fix: NO_CREDENTIALS_FIX, cause: err });
+    }
+    if (/SSO|token.*expired|refresh/i.test(message)) {
+      return new AuthError(`AWS credentials could not be loaded: ${message}`, {
+        fix: 'if you use AWS IAM Identity Center, run `aws sso login` (with your --profile) and try again',
+        cause: err,
+      });
+    }
+    return new AuthError(`AWS credentials could not be loaded: ${message}`, { fix: NO_CREDENTIALS_FIX, cause: err });
+  }
+  if (name === 'AccessDeniedException' || name === 'AccessDenied' || (status === 403 && !BAD_CREDENTIALS.has(name))) {
+    const permission = call.permission ?? permissionIn(message);
+    return new AuthError(
+      `access denied: ${what} needs the IAM permission ${permission ?? 'for this action'}`,
+      {
+        rule: `the caller's IAM policy must allow ${permission ?? call.operation}`,
+        fix: permission
+          ? `add "${permission}" to the policy of the role or user you run as${call.operation === 'GetAuthorizationToken' ? ' (on Resource "*")' : ''}; ECR said: ${message}`
+          : `ECR said: ${message}`,
+        cause: err,
+      },
+    );
+  }
+  if (BAD_CREDENTIALS.has(name)) {
+    const expired = /Expired|RequestExpired/.test(name);
+    return new AuthError(
+      expired ? 'the AWS credentials have expired' : 'AWS rejected the credentials (unknown access key or bad signature)',
+      {
+        fix: expired
+          ? 'refresh them (e.g. `aws sso login`, or re-run the step that assumes the role) and try again'
+          : 'check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or the profile, and that the clock of this machine is right',
+        cause: err,
+      },
+    );
+  }
+  if (NOT_FOUND.has(name)) {
+    return new NotFoundError(message || `${what}: not found`, { cause: err });
+  }
+  if (THROTTLED.has(name) || status === 429) {
+    return new RateLimitedError(`ECR is throttling ${call.operation} requests: ${message}`, {
+      fix: 'wait a moment and run again, or make fewer calls in parallel',
+      cause: err,
+    });
+  }
+  if (name === 'InvalidParameterException' || name === 'ValidationException' || name === 'InvalidTagParameterException') {
+    return new UsageError(`${what}: ${message}`, { cause: err });
+  }
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code && /^(ECONNREFUSED|ENOTFOUND|ECONNRESET|ETIMEDOUT|EAI_AGAIN|EHOSTUNREACH)$/.test(code)) {
+    const where = call.endpoint ?? `the ECR endpoint of ${call.region ?? 'the region'}`;
+    return new EcrctlError(`could not reach ${where} for ${call.operation} (${code})`, {
+      fix: call.endpoint
+        ? 'check --endpoint-url / AWS_ENDPOINT_URL (is `ecrctl local serve` running?)'
+        : 'check the network connection, proxy settings and the --region',
+      cause: err,
+    });
+  }
+  if (status !== undefined && status >= 400) {
+    return new HttpStatusError(`${what} failed: ${name ? `${name}: ` : ''}${message}`, status, { cause: err });
+  }
+  return new EcrctlError(`${what} failed: ${name ? `${name}: ` : ''}${message}`, { cause: err });
+}
+
+function permissionIn(message: string): string | undefined {
+  return /perform:\s*([a-z0-9-]+:[A-Za-z0-9]+)/.exec(message)?.[1];
+}

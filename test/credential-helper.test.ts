@@ -1,0 +1,149 @@
+// docker-credential-ecrctl as Docker and skopeo run it: the server URL on stdin, the answer
+// on stdout. ecrctl local is the ECR endpoint; skopeo reads through the helper by name.
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { CreateRepositoryCommand, ECRClient } from '@aws-sdk/client-ecr';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLocalServer, type LocalServer } from '../src/local/server.js';
+import { builtEntry, runCli } from './helpers/cli.js';
+import { ACCESS_KEY_ID, run, SECRET_ACCESS_KEY, type TempHome, tempHome } from './ecr/env.js';
+
+let server: LocalServer;
+let h: TempHome;
+
+beforeAll(async () => {
+  h = tempHome('ecrctl-helper-');
+  server = await startLocalServer({ port: 0, dataDir: path.join(h.dir, 'local') });
+});
+afterAll(async () => {
+  await server.close();
+  h.remove();
+});
+
+const helper = (args: string[], input: string, env: NodeJS.ProcessEnv = {}) =>
+  runCli(args, { bin: 'docker-credential-ecrctl', input, env: { ...h.env, ...env } });
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] as number;
+}
+
+describe('docker-credential-ecrctl', () => {
+  it('get answers for a private ECR host with the token of that account and region', async () => {
+    const r = await helper(['get'], 'https://123456789012.dkr.ecr.eu-west-1.amazonaws.com\n', { AWS_ENDPOINT_URL: server.url });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const answer = JSON.parse(r.stdout);
+    expect(answer.ServerURL).toBe('https://123456789012.dkr.ecr.eu-west-1.amazonaws.com');
+    expect(answer.Username).toBe('AWS');
+    expect(answer.Secret.length).toBeGreaterThan(1000);
+    expect(r.stderr).toBe('');
+  });
+
+  it('get answers for public.ecr.aws with the ECR Public token', async () => {
+    const r = await helper(['get'], 'public.ecr.aws', { AWS_ENDPOINT_URL: server.url });
+    expect(r.code, r.stdout).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ ServerURL: 'public.ecr.aws', Username: 'AWS' });
+  });
+
+  it('answers "credentials not found" with exit 1 for other hosts', async () => {
+    for (const url of ['https://index.docker.io/v1/', 'ghcr.io', '127.0.0.1:1']) {
+      const r = await helper(['get'], url);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe('credentials not found in native keychain\n');
+    }
+  });
+
+  it('store and erase accept input and keep nothing; version and list answer', async () => {
+    const store = await helper(['store'], JSON.stringify({ ServerURL: 'x', Username: 'u', Secret: 's' }));
+    expect([store.code, store.stdout]).toEqual([0, '']);
+    const erase = await helper(['erase'], 'x');
+    expect([erase.code, erase.stdout]).toEqual([0, '']);
+    const version = await helper(['version'], '');
+    expect(version.stdout).toMatch(/^docker-credential-ecrctl \(ecrctl \d+\.\d+\.\d+/);
+    const empty = tempHome('ecrctl-helper-empty-');
+    try {
+      const list = await runCli(['list'], { bin: 'docker-credential-ecrctl', env: empty.env });
+      expect([list.code, list.stdout]).toEqual([0, '{}\n']);
+    } finally {
+      empty.remove();
+    }
+    const list = await helper(['list'], '');
+    // keyed by where each registry is reached: ecrctl local's data plane for the private one
+    const listed = JSON.parse(list.stdout) as Record<string, string>;
+    expect(listed['public.ecr.aws']).toBe('AWS');
+    expect(Object.keys(listed).filter((k) => /^127\.0\.0\.1:\d+$/.test(k))).toHaveLength(1);
+  });
+
+  it('a cached get loads no AWS SDK module, needs no endpoint, and is fast', async () => {
+    // Fill the cache through login; then the endpoint is not even given to the helper.
+    const login = await runCli(['login', '--helper', '-o', 'json'], { env: { ...h.env, AWS_ENDPOINT_URL: server.url } });
+    expect(login.code, login.stderr).toBe(0);
+    const host = JSON.parse(login.stdout).registries[0].registry as string;
+
+    const spy = path.join(h.dir, 'sdk-loads.txt');
+    writeFileSync(spy, '');
+    const hook = path.join(h.dir, 'spy-hook.mjs');
+    writeFileSync(
+      hook,
+      `import { register } from 'node:module';\n` +
+        `register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(
+          `import { appendFileSync } from 'node:fs';\n` +
+            `export async function resolve(s, c, next) { if (s.includes('@aws-sdk/')) appendFileSync(${JSON.stringify(spy)}, s + '\\n'); return next(s, c); }`,
+        )}));\n`,
+    );
+    const spied = await run(process.execPath, ['--import', hook, builtEntry('docker-credential-ecrctl'), 'get'], {
+      input: host,
+      env: { ...process.env, ...h.env, AWS_ENDPOINT_URL: undefined },
+    });
+    expect(spied.code, spied.stdout + spied.stderr).toBe(0);
+    expect(JSON.parse(spied.stdout).ServerURL).toBe(host);
+    expect(readFileSync(spy, 'utf8')).toBe('');
+
+    // Timing: 20 cached gets against 20 bare `node` starts on the same (shared) machine.
+    const time = async (args: string[], input: string) => {
+      const r = await run(process.execPath, args, { input, env: { ...process.env, ...h.env } });
+      if (r.code !== 0) throw new Error(r.stdout + r.stderr);
+      return r.ms;
+    };
+    const gets: number[] = [];
+    const bare: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      gets.push(await time([builtEntry('docker-credential-ecrctl'), 'get'], host));
+      bare.push(await time(['-e', '0'], ''));
+    }
+    const report = `cached get median ${median(gets).toFixed(1)} ms; bare node median ${median(bare).toFixed(1)} ms`;
+    console.log(report);
+    expect(median(gets) - median(bare), report).toBeLessThan(150);
+  });
+
+  it('skopeo reads through the helper named in credHelpers, and the token never reaches argv', async () => {
+    const ecr = new ECRClient({
+      region: 'us-east-1',
+      endpoint: server.url,
+      credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY },
+    });
+    await ecr.send(new CreateRepositoryCommand({ repositoryName: 'helper/app' }));
+    ecr.destroy();
+    const host = new URL(await server.registryEndpoint('us-east-1')).host;
+    const bin = path.join(h.dir, 'bin');
+    mkdirSync(bin, { recursive: true });
+    const argvLog = path.join(h.dir, 'helper-argv.txt');
+    const shim = path.join(bin, 'docker-credential-ecrctl');
+    writeFileSync(
+      shim,
+      `#!/bin/sh\necho "$@" >> '${argvLog}'\nexec '${process.execPath}' '${builtEntry('docker-credential-ecrctl')}' "$@"\n`,
+    );
+    chmodSync(shim, 0o755);
+    const authfile = path.join(h.dir, 'helper-config.json');
+    writeFileSync(authfile, JSON.stringify({ credHelpers: { [host]: 'ecrctl' } }));
+    const env = { ...process.env, ...h.env, AWS_ENDPOINT_URL: server.url, PATH: `${bin}:${process.env.PATH}`, ECRCTL_NO_CACHE: '1' };
+    const out = await run('skopeo', ['list-tags', '--authfile', authfile, '--tls-verify=false', `docker://${host}/helper/app`], { env });
+    expect(out.code, out.stderr).toBe(0);
+    expect(JSON.parse(out.stdout).Tags).toEqual([]);
+    const argv = readFileSync(argvLog, 'utf8');
+    expect(argv.trim().split('\n')).toContain('get');
+    const got = await run(shim, ['get'], { input: host, env: { ...env, ECRCTL_NO_CACHE: undefined } });
+    const password = JSON.parse(got.stdout).Secret as string;
+    expect(readFileSync(argvLog, 'utf8')).not.toContain(password.slice(0, 40));
+  });
+});

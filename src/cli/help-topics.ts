@@ -1,0 +1,181 @@
+// The texts behind `ecrctl help TOPIC`: things that concern many commands at once, so no single
+// command's --help is the place for them. Plain data and two small lookups, no commander.
+
+/** One `ecrctl help` topic. */
+export interface HelpTopic {
+  name: string;
+  /** One line for the topic list in `ecrctl --help`. */
+  summary: string;
+  /** The full text, ending with a newline. */
+  text: string;
+}
+
+const references = `Image references and transports
+
+Every command that reads or writes an image takes a location. Like skopeo, a prefix names
+the transport; without one the text is a registry reference.
+
+  HOST[:PORT]/REPO[:TAG][@DIGEST]  an image in a registry
+                                   123456789012.dkr.ecr.us-east-1.amazonaws.com/team/app:v1
+                                   public.ecr.aws/alias/app@sha256:…
+  oci:DIR[:TAG]                    an OCI image layout directory (oci:./build/image:latest)
+  docker-archive:FILE[:REF]        a \`docker save\` tar, old and new formats
+                                   (docker-archive:app.tar:team/app:v1)
+  docker-daemon:IMAGE              the local Docker daemon through \`docker save\`; a source
+                                   only, and only where a daemon runs
+
+Short references
+  When the first part of a reference does not look like a host (it has no dot, no port and
+  is not localhost), the reference is short: app:v1 or team/app@sha256:… resolve to the
+  default ECR registry, <account>.dkr.ecr.<region>.amazonaws.com. The account comes from
+  the proxyEndpoint that GetAuthorizationToken returns (no STS call); --registry-id picks
+  another account and --region (or AWS_REGION) the region.
+
+Tags and digests
+  A tag follows the OCI rule [A-Za-z0-9_][A-Za-z0-9._-]{0,127}; a digest is
+  sha256:<64 lowercase hex>. With both, the digest decides which image is meant.
+
+Plain HTTP
+  Registries on loopback (localhost, 127.0.0.0/8, ::1) are spoken to over plain HTTP, which
+  is what \`ecrctl local serve\` and test registries use. Anywhere else ecrctl insists on
+  HTTPS with a verified certificate unless you pass --insecure (or ECRCTL_INSECURE=1),
+  which allows plain HTTP and unverified TLS.
+
+Examples:
+  $ ecrctl tag-push oci:./build/image:latest app:v1
+  $ ecrctl pull 123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/app:v1 docker-archive:app.tar
+  $ ecrctl copy docker.io/library/alpine:3.20 team/alpine:3.20
+  $ ecrctl --insecure tags registry.lan:5000/team/app
+`;
+
+const tagStrategies = `Tag strategies
+
+A tag strategy derives tags for \`ecrctl tag-push\` from the build, so every pipeline tags
+images the same way. Tags from --tag are added to the ones a strategy gives.
+
+  branch-sha    <branch>-<short sha>, e.g. main-abc1234: reproducible and traceable to a
+                commit; characters a tag cannot hold become -.
+  semver        the version and its aliases: v1.4.2 also tags 1.4.2, 1.4 and 1 (a
+                pre-release such as 1.5.0-rc.1 gets no aliases).
+  sha           the full commit sha.
+  env:NAME      the value of the environment variable NAME (e.g. env:RELEASE_TAG).
+  latest        latest: the newest build. Fine for development; production deploys should
+                pin a version tag, a commit tag or a digest, never latest.
+
+Where the values come from, in this order:
+  CodeBuild       CODEBUILD_RESOLVED_SOURCE_VERSION (commit), CODEBUILD_WEBHOOK_HEAD_REF
+                  (branch, refs/heads/ removed), CODEBUILD_SOURCE_VERSION, CODEBUILD_BUILD_ID
+  GitHub Actions  GITHUB_SHA (commit), GITHUB_REF_NAME with GITHUB_REF_TYPE (branch or
+                  tag), GITHUB_HEAD_REF (the branch of a pull request)
+  git             \`git\` in the working directory: HEAD, the current branch, the tag on HEAD
+
+Environment tags (staging, production) are moved as a build is promoted: see
+\`ecrctl promote\`. Repositories for production should have immutable tags; the project
+config (ecrctl help config) can require that.
+`;
+
+const exitCodes = `Exit codes
+
+Scripts and CI steps can act on the exit code alone:
+
+    0  ok
+    1  failure: anything not listed below (network, registry or AWS errors, bugs)
+    2  usage: an unknown command or option, a missing argument, a value that cannot be
+       parsed (a bad reference, an unknown output format)
+    3  rule violation: naming rules, tag rules, lifecycle policy validation
+    4  scan threshold: \`ecrctl scan\` found findings at or above the threshold
+    5  authentication or authorization: no credentials, an expired token, access denied
+    6  not found: repository, image, tag or file
+  130  interrupted (Ctrl-C, SIGINT or SIGTERM); nothing half-written is left behind
+
+Errors go to stderr and name the rule broken, the value and a fix; data goes to stdout.
+
+Examples:
+  $ ecrctl lifecycle validate policy.json || echo "policy rejected ($?)"
+  $ ecrctl inspect app:v1 >/dev/null 2>&1; [ $? -eq 6 ] && echo "not pushed yet"
+`;
+
+const config = `The project config: .ecrctl.yaml
+
+ecrctl looks for .ecrctl.yaml in the working directory and then in each parent directory;
+--config FILE (or ECRCTL_CONFIG) names one directly. The config holds the team's tag rules
+and defaults per repository pattern, so they live in the repository next to the code and
+apply the same on a laptop, in CodeBuild and in GitHub Actions.
+
+This describes the planned schema:
+
+  # .ecrctl.yaml
+  naming:
+    houseRulesAsErrors: true     # lowercase, digits and hyphens only; in CodeBuild the
+                                 # repository name equals the project name (exit 3 when
+                                 # broken, instead of a warning)
+  repositories:
+    - pattern: team/*-api        # * matches within a path segment, ** across segments
+      strategies: [branch-sha, semver]   # default tag strategies for tag-push
+      allowedTags:               # every pushed tag must match one of these
+        - 'main-[0-9a-f]{7}'
+        - 'v[0-9]+.[0-9]+.[0-9]+'
+      forbid: [latest]           # tags that may never be pushed
+      requireImmutable: true     # refuse to push to a repository with mutable tags
+    - pattern: '**'
+      strategies: [sha]
+
+The first pattern that matches a repository applies. A push that breaks a rule exits 3
+and names the rule, the tag and the pattern it came from.
+`;
+
+/** Every topic of `ecrctl help TOPIC`, in the order the root --help lists them. */
+export const HELP_TOPICS: readonly HelpTopic[] = [
+  { name: 'references', summary: 'image references and transports, plain HTTP', text: references },
+  { name: 'tag-strategies', summary: 'branch-sha, semver, sha, env:NAME, latest', text: tagStrategies },
+  { name: 'exit-codes', summary: 'what each exit code means', text: exitCodes },
+  { name: 'config', summary: 'the project config .ecrctl.yaml (tag rules)', text: config },
+];
+
+/** Returns the topic with this name, or undefined. */
+export function findTopic(name: string): HelpTopic | undefined {
+  return HELP_TOPICS.find((t) => t.name === name);
+}
+
+/** Returns the topic list block that `ecrctl --help` shows after its examples. */
+export function topicListText(): string {
+  // Written as commands to type, like the examples above it.
+  const width = Math.max(...HELP_TOPICS.map((t) => t.name.length));
+  const lines = HELP_TOPICS.map((t) => `  $ ecrctl help ${t.name.padEnd(width)}  ${t.summary}`);
+  return `Help topics:\n${lines.join('\n')}\n`;
+}
+
+/** Returns the candidate closest to word when it is plausibly a typo of it, else undefined. */
+export function nearest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const c of candidates) {
+    // A prefix (`exit`, `tag`) is as good as a typo: the user knows the start of the name.
+    const d = c.startsWith(word) && word.length >= 3 ? 1 : editDistance(word, c);
+    if (d < bestDistance) {
+      best = c;
+      bestDistance = d;
+    }
+  }
+  return bestDistance <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+}
+
+// Optimal string alignment distance: a swap of two neighbours counts as one edit, which is
+// the commonest typo (tag-psuh).
+function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      const row = d[i]!;
+      const prev = d[i - 1]!;
+      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        row[j] = Math.min(row[j]!, d[i - 2]![j - 2]! + 1);
+      }
+    }
+  }
+  return d[a.length]![b.length]!;
+}

@@ -13,7 +13,10 @@ export interface Task {
 /** Starts a task: a spinner on a TTY (unless --quiet), else a single plain line. */
 export async function startTask(ctx: CliContext, label: string): Promise<Task> {
   if (ctx.globals.quiet) return { update() {}, succeed() {}, fail() {} };
-  if (!ctx.stderr.isTTY || !ctx.globals.color) {
+  // A terminal that reports no width (some `script` sessions, odd CI runners) makes a
+  // spinner redraw endlessly: plain lines there too.
+  const columns = process.stderr.columns ?? 0;
+  if (!ctx.stderr.isTTY || !ctx.globals.color || columns <= 0) {
     ctx.log.info(label);
     return {
       update() {},

@@ -3,8 +3,6 @@
 // what landed, and images made quickly through the layer API and PutImage.
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import {
   CompleteLayerUploadCommand,
@@ -19,7 +17,7 @@ import { ecrClient, start, tempDir } from '../local/helpers.js';
 
 export interface RepoTestEnv {
   server: LocalServer;
-  /** The URL the CLI gets as --endpoint-url (the server, or the lifecycle shim in front of it). */
+  /** The URL the CLI gets as --endpoint-url. */
   endpoint: string;
   ecr: ECRClient;
   dir: string;
@@ -27,32 +25,19 @@ export interface RepoTestEnv {
   close(): Promise<void>;
 }
 
-/**
- * Starts `ecrctl local` in a temp dir. The emulator has no GetLifecyclePolicy /
- * PutLifecyclePolicy yet (see notes/repos.md), so a small shim in front of it answers those
- * two operations from memory and forwards everything else unchanged.
- */
+/** Starts `ecrctl local` in a temp dir, with the CLI and an SDK client aimed at it. */
 export async function startRepoEnv(): Promise<RepoTestEnv> {
   const tmp = tempDir('ecrctl-repos-');
   const server = await start(path.join(tmp.dir, 'data'));
-  const shim = await lifecycleShim(server.url);
   const home = path.join(tmp.dir, 'home');
   mkdirSync(home, { recursive: true });
-  const ecr = ecrClient(server);
-  // The SDK client goes through the shim too, so GetLifecyclePolicy checks see what was put.
-  const ecrViaShim = new (ecr.constructor as typeof ECRClient)({
-    endpoint: shim.url,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local' },
-    maxAttempts: 1,
-  });
   return {
     server,
-    endpoint: shim.url,
-    ecr: ecrViaShim,
+    endpoint: server.url,
+    ecr: ecrClient(server),
     dir: tmp.dir,
     cli: (args, opts = {}) =>
-      runCli(['--endpoint-url', shim.url, ...args], {
+      runCli(['--endpoint-url', server.url, ...args], {
         env: {
           AWS_ACCESS_KEY_ID: 'AKIDTEST',
           AWS_SECRET_ACCESS_KEY: 'test',
@@ -64,58 +49,10 @@ export async function startRepoEnv(): Promise<RepoTestEnv> {
         ...(opts.cwd ? { cwd: opts.cwd } : {}),
       }),
     async close() {
-      await new Promise<void>((resolve) => {
-        shim.server.close(() => resolve());
-        shim.server.closeAllConnections();
-      });
       await server.close();
       tmp.remove();
     },
   };
-}
-
-async function lifecycleShim(upstream: string): Promise<{ server: Server; url: string }> {
-  const policies = new Map<string, string>();
-  const target = new URL(upstream);
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      const op = String(req.headers['x-amz-target'] ?? '').split('.')[1];
-      if (op === 'PutLifecyclePolicy' || op === 'GetLifecyclePolicy') {
-        const input = JSON.parse(body.toString('utf8')) as { repositoryName: string; lifecyclePolicyText?: string; registryId?: string };
-        const reply = (status: number, doc: unknown) => {
-          res.writeHead(status, { 'Content-Type': 'application/x-amz-json-1.1' });
-          res.end(JSON.stringify(doc));
-        };
-        const key = `${input.registryId ?? ''}/${input.repositoryName}`;
-        if (op === 'PutLifecyclePolicy') {
-          policies.set(key, input.lifecyclePolicyText ?? '');
-          reply(200, { repositoryName: input.repositoryName, lifecyclePolicyText: input.lifecyclePolicyText });
-        } else if (policies.has(key)) {
-          reply(200, { repositoryName: input.repositoryName, lifecyclePolicyText: policies.get(key) });
-        } else {
-          reply(400, { __type: 'LifecyclePolicyNotFoundException', message: 'Lifecycle policy does not exist' });
-        }
-        return;
-      }
-      const forward = request(
-        { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
-        (up) => {
-          res.writeHead(up.statusCode ?? 502, up.headers);
-          up.pipe(res);
-        },
-      );
-      forward.on('error', () => {
-        res.writeHead(502);
-        res.end();
-      });
-      forward.end(body);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
 
 /** Returns the sha256 digest of bytes. */

@@ -1,0 +1,257 @@
+// ECR lifecycle policy calls (get, put, delete, preview) and the image list the lifecycle
+// simulator needs, behind adapters that return our own types, page through every result and
+// map service exceptions to our error kinds. No SDK type leaves this file.
+import { EcrctlError, InterruptedError, NotFoundError } from '../errors.js';
+import type { LifecycleImage } from '../policy/lifecycle/index.js';
+import { DESCRIBE_IMAGES_MAX } from './images.js';
+import { awsErrorName, callEcr, type EcrConnection, putLifecyclePolicy as putPolicy } from './repositories.js';
+
+/** A repository's lifecycle policy as ECR returns it. */
+export interface StoredLifecyclePolicy {
+  repository: string;
+  registryId?: string;
+  text: string;
+  /** When ECR last ran the policy (absent, or the epoch, when it never ran). */
+  lastEvaluatedAt?: Date;
+}
+
+/** One image a preview says a rule acts on. */
+export interface PreviewResult {
+  digest: string;
+  tags: string[];
+  pushedAt?: Date;
+  action: 'expire' | 'transition';
+  rulePriority?: number;
+}
+
+/** A finished (or still running) lifecycle policy preview. */
+export interface LifecyclePreview {
+  status: 'IN_PROGRESS' | 'COMPLETE' | 'EXPIRED' | 'FAILED' | string;
+  policyText?: string;
+  results: PreviewResult[];
+  expiringCount: number;
+  transitioningCount: number;
+}
+
+function registry(conn: EcrConnection): { registryId?: string } {
+  return conn.registryId ? { registryId: conn.registryId } : {};
+}
+
+/** Returns the lifecycle policy of a repository, or undefined when it has none. */
+export async function getLifecyclePolicy(conn: EcrConnection, repository: string): Promise<StoredLifecyclePolicy | undefined> {
+  const { GetLifecyclePolicyCommand } = conn.sdk;
+  try {
+    const out = await callEcr(conn, 'GetLifecyclePolicy', `repository ${repository}`, () =>
+      conn.client.send(new GetLifecyclePolicyCommand({ ...registry(conn), repositoryName: repository })),
+    );
+    if (out.lifecyclePolicyText === undefined) throw new EcrctlError(`GetLifecyclePolicy returned no policy text for ${repository}`);
+    const policy: StoredLifecyclePolicy = { repository: out.repositoryName ?? repository, text: out.lifecyclePolicyText };
+    if (out.registryId) policy.registryId = out.registryId;
+    if (out.lastEvaluatedAt && out.lastEvaluatedAt.getTime() > 0) policy.lastEvaluatedAt = out.lastEvaluatedAt;
+    return policy;
+  } catch (err) {
+    if (isPolicyNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+/** Sets the lifecycle policy of a repository (text validated by the caller). */
+export async function putLifecyclePolicy(conn: EcrConnection, repository: string, text: string): Promise<void> {
+  await putPolicy(conn, repository, text);
+}
+
+/** Deletes the lifecycle policy of a repository; returns the text it had, or undefined when it had none. */
+export async function deleteLifecyclePolicy(conn: EcrConnection, repository: string): Promise<string | undefined> {
+  const { DeleteLifecyclePolicyCommand } = conn.sdk;
+  try {
+    const out = await callEcr(conn, 'DeleteLifecyclePolicy', `repository ${repository}`, () =>
+      conn.client.send(new DeleteLifecyclePolicyCommand({ ...registry(conn), repositoryName: repository })),
+    );
+    return out.lifecyclePolicyText ?? '';
+  } catch (err) {
+    if (isPolicyNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+// callEcr maps errors to NotFoundError, which also covers a missing repository: look at the
+// service's own name (kept as the cause) to tell "no policy" from "no repository".
+function isPolicyNotFound(err: unknown): boolean {
+  return err instanceof NotFoundError && awsErrorName(err.cause) === 'LifecyclePolicyNotFoundException';
+}
+
+/** Starts ECR's preview of a policy (the repository's own when text is absent); returns its status. */
+export async function startLifecyclePreview(conn: EcrConnection, repository: string, text?: string): Promise<string> {
+  const { StartLifecyclePolicyPreviewCommand } = conn.sdk;
+  const out = await callEcr(conn, 'StartLifecyclePolicyPreview', `repository ${repository}`, () =>
+    conn.client.send(
+      new StartLifecyclePolicyPreviewCommand({ ...registry(conn), repositoryName: repository, ...(text !== undefined ? { lifecyclePolicyText: text } : {}) }),
+    ),
+  );
+  return out.status ?? 'IN_PROGRESS';
+}
+
+/** Returns the current preview of a repository with every page of its results. */
+export async function getLifecyclePreview(conn: EcrConnection, repository: string): Promise<LifecyclePreview> {
+  const { GetLifecyclePolicyPreviewCommand } = conn.sdk;
+  const preview: LifecyclePreview = { status: 'IN_PROGRESS', results: [], expiringCount: 0, transitioningCount: 0 };
+  let nextToken: string | undefined;
+  do {
+    const token = nextToken;
+    const out = await callEcr(conn, 'GetLifecyclePolicyPreview', `repository ${repository}`, () =>
+      conn.client.send(
+        new GetLifecyclePolicyPreviewCommand({
+          ...registry(conn),
+          repositoryName: repository,
+          // The operation's largest page is 100.
+          maxResults: Math.min(conn.pageSize ?? 100, 100),
+          ...(token ? { nextToken: token } : {}),
+        }),
+      ),
+    );
+    preview.status = out.status ?? 'IN_PROGRESS';
+    if (out.lifecyclePolicyText !== undefined) preview.policyText = out.lifecyclePolicyText;
+    if (preview.status !== 'COMPLETE') return preview;
+    for (const r of out.previewResults ?? []) {
+      if (!r.imageDigest) throw new EcrctlError(`GetLifecyclePolicyPreview returned a result without an image digest in ${repository}`);
+      const result: PreviewResult = {
+        digest: r.imageDigest,
+        tags: [...(r.imageTags ?? [])].sort(),
+        action: r.action?.type === 'TRANSITION' ? 'transition' : 'expire',
+      };
+      if (r.imagePushedAt) result.pushedAt = r.imagePushedAt;
+      if (r.appliedRulePriority !== undefined) result.rulePriority = r.appliedRulePriority;
+      preview.results.push(result);
+    }
+    preview.expiringCount = out.summary?.expiringImageTotalCount ?? 0;
+    preview.transitioningCount = (out.summary?.transitioningImageTotalCounts ?? []).reduce((n, t) => n + (t.imageTotalCount ?? 0), 0);
+    nextToken = out.nextToken;
+  } while (nextToken);
+  return preview;
+}
+
+/**
+ * Polls getLifecyclePreview until the preview is no longer IN_PROGRESS and returns it; throws
+ * when timeoutMs passes first or the signal aborts. onPoll sees each status and the elapsed ms.
+ */
+export async function waitForLifecyclePreview(
+  conn: EcrConnection,
+  repository: string,
+  opts: { timeoutMs: number; signal?: AbortSignal; onPoll?: (status: string, elapsedMs: number) => void; pollMs?: number[] },
+): Promise<LifecyclePreview> {
+  // ECR takes seconds to minutes: start quick, then back off to one look every 5 s.
+  const schedule = opts.pollMs ?? [500, 1000, 2000, 3000, 5000];
+  const started = Date.now();
+  for (let attempt = 0; ; attempt++) {
+    const preview = await getLifecyclePreview(conn, repository);
+    const elapsed = Date.now() - started;
+    opts.onPoll?.(preview.status, elapsed);
+    if (preview.status !== 'IN_PROGRESS') {
+      if (preview.status !== 'COMPLETE') {
+        throw new EcrctlError(`the lifecycle policy preview of ${repository} ended with status ${preview.status}`, {
+          fix: 'run the preview again',
+        });
+      }
+      return preview;
+    }
+    const wait = schedule[Math.min(attempt, schedule.length - 1)] ?? 5000;
+    if (elapsed + wait > opts.timeoutMs) {
+      throw new EcrctlError(`the lifecycle policy preview of ${repository} did not finish within ${Math.round(opts.timeoutMs / 1000)} s`, {
+        fix: 'run `ecrctl lifecycle preview` again with a larger --timeout (ECR keeps the preview running), or use `ecrctl lifecycle simulate`, which answers at once',
+      });
+    }
+    await sleep(wait, opts.signal);
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(new InterruptedError('interrupted while waiting for the lifecycle policy preview'));
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new InterruptedError('interrupted while waiting for the lifecycle policy preview'));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+const INDEX_TYPES = new Set(['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json']);
+
+/**
+ * Returns every image of a repository as the lifecycle simulator needs it: all pages of
+ * DescribeImages (tags, push and pull times, size, storage class), and for image indexes the
+ * manifests they list (BatchGetImage), so images an index references are not expired.
+ */
+export async function listLifecycleImages(conn: EcrConnection, repository: string): Promise<LifecycleImage[]> {
+  const { DescribeImagesCommand, BatchGetImageCommand } = conn.sdk;
+  const images: LifecycleImage[] = [];
+  const indexes: string[] = [];
+  let nextToken: string | undefined;
+  do {
+    const token = nextToken;
+    const out = await callEcr(conn, 'DescribeImages', `repository ${repository}`, () =>
+      conn.client.send(
+        new DescribeImagesCommand({
+          ...registry(conn),
+          repositoryName: repository,
+          maxResults: conn.pageSize ?? DESCRIBE_IMAGES_MAX,
+          ...(token ? { nextToken: token } : {}),
+        }),
+      ),
+    );
+    for (const d of out.imageDetails ?? []) {
+      if (!d.imageDigest) throw new EcrctlError(`DescribeImages returned an image without a digest in ${repository}`);
+      if (!d.imagePushedAt) throw new EcrctlError(`DescribeImages returned no push time for ${d.imageDigest} in ${repository}`);
+      const image: LifecycleImage = {
+        digest: d.imageDigest,
+        tags: [...(d.imageTags ?? [])],
+        pushedAt: d.imagePushedAt,
+        storageClass: d.imageStatus === 'ARCHIVED' ? 'archive' : 'standard',
+      };
+      if (d.imageSizeInBytes !== undefined) image.sizeBytes = d.imageSizeInBytes;
+      if (d.lastRecordedPullTime) image.lastPulledAt = d.lastRecordedPullTime;
+      if (d.lastArchivedAt) image.lastArchivedAt = d.lastArchivedAt;
+      if (d.imageManifestMediaType && INDEX_TYPES.has(d.imageManifestMediaType)) indexes.push(d.imageDigest);
+      images.push(image);
+    }
+    nextToken = out.nextToken;
+  } while (nextToken);
+
+  const byDigest = new Map(images.map((i) => [i.digest, i]));
+  for (let i = 0; i < indexes.length; i += 100) {
+    const batch = indexes.slice(i, i + 100);
+    const out = await callEcr(conn, 'BatchGetImage', `repository ${repository}`, () =>
+      conn.client.send(
+        new BatchGetImageCommand({
+          ...registry(conn),
+          repositoryName: repository,
+          imageIds: batch.map((imageDigest) => ({ imageDigest })),
+          acceptedMediaTypes: [...INDEX_TYPES],
+        }),
+      ),
+    );
+    for (const got of out.images ?? []) {
+      const index = got.imageId?.imageDigest;
+      if (!index || !got.imageManifest) continue;
+      let listed: unknown;
+      try {
+        listed = (JSON.parse(got.imageManifest) as { manifests?: unknown }).manifests;
+      } catch {
+        continue; // not JSON: nothing it could reference
+      }
+      if (!Array.isArray(listed)) continue;
+      for (const m of listed as { digest?: unknown }[]) {
+        const child = typeof m?.digest === 'string' ? byDigest.get(m.digest) : undefined;
+        if (child) child.referencedBy = [...(child.referencedBy ?? []), index];
+      }
+    }
+  }
+  return images;
+}

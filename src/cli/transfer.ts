@@ -16,6 +16,13 @@ export interface TransferRequest {
   tags: readonly string[];
   platform?: string | undefined;
   concurrency?: string | undefined;
+  /** tag-push: --tag-strategy values (none: the project config's defaults). */
+  strategies?: readonly string[] | undefined;
+  semverAliases?: boolean | undefined;
+  /** tag-push: print the tags and rules, push nothing. */
+  dryRun?: boolean | undefined;
+  /** tag-push: create a missing ECR repository with the project config's defaults. */
+  createRepo?: boolean | undefined;
 }
 
 function concurrencyOf(text: string | undefined): number {
@@ -73,7 +80,8 @@ export async function runTransfer(ctx: CliContext, req: TransferRequest): Promis
   if (req.action === 'pulled' && tags.length === 0 && sourceLoc.transport === 'registry' && sourceLoc.reference.tag) {
     tags = [sourceLoc.reference.tag];
   }
-  if (req.action !== 'pulled' && tags.length === 0) {
+  // tag-push decides its tags in planPush (strategies, config defaults, then "latest").
+  if (req.action === 'copied' && tags.length === 0) {
     ctx.log.warn('no tag given: pushing as "latest" (name a tag in TARGET or with --tag)');
     tags = ['latest'];
   }
@@ -81,9 +89,30 @@ export async function runTransfer(ctx: CliContext, req: TransferRequest): Promis
 
   const source = await openLocation(ctx, sourceLoc, 'source');
   let target: OpenedLocation | undefined;
-  const progress = await transferProgress(ctx, `${req.action === 'pulled' ? 'pulling' : req.action === 'pushed' ? 'pushing' : 'copying'} ${formatLocation(sourceLoc)}`);
+  const verb = req.action === 'pulled' ? 'pulling' : req.action === 'pushed' ? 'pushing' : 'copying';
+  const { startGroup } = await import('../ci/github.js');
+  const endGroup = startGroup(ctx.env, (l) => ctx.stderr.write(l), `ecrctl: ${verb} ${formatLocation(sourceLoc)} to ${formatLocation(targetLoc)}`);
+  let progress: Awaited<ReturnType<typeof transferProgress>> | undefined;
   try {
     target = await openLocation(ctx, targetLoc, 'target');
+    if (req.action === 'pushed' && targetLoc.transport === 'registry') {
+      const { planPush } = await import('./push-plan.js');
+      const plan = await planPush(ctx, {
+        target: targetLoc,
+        targetStore: target.target!,
+        source: source.source!,
+        sourceRef: source.reference,
+        platform,
+        tags,
+        strategies: req.strategies ?? [],
+        semverAliases: req.semverAliases,
+        createRepo: req.createRepo,
+        dryRun: req.dryRun,
+      });
+      if (req.dryRun) return;
+      tags = plan.tags;
+    }
+    progress = await transferProgress(ctx, `${verb} ${formatLocation(sourceLoc)}`);
     const summary = await copyImage(source.source!, source.reference, target.target!, {
       tags,
       concurrency,
@@ -93,18 +122,30 @@ export async function runTransfer(ctx: CliContext, req: TransferRequest): Promis
     });
     progress.done(true);
     const destination = formatLocation(targetLoc);
-    reportTransfer(ctx, {
-      ...summary,
-      action: req.action,
-      source: formatLocation(sourceLoc),
-      destination,
-      imageUri: targetLoc.transport === 'registry' ? `${destination}@${summary.digest}` : destination,
-    });
+    const imageUri = targetLoc.transport === 'registry' ? `${destination}@${summary.digest}` : destination;
+    endGroup();
+    reportTransfer(ctx, { ...summary, action: req.action, source: formatLocation(sourceLoc), destination, imageUri });
+    if (req.action === 'pushed') {
+      const { reportToCi } = await import('./push-plan.js');
+      await reportToCi(ctx, {
+        verb: 'tag-push',
+        imageUri,
+        digest: summary.digest,
+        tags: summary.tags,
+        unchangedTags: summary.unchangedTags,
+        detail: `${summary.blobs.uploaded} of ${summary.blobs.total} blobs uploaded, ${formatBytes(summary.bytesUploaded)} sent`,
+      });
+    }
   } catch (err) {
-    progress.done(false);
+    progress?.done(false);
     await target?.target?.abort().catch(() => {});
+    if (req.action === 'pushed' && targetLoc.transport === 'registry') {
+      const { immutableTagRefusal } = await import('./push-plan.js');
+      throw immutableTagRefusal(err, targetLoc.reference.repository);
+    }
     throw err;
   } finally {
+    endGroup();
     await source.source?.close?.().catch(() => {});
   }
 }

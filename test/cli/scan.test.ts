@@ -2,7 +2,8 @@
 // 1 on a failed scan or a timeout), the table / json / sarif outputs, the ignore list (id AND
 // package, expiry), findings read across pages, basic vs enhanced, the 24-hour reuse, the
 // per-platform report of an index, and `scan config get|set`.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { CreateRepositoryCommand, type ECRClient, PutRegistryScanningConfigurationCommand } from '@aws-sdk/client-ecr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +12,10 @@ import { type CliResult, runCli } from '../helpers/cli.js';
 import { ecrClient, start, tempDir } from '../local/helpers.js';
 import { layerTar, makeImage, tagged, writeRawLayout } from '../helpers/layout-fixtures.js';
 import { apkInstalled, dpkgStatus, pushImage, pushIndex, writeAdvisories } from '../local/scanning-fixtures.js';
+
+const require = createRequire(import.meta.url);
+// ajv-draft-04 is CommonJS: its module.exports is the validator class.
+const Ajv04 = require('ajv-draft-04') as typeof import('ajv-draft-04').default;
 
 let server: LocalServer;
 let ecr: ECRClient;
@@ -228,6 +233,11 @@ describe('ecrctl scan --format', () => {
     };
     expect(log.version).toBe('2.1.0');
     expect(log.$schema).toMatch(/sarif-2\.1\.0/);
+    // The OASIS SARIF 2.1.0 schema (draft-04), as shipped by @microsoft/jest-sarif.
+    const validate = new Ajv04({ allErrors: true, strict: false, unicodeRegExp: false }).compile(
+      JSON.parse(readFileSync(require.resolve('@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json'), 'utf8')),
+    );
+    expect(validate(log), JSON.stringify(validate.errors)).toBe(true);
     const run = log.runs[0]!;
     expect(run.tool.driver.name).toBe('ecrctl');
     expect(run.tool.driver.rules.map((x) => x.id)).toEqual(['CVE-2024-0002', 'CVE-2024-0001', 'CVE-2024-0003', 'CVE-2024-0004', 'CVE-2024-0005']);

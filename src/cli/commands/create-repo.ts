@@ -103,7 +103,10 @@ export function defineCreateRepo(program: Command, host: CommandHost): void {
 export async function runCreateRepo(ctx: CliContext, names: string[], opts: CreateRepoOptions): Promise<void> {
   const isPublic = opts.public === true;
   checkCombinations(opts, isPublic);
-  await checkNames(ctx, names, opts, isPublic);
+  // The project config can make the house naming rules errors, as --strict-names does.
+  const { loadProjectConfig } = await import('../../config/project-config.js');
+  const config = await loadProjectConfig(ctx.cwd, ctx.globals.config);
+  await checkNames(ctx, names, config?.houseRulesAsErrors?.value ? { ...opts, strictNames: true } : opts, isPublic);
 
   const tags = await parseResourceTags(opts.tag ?? []);
   const results: CreatedRepository[] = [];

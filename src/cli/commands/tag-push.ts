@@ -3,6 +3,10 @@ import { collect, type CommandHost, examples } from '../command-kit.js';
 
 export interface TagPushOptions {
   tag?: string[];
+  tagStrategy?: string[];
+  semverAliases?: boolean;
+  dryRun?: boolean;
+  createRepo?: boolean;
   platform?: string;
   concurrency?: string;
 }
@@ -13,27 +17,49 @@ export function defineTagPush(program: Command, host: CommandHost): void {
     .command('tag-push')
     .summary('push an image from an OCI layout, a docker-archive or a registry, with tags')
     .description(
-      'Pushes the image SOURCE names to the repository TARGET names, under the tag in TARGET\n' +
-        'and every --tag. Blobs the registry already has are skipped (one HEAD each); blobs go\n' +
-        'first and tags last, so a failed push never leaves a tag on a partial image.\n' +
-        'SOURCE: oci:DIR[:TAG], docker-archive:FILE[:REF], docker-daemon:IMAGE, or a registry reference.',
+      'Pushes the image SOURCE names to the repository TARGET names, under the tag in TARGET,\n' +
+        'every --tag, and the tags each --tag-strategy derives from CodeBuild or GitHub Actions\n' +
+        'variables or git (or the strategies .ecrctl.yaml sets for the repository). Tag rules\n' +
+        'from .ecrctl.yaml are checked first (exit 3, nothing pushed). A tag already at the same\n' +
+        'image is "unchanged", so re-runs pass on immutable repositories; an immutable tag at\n' +
+        'another image exits 3 before any blob moves. Blobs the registry has are skipped; blobs\n' +
+        'go first and tags last, so a failed push never leaves a tag on a partial image.\n' +
+        'SOURCE: oci:DIR[:TAG], docker-archive:FILE[:REF], docker-daemon:IMAGE, or a registry reference.\n' +
+        'In GitHub Actions the results also go to $GITHUB_OUTPUT (image-uri, image-digest,\n' +
+        'image-tags) and $GITHUB_STEP_SUMMARY.',
     )
     .argument('<source>', 'image to push')
     .argument('<target>', 'registry reference to push to, e.g. 127.0.0.1:5000/team/app:v1')
     .option('-t, --tag <tag>', 'another tag for the pushed image (repeatable)', collect)
+    .option('-s, --tag-strategy <name>', 'derive tags: branch-sha, semver, sha, env:NAME, latest (repeatable)', collect)
+    .option('--semver-aliases', 'semver also tags vMAJOR.MINOR and vMAJOR')
+    .option('--dry-run', 'print the tags and the rules checked; push nothing')
+    .option('--create-repo', 'create a missing ECR repository (naming rules and .ecrctl.yaml defaults)')
     .option('--platform <os/arch[/variant]>', 'push only this platform of a multi-platform source')
     .option('--concurrency <n>', 'blobs transferred at once', '4')
     .addHelpText(
       'after',
       examples(
         'ecrctl tag-push oci:./build/image:latest 127.0.0.1:5000/team/app:v1 --tag main-abc1234',
-        'ecrctl tag-push docker-archive:app.tar 123456789012.dkr.ecr.us-east-1.amazonaws.com/app:v1',
-        'ecrctl tag-push oci:./image app:v1 --output env >> "$GITHUB_ENV"',
+        'ecrctl tag-push oci:./build/image app --tag-strategy branch-sha --tag-strategy semver --semver-aliases',
+        'ecrctl tag-push docker-archive:app.tar 123456789012.dkr.ecr.us-east-1.amazonaws.com/app -s sha --dry-run',
+        'ecrctl tag-push oci:./image app -s branch-sha --create-repo --output env >> "$GITHUB_ENV"',
       ),
     )
     .action(async (source: string, target: string, opts: TagPushOptions, cmd: Command) => {
       const ctx = host.context(cmd);
       const { runTransfer } = await import('../transfer.js');
-      await runTransfer(ctx, { action: 'pushed', source, target, tags: opts.tag ?? [], platform: opts.platform, concurrency: opts.concurrency });
+      await runTransfer(ctx, {
+        action: 'pushed',
+        source,
+        target,
+        tags: opts.tag ?? [],
+        strategies: opts.tagStrategy ?? [],
+        semverAliases: opts.semverAliases,
+        dryRun: opts.dryRun,
+        createRepo: opts.createRepo,
+        platform: opts.platform,
+        concurrency: opts.concurrency,
+      });
     });
 }

@@ -1,0 +1,320 @@
+// What tag-push decides before any blob moves: the tags (given, and derived by tag
+// strategies from CI variables or git), the project config's tag rules, the repository's tag
+// mutability (DescribeRepositories, for ECR), and what each tag at the target points at now.
+// A broken rule or an immutable tag at another digest stops the push here, with nothing sent.
+import { AuthError, EcrctlError, NotFoundError, RuleViolation } from '../errors.js';
+import { manifestKind, type PlatformSpec, parseManifest } from '../oci/copy.js';
+import type { ImageLocation } from '../oci/reference.js';
+import type { ImageSource, ImageTarget } from '../oci/store.js';
+import type { ImageIndex } from '../oci/types.js';
+import type { DerivedTag, RuleCheck, TagState, TagStrategy } from '../policy/tags.js';
+import type { ProjectConfig, RepositoryConfig } from '../config/project-config.js';
+import type { CliContext } from './context.js';
+import { render, table } from './output.js';
+
+type RegistryLocation = Extract<ImageLocation, { transport: 'registry' }>;
+
+export interface PushPlanRequest {
+  /** The target repository (no tag). */
+  target: RegistryLocation;
+  targetStore: ImageTarget;
+  source: ImageSource;
+  sourceRef: string;
+  platform?: PlatformSpec | undefined;
+  /** Tags named directly: TARGET's own tag and every --tag. */
+  tags: readonly string[];
+  /** --tag-strategy values as typed. */
+  strategies: readonly string[];
+  semverAliases?: boolean | undefined;
+  createRepo?: boolean | undefined;
+  dryRun?: boolean | undefined;
+}
+
+/** The tag mutability of the target repository, when the ECR API told it. */
+export interface KnownMutability {
+  setting: string;
+  exclusions: string[];
+}
+
+export interface PushPlan {
+  repository: string;
+  digest: string;
+  tags: string[];
+  derived: DerivedTag[];
+  states: TagState[];
+  checks: RuleCheck[];
+  config?: string;
+  pattern?: string;
+  mutability?: KnownMutability;
+  /** The repository does not exist and --create-repo will create it (created unless dry-run). */
+  createRepository?: boolean;
+}
+
+/** Returns the digest the copy will tag: the root manifest's, or the chosen platform's. */
+async function plannedDigest(source: ImageSource, ref: string, platform: PlatformSpec | undefined, signal: AbortSignal): Promise<string> {
+  const root = await source.getManifest(ref, { signal });
+  if (!platform) return root.digest;
+  const doc = parseManifest(root);
+  if (manifestKind(root, doc) !== 'index') return root.digest;
+  const match = (doc as ImageIndex).manifests.find(
+    (d) =>
+      d.platform?.os === platform.os &&
+      d.platform?.architecture === platform.architecture &&
+      (platform.variant === undefined || d.platform?.variant === platform.variant),
+  );
+  // No match: the copy engine reports it with the platforms on offer.
+  return match?.digest ?? root.digest;
+}
+
+/** Returns the tags the strategies give in this environment (CI variables, then git). */
+export async function deriveStrategyTags(
+  ctx: CliContext,
+  strategies: readonly TagStrategy[],
+  semverAliases: boolean,
+): Promise<DerivedTag[]> {
+  if (strategies.length === 0) return [];
+  const tags = await import('../policy/tags.js');
+  const fromEnv = tags.factsFromEnv(ctx.env);
+  const wanted = new Set([...tags.factsNeeded(strategies)].filter((k) => fromEnv[k] === undefined));
+  let facts = fromEnv;
+  let notes = {};
+  if (wanted.size > 0) {
+    const { gitFacts } = await import('../ci/git.js');
+    const git = await gitFacts(ctx.cwd, ctx.env, wanted, { signal: ctx.signal });
+    facts = tags.mergeFacts(fromEnv, git.facts);
+    notes = git.notes;
+  }
+  return tags.deriveTags(strategies, facts, { semverAliases, gitNotes: notes });
+}
+
+/** Returns the region and registry id of a host whose ECR API ecrctl can ask, or undefined. */
+export async function ecrTarget(ctx: CliContext, host: string): Promise<{ region?: string; registryId?: string } | undefined> {
+  const { parseEcrHost } = await import('../ecr/hosts.js');
+  const { isLoopbackHost } = await import('../oci/reference.js');
+  const ecr = parseEcrHost(host);
+  if (ecr?.kind === 'private') return { region: ecr.region, registryId: ecr.registryId };
+  if (ecr?.kind === 'public') return undefined;
+  // ecrctl local: a loopback data plane while an endpoint is configured.
+  const endpoint = ctx.globals.endpointUrl ?? ctx.env.AWS_ENDPOINT_URL_ECR ?? ctx.env.AWS_ENDPOINT_URL;
+  if (isLoopbackHost(host) && endpoint) return ctx.globals.registryId ? { registryId: ctx.globals.registryId } : {};
+  return undefined;
+}
+
+/** Returns an ECR connection for an ECR target (the region from the host, else the settings). */
+export async function connect(ctx: CliContext, where: { region?: string; registryId?: string }) {
+  const [{ settingsFromContext, requireRegion }, repos] = await Promise.all([import('../ecr/aws-config.js'), import('../ecr/repositories.js')]);
+  const settings = settingsFromContext(ctx);
+  const region = where.region ?? requireRegion(settings);
+  const conn = await repos.connectEcr(settings, { region, ...(where.registryId ? { registryId: where.registryId } : {}) });
+  return { conn, repos };
+}
+
+/** Returns the strategies to use: --tag-strategy values, else the config's defaults. */
+function strategiesFor(
+  parse: (t: string) => TagStrategy,
+  given: readonly string[],
+  rules: RepositoryConfig | undefined,
+): TagStrategy[] {
+  if (given.length > 0) return given.map(parse);
+  return rules?.strategies?.value ?? [];
+}
+
+/**
+ * Decides everything about a push before any blob moves; throws RuleViolation (exit 3) for a
+ * broken tag rule or an immutable tag that points elsewhere, NotFoundError for a missing ECR
+ * repository without --create-repo. Creates the repository with --create-repo (not on dry-run).
+ */
+export async function planPush(ctx: CliContext, req: PushPlanRequest): Promise<PushPlan> {
+  const [{ loadProjectConfig, rulesFor }, tagsPolicy] = await Promise.all([import('../config/project-config.js'), import('../policy/tags.js')]);
+  const config: ProjectConfig | undefined = await loadProjectConfig(ctx.cwd, ctx.globals.config);
+  const repository = req.target.reference.repository;
+  const host = req.target.reference.registry;
+  const rules = rulesFor(config, repository);
+  if (config) ctx.log.verbose(`config ${config.file}: ${rules ? `pattern ${rules.pattern} (${rules.at}) applies to ${repository}` : `no pattern matches ${repository}`}`);
+
+  const strategies = strategiesFor(tagsPolicy.parseTagStrategy, req.strategies, rules);
+  const derived = await deriveStrategyTags(ctx, strategies, req.semverAliases ?? rules?.semverAliases?.value ?? false);
+  let tags = [...new Set([...req.tags, ...derived.map((d) => d.tag)])];
+  if (tags.length === 0) {
+    ctx.log.warn('no tag given: pushing as "latest" (name a tag in TARGET, with --tag or with --tag-strategy)');
+    tags = ['latest'];
+  }
+
+  // The repository: its mutability when the ECR API answers; missing → --create-repo or stop.
+  let mutability: KnownMutability | undefined;
+  let createRepository = false;
+  const ecr = await ecrTarget(ctx, host);
+  let ecrConn: Awaited<ReturnType<typeof connect>> | undefined;
+  if (ecr) {
+    try {
+      ecrConn = await connect(ctx, ecr);
+      const info = await ecrConn.repos.describeRepository(ecrConn.conn, repository);
+      if (info) {
+        mutability = { setting: info.tagMutability, exclusions: info.mutabilityExclusions };
+      } else if (req.createRepo) {
+        createRepository = true;
+        const setting = rules?.create?.tagMutability ?? (rules?.requireImmutable?.value ? 'IMMUTABLE' : 'MUTABLE');
+        mutability = { setting, exclusions: rules?.create?.mutabilityExclusions ?? [] };
+      } else {
+        throw new NotFoundError(`repository ${repository} does not exist in ${host}`, {
+          rule: 'ECR repositories must exist before a push',
+          value: repository,
+          fix: `add --create-repo, or run \`ecrctl create-repo ${repository}\` first`,
+        });
+      }
+    } catch (err) {
+      if (!(err instanceof AuthError)) throw err;
+      // Credentials that may push but not describe: the registry's answer decides.
+      ctx.log.verbose(`DescribeRepositories not allowed (${err.message}); tag mutability unknown`);
+      ecrConn = undefined;
+    }
+  } else if (req.createRepo) {
+    ctx.log.info(`--create-repo: ${host} is not an ECR registry; it creates repositories on push`);
+  }
+
+  if (createRepository) await checkRepositoryName(ctx, repository, config);
+
+  const checks = tagsPolicy.checkTagRules({ repository, tags, ...(rules ? { rules } : {}), ...(mutability ? { mutability } : {}) });
+  const digest = await plannedDigest(req.source, req.sourceRef, req.platform, ctx.signal);
+  const { OCI_TAG } = await import('../policy/naming.js');
+  const present = new Map<string, string | undefined>();
+  for (const tag of tags) {
+    const ok = OCI_TAG.test(tag);
+    present.set(tag, createRepository || !ok ? undefined : (await req.targetStore.headManifest(tag, { signal: ctx.signal }))?.digest);
+  }
+  const states = tagsPolicy.planTagStates(digest, present, mutability);
+
+  const plan: PushPlan = {
+    repository,
+    digest,
+    tags,
+    derived,
+    states,
+    checks,
+    ...(config ? { config: config.file } : {}),
+    ...(rules ? { pattern: rules.pattern } : {}),
+    ...(mutability ? { mutability } : {}),
+    ...(createRepository ? { createRepository } : {}),
+  };
+  if (req.dryRun) renderPlan(ctx, plan, req);
+  else for (const c of checks) if (c.status === 'warning') ctx.log.warn(`${c.rule}: ${c.message}`);
+
+  const errors = checks.filter((c) => c.status === 'error');
+  if (errors.length > 0) {
+    throw new RuleViolation(
+      `${errors.length === 1 ? `the tag rule ${errors[0]?.rule} is` : `${errors.length} tag rules are`} broken; nothing was pushed`,
+      {
+        rule: errors.map((c) => c.rule).join(', '),
+        value: tags.join(','),
+        fix: rules ? `change the tags, or the rule in ${config?.file} (pattern ${rules.pattern}, ${rules.at})` : 'change the tags',
+        problems: errors.map((c) => `${c.rule}: ${c.message}`),
+      },
+    );
+  }
+  const conflicts = states.filter((s) => s.action === 'conflict');
+  if (conflicts.length > 0) {
+    throw new RuleViolation(
+      `${conflicts.length === 1 ? `tag '${conflicts[0]?.tag}' already exists` : `${conflicts.length} tags already exist`} in ${repository} at another image, and tags there are immutable (${mutability?.setting}); nothing was pushed`,
+      {
+        rule: 'an immutable tag keeps pointing at the image it was first pushed with',
+        value: tags.join(','),
+        fix: `push under a new tag (a new version or commit tag), or move an environment tag to an existing image with \`ecrctl promote ${repository}@${conflicts[0]?.current} TAG\` in a repository whose exclusions allow it`,
+        problems: conflicts.map((c) => `tag '${c.tag}': points at ${c.current}; this push is ${digest}`),
+      },
+    );
+  }
+  if (!req.dryRun) {
+    for (const s of states) if (s.action === 'moves') ctx.log.info(`tag ${s.tag} moves from ${s.current} to ${digest}`);
+    if (createRepository && ecrConn) await createTargetRepository(ctx, ecrConn, repository, rules);
+  }
+  return plan;
+}
+
+/** Checks the repository name (naming rules, then house rules as the config says) before creating it. */
+async function checkRepositoryName(ctx: CliContext, repository: string, config: ProjectConfig | undefined): Promise<void> {
+  const naming = await import('../policy/naming.js');
+  naming.assertRepositoryName(repository);
+  const strict = config?.houseRulesAsErrors?.value === true;
+  const warnings = naming.houseRuleWarnings(repository, ctx.env);
+  if (warnings.length === 0) return;
+  if (!strict) {
+    for (const w of warnings) ctx.log.warn(`${w.message}${w.suggestion ? ` (e.g. '${w.suggestion}')` : ''}`);
+    return;
+  }
+  throw new RuleViolation(`the repository name ${repository} breaks ${warnings.length === 1 ? 'a house rule' : 'house rules'}; nothing was created or pushed`, {
+    rule: `house rules are errors here (houseRulesAsErrors: true, ${config?.houseRulesAsErrors?.at})`,
+    value: repository,
+    fix: warnings[0]?.suggestion ? `push to '${warnings[0].suggestion}'` : 'rename the repository',
+    problems: warnings.map((w) => w.message),
+  });
+}
+
+async function createTargetRepository(
+  ctx: CliContext,
+  ecr: Awaited<ReturnType<typeof connect>>,
+  repository: string,
+  rules: RepositoryConfig | undefined,
+): Promise<void> {
+  const c = rules?.create;
+  const setting = c?.tagMutability ?? (rules?.requireImmutable?.value ? 'IMMUTABLE' : undefined);
+  const spec = {
+    name: repository,
+    ...(setting ? { tagMutability: setting } : {}),
+    ...(c?.mutabilityExclusions && c.mutabilityExclusions.length > 0 ? { mutabilityExclusions: c.mutabilityExclusions } : {}),
+    ...(c?.scanOnPush !== undefined ? { scanOnPush: c.scanOnPush } : {}),
+  };
+  const r = await ecr.repos.ensureRepository(ecr.conn, spec, { ifNotExists: true });
+  ctx.log.info(`${r.status === 'created' ? 'created' : 'found'} repository ${repository}${setting ? ` (${setting})` : ''}`);
+}
+
+function renderPlan(ctx: CliContext, plan: PushPlan, req: PushPlanRequest): void {
+  const from = (tag: string) => {
+    const d = plan.derived.find((x) => x.tag === tag);
+    return d ? `${d.strategy}${d.from.length > 0 ? ` (${d.from.join(', ')})` : ''}` : req.tags.includes(tag) ? 'given' : 'default';
+  };
+  const data = {
+    dryRun: true,
+    repository: `${req.target.reference.registry}/${plan.repository}`,
+    digest: plan.digest,
+    tags: plan.states.map((s) => ({ tag: s.tag, from: from(s.tag), action: s.action, ...(s.current ? { current: s.current } : {}) })),
+    checks: plan.checks,
+    ...(plan.config ? { config: plan.config } : {}),
+    ...(plan.pattern ? { pattern: plan.pattern } : {}),
+    mutability: plan.mutability?.setting ?? 'unknown',
+    ...(plan.createRepository ? { createRepository: true } : {}),
+  };
+  render(ctx, data, {
+    text: (d) => {
+      const head = `would push ${d.digest} to ${d.repository}${d.createRepository ? ' (the repository would be created)' : ''}`;
+      const tagTable = table(['TAG', 'FROM', 'NOW'], d.tags.map((t) => [t.tag, t.from, t.action === 'moves' || t.action === 'conflict' ? `${t.action} (at ${t.current})` : t.action]));
+      const where = d.config ? `${d.config}${d.pattern ? `, pattern ${d.pattern}` : ', no pattern matches'}` : 'no .ecrctl.yaml';
+      const rules = d.checks.map((c) => `  ${c.status.padEnd(8)} ${c.rule}: ${c.message}`).join('\n');
+      return `${head}\n${tagTable}\nrules checked (${where}; tag mutability ${d.mutability}):\n${rules}\nnothing pushed (--dry-run)`;
+    },
+    env: (d) => ({ IMAGE_TAGS: d.tags.map((t) => t.tag).join(','), IMAGE_DIGEST: d.digest, DRY_RUN: 'true' }),
+  });
+}
+
+/** Writes a push's results to $GITHUB_OUTPUT and $GITHUB_STEP_SUMMARY when in GitHub Actions. */
+export async function reportToCi(
+  ctx: CliContext,
+  r: { verb: string; imageUri: string; digest: string; tags: readonly string[]; unchangedTags: readonly string[]; detail: string },
+): Promise<void> {
+  if (ctx.env.GITHUB_ACTIONS !== 'true') return;
+  const [{ writeGitHubOutputs }, gh] = await Promise.all([import('./output.js'), import('../ci/github.js')]);
+  writeGitHubOutputs(ctx.env, { 'image-uri': r.imageUri, 'image-digest': r.digest, 'image-tags': r.tags.join(',') });
+  gh.appendStepSummary(ctx.env, gh.pushSummaryMarkdown(r));
+}
+
+/** Returns err as a RuleViolation when a registry refused to move an immutable tag, else err. */
+export function immutableTagRefusal(err: unknown, repository: string): unknown {
+  if (err instanceof EcrctlError && /TAG_INVALID|ImageTagAlreadyExists/.test(`${err.value ?? ''} ${err.message}`) && /immutable|already exists/i.test(err.message)) {
+    return new RuleViolation(`the registry refused to move an immutable tag in ${repository}`, {
+      rule: 'an immutable tag keeps pointing at the image it was first pushed with',
+      fix: 'push under a new tag (a new version or commit tag)',
+      cause: err,
+      problems: [err.message],
+    });
+  }
+  return err;
+}

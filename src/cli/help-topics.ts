@@ -54,13 +54,17 @@ A tag strategy derives tags for \`ecrctl tag-push\` from the build, so every pip
 images the same way. Tags from --tag are added to the ones a strategy gives.
 
   branch-sha    <branch>-<short sha>, e.g. main-abc1234: reproducible and traceable to a
-                commit; characters a tag cannot hold become -.
-  semver        the version and its aliases: v1.4.2 also tags 1.4.2, 1.4 and 1 (a
-                pre-release such as 1.5.0-rc.1 gets no aliases).
-  sha           the full commit sha.
-  env:NAME      the value of the environment variable NAME (e.g. env:RELEASE_TAG).
+                commit; the branch is lowercased and characters a tag cannot hold
+                become -.
+  semver        the version tag as given (v1.2.3; +build is written -build); with
+                --semver-aliases also v1.2 and v1 (not for pre-releases such as
+                v1.5.0-rc.1). Taken from a v1.2.3 git tag or GITHUB_REF_TYPE=tag.
+  sha           the 7-character commit.
+  env:NAME      the tag NAME itself, e.g. env:staging tags staging.
   latest        latest: the newest build. Fine for development; production deploys should
                 pin a version tag, a commit tag or a digest, never latest.
+
+A strategy that cannot be resolved exits 2 and names the variable or git fact missing.
 
 Where the values come from, in this order:
   CodeBuild       CODEBUILD_RESOLVED_SOURCE_VERSION (commit), CODEBUILD_WEBHOOK_HEAD_REF
@@ -102,26 +106,30 @@ ecrctl looks for .ecrctl.yaml in the working directory and then in each parent d
 and defaults per repository pattern, so they live in the repository next to the code and
 apply the same on a laptop, in CodeBuild and in GitHub Actions.
 
-This describes the planned schema:
-
   # .ecrctl.yaml
   naming:
     houseRulesAsErrors: true     # lowercase, digits and hyphens only; in CodeBuild the
                                  # repository name equals the project name (exit 3 when
-                                 # broken, instead of a warning)
+                                 # broken, instead of a warning; also for create-repo)
   repositories:
     - pattern: team/*-api        # * matches within a path segment, ** across segments
-      strategies: [branch-sha, semver]   # default tag strategies for tag-push
-      allowedTags:               # every pushed tag must match one of these
+      production: true           # default: a prod/production word in the name
+      strategies: [branch-sha]   # used when no --tag-strategy is given
+      semverAliases: true
+      allowedTags:               # full-match regexes; every pushed tag must match one
         - 'main-[0-9a-f]{7}'
-        - 'v[0-9]+.[0-9]+.[0-9]+'
-      forbid: [latest]           # tags that may never be pushed
+        - 'v[0-9]+(\\.[0-9]+){0,2}'
+      forbid: [latest]           # wildcards with *
       requireImmutable: true     # refuse to push to a repository with mutable tags
-    - pattern: '**'
-      strategies: [sha]
+      create:                    # what tag-push --create-repo creates with
+        tagMutability: IMMUTABLE_WITH_EXCLUSION
+        mutabilityExclusions: [staging]
+        scanOnPush: true
 
-The first pattern that matches a repository applies. A push that breaks a rule exits 3
-and names the rule, the tag and the pattern it came from.
+The first pattern that matches a repository applies. Every mistake in the file is
+reported at once as file:line (exit 3). A push that breaks a rule exits 3 before anything
+moves and names the rule and its config line. Without a config: pushing latest to a
+production repository warns, and so does a production repository with mutable tags.
 `;
 
 /** Every topic of `ecrctl help TOPIC`, in the order the root --help lists them. */

@@ -11,6 +11,7 @@ import type { DerivedTag, RuleCheck, TagState, TagStrategy } from '../policy/tag
 import type { ProjectConfig, RepositoryConfig } from '../config/project-config.js';
 import type { CliContext } from './context.js';
 import { render, table } from './output.js';
+import type { CreationTemplate } from '../ecr/templates.js';
 
 type RegistryLocation = Extract<ImageLocation, { transport: 'registry' }>;
 
@@ -145,21 +146,27 @@ export async function planPush(ctx: CliContext, req: PushPlanRequest): Promise<P
   let createRepository = false;
   const ecr = await ecrTarget(ctx, host);
   let ecrConn: Awaited<ReturnType<typeof connect>> | undefined;
+  let template: CreationTemplate | undefined;
   if (ecr) {
     try {
       ecrConn = await connect(ctx, ecr);
       const info = await ecrConn.repos.describeRepository(ecrConn.conn, repository);
+      const { createOnPushTemplate } = await import('../ecr/templates.js');
       if (info) {
         mutability = { setting: info.tagMutability, exclusions: info.mutabilityExclusions };
       } else if (req.createRepo) {
         createRepository = true;
         const setting = rules?.create?.tagMutability ?? (rules?.requireImmutable?.value ? 'IMMUTABLE' : 'MUTABLE');
         mutability = { setting, exclusions: rules?.create?.mutabilityExclusions ?? [] };
+      } else if ((template = await createOnPushTemplate(ecrConn.conn, repository))) {
+        // ECR creates the repository on push with the template's settings.
+        ctx.log.info(`${repository} does not exist: the creation template ${template.prefix} creates it on push`);
+        mutability = { setting: template.tagMutability ?? 'MUTABLE', exclusions: template.mutabilityExclusions ?? [] };
       } else {
         throw new NotFoundError(`repository ${repository} does not exist in ${host}`, {
           rule: 'ECR repositories must exist before a push',
           value: repository,
-          fix: `add --create-repo, or run \`ecrctl create-repo ${repository}\` first`,
+          fix: `add --create-repo, run \`ecrctl create-repo ${repository}\` first, or add a CREATE_ON_PUSH creation template (\`ecrctl template create\`)`,
         });
       }
     } catch (err) {

@@ -67,9 +67,13 @@ describe('template', () => {
     expect(r.stderr).toContain('created repository creation template prod/payments (CREATE_ON_PUSH, REPLICATION)');
     expect(r.code).toBe(0);
 
-    // The push (blob upload, then manifest) creates prod/payments/api from the template.
-    r = await t.cli(['copy', 'staging/api:v1', 'prod/payments/api:v1']);
+    // tag-push (blob upload, then manifest) creates prod/payments/api from the template.
+    r = await t.cli(['tag-push', `oci:${dir}:latest`, 'prod/payments/api:v1']);
     expect(r.stderr).not.toContain('error');
+    expect(r.stderr).toContain('prod/payments/api does not exist: the creation template prod/payments creates it on push');
+    expect(r.code).toBe(0);
+    // copy goes the same way for a second repository under the prefix.
+    r = await t.cli(['copy', 'staging/api:v1', 'prod/payments/worker:v1']);
     expect(r.code).toBe(0);
     const repo = (await t.ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ['prod/payments/api'] }))).repositories?.[0];
     expect(repo?.imageTagMutability).toBe('IMMUTABLE_WITH_EXCLUSION');

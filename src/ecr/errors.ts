@@ -9,6 +9,7 @@ import {
   RateLimitedError,
   UsageError,
 } from '../errors.js';
+import { groupForAction, repositoryArnPattern } from '../policy/iam.js';
 
 /** What the failing call was, so the message can name it and the IAM action it needs. */
 export interface CallInfo {
@@ -96,17 +97,7 @@ export function mapAwsError(err: unknown, call: CallInfo): EcrctlError {
     return new AuthError(`AWS credentials could not be loaded: ${message}`, { fix: NO_CREDENTIALS_FIX, cause: err });
   }
   if (name === 'AccessDeniedException' || name === 'AccessDenied' || (status === 403 && !BAD_CREDENTIALS.has(name))) {
-    const permission = call.permission ?? permissionIn(message);
-    return new AuthError(
-      `access denied: ${what} needs the IAM permission ${permission ?? 'for this action'}`,
-      {
-        rule: `the caller's IAM policy must allow ${permission ?? call.operation}`,
-        fix: permission
-          ? `add "${permission}" to the policy of the role or user you run as${call.operation === 'GetAuthorizationToken' ? ' (on Resource "*")' : ''}; ECR said: ${message}`
-          : `ECR said: ${message}`,
-        cause: err,
-      },
-    );
+    return accessDenied(err, call, what, message);
   }
   if (BAD_CREDENTIALS.has(name)) {
     const expired = /Expired|RequestExpired/.test(name);
@@ -146,6 +137,47 @@ export function mapAwsError(err: unknown, call: CallInfo): EcrctlError {
     return new HttpStatusError(`${what} failed: ${name ? `${name}: ` : ''}${message}`, status, { cause: err });
   }
   return new EcrctlError(`${what} failed: ${name ? `${name}: ` : ''}${message}`, { cause: err });
+}
+
+/**
+ * Returns the AuthError for an access-denied answer: it names the action, the resource ARN
+ * (from ECR's message, else built from the call) and the `ecrctl iam-policy` command that
+ * prints a policy allowing it.
+ */
+function accessDenied(err: unknown, call: CallInfo, what: string, message: string): AuthError {
+  const permission = call.permission ?? permissionIn(message);
+  const account = /User: arn:aws[a-z-]*:(?:iam|sts)::([0-9]{12}):/.exec(message)?.[1];
+  const repository = /repository\/(\S+?)\.?$/.exec(/on resource: (\S+)/.exec(message)?.[1] ?? '')?.[1] ??
+    // callEcr's resource words: `repository team/app`, `image team/app:v1` / `image team/app@sha256:…`.
+    /^(?:repository|image) ([^\s:@]+)/.exec(call.resource ?? '')?.[1];
+  const named = /on resource: (\S+?)(?: because|$)/.exec(message)?.[1];
+  const arn =
+    (named && (named === '*' || named.startsWith('arn:')) ? named : undefined) ??
+    (permission === 'ecr:GetAuthorizationToken'
+      ? '*'
+      : repository
+        ? repositoryArnPattern(repository, call.region ?? '*', account ?? '*')
+        : undefined);
+  const group = permission ? groupForAction(permission) : undefined;
+  const args = [
+    'ecrctl iam-policy',
+    group,
+    repository ? `--repo ${repository}` : undefined,
+    call.region ? `--region ${call.region}` : undefined,
+    account ? `--account ${account}` : undefined,
+  ].filter((a) => a !== undefined);
+  return new AuthError(
+    `access denied: ${what} needs the IAM permission ${permission ?? 'for this action'}${arn ? ` on ${arn}` : ''}`,
+    {
+      rule: `the caller's IAM policy must allow ${permission ?? call.operation}${arn ? ` on ${arn}` : ''}`,
+      fix: group
+        ? `\`${args.join(' ')}\` prints a least-privilege policy that allows it: attach it to the role or user you run as; ECR said: ${message}`
+        : permission
+          ? `add "${permission}" to the policy of the role or user you run as${permission === 'ecr:GetAuthorizationToken' ? ' (on Resource "*")' : ''}; ECR said: ${message}`
+          : `ECR said: ${message}`,
+      cause: err,
+    },
+  );
 }
 
 function permissionIn(message: string): string | undefined {

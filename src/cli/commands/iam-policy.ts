@@ -1,0 +1,62 @@
+// `ecrctl iam-policy pull|push|admin`: prints the least-privilege IAM identity policy for a
+// role that runs those ecrctl verbs — the actions come from what the verbs really call
+// (proved against `ecrctl local` in test/cli/iam-policy.test.ts), scoped to repository ARNs.
+import type { Command } from 'commander';
+import { type CommandHost, collect, examples } from '../command-kit.js';
+import { render } from '../output.js';
+
+/** Declares `ecrctl iam-policy`. */
+export function defineIamPolicy(program: Command, host: CommandHost): void {
+  program
+    .command('iam-policy')
+    .summary('print the least-privilege IAM policy for a role that runs ecrctl verbs')
+    .description(
+      'Prints an IAM identity policy that allows exactly what the ecrctl verbs of the groups given\n' +
+        'call: ecr:GetAuthorizationToken on "*", and the image and repository actions on\n' +
+        'arn:aws:ecr:<region>:<account>:repository/<pattern> for each --repo (default every\n' +
+        'repository; region and account default to *; --region and --registry-id also set them).\n' +
+        '  pull   pull, inspect, tags\n' +
+        '  push   tag-push, promote (add --create-repo for tag-push --create-repo)\n' +
+        '  admin  create-repo, repos, images, delete, delete-repo, lifecycle get|put|delete,\n' +
+        '         policy get|set|delete, archive, restore\n' +
+        'Groups combine: `ecrctl iam-policy pull push` for a CI role that does both.',
+    )
+    .argument('<groups...>', 'pull, push and/or admin')
+    .option('--repo <pattern>', 'repository name or IAM wildcard pattern, e.g. team/* (repeatable)', collect)
+    .option('--account <id>', 'the account that owns the repositories (default: --registry-id, else *)')
+    .option('--create-repo', 'push: also allow ecr:CreateRepository (tag-push --create-repo)')
+    .addHelpText(
+      'after',
+      examples(
+        'ecrctl iam-policy pull --repo team/app --region eu-west-1 --account 123456789012',
+        'ecrctl iam-policy pull push --repo "team/*" > ci-policy.json',
+        'aws iam put-role-policy --role-name ci --policy-name ecrctl --policy-document "$(ecrctl iam-policy push --repo app)"',
+      ),
+    )
+    .action(async (groups: string[], opts: { repo?: string[]; account?: string; createRepo?: boolean }, cmd: Command) => {
+      const ctx = host.context(cmd);
+      const { identityPolicy, VERB_GROUPS, GROUP_VERBS } = await import('../../policy/iam.js');
+      const { RuleViolation } = await import('../../errors.js');
+      const problems: string[] = [];
+      for (const g of groups) {
+        if (!(VERB_GROUPS as readonly string[]).includes(g)) problems.push(`"${g}" is not a verb group: use ${VERB_GROUPS.join(', ')}`);
+      }
+      const account = opts.account ?? ctx.globals.registryId;
+      if (account !== undefined && account !== '*' && !/^[0-9]{12}$/.test(account)) problems.push(`--account ${account}: an account id is 12 digits`);
+      for (const r of opts.repo ?? []) {
+        if (!/^[a-z0-9*?][a-z0-9._/*?-]*$/.test(r)) problems.push(`--repo ${r}: a repository pattern uses lowercase letters, digits, . _ - / and the wildcards * ?`);
+      }
+      if (opts.createRepo && !groups.includes('push')) problems.push('--create-repo goes with the push group');
+      if (problems.length > 0) throw new RuleViolation('cannot build the IAM policy', { problems });
+      const chosen = VERB_GROUPS.filter((g) => groups.includes(g));
+      const doc = identityPolicy({
+        groups: chosen,
+        ...(opts.repo ? { repos: opts.repo } : {}),
+        ...(ctx.globals.region ? { region: ctx.globals.region } : {}),
+        ...(account ? { account } : {}),
+        ...(opts.createRepo ? { createRepo: true } : {}),
+      });
+      for (const g of chosen) ctx.log.info(`${g}: ${GROUP_VERBS[g]}`);
+      render(ctx, doc, { text: (d) => JSON.stringify(d, null, 2), env: (d) => ({ IAM_POLICY: JSON.stringify(d) }) });
+    });
+}

@@ -21,6 +21,10 @@ export interface ImageSummary {
   scanStatus?: string;
   mediaType?: string;
   artifactMediaType?: string;
+  /** ACTIVE, ARCHIVED or ACTIVATING (being restored). */
+  status?: string;
+  lastArchivedAt?: Date;
+  lastActivatedAt?: Date;
 }
 
 /** An image id for BatchDeleteImage: a digest, a tag, or both. */
@@ -53,7 +57,8 @@ export async function listImages(
           ...(conn.registryId ? { registryId: conn.registryId } : {}),
           repositoryName: repository,
           maxResults: conn.pageSize ?? DESCRIBE_IMAGES_MAX,
-          ...(opts.tagStatus ? { filter: { tagStatus: opts.tagStatus } } : {}),
+          // Archived images are listed only when asked for; ecrctl shows every image.
+          filter: { imageStatus: 'ANY', ...(opts.tagStatus ? { tagStatus: opts.tagStatus } : {}) },
           ...(token ? { nextToken: token } : {}),
         }),
       ),
@@ -71,6 +76,9 @@ export async function listImages(
       if (d.imageScanStatus?.status) image.scanStatus = d.imageScanStatus.status;
       if (d.imageManifestMediaType) image.mediaType = d.imageManifestMediaType;
       if (d.artifactMediaType) image.artifactMediaType = d.artifactMediaType;
+      if (d.imageStatus) image.status = d.imageStatus;
+      if (d.lastArchivedAt) image.lastArchivedAt = d.lastArchivedAt;
+      if (d.lastActivatedAt) image.lastActivatedAt = d.lastActivatedAt;
       images.push(image);
     }
     nextToken = out.nextToken;

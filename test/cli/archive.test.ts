@@ -47,6 +47,14 @@ describe('archive and restore', () => {
     expect(got.images).toEqual([]);
     expect(got.failures?.[0]).toMatchObject({ failureCode: 'ImageNotFound', failureReason: expect.stringContaining('archived') });
 
+    // ecrctl images lists every image, the archived one with its status and time.
+    const listing = await env.cli(['images', 'arc/app']);
+    expect(listing.code, listing.stderr).toBe(0);
+    expect(listing.stdout).toMatch(/v1 .* ARCHIVED \d{4}-\d\d-\d\dT/);
+    expect(listing.stdout).toMatch(/v2 .* ACTIVE/);
+    const json = JSON.parse((await env.cli(['-o', 'json', 'images', 'arc/app'])).stdout);
+    expect(json.images).toHaveLength(3);
+
     const pull = await env.cli(['inspect', 'arc/app:v1']);
     expect(pull.code).toBe(6);
     expect(pull.stderr).toContain('The image is archived and cannot be pulled');

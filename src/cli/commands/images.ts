@@ -63,7 +63,7 @@ async function runImages(ctx: CliContext, repository: string, opts: ImagesOption
         d.images.length === 0
           ? ''
           : table(
-              ['DIGEST', 'TAGS', 'SIZE', 'PUSHED', 'LAST PULL', 'SCAN'],
+              ['DIGEST', 'TAGS', 'SIZE', 'PUSHED', 'LAST PULL', 'SCAN', 'STATUS'],
               d.images.map((i) => [
                 i.digest.slice(0, 19),
                 i.tags.length > 0 ? i.tags.join(',') : '<untagged>',
@@ -71,6 +71,7 @@ async function runImages(ctx: CliContext, repository: string, opts: ImagesOption
                 day(i.pushedAt),
                 day(i.lastPulledAt),
                 i.scanStatus ?? '-',
+                i.status === 'ARCHIVED' ? `ARCHIVED ${day(i.lastArchivedAt)}` : (i.status ?? 'ACTIVE'),
               ]),
             ),
       env: (d) => ({

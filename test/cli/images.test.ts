@@ -58,7 +58,7 @@ describe('images', () => {
     const r = await env.cli(['images', 'team/app']);
     const lines = r.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^DIGEST +TAGS +SIZE +PUSHED +LAST PULL +SCAN +STATUS$/);
-    expect(lines[1]).toMatch(new RegExp(`^${made[4]?.digest.slice(0, 19)} +<untagged> +400 B +\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ +- +-$`));
+    expect(lines[1]).toMatch(new RegExp(`^${made[4]?.digest.slice(0, 19)} +<untagged> +400 B +\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ +- +- +ACTIVE$`));
     expect(lines[3]).toContain('latest,v1.2.0');
   });
 

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the tests use, when missing: docker-registry (the CNCF
+# distribution server), skopeo (the independent OCI client), awscli (the independent ECR
+# client, /usr/bin/aws), openssl (test CAs) and apache2-utils (htpasswd for Basic auth).
+set -euo pipefail
+need=()
+for pair in /usr/bin/docker-registry:docker-registry /usr/bin/skopeo:skopeo /usr/bin/aws:awscli openssl:openssl htpasswd:apache2-utils; do
+  cmd=${pair%%:*}
+  command -v "$cmd" >/dev/null 2>&1 || need+=("${pair#*:}")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing Debian packages: ${need[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+for cmd in /usr/bin/docker-registry /usr/bin/skopeo /usr/bin/aws openssl htpasswd; do
+  command -v "$cmd" >/dev/null || { echo "$cmd is still missing" >&2; exit 1; }
+done

@@ -6,6 +6,32 @@ import { createRequire } from 'node:module';
 import { UsageError } from '../errors.js';
 import { type CommandHost, type DefineCommand, examples } from './command-kit.js';
 import type { CliContext, GlobalOptions, OutputFormat } from './context.js';
+import { defineCacheRule } from './commands/cache-rule.js';
+import { defineArchive, defineRestore } from './commands/archive.js';
+import { defineCompletion } from './commands/completion.js';
+import { defineCopy } from './commands/copy.js';
+import { defineCost } from './commands/cost.js';
+import { defineCreateRepo } from './commands/create-repo.js';
+import { defineDelete } from './commands/delete.js';
+import { defineDeleteRepo } from './commands/delete-repo.js';
+import { defineHelp } from './commands/help-topics.js';
+import { defineIamPolicy } from './commands/iam-policy.js';
+import { defineImages } from './commands/images.js';
+import { defineInspect } from './commands/inspect.js';
+import { defineLifecycle } from './commands/lifecycle.js';
+import { defineLocal } from './commands/local.js';
+import { defineLogin } from './commands/login.js';
+import { defineLogout } from './commands/logout.js';
+import { definePolicy } from './commands/policy.js';
+import { definePromote } from './commands/promote.js';
+import { definePull } from './commands/pull.js';
+import { defineReplicate } from './commands/replicate.js';
+import { defineRepos } from './commands/repos.js';
+import { defineScan } from './commands/scan.js';
+import { defineSigning } from './commands/signing.js';
+import { defineTagPush } from './commands/tag-push.js';
+import { defineTags } from './commands/tags.js';
+import { defineTemplate } from './commands/template.js';
 
 export interface ProgramHost {
   /** Builds the CliContext for a command from the parsed global options. */
@@ -21,7 +47,35 @@ export function version(): string {
 }
 
 // One line per verb, in the order `--help` lists them.
-const COMMANDS: DefineCommand[] = [];
+const COMMANDS: DefineCommand[] = [
+  defineLogin,
+  defineLogout,
+  defineCreateRepo,
+  defineTagPush,
+  definePull,
+  defineCopy,
+  definePromote,
+  defineRepos,
+  defineImages,
+  defineInspect,
+  defineTags,
+  defineDelete,
+  defineDeleteRepo,
+  defineLifecycle,
+  definePolicy,
+  defineIamPolicy,
+  defineArchive,
+  defineRestore,
+  defineScan,
+  defineSigning,
+  defineReplicate,
+  defineCacheRule,
+  defineTemplate,
+  defineCost,
+  defineLocal,
+  defineCompletion,
+  defineHelp,
+];
 
 /** Returns the root command with every verb declared. */
 export function buildProgram(host: ProgramHost): Command {

@@ -28,15 +28,34 @@ export interface RepositoryConfig extends RepositoryTagRules {
   create?: CreateDefaults;
 }
 
+/**
+ * One `registries:` entry: which registries it covers (a host pattern, an account id, a
+ * region — every one given must match) and whose credentials reach them (a profile, a role
+ * to assume, or both: the role assumed with the profile's credentials).
+ */
+export interface RegistryAccessConfig {
+  /** Host pattern, `*` for any run of characters: `111111111111.dkr.ecr.*`. */
+  match?: string;
+  /** The 12-digit account id; for hosts that do not name one (ecrctl local), the registry asked for. */
+  account?: string;
+  region?: string;
+  profile?: string;
+  roleArn?: string;
+  externalId?: string;
+  at: string;
+}
+
 /** A loaded, validated project config. */
 export interface ProjectConfig {
   /** The file as messages show it (relative to the working directory when inside it). */
   file: string;
   houseRulesAsErrors?: { value: boolean; at: string };
   repositories: RepositoryConfig[];
+  registries?: RegistryAccessConfig[];
 }
 
-const TOP_KEYS = ['version', 'naming', 'repositories'];
+const TOP_KEYS = ['version', 'naming', 'repositories', 'registries'];
+const REGISTRY_KEYS = ['match', 'account', 'region', 'profile', 'roleArn', 'externalId'];
 const NAMING_KEYS = ['houseRulesAsErrors'];
 const REPO_KEYS = ['pattern', 'production', 'strategies', 'semverAliases', 'allowedTags', 'forbid', 'requireImmutable', 'create'];
 const CREATE_KEYS = ['tagMutability', 'mutabilityExclusions', 'scanOnPush'];
@@ -135,6 +154,16 @@ export function parseProjectConfig(text: string, file: string): ProjectConfig {
       value.items.forEach((item, i) => {
         const r = repositoryEntry(item as Node, `repositories[${i}]`, at, problem);
         if (r) config.repositories.push(r);
+      });
+    } else if (key === 'registries') {
+      if (!isSeq(value)) {
+        problem(value ?? pair, "registries: is a list of entries, each starting with - match: '111111111111.dkr.ecr.*' or - account: '111111111111'");
+        continue;
+      }
+      config.registries = [];
+      value.items.forEach((item, i) => {
+        const r = registryEntry(item as Node, `registries[${i}]`, at, problem);
+        if (r) config.registries?.push(r);
       });
     }
   }
@@ -285,6 +314,67 @@ function repositoryEntry(item: Node, name: string, at: (n: Node | Pair | null | 
     return undefined;
   }
   return r as RepositoryConfig;
+}
+
+const REGISTRY_VALUE_RULES: Record<string, { re: RegExp; what: string }> = {
+  match: { re: /^[A-Za-z0-9.*:[\]-]+$/, what: "a host pattern such as '111111111111.dkr.ecr.*' (letters, digits, . - : and *)" },
+  account: { re: /^\d{12}$/, what: "a 12-digit account id, quoted: account: '111111111111'" },
+  region: { re: /^[a-z]{2}(-[a-z]+)+-\d+$/, what: 'a region such as eu-west-1' },
+  profile: { re: /^[^\s[\]]+$/, what: 'a profile name from ~/.aws/config' },
+  roleArn: { re: /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, what: 'a role ARN: arn:aws:iam::111111111111:role/NAME' },
+  externalId: { re: /^[\w+=,.@:/-]{2,1224}$/, what: 'an external id (2-1224 characters)' },
+};
+
+function registryEntry(item: Node, name: string, at: (n: Node | Pair | null | undefined) => string, problem: Problem): RegistryAccessConfig | undefined {
+  if (!isMap(item)) {
+    problem(item, `${name} is a mapping, e.g. - match: '111111111111.dkr.ecr.*' with profile: prod`);
+    return undefined;
+  }
+  const r: RegistryAccessConfig = { at: at(item) };
+  for (const pair of entries(item, REGISTRY_KEYS, `${name}.`, problem)) {
+    const key = String((pair.key as { value?: unknown }).value) as keyof typeof REGISTRY_VALUE_RULES;
+    const v = pair.value;
+    const rule = REGISTRY_VALUE_RULES[key] as { re: RegExp; what: string };
+    // An unquoted account id is read as a number; take it as the digits it was written with.
+    const text = isScalar(v) && (typeof v.value === 'string' || typeof v.value === 'number') ? String(isScalar(v) && v.source ? v.source : v.value) : undefined;
+    if (text === undefined || !rule.re.test(text)) {
+      problem(pair, `${name}.${key} is ${rule.what}, not ${describe(v)}`);
+      continue;
+    }
+    (r as unknown as Record<string, string>)[key] = text;
+  }
+  if (r.match === undefined && r.account === undefined && r.region === undefined) {
+    problem(item, `${name} names no registry: give match:, account: or region:`);
+    return undefined;
+  }
+  if (r.profile === undefined && r.roleArn === undefined) {
+    problem(item, `${name} says nothing about credentials: give profile:, roleArn: or both`);
+    return undefined;
+  }
+  return r;
+}
+
+/** Returns a regular expression for a `registries[].match` host pattern (`*` = any characters). */
+export function hostPattern(pattern: string): RegExp {
+  return new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+^${}()|[\]\\?-]/g, '\\$&')).join('.*')}$`, 'i');
+}
+
+/**
+ * Returns the first `registries:` entry that covers a registry host, given the account and
+ * region its name carries (ECR hosts) — every criterion the entry names must hold.
+ */
+export function registryAccessFor(
+  config: ProjectConfig | undefined,
+  host: string,
+  parsed: { registryId?: string; region?: string } = {},
+): RegistryAccessConfig | undefined {
+  return config?.registries?.find(
+    (r) =>
+      (r.match === undefined || hostPattern(r.match).test(host)) &&
+      (r.account === undefined || parsed.registryId === undefined || r.account === parsed.registryId) &&
+      (r.account === undefined || parsed.registryId !== undefined || r.match !== undefined) &&
+      (r.region === undefined || r.region === parsed.region),
+  );
 }
 
 function createDefaults(pair: Pair, name: string, where: string, problem: Problem): CreateDefaults | undefined {

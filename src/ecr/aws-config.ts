@@ -14,6 +14,13 @@ export interface AwsSettings {
   region?: string;
   profile?: string;
   endpointUrl?: string;
+  /**
+   * A role to assume (STS AssumeRole) on top of the credentials the profile or default chain
+   * gives: the project config's `registries:` entries name one per registry.
+   */
+  roleArn?: string;
+  /** The AssumeRole ExternalId, when the role's trust policy asks for one. */
+  externalId?: string;
   /** Says what happens, for --verbose (never given a secret). */
   log?: (message: string) => void;
   /**
@@ -171,7 +178,7 @@ const PROFILE_SOURCE_KEYS = [
  * container credentials URI, or instance metadata. Token cache entries are keyed by it, so
  * a token is never served to a different identity. The key id itself is never stored.
  */
-export function credentialFingerprint(settings: Pick<AwsSettings, 'env' | 'profile'>, shared?: SharedProfiles): string {
+export function credentialFingerprint(settings: Pick<AwsSettings, 'env' | 'profile' | 'roleArn'>, shared?: SharedProfiles): string {
   const env = settings.env;
   const profile = selectedProfile(settings);
   let source: string;
@@ -191,6 +198,8 @@ export function credentialFingerprint(settings: Pick<AwsSettings, 'env' | 'profi
       source = `instance-metadata:${profile ?? ''}`;
     }
   }
+  // An assumed role is a different identity from the credentials that assume it.
+  if (settings.roleArn) source = `${source}|role:${settings.roleArn}`;
   return createHash('sha256').update(source).digest('hex').slice(0, 16);
 }
 

@@ -30,6 +30,7 @@ type AwsCredentialIdentityProvider = ReturnType<typeof fromNodeProviderChain>;
 type AwsCredentialIdentity = Awaited<ReturnType<AwsCredentialIdentityProvider>>;
 
 const providers = new WeakMap<AwsSettings, AwsCredentialIdentityProvider>();
+const roleProviders = new Map<string, AwsCredentialIdentityProvider>();
 
 /** Returns the credential provider (the SDK's default Node chain) for settings, made once. */
 export async function credentialProvider(settings: AwsSettings): Promise<AwsCredentialIdentityProvider> {
@@ -37,9 +38,18 @@ export async function credentialProvider(settings: AwsSettings): Promise<AwsCred
   if (known) return known;
   checkProfileExists(settings);
   nodeNotice(settings);
-  const { fromNodeProviderChain } = await import('@aws-sdk/credential-providers');
+  const sdk = await import('@aws-sdk/credential-providers');
   const profile = selectedProfile(settings);
-  const chain = fromNodeProviderChain(profile === undefined ? {} : { profile });
+  const base = sdk.fromNodeProviderChain(profile === undefined ? {} : { profile });
+  // A role from the project config's `registries:` is assumed with the base credentials;
+  // STS comes with @aws-sdk/credential-providers (its nested STS client).
+  let chain: AwsCredentialIdentityProvider = base;
+  if (settings.roleArn) {
+    // One AssumeRole per role per process, however many settings objects name it.
+    const roleKey = JSON.stringify([profile ?? '', settings.roleArn, settings.externalId ?? '', resolveEndpoint(settings)]);
+    chain = roleProviders.get(roleKey) ?? memoized(sdk.fromTemporaryCredentials(assumeRoleOptions(settings, base)));
+    roleProviders.set(roleKey, chain);
+  }
   let described = false;
   const provider: AwsCredentialIdentityProvider = async (options) => {
     const creds: AwsCredentialIdentity = await chain(options);
@@ -50,6 +60,7 @@ export async function credentialProvider(settings: AwsSettings): Promise<AwsCred
       described = true;
       settings.log?.(
         `AWS credentials: ${profile ? `profile ${profile}` : 'default chain'}` +
+          `${settings.roleArn ? `, assuming ${settings.roleArn}` : ''}` +
           `${creds.sessionToken ? ', temporary' : ''}${creds.expiration ? ` until ${creds.expiration.toISOString()}` : ''}`,
       );
     }
@@ -59,13 +70,61 @@ export async function credentialProvider(settings: AwsSettings): Promise<AwsCred
   return provider;
 }
 
+/** Returns provider with its answer reused until five minutes before it expires (each SDK client would ask again). */
+function memoized(provider: AwsCredentialIdentityProvider): AwsCredentialIdentityProvider {
+  let pending: Promise<AwsCredentialIdentity> | undefined;
+  return async (options) => {
+    const current = pending;
+    if (current) {
+      const creds = await current.catch(() => undefined);
+      if (creds && (!creds.expiration || creds.expiration.getTime() - Date.now() > 5 * 60_000)) return creds;
+    }
+    const next = provider(options);
+    pending = next;
+    return next;
+  };
+}
+
+/** Returns the fromTemporaryCredentials options that assume settings.roleArn with master credentials. */
+export function assumeRoleOptions(
+  settings: AwsSettings,
+  masterCredentials: AwsCredentialIdentityProvider,
+): Parameters<typeof import('@aws-sdk/credential-providers').fromTemporaryCredentials>[0] {
+  if (!settings.roleArn) throw new Error('assumeRoleOptions needs a roleArn');
+  const region = settings.region || settings.env.AWS_REGION || settings.env.AWS_DEFAULT_REGION;
+  return {
+    masterCredentials,
+    params: {
+      RoleArn: settings.roleArn,
+      RoleSessionName: `ecrctl-${process.pid}`,
+      ...(settings.externalId ? { ExternalId: settings.externalId } : {}),
+    },
+    // STS is regional; without a region the SDK's global endpoint is used.
+    ...(region ? { clientConfig: { region } } : {}),
+  };
+}
+
+/**
+ * Returns the SDK retry settings: ECR throttles (ThrottlingException, PutImage at 10/s), so
+ * every client retries with backoff in adaptive mode, which also slows the client down
+ * after a throttle; AWS_MAX_ATTEMPTS and AWS_RETRY_MODE override, as in the AWS CLI.
+ */
+export function retrySettings(env: NodeJS.ProcessEnv): { maxAttempts: number; retryMode: 'standard' | 'adaptive' | 'legacy' } {
+  const attempts = Number(env.AWS_MAX_ATTEMPTS);
+  const mode = env.AWS_RETRY_MODE;
+  return {
+    maxAttempts: Number.isInteger(attempts) && attempts >= 1 ? attempts : 6,
+    retryMode: mode === 'standard' || mode === 'legacy' || mode === 'adaptive' ? mode : 'adaptive',
+  };
+}
+
 /** Returns an ECR client for region (endpoint from --endpoint-url / AWS_ENDPOINT_URL_ECR). */
 export async function ecrClient(settings: AwsSettings, region: string): Promise<ECRClient> {
   const credentials = await credentialProvider(settings);
   const { ECRClient } = await import('@aws-sdk/client-ecr');
   const endpoint = resolveEndpoint(settings, 'ecr');
   settings.log?.(`ECR API: region ${region}${endpoint ? `, endpoint ${endpoint}` : ''}`);
-  return new ECRClient({ region, credentials, ...(endpoint ? { endpoint } : {}) });
+  return new ECRClient({ region, credentials, ...retrySettings(settings.env), ...(endpoint ? { endpoint } : {}) });
 }
 
 /** Returns an ECR Public client; ECR Public's control plane is in us-east-1 only. */
@@ -76,7 +135,12 @@ export async function ecrPublicClient(settings: AwsSettings): Promise<ECRPUBLICC
   settings.log?.(
     `ECR Public API: region ${PUBLIC_ECR_REGION} (ECR Public issues tokens only there)${endpoint ? `, endpoint ${endpoint}` : ''}`,
   );
-  return new ECRPUBLICClient({ region: PUBLIC_ECR_REGION, credentials, ...(endpoint ? { endpoint } : {}) });
+  return new ECRPUBLICClient({
+    region: PUBLIC_ECR_REGION,
+    credentials,
+    ...retrySettings(settings.env),
+    ...(endpoint ? { endpoint } : {}),
+  });
 }
 
 /** Returns the GetAuthorizationToken command class of ECR (loaded with the client). */

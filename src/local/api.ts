@@ -5,7 +5,7 @@
 // refused as AWS refuses it.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { LocalContext } from './context.js';
+import { type LocalContext, takeFault } from './context.js';
 import { ECR_OPERATIONS } from './ecr-api/index.js';
 import type { OperationTable } from './ecr-api/kit.js';
 import { PUBLIC_OPERATIONS } from './ecr-public/index.js';
@@ -84,6 +84,16 @@ export async function handleApiRequest(ctx: LocalContext, req: IncomingMessage, 
       }
     }
     ctx.calls.push(opLabel);
+    const registryIds = Array.isArray(input.registryIds)
+      ? input.registryIds.map(String)
+      : typeof input.registryId === 'string'
+        ? [input.registryId]
+        : undefined;
+    ctx.requests.push({ call: opLabel, at: Date.now(), accessKeyId: scope.accessKeyId, ...(registryIds ? { registryIds } : {}) });
+    const fault = takeFault(ctx, opLabel);
+    if (fault?.kind === 'delay') await new Promise((r) => setTimeout(r, fault.delayMs ?? 0));
+    if (fault?.kind === 'expire-tokens') ctx.advanceClock(ctx.tokenTtlMs + 1000);
+    if (fault?.kind === 'throttle') throw new ApiError('ThrottlingException', 'Rate exceeded', 400);
     const handler = family.operations[op] as OperationTable[string];
     const output = await handler({ ctx, region: scope.region, accessKeyId: scope.accessKeyId, input });
     reply(200, output ?? {});

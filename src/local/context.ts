@@ -23,13 +23,58 @@ export interface LocalContext {
   /** The account used when a request names no registryId. */
   readonly account: string;
   readonly tokenTtlMs: number;
+  /** The scanner's advisory file (JSON, see scanner.ts); absent = scans find nothing. */
+  readonly advisoriesFile?: string;
   readonly uploads: Map<string, UploadSession>;
   /** Operations called, in order (`ecr:PutImage`, `ecr-public:CreateRepository`, …). */
   readonly calls: string[];
+  /** The same calls with their time and who made them (tests count rates and callers). */
+  readonly requests: LocalRequestRecord[];
+  /** Test-only faults: throttle or delay named operations (see LocalFault). */
+  readonly faults: LocalFault[];
+  /** Test-only images-per-repository quota (ECR's default is 10,000; absent = no limit). */
+  readonly imagesPerRepositoryLimit?: number;
   now(): number;
+  /** Moves now() forward (test faults that expire tokens). */
+  advanceClock(ms: number): void;
   log(line: string): void;
   /** Returns the data-plane URL (http://127.0.0.1:PORT) of a registry, starting it on first use. */
   registryEndpoint(registry: RegistryRecord): Promise<string>;
+}
+
+/** One recorded request: the call label (as in `calls`), when it arrived, and its details. */
+export interface LocalRequestRecord {
+  call: string;
+  /** Epoch milliseconds when the request was received. */
+  at: number;
+  /** The access key id of the SigV4 signature (API calls). */
+  accessKeyId?: string;
+  /** The registryId the API call named, if any (GetAuthorizationToken: registryIds). */
+  registryIds?: string[];
+  /** The repository of a data-plane request. */
+  repository?: string;
+}
+
+/**
+ * A fault injected for tests: the next `times` calls of `operation` (a `calls` label such as
+ * `ecr:PutImage` or `registry:PUT manifests`) are throttled the way ECR throttles
+ * (ThrottlingException on the API, 429 `toomanyrequests: Rate exceeded` on the data plane),
+ * or delayed by `delayMs` and then served.
+ */
+export interface LocalFault {
+  operation: string;
+  /** `expire-tokens`: the endpoint's clock jumps past the token lifetime, so every token issued so far has expired. */
+  kind: 'throttle' | 'delay' | 'expire-tokens';
+  /** How many calls it applies to (default: every call). */
+  times?: number;
+  delayMs?: number;
+}
+
+/** Returns the fault that applies to the call now (counting it down), or undefined. */
+export function takeFault(ctx: LocalContext, call: string): LocalFault | undefined {
+  const fault = ctx.faults.find((f) => f.operation === call && (f.times === undefined || f.times > 0));
+  if (fault && fault.times !== undefined) fault.times--;
+  return fault;
 }
 
 /** Returns the repository, or undefined. */

@@ -3,6 +3,8 @@
 import { createHash } from 'node:crypto';
 import type { LocalContext } from './context.js';
 import { findRepository } from './context.js';
+import { replicateOnPush } from './ecr-api/replication.js';
+import { signOnPush } from './ecr-api/signing.js';
 import { ManifestProblem, parseManifest } from './manifest.js';
 import { tagIsImmutable } from './rules.js';
 import type { ImageRecord, RegistryRecord, RepositoryRecord } from './store.js';
@@ -18,7 +20,8 @@ export type ImageProblemKind =
   | 'manifests-missing'
   | 'digest-mismatch'
   | 'tag-immutable'
-  | 'already-exists';
+  | 'already-exists'
+  | 'limit-exceeded';
 
 /** A refusal from the image rules; each protocol words it its own way. */
 export class ImageProblem extends Error {
@@ -66,6 +69,8 @@ export interface PutManifestInput {
   expectedDigest?: string;
   /** The API refuses a push that changes nothing; the data plane accepts it. */
   refuseNoop: boolean;
+  /** ECR itself writes this image (replication): it is not replicated onwards. */
+  replica?: boolean;
 }
 
 export interface PutManifestResult {
@@ -126,6 +131,14 @@ export async function putManifest(ctx: LocalContext, input: PutManifestInput): P
   }
   check(repo);
   const existing = Object.hasOwn(repo.images, digest) ? repo.images[digest] : undefined;
+  const limit = ctx.imagesPerRepositoryLimit;
+  if (!existing && limit !== undefined && Object.keys(repo.images).length >= limit) {
+    // ECR's words (a 403 DENIED on the data plane), as seen in the field.
+    throw new ImageProblem(
+      'limit-exceeded',
+      `The repository with name ${repoName} in registry with id '${registry.account}' already has the maximum allowed number of images which is '${limit}'`,
+    );
+  }
   const tag = input.tag;
   if (tag !== undefined) {
     const current = Object.hasOwn(repo.tags, tag) ? repo.tags[tag] : undefined;
@@ -175,6 +188,9 @@ export async function putManifest(ctx: LocalContext, input: PutManifestInput): P
     repo.tags[tag] = { digest, at: now };
   }
   await ctx.store.persist();
+  if (!input.replica) await replicateOnPush(ctx, registry, repository, digest, tag);
+  // Managed signing: a rule covering the repository attaches a signature referrer.
+  if (!input.replica) await signOnPush(ctx, registry, repository, image);
   return { image, created: !existing };
 }
 

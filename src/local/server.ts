@@ -6,9 +6,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { handleApiRequest } from './api.js';
-import type { LocalContext, UploadSession } from './context.js';
+import type { LocalContext, LocalFault, LocalRequestRecord, UploadSession } from './context.js';
+import { type AppliedLifecycle, applyLifecyclePolicies } from './ecr-api/lifecycle.js';
 import { dataPlaneHandler } from './registry/dataplane.js';
 import { REGISTRY_ID } from './rules.js';
+import { loadSigner } from './signer.js';
 import { type RegistryRecord, registryKey, Store } from './store.js';
 
 export interface LocalServerOptions {
@@ -21,6 +23,16 @@ export interface LocalServerOptions {
   tokenTtlSeconds?: number;
   /** Receives one line per request and error. */
   log?: (line: string) => void;
+  /** The scanner's advisory file (JSON list; see notes/scan.md). Absent = no findings. */
+  advisoriesFile?: string;
+  /**
+   * Test-only: throttle or delay operations, e.g. `[{ operation: 'ecr:PutImage', kind:
+   * 'throttle', times: 2 }]` or `{ operation: 'registry:PUT manifests', … }` (a 429 with
+   * `toomanyrequests: Rate exceeded`). The array stays live: tests may push to it later.
+   */
+  faults?: LocalFault[];
+  /** Test-only images-per-repository quota: pushes of a new image beyond it are refused as ECR does. */
+  imagesPerRepositoryLimit?: number;
 }
 
 export interface LocalServer {
@@ -37,6 +49,18 @@ export interface LocalServer {
    * (`registry:PUT manifests`, `registry:GET blobs`, …).
    */
   readonly calls: string[];
+  /** Every call with its arrival time, caller's access key id (API) or repository (data plane). */
+  readonly requests: LocalRequestRecord[];
+  /** The live fault list (see LocalServerOptions.faults). */
+  readonly faults: LocalFault[];
+  /**
+   * Runs every repository's lifecycle policy now (or at `now`): deletes the images it expires,
+   * exactly those GetLifecyclePolicyPreview lists, and sets lastEvaluatedAt. ECR runs policies
+   * on its own schedule; here they run only when asked, so tests decide when.
+   */
+  applyLifecyclePolicies(now?: Date): Promise<AppliedLifecycle[]>;
+  /** The public key (SPKI PEM) that verifies the signatures managed signing attaches (see signer.ts). */
+  readonly signingPublicKeyPem: string;
   close(): Promise<void>;
 }
 
@@ -46,18 +70,40 @@ const DEFAULT_ACCOUNT = '123456789012';
 export async function startLocalServer(opts: LocalServerOptions): Promise<LocalServer> {
   const account = opts.account ?? DEFAULT_ACCOUNT;
   if (!REGISTRY_ID.test(account)) throw new Error(`account must be 12 digits, got '${account}'`);
+  if (opts.advisoriesFile !== undefined) {
+    // Refuse a broken advisory file at start rather than failing every scan later.
+    const { loadAdvisories } = await import('./scanner.js');
+    await loadAdvisories(opts.advisoriesFile);
+  }
   const store = await Store.open(opts.dataDir);
+  let signingPublicKeyPem: string;
+  try {
+    signingPublicKeyPem = (await loadSigner(store.dataDir)).publicKeyPem;
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   const log = opts.log ?? (() => {});
   const listeners = new Map<string, Promise<{ server: Server; url: string }>>();
   const calls: string[] = [];
+  const requests: LocalRequestRecord[] = [];
+  const faults = opts.faults ?? [];
+  let clockOffsetMs = 0;
 
   const ctx: LocalContext = {
     store,
     account,
     tokenTtlMs: (opts.tokenTtlSeconds ?? 12 * 3600) * 1000,
+    ...(opts.advisoriesFile !== undefined ? { advisoriesFile: opts.advisoriesFile } : {}),
     uploads: new Map<string, UploadSession>(),
     calls,
-    now: () => Date.now(),
+    requests,
+    faults,
+    ...(opts.imagesPerRepositoryLimit !== undefined ? { imagesPerRepositoryLimit: opts.imagesPerRepositoryLimit } : {}),
+    now: () => Date.now() + clockOffsetMs,
+    advanceClock: (ms) => {
+      clockOffsetMs += ms;
+    },
     log,
     registryEndpoint: async (registry) => (await startRegistry(registry)).url,
   };
@@ -105,8 +151,12 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
     url,
     account,
     calls,
+    requests,
+    faults,
     registryEndpoint: async (region, acct) => (await startRegistry(store.registry('private', acct ?? account, region))).url,
     publicRegistryEndpoint: async (acct) => (await startRegistry(store.registry('public', acct ?? account, 'us-east-1'))).url,
+    applyLifecyclePolicies: (now) => applyLifecyclePolicies(ctx, now),
+    signingPublicKeyPem,
     async close() {
       if (closed) return;
       closed = true;

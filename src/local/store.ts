@@ -46,6 +46,44 @@ export interface ImageRecord {
   /** Push order within the store (several pushes can share a millisecond). */
   seq?: number;
   lastPulledAt?: number;
+  /** The latest vulnerability scan of this image (see ecr-api/scanning.ts). */
+  scan?: ImageScanRecord;
+  /** Replication of this image, by destination (`<region>/<account>`). */
+  replication?: Record<string, ReplicationStatusRecord>;
+  /** ARCHIVED once UpdateImageStorageClass moved it to ARCHIVE (absent = ACTIVE); see ecr-api/storage.ts. */
+  imageStatus?: 'ARCHIVED';
+  /** When the image was last archived / restored, epoch ms. */
+  lastArchivedAt?: number;
+  lastActivatedAt?: number;
+}
+
+/** Where replicating one image to one destination stands (DescribeImageReplicationStatus). */
+export interface ReplicationStatusRecord {
+  region: string;
+  registryId: string;
+  status: 'IN_PROGRESS' | 'COMPLETE' | 'FAILED';
+  failureCode?: string;
+  /** Set once a describe has answered IN_PROGRESS; later describes give the final status. */
+  reported?: boolean;
+}
+
+/** A scan of one image: when it started, how it ended, where its findings are. Times in epoch ms. */
+export interface ImageScanRecord {
+  /** The registry scan type the scan ran under (a BASIC result is not reported under ENHANCED). */
+  type: 'BASIC' | 'ENHANCED';
+  /** IN_PROGRESS, COMPLETE, FAILED or UNSUPPORTED_IMAGE (enhanced COMPLETE is reported as ACTIVE). */
+  status: string;
+  description?: string;
+  startedAt: number;
+  completedAt?: number;
+  /** Blob holding the findings (a JSON list of scanner hits), once complete. */
+  findingsDigest?: string;
+  /** Findings per severity (non-zero only). */
+  counts?: Record<string, number>;
+  /** The advisory file's modification time. */
+  sourceUpdatedAt?: number;
+  /** Set once DescribeImageScanFindings has answered IN_PROGRESS for this scan. */
+  reported?: boolean;
 }
 
 /** Where a tag points and since when. */
@@ -76,6 +114,12 @@ export interface RepositoryRecord {
   encryption: { encryptionType: string; kmsKey?: string };
   resourceTags: ResourceTag[];
   policyText?: string;
+  /** Lifecycle policy document (PutLifecyclePolicy). */
+  lifecyclePolicyText?: string;
+  /** When the lifecycle policy last ran (LocalServer.applyLifecyclePolicies), epoch ms. */
+  lifecycleEvaluatedAt?: number;
+  /** The last StartLifecyclePolicyPreview; `reported` once a Get has seen it in progress. */
+  lifecyclePreview?: { policyText: string; startedAt: number; reported?: boolean };
   images: Record<string, ImageRecord>;
   tags: Record<string, TagRecord>;
   /** Blobs (layers, configs) pushed to this repository: digest → size. */

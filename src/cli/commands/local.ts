@@ -18,6 +18,7 @@ interface ServeOptions {
   port?: string;
   data?: string;
   account?: string;
+  advisories?: string;
 }
 
 /** Declares `ecrctl local` and its `serve` subcommand. */
@@ -44,6 +45,7 @@ export function defineLocal(program: Command, host: CommandHost): void {
     .option('--port <n>', 'API port (default: the port of the last run, else a free one)')
     .option('--data <dir>', 'state directory (default: $XDG_DATA_HOME/ecrctl/local or ~/.local/share/ecrctl/local)')
     .option('--account <id>', '12-digit account id of the default registry (default: 123456789012)')
+    .option('--advisories <file>', 'advisory file (JSON) the image scanner matches packages against (default: none, no findings)')
     .addHelpText(
       'after',
       examples(
@@ -77,11 +79,15 @@ async function serve(ctx: CliContext, opts: ServeOptions): Promise<void> {
       dataDir,
       ...(port !== undefined ? { port } : {}),
       ...(opts.account ? { account: opts.account } : {}),
+      ...(opts.advisories ? { advisoriesFile: path.resolve(ctx.cwd, opts.advisories) } : {}),
       log: (line) => ctx.log.verbose(line),
     });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
       throw new UsageError(`port ${port} is already in use`, { value: String(port), fix: 'pick another --port, or --port 0 for any free one' });
+    }
+    if (err instanceof (await import('../../local/scanner.js')).AdvisoryFileError) {
+      throw new UsageError((err as Error).message, { value: opts.advisories, fix: 'write a JSON list of {id, package, ecosystem: deb|apk, fixedIn or affectedBelow, severity, score, description, uri}' });
     }
     throw err;
   }

@@ -50,6 +50,8 @@ export function apiErrorOf(err: unknown, registry: RegistryRecord, repository: s
       return new ApiError('ImageTagAlreadyExistsException', err.message);
     case 'already-exists':
       return new ApiError('ImageAlreadyExistsException', err.message);
+    case 'limit-exceeded':
+      return new ApiError('LimitExceededException', err.message);
   }
 }
 

@@ -5,8 +5,10 @@
 // immutable tags refused with TAG_INVALID. Cross-repository mounts always start a normal
 // upload (202), as ECR does while the BLOB_MOUNTING account setting is off.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { findRepository, type LocalContext, type UploadSession } from '../context.js';
+import { findRepository, type LocalContext, takeFault, type UploadSession } from '../context.js';
 import { deleteImageOrTag } from '../ecr-api/images.js';
+import { ARCHIVED_MESSAGE } from '../ecr-api/storage.js';
+import { createOnPush } from '../ecr-api/templates.js';
 import { OciError } from '../errors.js';
 import { BodyTooLarge, readBody, send } from '../http.js';
 import { ImageProblem, MAX_MANIFEST_BYTES, putManifest, resolveImage } from '../images.js';
@@ -66,7 +68,11 @@ export function dataPlaneHandler(ctx: LocalContext, registry: RegistryRecord, en
         return;
       }
       const repoName = repositoryName(registry, r.name);
-      const repo = repoName === undefined ? undefined : findRepository(registry, repoName);
+      let repo = repoName === undefined ? undefined : findRepository(registry, repoName);
+      // A push (upload start or manifest PUT) may create the repository from a
+      // CREATE_ON_PUSH repository creation template, as ECR does.
+      const pushStart = (r.kind === 'uploads' && method === 'POST' && r.ref === '') || (r.kind === 'manifests' && method === 'PUT');
+      if (!repo && repoName !== undefined && pushStart) repo = await createOnPush(ctx, registry, repoName);
       if (!repo || repoName === undefined) {
         throw new OciError(
           'NAME_UNKNOWN',
@@ -74,7 +80,16 @@ export function dataPlaneHandler(ctx: LocalContext, registry: RegistryRecord, en
           404,
         );
       }
-      ctx.calls.push(`registry:${method} ${r.kind}`);
+      const call = `registry:${method} ${r.kind}`;
+      ctx.calls.push(call);
+      ctx.requests.push({ call, at: Date.now(), repository: repo.name });
+      const fault = takeFault(ctx, call);
+      if (fault?.kind === 'delay') await new Promise((r) => setTimeout(r, fault.delayMs ?? 0));
+      if (fault?.kind === 'expire-tokens') ctx.advanceClock(ctx.tokenTtlMs + 1000);
+      if (fault?.kind === 'throttle') {
+        await readBody(req, Number.MAX_SAFE_INTEGER).catch(() => undefined);
+        throw new OciError('TOOMANYREQUESTS', 'Rate exceeded', 429);
+      }
       switch (r.kind) {
         case 'manifests':
           await manifests(ctx, registry, repo, r, req, res, method);
@@ -180,6 +195,8 @@ function problemToOci(err: unknown, repo: RepositoryRecord): unknown {
       return new OciError('DIGEST_INVALID', err.message, 400);
     case 'tag-immutable':
       return new OciError('TAG_INVALID', err.message, 400, { tag: err.items[0], repository: repo.name });
+    case 'limit-exceeded':
+      return new OciError('DENIED', err.message, 403);
     default:
       return new OciError('MANIFEST_INVALID', err.message, 400);
   }
@@ -202,6 +219,8 @@ async function manifests(
     if (!image || image === 'mismatch') {
       throw new OciError('MANIFEST_UNKNOWN', `Requested image not found`, 404, id);
     }
+    // ECR answers 404 for an archived image (user guide, "Archiving an image").
+    if (image.imageStatus === 'ARCHIVED') throw new OciError('MANIFEST_UNKNOWN', ARCHIVED_MESSAGE, 404, id);
     const bytes = await ctx.store.readBlob(image.digest);
     send(
       res,

@@ -8,10 +8,9 @@ import type { ImageLocation } from '../oci/reference.js';
 import type { ImageSource, ImageTarget } from '../oci/store.js';
 import type { ImageIndex } from '../oci/types.js';
 import type { DerivedTag, RuleCheck, TagState, TagStrategy } from '../policy/tags.js';
-import type { ProjectConfig, RepositoryConfig } from '../config/project-config.js';
+import type { ProjectConfig, RegistryAccessConfig, RepositoryConfig } from '../config/project-config.js';
 import type { CliContext } from './context.js';
 import { render, table } from './output.js';
-import type { CreationTemplate } from '../ecr/templates.js';
 
 type RegistryLocation = Extract<ImageLocation, { transport: 'registry' }>;
 
@@ -89,22 +88,36 @@ export async function deriveStrategyTags(
 }
 
 /** Returns the region and registry id of a host whose ECR API ecrctl can ask, or undefined. */
-export async function ecrTarget(ctx: CliContext, host: string): Promise<{ region?: string; registryId?: string } | undefined> {
+export async function ecrTarget(
+  ctx: CliContext,
+  host: string,
+): Promise<{ region?: string; registryId?: string; access?: RegistryAccessConfig } | undefined> {
   const { parseEcrHost } = await import('../ecr/hosts.js');
   const { isLoopbackHost } = await import('../oci/reference.js');
+  const { registryAccessForHost } = await import('./ecr-access.js');
   const ecr = parseEcrHost(host);
-  if (ecr?.kind === 'private') return { region: ecr.region, registryId: ecr.registryId };
+  // The project config's registries: entry says whose credentials reach this registry.
+  const access = ecr?.kind === 'public' ? undefined : await registryAccessForHost(ctx, host);
+  const withEntry = access ? { access } : {};
+  if (ecr?.kind === 'private') return { region: ecr.region, registryId: ecr.registryId, ...withEntry };
   if (ecr?.kind === 'public') return undefined;
   // ecrctl local: a loopback data plane while an endpoint is configured.
   const endpoint = ctx.globals.endpointUrl ?? ctx.env.AWS_ENDPOINT_URL_ECR ?? ctx.env.AWS_ENDPOINT_URL;
-  if (isLoopbackHost(host) && endpoint) return ctx.globals.registryId ? { registryId: ctx.globals.registryId } : {};
+  if (isLoopbackHost(host) && endpoint) {
+    const registryId = access?.account ?? ctx.globals.registryId;
+    return { ...(registryId ? { registryId } : {}), ...(access?.region ? { region: access.region } : {}), ...withEntry };
+  }
   return undefined;
 }
 
 /** Returns an ECR connection for an ECR target (the region from the host, else the settings). */
-export async function connect(ctx: CliContext, where: { region?: string; registryId?: string }) {
-  const [{ settingsFromContext, requireRegion }, repos] = await Promise.all([import('../ecr/aws-config.js'), import('../ecr/repositories.js')]);
-  const settings = settingsFromContext(ctx);
+export async function connect(ctx: CliContext, where: { region?: string; registryId?: string; access?: RegistryAccessConfig }) {
+  const [{ settingsFromContext, requireRegion }, repos, { withAccess }] = await Promise.all([
+    import('../ecr/aws-config.js'),
+    import('../ecr/repositories.js'),
+    import('./ecr-access.js'),
+  ]);
+  const settings = withAccess(settingsFromContext(ctx), where.access);
   const region = where.region ?? requireRegion(settings);
   const conn = await repos.connectEcr(settings, { region, ...(where.registryId ? { registryId: where.registryId } : {}) });
   return { conn, repos };
@@ -146,28 +159,30 @@ export async function planPush(ctx: CliContext, req: PushPlanRequest): Promise<P
   let createRepository = false;
   const ecr = await ecrTarget(ctx, host);
   let ecrConn: Awaited<ReturnType<typeof connect>> | undefined;
-  let template: CreationTemplate | undefined;
   if (ecr) {
     try {
       ecrConn = await connect(ctx, ecr);
       const info = await ecrConn.repos.describeRepository(ecrConn.conn, repository);
-      const { createOnPushTemplate } = await import('../ecr/templates.js');
       if (info) {
         mutability = { setting: info.tagMutability, exclusions: info.mutabilityExclusions };
       } else if (req.createRepo) {
         createRepository = true;
         const setting = rules?.create?.tagMutability ?? (rules?.requireImmutable?.value ? 'IMMUTABLE' : 'MUTABLE');
         mutability = { setting, exclusions: rules?.create?.mutabilityExclusions ?? [] };
-      } else if ((template = await createOnPushTemplate(ecrConn.conn, repository))) {
-        // ECR creates the repository on push with the template's settings.
-        ctx.log.info(`${repository} does not exist: the creation template ${template.prefix} creates it on push`);
-        mutability = { setting: template.tagMutability ?? 'MUTABLE', exclusions: template.mutabilityExclusions ?? [] };
       } else {
-        throw new NotFoundError(`repository ${repository} does not exist in ${host}`, {
-          rule: 'ECR repositories must exist before a push',
-          value: repository,
-          fix: `add --create-repo, run \`ecrctl create-repo ${repository}\` first, or add a CREATE_ON_PUSH creation template (\`ecrctl template create\`)`,
-        });
+        // ECR creates the repository on push when a CREATE_ON_PUSH template covers it.
+        const { createOnPushTemplate } = await import('../ecr/templates.js');
+        const template = await createOnPushTemplate(ecrConn.conn, repository);
+        if (template) {
+          ctx.log.info(`${repository} does not exist: the creation template ${template.prefix} creates it on push`);
+          mutability = { setting: template.tagMutability ?? 'MUTABLE', exclusions: template.mutabilityExclusions ?? [] };
+        } else {
+          throw new NotFoundError(`repository ${repository} does not exist in ${host}`, {
+            rule: 'ECR repositories must exist before a push',
+            value: repository,
+            fix: `add --create-repo, run \`ecrctl create-repo ${repository}\` first, or add a CREATE_ON_PUSH creation template (\`ecrctl template create\`)`,
+          });
+        }
       }
     } catch (err) {
       if (!(err instanceof AuthError)) throw err;

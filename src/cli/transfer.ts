@@ -1,6 +1,6 @@
 // tag-push, pull, copy, inspect and tags: parse locations, open them, run the copy engine,
 // report. Shared by those verbs because they differ only in which locations they accept.
-import { NotFoundError, UsageError } from '../errors.js';
+import { EcrctlError, NotFoundError, UsageError } from '../errors.js';
 import { copyImage, formatPlatform, manifestKind, parseManifest, parsePlatform, type PlatformSpec } from '../oci/copy.js';
 import { formatLocation, formatReference, type ImageLocation, parseLocation } from '../oci/reference.js';
 import type { ImageIndex, ImageManifest } from '../oci/types.js';
@@ -23,6 +23,8 @@ export interface TransferRequest {
   dryRun?: boolean | undefined;
   /** tag-push: create a missing ECR repository with the project config's defaults. */
   createRepo?: boolean | undefined;
+  /** copy: carry the image's referrers (signatures, SBOMs, attestations) along (default true). */
+  referrers?: boolean | undefined;
 }
 
 function concurrencyOf(text: string | undefined): number {
@@ -95,6 +97,13 @@ export async function runTransfer(ctx: CliContext, req: TransferRequest): Promis
   let progress: Awaited<ReturnType<typeof transferProgress>> | undefined;
   try {
     target = await openLocation(ctx, targetLoc, 'target');
+    if (targetLoc.transport === 'registry' && target.target) {
+      const { isEcrDataPlane } = await import('./ecr-access.js');
+      if (await isEcrDataPlane(ctx, targetLoc.reference.registry)) {
+        const { paceManifestPuts, putImageBucket } = await import('./put-pacer.js');
+        paceManifestPuts(target.target, putImageBucket(ctx, targetLoc.reference.registry, targetLoc.reference.repository));
+      }
+    }
     if (req.action === 'pushed' && targetLoc.transport === 'registry') {
       const { planPush } = await import('./push-plan.js');
       const plan = await planPush(ctx, {
@@ -121,10 +130,17 @@ export async function runTransfer(ctx: CliContext, req: TransferRequest): Promis
       ...(platform ? { platform } : {}),
     });
     progress.done(true);
+    // copy carries referrers (signatures, SBOMs) by default; see oci/referrers.ts.
+    const referrers =
+      req.action === 'copied' && req.referrers !== false
+        ? await (await import('../oci/referrers.js')).copyReferrers(source.source!, target.target!, summary.digest, { signal: ctx.signal, log: (m) => ctx.log.warn(m) })
+        : undefined;
     const destination = formatLocation(targetLoc);
     const imageUri = targetLoc.transport === 'registry' ? `${destination}@${summary.digest}` : destination;
     endGroup();
-    reportTransfer(ctx, { ...summary, action: req.action, source: formatLocation(sourceLoc), destination, imageUri });
+    const result = { ...summary, action: req.action, source: formatLocation(sourceLoc), destination, imageUri, ...(referrers ? { referrers } : {}) };
+    reportTransfer(ctx, result);
+    if (referrers) (await import('../oci/referrers.js')).checkReferrersReport(referrers, destination, (m) => ctx.log.info(m));
     if (req.action === 'pushed') {
       const { reportToCi } = await import('./push-plan.js');
       await reportToCi(ctx, {
@@ -139,6 +155,10 @@ export async function runTransfer(ctx: CliContext, req: TransferRequest): Promis
   } catch (err) {
     progress?.done(false);
     await target?.target?.abort().catch(() => {});
+    if (targetLoc.transport === 'registry') {
+      const full = repositoryFull(err, targetLoc.reference.registry, targetLoc.reference.repository);
+      if (full) throw full;
+    }
     if (req.action === 'pushed' && targetLoc.transport === 'registry') {
       const { immutableTagRefusal } = await import('./push-plan.js');
       throw immutableTagRefusal(err, targetLoc.reference.repository);
@@ -150,10 +170,34 @@ export async function runTransfer(ctx: CliContext, req: TransferRequest): Promis
   }
 }
 
+/**
+ * Returns the error to show when a registry refused a manifest because the repository holds
+ * as many images as its quota allows (ECR answers 403 DENIED "… already has the maximum
+ * allowed number of images which is 'N'"), else undefined. A 403 reads like missing
+ * permissions; this says which quota was hit and what to do.
+ */
+export function repositoryFull(err: unknown, host: string, repository: string): EcrctlError | undefined {
+  const message = err instanceof Error ? err.message : '';
+  const m = /maximum allowed number of images which is '?(\d+)'?/i.exec(message);
+  if (!m) return undefined;
+  return new EcrctlError(
+    `${host}/${repository} is full: it holds ${Number(m[1]).toLocaleString('en-US')} images, the "images per repository" quota, so ECR refused the new image (403 DENIED)`,
+    {
+      rule: 'Amazon ECR service quota: images per repository (default 10,000, adjustable)',
+      value: repository,
+      fix:
+        `clean up: \`ecrctl images ${repository}\` then \`ecrctl delete\`, or add a lifecycle policy that expires old images ` +
+        `(\`ecrctl lifecycle put ${repository} preset:expire-untagged --param days=7\`); ` +
+        'or raise the quota in Service Quotas (Amazon Elastic Container Registry → Images per repository)',
+      cause: err,
+    },
+  );
+}
+
 /** Copies every tag of the source repository to the target repository. */
 export async function runCopyAllTags(
   ctx: CliContext,
-  req: { source: string; target: string; platform?: string | undefined; concurrency?: string | undefined },
+  req: { source: string; target: string; platform?: string | undefined; concurrency?: string | undefined; referrers?: boolean | undefined },
 ): Promise<void> {
   const sourceLoc = await resolveLocation(ctx, parseLocation(req.source));
   if (sourceLoc.transport !== 'registry' || sourceLoc.reference.tag || sourceLoc.reference.digest) {
@@ -174,6 +218,7 @@ export async function runCopyAllTags(
       tags: [],
       platform: req.platform,
       concurrency: req.concurrency,
+      referrers: req.referrers,
     });
   }
 }

@@ -166,9 +166,11 @@ export class TokenSource {
     }
     // With an endpoint override (ecrctl local), the caller's own registry may live at this
     // loopback host; ECR itself never hands out loopback proxy endpoints.
+    // A failure here (access denied, no credentials) is thrown, not swallowed: it is the real
+    // reason the registry would answer 401, and the caller decides whether to report it.
     if (endpoint !== undefined && isLoopbackHost(host)) {
-      const own = await this.privateToken().catch(() => undefined);
-      if (own && own.host === host) return own;
+      const own = await this.privateToken();
+      if (own.host === host) return own;
     }
     return undefined;
   }

@@ -56,7 +56,7 @@ describe('parseProjectConfig', () => {
   });
 
   const bad: { name: string; text: string; problems: string[] }[] = [
-    { name: 'unknown top key with a suggestion', text: 'repositorys: []\n', problems: ["x.yaml:1: unknown key 'repositorys' (did you mean 'repositories'?); known keys: version, naming, repositories"] },
+    { name: 'unknown top key with a suggestion', text: 'repositorys: []\n', problems: ["x.yaml:1: unknown key 'repositorys' (did you mean 'repositories'?); known keys: version, naming, repositories, registries"] },
     {
       name: 'unknown repository key',
       text: 'repositories:\n  - pattern: app\n    forbidd: [latest]\n',

@@ -8,7 +8,7 @@ describe('ecrctl help', () => {
     { topic: 'references', says: ['oci:DIR[:TAG]', 'docker-archive:FILE[:REF]', 'docker-daemon:IMAGE', '.dkr.ecr.', 'loopback', '--insecure'] },
     { topic: 'tag-strategies', says: ['branch-sha', 'semver', 'env:NAME', 'latest', 'CODEBUILD_RESOLVED_SOURCE_VERSION', 'GITHUB_SHA', 'git'] },
     { topic: 'exit-codes', says: ['130'] },
-    { topic: 'config', says: ['.ecrctl.yaml', '--config', 'requireImmutable', 'forbid', 'planned schema'] },
+    { topic: 'config', says: ['.ecrctl.yaml', '--config', 'requireImmutable', 'forbid', 'allowedTags', 'houseRulesAsErrors', 'create:'] },
   ])('prints the $topic topic on stdout and exits 0', async ({ topic, says }) => {
     const r = await runCli(['help', topic]);
     expect(r.code).toBe(0);

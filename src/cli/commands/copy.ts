@@ -10,26 +10,33 @@ export function defineCopy(program: Command, host: CommandHost): void {
       'Copies the image SOURCE names to TARGET: across accounts, regions or registries (for\n' +
         'example Docker Hub to ECR). Indexes keep every platform; bytes and digests are kept\n' +
         'exactly. Within one registry, blobs are mounted instead of copied where the registry\n' +
-        'allows it. With --all-tags, every tag of the source repository is copied.',
+        'allows it. With --all-tags, every tag of the source repository is copied.\n' +
+        'Referrers (signatures, SBOMs, attestations) come along: those of the image, of each\n' +
+        'platform of an index, and of each other up to 3 levels deep; --no-referrers skips them.\n' +
+        'A destination without a usable referrers API gets the sha256-<hex> tag schema (said so);\n' +
+        'referrers it refuses are listed and the exit code is 1.',
     )
     .argument('<source>', 'registry reference (or oci:/docker-archive: location)')
     .argument('<target>', 'registry reference')
     .option('--all-tags', 'copy every tag of the source repository')
     .option('--platform <os/arch[/variant]>', 'copy only this platform')
     .option('--concurrency <n>', 'blobs transferred at once', '4')
+    .option('--no-referrers', 'do not carry the image\'s referrers (signatures, SBOMs, attestations) along')
     .addHelpText(
       'after',
       examples(
         'ecrctl copy docker.io/library/alpine:3.20 123456789012.dkr.ecr.eu-west-1.amazonaws.com/mirror/alpine:3.20',
         'ecrctl copy 127.0.0.1:5000/team/app 127.0.0.1:5001/team/app --all-tags',
+        'ecrctl copy team/app:v1 111122223333.dkr.ecr.eu-west-1.amazonaws.com/team/app:v1 --no-referrers',
       ),
     )
     .action(
-      async (source: string, target: string, opts: { allTags?: boolean; platform?: string; concurrency?: string }, cmd: Command) => {
+      async (source: string, target: string, opts: { allTags?: boolean; platform?: string; concurrency?: string; referrers?: boolean }, cmd: Command) => {
         const ctx = host.context(cmd);
         const { runTransfer, runCopyAllTags } = await import('../transfer.js');
-        if (opts.allTags) await runCopyAllTags(ctx, { source, target, platform: opts.platform, concurrency: opts.concurrency });
-        else await runTransfer(ctx, { action: 'copied', source, target, tags: [], platform: opts.platform, concurrency: opts.concurrency });
+        const referrers = opts.referrers !== false;
+        if (opts.allTags) await runCopyAllTags(ctx, { source, target, platform: opts.platform, concurrency: opts.concurrency, referrers });
+        else await runTransfer(ctx, { action: 'copied', source, target, tags: [], platform: opts.platform, concurrency: opts.concurrency, referrers });
       },
     );
 }

@@ -145,8 +145,9 @@ export function defineReplicate(program: Command, host: CommandHost): void {
     .argument('<ref>', 'the image: REPO:TAG, REPO@DIGEST, or a full ECR reference')
     .requiredOption('--to <region[:account]>', 'a destination (repeatable)', collect)
     .option('--create-repo', 'create missing destination repositories with the source settings')
+    .option('--no-referrers', "do not carry the image's referrers (signatures, SBOMs, attestations) along")
     .addHelpText('after', examples('ecrctl replicate copy team/app:v1 --to eu-west-1 --to us-west-2:111122223333 --create-repo'))
-    .action(async (ref: string, opts: { to: string[]; createRepo?: boolean }, cmd: Command) => {
+    .action(async (ref: string, opts: { to: string[]; createRepo?: boolean; referrers?: boolean }, cmd: Command) => {
       const ctx = host.context(cmd);
       await runCopy(ctx, ref, opts);
     });
@@ -387,11 +388,13 @@ interface CopyOutcome {
   uri?: string;
   digest?: string;
   repositoryCreated?: boolean;
+  /** The referrers carried along (absent with --no-referrers). */
+  referrers?: import('../../oci/referrers.js').ReferrersReport;
   status: 'copied' | 'failed';
   error?: string;
 }
 
-async function runCopy(ctx: CliContext, text: string, opts: { to: string[]; createRepo?: boolean }): Promise<void> {
+async function runCopy(ctx: CliContext, text: string, opts: { to: string[]; createRepo?: boolean; referrers?: boolean }): Promise<void> {
   const ref = await parseImageRef(text);
   const { settingsFromContext, requireRegion } = await import('../../ecr/aws-config.js');
   const settings = settingsFromContext(ctx);
@@ -448,6 +451,12 @@ async function runCopy(ctx: CliContext, text: string, opts: { to: string[]; crea
       const present = await target.headManifest(summary.digest, { signal: ctx.signal });
       if (present?.digest !== summary.digest) {
         throw new DigestMismatchError(`${name}: the registry reports ${present?.digest ?? 'no manifest'} for ${summary.digest} after the copy`);
+      }
+      if (opts.referrers !== false) {
+        const { copyReferrers, checkReferrersReport } = await import('../../oci/referrers.js');
+        outcome.referrers = await copyReferrers(source, target, summary.digest, { signal: ctx.signal, log: (m) => ctx.log.warn(`${name}: ${m}`) });
+        // Refused referrers make this destination a failure: the table names them.
+        checkReferrersReport(outcome.referrers, `${name}`, (m) => ctx.log.info(`${name}: ${m}`));
       }
       outcome.status = 'copied';
       outcome.digest = summary.digest;

@@ -98,7 +98,7 @@ export async function copyImage(
   const emit = opts.onEvent ?? (() => {});
   const root = await source.getManifest(sourceRef, { signal });
   const plan: Plan = { manifests: [], blobs: new Map(), platforms: [] };
-  const chosen = await planManifest(source, root, plan, opts, 0, new Set(), signal);
+  const chosen = await planManifest(source, root, plan, opts, 0, new Set<string>(), signal);
 
   const blobs = [...plan.blobs.values()].sort((a, b) => b.size - a.size);
   const bytesTotal = blobs.reduce((n, d) => n + d.size, 0);
@@ -124,7 +124,9 @@ export async function copyImage(
     let result: BlobPutResult;
     if (sameRepository) {
       result = 'skipped';
-    } else if (await target.hasBlob(d, { signal })) {
+    } else if ((canMount || target.registry === undefined) && (await target.hasBlob(d, { signal }))) {
+      // A registry's putBlob asks HEAD itself, so asking here too would cost a second round
+      // trip per blob; only a mount (which must come before any upload) needs the answer first.
       result = 'skipped';
     } else if (canMount && (await target.mountBlob!(d, source.registry!.repository, { signal }))) {
       result = 'mounted';
@@ -212,11 +214,17 @@ async function planManifest(
   plan: Plan,
   opts: CopyOptions,
   depth: number,
-  seen: Set<string>,
+  ancestors: ReadonlySet<string>,
   signal: AbortSignal | undefined,
 ): Promise<ManifestBlob> {
-  if (seen.has(m.digest)) throw new EcrctlError(`index ${m.digest} references itself`);
-  seen.add(m.digest);
+  if (ancestors.has(m.digest)) {
+    throw new EcrctlError(`index ${m.digest} references itself`, {
+      value: m.digest,
+      fix: 'the registry serves a manifest loop; report it to its operator',
+    });
+  }
+  // Only the path from the root counts as a loop: siblings may share a child.
+  const path = new Set(ancestors).add(m.digest);
   const doc = parseManifest(m);
   if (manifestKind(m, doc) === 'image') {
     const image = doc as ImageManifest;
@@ -252,14 +260,16 @@ async function planManifest(
     }
     plan.platforms.push(formatPlatform(match.platform!));
     const child = await source.getManifest(match.digest, { signal });
-    return planManifest(source, child, plan, { ...opts, platform: undefined }, depth + 1, seen, signal);
+    return planManifest(source, child, plan, { ...opts, platform: undefined }, depth + 1, path, signal);
   }
   for (const d of index.manifests) {
     throwIfAborted(signal);
     if (d.platform) plan.platforms.push(formatPlatform(d.platform));
+    // One image listed twice (e.g. for two variants) is planned, and written, once.
+    if (plan.manifests.some((x) => x.digest === d.digest)) continue;
     const child = await source.getManifest(d.digest, { signal });
     if (child.digest !== d.digest) throw new EcrctlError(`index ${m.digest} entry ${d.digest} resolved to ${child.digest}`);
-    await planManifest(source, child, plan, opts, depth + 1, seen, signal);
+    await planManifest(source, child, plan, opts, depth + 1, path, signal);
   }
   plan.manifests.push(m);
   return m;

@@ -16,7 +16,8 @@ export function parseDigest(digest: string): ParsedDigest {
   const colon = digest.indexOf(':');
   const algorithm = digest.slice(0, colon);
   const hex = digest.slice(colon + 1);
-  if (colon < 0 || !(algorithm in ENCODED)) {
+  // Own keys only: `in` would also accept `constructor:` and `__proto__:`.
+  if (colon < 0 || !Object.hasOwn(ENCODED, algorithm)) {
     throw new UsageError(`invalid digest: ${JSON.stringify(digest)}`, {
       rule: 'a digest is ALGORITHM:HEX with algorithm sha256 or sha512',
       value: digest,
@@ -62,6 +63,8 @@ export class VerifyingStream extends Transform {
   readonly #expected: string;
   readonly #size: number | undefined;
   bytes = 0;
+  /** Called with the running byte count after each chunk (progress, without another stage). */
+  onBytes: ((bytes: number) => void) | undefined;
 
   constructor(expectedDigest: string, expectedSize?: number, startHash?: Hash, startBytes = 0) {
     super();
@@ -78,6 +81,7 @@ export class VerifyingStream extends Transform {
       return;
     }
     this.#hash.update(chunk);
+    this.onBytes?.(this.bytes);
     done(null, chunk);
   }
 

@@ -2,7 +2,7 @@
 // implements both ImageSource and ImageTarget, so the copy engine treats a registry like an
 // OCI layout. This file builds requests; the transport owns URLs, auth, retries, redirects.
 import { createHash } from 'node:crypto';
-import { PassThrough, pipeline, type Readable, Transform, type TransformCallback, type Writable } from 'node:stream';
+import { PassThrough, pipeline, type Readable, type Writable } from 'node:stream';
 import {
   DigestMismatchError,
   EcrctlError,
@@ -33,6 +33,8 @@ export interface RegistryClientOptions extends TransportOptions {
   tagPageSize?: number;
 }
 
+/** Buffering between a download and its consumer: enough to keep the socket busy. */
+const STREAM_HIGH_WATER = 256 * 1024;
 /** The most a tag list or referrers page may weigh before we stop reading it. */
 const LIST_BODY_LIMIT = 32 * 1024 * 1024;
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
@@ -132,11 +134,18 @@ export class RegistryRepository implements ImageSource, ImageTarget {
    * Returns a stream of the blob's bytes. A dropped connection is resumed with a Range
    * request; the stream continues seamlessly. Bytes are not verified here.
    */
-  async openBlob(descriptor: Descriptor, opts: OpOptions = {}): Promise<Readable> {
+  async openBlob(descriptor: Descriptor, opts: OpOptions & { offset?: number } = {}): Promise<Readable> {
     const digest = checkDigest(descriptor.digest);
-    const first = await this.#getBlob(digest, 0, opts.signal);
-    const out = new PassThrough();
-    void this.#pump(digest, first, out, opts.signal);
+    const start = opts.offset ?? 0;
+    const first = await this.#getBlob(digest, start, opts.signal);
+    // A registry that ignores Range answers 200 with the whole blob: skip what we have.
+    const range = first.status === 206 ? parseContentRange(first.header('content-range')) : undefined;
+    if (start > 0 && first.status === 206 && range?.start !== start) {
+      first.body.destroy();
+      throw new EcrctlError(`${this.displayName} answered the wrong range for ${digest} (asked from ${start})`);
+    }
+    const out = new PassThrough({ highWaterMark: STREAM_HIGH_WATER });
+    void this.#pump(digest, first, out, opts.signal, start, first.status === 206 ? 0 : start);
     return out;
   }
 
@@ -151,10 +160,17 @@ export class RegistryRepository implements ImageSource, ImageTarget {
     });
   }
 
-  async #pump(digest: string, first: TransportResponse, out: PassThrough, signal: AbortSignal | undefined): Promise<void> {
+  async #pump(
+    digest: string,
+    first: TransportResponse,
+    out: PassThrough,
+    signal: AbortSignal | undefined,
+    start: number,
+    initialSkip: number,
+  ): Promise<void> {
     let current = first;
-    let offset = 0;
-    let skip = 0;
+    let offset = start;
+    let skip = initialSkip;
     const onClose = () => current.body.destroy();
     out.once('close', onClose);
     try {
@@ -228,8 +244,8 @@ export class RegistryRepository implements ImageSource, ImageTarget {
       try {
         source = await open(0);
         verifier = new VerifyingStream(digest, knownSize ? descriptor.size : undefined);
-        const progress = new ProgressStream(opts.onProgress);
-        const body = pipeline(source, verifier, progress, () => {});
+        verifier.onBytes = opts.onProgress;
+        const body = pipeline(source, verifier, () => {});
         const what = `upload of blob ${digest} to ${this.displayName}`;
         if (knownSize) {
           const res = await this.#request({
@@ -549,19 +565,6 @@ export class RegistryRepository implements ImageSource, ImageTarget {
 
   #describe(ref: string): string {
     return isDigest(ref) ? `${this.displayName}@${ref}` : `${this.displayName}:${ref}`;
-  }
-}
-
-/** Counts bytes for progress reports as they pass. */
-class ProgressStream extends Transform {
-  #sent = 0;
-  constructor(readonly onProgress: ((bytesSent: number) => void) | undefined) {
-    super();
-  }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    this.#sent += chunk.length;
-    this.onProgress?.(this.#sent);
-    done(null, chunk);
   }
 }
 

@@ -1,7 +1,7 @@
 // Pieces shared by the OCI layout directory and the docker-archive tar: error wording for
 // hostile or corrupt content, digest and descriptor checks, and verified blob writes.
 import type { FileHandle } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
+import { type Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DigestMismatchError, EcrctlError, type ErrorDetails } from '../../errors.js';
 import { hasherFor, type ParsedDigest, parseDigest, VerifyingStream } from '../digest.js';
@@ -115,7 +115,17 @@ export function childDigests(bytes: Buffer): string[] {
   }
 }
 
+/**
+ * Bytes per read when streaming a blob out of a file. Larger reads cost less CPU per byte
+ * (each chunk passes every stream stage), but every chunk is a fresh buffer that lives until
+ * the next garbage collection; at 1 MiB, four parallel uploads kept ~50 MB of them alive
+ * and pushed peak RSS over 120 MB. 256 KiB measured the same speed with ~15 MB less.
+ */
+export const BLOB_READ_CHUNK = 256 * 1024;
+
 const MAX_ATTEMPTS = 3;
+/** Writes are gathered up to this size: one syscall per MiB rather than per network read. */
+const WRITE_BUFFER = 1024 * 1024;
 
 /**
  * Writes a blob's bytes into fh at start, verifying digest and size as they pass. A source
@@ -134,28 +144,58 @@ export async function writeVerified(
     const hash = hasherFor(descriptor.digest);
     if (written > 0) await hashRange(fh, start, written, hash);
     const verifier = new VerifyingStream(descriptor.digest, descriptor.size, hash, written);
+    verifier.onBytes = opts.onProgress;
+    const sink = new PositionedSink(fh, start + written);
     try {
       const source = await open(written);
-      await pipeline(
-        source,
-        verifier,
-        async (chunks: AsyncIterable<Buffer>) => {
-          for await (const chunk of chunks) {
-            let done = 0;
-            while (done < chunk.length) {
-              const { bytesWritten } = await fh.write(chunk, done, chunk.length - done, start + written + done);
-              done += bytesWritten;
-            }
-            written += chunk.length;
-            opts.onProgress?.(written);
-          }
-        },
-        opts.signal ? { signal: opts.signal } : {},
-      );
+      await pipeline(source, verifier, sink, opts.signal ? { signal: opts.signal } : {});
       return;
     } catch (err) {
+      written += sink.bytesWritten;
       // Our own errors (digest mismatch) and interruptions are final; I/O hiccups retry.
       if (opts.signal?.aborted || err instanceof EcrctlError || attempt >= MAX_ATTEMPTS) throw err;
+    }
+  }
+}
+
+/**
+ * Writes into a file handle from a position. Chunks that arrive while a write is in flight
+ * are gathered into one writev, so a download of 64 KiB network reads costs about one
+ * syscall per MiB; the handle stays open for the caller (and for a retry).
+ */
+class PositionedSink extends Writable {
+  readonly #fh: FileHandle;
+  #position: number;
+  /** Bytes that reached the file. */
+  bytesWritten = 0;
+
+  constructor(fh: FileHandle, position: number) {
+    super({ highWaterMark: WRITE_BUFFER });
+    this.#fh = fh;
+    this.#position = position;
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
+    this.#put([chunk]).then(() => done(), done);
+  }
+
+  override _writev(chunks: Array<{ chunk: Buffer }>, done: (err?: Error | null) => void): void {
+    this.#put(chunks.map((c) => c.chunk)).then(() => done(), done);
+  }
+
+  async #put(buffers: Buffer[]): Promise<void> {
+    let rest = buffers;
+    while (rest.length > 0) {
+      const { bytesWritten } = await this.#fh.writev(rest, this.#position);
+      this.#position += bytesWritten;
+      this.bytesWritten += bytesWritten;
+      // A short write (rare for files): continue after the bytes that made it.
+      let skip = bytesWritten;
+      while (rest.length > 0 && skip >= rest[0]!.length) {
+        skip -= rest[0]!.length;
+        rest = rest.slice(1);
+      }
+      if (skip > 0) rest = [rest[0]!.subarray(skip), ...rest.slice(1)];
     }
   }
 }

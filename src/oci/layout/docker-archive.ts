@@ -20,6 +20,7 @@ import {
   checkedDescriptor,
   checkedDigest,
   checkedManifestJson,
+  BLOB_READ_CHUNK,
   childDigests,
   IMAGE_NAME,
   layoutError,
@@ -121,10 +122,10 @@ export class DockerArchiveReader implements ImageSource {
     return this.#readManifestBlob(image.descriptor!.digest, image.descriptor);
   }
 
-  /** Returns a stream of a blob's bytes straight out of the tar (verified by the copy engine). */
-  async openBlob(descriptor: Descriptor, _opts?: OpOptions): Promise<Readable> {
+  /** Returns a stream of a blob's bytes from offset, straight out of the tar (verified by the copy engine). */
+  async openBlob(descriptor: Descriptor, opts: OpOptions & { offset?: number } = {}): Promise<Readable> {
     const entry = this.#blobEntry(descriptor.digest);
-    return this.#stream(entry);
+    return this.#stream(entry, opts.offset ?? 0);
   }
 
   /** Nothing to release: every read opens and closes its own file handle. */
@@ -232,9 +233,13 @@ export class DockerArchiveReader implements ImageSource {
     return entry;
   }
 
-  #stream(entry: TarEntry): Readable {
-    if (entry.size === 0) return Readable.from([]);
-    return createReadStream(this.file, { start: entry.offset, end: entry.offset + entry.size - 1 });
+  #stream(entry: TarEntry, from = 0): Readable {
+    if (entry.size <= from) return Readable.from([]);
+    return createReadStream(this.file, {
+      start: entry.offset + from,
+      end: entry.offset + entry.size - 1,
+      highWaterMark: BLOB_READ_CHUNK,
+    });
   }
 }
 

@@ -19,6 +19,7 @@ import {
   checkedDescriptor,
   checkedDigest,
   checkedManifestJson,
+  BLOB_READ_CHUNK,
   childDigests,
   layoutError,
   manifestMediaType,
@@ -131,11 +132,11 @@ export class OciLayout implements ImageSource, ImageTarget {
     return this.#readManifest(desc.digest, desc);
   }
 
-  /** Returns a stream of a blob file (not verified: the copy engine verifies). */
-  async openBlob(descriptor: Descriptor, _opts?: OpOptions): Promise<Readable> {
+  /** Returns a stream of a blob file from offset (not verified: the copy engine verifies). */
+  async openBlob(descriptor: Descriptor, opts: OpOptions & { offset?: number } = {}): Promise<Readable> {
     const file = await this.#blobFile(descriptor.digest, 'blob', true);
     if (file === undefined) throw this.#missing(descriptor.digest);
-    return createReadStream(file.path);
+    return createReadStream(file.path, { start: opts.offset ?? 0, highWaterMark: BLOB_READ_CHUNK });
   }
 
   /** Returns every tag in index.json order (then tags written in this session). */
@@ -471,7 +472,7 @@ async function readExactly(file: string, size: number): Promise<Buffer> {
 
 async function hashFile(file: string, descriptor: Descriptor): Promise<void> {
   await pipeline(
-    createReadStream(file),
+    createReadStream(file, { highWaterMark: BLOB_READ_CHUNK }),
     new VerifyingStream(descriptor.digest, descriptor.size),
     new Writable({ write: (_chunk, _enc, done) => done() }),
   );

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { rootCertificates } from 'node:tls';
+import { setFlagsFromString } from 'node:v8';
 import { Agent, type Dispatcher, EnvHttpProxyAgent } from 'undici';
 import {
   AuthError,
@@ -13,6 +14,7 @@ import {
   isEcrctlError,
   NotFoundError,
   RateLimitedError,
+  UsageError,
 } from '../../errors.js';
 import { isLoopbackHost } from '../reference.js';
 import { Authenticator, type TokenFetch } from './auth.js';
@@ -42,9 +44,9 @@ export interface TransportOptions {
   caFile?: string;
   userAgent?: string;
   retry?: Partial<RetryPolicy>;
-  /** Time to wait for response headers (default 60 s). */
+  /** Time to wait for response headers (default: ECRCTL_HTTP_TIMEOUT_MS in env, else 60 s). */
   headersTimeoutMs?: number;
-  /** Time a response body may stay idle (default 60 s). */
+  /** Time a response body may stay idle (default: ECRCTL_HTTP_TIMEOUT_MS in env, else 60 s). */
   bodyTimeoutMs?: number;
   /** Connections kept per origin (default 8). */
   connectionsPerOrigin?: number;
@@ -151,6 +153,26 @@ function firstHeader(headers: TransportResponse['headers'], name: string): strin
   return Array.isArray(v) ? v[0] : v;
 }
 
+const DEFAULT_TIMEOUT_MS = 60_000;
+
+/**
+ * Returns the timeout ECRCTL_HTTP_TIMEOUT_MS sets (milliseconds a registry may take to send
+ * response headers, and may leave a body idle), or undefined when it is not set.
+ */
+export function timeoutFromEnv(env: NodeJS.ProcessEnv): number | undefined {
+  const text = env.ECRCTL_HTTP_TIMEOUT_MS;
+  if (text === undefined || text === '') return undefined;
+  const ms = Number(text);
+  if (!Number.isSafeInteger(ms) || ms < 1) {
+    throw new UsageError(`ECRCTL_HTTP_TIMEOUT_MS must be a whole number of milliseconds, not ${JSON.stringify(text)}`, {
+      rule: 'ECRCTL_HTTP_TIMEOUT_MS is a positive whole number (default 60000)',
+      value: text,
+      fix: 'set e.g. ECRCTL_HTTP_TIMEOUT_MS=120000, or unset it',
+    });
+  }
+  return ms;
+}
+
 /** Returns the path and query of a URL without secrets a presigned URL may carry. */
 function describeUrl(url: URL): string {
   return `${url.protocol}//${url.host}${url.pathname}`;
@@ -169,13 +191,15 @@ export class RegistryTransport {
   readonly #userAgent: string;
 
   constructor(opts: TransportOptions = {}) {
+    keepWasmCompilerSmall();
     this.#opts = opts;
     this.#retry = { ...DEFAULT_RETRY, ...opts.retry };
     this.#random = opts.random ?? Math.random;
-    this.#headersTimeout = opts.headersTimeoutMs ?? 60_000;
-    this.#bodyTimeout = opts.bodyTimeoutMs ?? 60_000;
-    this.#userAgent = opts.userAgent ?? 'ecrctl';
     const env = opts.env ?? {};
+    const fromEnv = timeoutFromEnv(env);
+    this.#headersTimeout = opts.headersTimeoutMs ?? fromEnv ?? DEFAULT_TIMEOUT_MS;
+    this.#bodyTimeout = opts.bodyTimeoutMs ?? fromEnv ?? DEFAULT_TIMEOUT_MS;
+    this.#userAgent = opts.userAgent ?? 'ecrctl';
     const connect: { rejectUnauthorized: boolean; ca?: string[] } = { rejectUnauthorized: !opts.insecure };
     if (opts.caFile) {
       // Passing `ca` replaces Node's default store, so the defaults and NODE_EXTRA_CA_CERTS
@@ -449,8 +473,16 @@ export class RegistryTransport {
           value: req.host,
           fix: 'check that these credentials may do this on the repository (IAM policy, repository policy), or log in as someone who may',
         });
-      case 404:
-        return new NotFoundError(`${what}: not found on ${req.host}${detail}`, { value: codes });
+      case 404: {
+        // ECR answers 404 for an archived image: say how to get it back.
+        const archived = errors.some((e) => /archived/i.test(e.message ?? '')) ? /^\/v2\/(.+)\/manifests\/([^/]+)$/.exec(res.url.pathname) : null;
+        return new NotFoundError(`${what}: not found on ${req.host}${detail}`, {
+          value: codes,
+          ...(archived
+            ? { fix: `restore it with \`ecrctl restore ${req.host}/${archived[1]}${archived[2]?.includes(':') ? '@' : ':'}${archived[2]}\`, then pull again` }
+            : {}),
+        });
+      }
       case 429:
         return new RateLimitedError(`${req.host} kept answering 429 Too Many Requests for ${what}${detail}`, {
           value: req.host,
@@ -495,6 +527,20 @@ export class RegistryTransport {
       cause: err,
     });
   }
+}
+
+let wasmFlagsSet = false;
+
+/**
+ * Tells V8 to keep WebAssembly in its baseline compiler. undici parses HTTP with llhttp
+ * compiled to wasm, and V8's optimising tier-up of that one module briefly takes ~35 MB,
+ * a third of ecrctl's peak memory; the baseline code parses headers just as well for us
+ * (bodies are counted, not scanned).
+ */
+function keepWasmCompilerSmall(): void {
+  if (wasmFlagsSet) return;
+  wasmFlagsSet = true;
+  setFlagsFromString('--liftoff-only');
 }
 
 function readCaFile(file: string): string {

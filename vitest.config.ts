@@ -9,6 +9,7 @@ export default defineConfig({
     globalSetup: ['test/helpers/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    env: { AWS_EC2_METADATA_DISABLED: 'true', NO_COLOR: '1' },
+    // Tests that use the SDK in-process would print its Node 20 notice once per file.
+    env: { AWS_EC2_METADATA_DISABLED: 'true', NO_COLOR: '1', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
   },
 });

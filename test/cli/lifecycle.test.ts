@@ -79,7 +79,7 @@ describe('ecrctl lifecycle validate', () => {
   it('exits 6 for a missing file', async () => {
     const r = await runCli(['lifecycle', 'validate', path.join(dir, 'nope.json')]);
     expect(r.code).toBe(6);
-    expect(r.stderr).toContain('policy file not found');
+    expect(r.stderr).toContain(`policy file ${path.join(dir, 'nope.json')} does not exist`);
   });
 });
 

@@ -24,7 +24,7 @@ import {
   planRepositoryChanges,
   type RepositoryInfo,
 } from '../../src/ecr/repositories.js';
-import { parsePresetSpec } from '../../src/cli/commands/create-repo.js';
+import { parsePresetSpec } from '../../src/cli/inputs.js';
 import { makeImages, pngBytes, type RepoTestEnv, sha256, startRepoEnv } from '../cli/repos-fixtures.js';
 
 let env: RepoTestEnv;

@@ -8,11 +8,11 @@ import { EcrctlError, NotFoundError, RuleViolation, UsageError } from '../../err
 import type { ResourceTag } from '../../policy/naming.js';
 import { type CommandHost, collect, examples } from '../command-kit.js';
 import type { CliContext } from '../context.js';
+import { lifecyclePolicyText, readInputFile, repositoryPolicyText } from '../inputs.js';
 import { render } from '../output.js';
 
 const MUTABILITIES = ['MUTABLE', 'IMMUTABLE', 'IMMUTABLE_WITH_EXCLUSION', 'MUTABLE_WITH_EXCLUSION'] as const;
 type Mutability = (typeof MUTABILITIES)[number];
-const POLICY_MAX_CHARS = 10_240;
 
 /** The options of create-repo as commander hands them over. */
 export interface CreateRepoOptions {
@@ -293,16 +293,6 @@ async function parseResourceTags(options: readonly string[]): Promise<ResourceTa
   return tags;
 }
 
-async function readText(ctx: CliContext, file: string, what: string): Promise<string> {
-  try {
-    return await readFile(path.resolve(ctx.cwd, file), 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new NotFoundError(`${what} file ${file} does not exist`, { value: file, fix: 'check the path (relative paths start at the working directory)' });
-    throw new EcrctlError(`cannot read ${what} file ${file}: ${(err as Error).message}`, { cause: err });
-  }
-}
-
 /** Returns the private repository settings from the options, every one checked. */
 async function privateSpec(
   ctx: CliContext,
@@ -349,86 +339,9 @@ async function privateSpec(
   if (opts.scanOnPush !== undefined) spec.scanOnPush = opts.scanOnPush;
   if (encryption) spec.encryption = { type: encryption, ...(opts.kmsKey ? { kmsKey: opts.kmsKey } : {}) };
   if (tags.length > 0) spec.tags = tags;
-  if (opts.lifecycle !== undefined) spec.lifecyclePolicy = await lifecycleText(ctx, opts.lifecycle);
+  if (opts.lifecycle !== undefined) spec.lifecyclePolicy = await lifecyclePolicyText(ctx, opts.lifecycle);
   if (opts.policy !== undefined) spec.policy = await repositoryPolicyText(ctx, opts.policy);
   return spec;
-}
-
-/** Returns the preset name and parameters of `preset:NAME[,k=v...]`; values may hold commas (majors=1,2,3). */
-export function parsePresetSpec(text: string): { name: string; params: Record<string, string> } {
-  const [name = '', ...rest] = text.slice('preset:'.length).split(',');
-  const params: Record<string, string> = {};
-  let last: string | undefined;
-  for (const part of rest) {
-    const eq = part.indexOf('=');
-    if (eq < 0) {
-      if (last === undefined) {
-        throw new UsageError(`--lifecycle ${text}: preset parameters are key=value`, { value: part, fix: 'write e.g. preset:expire-untagged,days=7' });
-      }
-      params[last] = `${params[last]},${part}`;
-      continue;
-    }
-    last = part.slice(0, eq);
-    params[last] = part.slice(eq + 1);
-  }
-  return { name, params };
-}
-
-/** Returns the lifecycle policy text of --lifecycle, validated; throws RuleViolation with every problem. */
-async function lifecycleText(ctx: CliContext, source: string): Promise<string> {
-  const lifecycle = await import('../../policy/lifecycle/index.js');
-  const { formatProblem } = await import('../../policy/lifecycle/report.js');
-  let text: string;
-  if (source.startsWith('preset:')) {
-    const { name, params } = parsePresetSpec(source);
-    text = lifecycle.renderPreset(name, params);
-  } else {
-    text = await readText(ctx, source, 'lifecycle policy');
-  }
-  const { problems } = lifecycle.parseLifecyclePolicy(text);
-  if (problems.length > 0) {
-    throw new RuleViolation(`the lifecycle policy ${source} is not valid; nothing was created`, {
-      rule: 'lifecycle policies follow the ECR lifecycle policy rules (see `ecrctl lifecycle validate`)',
-      value: source,
-      fix: 'fix the problems listed above; `ecrctl lifecycle validate FILE` checks a policy on its own',
-      problems: problems.map(formatProblem),
-    });
-  }
-  return text;
-}
-
-/** Returns the repository policy text of --policy: ≤ 10,240 characters, JSON (line and column on syntax errors). */
-async function repositoryPolicyText(ctx: CliContext, file: string): Promise<string> {
-  const text = await readText(ctx, file, 'repository policy');
-  const rule = 'a repository policy is a JSON IAM policy document of at most 10,240 characters';
-  if (text.length > POLICY_MAX_CHARS) {
-    throw new RuleViolation(`the repository policy ${file} is ${text.length} characters; ECR allows at most ${POLICY_MAX_CHARS}`, {
-      rule,
-      value: file,
-      fix: 'remove whitespace, or merge statements (e.g. list several principals in one statement)',
-    });
-  }
-  const { JsonSyntaxError, lineColumnOf, parseJsonWithPositions, toPlain } = await import('../../policy/lifecycle/json.js');
-  let doc: unknown;
-  try {
-    doc = toPlain(parseJsonWithPositions(text));
-  } catch (err) {
-    if (!(err instanceof JsonSyntaxError)) throw err;
-    const { line, column } = lineColumnOf(text)(err.offset);
-    throw new RuleViolation(`the repository policy ${file} is not valid JSON: line ${line}, column ${column}: ${err.message}`, {
-      rule,
-      value: file,
-      fix: `fix the JSON at line ${line}, column ${column}`,
-    });
-  }
-  if (doc === null || typeof doc !== 'object' || Array.isArray(doc) || !('Statement' in doc)) {
-    throw new RuleViolation(`the repository policy ${file} is not a policy document: it has no "Statement"`, {
-      rule,
-      value: file,
-      fix: 'write {"Version":"2012-10-17","Statement":[{"Sid":"…","Effect":"Allow","Principal":{…},"Action":[…]}]}',
-    });
-  }
-  return text;
 }
 
 /** Returns the catalog data of --public from the options and files, every limit checked. */
@@ -436,8 +349,8 @@ async function readCatalogData(ctx: CliContext, opts: CreateRepoOptions): Promis
   const pub = await import('../../ecr/public-repositories.js');
   const catalog: import('../../ecr/public-repositories.js').CatalogData = {};
   if (opts.description !== undefined) catalog.description = opts.description;
-  if (opts.about !== undefined) catalog.aboutText = await readText(ctx, opts.about, 'about text');
-  if (opts.usage !== undefined) catalog.usageText = await readText(ctx, opts.usage, 'usage text');
+  if (opts.about !== undefined) catalog.aboutText = await readInputFile(ctx, opts.about, 'about text');
+  if (opts.usage !== undefined) catalog.usageText = await readInputFile(ctx, opts.usage, 'usage text');
   if (opts.os) catalog.operatingSystems = [...new Set(opts.os.map(pub.normalizeOperatingSystem))];
   if (opts.arch) catalog.architectures = [...new Set(opts.arch.map(pub.normalizeArchitecture))];
   if (opts.logo !== undefined) {

@@ -1,9 +1,4 @@
-// `ecrctl lifecycle`: validate policies, list and render presets, simulate a policy against an
-// image list (from a file, or a repository's real images), and the ECR round trip: get, put
-// (validated locally first), delete, diff, and ECR's own preview. The simulate and preview
-// results go through one renderer, so the two can be read (and compared) side by side.
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
+
 import type { Command } from 'commander';
 import { NotFoundError, RuleViolation, UsageError } from '../../errors.js';
 import type { StoredLifecyclePolicy } from '../../ecr/lifecycle.js';
@@ -19,6 +14,7 @@ import type { DecisionSummary } from '../../policy/lifecycle/report.js';
 import { type CommandHost, collect, examples } from '../command-kit.js';
 import type { CliContext } from '../context.js';
 import { formatBytes, render, table } from '../output.js';
+import { readInputFile } from '../inputs.js';
 
 /** Declares `ecrctl lifecycle` and its subcommands. */
 export function defineLifecycle(program: Command, host: CommandHost): void {
@@ -57,7 +53,7 @@ export function defineLifecycle(program: Command, host: CommandHost): void {
       const ctx = host.context(cmd);
       const { parseLifecyclePolicy } = await import('../../policy/lifecycle/index.js');
       const { formatProblem } = await import('../../policy/lifecycle/report.js');
-      const text = await readInput(ctx, file, 'policy');
+      const text = await readInputFile(ctx, file, 'policy');
       const { policy, problems } = parseLifecyclePolicy(text);
       if (ctx.globals.output === 'json') {
         render(ctx, { valid: problems.length === 0, rules: policy?.rules.length ?? 0, problems });
@@ -169,7 +165,7 @@ export function defineLifecycle(program: Command, host: CommandHost): void {
           ctx.log.info(`${images.length} ${images.length === 1 ? 'image' : 'images'} in ${repository}`);
         } else {
           const { parseImageList } = await import('../../policy/lifecycle/report.js');
-          const parsed = parseImageList(await readInput(ctx, opts.images as string, 'image list'));
+          const parsed = parseImageList(await readInputFile(ctx, opts.images as string, 'image list'));
           if (parsed.problems.length > 0) {
             throw new UsageError(`the image list ${opts.images} is not usable: ${parsed.problems.join('; ')}`, {
               fix: 'each image needs a digest, tags (may be empty) and pushedAt as an ISO 8601 date',
@@ -521,7 +517,7 @@ async function loadProtect(ctx: CliContext, file: string | undefined): Promise<s
   if (!file) return [];
   const { parseProtectList } = await import('../../policy/lifecycle/report.js');
   try {
-    return parseProtectList(await readInput(ctx, file, 'protect list'));
+    return parseProtectList(await readInputFile(ctx, file, 'protect list'));
   } catch (err) {
     if (err instanceof NotFoundError) throw err;
     throw new UsageError(`the protect list ${file} is not usable: ${(err as Error).message}`, { cause: err });
@@ -615,7 +611,7 @@ async function loadPolicy(ctx: CliContext, source: string, params: Record<string
 async function loadPolicyText(ctx: CliContext, source: string, params: Record<string, string>): Promise<{ text: string; policy: LifecyclePolicy }> {
   const { parseLifecyclePolicy, renderPreset } = await import('../../policy/lifecycle/index.js');
   const { formatProblem } = await import('../../policy/lifecycle/report.js');
-  const text = source.startsWith('preset:') ? renderPreset(source.slice('preset:'.length), params) : await readInput(ctx, source, 'policy');
+  const text = source.startsWith('preset:') ? renderPreset(source.slice('preset:'.length), params) : await readInputFile(ctx, source, 'policy');
   const { policy, problems } = parseLifecyclePolicy(text);
   if (!policy || problems.length > 0) throw policyProblems(source, problems, formatProblem);
   return { text, policy };
@@ -644,15 +640,3 @@ function parseAt(value: string | undefined): Date {
   return d;
 }
 
-async function readInput(ctx: CliContext, file: string, what: string): Promise<string> {
-  if (file === '-') return ctx.readStdin();
-  try {
-    return await readFile(path.resolve(ctx.cwd, file), 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') {
-      throw new NotFoundError(`${what} file not found: ${file}`, { value: file, fix: 'check the path (relative paths start at the current directory)', cause: err });
-    }
-    throw err;
-  }
-}

@@ -1,15 +1,11 @@
-// `ecrctl replicate`: the registry's replication rules (get, set from a file, add and remove
-// without hand-written JSON, limits checked locally), per-destination status of an image
-// (optionally waiting), on-demand copies to other regions / accounts through the transfer
-// engine, and backfills of images pushed before a rule existed.
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
+
 import type { Command } from 'commander';
 import { DigestMismatchError, EcrctlError, InterruptedError, NotFoundError, RuleViolation, UsageError } from '../../errors.js';
 import type { ReplicationDestination, ReplicationRule } from '../../policy/replication.js';
 import { type CommandHost, collect, examples } from '../command-kit.js';
 import type { CliContext } from '../context.js';
 import { render, table } from '../output.js';
+import { readInputFile } from '../inputs.js';
 
 type EcrConnection = import('../../ecr/repositories.js').EcrConnection;
 
@@ -240,13 +236,7 @@ function renderRules(ctx: CliContext, registryId: string, rules: ReplicationRule
 }
 
 async function readRulesFile(ctx: CliContext, file: string): Promise<ReplicationRule[]> {
-  let text: string;
-  try {
-    text = await readFile(path.resolve(ctx.cwd, file), 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`replication file ${file} does not exist`, { value: file });
-    throw new EcrctlError(`cannot read ${file}: ${(err as Error).message}`, { cause: err });
-  }
+  const text = await readInputFile(ctx, file, 'replication rules');
   let doc: unknown;
   try {
     doc = JSON.parse(text);

@@ -1,13 +1,10 @@
-// `ecrctl signing`: ECR managed signing — the registry's signing rules (which repositories
-// get their pushed images signed, with which AWS Signer profile; ECR's limits checked before
-// anything is sent) and the signing status of an image, per platform for an index.
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
+
 import type { Command } from 'commander';
 import { EcrctlError, NotFoundError, RuleViolation, UsageError } from '../../errors.js';
 import { type CommandHost, collect, examples } from '../command-kit.js';
 import type { CliContext } from '../context.js';
 import { render, table } from '../output.js';
+import { readInputFile } from '../inputs.js';
 
 type EcrConnection = import('../../ecr/repositories.js').EcrConnection;
 type SigningRule = import('../../ecr/signing.js').SigningRule;
@@ -157,13 +154,7 @@ function renderRules(ctx: CliContext, rules: SigningRule[], configured: boolean)
 }
 
 async function readRulesFile(ctx: CliContext, file: string): Promise<SigningRule[]> {
-  let text: string;
-  try {
-    text = await readFile(path.resolve(ctx.cwd, file), 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`signing file ${file} does not exist`, { value: file });
-    throw new EcrctlError(`cannot read ${file}: ${(err as Error).message}`, { cause: err });
-  }
+  const text = await readInputFile(ctx, file, 'signing rules');
   const example = 'write {"rules":[{"signingProfileArn":"arn:aws:signer:…:/signing-profiles/NAME","repositoryFilters":[{"filter":"prod/*","filterType":"WILDCARD_MATCH"}]}]}';
   let doc: unknown;
   try {

@@ -1,16 +1,12 @@
-// `ecrctl template`: repository creation templates — the settings ECR gives repositories it
-// creates itself: on a push to a missing repository (CREATE_ON_PUSH), on replication, on a
-// pull-through cache. Every setting is checked first (lifecycle policies by the lifecycle
-// validator), so a mistake exits 3 before anything is created.
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
+
 import { type Command, Option } from 'commander';
-import { EcrctlError, NotFoundError, RuleViolation, UsageError } from '../../errors.js';
+import { RuleViolation, UsageError } from '../../errors.js';
 import type { ResourceTag } from '../../policy/naming.js';
 import { TEMPLATE_USES } from '../../policy/replication.js';
 import { type CommandHost, collect, examples } from '../command-kit.js';
 import type { CliContext } from '../context.js';
 import { render, table } from '../output.js';
+import { lifecyclePolicyText, repositoryPolicyText } from '../inputs.js';
 
 const MUTABILITIES = ['MUTABLE', 'IMMUTABLE', 'IMMUTABLE_WITH_EXCLUSION', 'MUTABLE_WITH_EXCLUSION'] as const;
 type TemplateUse = (typeof TEMPLATE_USES)[number];
@@ -141,15 +137,6 @@ async function checkPrefix(prefix: string): Promise<void> {
   if (p) throw new RuleViolation(p, { rule: 'a template prefix is a repository namespace (1–256 characters), or ROOT', value: prefix });
 }
 
-async function readText(ctx: CliContext, file: string, what: string): Promise<string> {
-  try {
-    return await readFile(path.resolve(ctx.cwd, file), 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`${what} file ${file} does not exist`, { value: file });
-    throw new EcrctlError(`cannot read ${what} file ${file}: ${(err as Error).message}`, { cause: err });
-  }
-}
-
 /** Returns the template the options describe, or throws naming every problem. */
 async function checkedTemplate(ctx: CliContext, prefix: string, opts: CreateOptions): Promise<import('../../ecr/templates.js').CreationTemplate> {
   await checkPrefix(prefix);
@@ -196,44 +183,9 @@ async function checkedTemplate(ctx: CliContext, prefix: string, opts: CreateOpti
   if (encryption) t.encryption = { type: encryption, ...(opts.kmsKey ? { kmsKey: opts.kmsKey } : {}) };
   if (tags.length > 0) t.tags = tags;
   if (opts.roleArn) t.customRoleArn = opts.roleArn;
-  if (opts.lifecycle !== undefined) t.lifecyclePolicy = await lifecycleText(ctx, opts.lifecycle);
-  if (opts.policy !== undefined) t.repositoryPolicy = await policyText(ctx, opts.policy);
+  if (opts.lifecycle !== undefined) t.lifecyclePolicy = await lifecyclePolicyText(ctx, opts.lifecycle);
+  if (opts.policy !== undefined) t.repositoryPolicy = await repositoryPolicyText(ctx, opts.policy);
   return t;
 }
 
 /** Returns the lifecycle policy of --lifecycle (file or preset), validated by the lifecycle validator. */
-async function lifecycleText(ctx: CliContext, source: string): Promise<string> {
-  const lifecycle = await import('../../policy/lifecycle/index.js');
-  const { formatProblem } = await import('../../policy/lifecycle/report.js');
-  let text: string;
-  if (source.startsWith('preset:')) {
-    const { parsePresetSpec } = await import('./create-repo.js');
-    const { name, params } = parsePresetSpec(source);
-    text = lifecycle.renderPreset(name, params);
-  } else {
-    text = await readText(ctx, source, 'lifecycle policy');
-  }
-  const { problems } = lifecycle.parseLifecyclePolicy(text);
-  if (problems.length > 0) {
-    throw new RuleViolation(`the lifecycle policy ${source} is not valid; nothing was created`, {
-      rule: 'lifecycle policies follow the ECR lifecycle policy rules (see `ecrctl lifecycle validate`)',
-      value: source,
-      fix: 'fix the problems listed; `ecrctl lifecycle validate FILE` checks a policy on its own',
-      problems: problems.map(formatProblem),
-    });
-  }
-  return text;
-}
-
-async function policyText(ctx: CliContext, file: string): Promise<string> {
-  const text = await readText(ctx, file, 'repository policy');
-  const rule = 'a repository policy is a JSON IAM policy document of at most 10,240 characters';
-  if (text.length > 10_240) throw new RuleViolation(`the repository policy ${file} has ${text.length} characters`, { rule, value: file });
-  try {
-    const doc = JSON.parse(text) as unknown;
-    if (!doc || typeof doc !== 'object' || !('Statement' in doc)) throw new Error('no "Statement"');
-  } catch (err) {
-    throw new RuleViolation(`the repository policy ${file} is not a policy document: ${(err as Error).message}`, { rule, value: file });
-  }
-  return text;
-}

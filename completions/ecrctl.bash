@@ -71,7 +71,7 @@ _ecrctl_cmd() {
     'template create') _ecrctl_subs='' _ecrctl_flags='--applied-for --tag-mutability --mutability-exclusion --encryption --kms-key --lifecycle --policy --tag --description --role-arn -h --help -V --version --region --profile --endpoint-url --registry-id -o --output -q --quiet -v --verbose --no-color --insecure --config' _ecrctl_nargs=1 _ecrctl_variadic=0 ;;
     'template list') _ecrctl_subs='' _ecrctl_flags='-h --help -V --version --region --profile --endpoint-url --registry-id -o --output -q --quiet -v --verbose --no-color --insecure --config' _ecrctl_nargs=0 _ecrctl_variadic=0 ;;
     'template delete') _ecrctl_subs='' _ecrctl_flags='-h --help -V --version --region --profile --endpoint-url --registry-id -o --output -q --quiet -v --verbose --no-color --insecure --config' _ecrctl_nargs=1 _ecrctl_variadic=0 ;;
-    'cost') _ecrctl_subs='' _ecrctl_flags='--storage-gb --egress-gb --egress-region-gb --same-region-gb --public --with-account --free-tier --pricing --print-pricing -h --help -V --version --region --profile --endpoint-url --registry-id -o --output -q --quiet -v --verbose --no-color --insecure --config' _ecrctl_nargs=0 _ecrctl_variadic=0 ;;
+    'cost') _ecrctl_subs='' _ecrctl_flags='--repos --storage-gb --egress-gb --egress-region-gb --same-region-gb --public --with-account --free-tier --pricing --print-pricing -h --help -V --version --region --profile --endpoint-url --registry-id -o --output -q --quiet -v --verbose --no-color --insecure --config' _ecrctl_nargs=0 _ecrctl_variadic=0 ;;
     'local') _ecrctl_subs='serve' _ecrctl_flags='-h --help -V --version --region --profile --endpoint-url --registry-id -o --output -q --quiet -v --verbose --no-color --insecure --config' _ecrctl_nargs=0 _ecrctl_variadic=0 ;;
     'local serve') _ecrctl_subs='' _ecrctl_flags='--port --data --account --advisories -h --help -V --version --region --profile --endpoint-url --registry-id -o --output -q --quiet -v --verbose --no-color --insecure --config' _ecrctl_nargs=0 _ecrctl_variadic=0 ;;
     'completion') _ecrctl_subs='' _ecrctl_flags='-h --help -V --version --region --profile --endpoint-url --registry-id -o --output -q --quiet -v --verbose --no-color --insecure --config' _ecrctl_nargs=1 _ecrctl_variadic=0 ;;
@@ -582,6 +582,7 @@ _ecrctl_opt() {
     'template delete|--registry-id') _ecrctl_kind=none ;;
     'template delete|-o'|'template delete|--output') _ecrctl_kind=words _ecrctl_words='text json env' ;;
     'template delete|--config') _ecrctl_kind=files ;;
+    'cost|--repos') _ecrctl_kind=none ;;
     'cost|--storage-gb') _ecrctl_kind=none ;;
     'cost|--egress-gb') _ecrctl_kind=none ;;
     'cost|--egress-region-gb') _ecrctl_kind=none ;;

@@ -4,10 +4,10 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { NotFoundError, UsageError } from '../../errors.js';
-import type { CostEstimate, PricingRates } from '../../policy/pricing.js';
+import type { CostEstimate, PricingRates, StorageMeasure } from '../../policy/pricing.js';
 import { type CommandHost, examples } from '../command-kit.js';
 import type { CliContext } from '../context.js';
-import { render, table } from '../output.js';
+import { formatBytes, render, table } from '../output.js';
 
 interface CostOptions {
   storageGb?: string;
@@ -19,6 +19,7 @@ interface CostOptions {
   freeTier?: boolean;
   pricing?: string;
   printPricing?: boolean;
+  repos?: string;
 }
 
 /** Declares `ecrctl cost`. */
@@ -36,6 +37,7 @@ export function defineCost(program: Command, host: CommandHost): void {
         'taxes. The rates come from a built-in table; --pricing FILE replaces it\n' +
         '(--print-pricing prints the table to start from).',
     )
+    .option('--repos <pattern>', "measure storage from the registry's repositories matching a glob ('*' for all): each layer counted once per repository")
     .option('--storage-gb <n>', 'average GB stored over the month (GB-month) (default: 0)')
     .option('--egress-gb <n>', 'GB per month pulled to the internet, outside AWS (default: 0)')
     .option('--egress-region-gb <n>', 'GB per month pulled to another AWS region (default: 0)')
@@ -49,6 +51,7 @@ export function defineCost(program: Command, host: CommandHost): void {
       'after',
       examples(
         'ecrctl cost --storage-gb 50 --egress-gb 200',
+        "ecrctl cost --repos 'team/*' --egress-gb 200",
         'ecrctl --region ap-northeast-2 cost --storage-gb 120 --egress-gb 15000 --egress-region-gb 300',
         'ecrctl cost --public --with-account --storage-gb 80 --egress-gb 7000',
         'ecrctl -o json cost --storage-gb 0.4 --free-tier',
@@ -63,8 +66,14 @@ export function defineCost(program: Command, host: CommandHost): void {
         render(ctx, rates, { text: (r) => JSON.stringify(r, null, 2) });
         return;
       }
+      if (opts.repos !== undefined && opts.storageGb !== undefined) {
+        throw new UsageError('--repos measures the storage; it does not go with --storage-gb', {
+          fix: 'drop --storage-gb to use the measured size, or drop --repos to describe a scenario',
+        });
+      }
+      const measured = opts.repos === undefined ? undefined : await measureRepositories(ctx, opts.repos);
       const amounts = {
-        storageGb: gbOption('--storage-gb', opts.storageGb),
+        storageGb: measured ? measured.storageGb : gbOption('--storage-gb', opts.storageGb),
         egressGb: gbOption('--egress-gb', opts.egressGb),
         egressRegionGb: gbOption('--egress-region-gb', opts.egressRegionGb),
         sameRegionGb: gbOption('--same-region-gb', opts.sameRegionGb),
@@ -90,8 +99,8 @@ export function defineCost(program: Command, host: CommandHost): void {
         rates,
       );
       for (const w of estimate.warnings) ctx.log.warn(w);
-      render(ctx, estimate, {
-        text: renderEstimate,
+      render(ctx, measured ? { ...estimate, storage: measured } : estimate, {
+        text: (e) => (measured ? `${renderStorage(measured)}\n\n` : '') + renderEstimate(e),
         env: (e) => ({
           TOTAL_USD: e.totalUsd.toFixed(2),
           REGION: e.region,
@@ -101,6 +110,37 @@ export function defineCost(program: Command, host: CommandHost): void {
         }),
       });
     });
+}
+
+/** Returns the storage of the repositories matching pattern, each layer counted once per repository. */
+async function measureRepositories(ctx: CliContext, pattern: string): Promise<StorageMeasure> {
+  const [{ settingsFromContext, requireRegion }, repos, { repositoryLayers }, { measureRepositoryStorage }] = await Promise.all([
+    import('../../ecr/aws-config.js'),
+    import('../../ecr/repositories.js'),
+    import('../../ecr/storage.js'),
+    import('../../policy/pricing.js'),
+  ]);
+  const settings = settingsFromContext(ctx);
+  const conn = await repos.connectEcr(settings, {
+    region: requireRegion(settings),
+    ...(ctx.globals.registryId ? { registryId: ctx.globals.registryId } : {}),
+  });
+  const match = repos.globToRegExp(pattern);
+  const names = (await repos.listRepositories(conn)).map((r) => r.name).filter((n) => match.test(n)).sort();
+  if (names.length === 0) {
+    throw new NotFoundError(`no repository matches ${pattern}`, { value: pattern, fix: "list them with `ecrctl repos`, or use '*' for all" });
+  }
+  ctx.log.info(`measuring ${names.length} ${names.length === 1 ? 'repository' : 'repositories'}`);
+  const measured = [];
+  for (const name of names) measured.push({ name, images: await repositoryLayers(conn, name) });
+  return measureRepositoryStorage(measured);
+}
+
+/** Returns the measured storage as a table per repository, with what layer sharing saved. */
+function renderStorage(m: StorageMeasure): string {
+  const rows = m.repositories.map((r) => [r.name, String(r.images), String(r.uniqueLayers), formatBytes(r.bytes), formatBytes(r.savedBytes)]);
+  rows.push(['total', '', '', formatBytes(m.bytes), formatBytes(m.savedBytes)]);
+  return `storage measured (each layer counted once per repository):\n${table(['REPOSITORY', 'IMAGES', 'LAYERS', 'STORED', 'SAVED BY SHARING'], rows)}`;
 }
 
 /** Returns a non-negative number of GB from an option value, or undefined when absent. */

@@ -72,7 +72,7 @@ describe('SIGINT during a transfer', () => {
     const r = await interrupted(['tag-push', `oci:${src}:v2`, `${proxy.host}/sig/app:live`, '-o', 'json']);
     expect(r.code).toBe(130);
     expect(r.stderr).toContain('interrupted');
-    expect(r.stopMs).toBeLessThan(2000);
+    expect(r.stopMs).toBeLessThan(5000);
     const res = await fetch(`${reg.url}/v2/sig/app/manifests/live`, {
       method: 'HEAD',
       headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
@@ -85,7 +85,7 @@ describe('SIGINT during a transfer', () => {
     const out = path.join(parent, 'out');
     const r = await interrupted(['pull', `${proxy.host}/sig/pull:v2`, `oci:${out}`]);
     expect(r.code).toBe(130);
-    expect(r.stopMs).toBeLessThan(2000);
+    expect(r.stopMs).toBeLessThan(5000);
     expect(existsSync(out)).toBe(false);
     expect(readdirSync(parent)).toEqual([]);
   });
@@ -96,7 +96,7 @@ describe('SIGINT during a transfer', () => {
     const before = readdirSync(path.join(out, 'blobs', 'sha256')).sort();
     const r = await interrupted(['pull', `${proxy.host}/sig/pull:v2`, `oci:${out}:v2`]);
     expect(r.code).toBe(130);
-    expect(r.stopMs).toBeLessThan(2000);
+    expect(r.stopMs).toBeLessThan(5000);
     const leftovers = [...readdirSync(out), ...readdirSync(path.join(out, 'blobs'))].filter((f) => f.includes('.tmp-'));
     expect(leftovers).toEqual([]);
     // Blobs finished before the interrupt may stay (content-addressed); index.json has no v2.

@@ -9,7 +9,7 @@ _ecrctl_cmd() {
     'login') _ecrctl_subs='' _ecrctl_flags='--registry-ids --public --docker-config --password-stdout --helper --authfile --podman -h --help -V --version --region --profile --endpoint-url --registry-id -o --output -q --quiet -v --verbose --no-color --insecure --config' _ecrctl_nargs=0 _ecrctl_variadic=0 ;;
     'logout') _ecrctl_subs='' _ecrctl_flags='--docker-config --authfile --podman -h --help -V --version --region --profile --endpoint-url --registry-id -o --output -q --quiet -v --verbose --no-color --insecure --config' _ecrctl_nargs=1 _ecrctl_variadic=1 ;;
     'create-repo') _ecrctl_subs='' _ecrctl_flags='--tag-mutability --immutable --mutability-exclusion --scan-on-push --no-scan-on-push --encryption --kms-key --lifecycle --policy --tag --strict-names --if-not-exists --apply --public --description --about --usage --os --arch --logo -h --help -V --version --region --profile --endpoint-url --registry-id -o --output -q --quiet -v --verbose --no-color --insecure --config' _ecrctl_nargs=1 _ecrctl_variadic=1 ;;
-    'tag-push') _ecrctl_subs='' _ecrctl_flags='-t --tag -s --tag-strategy --semver-aliases --dry-run --create-repo --platform --concurrency -h --help -V --version --region --profile --endpoint-url --registry-id -o --output -q --quiet -v --verbose --no-color --insecure --config' _ecrctl_nargs=2 _ecrctl_variadic=0 ;;
+    'tag-push') _ecrctl_subs='' _ecrctl_flags='-t --tag -s --tag-strategy --semver-aliases --dry-run --create-repo --platform --concurrency --scan --fail-on --ignore --scan-timeout -h --help -V --version --region --profile --endpoint-url --registry-id -o --output -q --quiet -v --verbose --no-color --insecure --config' _ecrctl_nargs=2 _ecrctl_variadic=0 ;;
     'pull') _ecrctl_subs='' _ecrctl_flags='--platform --concurrency -h --help -V --version --region --profile --endpoint-url --registry-id -o --output -q --quiet -v --verbose --no-color --insecure --config' _ecrctl_nargs=2 _ecrctl_variadic=0 ;;
     'copy') _ecrctl_subs='' _ecrctl_flags='--all-tags --platform --concurrency --no-referrers -h --help -V --version --region --profile --endpoint-url --registry-id -o --output -q --quiet -v --verbose --no-color --insecure --config' _ecrctl_nargs=2 _ecrctl_variadic=0 ;;
     'promote') _ecrctl_subs='' _ecrctl_flags='--dry-run -h --help -V --version --region --profile --endpoint-url --registry-id -o --output -q --quiet -v --verbose --no-color --insecure --config' _ecrctl_nargs=2 _ecrctl_variadic=1 ;;
@@ -129,6 +129,9 @@ _ecrctl_opt() {
     'tag-push|-s'|'tag-push|--tag-strategy') _ecrctl_kind=none ;;
     'tag-push|--platform') _ecrctl_kind=none ;;
     'tag-push|--concurrency') _ecrctl_kind=none ;;
+    'tag-push|--fail-on') _ecrctl_kind=none ;;
+    'tag-push|--ignore') _ecrctl_kind=files ;;
+    'tag-push|--scan-timeout') _ecrctl_kind=none ;;
     'tag-push|--region') _ecrctl_kind=none ;;
     'tag-push|--profile') _ecrctl_kind=none ;;
     'tag-push|--endpoint-url') _ecrctl_kind=none ;;

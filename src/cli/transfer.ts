@@ -48,8 +48,15 @@ function targetTags(target: ImageLocation, extra: readonly string[]): string[] {
   return [...new Set([...(own ? [own] : []), ...extra])];
 }
 
-/** Runs one transfer (tag-push, pull, copy) and reports it. */
-export async function runTransfer(ctx: CliContext, req: TransferRequest): Promise<void> {
+/** Where a transfer put the image: the registry, repository and digest (undefined after --dry-run). */
+export interface TransferOutcome {
+  registry?: string;
+  repository?: string;
+  digest: string;
+}
+
+/** Runs one transfer (tag-push, pull, copy), reports it, and returns where the image went. */
+export async function runTransfer(ctx: CliContext, req: TransferRequest): Promise<TransferOutcome | undefined> {
   const platform: PlatformSpec | undefined = req.platform ? parsePlatform(req.platform) : undefined;
   const concurrency = concurrencyOf(req.concurrency);
   const sourceLoc = await resolveLocation(ctx, parseLocation(req.source));
@@ -118,7 +125,7 @@ export async function runTransfer(ctx: CliContext, req: TransferRequest): Promis
         createRepo: req.createRepo,
         dryRun: req.dryRun,
       });
-      if (req.dryRun) return;
+      if (req.dryRun) return undefined;
       tags = plan.tags;
     }
     progress = await transferProgress(ctx, `${verb} ${formatLocation(sourceLoc)}`);
@@ -152,6 +159,9 @@ export async function runTransfer(ctx: CliContext, req: TransferRequest): Promis
         detail: `${summary.blobs.uploaded} of ${summary.blobs.total} blobs uploaded, ${formatBytes(summary.bytesUploaded)} sent`,
       });
     }
+    return targetLoc.transport === 'registry'
+      ? { registry: targetLoc.reference.registry, repository: targetLoc.reference.repository, digest: summary.digest }
+      : { digest: summary.digest };
   } catch (err) {
     progress?.done(false);
     await target?.target?.abort().catch(() => {});

@@ -5,7 +5,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { CreateRepositoryCommand, type ECRClient, PutRegistryScanningConfigurationCommand } from '@aws-sdk/client-ecr';
+import { CreateRepositoryCommand, DescribeImagesCommand, type ECRClient, PutRegistryScanningConfigurationCommand } from '@aws-sdk/client-ecr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalServer } from '../../src/local/server.js';
 import { type CliResult, runCli } from '../helpers/cli.js';
@@ -132,6 +132,29 @@ describe('ecrctl scan: waiting, table, reuse', () => {
     const r = await cli(['scan', `${host}/scan/app:pushed`, '--fail-on', 'CRITICAL', ...FAST]);
     expect(r.code).toBe(4);
     expect(r.stderr).toContain('CVE-2024-0002 CRITICAL bash 5.2.15-2');
+  });
+
+  it('tag-push --scan --fail-on pushes, scans and exits 4; the image stays pushed and stdout stays one JSON document', async () => {
+    const layout = path.join(tmp.dir, 'layout-scan');
+    const image = makeImage([layerTar(DEBIAN)], 'push-and-scan', { gzip: true });
+    writeRawLayout(
+      layout,
+      { ...Object.fromEntries(image.blobs), [image.manifest.digest]: image.manifest.bytes },
+      { schemaVersion: 2, manifests: [tagged(image.manifest, 'v1')] },
+    );
+    const r = await cli(['-o', 'json', 'tag-push', `oci:${layout}:v1`, 'scan/app:push-scan', '--scan', '--fail-on', 'CRITICAL']);
+    expect(r.code, r.stderr).toBe(4);
+    expect(JSON.parse(r.stdout)).toMatchObject({ action: 'pushed', digest: image.manifest.digest, tags: ['push-scan'] });
+    expect(r.stderr).toContain('CRITICAL 1  HIGH 1');
+    expect(r.stderr).toContain('CVE-2024-0002 CRITICAL bash 5.2.15-2');
+    const pushed = await ecr.send(new DescribeImagesCommand({ repositoryName: 'scan/app', imageIds: [{ imageTag: 'push-scan' }] }));
+    expect(pushed.imageDetails?.[0]?.imageDigest).toBe(image.manifest.digest);
+
+    const lenient = await cli(['tag-push', `oci:${layout}:v1`, 'scan/app:push-scan', '--scan', '--fail-on', 'CRITICAL', '--ignore', 'nope.yaml']);
+    expect(lenient.code).toBe(6);
+    const misuse = await cli(['tag-push', `oci:${layout}:v1`, 'scan/app:push-scan', '--fail-on', 'HIGH']);
+    expect(misuse.code).toBe(2);
+    expect(misuse.stderr).toContain('--fail-on and --ignore go with --scan');
   });
 
   it('without --wait starts the scan and reports IN_PROGRESS', async () => {

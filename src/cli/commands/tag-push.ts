@@ -1,5 +1,8 @@
 import type { Command } from 'commander';
 import { collect, type CommandHost, examples } from '../command-kit.js';
+import { UsageError } from '../../errors.js';
+import type { CliContext } from '../context.js';
+import type { TransferOutcome } from '../transfer.js';
 
 export interface TagPushOptions {
   tag?: string[];
@@ -9,6 +12,10 @@ export interface TagPushOptions {
   createRepo?: boolean;
   platform?: string;
   concurrency?: string;
+  scan?: boolean;
+  failOn?: string;
+  ignore?: string;
+  scanTimeout?: string;
 }
 
 /** Declares `ecrctl tag-push`. */
@@ -37,6 +44,10 @@ export function defineTagPush(program: Command, host: CommandHost): void {
     .option('--create-repo', 'create a missing ECR repository (naming rules and .ecrctl.yaml defaults)')
     .option('--platform <os/arch[/variant]>', 'push only this platform of a multi-platform source')
     .option('--concurrency <n>', 'blobs transferred at once', '4')
+    .option('--scan', 'after the push, scan the image and report (the image stays pushed)')
+    .option('--fail-on <severity>', 'with --scan: exit 4 when a finding at or above CRITICAL|HIGH|MEDIUM|LOW|INFORMATIONAL remains')
+    .option('--ignore <file>', 'with --scan: accepted findings (id, package, expiry, reason)')
+    .option('--scan-timeout <duration>', 'with --scan: the longest wait for the scan', '10m')
     .addHelpText(
       'after',
       examples(
@@ -44,12 +55,16 @@ export function defineTagPush(program: Command, host: CommandHost): void {
         'ecrctl tag-push oci:./build/image app --tag-strategy branch-sha --tag-strategy semver --semver-aliases',
         'ecrctl tag-push docker-archive:app.tar 123456789012.dkr.ecr.us-east-1.amazonaws.com/app -s sha --dry-run',
         'ecrctl tag-push oci:./image app -s branch-sha --create-repo --output env >> "$GITHUB_ENV"',
+        'ecrctl tag-push oci:./image app:v1 --scan --fail-on HIGH',
       ),
     )
     .action(async (source: string, target: string, opts: TagPushOptions, cmd: Command) => {
       const ctx = host.context(cmd);
+      if ((opts.failOn !== undefined || opts.ignore !== undefined) && !opts.scan) {
+        throw new UsageError('--fail-on and --ignore go with --scan', { fix: 'add --scan, e.g. --scan --fail-on HIGH' });
+      }
       const { runTransfer } = await import('../transfer.js');
-      await runTransfer(ctx, {
+      const pushed = await runTransfer(ctx, {
         action: 'pushed',
         source,
         target,
@@ -61,5 +76,26 @@ export function defineTagPush(program: Command, host: CommandHost): void {
         platform: opts.platform,
         concurrency: opts.concurrency,
       });
+      if (opts.scan && pushed?.repository) await scanPushed(ctx, pushed, opts);
     });
+}
+
+/**
+ * Scans what tag-push just pushed and reports on stderr (stdout keeps the push result, so
+ * --output json stays one document); the exit code tells the build: 4 over --fail-on.
+ */
+async function scanPushed(ctx: CliContext, pushed: TransferOutcome, opts: TagPushOptions): Promise<void> {
+  const [{ parseEcrHost }, { scanImage }] = await Promise.all([import('../../ecr/hosts.js'), import('./scan.js')]);
+  const ecr = parseEcrHost(pushed.registry ?? '');
+  const report: CliContext = { ...ctx, stdout: ctx.stderr, globals: { ...ctx.globals, output: 'text' } };
+  await scanImage(report, {
+    repository: pushed.repository!,
+    digest: pushed.digest,
+    wait: true,
+    timeout: opts.scanTimeout ?? '10m',
+    reference: `${pushed.repository}@${pushed.digest}`,
+    ...(ecr?.kind === 'private' ? { registryId: ecr.registryId, region: ecr.region } : {}),
+    ...(opts.failOn ? { failOn: opts.failOn } : {}),
+    ...(opts.ignore ? { ignore: opts.ignore } : {}),
+  });
 }

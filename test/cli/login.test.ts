@@ -125,7 +125,7 @@ describe('ecrctl login', () => {
     const configFile = path.join(h.dir, 'aws-config');
     const credentialsFile = path.join(h.dir, 'aws-credentials');
     writeFileSync(configFile, '[default]\nregion = us-east-1\n\n[profile ci]\nregion = ap-northeast-2\n');
-    writeFileSync(credentialsFile, `[ci]\naws_access_key_id = AKIAPROFILEEXAMPLE01\naws_secret_access_key = profile-secret-key-0001\n`);
+    writeFileSync(credentialsFile, `[ci]\naws_access_key_id = AKIDPROFILEEXAMPLE01\naws_secret_access_key = profile-secret-key-0001\n`);
     const env = {
       HOME: h.dir,
       XDG_CACHE_HOME: h.cache,

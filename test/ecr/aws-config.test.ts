@@ -34,7 +34,7 @@ writeFileSync(
     'sso_region = us-east-1',
   ].join('\n'),
 );
-writeFileSync(credentials, '[default]\naws_access_key_id = AKIADEFAULTEXAMPLE01\naws_secret_access_key = x\n[static]\naws_access_key_id=AKIASTATICEXAMPLE001\n');
+writeFileSync(credentials, '[default]\naws_access_key_id = AKIDDEFAULTEXAMPLE01\naws_secret_access_key = x\n[static]\naws_access_key_id=AKIDSTATICEXAMPLE001\n');
 const files = { AWS_CONFIG_FILE: config, AWS_SHARED_CREDENTIALS_FILE: credentials };
 
 describe('shared config', () => {
@@ -72,16 +72,16 @@ describe('shared config', () => {
 
   it('fingerprints whose credentials are used, without storing the key id', () => {
     const env = (extra: NodeJS.ProcessEnv) => ({ ...files, ...extra });
-    const a = credentialFingerprint({ env: env({ AWS_ACCESS_KEY_ID: 'AKIAAAAAAAAAAAAAAAAA' }) });
-    const b = credentialFingerprint({ env: env({ AWS_ACCESS_KEY_ID: 'AKIABBBBBBBBBBBBBBBB' }) });
+    const a = credentialFingerprint({ env: env({ AWS_ACCESS_KEY_ID: 'AKIDAAAAAAAAAAAAAAAA' }) });
+    const b = credentialFingerprint({ env: env({ AWS_ACCESS_KEY_ID: 'AKIDBBBBBBBBBBBBBBBB' }) });
     const dflt = credentialFingerprint({ env: env({}) });
-    const staticProfile = credentialFingerprint({ profile: 'static', env: env({ AWS_ACCESS_KEY_ID: 'AKIAAAAAAAAAAAAAAAAA' }) });
+    const staticProfile = credentialFingerprint({ profile: 'static', env: env({ AWS_ACCESS_KEY_ID: 'AKIDAAAAAAAAAAAAAAAA' }) });
     const sso = credentialFingerprint({ profile: 'sso', env: env({}) });
     const role = credentialFingerprint({ profile: 'role', env: env({}) });
     const all = [a, b, dflt, staticProfile, sso, role];
     expect(new Set(all).size).toBe(all.length);
     for (const f of all) expect(f).toMatch(/^[0-9a-f]{16}$/);
-    expect(credentialFingerprint({ env: env({ AWS_ACCESS_KEY_ID: 'AKIAAAAAAAAAAAAAAAAA' }) })).toBe(a);
+    expect(credentialFingerprint({ env: env({ AWS_ACCESS_KEY_ID: 'AKIDAAAAAAAAAAAAAAAA' }) })).toBe(a);
   });
 
   it.each([

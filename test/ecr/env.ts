@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
-export const ACCESS_KEY_ID = 'AKIAIOSFODNN7EXAMPLE';
+export const ACCESS_KEY_ID = 'AKIDIOSFODNN7EXAMPLE';
 export const SECRET_ACCESS_KEY = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 
 /** A temporary HOME (with .cache) for one test, removed by remove(). */

@@ -76,8 +76,8 @@ describe('a GetAuthorizationToken failure is the error a transfer reports', () =
 });
 
 describe('registries: in .ecrctl.yaml — many accounts, one machine', () => {
-  const PROD = 'AKIAFIELDPROD0000001';
-  const DEV = 'AKIAFIELDDEV00000001';
+  const PROD = 'AKIDFIELDPROD0000001';
+  const DEV = 'AKIDFIELDDEV00000001';
 
   it('reads from one account with profile prod and writes to another with profile dev, each token cached', async () => {
     const [host1, host2] = await Promise.all([f.host('us-east-1', '111111111111'), f.host('us-east-1', '222222222222')]);

@@ -10,7 +10,7 @@ import { startLocalServer } from '../../src/local/server.js';
 import { type CliResult, runCli } from '../helpers/cli.js';
 import { buildImage, type FixtureImage, writeOciLayout } from '../helpers/fixtures.js';
 
-export const KEY = { accessKeyId: 'AKIAFIELDDEFAULT0001', secretAccessKey: 'field-default-secret' };
+export const KEY = { accessKeyId: 'AKIDFIELDDEFAULT0001', secretAccessKey: 'field-default-secret' };
 
 export interface FieldEnv {
   server: LocalServer;

@@ -54,8 +54,7 @@ export function defineRestore(program: Command, host: CommandHost): void {
 }
 
 async function runStorageClass(ctx: CliContext, refs: string[], target: Target): Promise<void> {
-  const { parseReference } = await import('../../oci/reference.js');
-  const { parseEcrHost } = await import('../../ecr/hosts.js');
+  const { parseEcrRef } = await import('../ecr-ref.js');
   const { settingsFromContext, requireRegion } = await import('../../ecr/aws-config.js');
   const { connectEcr } = await import('../../ecr/repositories.js');
   const { updateImageStorageClass } = await import('../../ecr/storage-class.js');
@@ -65,22 +64,8 @@ async function runStorageClass(ctx: CliContext, refs: string[], target: Target):
 
   // Every reference is checked before the first call.
   const parsed = refs.map((text) => {
-    const ref = parseReference(text);
-    let region: string | undefined;
-    let registryId = ctx.globals.registryId;
-    if (ref.registry) {
-      const host = parseEcrHost(ref.registry);
-      if (host?.kind === 'private') {
-        region = host.region;
-        registryId = host.registryId;
-      } else if (!ctx.globals.endpointUrl) {
-        // With --endpoint-url (e.g. `ecrctl local`) the host is the local data plane: use it as given.
-        throw new UsageError(`${text} does not name a private ECR registry`, {
-          value: text,
-          fix: 'write repo:tag or repo@digest, or a reference on <account>.dkr.ecr.<region>.amazonaws.com',
-        });
-      }
-    }
+    const ref = parseEcrRef(ctx, text);
+    const { region, registryId } = ref;
     if (ref.tag === undefined && ref.digest === undefined) {
       throw new UsageError(`${text} names no tag or digest`, {
         value: text,

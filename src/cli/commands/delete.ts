@@ -51,26 +51,12 @@ export function defineDelete(program: Command, host: CommandHost): void {
 }
 
 async function parseRefs(ctx: CliContext, refs: string[], untagOnly: boolean, defaultRegion: string): Promise<ParsedRef[]> {
-  const { parseReference } = await import('../../oci/reference.js');
-  const { parseEcrHost } = await import('../../ecr/hosts.js');
+  const { parseEcrRef } = await import('../ecr-ref.js');
   const { UsageError } = await import('../../errors.js');
   return refs.map((text) => {
-    const ref = parseReference(text);
-    const parsed: ParsedRef = { text, repository: ref.repository, region: defaultRegion };
-    if (ctx.globals.registryId) parsed.registryId = ctx.globals.registryId;
-    if (ref.registry) {
-      const host = parseEcrHost(ref.registry);
-      if (host?.kind === 'private') {
-        parsed.region = host.region;
-        parsed.registryId = host.registryId;
-      } else if (!ctx.globals.endpointUrl) {
-        // With --endpoint-url (e.g. `ecrctl local`) the host is the local data plane: use it as given.
-        throw new UsageError(`${text} does not name a private ECR registry`, {
-          value: text,
-          fix: 'write repo:tag or repo@digest, or a reference on <account>.dkr.ecr.<region>.amazonaws.com',
-        });
-      }
-    }
+    const ref = parseEcrRef(ctx, text);
+    const parsed: ParsedRef = { text, repository: ref.repository, region: ref.region ?? defaultRegion };
+    if (ref.registryId) parsed.registryId = ref.registryId;
     if (ref.tag === undefined && ref.digest === undefined) {
       throw new UsageError(`${text} names no tag or digest`, {
         value: text,

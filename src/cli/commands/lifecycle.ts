@@ -459,7 +459,7 @@ function sortKeys(v: unknown): unknown {
 /** Returns an ECR connection and the repository name REPO names (a name, or a full ECR reference). */
 async function connect(ctx: CliContext, repo: string): Promise<{ conn: EcrConnection; repository: string }> {
   const { parseReference } = await import('../../oci/reference.js');
-  const { parseEcrHost } = await import('../../ecr/hosts.js');
+  const { parseEcrRef } = await import('../ecr-ref.js');
   const { settingsFromContext, requireRegion, resolveRegion } = await import('../../ecr/aws-config.js');
   const { connectEcr } = await import('../../ecr/repositories.js');
   const ref = parseReference(repo);
@@ -470,22 +470,8 @@ async function connect(ctx: CliContext, repo: string): Promise<{ conn: EcrConnec
     });
   }
   const settings = settingsFromContext(ctx);
-  let region: string | undefined;
-  let registryId = ctx.globals.registryId;
-  if (ref.registry) {
-    const host = parseEcrHost(ref.registry);
-    if (host?.kind === 'private') {
-      region = host.region;
-      registryId = host.registryId;
-    } else if (!ctx.globals.endpointUrl) {
-      // With --endpoint-url (e.g. `ecrctl local`) the host is the local data plane: use it as given.
-      throw new UsageError(`${repo} does not name a private ECR registry`, {
-        value: repo,
-        fix: 'write the repository name (team/app) or <account>.dkr.ecr.<region>.amazonaws.com/team/app',
-      });
-    }
-  }
-  region ??= resolveRegion(settings) ?? requireRegion(settings);
+  const { registryId, region: named } = parseEcrRef(ctx, repo, 'repository');
+  const region = named ?? resolveRegion(settings) ?? requireRegion(settings);
   const conn = await connectEcr(settings, { region, ...(registryId ? { registryId } : {}) });
   return { conn, repository: ref.repository };
 }

@@ -177,28 +177,11 @@ async function parseScanRef(
   ctx: CliContext,
   text: string,
 ): Promise<{ repository: string; digest?: string; tag?: string; region?: string; registryId?: string }> {
-  const [{ parseReference }, { parseEcrHost }, { UsageError }] = await Promise.all([
-    import('../../oci/reference.js'),
-    import('../../ecr/hosts.js'),
-    import('../../errors.js'),
-  ]);
-  const ref = parseReference(text);
+  const { parseEcrRef } = await import('../ecr-ref.js');
+  const ref = parseEcrRef(ctx, text);
   const out: { repository: string; digest?: string; tag?: string; region?: string; registryId?: string } = { repository: ref.repository };
-  if (ctx.globals.registryId) out.registryId = ctx.globals.registryId;
-  if (ref.registry) {
-    const host = parseEcrHost(ref.registry);
-    if (host?.kind === 'private') {
-      out.region = host.region;
-      out.registryId = host.registryId;
-    } else if (!ctx.globals.endpointUrl && !ctx.env.AWS_ENDPOINT_URL && !ctx.env.AWS_ENDPOINT_URL_ECR) {
-      // With an endpoint (e.g. `ecrctl local`) the host is that endpoint's data plane.
-      throw new UsageError(`${text} does not name a private ECR registry`, {
-        value: text,
-        rule: 'ECR scans images in private ECR repositories',
-        fix: 'write repo:tag or repo@digest, or a reference on <account>.dkr.ecr.<region>.amazonaws.com',
-      });
-    }
-  }
+  if (ref.registryId) out.registryId = ref.registryId;
+  if (ref.region) out.region = ref.region;
   if (ref.digest !== undefined) out.digest = ref.digest;
   else out.tag = ref.tag ?? 'latest';
   return out;

@@ -48,6 +48,8 @@ export interface PushPlan {
   mutability?: KnownMutability;
   /** The repository does not exist and --create-repo will create it (created unless dry-run). */
   createRepository?: boolean;
+  /** What each tag pointed at when the plan looked (undefined: absent), so the copy need not ask again. */
+  present: ReadonlyMap<string, string | undefined>;
 }
 
 /** Returns the digest the copy will tag: the root manifest's, or the chosen platform's. */
@@ -213,6 +215,7 @@ export async function planPush(ctx: CliContext, req: PushPlanRequest): Promise<P
     derived,
     states,
     checks,
+    present,
     ...(config ? { config: config.file } : {}),
     ...(rules ? { pattern: rules.pattern } : {}),
     ...(mutability ? { mutability } : {}),

@@ -111,6 +111,7 @@ export async function runTransfer(ctx: CliContext, req: TransferRequest): Promis
         paceManifestPuts(target.target, putImageBucket(ctx, targetLoc.reference.registry, targetLoc.reference.repository));
       }
     }
+    let knownTags: ReadonlyMap<string, string | undefined> | undefined;
     if (req.action === 'pushed' && targetLoc.transport === 'registry') {
       const { planPush } = await import('./push-plan.js');
       const plan = await planPush(ctx, {
@@ -127,6 +128,7 @@ export async function runTransfer(ctx: CliContext, req: TransferRequest): Promis
       });
       if (req.dryRun) return undefined;
       tags = plan.tags;
+      knownTags = plan.present;
     }
     progress = await transferProgress(ctx, `${verb} ${formatLocation(sourceLoc)}`);
     const summary = await copyImage(source.source!, source.reference, target.target!, {
@@ -135,6 +137,7 @@ export async function runTransfer(ctx: CliContext, req: TransferRequest): Promis
       signal: ctx.signal,
       onEvent: progress.onEvent,
       ...(platform ? { platform } : {}),
+      ...(knownTags ? { knownTags } : {}),
     });
     progress.done(true);
     // copy carries referrers (signatures, SBOMs) by default; see oci/referrers.ts.

@@ -58,6 +58,8 @@ export interface CopyOptions {
   concurrency?: number;
   signal?: AbortSignal;
   onEvent?: (event: CopyEvent) => void;
+  /** What the target's tags point at, already looked up by the caller (saves a HEAD per tag). */
+  knownTags?: ReadonlyMap<string, string | undefined>;
 }
 
 export interface CopySummary {
@@ -160,8 +162,8 @@ export async function copyImage(
   }
   for (const tag of tags) {
     throwIfAborted(signal);
-    const present = await target.headManifest(tag, { signal });
-    const unchanged = present?.digest === rootManifest.digest;
+    const present = opts.knownTags?.has(tag) ? opts.knownTags.get(tag) : (await target.headManifest(tag, { signal }))?.digest;
+    const unchanged = present === rootManifest.digest;
     if (unchanged) unchangedTags.push(tag);
     else await target.putManifest(rootManifest, tag, { signal });
     emit({ kind: 'manifest', digest: rootManifest.digest, tag, unchanged });

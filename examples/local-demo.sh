@@ -6,11 +6,15 @@
 # Run from the project root after `npm ci`:   bash examples/local-demo.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ecrctl() { node bin/ecrctl.js "$@"; }
+entry=${ECRCTL_ENTRY:-bin/ecrctl.js}   # the tests point this at their own build
+ecrctl() { node "$entry" "$@"; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/ecrctl-demo.XXXXXX")
 cleanup() {
-  [ -n "${server:-}" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
+  if [ -n "${server:-}" ]; then
+    kill "$server" 2>/dev/null || true
+    wait "$server" 2>/dev/null || true
+  fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -18,7 +22,8 @@ trap cleanup EXIT
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 step "start the local ECR endpoint"
-ecrctl local serve --port 0 --data "$work/data" --advisories examples/advisories.json --output env >"$work/endpoint" 2>"$work/server.log" &
+# node itself in the background (not the shell function), so that $! is the server's pid.
+node "$entry" local serve --port 0 --data "$work/data" --advisories examples/advisories.json --output env >"$work/endpoint" 2>"$work/server.log" &
 server=$!
 for _ in $(seq 1 100); do grep -q AWS_ENDPOINT_URL "$work/endpoint" 2>/dev/null && break; sleep 0.1; done
 # shellcheck disable=SC1091

@@ -99,6 +99,18 @@ function idFailure(id: ImageId) {
   return undefined;
 }
 
+/** Returns the image an identifier names, or the failure entry ECR's batch calls report for it. */
+function imageOrFailure(repo: RepositoryRecord, id: ImageId): { image: ImageRecord } | { failure: { imageId: ImageId; failureCode: string; failureReason: string } } {
+  const bad = idFailure(id);
+  if (bad) return { failure: bad };
+  const image = resolveImage(repo, id);
+  if (image === 'mismatch') {
+    return { failure: { imageId: id, failureCode: 'ImageTagDoesNotMatchDigest', failureReason: 'Invalid request parameters: image tag does not match the digest' } };
+  }
+  if (!image) return { failure: { imageId: id, failureCode: 'ImageNotFound', failureReason: 'Requested image not found' } };
+  return { image };
+}
+
 function describeId(id: ImageId): string {
   return `{imageDigest:'${id.imageDigest ?? 'null'}', imageTag:'${id.imageTag ?? 'null'}'}`;
 }
@@ -160,17 +172,13 @@ export const imageOperations: OperationTable = {
     const images = [];
     const failures = [];
     for (const id of ids) {
-      const bad = idFailure(id);
-      if (bad) {
-        failures.push(bad);
+      const found = imageOrFailure(repo, id);
+      if ('failure' in found) {
+        failures.push(found.failure);
         continue;
       }
-      const image = resolveImage(repo, id);
-      if (image === 'mismatch') {
-        failures.push({ imageId: id, failureCode: 'ImageTagDoesNotMatchDigest', failureReason: 'Invalid request parameters: image tag does not match the digest' });
-        continue;
-      }
-      if (!image || (accepted && !accepted.includes(image.mediaType))) {
+      const { image } = found;
+      if (accepted && !accepted.includes(image.mediaType)) {
         failures.push({ imageId: id, failureCode: 'ImageNotFound', failureReason: 'Requested image not found' });
         continue;
       }
@@ -258,21 +266,12 @@ export const imageOperations: OperationTable = {
       const deleted: ImageId[] = [];
       const failures = [];
       for (const id of ids) {
-        const bad = idFailure(id);
-        if (bad) {
-          failures.push(bad);
+        const found = imageOrFailure(repo, id);
+        if ('failure' in found) {
+          failures.push(found.failure);
           continue;
         }
-        const image = resolveImage(repo, id);
-        if (image === 'mismatch') {
-          failures.push({ imageId: id, failureCode: 'ImageTagDoesNotMatchDigest', failureReason: 'Invalid request parameters: image tag does not match the digest' });
-          continue;
-        }
-        if (!image) {
-          failures.push({ imageId: id, failureCode: 'ImageNotFound', failureReason: 'Requested image not found' });
-          continue;
-        }
-        const result = deleteImageOrTag(repo, image, id.imageTag);
+        const result = deleteImageOrTag(repo, found.image, id.imageTag);
         if (result.referencedBy) {
           failures.push({
             imageId: id,

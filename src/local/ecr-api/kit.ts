@@ -163,3 +163,26 @@ export function page<T>(
 export function sortable(n: number): string {
   return String(Math.floor(n)).padStart(16, '0');
 }
+
+/**
+ * Answers DescribeRepositories the way ECR and ECR Public both do: the named repositories
+ * (no paging allowed with names), else one page of all of them.
+ */
+export async function describeRepositoriesAnswer<V>(
+  req: ApiRequest,
+  registry: RegistryRecord,
+  describe: (repo: RepositoryRecord) => Promise<V>,
+): Promise<{ repositories: V[]; nextToken?: string }> {
+  const names = list<string>(req.input, 'repositoryNames', { min: 1, max: 100 });
+  if (names) {
+    if (req.input.maxResults !== undefined || req.input.nextToken !== undefined) {
+      throw new ApiError('InvalidParameterException', 'Invalid parameter: maxResults and nextToken cannot be used with repositoryNames');
+    }
+    return { repositories: await Promise.all(names.map((n) => describe(requireRepository(registry, n)))) };
+  }
+  const p = page(Object.values(registry.repositories), (r) => r.name, req.input);
+  return {
+    repositories: await Promise.all(p.items.map(describe)),
+    ...(p.nextToken ? { nextToken: p.nextToken } : {}),
+  };
+}

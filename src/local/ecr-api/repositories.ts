@@ -9,11 +9,11 @@ import {
   list,
   obj,
   type OperationTable,
-  page,
   privateRegistry,
   registryHost,
   repositoryArn,
   reqStr,
+  describeRepositoriesAnswer,
   requireRepository,
   str,
   ts,
@@ -169,19 +169,7 @@ export const repositoryOperations: OperationTable = {
 
   async DescribeRepositories(req) {
     const registry = privateRegistry(req);
-    const names = list<string>(req.input, 'repositoryNames', { min: 1, max: 100 });
-    if (names) {
-      if (req.input.maxResults !== undefined || req.input.nextToken !== undefined) {
-        throw new ApiError('InvalidParameterException', 'Invalid parameter: maxResults and nextToken cannot be used with repositoryNames');
-      }
-      const repos = names.map((n) => requireRepository(registry, n));
-      return { repositories: await Promise.all(repos.map((r) => describeRepository(req, registry, r))) };
-    }
-    const p = page(Object.values(registry.repositories), (r) => r.name, req.input);
-    return {
-      repositories: await Promise.all(p.items.map((r) => describeRepository(req, registry, r))),
-      ...(p.nextToken ? { nextToken: p.nextToken } : {}),
-    };
+    return describeRepositoriesAnswer(req, registry, (r) => describeRepository(req, registry, r));
   },
 
   async DeleteRepository(req) {

@@ -42,3 +42,20 @@ export function parseEcrRef(ctx: Pick<CliContext, 'globals' | 'env'>, text: stri
   }
   return out;
 }
+
+/**
+ * Returns an ECR API connection for a command: the region and registry given, else the
+ * default region (--region, AWS_REGION, the profile) and --registry-id.
+ */
+export async function ecrConnection(
+  ctx: CliContext,
+  where: { region?: string | undefined; registryId?: string | undefined } = {},
+): Promise<import('../ecr/repositories.js').EcrConnection> {
+  const [{ settingsFromContext, requireRegion }, { connectEcr }] = await Promise.all([
+    import('../ecr/aws-config.js'),
+    import('../ecr/repositories.js'),
+  ]);
+  const settings = settingsFromContext(ctx);
+  const registryId = where.registryId ?? ctx.globals.registryId;
+  return connectEcr(settings, { region: where.region ?? requireRegion(settings), ...(registryId ? { registryId } : {}) });
+}

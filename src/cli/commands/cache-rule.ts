@@ -135,10 +135,7 @@ export function defineCacheRule(program: Command, host: CommandHost): void {
 }
 
 async function connect(ctx: CliContext) {
-  const { settingsFromContext, requireRegion } = await import('../../ecr/aws-config.js');
-  const { connectEcr } = await import('../../ecr/repositories.js');
-  const settings = settingsFromContext(ctx);
-  return connectEcr(settings, { region: requireRegion(settings), ...(ctx.globals.registryId ? { registryId: ctx.globals.registryId } : {}) });
+  return (await import('../ecr-ref.js')).ecrConnection(ctx);
 }
 
 async function checkPrefix(prefix: string): Promise<void> {

@@ -114,17 +114,13 @@ export function defineCost(program: Command, host: CommandHost): void {
 
 /** Returns the storage of the repositories matching pattern, each layer counted once per repository. */
 async function measureRepositories(ctx: CliContext, pattern: string): Promise<StorageMeasure> {
-  const [{ settingsFromContext, requireRegion }, repos, { repositoryLayers }, { measureRepositoryStorage }] = await Promise.all([
-    import('../../ecr/aws-config.js'),
+  const [{ ecrConnection }, repos, { repositoryLayers }, { measureRepositoryStorage }] = await Promise.all([
+    import('../ecr-ref.js'),
     import('../../ecr/repositories.js'),
     import('../../ecr/storage.js'),
     import('../../policy/pricing.js'),
   ]);
-  const settings = settingsFromContext(ctx);
-  const conn = await repos.connectEcr(settings, {
-    region: requireRegion(settings),
-    ...(ctx.globals.registryId ? { registryId: ctx.globals.registryId } : {}),
-  });
+  const conn = await ecrConnection(ctx);
   const match = repos.globToRegExp(pattern);
   const names = (await repos.listRepositories(conn)).map((r) => r.name).filter((n) => match.test(n)).sort();
   if (names.length === 0) {

@@ -153,10 +153,7 @@ async function readPolicy(ctx: CliContext, file: string, scope: Scope): Promise<
 }
 
 async function connect(ctx: CliContext) {
-  const { settingsFromContext, requireRegion } = await import('../../ecr/aws-config.js');
-  const { connectEcr } = await import('../../ecr/repositories.js');
-  const settings = settingsFromContext(ctx);
-  return connectEcr(settings, { region: requireRegion(settings), ...(ctx.globals.registryId ? { registryId: ctx.globals.registryId } : {}) });
+  return (await import('../ecr-ref.js')).ecrConnection(ctx);
 }
 
 /** Returns the policy text pretty-printed when it is JSON (as stored otherwise). */

@@ -169,11 +169,7 @@ export function defineReplicate(program: Command, host: CommandHost): void {
 // ---- shared ----------------------------------------------------------------------------
 
 async function connect(ctx: CliContext, where: { region?: string; registryId?: string } = {}): Promise<EcrConnection> {
-  const { settingsFromContext, requireRegion } = await import('../../ecr/aws-config.js');
-  const { connectEcr } = await import('../../ecr/repositories.js');
-  const settings = settingsFromContext(ctx);
-  const registryId = where.registryId ?? ctx.globals.registryId;
-  return connectEcr(settings, { region: where.region ?? requireRegion(settings), ...(registryId ? { registryId } : {}) });
+  return (await import('../ecr-ref.js')).ecrConnection(ctx, where);
 }
 
 async function parseDestinations(defaultAccount: string, texts: readonly string[]): Promise<ReplicationDestination[]> {

@@ -39,13 +39,8 @@ export function defineRepos(program: Command, host: CommandHost): void {
 }
 
 async function runRepos(ctx: CliContext, pattern: string | undefined, count: boolean): Promise<void> {
-  const { settingsFromContext, requireRegion } = await import('../../ecr/aws-config.js');
   const repos = await import('../../ecr/repositories.js');
-  const settings = settingsFromContext(ctx);
-  const conn = await repos.connectEcr(settings, {
-    region: requireRegion(settings),
-    ...(ctx.globals.registryId ? { registryId: ctx.globals.registryId } : {}),
-  });
+  const conn = await (await import('../ecr-ref.js')).ecrConnection(ctx);
   const match = pattern ? repos.globToRegExp(pattern) : undefined;
   const found = (await repos.listRepositories(conn)).filter((r) => !match || match.test(r.name));
   found.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

@@ -127,11 +127,7 @@ export function defineSigning(program: Command, host: CommandHost): void {
 }
 
 async function connect(ctx: CliContext, where: { region?: string; registryId?: string } = {}): Promise<EcrConnection> {
-  const { settingsFromContext, requireRegion } = await import('../../ecr/aws-config.js');
-  const { connectEcr } = await import('../../ecr/repositories.js');
-  const settings = settingsFromContext(ctx);
-  const registryId = where.registryId ?? ctx.globals.registryId;
-  return connectEcr(settings, { region: where.region ?? requireRegion(settings), ...(registryId ? { registryId } : {}) });
+  return (await import('../ecr-ref.js')).ecrConnection(ctx, where);
 }
 
 function renderRules(ctx: CliContext, rules: SigningRule[], configured: boolean): void {

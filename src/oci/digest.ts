@@ -55,50 +55,72 @@ export function hasherFor(digest: string): Hash {
 }
 
 /**
- * A pass-through stream that hashes and counts bytes and, at the end, fails with
- * DigestMismatchError unless they match the expected digest and size. Nothing is buffered.
+ * A pass-through stream that counts bytes and fails with DigestMismatchError as soon as
+ * they pass the expected size, or at the end when they fall short. Nothing is buffered.
+ * Uploads use it alone: the registry hashes what it receives and refuses a wrong digest,
+ * so hashing on our side too would only spend CPU the registry needs on a shared machine.
  */
-export class VerifyingStream extends Transform {
-  readonly #hash: Hash;
-  readonly #expected: string;
+export class CountingStream extends Transform {
+  protected readonly expected: string;
   readonly #size: number | undefined;
   bytes = 0;
   /** Called with the running byte count after each chunk (progress, without another stage). */
   onBytes: ((bytes: number) => void) | undefined;
 
-  constructor(expectedDigest: string, expectedSize?: number, startHash?: Hash, startBytes = 0) {
+  constructor(expectedDigest: string, expectedSize?: number, startBytes = 0) {
     super();
-    this.#expected = expectedDigest;
+    this.expected = expectedDigest;
     this.#size = expectedSize;
-    this.#hash = startHash ?? hasherFor(expectedDigest);
     this.bytes = startBytes;
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
     this.bytes += chunk.length;
     if (this.#size !== undefined && this.bytes > this.#size) {
-      done(new DigestMismatchError(`content of ${this.#expected} is longer than its descriptor's ${this.#size} bytes`));
+      done(new DigestMismatchError(`content of ${this.expected} is longer than its descriptor's ${this.#size} bytes`));
       return;
     }
-    this.#hash.update(chunk);
+    this.observe(chunk);
     this.onBytes?.(this.bytes);
     done(null, chunk);
   }
 
   override _flush(done: TransformCallback): void {
     if (this.#size !== undefined && this.bytes !== this.#size) {
-      done(
-        new DigestMismatchError(
-          `content of ${this.#expected} is ${this.bytes} bytes, its descriptor says ${this.#size}`,
-        ),
-      );
+      done(new DigestMismatchError(`content of ${this.expected} is ${this.bytes} bytes, its descriptor says ${this.#size}`));
       return;
     }
-    const actual = `${parseDigest(this.#expected).algorithm}:${this.#hash.digest('hex')}`;
-    if (actual !== this.#expected) {
-      done(new DigestMismatchError(`content does not match its digest: expected ${this.#expected}, got ${actual}`));
-      return;
-    }
-    done();
+    done(this.check());
+  }
+
+  /** Sees each chunk (subclasses hash it). */
+  protected observe(_chunk: Buffer): void {}
+
+  /** Returns the error to end with, if any, once every byte has passed. */
+  protected check(): Error | null {
+    return null;
+  }
+}
+
+/**
+ * A CountingStream that also hashes and, at the end, fails with DigestMismatchError unless
+ * the bytes match the expected digest. Downloads and local copies verify with it.
+ */
+export class VerifyingStream extends CountingStream {
+  readonly #hash: Hash;
+
+  constructor(expectedDigest: string, expectedSize?: number, startHash?: Hash, startBytes = 0) {
+    super(expectedDigest, expectedSize, startBytes);
+    this.#hash = startHash ?? hasherFor(expectedDigest);
+  }
+
+  protected override observe(chunk: Buffer): void {
+    this.#hash.update(chunk);
+  }
+
+  protected override check(): Error | null {
+    const actual = `${parseDigest(this.expected).algorithm}:${this.#hash.digest('hex')}`;
+    if (actual === this.expected) return null;
+    return new DigestMismatchError(`content does not match its digest: expected ${this.expected}, got ${actual}`);
   }
 }

@@ -13,7 +13,7 @@ import {
   RuleViolation,
   UsageError,
 } from '../errors.js';
-import { isDigest, parseDigest, VerifyingStream } from './digest.js';
+import { CountingStream, isDigest, parseDigest } from './digest.js';
 import { MANIFEST_ACCEPT, MediaType } from './media-types.js';
 import type { BlobPutResult, BlobWriteOptions, ImageSource, ImageTarget, OpOptions } from './store.js';
 import { repositoryScope } from './transport/auth.js';
@@ -220,8 +220,9 @@ export class RegistryRepository implements ImageSource, ImageTarget {
 
   /**
    * Uploads a blob unless present: POST a session, then ONE PUT with the whole streamed
-   * body and its Content-Length (ECR drops chunked PATCHes). Bytes are verified as they
-   * pass; a mismatch cancels the session and throws DigestMismatchError. A dropped upload
+   * body and its Content-Length (ECR drops chunked PATCHes). Bytes are counted as they pass
+   * and hashed by the registry, which refuses a wrong digest before storing anything; either
+   * failure cancels the session and throws DigestMismatchError. A dropped upload
    * restarts from byte 0 (the only offset a monolithic PUT ever confirms).
    */
   async putBlob(
@@ -239,11 +240,12 @@ export class RegistryRepository implements ImageSource, ImageTarget {
       this.#pendingUploads.delete(digest);
       if (location !== undefined) this.#opts.log?.(`uploading ${digest} into the session the declined mount opened`);
       location ??= await this.#startUpload(signal);
-      let verifier: VerifyingStream | undefined;
+      let verifier: CountingStream | undefined;
       let source: Readable | undefined;
       try {
         source = await open(0);
-        verifier = new VerifyingStream(digest, knownSize ? descriptor.size : undefined);
+        // Counted, not hashed: the registry hashes the bytes and refuses a wrong digest.
+        verifier = new CountingStream(digest, knownSize ? descriptor.size : undefined);
         verifier.onBytes = opts.onProgress;
         const body = pipeline(source, verifier, () => {});
         const what = `upload of blob ${digest} to ${this.displayName}`;
@@ -292,7 +294,11 @@ export class RegistryRepository implements ImageSource, ImageTarget {
         if (err instanceof DigestMismatchError) throw err;
         if (signal?.aborted) throw new InterruptedError();
         if (err instanceof HttpStatusError && err.status === 400 && /DIGEST_INVALID|SIZE_INVALID/.test(err.value ?? '')) {
-          throw new DigestMismatchError(`${this.displayName} rejected the bytes of ${digest}: ${err.message}`, { cause: err });
+          throw new DigestMismatchError(`${this.displayName} refused blob ${digest}: its bytes do not match its digest (${err.message})`, {
+            cause: err,
+            value: digest,
+            fix: 'the source holds a corrupt or altered copy of this blob; recreate the image from a trusted source',
+          });
         }
         const transient =
           isRetryableNetworkError(err) ||

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { buildImage, buildIndex, sha256, writeOciLayout } from '../helpers/fixtures.js';
 import { skopeo, type StartedRegistry, startRegistry } from '../helpers/registry.js';
+import { startFaultProxy } from '../resilience/fault-proxy.js';
 
 let reg: StartedRegistry;
 let reg2: StartedRegistry;
@@ -83,6 +84,44 @@ describe('tag-push', () => {
     const r = await runCli(['copy', `${reg.host}/mount/a:t`, `${reg.host}/mount/b:t`, '-o', 'json'], { env: env() });
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).blobs).toEqual({ total: 3, uploaded: 0, skipped: 0, mounted: 3 });
+  });
+
+  it('refuses a layout blob whose bytes do not match its digest: the registry checks it, exit 1, no tag', async () => {
+    const image = buildImage(31, { layers: 2, layerSize: 40_000 });
+    const src = path.join(tmp, 'tampered');
+    writeOciLayout(src, [{ image, tag: 'latest' }]);
+    const layer = image.layers[0]!.descriptor.digest;
+    const file = path.join(src, 'blobs', 'sha256', layer.slice(7));
+    const bytes = readFileSync(file);
+    bytes[bytes.length >> 1]! ^= 0xff; // same size, one byte changed
+    writeFileSync(file, bytes);
+    const r = await runCli(['tag-push', `oci:${src}:latest`, `${reg.host}/team/tampered:v1`], { env: env() });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`refused blob ${layer}: its bytes do not match its digest`);
+    expect(r.stderr).toMatch(/corrupt or altered copy of this blob/);
+    const tags = await fetch(`http://${reg.host}/v2/team/tampered/tags/list`);
+    expect(tags.status).toBe(404); // no manifest, so no repository and no tag
+  });
+
+  it('checks and uploads blobs over a few kept-alive connections (a HEAD does not close one)', async () => {
+    const image = buildImage(32, { layers: 12, layerSize: 2_000 });
+    const src = path.join(tmp, 'many');
+    writeOciLayout(src, [{ image, tag: 'latest' }]);
+    const proxy = await startFaultProxy(reg.host);
+    try {
+      const first = await runCli(['tag-push', `oci:${src}:latest`, `${proxy.host}/team/many:v1`, '--concurrency', '2'], { env: env() });
+      expect(first.code).toBe(0);
+      const afterPush = proxy.connections;
+      const again = await runCli(['tag-push', `oci:${src}:latest`, `${proxy.host}/team/many:v1`, '--concurrency', '2'], { env: env() });
+      expect(again.code).toBe(0);
+      const heads = proxy.requests.slice(-14).filter((q) => q.method === 'HEAD' && q.url.includes('/blobs/'));
+      expect(heads).toHaveLength(13);
+      // 13 blob HEADs and a manifest HEAD, two at a time: a handful of connections (3 or 4
+      // here), not one per HEAD (14 when undici closed each one).
+      expect(proxy.connections - afterPush).toBeLessThanOrEqual(5);
+    } finally {
+      await proxy.stop();
+    }
   });
 
   it('refuses a push target with a digest, exit 2', async () => {

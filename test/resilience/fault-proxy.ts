@@ -55,6 +55,8 @@ export interface FaultProxy {
   /** `127.0.0.1:PORT`: use it as the registry host. */
   host: string;
   requests: ProxiedRequest[];
+  /** TCP connections clients opened to the proxy so far. */
+  readonly connections: number;
   /**
    * Emits `blob-bytes` once per blob transfer when its first body bytes pass (an upload's
    * request body or a blob download's response body).
@@ -170,7 +172,9 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
     for (const s of stages) stream = stream.pipe(s);
     stream.pipe(up);
   });
+  let connections = 0;
   server.on('connection', (s: Socket) => {
+    connections++;
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
@@ -179,6 +183,9 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
   return {
     host: `127.0.0.1:${port}`,
     requests,
+    get connections() {
+      return connections;
+    },
     events,
     rule(rule) {
       rules.push({ ...rule, left: rule.times ?? 1 });

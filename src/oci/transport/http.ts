@@ -377,6 +377,10 @@ export class RegistryTransport {
         signal: req.signal,
         headersTimeout: this.#headersTimeout,
         bodyTimeout: this.#bodyTimeout,
+        // undici closes the connection after every HEAD unless told otherwise (in case a
+        // server sends a body anyway). Registries answer HEAD properly, and a new connection
+        // per HEAD cost a TCP (and, for ECR, a TLS) handshake per blob checked.
+        ...(req.method === 'HEAD' ? { reset: false } : {}),
       });
       const resHeaders = res.headers as TransportResponse['headers'];
       return {

@@ -2,6 +2,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { DigestMismatchError, UsageError } from '../errors.js';
+import { noteBytesMoved } from './memory.js';
 
 const ENCODED = { sha256: /^[a-f0-9]{64}$/, sha512: /^[a-f0-9]{128}$/ } as const;
 export type DigestAlgorithm = keyof typeof ENCODED;
@@ -82,6 +83,7 @@ export class CountingStream extends Transform {
     }
     this.observe(chunk);
     this.onBytes?.(this.bytes);
+    noteBytesMoved(chunk.length);
     done(null, chunk);
   }
 

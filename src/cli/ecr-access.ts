@@ -150,11 +150,14 @@ export function ecrFirst(
 
 /** Returns the registry client for this command run (created on first use). */
 export async function registryClient(ctx: CliContext): Promise<RegistryClient> {
+  const { parseEcrHost } = await import('../ecr/hosts.js');
   let client = clients.get(ctx);
   if (!client) {
     const onSecret = (s: string) => ctx.secrets.add(s);
     client = new RegistryClient({
       credentials: ecrFirst(ecrCredentials(ctx), new DockerConfigCredentials({ env: ctx.env, onSecret })),
+      // Private ECR registries take Basic (AWS:<token>): send it with the first request.
+      basicAuthHosts: (host) => parseEcrHost(host)?.kind === 'private',
       env: ctx.env,
       log: (m: string) => ctx.log.verbose(m),
       onSecret,

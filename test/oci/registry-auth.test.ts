@@ -9,6 +9,7 @@ import { RegistryClient } from '../../src/oci/registry.js';
 import { type RegistryCredential, StaticCredentials } from '../../src/oci/transport/credentials.js';
 import { buildImage, type FixtureImage } from '../helpers/fixtures.js';
 import { type StartedRegistry, startRegistry } from '../helpers/registry.js';
+import { startFaultProxy } from '../resilience/fault-proxy.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
@@ -40,6 +41,26 @@ describe('Basic auth (htpasswd)', () => {
       expect(secrets).toContain(reg.password);
     } finally {
       await client.close();
+    }
+  });
+
+  it('sends Basic with the first request to a host presumed to take it (ECR): no anonymous try, no 401', async () => {
+    const proxy = await startFaultProxy(reg.host);
+    const credentials = new StaticCredentials({ [proxy.host]: { username: reg.username!, password: reg.password! } });
+    const anonymousFirst = new RegistryClient({ credentials });
+    const basicFirst = new RegistryClient({ credentials, basicAuthHosts: (host) => host === proxy.host });
+    try {
+      const image = buildImage(21, { layers: 2 });
+      await pushImage(anonymousFirst, proxy.host, 'basic/first', image, 'v1');
+      expect(proxy.requests[0]!.status).toBe(401); // the usual way: asked, challenged, answered
+      const before = proxy.requests.length;
+      expect(await basicFirst.repository(proxy.host, 'basic/first').listTags()).toEqual(['v1']);
+      expect((await basicFirst.repository(proxy.host, 'basic/first').getManifest('v1')).digest).toBe(image.manifest.digest);
+      const sent = proxy.requests.slice(before);
+      expect(sent.map((q) => q.status)).toEqual([200, 200]);
+    } finally {
+      await Promise.all([anonymousFirst.close(), basicFirst.close()]);
+      await proxy.stop();
     }
   });
 

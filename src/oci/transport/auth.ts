@@ -28,6 +28,8 @@ const DEFAULT_TOKEN_SECONDS = 60;
 
 export interface AuthenticatorOptions {
   credentials?: RegistryCredentialProvider;
+  /** Hosts that take Basic without being asked: no anonymous first request, no 401. */
+  presumeBasic?: (host: string) => boolean;
   fetchToken: TokenFetch;
   onSecret?: (secret: string) => void;
   log?: (message: string) => void;
@@ -54,10 +56,15 @@ export class Authenticator {
 
   /**
    * Returns the Authorization header value for a request to host needing scopes, or
-   * undefined while the host has not challenged us (first requests go anonymous).
+   * undefined while the host has not challenged us (first requests go anonymous, except to
+   * hosts presumed to take Basic).
    */
   async header(host: string, scopes: readonly string[], signal?: AbortSignal): Promise<string | undefined> {
-    const scheme = this.#schemes.get(host);
+    let scheme = this.#schemes.get(host);
+    if (scheme === undefined && this.#opts.presumeBasic?.(host)) {
+      scheme = { kind: 'basic' };
+      this.#schemes.set(host, scheme);
+    }
     if (scheme === undefined) return undefined;
     if (scheme.kind === 'basic') {
       const cred = await this.#credential(host);

@@ -36,6 +36,11 @@ export type HttpMethod = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
 export interface TransportOptions {
   /** Where credentials come from; without one, requests are anonymous. */
   credentials?: RegistryCredentialProvider;
+  /**
+   * Hosts known to take HTTP Basic (private ECR registries): their first request carries the
+   * credentials, instead of going out anonymously only to be answered 401.
+   */
+  basicAuthHosts?: (host: string) => boolean;
   /** Allows plain HTTP to any host (tried after HTTPS fails) and skips TLS verification. */
   insecure?: boolean;
   /** Speaks HTTPS to loopback hosts too (a local registry with TLS). Default: plain HTTP. */
@@ -229,6 +234,7 @@ export class RegistryTransport {
         : new Agent(agentOptions);
     this.#auth = new Authenticator({
       credentials: opts.credentials,
+      presumeBasic: opts.basicAuthHosts,
       fetchToken: this.#fetchToken,
       onSecret: opts.onSecret,
       log: opts.log,

@@ -1,6 +1,6 @@
 // tag-push, pull, copy, inspect and tags: parse locations, open them, run the copy engine,
 // report. Shared by those verbs because they differ only in which locations they accept.
-import { EcrctlError, NotFoundError, UsageError } from '../errors.js';
+import { EcrctlError, InterruptedError, NotFoundError, UsageError } from '../errors.js';
 import { copyImage, formatPlatform, manifestKind, parseManifest, parsePlatform, type PlatformSpec } from '../oci/copy.js';
 import { formatLocation, formatReference, type ImageLocation, parseLocation } from '../oci/reference.js';
 import type { ImageIndex, ImageManifest } from '../oci/types.js';
@@ -23,7 +23,10 @@ export interface TransferRequest {
   dryRun?: boolean | undefined;
   /** tag-push: create a missing ECR repository with the project config's defaults. */
   createRepo?: boolean | undefined;
-  /** copy: carry the image's referrers (signatures, SBOMs, attestations) along (default true). */
+  /**
+   * Carry the image's referrers (signatures, SBOMs, attestations) along (default true);
+   * a docker-archive cannot hold them, so pulls into one leave them behind.
+   */
   referrers?: boolean | undefined;
 }
 
@@ -131,26 +134,43 @@ export async function runTransfer(ctx: CliContext, req: TransferRequest): Promis
       knownTags = plan.present;
     }
     progress = await transferProgress(ctx, `${verb} ${formatLocation(sourceLoc)}`);
+    // Referrers (signatures, SBOMs) come along by default; see oci/referrers.ts. An OCI
+    // layout lists them in index.json, so it is committed once, after them.
+    const withReferrers = req.referrers !== false && targetLoc.transport !== 'docker-archive' && source.source!.listReferrers !== undefined;
+    if (req.referrers !== false && targetLoc.transport === 'docker-archive') {
+      ctx.log.verbose('a docker-archive cannot hold referrers (signatures, SBOMs): pulling the image alone');
+    }
     const summary = await copyImage(source.source!, source.reference, target.target!, {
       tags,
       concurrency,
       signal: ctx.signal,
       onEvent: progress.onEvent,
+      commit: !withReferrers,
       ...(platform ? { platform } : {}),
       ...(knownTags ? { knownTags } : {}),
     });
     progress.done(true);
-    // copy carries referrers (signatures, SBOMs) by default; see oci/referrers.ts.
-    const referrers =
-      req.action === 'copied' && req.referrers !== false
-        ? await (await import('../oci/referrers.js')).copyReferrers(source.source!, target.target!, summary.digest, { signal: ctx.signal, log: (m) => ctx.log.warn(m) })
-        : undefined;
+    let referrers: Awaited<ReturnType<typeof import('../oci/referrers.js').copyReferrers>> | undefined;
+    if (withReferrers) {
+      try {
+        referrers = await (await import('../oci/referrers.js')).copyReferrers(source.source!, target.target!, summary.digest, {
+          signal: ctx.signal,
+          log: (m) => ctx.log.warn(m),
+          note: (m) => ctx.log.verbose(m),
+        });
+      } catch (err) {
+        // The image itself is complete: keep it (unless interrupted), then say what failed.
+        if (!ctx.signal.aborted && !(err instanceof InterruptedError)) await target.target!.commit({ signal: ctx.signal });
+        throw err;
+      }
+      await target.target!.commit({ signal: ctx.signal });
+    }
     const destination = formatLocation(targetLoc);
     const imageUri = targetLoc.transport === 'registry' ? `${destination}@${summary.digest}` : destination;
     endGroup();
     const result = { ...summary, action: req.action, source: formatLocation(sourceLoc), destination, imageUri, ...(referrers ? { referrers } : {}) };
     reportTransfer(ctx, result);
-    if (referrers) (await import('../oci/referrers.js')).checkReferrersReport(referrers, destination, (m) => ctx.log.info(m));
+    if (referrers) (await import('../oci/referrers.js')).checkReferrersReport(referrers, destination, (m) => ctx.log.info(m), req.action);
     if (req.action === 'pushed') {
       const { reportToCi } = await import('./push-plan.js');
       await reportToCi(ctx, {

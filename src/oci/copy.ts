@@ -60,6 +60,11 @@ export interface CopyOptions {
   onEvent?: (event: CopyEvent) => void;
   /** What the target's tags point at, already looked up by the caller (saves a HEAD per tag). */
   knownTags?: ReadonlyMap<string, string | undefined>;
+  /**
+   * Commit the target at the end (default true). False when more goes into the same target
+   * first (referrers into an OCI layout): the caller commits once, after everything.
+   */
+  commit?: boolean;
 }
 
 export interface CopySummary {
@@ -169,7 +174,7 @@ export async function copyImage(
     emit({ kind: 'manifest', digest: rootManifest.digest, tag, unchanged });
   }
   throwIfAborted(signal);
-  await target.commit({ signal });
+  if (opts.commit !== false) await target.commit({ signal });
 
   return {
     digest: chosen.digest,

@@ -24,8 +24,10 @@ export interface ReferrerCopyOptions {
   /** Also carry the referrers of each child of an index (default true). */
   includeChildren?: boolean;
   signal?: AbortSignal;
-  /** Receives one line per notable step (fallbacks, refusals). */
+  /** Receives one line per notable step (fallbacks at the target, refusals). */
   log?: (message: string) => void;
+  /** Receives routine lines (a source without a referrers API); default: dropped. */
+  note?: (message: string) => void;
 }
 
 /** What happened to one referrer. */
@@ -73,6 +75,7 @@ export async function copyReferrers(
   const maxDepth = Math.max(1, opts.maxDepth ?? 3);
   const { signal } = opts;
   const log = opts.log ?? (() => {});
+  const note = opts.note ?? (() => {});
   const report: ReferrersReport = { referrers: [], copied: 0, present: 0, refused: 0, tagSchemaSubjects: [], beyondDepth: 0 };
   const queue: { subject: string; depth: number }[] = [{ subject: subjectDigest, depth: 1 }];
   if (opts.includeChildren !== false) {
@@ -83,7 +86,7 @@ export async function copyReferrers(
   while (queue.length > 0) {
     const { subject, depth } = queue.shift()!;
     if (signal?.aborted) throw new InterruptedError();
-    const found = (await sourceReferrers(source, subject, signal, log)).filter((d) => !seen.has(d.digest));
+    const found = (await sourceReferrers(source, subject, signal, note)).filter((d) => !seen.has(d.digest));
     if (found.length === 0) continue;
     if (depth > maxDepth) {
       report.beyondDepth += found.length;
@@ -98,7 +101,8 @@ export async function copyReferrers(
       try {
         const present = await target.headManifest(d.digest, { signal });
         if (present?.digest === d.digest) outcome.status = 'present';
-        else await copyImage(source, d.digest, target, { tags: [], ...(signal ? { signal } : {}) });
+        // The caller commits the target once, after the image and all its referrers.
+        else await copyImage(source, d.digest, target, { tags: [], commit: false, ...(signal ? { signal } : {}) });
         stored.push({ descriptor: d, outcome });
         queue.push({ subject: d.digest, depth: depth + 1 });
       } catch (err) {
@@ -133,7 +137,7 @@ async function sourceReferrers(source: ImageSource, subject: string, signal: Abo
     if (!(err instanceof HttpStatusError && NO_API.has(err.status))) {
       throw new EcrctlError(`could not list the referrers of ${subject} in ${source.displayName}: ${err instanceof Error ? err.message : String(err)}`, {
         cause: err,
-        fix: 'the image itself was copied; copy with --no-referrers to leave signatures and SBOMs behind',
+        fix: 'the image itself was transferred; use --no-referrers to leave signatures and SBOMs behind',
       });
     }
     log(`${source.displayName} answered ${err.status} to the referrers API; reading the tag ${referrersTag(subject)}`);
@@ -233,17 +237,17 @@ export function describeReferrers(r: ReferrersReport): string {
 }
 
 /** Logs the summary of a referrers report; throws when the destination refused any referrer. */
-export function checkReferrersReport(r: ReferrersReport, destination: string, log: (message: string) => void): void {
+export function checkReferrersReport(r: ReferrersReport, destination: string, log: (message: string) => void, done = 'copied'): void {
   if (r.referrers.length > 0) log(`referrers: ${describeReferrers(r)}`);
   const refused = r.referrers.filter((x) => x.status === 'refused');
   if (refused.length === 0) return;
   throw new EcrctlError(
-    `the image was copied, but ${destination} refused ${refused.length} of its referrer${refused.length === 1 ? '' : 's'}: ${refused
+    `the image was ${done}, but ${destination} refused ${refused.length} of its referrer${refused.length === 1 ? '' : 's'}: ${refused
       .map((x) => `${x.digest}${x.artifactType ? ` (${x.artifactType})` : ''}: ${x.error ?? 'refused'}`)
       .join('; ')}`,
     {
-      rule: 'copy carries signatures, SBOMs and attestations along, or says which it could not',
-      fix: 'check that the destination accepts OCI 1.1 artifacts (manifests with a subject); copy with --no-referrers to leave them behind on purpose',
+      rule: 'an image moves with its signatures, SBOMs and attestations, or ecrctl says which it could not carry',
+      fix: 'check that the destination accepts OCI 1.1 artifacts (manifests with a subject); use --no-referrers to leave them behind on purpose',
     },
   );
 }

@@ -7,12 +7,12 @@
 // The AWS CLI on this machine predates the signing API: cross-checks use the SDK.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { CreateRepositoryCommand, type ECRClient, GetAuthorizationTokenCommand, GetSigningConfigurationCommand, PutSigningConfigurationCommand } from '@aws-sdk/client-ecr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digestOf, ecrClient, pushImage, tinyImage, type TinyImage } from '../local/helpers.js';
-import { type StartedRegistry, startRegistry } from '../helpers/registry.js';
+import { skopeo, type StartedRegistry, startRegistry } from '../helpers/registry.js';
 import { type LocalCliEnv, startLocalCliEnv } from './replicate-fixtures.js';
 
 const PROFILE = 'arn:aws:signer:us-east-1:123456789012:/signing-profiles/release';
@@ -284,6 +284,60 @@ describe('copy carries referrers', () => {
     } finally {
       await proxy.stop();
     }
+  });
+
+  it('pull into an OCI layout brings the signature along, listed in index.json; --no-referrers does not', async () => {
+    const out = path.join(t.dir, 'signed-layout');
+    const r = await t.cli(['pull', `${east.host}/prod/api:v1`, `oci:${out}`, '--output', 'json']);
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout) as { digest: string; referrers: { copied: number; referrers: { digest: string; status: string }[] } };
+    expect(doc.digest).toBe(image.manifestDigest);
+    expect(doc.referrers.referrers).toEqual([expect.objectContaining({ digest: signature, status: 'copied' })]);
+    const index = JSON.parse(readFileSync(path.join(out, 'index.json'), 'utf8')) as { manifests: { digest: string; annotations?: Record<string, string> }[] };
+    expect(index.manifests.map((d) => [d.digest, d.annotations?.['org.opencontainers.image.ref.name']])).toEqual([
+      [image.manifestDigest, 'v1'],
+      [signature, undefined],
+    ]);
+    const blobs = path.join(out, 'blobs', 'sha256');
+    for (const hex of readdirSync(blobs)) expect(digestOf(readFileSync(path.join(blobs, hex)))).toBe(`sha256:${hex}`);
+    const stored = JSON.parse(readFileSync(path.join(blobs, signature.slice(7)), 'utf8')) as { subject?: { digest: string }; artifactType?: string };
+    expect(stored.subject?.digest).toBe(image.manifestDigest);
+    // skopeo, an independent reader, still finds the image by its tag in that layout.
+    const raw = await skopeo(['inspect', '--raw', `oci:${out}:v1`]);
+    expect(digestOf(Buffer.from(raw.stdout))).toBe(image.manifestDigest);
+
+    const plain = path.join(t.dir, 'plain-layout');
+    const skip = await t.cli(['pull', `${east.host}/prod/api:v1`, `oci:${plain}`, '--no-referrers']);
+    expect(skip.code, skip.stderr).toBe(0);
+    const plainIndex = JSON.parse(readFileSync(path.join(plain, 'index.json'), 'utf8')) as { manifests: { digest: string }[] };
+    expect(plainIndex.manifests.map((d) => d.digest)).toEqual([image.manifestDigest]);
+    expect(existsSync(path.join(plain, 'blobs', 'sha256', signature.slice(7)))).toBe(false);
+  });
+
+  it('tag-push of that layout carries the signature to another registry, which lists it', async () => {
+    const out = path.join(t.dir, 'signed-layout');
+    await west.ecr.send(new CreateRepositoryCommand({ repositoryName: 'layout/api' }));
+    // A loopback data plane does not name its region: tag-push's repository check needs it.
+    const r = await t.cli(['tag-push', `oci:${out}:v1`, `${west.host}/layout/api:v1`, '--region', 'eu-west-1', '--output', 'json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as { referrers: { copied: number } }).referrers.copied).toBe(1);
+    expect(await referrersOf(west.endpoint, west.auth, 'layout/api', image.manifestDigest)).toEqual([
+      expect.objectContaining({ digest: signature, artifactType: SIGNATURE }),
+    ]);
+    // Pushed again: the signature is found present, nothing is written twice.
+    const again = await t.cli(['tag-push', `oci:${out}:v1`, `${west.host}/layout/api:v1`, '--region', 'eu-west-1', '--output', 'json']);
+    expect(again.code, again.stderr).toBe(0);
+    expect((JSON.parse(again.stdout) as { referrers: { referrers: { status: string }[] } }).referrers.referrers).toEqual([
+      expect.objectContaining({ status: 'present' }),
+    ]);
+  });
+
+  it('a pull into a docker-archive leaves the referrers behind (it cannot hold them)', async () => {
+    const file = path.join(t.dir, 'signed.tar');
+    const r = await t.cli(['pull', `${east.host}/prod/api:v1`, `docker-archive:${file}`, '--output', 'json', '--verbose']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).referrers).toBeUndefined();
+    expect(r.stderr).toContain('a docker-archive cannot hold referrers');
   });
 });
 

@@ -440,7 +440,11 @@ async function runCopy(ctx: CliContext, text: string, opts: { to: string[]; crea
       }
       if (opts.referrers !== false) {
         const { copyReferrers, checkReferrersReport } = await import('../../oci/referrers.js');
-        outcome.referrers = await copyReferrers(source, target, summary.digest, { signal: ctx.signal, log: (m) => ctx.log.warn(`${name}: ${m}`) });
+        outcome.referrers = await copyReferrers(source, target, summary.digest, {
+          signal: ctx.signal,
+          log: (m) => ctx.log.warn(`${name}: ${m}`),
+          note: (m) => ctx.log.verbose(`${name}: ${m}`),
+        });
         // Refused referrers make this destination a failure: the table names them.
         checkReferrersReport(outcome.referrers, `${name}`, (m) => ctx.log.info(`${name}: ${m}`));
       }

@@ -16,6 +16,7 @@ export interface TagPushOptions {
   failOn?: string;
   ignore?: string;
   scanTimeout?: string;
+  referrers?: boolean;
 }
 
 /** Declares `ecrctl tag-push`. */
@@ -31,6 +32,8 @@ export function defineTagPush(program: Command, host: CommandHost): void {
         'image is "unchanged", so re-runs pass on immutable repositories; an immutable tag at\n' +
         'another image exits 3 before any blob moves. Blobs the registry has are skipped; blobs\n' +
         'go first and tags last, so a failed push never leaves a tag on a partial image.\n' +
+        'Referrers of the image in an OCI layout or registry source (signatures, SBOMs,\n' +
+        'attestations) are pushed too; --no-referrers leaves them behind.\n' +
         'SOURCE: oci:DIR[:TAG], docker-archive:FILE[:REF], docker-daemon:IMAGE, or a registry reference.\n' +
         'In GitHub Actions the results also go to $GITHUB_OUTPUT (image-uri, image-digest,\n' +
         'image-tags) and $GITHUB_STEP_SUMMARY.',
@@ -44,6 +47,7 @@ export function defineTagPush(program: Command, host: CommandHost): void {
     .option('--create-repo', 'create a missing ECR repository (naming rules and .ecrctl.yaml defaults)')
     .option('--platform <os/arch[/variant]>', 'push only this platform of a multi-platform source')
     .option('--concurrency <n>', 'blobs transferred at once', '4')
+    .option('--no-referrers', 'do not push the image\'s referrers (signatures, SBOMs, attestations)')
     .option('--scan', 'after the push, scan the image and report (the image stays pushed)')
     .option('--fail-on <severity>', 'with --scan: exit 4 when a finding at or above CRITICAL|HIGH|MEDIUM|LOW|INFORMATIONAL remains')
     .option('--ignore <file>', 'with --scan: accepted findings (id, package, expiry, reason)')
@@ -75,6 +79,7 @@ export function defineTagPush(program: Command, host: CommandHost): void {
         createRepo: opts.createRepo,
         platform: opts.platform,
         concurrency: opts.concurrency,
+        referrers: opts.referrers,
       });
       if (opts.scan && pushed?.repository) await scanPushed(ctx, pushed, opts);
     });

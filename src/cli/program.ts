@@ -137,6 +137,7 @@ export function buildProgram(host: ProgramHost): Command {
   }
   // Every subcommand reports errors the same way as the root.
   for (const cmd of program.commands) applyErrorBehaviour(cmd, host);
+  program.description(reflow(program.description()));
   return program;
 }
 
@@ -145,7 +146,32 @@ function applyErrorBehaviour(cmd: Command, host: ProgramHost): void {
     .exitOverride()
     .showSuggestionAfterError(true)
     .configureOutput({ writeOut: host.write.out, writeErr: host.write.err });
+  cmd.description(reflow(cmd.description()));
   for (const sub of cmd.commands) applyErrorBehaviour(sub, host);
+}
+
+/**
+ * Returns a description with its source line breaks inside paragraphs removed, so that
+ * commander wraps it to the terminal (it keeps every line break it is given, and a source
+ * line of 88 characters left a 9-character stub on each line of an 80-column terminal).
+ * Kept as breaks: blank lines, lines that start with indentation, a `- ` bullet or a label
+ * such as `SOURCE:`, and what follows an indented or bulleted line or starts a sentence after
+ * a label line.
+ */
+export function reflow(text: string): string {
+  const lines = text.split('\n');
+  const out: string[] = [];
+  for (const line of lines) {
+    const prev = out[out.length - 1];
+    const structural = line === '' || /^\s/.test(line) || /^- /.test(line) || /^[A-Z][A-Z_ ]*:/.test(line);
+    // A label line (`SOURCE: …`) takes its own continuation, not the next sentence; an
+    // indented or bulleted line keeps its layout.
+    const afterLabel = prev !== undefined && /^[A-Z][A-Z_ ]*:/.test(prev) && /^[A-Z]/.test(line);
+    const afterList = prev !== undefined && (/^\s/.test(prev) || /^- /.test(prev));
+    if (prev !== undefined && prev !== '' && !structural && !afterLabel && !afterList) out[out.length - 1] = `${prev} ${line}`;
+    else out.push(line);
+  }
+  return out.join('\n');
 }
 
 function globalsFrom(o: Record<string, unknown>, env: NodeJS.ProcessEnv): GlobalOptions {

@@ -31,6 +31,21 @@ describe('ecrctl program', () => {
     }
   });
 
+  it('wraps each description to 80 columns as whole lines, not 80 columns plus a stub', async () => {
+    const top = await runCli(['--help']);
+    const verbs = [...top.stdout.matchAll(/^ {2}([a-z][a-z-]+)\b/gm)].map((m) => m[1]!);
+    for (const args of [[], ...verbs.map((v) => [v])]) {
+      const r = await runCli([...args, '--help']);
+      const description = r.stdout.split('\n\n')[1]!.split('\n');
+      for (const [i, line] of description.entries()) {
+        expect(line.length, `${args[0] ?? 'ecrctl'}: ${line}`).toBeLessThanOrEqual(80);
+        // Only a paragraph's last line, or one before a label or list line, may be short.
+        const next = description[i + 1];
+        if (next !== undefined && /^[a-z(`"]/.test(next)) expect(line.length, `${args[0] ?? 'ecrctl'}: ${line}`).toBeGreaterThan(50);
+      }
+    }
+  });
+
   it('exits 2 with a suggestion for a mistyped command', async () => {
     const r = await runCli(['tag-psh', 'a', 'b']);
     expect(r.code).toBe(2);

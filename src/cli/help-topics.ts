@@ -12,70 +12,81 @@ export interface HelpTopic {
 
 const references = `Image references and transports
 
-Every command that reads or writes an image takes a location. Like skopeo, a prefix names
-the transport; without one the text is a registry reference.
+Every command that reads or writes an image takes a location. Like skopeo, a
+prefix names the transport; without one the text is a registry reference.
 
-  HOST[:PORT]/REPO[:TAG][@DIGEST]  an image in a registry
-                                   123456789012.dkr.ecr.us-east-1.amazonaws.com/team/app:v1
-                                   public.ecr.aws/alias/app@sha256:…
-  oci:DIR[:TAG]                    an OCI image layout directory (oci:./build/image:latest)
+  HOST[:PORT]/REPO[:TAG][@DIGEST]  an image in a registry, e.g.
+      123456789012.dkr.ecr.us-east-1.amazonaws.com/team/app:v1
+      public.ecr.aws/alias/app@sha256:…
+  oci:DIR[:TAG]                    an OCI image layout directory
+                                   (oci:./build/image:latest)
   docker-archive:FILE[:REF]        a \`docker save\` tar, old and new formats
                                    (docker-archive:app.tar:team/app:v1)
-  docker-daemon:IMAGE              the local Docker daemon through \`docker save\`; a source
-                                   only, and only where a daemon runs
+  docker-daemon:IMAGE              the local Docker daemon through \`docker
+                                   save\`; a source only, and only where a
+                                   daemon runs
 
 Short references
-  When the first part of a reference does not look like a host (it has no dot, no port and
-  is not localhost), the reference is short: app:v1 or team/app@sha256:… resolve to the
-  default ECR registry, <account>.dkr.ecr.<region>.amazonaws.com. The account comes from
-  the proxyEndpoint that GetAuthorizationToken returns (no STS call); --registry-id picks
-  another account and --region (or AWS_REGION) the region.
+  When the first part of a reference does not look like a host (it has no dot,
+  no port and is not localhost), the reference is short: app:v1 or
+  team/app@sha256:… resolve to the default ECR registry,
+  <account>.dkr.ecr.<region>.amazonaws.com. The account comes from the
+  proxyEndpoint that GetAuthorizationToken returns (no STS call); --registry-id
+  picks another account and --region (or AWS_REGION) the region.
 
 Tags and digests
   A tag follows the OCI rule [A-Za-z0-9_][A-Za-z0-9._-]{0,127}; a digest is
   sha256:<64 lowercase hex>. With both, the digest decides which image is meant.
 
 Plain HTTP
-  Registries on loopback (localhost, 127.0.0.0/8, ::1) are spoken to over plain HTTP, which
-  is what \`ecrctl local serve\` and test registries use. Anywhere else ecrctl insists on
-  HTTPS with a verified certificate unless you pass --insecure (or ECRCTL_INSECURE=1),
-  which allows plain HTTP and unverified TLS.
+  Registries on loopback (localhost, 127.0.0.0/8, ::1) are spoken to over plain
+  HTTP, which is what \`ecrctl local serve\` and test registries use. Anywhere
+  else ecrctl insists on HTTPS with a verified certificate unless you pass
+  --insecure (or ECRCTL_INSECURE=1), which allows plain HTTP and unverified TLS.
 
 Examples:
   $ ecrctl tag-push oci:./build/image:latest app:v1
-  $ ecrctl pull 123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/app:v1 docker-archive:app.tar
+  $ ecrctl inspect 123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/app:v1
+  $ ecrctl pull team/app:v1 docker-archive:app.tar
   $ ecrctl copy docker.io/library/alpine:3.20 team/alpine:3.20
   $ ecrctl --insecure tags registry.lan:5000/team/app
 `;
 
 const tagStrategies = `Tag strategies
 
-A tag strategy derives tags for \`ecrctl tag-push\` from the build, so every pipeline tags
-images the same way. Tags from --tag are added to the ones a strategy gives.
+A tag strategy derives tags for \`ecrctl tag-push\` from the build, so every
+pipeline tags images the same way. Tags from --tag are added to the ones a
+strategy gives.
 
-  branch-sha    <branch>-<short sha>, e.g. main-abc1234: reproducible and traceable to a
-                commit; the branch is lowercased and characters a tag cannot hold
-                become -.
-  semver        the version tag as given (v1.2.3; +build is written -build); with
-                --semver-aliases also v1.2 and v1 (not for pre-releases such as
-                v1.5.0-rc.1). Taken from a v1.2.3 git tag or GITHUB_REF_TYPE=tag.
+  branch-sha    <branch>-<short sha>, e.g. main-abc1234: reproducible and
+                traceable to a commit; the branch is lowercased and characters a
+                tag cannot hold become -.
+  semver        the version tag as given (v1.2.3; +build is written -build);
+                with --semver-aliases also v1.2 and v1 (not for pre-releases
+                such as v1.5.0-rc.1). Taken from a v1.2.3 git tag or
+                GITHUB_REF_TYPE=tag.
   sha           the 7-character commit.
   env:NAME      the tag NAME itself, e.g. env:staging tags staging.
-  latest        latest: the newest build. Fine for development; production deploys should
-                pin a version tag, a commit tag or a digest, never latest.
+  latest        latest: the newest build. Fine for development; production
+                deploys should pin a version tag, a commit tag or a digest,
+                never latest.
 
-A strategy that cannot be resolved exits 2 and names the variable or git fact missing.
+A strategy that cannot be resolved exits 2 and names the variable or git fact
+missing.
 
 Where the values come from, in this order:
-  CodeBuild       CODEBUILD_RESOLVED_SOURCE_VERSION (commit), CODEBUILD_WEBHOOK_HEAD_REF
-                  (branch, refs/heads/ removed), CODEBUILD_SOURCE_VERSION, CODEBUILD_BUILD_ID
-  GitHub Actions  GITHUB_SHA (commit), GITHUB_REF_NAME with GITHUB_REF_TYPE (branch or
-                  tag), GITHUB_HEAD_REF (the branch of a pull request)
-  git             \`git\` in the working directory: HEAD, the current branch, the tag on HEAD
+  CodeBuild       CODEBUILD_RESOLVED_SOURCE_VERSION (commit),
+                  CODEBUILD_WEBHOOK_HEAD_REF (branch, refs/heads/ removed),
+                  CODEBUILD_SOURCE_VERSION, CODEBUILD_BUILD_ID
+  GitHub Actions  GITHUB_SHA (commit), GITHUB_REF_NAME with GITHUB_REF_TYPE
+                  (branch or tag), GITHUB_HEAD_REF (the branch of a pull
+                  request)
+  git             \`git\` in the working directory: HEAD, the current branch,
+                  the tag on HEAD
 
 Environment tags (staging, production) are moved as a build is promoted: see
-\`ecrctl promote\`. Repositories for production should have immutable tags; the project
-config (ecrctl help config) can require that.
+\`ecrctl promote\`. Repositories for production should have immutable tags; the
+project config (ecrctl help config) can require that.
 `;
 
 const exitCodes = `Exit codes
@@ -83,16 +94,20 @@ const exitCodes = `Exit codes
 Scripts and CI steps can act on the exit code alone:
 
     0  ok
-    1  failure: anything not listed below (network, registry or AWS errors, bugs)
-    2  usage: an unknown command or option, a missing argument, a value that cannot be
-       parsed (a bad reference, an unknown output format)
+    1  failure: anything not listed below (network, registry or AWS errors,
+       bugs)
+    2  usage: an unknown command or option, a missing argument, a value that
+       cannot be parsed (a bad reference, an unknown output format)
     3  rule violation: naming rules, tag rules, lifecycle policy validation
     4  scan threshold: \`ecrctl scan\` found findings at or above the threshold
-    5  authentication or authorization: no credentials, an expired token, access denied
+    5  authentication or authorization: no credentials, an expired token, access
+       denied
     6  not found: repository, image, tag or file
-  130  interrupted (Ctrl-C, SIGINT or SIGTERM); nothing half-written is left behind
+  130  interrupted (Ctrl-C, SIGINT or SIGTERM); nothing half-written is left
+       behind
 
-Errors go to stderr and name the rule broken, the value and a fix; data goes to stdout.
+Errors go to stderr and name the rule broken, the value and a fix; data goes to
+stdout.
 
 Examples:
   $ ecrctl lifecycle validate policy.json || echo "policy rejected ($?)"
@@ -101,35 +116,37 @@ Examples:
 
 const config = `The project config: .ecrctl.yaml
 
-ecrctl looks for .ecrctl.yaml in the working directory and then in each parent directory;
---config FILE (or ECRCTL_CONFIG) names one directly. The config holds the team's tag rules
-and defaults per repository pattern, so they live in the repository next to the code and
-apply the same on a laptop, in CodeBuild and in GitHub Actions.
+ecrctl looks for .ecrctl.yaml in the working directory and then in each parent
+directory; --config FILE (or ECRCTL_CONFIG) names one directly. The config holds
+the team's tag rules and defaults per repository pattern, so they live in the
+repository next to the code and apply the same on a laptop, in CodeBuild and in
+GitHub Actions.
 
   # .ecrctl.yaml
   naming:
-    houseRulesAsErrors: true     # lowercase, digits and hyphens only; in CodeBuild the
-                                 # repository name equals the project name (exit 3 when
-                                 # broken, instead of a warning; also for create-repo)
+    # lowercase, digits and hyphens only; in CodeBuild the repository name is
+    # the project name (exit 3 when broken, not a warning; also for create-repo)
+    houseRulesAsErrors: true
   repositories:
-    - pattern: team/*-api        # * matches within a path segment, ** across segments
+    - pattern: team/*-api        # * within a path segment, ** across segments
       production: true           # default: a prod/production word in the name
       strategies: [branch-sha]   # used when no --tag-strategy is given
       semverAliases: true
-      allowedTags:               # full-match regexes; every pushed tag must match one
+      allowedTags:               # full-match regexes; each tag must match one
         - 'main-[0-9a-f]{7}'
         - 'v[0-9]+(\\.[0-9]+){0,2}'
       forbid: [latest]           # wildcards with *
-      requireImmutable: true     # refuse to push to a repository with mutable tags
+      requireImmutable: true     # refuse a repository with mutable tags
       create:                    # what tag-push --create-repo creates with
         tagMutability: IMMUTABLE_WITH_EXCLUSION
         mutabilityExclusions: [staging]
         scanOnPush: true
 
-The first pattern that matches a repository applies. Every mistake in the file is
-reported at once as file:line (exit 3). A push that breaks a rule exits 3 before anything
-moves and names the rule and its config line. Without a config: pushing latest to a
-production repository warns, and so does a production repository with mutable tags.
+The first pattern that matches a repository applies. Every mistake in the file
+is reported at once as file:line (exit 3). A push that breaks a rule exits 3
+before anything moves and names the rule and its config line. Without a config:
+pushing latest to a production repository warns, and so does a production
+repository with mutable tags.
 `;
 
 /** Every topic of `ecrctl help TOPIC`, in the order the root --help lists them. */

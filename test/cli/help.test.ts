@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { HELP_TOPICS, nearest } from '../../src/cli/help-topics.js';
+import { parseProjectConfig } from '../../src/config/project-config.js';
 import { ExitCode } from '../../src/errors.js';
 import { runCli } from '../helpers/cli.js';
 
@@ -15,6 +16,15 @@ describe('ecrctl help', () => {
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe(HELP_TOPICS.find((t) => t.name === topic)?.text);
     for (const s of says) expect(r.stdout).toContain(s);
+    for (const line of r.stdout.split('\n')) expect(line.length, line).toBeLessThanOrEqual(80);
+  });
+
+  it('shows a config example that ecrctl itself accepts', () => {
+    const text = HELP_TOPICS.find((t) => t.name === 'config')!.text;
+    const yaml = text.slice(text.indexOf('  # .ecrctl.yaml'), text.indexOf('\n\n', text.indexOf('  # .ecrctl.yaml')));
+    const config = parseProjectConfig(yaml.replace(/^ {2}/gm, ''), '.ecrctl.yaml');
+    expect(config.houseRulesAsErrors?.value).toBe(true);
+    expect(config.repositories.map((r) => r.pattern)).toEqual(['team/*-api']);
   });
 
   it('lists every exit code ecrctl uses in the exit-codes topic', async () => {

@@ -122,7 +122,7 @@ export async function connect(ctx: CliContext, where: { region?: string; registr
   const settings = withAccess(settingsFromContext(ctx), where.access);
   const region = where.region ?? requireRegion(settings);
   const conn = await repos.connectEcr(settings, { region, ...(where.registryId ? { registryId: where.registryId } : {}) });
-  return { conn, repos };
+  return { conn, repos, region };
 }
 
 /** Returns the strategies to use: --tag-strategy values, else the config's defaults. */
@@ -179,10 +179,14 @@ export async function planPush(ctx: CliContext, req: PushPlanRequest): Promise<P
           ctx.log.info(`${repository} does not exist: the creation template ${template.prefix} creates it on push`);
           mutability = { setting: template.tagMutability ?? 'MUTABLE', exclusions: template.mutabilityExclusions ?? [] };
         } else {
-          throw new NotFoundError(`repository ${repository} does not exist in ${host}`, {
+          // A loopback data plane (ecrctl local) does not name its region: say which was asked.
+          const regionUnknown = ecr.region === undefined;
+          throw new NotFoundError(`repository ${repository} does not exist in ${host}${regionUnknown ? ` (region ${ecrConn.region})` : ''}`, {
             rule: 'ECR repositories must exist before a push',
             value: repository,
-            fix: `add --create-repo, run \`ecrctl create-repo ${repository}\` first, or add a CREATE_ON_PUSH creation template (\`ecrctl template create\`)`,
+            fix:
+              `add --create-repo, run \`ecrctl create-repo ${repository}\` first, or add a CREATE_ON_PUSH creation template (\`ecrctl template create\`)` +
+              (regionUnknown ? `; if ${host} is the data plane of another region, pass --region with that region` : ''),
           });
         }
       }

@@ -317,7 +317,12 @@ describe('copy carries referrers', () => {
   it('tag-push of that layout carries the signature to another registry, which lists it', async () => {
     const out = path.join(t.dir, 'signed-layout');
     await west.ecr.send(new CreateRepositoryCommand({ repositoryName: 'layout/api' }));
-    // A loopback data plane does not name its region: tag-push's repository check needs it.
+    // A loopback data plane does not name its region: tag-push's repository check needs it,
+    // and says so when it asked the wrong one.
+    const wrong = await t.cli(['tag-push', `oci:${out}:v1`, `${west.host}/layout/api:v1`]);
+    expect(wrong.code).toBe(6);
+    expect(wrong.stderr).toContain(`repository layout/api does not exist in ${west.host} (region us-east-1)`);
+    expect(wrong.stderr).toContain(`if ${west.host} is the data plane of another region, pass --region with that region`);
     const r = await t.cli(['tag-push', `oci:${out}:v1`, `${west.host}/layout/api:v1`, '--region', 'eu-west-1', '--output', 'json']);
     expect(r.code, r.stderr).toBe(0);
     expect((JSON.parse(r.stdout) as { referrers: { copied: number } }).referrers.copied).toBe(1);

@@ -251,32 +251,46 @@ export const repositoryOperations: OperationTable = {
     return { registryId: registry.account, repositoryName: name, policyText };
   },
 
-  async TagResource(req) {
-    const { registry, name } = resourceOf(req);
-    const added = resourceTagsOf(req.input, 'tags');
-    if (added.length === 0) throw invalidParameter('tags', 'Member must have length greater than or equal to 1');
-    await req.ctx.store.mutate(() => {
-      const repo = requireRepository(registry, name);
-      repo.resourceTags = mergeTags(repo.resourceTags, added);
-    });
-    return {};
-  },
-
-  async UntagResource(req) {
-    const { registry, name } = resourceOf(req);
-    const keys = list<string>(req.input, 'tagKeys', { required: true }) ?? [];
-    await req.ctx.store.mutate(() => {
-      const repo = requireRepository(registry, name);
-      repo.resourceTags = repo.resourceTags.filter((t) => !keys.includes(t.Key));
-    });
-    return {};
-  },
-
-  async ListTagsForResource(req) {
-    const { registry, name } = resourceOf(req);
-    return { tags: requireRepository(registry, name).resourceTags };
-  },
+  ...resourceTagOperations(resourceOf, { refuseEmpty: true }),
 };
+
+/**
+ * TagResource, UntagResource and ListTagsForResource on repositories, for ECR and ECR Public
+ * alike: they differ only in how a resource ARN names the repository, and in whether an
+ * empty tag list is refused (ECR) or accepted (ECR Public).
+ */
+export function resourceTagOperations(
+  resourceOf: (req: ApiRequest) => { registry: RegistryRecord; name: string },
+  opts: { refuseEmpty: boolean },
+): OperationTable {
+  return {
+    async TagResource(req) {
+      const { registry, name } = resourceOf(req);
+      const added = resourceTagsOf(req.input, 'tags');
+      if (opts.refuseEmpty && added.length === 0) throw invalidParameter('tags', 'Member must have length greater than or equal to 1');
+      await req.ctx.store.mutate(() => {
+        const repo = requireRepository(registry, name);
+        repo.resourceTags = mergeTags(repo.resourceTags, added);
+      });
+      return {};
+    },
+
+    async UntagResource(req) {
+      const { registry, name } = resourceOf(req);
+      const keys = list<string>(req.input, 'tagKeys', { required: true }) ?? [];
+      await req.ctx.store.mutate(() => {
+        const repo = requireRepository(registry, name);
+        repo.resourceTags = repo.resourceTags.filter((t) => !keys.includes(t.Key));
+      });
+      return {};
+    },
+
+    async ListTagsForResource(req) {
+      const { registry, name } = resourceOf(req);
+      return { tags: requireRepository(registry, name).resourceTags };
+    },
+  };
+}
 
 function policyNotFound(registry: RegistryRecord, name: string): ApiError {
   return new ApiError(

@@ -18,7 +18,7 @@ import {
   str,
   ts,
 } from '../ecr-api/kit.js';
-import { mergeTags, resourceTagsOf } from '../ecr-api/repositories.js';
+import { mergeTags, resourceTagOperations, resourceTagsOf } from '../ecr-api/repositories.js';
 import { ApiError, invalidParameter } from '../errors.js';
 import { pushOrderKey } from '../images.js';
 import { PUBLIC_REPOSITORY_NAME, REGISTRY_ID } from '../rules.js';
@@ -290,29 +290,6 @@ export const PUBLIC_OPERATIONS: OperationTable = {
     return { registryCatalogData: displayName !== undefined ? { displayName } : {} };
   },
 
-  async TagResource(req) {
-    const { registry, name } = resourceOf(req);
-    const added = resourceTagsOf(req.input);
-    await req.ctx.store.mutate(() => {
-      const repo = requireRepository(registry, name);
-      repo.resourceTags = mergeTags(repo.resourceTags, added);
-    });
-    return {};
-  },
-
-  async UntagResource(req) {
-    const { registry, name } = resourceOf(req);
-    const keys = list<string>(req.input, 'tagKeys', { required: true }) ?? [];
-    await req.ctx.store.mutate(() => {
-      const repo = requireRepository(registry, name);
-      repo.resourceTags = repo.resourceTags.filter((t) => !keys.includes(t.Key));
-    });
-    return {};
-  },
-
-  async ListTagsForResource(req) {
-    const { registry, name } = resourceOf(req);
-    return { tags: requireRepository(registry, name).resourceTags };
-  },
+  ...resourceTagOperations(resourceOf, { refuseEmpty: false }),
 };
 

@@ -3,7 +3,7 @@
 // map service exceptions to our error kinds. No SDK type leaves this file.
 import { EcrctlError, InterruptedError, NotFoundError } from '../errors.js';
 import type { LifecycleImage } from '../policy/lifecycle/index.js';
-import { DESCRIBE_IMAGES_MAX } from './images.js';
+import { listImages } from './images.js';
 import { awsErrorName, callEcr, type EcrConnection, putLifecyclePolicy as putPolicy } from './repositories.js';
 
 /** A repository's lifecycle policy as ECR returns it. */
@@ -190,39 +190,24 @@ const INDEX_TYPES = new Set(['application/vnd.oci.image.index.v1+json', 'applica
  * manifests they list (BatchGetImage), so images an index references are not expired.
  */
 export async function listLifecycleImages(conn: EcrConnection, repository: string): Promise<LifecycleImage[]> {
-  const { DescribeImagesCommand, BatchGetImageCommand } = conn.sdk;
+  const { BatchGetImageCommand } = conn.sdk;
   const images: LifecycleImage[] = [];
   const indexes: string[] = [];
-  let nextToken: string | undefined;
-  do {
-    const token = nextToken;
-    const out = await callEcr(conn, 'DescribeImages', `repository ${repository}`, () =>
-      conn.client.send(
-        new DescribeImagesCommand({
-          ...registry(conn),
-          repositoryName: repository,
-          maxResults: conn.pageSize ?? DESCRIBE_IMAGES_MAX,
-          ...(token ? { nextToken: token } : {}),
-        }),
-      ),
-    );
-    for (const d of out.imageDetails ?? []) {
-      if (!d.imageDigest) throw new EcrctlError(`DescribeImages returned an image without a digest in ${repository}`);
-      if (!d.imagePushedAt) throw new EcrctlError(`DescribeImages returned no push time for ${d.imageDigest} in ${repository}`);
-      const image: LifecycleImage = {
-        digest: d.imageDigest,
-        tags: [...(d.imageTags ?? [])],
-        pushedAt: d.imagePushedAt,
-        storageClass: d.imageStatus === 'ARCHIVED' ? 'archive' : 'standard',
-      };
-      if (d.imageSizeInBytes !== undefined) image.sizeBytes = d.imageSizeInBytes;
-      if (d.lastRecordedPullTime) image.lastPulledAt = d.lastRecordedPullTime;
-      if (d.lastArchivedAt) image.lastArchivedAt = d.lastArchivedAt;
-      if (d.imageManifestMediaType && INDEX_TYPES.has(d.imageManifestMediaType)) indexes.push(d.imageDigest);
-      images.push(image);
-    }
-    nextToken = out.nextToken;
-  } while (nextToken);
+  // Archived images included: rules with storageClass "archive" select them.
+  for (const d of await listImages(conn, repository)) {
+    if (!d.pushedAt) throw new EcrctlError(`DescribeImages returned no push time for ${d.digest} in ${repository}`);
+    const image: LifecycleImage = {
+      digest: d.digest,
+      tags: d.tags,
+      pushedAt: d.pushedAt,
+      storageClass: d.status === 'ARCHIVED' ? 'archive' : 'standard',
+      sizeBytes: d.sizeBytes,
+    };
+    if (d.lastPulledAt) image.lastPulledAt = d.lastPulledAt;
+    if (d.lastArchivedAt) image.lastArchivedAt = d.lastArchivedAt;
+    if (d.mediaType && INDEX_TYPES.has(d.mediaType)) indexes.push(d.digest);
+    images.push(image);
+  }
 
   const byDigest = new Map(images.map((i) => [i.digest, i]));
   for (let i = 0; i < indexes.length; i += 100) {

@@ -55,6 +55,20 @@ describe('lifecycle adapters', () => {
     expect(first?.pushedAt).toBeInstanceOf(Date);
   });
 
+  it('lists archived images too, as the archive storage class (rules can select them)', async () => {
+    await env.ecr.send(new sdk.CreateRepositoryCommand({ repositoryName: 'adapter/archived' }));
+    const [kept, archived] = await makeImages(env.ecr, 'adapter/archived', 2, { tags: (i) => [`a${i}`] });
+    await env.ecr.send(new sdk.UpdateImageStorageClassCommand({ repositoryName: 'adapter/archived', imageId: { imageDigest: archived!.digest }, targetStorageClass: 'ARCHIVE' }));
+    const images = await listLifecycleImages(conn, 'adapter/archived');
+    expect(images.map((i) => [i.digest, i.storageClass]).sort()).toEqual(
+      [
+        [kept!.digest, 'standard'],
+        [archived!.digest, 'archive'],
+      ].sort(),
+    );
+    expect(images.find((i) => i.digest === archived!.digest)?.lastArchivedAt).toBeInstanceOf(Date);
+  });
+
   it('reads which images an index lists (BatchGetImage), so they count as referenced', async () => {
     await env.ecr.send(new sdk.CreateRepositoryCommand({ repositoryName: 'adapter/index' }));
     const two = await makeImages(env.ecr, 'adapter/index', 2, { tags: (i) => [`p${i}`] });

@@ -102,9 +102,8 @@ export function mergeTags(existing: readonly ResourceTag[], added: readonly Reso
   return [...map].map(([Key, Value]) => ({ Key, Value }));
 }
 
-function encryptionOf(input: Record<string, unknown>): RepositoryRecord['encryption'] {
-  const cfg = obj(input, 'encryptionConfiguration');
-  if (!cfg) return { encryptionType: 'AES256' };
+/** Returns an encryptionConfiguration as given, after ECR's checks (repositories and templates). */
+export function checkedEncryption(cfg: Record<string, unknown>): { encryptionType: string; kmsKey?: string } {
   const encryptionType = reqStr(cfg, 'encryptionType');
   if (!['AES256', 'KMS', 'KMS_DSSE'].includes(encryptionType)) {
     throw invalidParameter('encryptionConfiguration.encryptionType', 'Member must satisfy enum value set: [AES256, KMS, KMS_DSSE]');
@@ -113,6 +112,13 @@ function encryptionOf(input: Record<string, unknown>): RepositoryRecord['encrypt
   if (kmsKey !== undefined && encryptionType === 'AES256') {
     throw new ApiError('InvalidParameterException', 'Invalid parameter: kmsKey can only be specified when encryptionType is KMS or KMS_DSSE');
   }
+  return kmsKey === undefined ? { encryptionType } : { encryptionType, kmsKey };
+}
+
+function encryptionOf(input: Record<string, unknown>): RepositoryRecord['encryption'] {
+  const cfg = obj(input, 'encryptionConfiguration');
+  if (!cfg) return { encryptionType: 'AES256' };
+  const { encryptionType, kmsKey } = checkedEncryption(cfg);
   if (encryptionType === 'AES256') return { encryptionType };
   // Without a key ECR uses the AWS managed key aws/ecr.
   return { encryptionType, kmsKey: kmsKey ?? `arn:aws:kms:local:000000000000:alias/aws/ecr` };

@@ -8,7 +8,7 @@ import { ApiError, invalidParameter } from '../errors.js';
 import { REPOSITORY_NAME } from '../rules.js';
 import type { MutabilityExclusionFilter, RegistryRecord, RepositoryRecord, ResourceTag } from '../store.js';
 import { list, obj, type OperationTable, page, privateRegistry, reqStr, str, ts } from './kit.js';
-import { mergeTags, mutabilityOf, resourceTagsOf } from './repositories.js';
+import { checkedEncryption, mergeTags, mutabilityOf, resourceTagsOf } from './repositories.js';
 
 /** What a template applies to, as the API model names it. */
 export const APPLIED_FOR = ['REPLICATION', 'PULL_THROUGH_CACHE', 'CREATE_ON_PUSH'] as const;
@@ -115,16 +115,7 @@ function appliedForOf(input: Record<string, unknown>, required: boolean): Applie
 
 function encryptionOf(input: Record<string, unknown>): TemplateRecord['encryptionConfiguration'] {
   const cfg = obj(input, 'encryptionConfiguration');
-  if (!cfg) return undefined;
-  const encryptionType = reqStr(cfg, 'encryptionType');
-  if (!['AES256', 'KMS', 'KMS_DSSE'].includes(encryptionType)) {
-    throw invalidParameter('encryptionConfiguration.encryptionType', 'Member must satisfy enum value set: [AES256, KMS, KMS_DSSE]');
-  }
-  const kmsKey = str(cfg, 'kmsKey', { min: 1, max: 2048 });
-  if (kmsKey !== undefined && encryptionType === 'AES256') {
-    throw new ApiError('InvalidParameterException', 'Invalid parameter: kmsKey can only be specified when encryptionType is KMS or KMS_DSSE');
-  }
-  return kmsKey === undefined ? { encryptionType } : { encryptionType, kmsKey };
+  return cfg ? checkedEncryption(cfg) : undefined;
 }
 
 function jsonText(input: Record<string, unknown>, field: string, max: number, what: string): string | undefined {

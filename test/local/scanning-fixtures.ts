@@ -1,22 +1,13 @@
 // Shared by the scanning tests: package databases (dpkg status, apk installed), images whose
 // layers hold them, pushed through the ECR layer API and PutImage, indexes of such images,
 // and advisory files.
-import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
-import {
-  CompleteLayerUploadCommand,
-  type ECRClient,
-  InitiateLayerUploadCommand,
-  PutImageCommand,
-  UploadLayerPartCommand,
-} from '@aws-sdk/client-ecr';
+import { type ECRClient, PutImageCommand } from '@aws-sdk/client-ecr';
+import { sha256, uploadBlob } from '../cli/repos-fixtures.js';
 import { layerTar } from '../helpers/layout-fixtures.js';
 
-/** Returns the sha256 digest of bytes. */
-export function sha256(bytes: Buffer | string): string {
-  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-}
+export { sha256 };
 
 /** Returns a dpkg status file listing the packages as installed. */
 export function dpkgStatus(packages: [string, string][], arch = 'amd64'): string {
@@ -46,19 +37,6 @@ export interface AdvisoryEntry {
 /** Writes an advisory file. */
 export function writeAdvisories(file: string, advisories: AdvisoryEntry[]): void {
   writeFileSync(file, JSON.stringify(advisories, null, 2));
-}
-
-async function uploadBlob(ecr: ECRClient, repo: string, bytes: Buffer): Promise<string> {
-  const { uploadId } = await ecr.send(new InitiateLayerUploadCommand({ repositoryName: repo }));
-  await ecr.send(
-    new UploadLayerPartCommand({ repositoryName: repo, uploadId, partFirstByte: 0, partLastByte: bytes.length - 1, layerPartBlob: bytes }),
-  );
-  try {
-    await ecr.send(new CompleteLayerUploadCommand({ repositoryName: repo, uploadId, layerDigests: [sha256(bytes)] }));
-  } catch (err) {
-    if ((err as { name?: string }).name !== 'LayerAlreadyExistsException') throw err;
-  }
-  return sha256(bytes);
 }
 
 /** A pushed image: its digest and the manifest size (for an index descriptor). */

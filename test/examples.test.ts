@@ -4,36 +4,20 @@
 // a shim that runs the built CLI; `docker buildx build` is a shim that writes the OCI layout
 // with examples/make-image.mjs (no Docker here). Steps that `uses:` an action are skipped:
 // the environment stands in for what they set up (credentials, Node).
-import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DescribeImagesCommand, DescribeRepositoriesCommand } from '@aws-sdk/client-ecr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { baseEnv, builtEntry } from './helpers/cli.js';
+import { baseEnv, builtEntry, runProcess } from './helpers/cli.js';
 import { type RepoTestEnv, startRepoEnv } from './cli/repos-fixtures.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 
 /** Runs bash with args (asynchronously: the ecrctl local server lives in this process). */
-function bash(args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv }): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('close', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-  });
+async function bash(args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv }): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const r = await runProcess('bash', args, { ...opts, timeoutMs: 60_000 });
+  return { status: r.code, stdout: r.stdout, stderr: r.stderr };
 }
 let env: RepoTestEnv;
 let bin: string;

@@ -1,11 +1,11 @@
 // Shared set-up for the login and credential-helper tests: a temporary HOME with its own
 // cache and Docker config, static credentials in the environment, and ecrctl local.
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { runProcess } from '../helpers/cli.js';
 
 export const ACCESS_KEY_ID = 'AKIDIOSFODNN7EXAMPLE';
 export const SECRET_ACCESS_KEY = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
@@ -91,23 +91,5 @@ export function run(
   args: readonly string[],
   opts: { env?: NodeJS.ProcessEnv; input?: string } = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
-  return new Promise((resolve, reject) => {
-    const started = process.hrtime.bigint();
-    const child = spawn(cmd, args, { env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 50_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr, ms: Number(process.hrtime.bigint() - started) / 1e6 });
-    });
-    child.stdin.end(opts.input ?? '');
-  });
+  return runProcess(cmd, args, opts);
 }

@@ -31,12 +31,30 @@ export function builtEntry(bin: 'ecrctl' | 'docker-credential-ecrctl' = 'ecrctl'
 
 /** Runs the CLI with args; resolves with exit code and output (never rejects on exit code). */
 export function runCli(args: readonly string[], opts: CliOptions = {}): Promise<CliResult> {
+  return runProcess(process.execPath, [builtEntry(opts.bin), ...args], {
+    ...opts,
+    cwd: opts.cwd ?? root,
+    env: { ...baseEnv(), ...opts.env },
+  });
+}
+
+export interface ProcessResult extends CliResult {
+  /** Wall time from spawn to exit. */
+  ms: number;
+}
+
+/**
+ * Runs a command as a child process, collecting its output as text; resolves with the exit
+ * code (never rejects on one). Killed after timeoutMs (default 50 s).
+ */
+export function runProcess(
+  cmd: string,
+  args: readonly string[],
+  opts: Omit<CliOptions, 'bin'> = {},
+): Promise<ProcessResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [builtEntry(opts.bin), ...args], {
-      cwd: opts.cwd ?? root,
-      env: { ...baseEnv(), ...opts.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const started = process.hrtime.bigint();
+    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
@@ -49,7 +67,7 @@ export function runCli(args: readonly string[], opts: CliOptions = {}): Promise<
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
+      resolve({ code, signal, stdout, stderr, ms: Number(process.hrtime.bigint() - started) / 1e6 });
     });
     child.stdin.end(opts.input ?? '');
     opts.onSpawn?.(child);

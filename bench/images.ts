@@ -11,6 +11,7 @@ import path from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
+import { tarHeader } from '../src/oci/layout/tar.js';
 
 export interface ImageSpec {
   /** Names the cache entry and the tag. */
@@ -32,26 +33,6 @@ export interface BenchImage {
 }
 
 const CHUNK = 1024 * 1024;
-
-/** Returns a ustar header for one regular file of size bytes. */
-function tarHeader(name: string, size: number): Buffer {
-  const header = Buffer.alloc(512);
-  const field = (offset: number, length: number, value: string) => header.write(value, offset, length, 'ascii');
-  field(0, 100, name);
-  field(100, 8, '0000644\0');
-  field(108, 8, '0000000\0');
-  field(116, 8, '0000000\0');
-  field(124, 12, `${size.toString(8).padStart(11, '0')}\0`);
-  field(136, 12, '00000000000\0');
-  field(148, 8, '        ');
-  field(156, 1, '0');
-  field(257, 6, 'ustar\0');
-  field(263, 2, '00');
-  let sum = 0;
-  for (const b of header) sum += b;
-  field(148, 8, `${sum.toString(8).padStart(6, '0')}\0 `);
-  return header;
-}
 
 /** Yields the tar of one file of size random bytes determined by key. */
 async function* tarOfRandomFile(name: string, size: number, key: Buffer): AsyncGenerator<Buffer> {

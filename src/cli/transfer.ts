@@ -3,6 +3,7 @@
 import { EcrctlError, InterruptedError, NotFoundError, UsageError } from '../errors.js';
 import { copyImage, formatPlatform, manifestKind, parseManifest, parsePlatform, type PlatformSpec } from '../oci/copy.js';
 import { formatLocation, formatReference, type ImageLocation, parseLocation } from '../oci/reference.js';
+import type { ReferrersReport } from '../oci/referrers.js';
 import type { ImageIndex, ImageManifest } from '../oci/types.js';
 import type { CliContext } from './context.js';
 import { openLocation, type OpenedLocation, resolveLocation } from './locations.js';
@@ -150,7 +151,7 @@ export async function runTransfer(ctx: CliContext, req: TransferRequest): Promis
       ...(knownTags ? { knownTags } : {}),
     });
     progress.done(true);
-    let referrers: Awaited<ReturnType<typeof import('../oci/referrers.js').copyReferrers>> | undefined;
+    let referrers: ReferrersReport | undefined;
     if (withReferrers) {
       try {
         referrers = await (await import('../oci/referrers.js')).copyReferrers(source.source!, target.target!, summary.digest, {

@@ -42,7 +42,7 @@ async function* tarOfRandomFile(name: string, size: number, key: Buffer): AsyncG
   for (let left = size; left > 0; left -= CHUNK) {
     yield cipher.update(left >= CHUNK ? zeros : zeros.subarray(0, left));
   }
-  yield Buffer.alloc((512 - (size % 512)) % 512 + 1024);
+  yield Buffer.alloc(((512 - (size % 512)) % 512) + 1024);
 }
 
 /** A pass-through that hashes what passes and counts it. */
@@ -94,7 +94,12 @@ export async function ensureImage(workDir: string, spec: ImageSpec): Promise<Ben
     const file = path.join(blobsDir, hex);
     renameSync(partial, file);
     diffIds.push(`sha256:${tarHash.hash.digest('hex')}`);
-    layers.push({ digest: `sha256:${hex}`, size: gzHash.bytes, file, mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' });
+    layers.push({
+      digest: `sha256:${hex}`,
+      size: gzHash.bytes,
+      file,
+      mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+    });
   }
   const configJson = {
     architecture: 'amd64',
@@ -102,7 +107,10 @@ export async function ensureImage(workDir: string, spec: ImageSpec): Promise<Ben
     config: { Env: [`BENCH_SEED=${spec.seed}`] },
     rootfs: { type: 'layers', diff_ids: diffIds },
   };
-  const config = { ...writeBlob(blobsDir, Buffer.from(JSON.stringify(configJson))), mediaType: 'application/vnd.oci.image.config.v1+json' };
+  const config = {
+    ...writeBlob(blobsDir, Buffer.from(JSON.stringify(configJson))),
+    mediaType: 'application/vnd.oci.image.config.v1+json',
+  };
   const manifest = {
     schemaVersion: 2,
     mediaType: 'application/vnd.oci.image.manifest.v1+json',

@@ -4,7 +4,13 @@
 // here (re-sorts each rule's selection and re-tests every higher rule per image), and checks
 // that both decide the same.
 import { performance } from 'node:perf_hooks';
-import { type LifecycleImage, type LifecyclePolicy, type LifecycleRule, parseLifecyclePolicy, simulateLifecycle } from '../src/policy/lifecycle/index.js';
+import {
+  type LifecycleImage,
+  type LifecyclePolicy,
+  type LifecycleRule,
+  parseLifecyclePolicy,
+  simulateLifecycle,
+} from '../src/policy/lifecycle/index.js';
 import { compileRule, selects } from '../src/policy/lifecycle/simulate.js';
 
 const IMAGES = 10_000;
@@ -35,8 +41,14 @@ function makeImages(): LifecycleImage[] {
     if (r > 0.6) tags.push(`v${Math.floor(rand() * 12)}.${Math.floor(rand() * 20)}.${Math.floor(rand() * 50)}`);
     if (r > 0.95) tags.push('latest-candidate');
     const pushedAt = new Date(NOW.getTime() - Math.floor(rand() * 700 * DAY));
-    const image: LifecycleImage = { digest: `sha256:${i.toString(16).padStart(64, '0')}`, tags, pushedAt, sizeBytes: Math.floor(rand() * 500_000_000) };
-    if (rand() > 0.5) image.lastPulledAt = new Date(pushedAt.getTime() + Math.floor(rand() * (NOW.getTime() - pushedAt.getTime())));
+    const image: LifecycleImage = {
+      digest: `sha256:${i.toString(16).padStart(64, '0')}`,
+      tags,
+      pushedAt,
+      sizeBytes: Math.floor(rand() * 500_000_000),
+    };
+    if (rand() > 0.5)
+      image.lastPulledAt = new Date(pushedAt.getTime() + Math.floor(rand() * (NOW.getTime() - pushedAt.getTime())));
     return image;
   });
 }
@@ -44,22 +56,73 @@ function makeImages(): LifecycleImage[] {
 function makePolicy(): LifecyclePolicy {
   // Release candidates nobody pulls any more go to archive first.
   const rules: LifecycleRule[] = [
-    { rulePriority: 1, selection: { tagStatus: 'tagged', tagPatternList: ['latest-candidate'], countType: 'sinceImagePulled', countUnit: 'days', countNumber: 120 }, action: { type: 'transition', targetStorageClass: 'archive' } },
+    {
+      rulePriority: 1,
+      selection: {
+        tagStatus: 'tagged',
+        tagPatternList: ['latest-candidate'],
+        countType: 'sinceImagePulled',
+        countUnit: 'days',
+        countNumber: 120,
+      },
+      action: { type: 'transition', targetStorageClass: 'archive' },
+    },
   ];
   const branches = ['main', 'dev', 'release', 'feature-a', 'feature-b', 'hotfix', 'prod', 'staging', 'qa', 'perf'];
   for (let m = 0; m < 12; m++) {
-    rules.push({ rulePriority: rules.length + 1, selection: { tagStatus: 'tagged', tagPatternList: [`v${m}.*.*`], countType: 'imageCountMoreThan', countNumber: 5 + m }, action: { type: 'expire' } });
+    rules.push({
+      rulePriority: rules.length + 1,
+      selection: {
+        tagStatus: 'tagged',
+        tagPatternList: [`v${m}.*.*`],
+        countType: 'imageCountMoreThan',
+        countNumber: 5 + m,
+      },
+      action: { type: 'expire' },
+    });
   }
   for (const b of branches) {
-    rules.push({ rulePriority: rules.length + 1, selection: { tagStatus: 'tagged', tagPatternList: [`${b}-*`], countType: 'imageCountMoreThan', countNumber: 50 }, action: { type: 'expire' } });
-    rules.push({ rulePriority: rules.length + 1, selection: { tagStatus: 'tagged', tagPrefixList: [b, 'v'], countType: 'sinceImagePushed', countUnit: 'days', countNumber: 180 }, action: { type: 'expire' } });
+    rules.push({
+      rulePriority: rules.length + 1,
+      selection: { tagStatus: 'tagged', tagPatternList: [`${b}-*`], countType: 'imageCountMoreThan', countNumber: 50 },
+      action: { type: 'expire' },
+    });
+    rules.push({
+      rulePriority: rules.length + 1,
+      selection: {
+        tagStatus: 'tagged',
+        tagPrefixList: [b, 'v'],
+        countType: 'sinceImagePushed',
+        countUnit: 'days',
+        countNumber: 180,
+      },
+      action: { type: 'expire' },
+    });
   }
   while (rules.length < RULES - 2) {
     const k = rules.length;
-    rules.push({ rulePriority: k + 1, selection: { tagStatus: 'tagged', tagPatternList: [`*-${(k % 16).toString(16)}*`, '*'], countType: 'sinceImagePushed', countUnit: 'days', countNumber: 300 + k }, action: { type: 'expire' } });
+    rules.push({
+      rulePriority: k + 1,
+      selection: {
+        tagStatus: 'tagged',
+        tagPatternList: [`*-${(k % 16).toString(16)}*`, '*'],
+        countType: 'sinceImagePushed',
+        countUnit: 'days',
+        countNumber: 300 + k,
+      },
+      action: { type: 'expire' },
+    });
   }
-  rules.push({ rulePriority: RULES - 1, selection: { tagStatus: 'untagged', countType: 'sinceImagePushed', countUnit: 'days', countNumber: 14 }, action: { type: 'expire' } });
-  rules.push({ rulePriority: RULES, selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: 2000 }, action: { type: 'expire' } });
+  rules.push({
+    rulePriority: RULES - 1,
+    selection: { tagStatus: 'untagged', countType: 'sinceImagePushed', countUnit: 'days', countNumber: 14 },
+    action: { type: 'expire' },
+  });
+  rules.push({
+    rulePriority: RULES,
+    selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: 2000 },
+    action: { type: 'expire' },
+  });
   return { rules };
 }
 
@@ -67,10 +130,19 @@ function makePolicy(): LifecyclePolicy {
 function makeCountOnlyPolicy(): LifecyclePolicy {
   const rules: LifecycleRule[] = Array.from({ length: RULES - 1 }, (_, k) => ({
     rulePriority: k + 1,
-    selection: { tagStatus: 'tagged' as const, tagPatternList: k % 2 === 0 ? [`*-${(k % 16).toString(16)}*`] : [`v${k % 12}.*.*`], countType: 'imageCountMoreThan' as const, countNumber: 10 + k },
+    selection: {
+      tagStatus: 'tagged' as const,
+      tagPatternList: k % 2 === 0 ? [`*-${(k % 16).toString(16)}*`] : [`v${k % 12}.*.*`],
+      countType: 'imageCountMoreThan' as const,
+      countNumber: 10 + k,
+    },
     action: { type: 'expire' as const },
   }));
-  rules.push({ rulePriority: RULES, selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: 1000 }, action: { type: 'expire' } });
+  rules.push({
+    rulePriority: RULES,
+    selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: 1000 },
+    action: { type: 'expire' },
+  });
   return { rules };
 }
 
@@ -81,14 +153,17 @@ function naiveSimulate(policy: LifecyclePolicy, images: readonly LifecycleImage[
   for (let r = 0; r < rules.length; r++) {
     const rule = rules[r]!;
     const c = compileRule(rule);
-    const selection = images.filter((im) => selects(c, im)).sort((a, b) => b.pushedAt.getTime() - a.pushedAt.getTime() || (a.digest < b.digest ? -1 : 1));
+    const selection = images
+      .filter((im) => selects(c, im))
+      .sort((a, b) => b.pushedAt.getTime() - a.pushedAt.getTime() || (a.digest < b.digest ? -1 : 1));
     const s = rule.selection;
     selection.forEach((im, rank) => {
       if (rules.slice(0, r).some((h) => selects(compileRule(h), im))) return;
       let act: boolean;
       if (s.countType === 'imageCountMoreThan') act = rank >= s.countNumber;
       else if (s.countType === 'sinceImagePushed') act = (now.getTime() - im.pushedAt.getTime()) / DAY > s.countNumber;
-      else if (s.countType === 'sinceImagePulled') act = (now.getTime() - (im.lastPulledAt ?? im.pushedAt).getTime()) / DAY > s.countNumber;
+      else if (s.countType === 'sinceImagePulled')
+        act = (now.getTime() - (im.lastPulledAt ?? im.pushedAt).getTime()) / DAY > s.countNumber;
       else act = im.lastArchivedAt !== undefined && (now.getTime() - im.lastArchivedAt.getTime()) / DAY > s.countNumber;
       if (act) out.set(im.digest, rule.action.type);
     });
@@ -129,7 +204,9 @@ const scenarios: [string, LifecyclePolicy][] = [
 ];
 const ms = (x: number) => `${x.toFixed(1)} ms`.padStart(10);
 const row = (name: string, t: Timing) => `  ${name.padEnd(40)}${ms(t.wall)} wall ${ms(t.cpu)} cpu`;
-console.log(`lifecycle benchmark: ${IMAGES} images x ${RULES} rules, median of ${ROUNDS} rounds (node ${process.version})`);
+console.log(
+  `lifecycle benchmark: ${IMAGES} images x ${RULES} rules, median of ${ROUNDS} rounds (node ${process.version})`,
+);
 
 for (const [title, policy] of scenarios) {
   const text = JSON.stringify(policy, null, 2);
@@ -156,9 +233,13 @@ for (const [title, policy] of scenarios) {
   for (const d of fast) counts[d.action]++;
 
   console.log(`\n${title}`);
-  console.log(`  decisions: ${counts.expire} expire, ${counts.transition} transition, ${counts.keep} keep (baseline agrees on all)`);
+  console.log(
+    `  decisions: ${counts.expire} expire, ${counts.transition} transition, ${counts.keep} keep (baseline agrees on all)`,
+  );
   console.log(row(`parseLifecyclePolicy (${text.length} chars)`, validateRuns));
   console.log(`${row('simulateLifecycle', fastRuns)}   target < 1000 ms: ${fastRuns.wall < 1000 ? 'met' : 'MISSED'}`);
   console.log(row('naive baseline (sort per rule, re-test)', naiveRuns));
-  console.log(`  baseline / simulateLifecycle: ${(naiveRuns.wall / fastRuns.wall).toFixed(1)}x wall, ${(naiveRuns.cpu / fastRuns.cpu).toFixed(1)}x cpu`);
+  console.log(
+    `  baseline / simulateLifecycle: ${(naiveRuns.wall / fastRuns.wall).toFixed(1)}x wall, ${(naiveRuns.cpu / fastRuns.cpu).toFixed(1)}x cpu`,
+  );
 }

@@ -34,17 +34,25 @@ const wants = (name: string) => only.size === 0 || only.has(name);
 const cases = new Set([...only].filter((s) => /^\d$/.test(s)).map(Number));
 const anyCase = only.size === 0 || cases.size > 0;
 
-const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
+const load = () =>
+  os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 const freeGiB = (dir: string) => {
   const s = statfsSync(dir);
   return (s.bavail * s.bsize) / 1024 ** 3;
 };
 
 mkdirSync(workDir, { recursive: true });
-console.log(`ecrctl benchmark${quick ? ' (--quick: small sizes)' : ''}: node ${process.version}, ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}`);
+console.log(
+  `ecrctl benchmark${quick ? ' (--quick: small sizes)' : ''}: node ${process.version}, ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}`,
+);
 console.log(`load average at start: ${load()}; work dir ${workDir} (${freeGiB(workDir).toFixed(1)} GiB free)`);
 
-const missing = ['/usr/bin/docker-registry', '/usr/bin/skopeo', '/usr/bin/curl', '/usr/bin/sha256sum'].filter((f) => !existsSync(f));
+const missing = ['/usr/bin/docker-registry', '/usr/bin/skopeo', '/usr/bin/curl', '/usr/bin/sha256sum'].filter(
+  (f) => !existsSync(f),
+);
 if (anyCase && missing.length > 0) {
   console.error(`missing: ${missing.join(', ')} (apt-get install docker-registry skopeo curl coreutils)`);
   process.exit(1);
@@ -58,10 +66,20 @@ if (anyCase && !haveGnuTime()) {
 // directory (inside the project, so that node_modules resolves) rather than dist/, so that
 // a half-edited dist/ cannot skew the numbers.
 const build = path.join(root, '.bench-build');
-const tsc = spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', path.join(build, 'dist')], {
-  cwd: root,
-  encoding: 'utf8',
-});
+const tsc = spawnSync(
+  process.execPath,
+  [
+    path.join(root, 'node_modules/typescript/bin/tsc'),
+    '-p',
+    'tsconfig.build.json',
+    '--outDir',
+    path.join(build, 'dist'),
+  ],
+  {
+    cwd: root,
+    encoding: 'utf8',
+  },
+);
 const entry = path.join(build, 'dist/cli/bin.js');
 if (!existsSync(entry)) {
   console.error(`building the CLI failed:\n${tsc.stdout}${tsc.stderr}`);
@@ -75,13 +93,19 @@ if (anyCase) {
   // Full size: 1 GiB image cached, 2 GiB layer cached, registry storage and a pull output.
   const needGiB = quick ? 1.5 : 6.5;
   const skipBig = freeGiB(workDir) < needGiB;
-  if (skipBig) console.log(`only ${freeGiB(workDir).toFixed(1)} GiB free; the large-layer case needs ~${needGiB} GiB and is skipped`);
+  if (skipBig)
+    console.log(
+      `only ${freeGiB(workDir).toFixed(1)} GiB free; the large-layer case needs ~${needGiB} GiB and is skipped`,
+    );
   transfer = await runTransferBench({ quick, rounds, workDir, ecrctl, only: cases, skipBig });
 }
 if (wants('startup')) await runStartupBench(ecrctl);
 if (wants('lifecycle')) {
   console.log('');
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'bench/lifecycle.bench.ts')], { cwd: root, stdio: 'inherit' });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'bench/lifecycle.bench.ts')], {
+    cwd: root,
+    stdio: 'inherit',
+  });
   if (r.status !== 0) console.error(`lifecycle benchmark exited with ${r.status}`);
 }
 

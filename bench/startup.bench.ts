@@ -20,13 +20,16 @@ export async function runStartupBench(ecrctl: [string, string]): Promise<Startup
   const times = new Map<string, number[]>(cases.map(([n]) => [n, []]));
   // Interleaved, so that a burst of load elsewhere hits every command alike.
   for (let i = 0; i < RUNS; i++) {
-    for (const [name, file, args] of cases) times.get(name)!.push((await timed(file, args, { env, rss: false })).wallMs);
+    for (const [name, file, args] of cases)
+      times.get(name)!.push((await timed(file, args, { env, rss: false })).wallMs);
   }
   const results = cases.map(([name]) => ({ name, medianMs: median(times.get(name)!) }));
   const peer = results[2]!.medianMs;
   console.log(`\nstart-up (median of ${RUNS})`);
   for (const r of results) {
-    const ratio = r.name.startsWith('ecrctl') ? `   ratio to skopeo --version ${(r.medianMs / peer).toFixed(2)}   target < 150 ms: ${r.medianMs < 150 ? 'met' : 'MISSED'}` : '';
+    const ratio = r.name.startsWith('ecrctl')
+      ? `   ratio to skopeo --version ${(r.medianMs / peer).toFixed(2)}   target < 150 ms: ${r.medianMs < 150 ? 'met' : 'MISSED'}`
+      : '';
     console.log(`   ${r.name.padEnd(18)} ${r.medianMs.toFixed(0).padStart(5)} ms${ratio}`);
   }
   return results;

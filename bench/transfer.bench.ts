@@ -56,7 +56,11 @@ export async function runTransferBench(opts: TransferBenchOptions): Promise<Case
   mkdirSync(home, { recursive: true });
   const want = (n: number) => opts.only.size === 0 || opts.only.has(n);
   const q = opts.quick;
-  const main = await ensureImage(opts.workDir, { name: 'main', seed: 1, layerSizes: Array(4).fill(q ? 32 * MiB : 256 * MiB) });
+  const main = await ensureImage(opts.workDir, {
+    name: 'main',
+    seed: 1,
+    layerSizes: Array(4).fill(q ? 32 * MiB : 256 * MiB),
+  });
   const results: CaseResult[] = [];
 
   const ecrctl = (args: string[]) => timed(opts.ecrctl[0], [opts.ecrctl[1], ...args, '-o', 'json'], { env });
@@ -89,7 +93,8 @@ export async function runTransferBench(opts: TransferBenchOptions): Promise<Case
       await reg.stop();
     }
   };
-  const pushEcrctl = (image: BenchImage, reg: StartedRegistry) => ecrctl(['tag-push', `oci:${image.dir}:bench`, ref(reg)]);
+  const pushEcrctl = (image: BenchImage, reg: StartedRegistry) =>
+    ecrctl(['tag-push', `oci:${image.dir}:bench`, ref(reg)]);
   const pushSkopeo = (image: BenchImage, reg: StartedRegistry) =>
     skopeo(['--dest-tls-verify=false', `oci:${image.dir}:bench`, `docker://${ref(reg)}`]);
   const checkDigest = (run: Run, image: BenchImage) => {
@@ -134,7 +139,12 @@ export async function runTransferBench(opts: TransferBenchOptions): Promise<Case
       skopeo: () => withRegistry((reg) => pushSkopeo(main, reg)),
       'curl ceiling': () => withRegistry((reg) => curlPush(main, reg)),
     });
-    const c = summarize(1, `push ${mb(main.bytes)} (${main.blobs.length - 1} layers) oci: → registry`, main.bytes, runs);
+    const c = summarize(
+      1,
+      `push ${mb(main.bytes)} (${main.blobs.length - 1} layers) oci: → registry`,
+      main.bytes,
+      runs,
+    );
     speedTarget(c);
     rssTarget(c);
     finish(c);
@@ -146,14 +156,16 @@ export async function runTransferBench(opts: TransferBenchOptions): Promise<Case
       checkDigest(await pushEcrctl(main, source), main);
       if (want(2)) {
         const out = path.join(opts.workDir, 'pull-out');
-        const fresh = <T>(fn: () => Promise<T>) => async () => {
-          rmSync(out, { recursive: true, force: true });
-          try {
-            return await fn();
-          } finally {
+        const fresh =
+          <T>(fn: () => Promise<T>) =>
+          async () => {
             rmSync(out, { recursive: true, force: true });
-          }
-        };
+            try {
+              return await fn();
+            } finally {
+              rmSync(out, { recursive: true, force: true });
+            }
+          };
         const runs = await rounds({
           ecrctl: fresh(async () => checkDigest(await ecrctl(['pull', ref(source), `oci:${out}:v1`]), main)),
           skopeo: fresh(() => skopeo(['--src-tls-verify=false', `docker://${ref(source)}`, `oci:${out}:v1`])),
@@ -169,7 +181,12 @@ export async function runTransferBench(opts: TransferBenchOptions): Promise<Case
           ecrctl: () => withRegistry(async (dest) => checkDigest(await ecrctl(['copy', ref(source), ref(dest)]), main)),
           skopeo: () =>
             withRegistry((dest) =>
-              skopeo(['--src-tls-verify=false', '--dest-tls-verify=false', `docker://${ref(source)}`, `docker://${ref(dest)}`]),
+              skopeo([
+                '--src-tls-verify=false',
+                '--dest-tls-verify=false',
+                `docker://${ref(source)}`,
+                `docker://${ref(dest)}`,
+              ]),
             ),
           'curl ceiling': () => withRegistry((dest) => curlCopy(main, source, dest)),
         });
@@ -195,7 +212,8 @@ export async function runTransferBench(opts: TransferBenchOptions): Promise<Case
       try {
         const run = await ecrctl(['tag-push', `oci:${main.dir}:bench`, ref(proxy)]);
         const summary = JSON.parse(run.stdout) as { blobs: { uploaded: number }; bytesUploaded: number };
-        const count = (method: string, re: RegExp) => proxy.requests.filter((r) => r.method === method && re.test(r.url)).length;
+        const count = (method: string, re: RegExp) =>
+          proxy.requests.filter((r) => r.method === method && re.test(r.url)).length;
         const heads = count('HEAD', /\/blobs\//);
         const writes = proxy.requests.filter((r) => r.method !== 'HEAD' && r.method !== 'GET').length;
         c.notes.push(
@@ -210,7 +228,11 @@ export async function runTransferBench(opts: TransferBenchOptions): Promise<Case
       } finally {
         await proxy.stop();
       }
-      c.targets.push({ label: 'under 1 s', met: c.tools.ecrctl!.wallMs < 1000, detail: `${c.tools.ecrctl!.wallMs.toFixed(0)} ms` });
+      c.targets.push({
+        label: 'under 1 s',
+        met: c.tools.ecrctl!.wallMs < 1000,
+        detail: `${c.tools.ecrctl!.wallMs.toFixed(0)} ms`,
+      });
       finish(c);
     });
   }
@@ -228,9 +250,15 @@ export async function runTransferBench(opts: TransferBenchOptions): Promise<Case
     });
     const c = summarize(5, `push of 200 layers of ${each / 1024} KiB (${mb(many.bytes)}) vs 1 layer`, many.bytes, runs);
     const ratio = c.tools.ecrctl!.wallMs / c.tools['ecrctl, 1 layer']!.wallMs;
-    c.targets.push({ label: '200 layers within 2× of 1 layer', met: ratio <= 2, detail: `${(Math.ceil(ratio * 100) / 100).toFixed(2)}×` });
+    c.targets.push({
+      label: '200 layers within 2× of 1 layer',
+      met: ratio <= 2,
+      detail: `${(Math.ceil(ratio * 100) / 100).toFixed(2)}×`,
+    });
     const s = c.tools.skopeo!.wallMs / c.tools.ecrctl!.wallMs;
-    c.notes.push(`skopeo takes ${s.toFixed(2)}× ecrctl's time for the 200 layers; skopeo's 200/1 ratio ${(c.tools.skopeo!.wallMs / c.tools['skopeo, 1 layer']!.wallMs).toFixed(2)}×`);
+    c.notes.push(
+      `skopeo takes ${s.toFixed(2)}× ecrctl's time for the 200 layers; skopeo's 200/1 ratio ${(c.tools.skopeo!.wallMs / c.tools['skopeo, 1 layer']!.wallMs).toFixed(2)}×`,
+    );
     rssTarget(c);
     finish(c);
   }
@@ -288,7 +316,8 @@ async function curlPush(image: BenchImage, reg: StartedRegistry): Promise<Run> {
   const locations = await Promise.all(image.blobs.map(() => startUpload(reg, 'bench/img')));
   return parallel(
     image.blobs.map(
-      (b, i) => `curl -sSf -X PUT -H 'Content-Type: application/octet-stream' -T ${sq(b.file)} ${sq(withDigest(locations[i]!, b.digest))}`,
+      (b, i) =>
+        `curl -sSf -X PUT -H 'Content-Type: application/octet-stream' -T ${sq(b.file)} ${sq(withDigest(locations[i]!, b.digest))}`,
     ),
   );
 }
@@ -324,14 +353,16 @@ function printCase(c: CaseResult): void {
   for (const [name, t] of Object.entries(c.tools)) {
     const rss = t.rssBytes > 0 ? `peak RSS ${mb(t.rssBytes).padStart(7)}` : '';
     // The 1-layer image of case 5 has the same byte count by construction.
-    console.log(`   ${name.padEnd(16)} ${(t.wallMs / 1000).toFixed(2).padStart(7)} s ${rate(c.bytes, t.wallMs).padStart(10)}   ${rss}`);
+    console.log(
+      `   ${name.padEnd(16)} ${(t.wallMs / 1000).toFixed(2).padStart(7)} s ${rate(c.bytes, t.wallMs).padStart(10)}   ${rss}`,
+    );
   }
   const e = c.tools.ecrctl;
   const s = c.tools.skopeo;
   if (e && s) console.log(`   ratio ecrctl/skopeo (time): ${(e.wallMs / s.wallMs).toFixed(2)}`);
   const ceiling = c.tools['curl ceiling'];
-  if (e && ceiling) console.log(`   ecrctl reaches ${((ceiling.wallMs / e.wallMs) * 100).toFixed(0)}% of the curl ceiling`);
+  if (e && ceiling)
+    console.log(`   ecrctl reaches ${((ceiling.wallMs / e.wallMs) * 100).toFixed(0)}% of the curl ceiling`);
   for (const n of c.notes) console.log(`   ${n}`);
   for (const t of c.targets) console.log(`   target ${t.label}: ${t.met ? 'met' : 'MISSED'} (${t.detail})`);
 }
-

@@ -44,7 +44,8 @@ const put = (bytes) => {
 
 const layerTar = tar({
   'hello.txt': `${message}\n`,
-  'var/lib/dpkg/status': 'Package: openssl\nStatus: install ok installed\nVersion: 3.0.11-1~deb12u1\n\nPackage: zlib1g\nStatus: install ok installed\nVersion: 1:1.2.13.dfsg-1\n',
+  'var/lib/dpkg/status':
+    'Package: openssl\nStatus: install ok installed\nVersion: 3.0.11-1~deb12u1\n\nPackage: zlib1g\nStatus: install ok installed\nVersion: 1:1.2.13.dfsg-1\n',
 });
 const layer = { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...put(gzipSync(layerTar)) };
 const config = {
@@ -61,7 +62,12 @@ const config = {
   ),
 };
 const manifestBytes = Buffer.from(
-  JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config, layers: [layer] }),
+  JSON.stringify({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config,
+    layers: [layer],
+  }),
 );
 const manifest = { mediaType: 'application/vnd.oci.image.manifest.v1+json', ...put(manifestBytes) };
 writeFileSync(path.join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));

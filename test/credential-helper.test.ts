@@ -25,7 +25,9 @@ const helper = (args: string[], input: string, env: NodeJS.ProcessEnv = {}) =>
 
 describe('docker-credential-ecrctl', () => {
   it('get answers for a private ECR host with the token of that account and region', async () => {
-    const r = await helper(['get'], 'https://123456789012.dkr.ecr.eu-west-1.amazonaws.com\n', { AWS_ENDPOINT_URL: server.url });
+    const r = await helper(['get'], 'https://123456789012.dkr.ecr.eu-west-1.amazonaws.com\n', {
+      AWS_ENDPOINT_URL: server.url,
+    });
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const answer = JSON.parse(r.stdout);
     expect(answer.ServerURL).toBe('https://123456789012.dkr.ecr.eu-west-1.amazonaws.com');
@@ -71,7 +73,9 @@ describe('docker-credential-ecrctl', () => {
 
   it('a cached get loads no AWS SDK module and needs no endpoint', async () => {
     // Fill the cache through login; then the endpoint is not even given to the helper.
-    const login = await runCli(['login', '--helper', '-o', 'json'], { env: { ...h.env, AWS_ENDPOINT_URL: server.url } });
+    const login = await runCli(['login', '--helper', '-o', 'json'], {
+      env: { ...h.env, AWS_ENDPOINT_URL: server.url },
+    });
     expect(login.code, login.stderr).toBe(0);
     const host = JSON.parse(login.stdout).registries[0].registry as string;
 
@@ -118,8 +122,18 @@ describe('docker-credential-ecrctl', () => {
     chmodSync(shim, 0o755);
     const authfile = path.join(h.dir, 'helper-config.json');
     writeFileSync(authfile, JSON.stringify({ credHelpers: { [host]: 'ecrctl' } }));
-    const env = { ...process.env, ...h.env, AWS_ENDPOINT_URL: server.url, PATH: `${bin}:${process.env.PATH}`, ECRCTL_NO_CACHE: '1' };
-    const out = await run('skopeo', ['list-tags', '--authfile', authfile, '--tls-verify=false', `docker://${host}/helper/app`], { env });
+    const env = {
+      ...process.env,
+      ...h.env,
+      AWS_ENDPOINT_URL: server.url,
+      PATH: `${bin}:${process.env.PATH}`,
+      ECRCTL_NO_CACHE: '1',
+    };
+    const out = await run(
+      'skopeo',
+      ['list-tags', '--authfile', authfile, '--tls-verify=false', `docker://${host}/helper/app`],
+      { env },
+    );
     expect(out.code, out.stderr).toBe(0);
     expect(JSON.parse(out.stdout).Tags).toEqual([]);
     const argv = readFileSync(argvLog, 'utf8');

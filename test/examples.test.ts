@@ -15,7 +15,10 @@ import { type RepoTestEnv, startRepoEnv } from './cli/repos-fixtures.js';
 const root = path.resolve(import.meta.dirname, '..');
 
 /** Runs bash with args (asynchronously: the ecrctl local server lives in this process). */
-async function bash(args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv }): Promise<{ status: number | null; stdout: string; stderr: string }> {
+async function bash(
+  args: string[],
+  opts: { cwd: string; env: NodeJS.ProcessEnv },
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
   const r = await runProcess('bash', args, { ...opts, timeoutMs: 60_000 });
   return { status: r.code, stdout: r.stdout, stderr: r.stderr };
 }
@@ -82,9 +85,17 @@ async function runBuildspec(spec: Buildspec, work: string, vars: Record<string, 
     ...exported.map((v) => `printf '%s=%s\\n' ${v} "\${${v}:-}" >> "$EXPORTS"`),
   ].join('\n');
   const exports = path.join(work, 'exported.env');
-  const r = await bash(['-c', script], { cwd: work, env: { ...commonEnv(work), ...spec.env?.variables, ...vars, EXPORTS: exports } });
+  const r = await bash(['-c', script], {
+    cwd: work,
+    env: { ...commonEnv(work), ...spec.env?.variables, ...vars, EXPORTS: exports },
+  });
   const values = existsSync(exports)
-    ? Object.fromEntries(readFileSync(exports, 'utf8').trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]))
+    ? Object.fromEntries(
+        readFileSync(exports, 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+      )
     : {};
   return { ...r, values };
 }
@@ -104,13 +115,20 @@ describe('examples/buildspec.yml', () => {
     const r = await runBuildspec(spec, work, codebuild);
     expect(r.stderr).not.toMatch(/error/);
     expect(r.status).toBe(0);
-    const repo = (await env.ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ['web-app'] }))).repositories?.[0];
+    const repo = (await env.ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ['web-app'] })))
+      .repositories?.[0];
     expect(repo?.imageTagMutability).toBe('IMMUTABLE');
     const tags = await tagsOf('web-app');
     expect(Object.keys(tags).sort()).toEqual(['f00dfee', 'main-f00dfee']);
     const digest = tags['main-f00dfee'];
-    expect(r.values).toEqual({ IMAGE_URI: `${repo?.repositoryUri}@${digest}`, IMAGE_DIGEST: digest, IMAGE_TAGS: 'main-f00dfee,f00dfee' });
-    expect(JSON.parse(readFileSync(path.join(work, 'imagedefinitions.json'), 'utf8'))).toEqual([{ name: 'app', imageUri: `${repo?.repositoryUri}@${digest}` }]);
+    expect(r.values).toEqual({
+      IMAGE_URI: `${repo?.repositoryUri}@${digest}`,
+      IMAGE_DIGEST: digest,
+      IMAGE_TAGS: 'main-f00dfee,f00dfee',
+    });
+    expect(JSON.parse(readFileSync(path.join(work, 'imagedefinitions.json'), 'utf8'))).toEqual([
+      { name: 'app', imageUri: `${repo?.repositoryUri}@${digest}` },
+    ]);
 
     // Retry the same build: the same image under the same immutable tags is success.
     const again = await runBuildspec(spec, work, codebuild);
@@ -129,12 +147,18 @@ interface Step {
 }
 
 /** Evaluates the few expressions the workflow uses; anything else fails the test. */
-function expression(text: string, outputs: Record<string, Record<string, string>>, vars: Record<string, string>): string {
-  return text.replace(/\$\{\{\s*(.+?)\s*\}\}/g, (_, expr: string) => {
-    const m = /^steps\.([\w-]+)\.outputs\.([\w-]+)$/.exec(expr);
-    if (m) return outputs[m[1] as string]?.[m[2] as string] ?? '';
-    throw new Error(`the workflow test does not evaluate \${{ ${expr} }}`);
-  }).replace(/^github\.ref_type == '(\w+)'$/, (_, want: string) => String(vars.GITHUB_REF_TYPE === want));
+function expression(
+  text: string,
+  outputs: Record<string, Record<string, string>>,
+  vars: Record<string, string>,
+): string {
+  return text
+    .replace(/\$\{\{\s*(.+?)\s*\}\}/g, (_, expr: string) => {
+      const m = /^steps\.([\w-]+)\.outputs\.([\w-]+)$/.exec(expr);
+      if (m) return outputs[m[1] as string]?.[m[2] as string] ?? '';
+      throw new Error(`the workflow test does not evaluate \${{ ${expr} }}`);
+    })
+    .replace(/^github\.ref_type == '(\w+)'$/, (_, want: string) => String(vars.GITHUB_REF_TYPE === want));
 }
 
 /** Reads a GITHUB_OUTPUT file (name=value and name<<EOF forms). */
@@ -166,10 +190,20 @@ async function runWorkflow(vars: Record<string, string>, work: string) {
     if (step.uses || !step.run) continue;
     if (step.if && expression(step.if, outputs, vars) !== 'true') continue;
     const outFile = path.join(work, `output-${i}`);
-    const stepEnv = Object.fromEntries(Object.entries(step.env ?? {}).map(([k, v]) => [k, expression(String(v), outputs, vars)]));
+    const stepEnv = Object.fromEntries(
+      Object.entries(step.env ?? {}).map(([k, v]) => [k, expression(String(v), outputs, vars)]),
+    );
     const r = await bash(['--noprofile', '--norc', '-eo', 'pipefail', '-c', expression(step.run, outputs, vars)], {
       cwd: work,
-      env: { ...commonEnv(work), ...job.env, ...vars, ...stepEnv, GITHUB_ACTIONS: 'true', GITHUB_OUTPUT: outFile, GITHUB_STEP_SUMMARY: summary },
+      env: {
+        ...commonEnv(work),
+        ...job.env,
+        ...vars,
+        ...stepEnv,
+        GITHUB_ACTIONS: 'true',
+        GITHUB_OUTPUT: outFile,
+        GITHUB_STEP_SUMMARY: summary,
+      },
     });
     logs.push({ name: step.name ?? step.run, status: r.status, stdout: r.stdout, stderr: r.stderr });
     if (r.status !== 0) throw new Error(`step ${step.name} failed (${r.status}):\n${r.stderr}`);
@@ -182,15 +216,25 @@ describe('examples/github-actions.yml', () => {
   it('pushes a branch build, outputs the digest-pinned URI, promotes it to staging', async () => {
     const work = path.join(env.dir, 'gh-branch');
     mkdirSync(work);
-    const run = await runWorkflow({ GITHUB_SHA: SHA, GITHUB_REF_NAME: 'main', GITHUB_REF_TYPE: 'branch', GITHUB_REF: 'refs/heads/main' }, work);
+    const run = await runWorkflow(
+      { GITHUB_SHA: SHA, GITHUB_REF_NAME: 'main', GITHUB_REF_TYPE: 'branch', GITHUB_REF: 'refs/heads/main' },
+      work,
+    );
     const tags = await tagsOf('app');
     const digest = tags['main-f00dfee'] as string;
     expect(tags).toEqual({ 'main-f00dfee': digest, staging: digest });
-    const uri = (await env.ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ['app'] }))).repositories?.[0]?.repositoryUri;
-    expect(run.outputs.push).toEqual({ 'image-uri': `${uri}@${digest}`, 'image-digest': digest, 'image-tags': 'main-f00dfee' });
+    const uri = (await env.ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ['app'] }))).repositories?.[0]
+      ?.repositoryUri;
+    expect(run.outputs.push).toEqual({
+      'image-uri': `${uri}@${digest}`,
+      'image-digest': digest,
+      'image-tags': 'main-f00dfee',
+    });
     const push = run.logs.find((l) => l.name === 'Push')!;
     expect(push.stderr).toMatch(/^::group::ecrctl: pushing oci:build\/image/m);
-    expect(run.logs.find((l) => l.name === 'Use the image')?.stdout).toBe(`deploy ${uri}@${digest} (tags main-f00dfee)\n`);
+    expect(run.logs.find((l) => l.name === 'Use the image')?.stdout).toBe(
+      `deploy ${uri}@${digest} (tags main-f00dfee)\n`,
+    );
     expect(run.summary).toContain('### ecrctl tag-push');
     expect(run.summary).toContain('### ecrctl promote');
     expect(run.summary).toContain(`| \`${uri}@${digest}\` | \`${digest}\` | \`main-f00dfee\` |`);
@@ -199,7 +243,10 @@ describe('examples/github-actions.yml', () => {
   it('pushes a version tag with its aliases and skips the staging step', async () => {
     const work = path.join(env.dir, 'gh-tag');
     mkdirSync(work);
-    const run = await runWorkflow({ GITHUB_SHA: SHA, GITHUB_REF_NAME: 'v1.4.2', GITHUB_REF_TYPE: 'tag', GITHUB_REF: 'refs/tags/v1.4.2' }, work);
+    const run = await runWorkflow(
+      { GITHUB_SHA: SHA, GITHUB_REF_NAME: 'v1.4.2', GITHUB_REF_TYPE: 'tag', GITHUB_REF: 'refs/tags/v1.4.2' },
+      work,
+    );
     expect(run.outputs.push?.['image-tags']).toBe('v1.4.2,v1.4,v1');
     expect(run.logs.map((l) => l.name)).not.toContain('Promote to staging');
     const tags = await tagsOf('app');

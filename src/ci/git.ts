@@ -23,7 +23,10 @@ export async function gitFacts(
   const facts: BuildFacts = {};
   const notes: GitFacts['notes'] = {};
   const git = async (args: string[]) => {
-    const r = await exec('git', ['-C', cwd, ...args], { env: { ...env, GIT_TERMINAL_PROMPT: '0' }, ...(opts.signal ? { signal: opts.signal } : {}) });
+    const r = await exec('git', ['-C', cwd, ...args], {
+      env: { ...env, GIT_TERMINAL_PROMPT: '0' },
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
     return { ok: r.exitCode === 0, out: r.stdout.trim(), err: r.stderr.trim() };
   };
   const noteAll = (why: string) => {
@@ -37,7 +40,11 @@ export async function gitFacts(
     return { facts, notes };
   }
   if (!head.ok) {
-    noteAll(/not a git repository/i.test(head.err) ? `${cwd} is not a git repository` : `git rev-parse HEAD failed: ${head.err.split('\n')[0]}`);
+    noteAll(
+      /not a git repository/i.test(head.err)
+        ? `${cwd} is not a git repository`
+        : `git rev-parse HEAD failed: ${head.err.split('\n')[0]}`,
+    );
     return { facts, notes };
   }
   if (wanted.has('commit')) facts.commit = { value: head.out, from: 'git rev-parse HEAD' };
@@ -62,5 +69,7 @@ function compareSemver(a: string, b: string): number {
   const x = parseSemver(a);
   const y = parseSemver(b);
   if (!x || !y) return 0;
-  return x.major - y.major || x.minor - y.minor || x.patch - y.patch || (x.prerelease ? -1 : 0) - (y.prerelease ? -1 : 0);
+  return (
+    x.major - y.major || x.minor - y.minor || x.patch - y.patch || (x.prerelease ? -1 : 0) - (y.prerelease ? -1 : 0)
+  );
 }

@@ -5,7 +5,11 @@
 // used, so one copy can read from one account and write to another.
 import type { RegistryAccessConfig } from '../config/project-config.js';
 import type { TokenSource } from '../ecr/auth.js';
-import { type RegistryCredential, type RegistryCredentialProvider, DockerConfigCredentials } from '../oci/transport/credentials.js';
+import {
+  type RegistryCredential,
+  type RegistryCredentialProvider,
+  DockerConfigCredentials,
+} from '../oci/transport/credentials.js';
 import { RegistryClient } from '../oci/registry.js';
 import type { CliContext } from './context.js';
 import { version } from './program.js';
@@ -25,7 +29,10 @@ async function tokenSource(ctx: CliContext, entry?: RegistryAccessConfig): Promi
   let source = byEntry.get(id);
   if (!source) {
     source = (async () => {
-      const [{ TokenSource }, { settingsFromContext }] = await Promise.all([import('../ecr/auth.js'), import('../ecr/aws-config.js')]);
+      const [{ TokenSource }, { settingsFromContext }] = await Promise.all([
+        import('../ecr/auth.js'),
+        import('../ecr/aws-config.js'),
+      ]);
       const settings = withAccess(settingsFromContext(ctx), entry);
       if (entry) {
         ctx.log.verbose(
@@ -40,7 +47,10 @@ async function tokenSource(ctx: CliContext, entry?: RegistryAccessConfig): Promi
 }
 
 /** Returns settings with a `registries:` entry's profile, role and region applied (settings is changed). */
-export function withAccess<T extends import('../ecr/aws-config.js').AwsSettings>(settings: T, entry: RegistryAccessConfig | undefined): T {
+export function withAccess<T extends import('../ecr/aws-config.js').AwsSettings>(
+  settings: T,
+  entry: RegistryAccessConfig | undefined,
+): T {
   if (entry?.profile) settings.profile = entry.profile;
   if (entry?.roleArn) settings.roleArn = entry.roleArn;
   if (entry?.externalId) settings.externalId = entry.externalId;
@@ -50,7 +60,10 @@ export function withAccess<T extends import('../ecr/aws-config.js').AwsSettings>
 
 /** Returns the `registries:` entry of the project config that covers a registry host, if any. */
 export async function registryAccessForHost(ctx: CliContext, host: string): Promise<RegistryAccessConfig | undefined> {
-  const [{ parseEcrHost, registryHostOf }, { registryAccessFor }] = await Promise.all([import('../ecr/hosts.js'), import('../config/project-config.js')]);
+  const [{ parseEcrHost, registryHostOf }, { registryAccessFor }] = await Promise.all([
+    import('../ecr/hosts.js'),
+    import('../config/project-config.js'),
+  ]);
   const parsed = parseEcrHost(host);
   return registryAccessFor(
     { file: '', repositories: [], registries: await registryAccess(ctx) },
@@ -63,7 +76,9 @@ export async function registryAccessForHost(ctx: CliContext, host: string): Prom
 function registryAccess(ctx: CliContext): Promise<RegistryAccessConfig[]> {
   let found = accessConfigs.get(ctx);
   if (!found) {
-    found = import('../config/project-config.js').then(async ({ loadProjectConfig }) => (await loadProjectConfig(ctx.cwd, ctx.globals.config))?.registries ?? []);
+    found = import('../config/project-config.js').then(
+      async ({ loadProjectConfig }) => (await loadProjectConfig(ctx.cwd, ctx.globals.config))?.registries ?? [],
+    );
     accessConfigs.set(ctx, found);
   }
   return found;
@@ -71,7 +86,11 @@ function registryAccess(ctx: CliContext): Promise<RegistryAccessConfig[]> {
 
 /** Returns true when a loopback host may be an ECR data plane (an endpoint such as ecrctl local is in play). */
 function endpointInPlay(ctx: CliContext): boolean {
-  return ctx.globals.endpointUrl !== undefined || ctx.env.AWS_ENDPOINT_URL !== undefined || ctx.env.AWS_ENDPOINT_URL_ECR !== undefined;
+  return (
+    ctx.globals.endpointUrl !== undefined ||
+    ctx.env.AWS_ENDPOINT_URL !== undefined ||
+    ctx.env.AWS_ENDPOINT_URL_ECR !== undefined
+  );
 }
 
 /** A provider that asks ECR only for hosts that can be ECR registries. */
@@ -83,7 +102,10 @@ function ecrCredentials(ctx: CliContext): RegistryCredentialProvider & { isEcrHo
       return parseEcrHost(host) !== undefined;
     },
     async get(host: string): Promise<RegistryCredential | undefined> {
-      const [{ parseEcrHost, registryHostOf }, { isLoopbackHost }] = await Promise.all([import('../ecr/hosts.js'), import('../oci/reference.js')]);
+      const [{ parseEcrHost, registryHostOf }, { isLoopbackHost }] = await Promise.all([
+        import('../ecr/hosts.js'),
+        import('../oci/reference.js'),
+      ]);
       const parsed = parseEcrHost(host);
       const entry = await registryAccessForHost(ctx, host);
       // A loopback host is an ECR data plane only when an endpoint (ecrctl local) is in play,
@@ -95,7 +117,10 @@ function ecrCredentials(ctx: CliContext): RegistryCredentialProvider & { isEcrHo
       usedFor.set(host, source);
       if (entry?.account && parsed === undefined) {
         // A host that does not name its account (ecrctl local): ask for the entry's registry.
-        const token = await source.privateToken({ registryId: entry.account, ...(entry.region ? { region: entry.region } : {}) });
+        const token = await source.privateToken({
+          registryId: entry.account,
+          ...(entry.region ? { region: entry.region } : {}),
+        });
         if (token.host === registryHostOf(host)) return { username: token.username, password: token.password };
       }
       const token = await source.tokenForHost(host);
@@ -181,6 +206,9 @@ export async function defaultRegistryHost(ctx: CliContext): Promise<string> {
  * ECR endpoint such as ecrctl local is in play): ECR's PutImage rate then applies.
  */
 export async function isEcrDataPlane(ctx: CliContext, host: string): Promise<boolean> {
-  const [{ parseEcrHost }, { isLoopbackHost }] = await Promise.all([import('../ecr/hosts.js'), import('../oci/reference.js')]);
+  const [{ parseEcrHost }, { isLoopbackHost }] = await Promise.all([
+    import('../ecr/hosts.js'),
+    import('../oci/reference.js'),
+  ]);
   return parseEcrHost(host) !== undefined || (isLoopbackHost(host) && endpointInPlay(ctx));
 }

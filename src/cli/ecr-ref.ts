@@ -20,7 +20,11 @@ export interface EcrRef {
 }
 
 /** Returns the ECR repository, image and registry a reference names; UsageError for another registry. */
-export function parseEcrRef(ctx: Pick<CliContext, 'globals' | 'env'>, text: string, names: 'image' | 'repository' = 'image'): EcrRef {
+export function parseEcrRef(
+  ctx: Pick<CliContext, 'globals' | 'env'>,
+  text: string,
+  names: 'image' | 'repository' = 'image',
+): EcrRef {
   const ref = parseReference(text);
   const out: EcrRef = { text, repository: ref.repository };
   if (ctx.globals.registryId) out.registryId = ctx.globals.registryId;
@@ -57,5 +61,8 @@ export async function ecrConnection(
   ]);
   const settings = settingsFromContext(ctx);
   const registryId = where.registryId ?? ctx.globals.registryId;
-  return connectEcr(settings, { region: where.region ?? requireRegion(settings), ...(registryId ? { registryId } : {}) });
+  return connectEcr(settings, {
+    region: where.region ?? requireRegion(settings),
+    ...(registryId ? { registryId } : {}),
+  });
 }

@@ -38,7 +38,10 @@ export function parsePresetSpec(text: string): { name: string; params: Record<st
     const eq = part.indexOf('=');
     if (eq < 0) {
       if (last === undefined) {
-        throw new UsageError(`--lifecycle ${text}: preset parameters are key=value`, { value: part, fix: 'write e.g. preset:expire-untagged,days=7' });
+        throw new UsageError(`--lifecycle ${text}: preset parameters are key=value`, {
+          value: part,
+          fix: 'write e.g. preset:expire-untagged,days=7',
+        });
       }
       params[last] = `${params[last]},${part}`;
       continue;
@@ -83,24 +86,32 @@ export async function repositoryPolicyText(ctx: CliContext, file: string): Promi
   const text = await readInputFile(ctx, file, 'repository policy');
   const rule = 'a repository policy is a JSON IAM policy document of at most 10,240 characters';
   if (text.length > POLICY_MAX_CHARS) {
-    throw new RuleViolation(`the repository policy ${file} is ${text.length} characters; ECR allows at most ${POLICY_MAX_CHARS}`, {
-      rule,
-      value: file,
-      fix: 'remove whitespace, or merge statements (e.g. list several principals in one statement)',
-    });
+    throw new RuleViolation(
+      `the repository policy ${file} is ${text.length} characters; ECR allows at most ${POLICY_MAX_CHARS}`,
+      {
+        rule,
+        value: file,
+        fix: 'remove whitespace, or merge statements (e.g. list several principals in one statement)',
+      },
+    );
   }
-  const { JsonSyntaxError, lineColumnOf, parseJsonWithPositions, toPlain } = await import('../policy/lifecycle/json.js');
+  const { JsonSyntaxError, lineColumnOf, parseJsonWithPositions, toPlain } = await import(
+    '../policy/lifecycle/json.js'
+  );
   let doc: unknown;
   try {
     doc = toPlain(parseJsonWithPositions(text));
   } catch (err) {
     if (!(err instanceof JsonSyntaxError)) throw err;
     const { line, column } = lineColumnOf(text)(err.offset);
-    throw new RuleViolation(`the repository policy ${file} is not valid JSON: line ${line}, column ${column}: ${err.message}`, {
-      rule,
-      value: file,
-      fix: `fix the JSON at line ${line}, column ${column}`,
-    });
+    throw new RuleViolation(
+      `the repository policy ${file} is not valid JSON: line ${line}, column ${column}: ${err.message}`,
+      {
+        rule,
+        value: file,
+        fix: `fix the JSON at line ${line}, column ${column}`,
+      },
+    );
   }
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc) || !('Statement' in doc)) {
     throw new RuleViolation(`the repository policy ${file} is not a policy document: it has no "Statement"`, {

@@ -32,9 +32,7 @@ export async function main(argv: readonly string[], partial: Partial<MainIo> = {
     stdin: partial.stdin ?? process.stdin,
     signal: partial.signal ?? new AbortController().signal,
   };
-  const secrets = new SecretRedactor(
-    inGitHubActions(io.env) ? (line) => io.stdout.write(line) : undefined,
-  );
+  const secrets = new SecretRedactor(inGitHubActions(io.env) ? (line) => io.stdout.write(line) : undefined);
   let globals: GlobalOptions = {
     output: 'text',
     quiet: false,

@@ -47,7 +47,10 @@ export function flattenForEnv(data: unknown): Record<string, string> {
   const out: Record<string, string> = {};
   if (data === null || typeof data !== 'object') return out;
   for (const [k, v] of Object.entries(data as Record<string, unknown>)) {
-    const key = k.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/[^A-Za-z0-9]+/g, '_').toUpperCase();
+    const key = k
+      .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+      .replace(/[^A-Za-z0-9]+/g, '_')
+      .toUpperCase();
     if (v === undefined || v === null) continue;
     if (Array.isArray(v)) out[key] = v.join(',');
     else if (typeof v !== 'object') out[key] = String(v);

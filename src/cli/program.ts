@@ -106,13 +106,11 @@ export function buildProgram(host: ProgramHost): Command {
     .addOption(new Option('-v, --verbose', 'explain each step on stderr').env('ECRCTL_VERBOSE'))
     .addOption(new Option('--no-color', 'no colour (also NO_COLOR, or when stderr is not a terminal)'))
     .addOption(
-      new Option('--insecure', 'allow plain HTTP and unverified TLS to non-loopback registries').env(
-        'ECRCTL_INSECURE',
-      ),
+      new Option('--insecure', 'allow plain HTTP and unverified TLS to non-loopback registries').env('ECRCTL_INSECURE'),
     )
-    .addOption(new Option('--config <file>', 'project config file (default: .ecrctl.yaml found upward)').env(
-      'ECRCTL_CONFIG',
-    ))
+    .addOption(
+      new Option('--config <file>', 'project config file (default: .ecrctl.yaml found upward)').env('ECRCTL_CONFIG'),
+    )
     .showSuggestionAfterError(true)
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
@@ -168,7 +166,8 @@ export function reflow(text: string): string {
     // indented or bulleted line keeps its layout.
     const afterLabel = prev !== undefined && /^[A-Z][A-Z_ ]*:/.test(prev) && /^[A-Z]/.test(line);
     const afterList = prev !== undefined && (/^\s/.test(prev) || /^- /.test(prev));
-    if (prev !== undefined && prev !== '' && !structural && !afterLabel && !afterList) out[out.length - 1] = `${prev} ${line}`;
+    if (prev !== undefined && prev !== '' && !structural && !afterLabel && !afterList)
+      out[out.length - 1] = `${prev} ${line}`;
     else out.push(line);
   }
   return out.join('\n');

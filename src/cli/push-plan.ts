@@ -53,7 +53,12 @@ export interface PushPlan {
 }
 
 /** Returns the digest the copy will tag: the root manifest's, or the chosen platform's. */
-async function plannedDigest(source: ImageSource, ref: string, platform: PlatformSpec | undefined, signal: AbortSignal): Promise<string> {
+async function plannedDigest(
+  source: ImageSource,
+  ref: string,
+  platform: PlatformSpec | undefined,
+  signal: AbortSignal,
+): Promise<string> {
   const root = await source.getManifest(ref, { signal });
   if (!platform) return root.digest;
   const doc = parseManifest(root);
@@ -107,13 +112,20 @@ export async function ecrTarget(
   const endpoint = ctx.globals.endpointUrl ?? ctx.env.AWS_ENDPOINT_URL_ECR ?? ctx.env.AWS_ENDPOINT_URL;
   if (isLoopbackHost(host) && endpoint) {
     const registryId = access?.account ?? ctx.globals.registryId;
-    return { ...(registryId ? { registryId } : {}), ...(access?.region ? { region: access.region } : {}), ...withEntry };
+    return {
+      ...(registryId ? { registryId } : {}),
+      ...(access?.region ? { region: access.region } : {}),
+      ...withEntry,
+    };
   }
   return undefined;
 }
 
 /** Returns an ECR connection for an ECR target (the region from the host, else the settings). */
-export async function connect(ctx: CliContext, where: { region?: string; registryId?: string; access?: RegistryAccessConfig }) {
+export async function connect(
+  ctx: CliContext,
+  where: { region?: string; registryId?: string; access?: RegistryAccessConfig },
+) {
   const [{ settingsFromContext, requireRegion }, repos, { withAccess }] = await Promise.all([
     import('../ecr/aws-config.js'),
     import('../ecr/repositories.js'),
@@ -121,7 +133,10 @@ export async function connect(ctx: CliContext, where: { region?: string; registr
   ]);
   const settings = withAccess(settingsFromContext(ctx), where.access);
   const region = where.region ?? requireRegion(settings);
-  const conn = await repos.connectEcr(settings, { region, ...(where.registryId ? { registryId: where.registryId } : {}) });
+  const conn = await repos.connectEcr(settings, {
+    region,
+    ...(where.registryId ? { registryId: where.registryId } : {}),
+  });
   return { conn, repos, region };
 }
 
@@ -141,12 +156,18 @@ function strategiesFor(
  * repository without --create-repo. Creates the repository with --create-repo (not on dry-run).
  */
 export async function planPush(ctx: CliContext, req: PushPlanRequest): Promise<PushPlan> {
-  const [{ loadProjectConfig, rulesFor }, tagsPolicy] = await Promise.all([import('../config/project-config.js'), import('../policy/tags.js')]);
+  const [{ loadProjectConfig, rulesFor }, tagsPolicy] = await Promise.all([
+    import('../config/project-config.js'),
+    import('../policy/tags.js'),
+  ]);
   const config: ProjectConfig | undefined = await loadProjectConfig(ctx.cwd, ctx.globals.config);
   const repository = req.target.reference.repository;
   const host = req.target.reference.registry;
   const rules = rulesFor(config, repository);
-  if (config) ctx.log.verbose(`config ${config.file}: ${rules ? `pattern ${rules.pattern} (${rules.at}) applies to ${repository}` : `no pattern matches ${repository}`}`);
+  if (config)
+    ctx.log.verbose(
+      `config ${config.file}: ${rules ? `pattern ${rules.pattern} (${rules.at}) applies to ${repository}` : `no pattern matches ${repository}`}`,
+    );
 
   const strategies = strategiesFor(tagsPolicy.parseTagStrategy, req.strategies, rules);
   const derived = await deriveStrategyTags(ctx, strategies, req.semverAliases ?? rules?.semverAliases?.value ?? false);
@@ -177,17 +198,25 @@ export async function planPush(ctx: CliContext, req: PushPlanRequest): Promise<P
         const template = await createOnPushTemplate(ecrConn.conn, repository);
         if (template) {
           ctx.log.info(`${repository} does not exist: the creation template ${template.prefix} creates it on push`);
-          mutability = { setting: template.tagMutability ?? 'MUTABLE', exclusions: template.mutabilityExclusions ?? [] };
+          mutability = {
+            setting: template.tagMutability ?? 'MUTABLE',
+            exclusions: template.mutabilityExclusions ?? [],
+          };
         } else {
           // A loopback data plane (ecrctl local) does not name its region: say which was asked.
           const regionUnknown = ecr.region === undefined;
-          throw new NotFoundError(`repository ${repository} does not exist in ${host}${regionUnknown ? ` (region ${ecrConn.region})` : ''}`, {
-            rule: 'ECR repositories must exist before a push',
-            value: repository,
-            fix:
-              `add --create-repo, run \`ecrctl create-repo ${repository}\` first, or add a CREATE_ON_PUSH creation template (\`ecrctl template create\`)` +
-              (regionUnknown ? `; if ${host} is the data plane of another region, pass --region with that region` : ''),
-          });
+          throw new NotFoundError(
+            `repository ${repository} does not exist in ${host}${regionUnknown ? ` (region ${ecrConn.region})` : ''}`,
+            {
+              rule: 'ECR repositories must exist before a push',
+              value: repository,
+              fix:
+                `add --create-repo, run \`ecrctl create-repo ${repository}\` first, or add a CREATE_ON_PUSH creation template (\`ecrctl template create\`)` +
+                (regionUnknown
+                  ? `; if ${host} is the data plane of another region, pass --region with that region`
+                  : ''),
+            },
+          );
         }
       }
     } catch (err) {
@@ -202,13 +231,21 @@ export async function planPush(ctx: CliContext, req: PushPlanRequest): Promise<P
 
   if (createRepository) await checkRepositoryName(ctx, repository, config);
 
-  const checks = tagsPolicy.checkTagRules({ repository, tags, ...(rules ? { rules } : {}), ...(mutability ? { mutability } : {}) });
+  const checks = tagsPolicy.checkTagRules({
+    repository,
+    tags,
+    ...(rules ? { rules } : {}),
+    ...(mutability ? { mutability } : {}),
+  });
   const digest = await plannedDigest(req.source, req.sourceRef, req.platform, ctx.signal);
   const { OCI_TAG } = await import('../policy/naming.js');
   const present = new Map<string, string | undefined>();
   for (const tag of tags) {
     const ok = OCI_TAG.test(tag);
-    present.set(tag, createRepository || !ok ? undefined : (await req.targetStore.headManifest(tag, { signal: ctx.signal }))?.digest);
+    present.set(
+      tag,
+      createRepository || !ok ? undefined : (await req.targetStore.headManifest(tag, { signal: ctx.signal }))?.digest,
+    );
   }
   const states = tagsPolicy.planTagStates(digest, present, mutability);
 
@@ -235,7 +272,9 @@ export async function planPush(ctx: CliContext, req: PushPlanRequest): Promise<P
       {
         rule: errors.map((c) => c.rule).join(', '),
         value: tags.join(','),
-        fix: rules ? `change the tags, or the rule in ${config?.file} (pattern ${rules.pattern}, ${rules.at})` : 'change the tags',
+        fix: rules
+          ? `change the tags, or the rule in ${config?.file} (pattern ${rules.pattern}, ${rules.at})`
+          : 'change the tags',
         problems: errors.map((c) => `${c.rule}: ${c.message}`),
       },
     );
@@ -260,7 +299,11 @@ export async function planPush(ctx: CliContext, req: PushPlanRequest): Promise<P
 }
 
 /** Checks the repository name (naming rules, then house rules as the config says) before creating it. */
-async function checkRepositoryName(ctx: CliContext, repository: string, config: ProjectConfig | undefined): Promise<void> {
+async function checkRepositoryName(
+  ctx: CliContext,
+  repository: string,
+  config: ProjectConfig | undefined,
+): Promise<void> {
   const naming = await import('../policy/naming.js');
   naming.assertRepositoryName(repository);
   const strict = config?.houseRulesAsErrors?.value === true;
@@ -270,12 +313,15 @@ async function checkRepositoryName(ctx: CliContext, repository: string, config: 
     for (const w of warnings) ctx.log.warn(`${w.message}${w.suggestion ? ` (e.g. '${w.suggestion}')` : ''}`);
     return;
   }
-  throw new RuleViolation(`the repository name ${repository} breaks ${warnings.length === 1 ? 'a house rule' : 'house rules'}; nothing was created or pushed`, {
-    rule: `house rules are errors here (houseRulesAsErrors: true, ${config?.houseRulesAsErrors?.at})`,
-    value: repository,
-    fix: warnings[0]?.suggestion ? `push to '${warnings[0].suggestion}'` : 'rename the repository',
-    problems: warnings.map((w) => w.message),
-  });
+  throw new RuleViolation(
+    `the repository name ${repository} breaks ${warnings.length === 1 ? 'a house rule' : 'house rules'}; nothing was created or pushed`,
+    {
+      rule: `house rules are errors here (houseRulesAsErrors: true, ${config?.houseRulesAsErrors?.at})`,
+      value: repository,
+      fix: warnings[0]?.suggestion ? `push to '${warnings[0].suggestion}'` : 'rename the repository',
+      problems: warnings.map((w) => w.message),
+    },
+  );
 }
 
 async function createTargetRepository(
@@ -289,23 +335,36 @@ async function createTargetRepository(
   const spec = {
     name: repository,
     ...(setting ? { tagMutability: setting } : {}),
-    ...(c?.mutabilityExclusions && c.mutabilityExclusions.length > 0 ? { mutabilityExclusions: c.mutabilityExclusions } : {}),
+    ...(c?.mutabilityExclusions && c.mutabilityExclusions.length > 0
+      ? { mutabilityExclusions: c.mutabilityExclusions }
+      : {}),
     ...(c?.scanOnPush !== undefined ? { scanOnPush: c.scanOnPush } : {}),
   };
   const r = await ecr.repos.ensureRepository(ecr.conn, spec, { ifNotExists: true });
-  ctx.log.info(`${r.status === 'created' ? 'created' : 'found'} repository ${repository}${setting ? ` (${setting})` : ''}`);
+  ctx.log.info(
+    `${r.status === 'created' ? 'created' : 'found'} repository ${repository}${setting ? ` (${setting})` : ''}`,
+  );
 }
 
 function renderPlan(ctx: CliContext, plan: PushPlan, req: PushPlanRequest): void {
   const from = (tag: string) => {
     const d = plan.derived.find((x) => x.tag === tag);
-    return d ? `${d.strategy}${d.from.length > 0 ? ` (${d.from.join(', ')})` : ''}` : req.tags.includes(tag) ? 'given' : 'default';
+    return d
+      ? `${d.strategy}${d.from.length > 0 ? ` (${d.from.join(', ')})` : ''}`
+      : req.tags.includes(tag)
+        ? 'given'
+        : 'default';
   };
   const data = {
     dryRun: true,
     repository: `${req.target.reference.registry}/${plan.repository}`,
     digest: plan.digest,
-    tags: plan.states.map((s) => ({ tag: s.tag, from: from(s.tag), action: s.action, ...(s.current ? { current: s.current } : {}) })),
+    tags: plan.states.map((s) => ({
+      tag: s.tag,
+      from: from(s.tag),
+      action: s.action,
+      ...(s.current ? { current: s.current } : {}),
+    })),
     checks: plan.checks,
     ...(plan.config ? { config: plan.config } : {}),
     ...(plan.pattern ? { pattern: plan.pattern } : {}),
@@ -315,8 +374,17 @@ function renderPlan(ctx: CliContext, plan: PushPlan, req: PushPlanRequest): void
   render(ctx, data, {
     text: (d) => {
       const head = `would push ${d.digest} to ${d.repository}${d.createRepository ? ' (the repository would be created)' : ''}`;
-      const tagTable = table(['TAG', 'FROM', 'NOW'], d.tags.map((t) => [t.tag, t.from, t.action === 'moves' || t.action === 'conflict' ? `${t.action} (at ${t.current})` : t.action]));
-      const where = d.config ? `${d.config}${d.pattern ? `, pattern ${d.pattern}` : ', no pattern matches'}` : 'no .ecrctl.yaml';
+      const tagTable = table(
+        ['TAG', 'FROM', 'NOW'],
+        d.tags.map((t) => [
+          t.tag,
+          t.from,
+          t.action === 'moves' || t.action === 'conflict' ? `${t.action} (at ${t.current})` : t.action,
+        ]),
+      );
+      const where = d.config
+        ? `${d.config}${d.pattern ? `, pattern ${d.pattern}` : ', no pattern matches'}`
+        : 'no .ecrctl.yaml';
       const rules = d.checks.map((c) => `  ${c.status.padEnd(8)} ${c.rule}: ${c.message}`).join('\n');
       return `${head}\n${tagTable}\nrules checked (${where}; tag mutability ${d.mutability}):\n${rules}\nnothing pushed (--dry-run)`;
     },
@@ -327,7 +395,14 @@ function renderPlan(ctx: CliContext, plan: PushPlan, req: PushPlanRequest): void
 /** Writes a push's results to $GITHUB_OUTPUT and $GITHUB_STEP_SUMMARY when in GitHub Actions. */
 export async function reportToCi(
   ctx: CliContext,
-  r: { verb: string; imageUri: string; digest: string; tags: readonly string[]; unchangedTags: readonly string[]; detail: string },
+  r: {
+    verb: string;
+    imageUri: string;
+    digest: string;
+    tags: readonly string[];
+    unchangedTags: readonly string[];
+    detail: string;
+  },
 ): Promise<void> {
   if (ctx.env.GITHUB_ACTIONS !== 'true') return;
   const [{ writeGitHubOutputs }, gh] = await Promise.all([import('./output.js'), import('../ci/github.js')]);
@@ -337,7 +412,11 @@ export async function reportToCi(
 
 /** Returns err as a RuleViolation when a registry refused to move an immutable tag, else err. */
 export function immutableTagRefusal(err: unknown, repository: string): unknown {
-  if (err instanceof EcrctlError && /TAG_INVALID|ImageTagAlreadyExists/.test(`${err.value ?? ''} ${err.message}`) && /immutable|already exists/i.test(err.message)) {
+  if (
+    err instanceof EcrctlError &&
+    /TAG_INVALID|ImageTagAlreadyExists/.test(`${err.value ?? ''} ${err.message}`) &&
+    /immutable|already exists/i.test(err.message)
+  ) {
     return new RuleViolation(`the registry refused to move an immutable tag in ${repository}`, {
       rule: 'an immutable tag keeps pointing at the image it was first pushed with',
       fix: 'push under a new tag (a new version or commit tag)',

@@ -17,7 +17,12 @@ export class TokenBucket {
   #last: number;
   #queue: Promise<void> = Promise.resolve();
 
-  constructor(opts: { ratePerSecond: number; burst?: number; now?: () => number; sleep?: (ms: number) => Promise<void> }) {
+  constructor(opts: {
+    ratePerSecond: number;
+    burst?: number;
+    now?: () => number;
+    sleep?: (ms: number) => Promise<void>;
+  }) {
     if (!(opts.ratePerSecond > 0)) throw new Error('ratePerSecond must be positive');
     this.#rate = opts.ratePerSecond;
     this.#burst = Math.max(1, opts.burst ?? 1);

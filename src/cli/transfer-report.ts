@@ -28,9 +28,13 @@ export async function transferProgress(
       onEvent(e) {
         if (e.kind === 'plan') ctx.log.info(`${label}: ${e.blobs} blobs, ${formatBytes(e.bytes)}`);
         else if (e.kind === 'blob-done')
-          ctx.log.info(`  blob ${short(e.descriptor.digest)} ${formatBytes(e.descriptor.size)} ${e.result === 'uploaded' && label.startsWith('pull') ? 'downloaded' : e.result}`);
+          ctx.log.info(
+            `  blob ${short(e.descriptor.digest)} ${formatBytes(e.descriptor.size)} ${e.result === 'uploaded' && label.startsWith('pull') ? 'downloaded' : e.result}`,
+          );
         else if (e.kind === 'manifest')
-          ctx.log.info(`  manifest ${short(e.digest)}${e.tag ? ` tag ${e.tag}` : ''}${e.unchanged ? ' unchanged' : ''}`);
+          ctx.log.info(
+            `  manifest ${short(e.digest)}${e.tag ? ` tag ${e.tag}` : ''}${e.unchanged ? ' unchanged' : ''}`,
+          );
       },
       done() {},
     };
@@ -78,7 +82,10 @@ export function reportTransfer(ctx: CliContext, r: TransferResult): void {
   // A pull "uploads" into the layout: say what the user sees happen.
   const moved = r.action === 'pulled' ? 'downloaded' : 'uploaded';
   const blobs = `${r.blobs.total} blobs: ${r.blobs.uploaded} ${moved}, ${r.blobs.skipped} skipped, ${r.blobs.mounted} mounted`;
-  const tags = r.tags.length > 0 ? ` tags ${r.tags.join(',')}${r.unchangedTags.length ? ` (unchanged: ${r.unchangedTags.join(',')})` : ''}` : '';
+  const tags =
+    r.tags.length > 0
+      ? ` tags ${r.tags.join(',')}${r.unchangedTags.length ? ` (unchanged: ${r.unchangedTags.join(',')})` : ''}`
+      : '';
   const line = `${r.action} ${r.destination}${tags} ${r.digest} (${blobs}; ${formatBytes(r.bytesUploaded)} ${r.action === 'pulled' ? 'written' : 'sent'} of ${formatBytes(r.bytesTotal)} in ${formatDuration(r.durationMs)})`;
   render(ctx, r, {
     text: () => line,

@@ -1,7 +1,14 @@
 // tag-push, pull, copy, inspect and tags: parse locations, open them, run the copy engine,
 // report. Shared by those verbs because they differ only in which locations they accept.
 import { EcrctlError, InterruptedError, NotFoundError, UsageError } from '../errors.js';
-import { copyImage, formatPlatform, manifestKind, parseManifest, parsePlatform, type PlatformSpec } from '../oci/copy.js';
+import {
+  copyImage,
+  formatPlatform,
+  manifestKind,
+  parseManifest,
+  parsePlatform,
+  type PlatformSpec,
+} from '../oci/copy.js';
 import { formatLocation, formatReference, type ImageLocation, parseLocation } from '../oci/reference.js';
 import type { ReferrersReport } from '../oci/referrers.js';
 import type { ImageIndex, ImageManifest } from '../oci/types.js';
@@ -67,10 +74,13 @@ export async function runTransfer(ctx: CliContext, req: TransferRequest): Promis
   let targetLoc = await resolveLocation(ctx, parseLocation(req.target));
   if (req.action === 'pushed' || req.action === 'copied') {
     if (targetLoc.transport !== 'registry') {
-      throw new UsageError(`${req.action === 'pushed' ? 'tag-push' : 'copy'} writes to a registry, not ${targetLoc.transport}:`, {
-        value: req.target,
-        fix: 'to write a local layout or archive use `ecrctl pull SOURCE oci:DIR[:TAG]`',
-      });
+      throw new UsageError(
+        `${req.action === 'pushed' ? 'tag-push' : 'copy'} writes to a registry, not ${targetLoc.transport}:`,
+        {
+          value: req.target,
+          fix: 'to write a local layout or archive use `ecrctl pull SOURCE oci:DIR[:TAG]`',
+        },
+      );
     }
   } else if (targetLoc.transport === 'registry' || targetLoc.transport === 'docker-daemon') {
     throw new UsageError('pull writes to oci:DIR[:TAG] or docker-archive:FILE[:REF]', {
@@ -98,13 +108,18 @@ export async function runTransfer(ctx: CliContext, req: TransferRequest): Promis
     ctx.log.warn('no tag given: pushing as "latest" (name a tag in TARGET or with --tag)');
     tags = ['latest'];
   }
-  if (targetLoc.transport === 'registry') targetLoc = { ...targetLoc, reference: { ...targetLoc.reference, tag: undefined } } as ImageLocation;
+  if (targetLoc.transport === 'registry')
+    targetLoc = { ...targetLoc, reference: { ...targetLoc.reference, tag: undefined } } as ImageLocation;
 
   const source = await openLocation(ctx, sourceLoc, 'source');
   let target: OpenedLocation | undefined;
   const verb = req.action === 'pulled' ? 'pulling' : req.action === 'pushed' ? 'pushing' : 'copying';
   const { startGroup } = await import('../ci/github.js');
-  const endGroup = startGroup(ctx.env, (l) => ctx.stderr.write(l), `ecrctl: ${verb} ${formatLocation(sourceLoc)} to ${formatLocation(targetLoc)}`);
+  const endGroup = startGroup(
+    ctx.env,
+    (l) => ctx.stderr.write(l),
+    `ecrctl: ${verb} ${formatLocation(sourceLoc)} to ${formatLocation(targetLoc)}`,
+  );
   let progress: Awaited<ReturnType<typeof transferProgress>> | undefined;
   try {
     target = await openLocation(ctx, targetLoc, 'target');
@@ -112,7 +127,10 @@ export async function runTransfer(ctx: CliContext, req: TransferRequest): Promis
       const { isEcrDataPlane } = await import('./ecr-access.js');
       if (await isEcrDataPlane(ctx, targetLoc.reference.registry)) {
         const { paceManifestPuts, putImageBucket } = await import('./put-pacer.js');
-        paceManifestPuts(target.target, putImageBucket(ctx, targetLoc.reference.registry, targetLoc.reference.repository));
+        paceManifestPuts(
+          target.target,
+          putImageBucket(ctx, targetLoc.reference.registry, targetLoc.reference.repository),
+        );
       }
     }
     let knownTags: ReadonlyMap<string, string | undefined> | undefined;
@@ -137,7 +155,8 @@ export async function runTransfer(ctx: CliContext, req: TransferRequest): Promis
     progress = await transferProgress(ctx, `${verb} ${formatLocation(sourceLoc)}`);
     // Referrers (signatures, SBOMs) come along by default; see oci/referrers.ts. An OCI
     // layout lists them in index.json, so it is committed once, after them.
-    const withReferrers = req.referrers !== false && targetLoc.transport !== 'docker-archive' && source.source!.listReferrers !== undefined;
+    const withReferrers =
+      req.referrers !== false && targetLoc.transport !== 'docker-archive' && source.source!.listReferrers !== undefined;
     if (req.referrers !== false && targetLoc.transport === 'docker-archive') {
       ctx.log.verbose('a docker-archive cannot hold referrers (signatures, SBOMs): pulling the image alone');
     }
@@ -154,14 +173,20 @@ export async function runTransfer(ctx: CliContext, req: TransferRequest): Promis
     let referrers: ReferrersReport | undefined;
     if (withReferrers) {
       try {
-        referrers = await (await import('../oci/referrers.js')).copyReferrers(source.source!, target.target!, summary.digest, {
-          signal: ctx.signal,
-          log: (m) => ctx.log.warn(m),
-          note: (m) => ctx.log.verbose(m),
-        });
+        referrers = await (await import('../oci/referrers.js')).copyReferrers(
+          source.source!,
+          target.target!,
+          summary.digest,
+          {
+            signal: ctx.signal,
+            log: (m) => ctx.log.warn(m),
+            note: (m) => ctx.log.verbose(m),
+          },
+        );
       } catch (err) {
         // The image itself is complete: keep it (unless interrupted), then say what failed.
-        if (!ctx.signal.aborted && !(err instanceof InterruptedError)) await target.target!.commit({ signal: ctx.signal });
+        if (!ctx.signal.aborted && !(err instanceof InterruptedError))
+          await target.target!.commit({ signal: ctx.signal });
         throw err;
       }
       await target.target!.commit({ signal: ctx.signal });
@@ -169,9 +194,22 @@ export async function runTransfer(ctx: CliContext, req: TransferRequest): Promis
     const destination = formatLocation(targetLoc);
     const imageUri = targetLoc.transport === 'registry' ? `${destination}@${summary.digest}` : destination;
     endGroup();
-    const result = { ...summary, action: req.action, source: formatLocation(sourceLoc), destination, imageUri, ...(referrers ? { referrers } : {}) };
+    const result = {
+      ...summary,
+      action: req.action,
+      source: formatLocation(sourceLoc),
+      destination,
+      imageUri,
+      ...(referrers ? { referrers } : {}),
+    };
     reportTransfer(ctx, result);
-    if (referrers) (await import('../oci/referrers.js')).checkReferrersReport(referrers, destination, (m) => ctx.log.info(m), req.action);
+    if (referrers)
+      (await import('../oci/referrers.js')).checkReferrersReport(
+        referrers,
+        destination,
+        (m) => ctx.log.info(m),
+        req.action,
+      );
     if (req.action === 'pushed') {
       const { reportToCi } = await import('./push-plan.js');
       await reportToCi(ctx, {
@@ -231,7 +269,13 @@ export function repositoryFull(err: unknown, host: string, repository: string): 
 /** Copies every tag of the source repository to the target repository. */
 export async function runCopyAllTags(
   ctx: CliContext,
-  req: { source: string; target: string; platform?: string | undefined; concurrency?: string | undefined; referrers?: boolean | undefined },
+  req: {
+    source: string;
+    target: string;
+    platform?: string | undefined;
+    concurrency?: string | undefined;
+    referrers?: boolean | undefined;
+  },
 ): Promise<void> {
   const sourceLoc = await resolveLocation(ctx, parseLocation(req.source));
   if (sourceLoc.transport !== 'registry' || sourceLoc.reference.tag || sourceLoc.reference.digest) {
@@ -338,15 +382,22 @@ export async function runInspect(ctx: CliContext, ref: string, raw: boolean): Pr
 export async function runTags(ctx: CliContext, repo: string): Promise<void> {
   const loc = await resolveLocation(ctx, parseLocation(repo));
   if (loc.transport === 'registry' && (loc.reference.tag || loc.reference.digest)) {
-    throw new UsageError('tags takes a repository, without a tag or digest', { value: repo, fix: 'write host/repository' });
+    throw new UsageError('tags takes a repository, without a tag or digest', {
+      value: repo,
+      fix: 'write host/repository',
+    });
   }
   const opened = await openLocation(ctx, loc, 'source');
   try {
     const tags = await opened.source!.listTags({ signal: ctx.signal });
-    render(ctx, { repository: formatLocation(loc), tags }, {
-      text: (r) => r.tags.join('\n'),
-      env: (r) => ({ IMAGE_TAGS: r.tags.join(',') }),
-    });
+    render(
+      ctx,
+      { repository: formatLocation(loc), tags },
+      {
+        text: (r) => r.tags.join('\n'),
+        env: (r) => ({ IMAGE_TAGS: r.tags.join(',') }),
+      },
+    );
   } finally {
     await opened.source?.close?.().catch(() => {});
   }

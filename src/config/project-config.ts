@@ -57,7 +57,16 @@ export interface ProjectConfig {
 const TOP_KEYS = ['version', 'naming', 'repositories', 'registries'];
 const REGISTRY_KEYS = ['match', 'account', 'region', 'profile', 'roleArn', 'externalId'];
 const NAMING_KEYS = ['houseRulesAsErrors'];
-const REPO_KEYS = ['pattern', 'production', 'strategies', 'semverAliases', 'allowedTags', 'forbid', 'requireImmutable', 'create'];
+const REPO_KEYS = [
+  'pattern',
+  'production',
+  'strategies',
+  'semverAliases',
+  'allowedTags',
+  'forbid',
+  'requireImmutable',
+  'create',
+];
 const CREATE_KEYS = ['tagMutability', 'mutabilityExclusions', 'scanOnPush'];
 
 /**
@@ -121,7 +130,8 @@ export function parseProjectConfig(text: string, file: string): ProjectConfig {
   if (problems.length > 0) throw invalid(file, problems);
 
   const at = (node: Node | Pair | null | undefined): string => {
-    const range = node && 'range' in node ? node.range : node && 'key' in node ? (node.key as Node | null)?.range : undefined;
+    const range =
+      node && 'range' in node ? node.range : node && 'key' in node ? (node.key as Node | null)?.range : undefined;
     return `${file}:${range ? lines.linePos(range[0]).line : 1}`;
   };
   const problem = (node: Node | Pair | null | undefined, message: string) => problems.push(`${at(node)}: ${message}`);
@@ -157,7 +167,10 @@ export function parseProjectConfig(text: string, file: string): ProjectConfig {
       });
     } else if (key === 'registries') {
       if (!isSeq(value)) {
-        problem(value ?? pair, "registries: is a list of entries, each starting with - match: '111111111111.dkr.ecr.*' or - account: '111111111111'");
+        problem(
+          value ?? pair,
+          "registries: is a list of entries, each starting with - match: '111111111111.dkr.ecr.*' or - account: '111111111111'",
+        );
         continue;
       }
       config.registries = [];
@@ -188,8 +201,12 @@ function entries(map: YAMLMap, known: readonly string[], prefix: string, problem
   for (const pair of map.items) {
     const key = isScalar(pair.key) ? String(pair.key.value) : undefined;
     if (key === undefined || !known.includes(key)) {
-      const near = key === undefined ? undefined : known.find((k) => k.toLowerCase() === key.toLowerCase() || close(k, key));
-      problem(pair, `unknown key '${prefix}${key ?? '?'}'${near ? ` (did you mean '${prefix}${near}'?)` : ''}; known keys: ${known.join(', ')}`);
+      const near =
+        key === undefined ? undefined : known.find((k) => k.toLowerCase() === key.toLowerCase() || close(k, key));
+      problem(
+        pair,
+        `unknown key '${prefix}${key ?? '?'}'${near ? ` (did you mean '${prefix}${near}'?)` : ''}; known keys: ${known.join(', ')}`,
+      );
       continue;
     }
     out.push(pair);
@@ -199,11 +216,17 @@ function entries(map: YAMLMap, known: readonly string[], prefix: string, problem
 
 /** Returns true when a and b differ by at most two edits (enough for typos of key names). */
 function close(a: string, b: string): boolean {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
   for (let i = 1; i <= a.length; i++) {
     for (let j = 1; j <= b.length; j++) {
       const row = d[i] as number[];
-      row[j] = Math.min((d[i - 1] as number[])[j]! + 1, row[j - 1]! + 1, (d[i - 1] as number[])[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      row[j] = Math.min(
+        (d[i - 1] as number[])[j]! + 1,
+        row[j - 1]! + 1,
+        (d[i - 1] as number[])[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
     }
   }
   return (d[a.length] as number[])[b.length]! <= 2;
@@ -225,7 +248,8 @@ function stringList(pair: Pair, name: string, problem: Problem): { value: string
   }
   const out: { value: string; node: Node }[] = [];
   for (const item of v.items) {
-    if (isScalar(item) && (typeof item.value === 'string' || typeof item.value === 'number')) out.push({ value: String(item.value), node: item });
+    if (isScalar(item) && (typeof item.value === 'string' || typeof item.value === 'number'))
+      out.push({ value: String(item.value), node: item });
     else problem(item as Node, `${name} holds strings, not ${describe(item)}`);
   }
   return out;
@@ -238,7 +262,12 @@ function describe(v: unknown): string {
   return 'nothing';
 }
 
-function repositoryEntry(item: Node, name: string, at: (n: Node | Pair | null | undefined) => string, problem: Problem): RepositoryConfig | undefined {
+function repositoryEntry(
+  item: Node,
+  name: string,
+  at: (n: Node | Pair | null | undefined) => string,
+  problem: Problem,
+): RepositoryConfig | undefined {
   if (!isMap(item)) {
     problem(item, `${name} is a mapping starting with pattern: (e.g. - pattern: team/*)`);
     return undefined;
@@ -254,7 +283,10 @@ function repositoryEntry(item: Node, name: string, at: (n: Node | Pair | null | 
           r.pattern = v.value;
           r.at = where;
         } else {
-          problem(pair, `${name}.pattern is a repository name pattern (lowercase letters, digits, . _ - /, and * ** ?), not ${describe(v)}`);
+          problem(
+            pair,
+            `${name}.pattern is a repository name pattern (lowercase letters, digits, . _ - /, and * ** ?), not ${describe(v)}`,
+          );
         }
         break;
       }
@@ -287,7 +319,10 @@ function repositoryEntry(item: Node, name: string, at: (n: Node | Pair | null | 
             new RegExp(`^(?:${s.value})$`);
             r.allowedTags.push({ pattern: s.value, at: at(s.node) });
           } catch (err) {
-            problem(s.node, `${name}.allowedTags: ${JSON.stringify(s.value)} is not a regular expression: ${(err as Error).message}`);
+            problem(
+              s.node,
+              `${name}.allowedTags: ${JSON.stringify(s.value)} is not a regular expression: ${(err as Error).message}`,
+            );
           }
         }
         break;
@@ -310,22 +345,34 @@ function repositoryEntry(item: Node, name: string, at: (n: Node | Pair | null | 
     }
   }
   if (r.pattern === undefined) {
-    if (!item.items.some((p) => isScalar(p.key) && p.key.value === 'pattern')) problem(item, `${name} has no pattern: (e.g. pattern: team/*)`);
+    if (!item.items.some((p) => isScalar(p.key) && p.key.value === 'pattern'))
+      problem(item, `${name} has no pattern: (e.g. pattern: team/*)`);
     return undefined;
   }
   return r as RepositoryConfig;
 }
 
 const REGISTRY_VALUE_RULES: Record<string, { re: RegExp; what: string }> = {
-  match: { re: /^[A-Za-z0-9.*:[\]-]+$/, what: "a host pattern such as '111111111111.dkr.ecr.*' (letters, digits, . - : and *)" },
+  match: {
+    re: /^[A-Za-z0-9.*:[\]-]+$/,
+    what: "a host pattern such as '111111111111.dkr.ecr.*' (letters, digits, . - : and *)",
+  },
   account: { re: /^\d{12}$/, what: "a 12-digit account id, quoted: account: '111111111111'" },
   region: { re: /^[a-z]{2}(-[a-z]+)+-\d+$/, what: 'a region such as eu-west-1' },
   profile: { re: /^[^\s[\]]+$/, what: 'a profile name from ~/.aws/config' },
-  roleArn: { re: /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, what: 'a role ARN: arn:aws:iam::111111111111:role/NAME' },
+  roleArn: {
+    re: /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/,
+    what: 'a role ARN: arn:aws:iam::111111111111:role/NAME',
+  },
   externalId: { re: /^[\w+=,.@:/-]{2,1224}$/, what: 'an external id (2-1224 characters)' },
 };
 
-function registryEntry(item: Node, name: string, at: (n: Node | Pair | null | undefined) => string, problem: Problem): RegistryAccessConfig | undefined {
+function registryEntry(
+  item: Node,
+  name: string,
+  at: (n: Node | Pair | null | undefined) => string,
+  problem: Problem,
+): RegistryAccessConfig | undefined {
   if (!isMap(item)) {
     problem(item, `${name} is a mapping, e.g. - match: '111111111111.dkr.ecr.*' with profile: prod`);
     return undefined;
@@ -336,7 +383,10 @@ function registryEntry(item: Node, name: string, at: (n: Node | Pair | null | un
     const v = pair.value;
     const rule = REGISTRY_VALUE_RULES[key] as { re: RegExp; what: string };
     // An unquoted account id is read as a number; take it as the digits it was written with.
-    const text = isScalar(v) && (typeof v.value === 'string' || typeof v.value === 'number') ? String(isScalar(v) && v.source ? v.source : v.value) : undefined;
+    const text =
+      isScalar(v) && (typeof v.value === 'string' || typeof v.value === 'number')
+        ? String(isScalar(v) && v.source ? v.source : v.value)
+        : undefined;
     if (text === undefined || !rule.re.test(text)) {
       problem(pair, `${name}.${key} is ${rule.what}, not ${describe(v)}`);
       continue;
@@ -356,7 +406,13 @@ function registryEntry(item: Node, name: string, at: (n: Node | Pair | null | un
 
 /** Returns a regular expression for a `registries[].match` host pattern (`*` = any characters). */
 export function hostPattern(pattern: string): RegExp {
-  return new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+^${}()|[\]\\?-]/g, '\\$&')).join('.*')}$`, 'i');
+  return new RegExp(
+    `^${pattern
+      .split('*')
+      .map((p) => p.replace(/[.+^${}()|[\]\\?-]/g, '\\$&'))
+      .join('.*')}$`,
+    'i',
+  );
 }
 
 /**
@@ -398,7 +454,11 @@ function createDefaults(pair: Pair, name: string, where: string, problem: Proble
       c.mutabilityExclusions = [];
       for (const s of list) {
         if (MUTABILITY_EXCLUSION_FILTER.test(s.value)) c.mutabilityExclusions.push(s.value);
-        else problem(s.node, `${name}.mutabilityExclusions: ${JSON.stringify(s.value)} is not a filter of letters, digits, '.', '_', '-' and '*'`);
+        else
+          problem(
+            s.node,
+            `${name}.mutabilityExclusions: ${JSON.stringify(s.value)} is not a filter of letters, digits, '.', '_', '-' and '*'`,
+          );
       }
     }
   }

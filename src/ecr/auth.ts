@@ -116,7 +116,13 @@ export class TokenSource {
       }
       if (!data) throw noData('ECR Public GetAuthorizationToken', 'returned no data');
       // ECR Public answers without a proxyEndpoint: reshape it like the private answer.
-      const token = this.#token('public', PUBLIC_ECR_REGION, data.authorizationToken, `https://${PUBLIC_ECR_HOST}`, data.expiresAt);
+      const token = this.#token(
+        'public',
+        PUBLIC_ECR_REGION,
+        data.authorizationToken,
+        `https://${PUBLIC_ECR_HOST}`,
+        data.expiresAt,
+      );
       this.cache.put(toEntry(token, key, this.#now()));
       this.settings.log?.(`token for ${token.host}: new, expires ${token.expiresAt.toISOString()}`);
       this.#remember(token, key);
@@ -142,7 +148,9 @@ export class TokenSource {
     // no endpoint is configured now (Docker runs the helper without ecrctl's flags).
     const mine = this.cache
       .entries(this.#now(), { includeStale: true })
-      .filter((e) => e.host === host && e.identity === this.#identity && (endpoint === undefined || e.endpoint === endpoint))
+      .filter(
+        (e) => e.host === host && e.identity === this.#identity && (endpoint === undefined || e.endpoint === endpoint),
+      )
       .sort((a, b) => b.issuedAt - a.issuedAt);
     const fresh = mine.find((e) => isFresh(e, this.#now()));
     if (fresh) {
@@ -241,7 +249,8 @@ export class TokenSource {
     if (!data) throw noData('GetAuthorizationToken', 'returned no data');
     if (data.length === 0) throw noData('GetAuthorizationToken', 'does not contain any authorization data');
     return data.map((d, i) => {
-      if (!d.proxyEndpoint) throw noData('GetAuthorizationToken', 'returned authorization data without a proxyEndpoint');
+      if (!d.proxyEndpoint)
+        throw noData('GetAuthorizationToken', 'returned authorization data without a proxyEndpoint');
       const token = this.#token('private', region, d.authorizationToken, d.proxyEndpoint, d.expiresAt);
       // Real ECR hosts name their account; ecrctl local's 127.0.0.1:PORT does not, so the
       // answer's order (the order asked for) tells which registry it is.
@@ -361,7 +370,10 @@ export async function resolveDefaultRegistry(
 }
 
 /** Returns a credential provider for the registry transport, backed by GetAuthorizationToken. */
-export function createEcrCredentialProvider(settings: AwsSettings, source = new TokenSource(settings)): EcrCredentialProvider {
+export function createEcrCredentialProvider(
+  settings: AwsSettings,
+  source = new TokenSource(settings),
+): EcrCredentialProvider {
   return {
     async get(host) {
       const token = await source.tokenForHost(host);

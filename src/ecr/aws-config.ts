@@ -178,7 +178,10 @@ const PROFILE_SOURCE_KEYS = [
  * container credentials URI, or instance metadata. Token cache entries are keyed by it, so
  * a token is never served to a different identity. The key id itself is never stored.
  */
-export function credentialFingerprint(settings: Pick<AwsSettings, 'env' | 'profile' | 'roleArn'>, shared?: SharedProfiles): string {
+export function credentialFingerprint(
+  settings: Pick<AwsSettings, 'env' | 'profile' | 'roleArn'>,
+  shared?: SharedProfiles,
+): string {
   const env = settings.env;
   const profile = selectedProfile(settings);
   let source: string;

@@ -40,8 +40,13 @@ type SdkRule = {
 };
 
 function toRule(r: SdkRule, operation: string): CacheRule {
-  if (!r.ecrRepositoryPrefix || !r.upstreamRegistryUrl) throw new EcrctlError(`${operation} returned a rule without a prefix or upstream URL`);
-  const rule: CacheRule = { prefix: r.ecrRepositoryPrefix, upstream: r.upstreamRegistry ?? '', upstreamUrl: r.upstreamRegistryUrl };
+  if (!r.ecrRepositoryPrefix || !r.upstreamRegistryUrl)
+    throw new EcrctlError(`${operation} returned a rule without a prefix or upstream URL`);
+  const rule: CacheRule = {
+    prefix: r.ecrRepositoryPrefix,
+    upstream: r.upstreamRegistry ?? '',
+    upstreamUrl: r.upstreamRegistryUrl,
+  };
   if (r.credentialArn) rule.credentialArn = r.credentialArn;
   if (r.customRoleArn) rule.customRoleArn = r.customRoleArn;
   if (r.upstreamRepositoryPrefix) rule.upstreamPrefix = r.upstreamRepositoryPrefix;
@@ -76,7 +81,9 @@ export async function listCacheRules(conn: EcrConnection): Promise<CacheRule[]> 
   do {
     const token = nextToken;
     const out = await callEcr(conn, 'DescribePullThroughCacheRules', undefined, () =>
-      conn.client.send(new DescribePullThroughCacheRulesCommand({ ...registry(conn), ...(token ? { nextToken: token } : {}) })),
+      conn.client.send(
+        new DescribePullThroughCacheRulesCommand({ ...registry(conn), ...(token ? { nextToken: token } : {}) }),
+      ),
     );
     for (const r of out.pullThroughCacheRules ?? []) all.push(toRule(r, 'DescribePullThroughCacheRules'));
     nextToken = out.nextToken;
@@ -94,11 +101,19 @@ export async function deleteCacheRule(conn: EcrConnection, prefix: string): Prom
 }
 
 /** Asks ECR to check a rule (it signs in to the upstream with the rule's secret). */
-export async function validateCacheRule(conn: EcrConnection, prefix: string): Promise<{ prefix: string; upstreamUrl: string; valid: boolean; failure?: string }> {
+export async function validateCacheRule(
+  conn: EcrConnection,
+  prefix: string,
+): Promise<{ prefix: string; upstreamUrl: string; valid: boolean; failure?: string }> {
   const { ValidatePullThroughCacheRuleCommand } = conn.sdk;
   const out = await callEcr(conn, 'ValidatePullThroughCacheRule', `prefix ${prefix}`, () =>
     conn.client.send(new ValidatePullThroughCacheRuleCommand({ ...registry(conn), ecrRepositoryPrefix: prefix })),
   );
   if (out.isValid === undefined) throw new EcrctlError('ValidatePullThroughCacheRule returned no isValid');
-  return { prefix: out.ecrRepositoryPrefix ?? prefix, upstreamUrl: out.upstreamRegistryUrl ?? '', valid: out.isValid, ...(out.failure ? { failure: out.failure } : {}) };
+  return {
+    prefix: out.ecrRepositoryPrefix ?? prefix,
+    upstreamUrl: out.upstreamRegistryUrl ?? '',
+    valid: out.isValid,
+    ...(out.failure ? { failure: out.failure } : {}),
+  };
 }

@@ -46,7 +46,12 @@ export async function credentialProvider(settings: AwsSettings): Promise<AwsCred
   let chain: AwsCredentialIdentityProvider = base;
   if (settings.roleArn) {
     // One AssumeRole per role per process, however many settings objects name it.
-    const roleKey = JSON.stringify([profile ?? '', settings.roleArn, settings.externalId ?? '', resolveEndpoint(settings)]);
+    const roleKey = JSON.stringify([
+      profile ?? '',
+      settings.roleArn,
+      settings.externalId ?? '',
+      resolveEndpoint(settings),
+    ]);
     chain = roleProviders.get(roleKey) ?? memoized(sdk.fromTemporaryCredentials(assumeRoleOptions(settings, base)));
     roleProviders.set(roleKey, chain);
   }
@@ -109,7 +114,10 @@ export function assumeRoleOptions(
  * every client retries with backoff in adaptive mode, which also slows the client down
  * after a throttle; AWS_MAX_ATTEMPTS and AWS_RETRY_MODE override, as in the AWS CLI.
  */
-export function retrySettings(env: NodeJS.ProcessEnv): { maxAttempts: number; retryMode: 'standard' | 'adaptive' | 'legacy' } {
+export function retrySettings(env: NodeJS.ProcessEnv): {
+  maxAttempts: number;
+  retryMode: 'standard' | 'adaptive' | 'legacy';
+} {
   const attempts = Number(env.AWS_MAX_ATTEMPTS);
   const mode = env.AWS_RETRY_MODE;
   return {

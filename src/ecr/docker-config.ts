@@ -122,6 +122,10 @@ export function setHelper(config: DockerConfig, host: string): void {
 
 /** Returns true when two auths keys name the same registry (with or without scheme and path). */
 export function sameRegistry(a: string, b: string): boolean {
-  const bare = (s: string) => s.replace(/^[a-z]+:\/\//i, '').replace(/\/.*$/, '').toLowerCase();
+  const bare = (s: string) =>
+    s
+      .replace(/^[a-z]+:\/\//i, '')
+      .replace(/\/.*$/, '')
+      .toLowerCase();
   return bare(a) === bare(b);
 }

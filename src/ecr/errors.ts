@@ -102,7 +102,9 @@ export function mapAwsError(err: unknown, call: CallInfo): EcrctlError {
   if (BAD_CREDENTIALS.has(name)) {
     const expired = /Expired|RequestExpired/.test(name);
     return new AuthError(
-      expired ? 'the AWS credentials have expired' : 'AWS rejected the credentials (unknown access key or bad signature)',
+      expired
+        ? 'the AWS credentials have expired'
+        : 'AWS rejected the credentials (unknown access key or bad signature)',
       {
         fix: expired
           ? 'refresh them (e.g. `aws sso login`, or re-run the step that assumes the role) and try again'
@@ -120,7 +122,11 @@ export function mapAwsError(err: unknown, call: CallInfo): EcrctlError {
       cause: err,
     });
   }
-  if (name === 'InvalidParameterException' || name === 'ValidationException' || name === 'InvalidTagParameterException') {
+  if (
+    name === 'InvalidParameterException' ||
+    name === 'ValidationException' ||
+    name === 'InvalidTagParameterException'
+  ) {
     return new UsageError(`${what}: ${message}`, { cause: err });
   }
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
@@ -147,7 +153,8 @@ export function mapAwsError(err: unknown, call: CallInfo): EcrctlError {
 function accessDenied(err: unknown, call: CallInfo, what: string, message: string): AuthError {
   const permission = call.permission ?? permissionIn(message);
   const account = /User: arn:aws[a-z-]*:(?:iam|sts)::([0-9]{12}):/.exec(message)?.[1];
-  const repository = /repository\/(\S+?)\.?$/.exec(/on resource: (\S+)/.exec(message)?.[1] ?? '')?.[1] ??
+  const repository =
+    /repository\/(\S+?)\.?$/.exec(/on resource: (\S+)/.exec(message)?.[1] ?? '')?.[1] ??
     // callEcr's resource words: `repository team/app`, `image team/app:v1` / `image team/app@sha256:…`.
     /^(?:repository|image) ([^\s:@]+)/.exec(call.resource ?? '')?.[1];
   const named = /on resource: (\S+?)(?: because|$)/.exec(message)?.[1];

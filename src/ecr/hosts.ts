@@ -22,8 +22,7 @@ export type EcrHost =
 
 // <account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn] and the dual-stack
 // <account>.dkr-ecr[-fips].<region>.on.aws (on.amazonwebservices.com.cn in China).
-const PRIVATE =
-  /^([0-9]{12})\.dkr\.ecr(-fips)?\.([a-z]{2}(?:-[a-z]+)+-[0-9]+)\.amazonaws\.com(?:\.cn)?$/;
+const PRIVATE = /^([0-9]{12})\.dkr\.ecr(-fips)?\.([a-z]{2}(?:-[a-z]+)+-[0-9]+)\.amazonaws\.com(?:\.cn)?$/;
 const DUAL_STACK =
   /^([0-9]{12})\.dkr-ecr(-fips)?\.([a-z]{2}(?:-[a-z]+)+-[0-9]+)\.on\.(?:aws|amazonwebservices\.com\.cn)$/;
 

@@ -122,7 +122,10 @@ export async function deleteImages(
     }
     for (const f of out.failures ?? []) {
       failures.push({
-        id: { ...(f.imageId?.imageDigest ? { digest: f.imageId.imageDigest } : {}), ...(f.imageId?.imageTag ? { tag: f.imageId.imageTag } : {}) },
+        id: {
+          ...(f.imageId?.imageDigest ? { digest: f.imageId.imageDigest } : {}),
+          ...(f.imageId?.imageTag ? { tag: f.imageId.imageTag } : {}),
+        },
         code: f.failureCode ?? 'Unknown',
         reason: f.failureReason ?? '',
       });
@@ -137,7 +140,8 @@ export type ImageSort = 'pushed' | 'size' | 'tag';
 /** Returns images sorted (a new array); ties fall back to newest push, then digest. */
 export function sortImages(images: readonly ImageSummary[], by: ImageSort = 'pushed'): ImageSummary[] {
   const pushed = (i: ImageSummary) => i.pushedAt?.getTime() ?? 0;
-  const byPushed = (a: ImageSummary, b: ImageSummary) => pushed(b) - pushed(a) || (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0);
+  const byPushed = (a: ImageSummary, b: ImageSummary) =>
+    pushed(b) - pushed(a) || (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0);
   const compare: Record<ImageSort, (a: ImageSummary, b: ImageSummary) => number> = {
     pushed: byPushed,
     size: (a, b) => b.sizeBytes - a.sizeBytes || byPushed(a, b),

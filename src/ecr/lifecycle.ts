@@ -38,14 +38,21 @@ function registry(conn: EcrConnection): { registryId?: string } {
 }
 
 /** Returns the lifecycle policy of a repository, or undefined when it has none. */
-export async function getLifecyclePolicy(conn: EcrConnection, repository: string): Promise<StoredLifecyclePolicy | undefined> {
+export async function getLifecyclePolicy(
+  conn: EcrConnection,
+  repository: string,
+): Promise<StoredLifecyclePolicy | undefined> {
   const { GetLifecyclePolicyCommand } = conn.sdk;
   try {
     const out = await callEcr(conn, 'GetLifecyclePolicy', `repository ${repository}`, () =>
       conn.client.send(new GetLifecyclePolicyCommand({ ...registry(conn), repositoryName: repository })),
     );
-    if (out.lifecyclePolicyText === undefined) throw new EcrctlError(`GetLifecyclePolicy returned no policy text for ${repository}`);
-    const policy: StoredLifecyclePolicy = { repository: out.repositoryName ?? repository, text: out.lifecyclePolicyText };
+    if (out.lifecyclePolicyText === undefined)
+      throw new EcrctlError(`GetLifecyclePolicy returned no policy text for ${repository}`);
+    const policy: StoredLifecyclePolicy = {
+      repository: out.repositoryName ?? repository,
+      text: out.lifecyclePolicyText,
+    };
     if (out.registryId) policy.registryId = out.registryId;
     if (out.lastEvaluatedAt && out.lastEvaluatedAt.getTime() > 0) policy.lastEvaluatedAt = out.lastEvaluatedAt;
     return policy;
@@ -85,7 +92,11 @@ export async function startLifecyclePreview(conn: EcrConnection, repository: str
   const { StartLifecyclePolicyPreviewCommand } = conn.sdk;
   const out = await callEcr(conn, 'StartLifecyclePolicyPreview', `repository ${repository}`, () =>
     conn.client.send(
-      new StartLifecyclePolicyPreviewCommand({ ...registry(conn), repositoryName: repository, ...(text !== undefined ? { lifecyclePolicyText: text } : {}) }),
+      new StartLifecyclePolicyPreviewCommand({
+        ...registry(conn),
+        repositoryName: repository,
+        ...(text !== undefined ? { lifecyclePolicyText: text } : {}),
+      }),
     ),
   );
   return out.status ?? 'IN_PROGRESS';
@@ -113,7 +124,8 @@ export async function getLifecyclePreview(conn: EcrConnection, repository: strin
     if (out.lifecyclePolicyText !== undefined) preview.policyText = out.lifecyclePolicyText;
     if (preview.status !== 'COMPLETE') return preview;
     for (const r of out.previewResults ?? []) {
-      if (!r.imageDigest) throw new EcrctlError(`GetLifecyclePolicyPreview returned a result without an image digest in ${repository}`);
+      if (!r.imageDigest)
+        throw new EcrctlError(`GetLifecyclePolicyPreview returned a result without an image digest in ${repository}`);
       const result: PreviewResult = {
         digest: r.imageDigest,
         tags: [...(r.imageTags ?? [])].sort(),
@@ -124,7 +136,10 @@ export async function getLifecyclePreview(conn: EcrConnection, repository: strin
       preview.results.push(result);
     }
     preview.expiringCount = out.summary?.expiringImageTotalCount ?? 0;
-    preview.transitioningCount = (out.summary?.transitioningImageTotalCounts ?? []).reduce((n, t) => n + (t.imageTotalCount ?? 0), 0);
+    preview.transitioningCount = (out.summary?.transitioningImageTotalCounts ?? []).reduce(
+      (n, t) => n + (t.imageTotalCount ?? 0),
+      0,
+    );
     nextToken = out.nextToken;
   } while (nextToken);
   return preview;
@@ -137,7 +152,12 @@ export async function getLifecyclePreview(conn: EcrConnection, repository: strin
 export async function waitForLifecyclePreview(
   conn: EcrConnection,
   repository: string,
-  opts: { timeoutMs: number; signal?: AbortSignal; onPoll?: (status: string, elapsedMs: number) => void; pollMs?: number[] },
+  opts: {
+    timeoutMs: number;
+    signal?: AbortSignal;
+    onPoll?: (status: string, elapsedMs: number) => void;
+    pollMs?: number[];
+  },
 ): Promise<LifecyclePreview> {
   // ECR takes seconds to minutes: start quick, then back off to one look every 5 s.
   const schedule = opts.pollMs ?? [500, 1000, 2000, 3000, 5000];
@@ -156,9 +176,12 @@ export async function waitForLifecyclePreview(
     }
     const wait = schedule[Math.min(attempt, schedule.length - 1)] ?? 5000;
     if (elapsed + wait > opts.timeoutMs) {
-      throw new EcrctlError(`the lifecycle policy preview of ${repository} did not finish within ${Math.round(opts.timeoutMs / 1000)} s`, {
-        fix: 'run `ecrctl lifecycle preview` again with a larger --timeout (ECR keeps the preview running), or use `ecrctl lifecycle simulate`, which answers at once',
-      });
+      throw new EcrctlError(
+        `the lifecycle policy preview of ${repository} did not finish within ${Math.round(opts.timeoutMs / 1000)} s`,
+        {
+          fix: 'run `ecrctl lifecycle preview` again with a larger --timeout (ECR keeps the preview running), or use `ecrctl lifecycle simulate`, which answers at once',
+        },
+      );
     }
     await sleep(wait, opts.signal);
   }
@@ -182,7 +205,10 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   });
 }
 
-const INDEX_TYPES = new Set(['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json']);
+const INDEX_TYPES = new Set([
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+]);
 
 /**
  * Returns every image of a repository as the lifecycle simulator needs it: all pages of

@@ -19,7 +19,10 @@ function registry(conn: EcrConnection): { registryId?: string } {
 }
 
 /** Returns the repository policy, or undefined when the repository has none. */
-export async function getRepositoryPolicyText(conn: EcrConnection, repository: string): Promise<StoredPolicy | undefined> {
+export async function getRepositoryPolicyText(
+  conn: EcrConnection,
+  repository: string,
+): Promise<StoredPolicy | undefined> {
   const { GetRepositoryPolicyCommand } = conn.sdk;
   try {
     const out = await callEcr(conn, 'GetRepositoryPolicy', `repository ${repository}`, () =>
@@ -33,10 +36,16 @@ export async function getRepositoryPolicyText(conn: EcrConnection, repository: s
 }
 
 /** Sets the repository policy (text already validated); returns what ECR stored. */
-export async function putRepositoryPolicy(conn: EcrConnection, repository: string, text: string): Promise<StoredPolicy> {
+export async function putRepositoryPolicy(
+  conn: EcrConnection,
+  repository: string,
+  text: string,
+): Promise<StoredPolicy> {
   const { SetRepositoryPolicyCommand } = conn.sdk;
   const out = await callEcr(conn, 'SetRepositoryPolicy', `repository ${repository}`, () =>
-    conn.client.send(new SetRepositoryPolicyCommand({ ...registry(conn), repositoryName: repository, policyText: text })),
+    conn.client.send(
+      new SetRepositoryPolicyCommand({ ...registry(conn), repositoryName: repository, policyText: text }),
+    ),
   );
   return { registryId: out.registryId ?? '', repository, text: out.policyText ?? text };
 }
@@ -55,7 +64,9 @@ export async function getRegistryPolicyText(conn: EcrConnection): Promise<Stored
   const { GetRegistryPolicyCommand } = conn.sdk;
   try {
     // GetRegistryPolicy takes no registryId: it always answers for the caller's registry.
-    const out = await callEcr(conn, 'GetRegistryPolicy', 'the registry', () => conn.client.send(new GetRegistryPolicyCommand({})));
+    const out = await callEcr(conn, 'GetRegistryPolicy', 'the registry', () =>
+      conn.client.send(new GetRegistryPolicyCommand({})),
+    );
     return { registryId: out.registryId ?? '', text: out.policyText ?? '' };
   } catch (err) {
     if (causeName(err) === 'RegistryPolicyNotFoundException') return undefined;
@@ -75,7 +86,9 @@ export async function putRegistryPolicy(conn: EcrConnection, text: string): Prom
 /** Deletes the registry policy; NotFoundError (exit 6) when there is none. */
 export async function deleteRegistryPolicy(conn: EcrConnection): Promise<StoredPolicy> {
   const { DeleteRegistryPolicyCommand } = conn.sdk;
-  const out = await callEcr(conn, 'DeleteRegistryPolicy', 'the registry', () => conn.client.send(new DeleteRegistryPolicyCommand({})));
+  const out = await callEcr(conn, 'DeleteRegistryPolicy', 'the registry', () =>
+    conn.client.send(new DeleteRegistryPolicyCommand({})),
+  );
   return { registryId: out.registryId ?? '', text: out.policyText ?? '' };
 }
 

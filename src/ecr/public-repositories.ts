@@ -51,10 +51,18 @@ export interface EcrPublicConnection {
 }
 
 /** Returns a connection to ECR Public for settings. */
-export async function connectEcrPublic(settings: AwsSettings, opts: { registryId?: string } = {}): Promise<EcrPublicConnection> {
+export async function connectEcrPublic(
+  settings: AwsSettings,
+  opts: { registryId?: string } = {},
+): Promise<EcrPublicConnection> {
   const [client, sdk] = await Promise.all([ecrPublicClient(settings), ecrPublicCommands()]);
   const endpoint = resolveEndpoint(settings, 'ecr-public');
-  return { client, sdk, ...(opts.registryId ? { registryId: opts.registryId } : {}), ...(endpoint ? { endpoint } : {}) };
+  return {
+    client,
+    sdk,
+    ...(opts.registryId ? { registryId: opts.registryId } : {}),
+    ...(endpoint ? { endpoint } : {}),
+  };
 }
 
 function mapPublic(conn: EcrPublicConnection, err: unknown, operation: string, name: string): EcrctlError {
@@ -67,8 +75,17 @@ function mapPublic(conn: EcrPublicConnection, err: unknown, operation: string, n
   });
 }
 
-function toInfo(r: { repositoryName?: string | undefined; repositoryUri?: string | undefined; repositoryArn?: string | undefined; registryId?: string | undefined }, op: string): PublicRepositoryInfo {
-  if (!r.repositoryName || !r.repositoryUri) throw new EcrctlError(`${op} returned a public repository without a name or URI`);
+function toInfo(
+  r: {
+    repositoryName?: string | undefined;
+    repositoryUri?: string | undefined;
+    repositoryArn?: string | undefined;
+    registryId?: string | undefined;
+  },
+  op: string,
+): PublicRepositoryInfo {
+  if (!r.repositoryName || !r.repositoryUri)
+    throw new EcrctlError(`${op} returned a public repository without a name or URI`);
   return { name: r.repositoryName, uri: r.repositoryUri, arn: r.repositoryArn ?? '', registryId: r.registryId ?? '' };
 }
 
@@ -111,11 +128,17 @@ export async function createPublicRepository(
 }
 
 /** Returns a public repository, or undefined when it does not exist. */
-export async function describePublicRepository(conn: EcrPublicConnection, name: string): Promise<PublicRepositoryInfo | undefined> {
+export async function describePublicRepository(
+  conn: EcrPublicConnection,
+  name: string,
+): Promise<PublicRepositoryInfo | undefined> {
   const { DescribeRepositoriesCommand } = conn.sdk;
   try {
     const out = await conn.client.send(
-      new DescribeRepositoriesCommand({ ...(conn.registryId ? { registryId: conn.registryId } : {}), repositoryNames: [name] }),
+      new DescribeRepositoriesCommand({
+        ...(conn.registryId ? { registryId: conn.registryId } : {}),
+        repositoryNames: [name],
+      }),
     );
     const r = out.repositories?.[0];
     return r ? toInfo(r, 'DescribeRepositories') : undefined;
@@ -143,8 +166,18 @@ export async function putCatalogData(conn: EcrPublicConnection, name: string, da
 
 /** Returns the ECR Public spelling of an architecture badge (ARM64 → `ARM 64`), or throws UsageError. */
 export function normalizeArchitecture(text: string): string {
-  const key = text.trim().toLowerCase().replace(/[\s_-]+/g, '');
-  const known: Record<string, string> = { arm: 'ARM', arm64: 'ARM 64', aarch64: 'ARM 64', x86: 'x86', x8664: 'x86-64', amd64: 'x86-64' };
+  const key = text
+    .trim()
+    .toLowerCase()
+    .replace(/[\s_-]+/g, '');
+  const known: Record<string, string> = {
+    arm: 'ARM',
+    arm64: 'ARM 64',
+    aarch64: 'ARM 64',
+    x86: 'x86',
+    x8664: 'x86-64',
+    amd64: 'x86-64',
+  };
   const found = known[key];
   if (found) return found;
   throw new UsageError(`unknown architecture "${text}"`, {
@@ -171,7 +204,8 @@ const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0
 export function pngDimensions(bytes: Uint8Array): { width: number; height: number } | undefined {
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   // Signature (8), then the first chunk must be IHDR: length (4), type (4), width (4), height (4).
-  if (b.length < 24 || !b.subarray(0, 8).equals(PNG_SIGNATURE) || b.toString('latin1', 12, 16) !== 'IHDR') return undefined;
+  if (b.length < 24 || !b.subarray(0, 8).equals(PNG_SIGNATURE) || b.toString('latin1', 12, 16) !== 'IHDR')
+    return undefined;
   return { width: b.readUInt32BE(16), height: b.readUInt32BE(20) };
 }
 
@@ -181,11 +215,18 @@ export function logoProblems(bytes: Uint8Array, file: string): string[] {
   const { logoBytes, logoMinPx, logoMaxPx } = CATALOG_LIMITS;
   const dims = pngDimensions(bytes);
   if (!dims) {
-    problems.push(`${file} is not a PNG file (it does not start with the PNG signature and an IHDR chunk): logos are PNG only`);
+    problems.push(
+      `${file} is not a PNG file (it does not start with the PNG signature and an IHDR chunk): logos are PNG only`,
+    );
   } else {
-    for (const [side, px] of [['width', dims.width], ['height', dims.height]] as const) {
+    for (const [side, px] of [
+      ['width', dims.width],
+      ['height', dims.height],
+    ] as const) {
       if (px < logoMinPx || px > logoMaxPx) {
-        problems.push(`${file} is ${dims.width}×${dims.height} px: its ${side} ${px} px is outside ${logoMinPx}–${logoMaxPx} px`);
+        problems.push(
+          `${file} is ${dims.width}×${dims.height} px: its ${side} ${px} px is outside ${logoMinPx}–${logoMaxPx} px`,
+        );
       }
     }
   }
@@ -200,21 +241,31 @@ export function assertCatalogData(c: CatalogData, files: { logo?: string; about?
   const problems: string[] = [];
   const len = (s: string) => Array.from(s).length;
   if (c.description !== undefined && len(c.description) > CATALOG_LIMITS.description) {
-    problems.push(`--description is ${len(c.description)} characters: short descriptions have at most ${CATALOG_LIMITS.description}`);
+    problems.push(
+      `--description is ${len(c.description)} characters: short descriptions have at most ${CATALOG_LIMITS.description}`,
+    );
   }
   for (const [flag, text, file] of [
     ['--about', c.aboutText, files.about],
     ['--usage', c.usageText, files.usage],
   ] as const) {
     if (text !== undefined && len(text) > CATALOG_LIMITS.text) {
-      problems.push(`${flag} ${file ?? ''} is ${len(text)} characters: about and usage texts have at most ${CATALOG_LIMITS.text}`.replace('  ', ' '));
+      problems.push(
+        `${flag} ${file ?? ''} is ${len(text)} characters: about and usage texts have at most ${CATALOG_LIMITS.text}`.replace(
+          '  ',
+          ' ',
+        ),
+      );
     }
   }
   if (c.logo) problems.push(...logoProblems(c.logo, files.logo ?? 'the logo'));
   if (problems.length === 0) return;
-  throw new RuleViolation(problems.length === 1 ? (problems[0] as string) : 'the catalog data breaks ECR Public rules', {
-    rule: 'ECR Public catalog data: description ≤ 255 characters; about and usage ≤ 10,240 characters each; logo a PNG of 60–2048 px per side, ≤ 500 KB',
-    fix: 'shorten the texts; export the logo as a PNG within the size limits (e.g. 512×512)',
-    ...(problems.length > 1 ? { problems } : {}),
-  });
+  throw new RuleViolation(
+    problems.length === 1 ? (problems[0] as string) : 'the catalog data breaks ECR Public rules',
+    {
+      rule: 'ECR Public catalog data: description ≤ 255 characters; about and usage ≤ 10,240 characters each; logo a PNG of 60–2048 px per side, ≤ 500 KB',
+      fix: 'shorten the texts; export the logo as a PNG within the size limits (e.g. 512×512)',
+      ...(problems.length > 1 ? { problems } : {}),
+    },
+  );
 }

@@ -22,13 +22,21 @@ export interface DestinationStatus extends ReplicationDestination {
 }
 
 // Loosely typed SDK shapes, so no SDK type leaks out of this module.
-type SdkRule = { destinations?: { region?: string; registryId?: string }[]; repositoryFilters?: { filter?: string; filterType?: string }[] };
+type SdkRule = {
+  destinations?: { region?: string; registryId?: string }[];
+  repositoryFilters?: { filter?: string; filterType?: string }[];
+};
 
 function toRules(rules: SdkRule[] | undefined): ReplicationRule[] {
   return (rules ?? []).map((r) => {
-    const rule: ReplicationRule = { destinations: (r.destinations ?? []).map((d) => ({ region: d.region ?? '', registryId: d.registryId ?? '' })) };
+    const rule: ReplicationRule = {
+      destinations: (r.destinations ?? []).map((d) => ({ region: d.region ?? '', registryId: d.registryId ?? '' })),
+    };
     if (r.repositoryFilters && r.repositoryFilters.length > 0) {
-      rule.repositoryFilters = r.repositoryFilters.map((f) => ({ filter: f.filter ?? '', filterType: f.filterType ?? 'PREFIX_MATCH' }));
+      rule.repositoryFilters = r.repositoryFilters.map((f) => ({
+        filter: f.filter ?? '',
+        filterType: f.filterType ?? 'PREFIX_MATCH',
+      }));
     }
     return rule;
   });
@@ -37,13 +45,18 @@ function toRules(rules: SdkRule[] | undefined): ReplicationRule[] {
 /** Returns the replication configuration (no rules when none is set). */
 export async function getReplicationConfiguration(conn: EcrConnection): Promise<ReplicationConfig> {
   const { DescribeRegistryCommand } = conn.sdk;
-  const out = await callEcr(conn, 'DescribeRegistry', undefined, () => conn.client.send(new DescribeRegistryCommand({})));
+  const out = await callEcr(conn, 'DescribeRegistry', undefined, () =>
+    conn.client.send(new DescribeRegistryCommand({})),
+  );
   if (!out.registryId) throw new EcrctlError('DescribeRegistry returned no registryId');
   return { registryId: out.registryId, rules: toRules(out.replicationConfiguration?.rules) };
 }
 
 /** Replaces the replication configuration with rules (already checked by the caller). */
-export async function putReplicationConfiguration(conn: EcrConnection, rules: readonly ReplicationRule[]): Promise<ReplicationRule[]> {
+export async function putReplicationConfiguration(
+  conn: EcrConnection,
+  rules: readonly ReplicationRule[],
+): Promise<ReplicationRule[]> {
   const { PutReplicationConfigurationCommand } = conn.sdk;
   const out = await callEcr(conn, 'PutReplicationConfiguration', undefined, () =>
     conn.client.send(
@@ -51,7 +64,14 @@ export async function putReplicationConfiguration(conn: EcrConnection, rules: re
         replicationConfiguration: {
           rules: rules.map((r) => ({
             destinations: r.destinations.map((d) => ({ region: d.region, registryId: d.registryId })),
-            ...(r.repositoryFilters ? { repositoryFilters: r.repositoryFilters.map((f) => ({ filter: f.filter, filterType: 'PREFIX_MATCH' as const })) } : {}),
+            ...(r.repositoryFilters
+              ? {
+                  repositoryFilters: r.repositoryFilters.map((f) => ({
+                    filter: f.filter,
+                    filterType: 'PREFIX_MATCH' as const,
+                  })),
+                }
+              : {}),
           })),
         },
       }),
@@ -68,10 +88,17 @@ export async function describeReplicationStatus(
 ): Promise<{ digest: string; destinations: DestinationStatus[] }> {
   const { DescribeImageReplicationStatusCommand } = conn.sdk;
   const imageId = image.digest ? { imageDigest: image.digest } : { imageTag: image.tag ?? 'latest' };
-  const out = await callEcr(conn, 'DescribeImageReplicationStatus', `image ${repository}${image.digest ? `@${image.digest}` : `:${image.tag ?? 'latest'}`}`, () =>
-    conn.client.send(new DescribeImageReplicationStatusCommand({ ...registry(conn), repositoryName: repository, imageId })),
+  const out = await callEcr(
+    conn,
+    'DescribeImageReplicationStatus',
+    `image ${repository}${image.digest ? `@${image.digest}` : `:${image.tag ?? 'latest'}`}`,
+    () =>
+      conn.client.send(
+        new DescribeImageReplicationStatusCommand({ ...registry(conn), repositoryName: repository, imageId }),
+      ),
   );
-  if (!out.imageId?.imageDigest && !image.digest) throw new EcrctlError('DescribeImageReplicationStatus returned no image digest');
+  if (!out.imageId?.imageDigest && !image.digest)
+    throw new EcrctlError('DescribeImageReplicationStatus returned no image digest');
   return {
     digest: out.imageId?.imageDigest ?? image.digest ?? '',
     destinations: (out.replicationStatuses ?? []).map((s) => ({
@@ -96,10 +123,16 @@ export interface Backfill {
 }
 
 /** Starts a backfill of existing images to one destination; returns its id and status. */
-export async function startBackfill(conn: EcrConnection, destination: ReplicationDestination): Promise<{ id: string; status: string }> {
+export async function startBackfill(
+  conn: EcrConnection,
+  destination: ReplicationDestination,
+): Promise<{ id: string; status: string }> {
   const { StartReplicationBackfillCommand } = conn.sdk;
-  const out = await callEcr(conn, 'StartReplicationBackfill', `destination ${destination.region}:${destination.registryId}`, () =>
-    conn.client.send(new StartReplicationBackfillCommand({ ...registry(conn), destination })),
+  const out = await callEcr(
+    conn,
+    'StartReplicationBackfill',
+    `destination ${destination.region}:${destination.registryId}`,
+    () => conn.client.send(new StartReplicationBackfillCommand({ ...registry(conn), destination })),
   );
   if (!out.replicationBackfillId) throw new EcrctlError('StartReplicationBackfill returned no replicationBackfillId');
   return { id: out.replicationBackfillId, status: out.status ?? 'PREPARING' };
@@ -110,17 +143,37 @@ export async function describeBackfill(conn: EcrConnection, id: string): Promise
   const { DescribeReplicationBackfillResultsCommand } = conn.sdk;
   const failures: Backfill['failures'] = [];
   let nextToken: string | undefined;
-  let head: { status?: string; destination?: { region?: string; registryId?: string }; progress?: { totalReplicationCount?: number; completedReplicationCount?: number; failedReplicationCount?: number; failureCodes?: string[] } } | undefined;
+  let head:
+    | {
+        status?: string;
+        destination?: { region?: string; registryId?: string };
+        progress?: {
+          totalReplicationCount?: number;
+          completedReplicationCount?: number;
+          failedReplicationCount?: number;
+          failureCodes?: string[];
+        };
+      }
+    | undefined;
   do {
     const token = nextToken;
     const out = await callEcr(conn, 'DescribeReplicationBackfillResults', `backfill ${id}`, () =>
       conn.client.send(
-        new DescribeReplicationBackfillResultsCommand({ ...registry(conn), replicationBackfillId: id, resultStatusFilter: 'FAILED', ...(token ? { nextToken: token } : {}) }),
+        new DescribeReplicationBackfillResultsCommand({
+          ...registry(conn),
+          replicationBackfillId: id,
+          resultStatusFilter: 'FAILED',
+          ...(token ? { nextToken: token } : {}),
+        }),
       ),
     );
     head ??= out;
     for (const r of out.results ?? []) {
-      failures.push({ repository: r.repositoryName ?? '', digest: r.imageId?.imageDigest ?? '', failureCode: r.failureCode ?? 'UNKNOWN' });
+      failures.push({
+        repository: r.repositoryName ?? '',
+        digest: r.imageId?.imageDigest ?? '',
+        failureCode: r.failureCode ?? 'UNKNOWN',
+      });
     }
     nextToken = out.nextToken;
   } while (nextToken);

@@ -129,7 +129,9 @@ function toInfo(r: SdkRepository, operation: string): RepositoryInfo {
     arn: r.repositoryArn ?? '',
     registryId: r.registryId ?? '',
     tagMutability: r.imageTagMutability ?? 'MUTABLE',
-    mutabilityExclusions: (r.imageTagMutabilityExclusionFilters ?? []).map((f) => f.filter ?? '').filter((f) => f !== ''),
+    mutabilityExclusions: (r.imageTagMutabilityExclusionFilters ?? [])
+      .map((f) => f.filter ?? '')
+      .filter((f) => f !== ''),
     scanOnPush: r.imageScanningConfiguration?.scanOnPush ?? false,
     encryption: { type: r.encryptionConfiguration?.encryptionType ?? 'AES256' },
   };
@@ -155,11 +157,21 @@ export async function createRepository(
         repositoryName: spec.name,
         ...(spec.tagMutability ? { imageTagMutability: spec.tagMutability } : {}),
         ...(spec.mutabilityExclusions && spec.mutabilityExclusions.length > 0
-          ? { imageTagMutabilityExclusionFilters: spec.mutabilityExclusions.map((filter) => ({ filterType: 'WILDCARD' as const, filter })) }
+          ? {
+              imageTagMutabilityExclusionFilters: spec.mutabilityExclusions.map((filter) => ({
+                filterType: 'WILDCARD' as const,
+                filter,
+              })),
+            }
           : {}),
         ...(spec.scanOnPush !== undefined ? { imageScanningConfiguration: { scanOnPush: spec.scanOnPush } } : {}),
         ...(spec.encryption
-          ? { encryptionConfiguration: { encryptionType: spec.encryption.type, ...(spec.encryption.kmsKey ? { kmsKey: spec.encryption.kmsKey } : {}) } }
+          ? {
+              encryptionConfiguration: {
+                encryptionType: spec.encryption.type,
+                ...(spec.encryption.kmsKey ? { kmsKey: spec.encryption.kmsKey } : {}),
+              },
+            }
           : {}),
         ...(spec.tags && spec.tags.length > 0 ? { tags: spec.tags.map((t) => ({ Key: t.key, Value: t.value })) } : {}),
       }),
@@ -260,7 +272,12 @@ export async function putTagMutability(
         repositoryName: name,
         imageTagMutability: mutability,
         ...(exclusions.length > 0
-          ? { imageTagMutabilityExclusionFilters: exclusions.map((filter) => ({ filterType: 'WILDCARD' as const, filter })) }
+          ? {
+              imageTagMutabilityExclusionFilters: exclusions.map((filter) => ({
+                filterType: 'WILDCARD' as const,
+                filter,
+              })),
+            }
           : {}),
       }),
     ),
@@ -272,7 +289,11 @@ export async function putScanOnPush(conn: EcrConnection, name: string, scanOnPus
   const { PutImageScanningConfigurationCommand } = conn.sdk;
   await callEcr(conn, 'PutImageScanningConfiguration', `repository ${name}`, () =>
     conn.client.send(
-      new PutImageScanningConfigurationCommand({ ...registry(conn), repositoryName: name, imageScanningConfiguration: { scanOnPush } }),
+      new PutImageScanningConfigurationCommand({
+        ...registry(conn),
+        repositoryName: name,
+        imageScanningConfiguration: { scanOnPush },
+      }),
     ),
   );
 }
@@ -299,7 +320,9 @@ export async function getLifecyclePolicy(conn: EcrConnection, name: string): Pro
 export async function putLifecyclePolicy(conn: EcrConnection, name: string, text: string): Promise<void> {
   const { PutLifecyclePolicyCommand } = conn.sdk;
   await callEcr(conn, 'PutLifecyclePolicy', `repository ${name}`, () =>
-    conn.client.send(new PutLifecyclePolicyCommand({ ...registry(conn), repositoryName: name, lifecyclePolicyText: text })),
+    conn.client.send(
+      new PutLifecyclePolicyCommand({ ...registry(conn), repositoryName: name, lifecyclePolicyText: text }),
+    ),
   );
 }
 
@@ -342,7 +365,9 @@ export async function listResourceTags(conn: EcrConnection, arn: string): Promis
 export async function tagRepository(conn: EcrConnection, arn: string, tags: readonly ResourceTag[]): Promise<void> {
   const { TagResourceCommand } = conn.sdk;
   await callEcr(conn, 'TagResource', arn, () =>
-    conn.client.send(new TagResourceCommand({ resourceArn: arn, tags: tags.map((t) => ({ Key: t.key, Value: t.value })) })),
+    conn.client.send(
+      new TagResourceCommand({ resourceArn: arn, tags: tags.map((t) => ({ Key: t.key, Value: t.value })) }),
+    ),
   );
 }
 
@@ -396,7 +421,10 @@ export type RepositoryChange =
  * that can be changed, and warnings for those that cannot (encryption is fixed at creation).
  * Only what the spec sets is compared; resource tags are added or overwritten, never removed.
  */
-export function planRepositoryChanges(state: RepositoryState, spec: RepositorySpec): { changes: RepositoryChange[]; warnings: string[] } {
+export function planRepositoryChanges(
+  state: RepositoryState,
+  spec: RepositorySpec,
+): { changes: RepositoryChange[]; warnings: string[] } {
   const changes: RepositoryChange[] = [];
   const warnings: string[] = [];
   const { info } = state;
@@ -434,7 +462,10 @@ export function planRepositoryChanges(state: RepositoryState, spec: RepositorySp
     }
   }
   if (spec.lifecyclePolicy !== undefined && state.lifecyclePolicy !== undefined) {
-    if (state.lifecyclePolicy === null || canonicalJson(state.lifecyclePolicy) !== canonicalJson(spec.lifecyclePolicy)) {
+    if (
+      state.lifecyclePolicy === null ||
+      canonicalJson(state.lifecyclePolicy) !== canonicalJson(spec.lifecyclePolicy)
+    ) {
       changes.push({
         kind: 'lifecycle',
         text: spec.lifecyclePolicy,
@@ -503,7 +534,14 @@ export async function ensureRepository(
       }
       throw err;
     }
-    return { name: repository.name, uri: repository.uri, arn: repository.arn, status: 'created', changes: [], warnings: [] };
+    return {
+      name: repository.name,
+      uri: repository.uri,
+      arn: repository.arn,
+      status: 'created',
+      changes: [],
+      warnings: [],
+    };
   }
   if (!opts.ifNotExists) {
     throw new EcrctlError(`repository ${spec.name} already exists`, {
@@ -513,14 +551,22 @@ export async function ensureRepository(
     });
   }
   const info = await describeRepository(conn, spec.name);
-  if (!info) throw new EcrctlError(`repository ${spec.name} exists but DescribeRepositories did not find it; try again`);
+  if (!info)
+    throw new EcrctlError(`repository ${spec.name} exists but DescribeRepositories did not find it; try again`);
   const state: RepositoryState = { info };
   if (spec.lifecyclePolicy !== undefined) state.lifecyclePolicy = (await getLifecyclePolicy(conn, spec.name)) ?? null;
   if (spec.policy !== undefined) state.policy = (await getRepositoryPolicy(conn, spec.name)) ?? null;
   if (spec.tags !== undefined && spec.tags.length > 0) state.tags = await listResourceTags(conn, info.arn);
   const { changes, warnings } = planRepositoryChanges(state, spec);
   if (!opts.apply || changes.length === 0) {
-    return { name: info.name, uri: info.uri, arn: info.arn, status: 'exists', changes: changes.map((c) => c.description), warnings };
+    return {
+      name: info.name,
+      uri: info.uri,
+      arn: info.arn,
+      status: 'exists',
+      changes: changes.map((c) => c.description),
+      warnings,
+    };
   }
   for (const change of changes) {
     switch (change.kind) {
@@ -541,5 +587,12 @@ export async function ensureRepository(
         break;
     }
   }
-  return { name: info.name, uri: info.uri, arn: info.arn, status: 'updated', changes: changes.map((c) => c.description), warnings };
+  return {
+    name: info.name,
+    uri: info.uri,
+    arn: info.arn,
+    status: 'updated',
+    changes: changes.map((c) => c.description),
+    warnings,
+  };
 }

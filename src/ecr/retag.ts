@@ -14,33 +14,55 @@ export interface EcrManifest {
 
 // Artifacts (Helm charts, signatures, SBOMs) are OCI manifests with their own config types;
 // the manifest media types cover them, and ECR also knows the Docker schema 1 types.
-const ACCEPTED = [...new Set([...MANIFEST_ACCEPT, 'application/vnd.docker.distribution.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v1+prettyjws'])];
+const ACCEPTED = [
+  ...new Set([
+    ...MANIFEST_ACCEPT,
+    'application/vnd.docker.distribution.manifest.v1+json',
+    'application/vnd.docker.distribution.manifest.v1+prettyjws',
+  ]),
+];
 
 function registryOf(conn: EcrConnection): { registryId?: string } {
   return conn.registryId ? { registryId: conn.registryId } : {};
 }
 
 /** Returns the manifest of the image a tag or digest names; throws NotFoundError when absent. */
-export async function getEcrManifest(conn: EcrConnection, repository: string, ref: { tag?: string; digest?: string }): Promise<EcrManifest> {
+export async function getEcrManifest(
+  conn: EcrConnection,
+  repository: string,
+  ref: { tag?: string; digest?: string },
+): Promise<EcrManifest> {
   const { BatchGetImageCommand } = conn.sdk;
   const id = { ...(ref.digest ? { imageDigest: ref.digest } : {}), ...(ref.tag ? { imageTag: ref.tag } : {}) };
   const out = await callEcr(conn, 'BatchGetImage', `repository ${repository}`, () =>
-    conn.client.send(new BatchGetImageCommand({ ...registryOf(conn), repositoryName: repository, imageIds: [id], acceptedMediaTypes: ACCEPTED })),
+    conn.client.send(
+      new BatchGetImageCommand({
+        ...registryOf(conn),
+        repositoryName: repository,
+        imageIds: [id],
+        acceptedMediaTypes: ACCEPTED,
+      }),
+    ),
   );
   const image = out.images?.[0];
   if (!image) {
     const f = out.failures?.[0];
-    throw new NotFoundError(`${repository}:${ref.tag ?? ref.digest} was not found${f?.failureReason ? `: ${f.failureReason}` : ''}`, {
-      value: ref.tag ?? ref.digest,
-      fix: `list what is there with \`ecrctl tags ${repository}\``,
-    });
+    throw new NotFoundError(
+      `${repository}:${ref.tag ?? ref.digest} was not found${f?.failureReason ? `: ${f.failureReason}` : ''}`,
+      {
+        value: ref.tag ?? ref.digest,
+        fix: `list what is there with \`ecrctl tags ${repository}\``,
+      },
+    );
   }
-  if (!image.imageManifest || !image.imageId?.imageDigest) throw new EcrctlError('BatchGetImage returned an image without its manifest or digest');
+  if (!image.imageManifest || !image.imageId?.imageDigest)
+    throw new EcrctlError('BatchGetImage returned an image without its manifest or digest');
   return {
     digest: image.imageId.imageDigest,
     // amazon-ecr-login's lesson: check each answer; ECR always sends the media type, but a
     // manifest that carries its own is the fallback.
-    mediaType: image.imageManifestMediaType ?? (JSON.parse(image.imageManifest) as { mediaType?: string }).mediaType ?? '',
+    mediaType:
+      image.imageManifestMediaType ?? (JSON.parse(image.imageManifest) as { mediaType?: string }).mediaType ?? '',
     manifest: image.imageManifest,
   };
 }
@@ -49,7 +71,13 @@ export async function getEcrManifest(conn: EcrConnection, repository: string, re
 export async function tagsOfImage(conn: EcrConnection, repository: string, digest: string): Promise<string[]> {
   const { DescribeImagesCommand } = conn.sdk;
   const out = await callEcr(conn, 'DescribeImages', `repository ${repository}`, () =>
-    conn.client.send(new DescribeImagesCommand({ ...registryOf(conn), repositoryName: repository, imageIds: [{ imageDigest: digest }] })),
+    conn.client.send(
+      new DescribeImagesCommand({
+        ...registryOf(conn),
+        repositoryName: repository,
+        imageIds: [{ imageDigest: digest }],
+      }),
+    ),
   );
   return [...(out.imageDetails?.[0]?.imageTags ?? [])];
 }
@@ -58,7 +86,9 @@ export async function tagsOfImage(conn: EcrConnection, repository: string, diges
 export async function digestOfTag(conn: EcrConnection, repository: string, tag: string): Promise<string | undefined> {
   const { DescribeImagesCommand } = conn.sdk;
   try {
-    const out = await conn.client.send(new DescribeImagesCommand({ ...registryOf(conn), repositoryName: repository, imageIds: [{ imageTag: tag }] }));
+    const out = await conn.client.send(
+      new DescribeImagesCommand({ ...registryOf(conn), repositoryName: repository, imageIds: [{ imageTag: tag }] }),
+    );
     return out.imageDetails?.[0]?.imageDigest;
   } catch (err) {
     if (awsErrorName(err) === 'ImageNotFoundException') return undefined;
@@ -67,7 +97,12 @@ export async function digestOfTag(conn: EcrConnection, repository: string, tag: 
 }
 
 /** Puts tag on the image by its manifest (PutImage); returns 'unchanged' when it already was. */
-export async function putTag(conn: EcrConnection, repository: string, image: EcrManifest, tag: string): Promise<'added' | 'unchanged'> {
+export async function putTag(
+  conn: EcrConnection,
+  repository: string,
+  image: EcrManifest,
+  tag: string,
+): Promise<'added' | 'unchanged'> {
   const { PutImageCommand } = conn.sdk;
   try {
     await conn.client.send(
@@ -85,13 +120,18 @@ export async function putTag(conn: EcrConnection, repository: string, image: Ecr
     const name = awsErrorName(err);
     if (name === 'ImageAlreadyExistsException') return 'unchanged';
     if (name === 'ImageTagAlreadyExistsException') {
-      throw new RuleViolation(`tag '${tag}' already exists in ${repository} and cannot be moved: the tag is immutable`, {
-        rule: 'an immutable tag keeps pointing at the image it was first pushed with',
-        value: tag,
-        fix: 'choose a new tag, or allow moving it with an IMMUTABLE_WITH_EXCLUSION filter (e.g. for staging, production)',
-        cause: err,
-      });
+      throw new RuleViolation(
+        `tag '${tag}' already exists in ${repository} and cannot be moved: the tag is immutable`,
+        {
+          rule: 'an immutable tag keeps pointing at the image it was first pushed with',
+          value: tag,
+          fix: 'choose a new tag, or allow moving it with an IMMUTABLE_WITH_EXCLUSION filter (e.g. for staging, production)',
+          cause: err,
+        },
+      );
     }
-    throw await callEcr(conn, 'PutImage', `repository ${repository}`, () => Promise.reject(err)).catch((e: unknown) => e);
+    throw await callEcr(conn, 'PutImage', `repository ${repository}`, () => Promise.reject(err)).catch(
+      (e: unknown) => e,
+    );
   }
 }

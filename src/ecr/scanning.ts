@@ -3,7 +3,13 @@
 // page into one findings model for basic `findings[]` and enhanced `enhancedFindings[]` alike,
 // the image and manifest look-ups a scan needs, and the registry scanning configuration.
 import { EcrctlError } from '../errors.js';
-import { type Finding, normalizeSeverity, type ScanningConfiguration, type ScanFrequency, type ScanType } from '../policy/scan.js';
+import {
+  type Finding,
+  normalizeSeverity,
+  type ScanningConfiguration,
+  type ScanFrequency,
+  type ScanType,
+} from '../policy/scan.js';
 import { awsErrorName, callEcr, type EcrConnection } from './repositories.js';
 
 /** DescribeImageScanFindings' largest page. */
@@ -40,7 +46,10 @@ export interface IndexChild {
   attestation: boolean;
 }
 
-const INDEX_TYPES = new Set(['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json']);
+const INDEX_TYPES = new Set([
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+]);
 
 /** Returns true for an image index / manifest list media type. */
 export function isIndexMediaType(mediaType: string | undefined): boolean {
@@ -48,7 +57,10 @@ export function isIndexMediaType(mediaType: string | undefined): boolean {
 }
 
 function idOf(image: { digest?: string; tag?: string }) {
-  return { ...(image.digest ? { imageDigest: image.digest } : {}), ...(image.tag && !image.digest ? { imageTag: image.tag } : {}) };
+  return {
+    ...(image.digest ? { imageDigest: image.digest } : {}),
+    ...(image.tag && !image.digest ? { imageTag: image.tag } : {}),
+  };
 }
 
 function registryOf(conn: EcrConnection) {
@@ -56,14 +68,25 @@ function registryOf(conn: EcrConnection) {
 }
 
 /** Returns the image a tag or digest names (DescribeImages), or throws NotFoundError. */
-export async function describeScanTarget(conn: EcrConnection, repository: string, image: { digest?: string; tag?: string }): Promise<ScanTarget> {
+export async function describeScanTarget(
+  conn: EcrConnection,
+  repository: string,
+  image: { digest?: string; tag?: string },
+): Promise<ScanTarget> {
   const { DescribeImagesCommand } = conn.sdk;
   const out = await callEcr(conn, 'DescribeImages', `repository ${repository}`, () =>
-    conn.client.send(new DescribeImagesCommand({ ...registryOf(conn), repositoryName: repository, imageIds: [idOf(image)] })),
+    conn.client.send(
+      new DescribeImagesCommand({ ...registryOf(conn), repositoryName: repository, imageIds: [idOf(image)] }),
+    ),
   );
   const d = out.imageDetails?.[0];
-  if (!d?.imageDigest) throw new EcrctlError(`DescribeImages returned no image for ${repository}:${image.digest ?? image.tag}`);
-  return { digest: d.imageDigest, ...(d.imageManifestMediaType ? { mediaType: d.imageManifestMediaType } : {}), tags: [...(d.imageTags ?? [])] };
+  if (!d?.imageDigest)
+    throw new EcrctlError(`DescribeImages returned no image for ${repository}:${image.digest ?? image.tag}`);
+  return {
+    digest: d.imageDigest,
+    ...(d.imageManifestMediaType ? { mediaType: d.imageManifestMediaType } : {}),
+    tags: [...(d.imageTags ?? [])],
+  };
 }
 
 /** Returns the manifests an index lists, with their platforms (BatchGetImage). */
@@ -86,7 +109,12 @@ export async function indexChildren(conn: EcrConnection, repository: string, dig
     });
   }
   const doc = JSON.parse(manifest) as {
-    manifests?: { digest: string; mediaType?: string; platform?: { os?: string; architecture?: string; variant?: string }; annotations?: Record<string, string> }[];
+    manifests?: {
+      digest: string;
+      mediaType?: string;
+      platform?: { os?: string; architecture?: string; variant?: string };
+      annotations?: Record<string, string>;
+    }[];
   };
   return (doc.manifests ?? []).map((m) => {
     const p = m.platform;
@@ -95,7 +123,8 @@ export async function indexChildren(conn: EcrConnection, repository: string, dig
       digest: m.digest,
       ...(m.mediaType ? { mediaType: m.mediaType } : {}),
       ...(platform ? { platform } : {}),
-      attestation: m.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest' || platform === 'unknown/unknown',
+      attestation:
+        m.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest' || platform === 'unknown/unknown',
     };
   });
 }
@@ -112,7 +141,9 @@ export type StartOutcome =
 export async function startImageScan(conn: EcrConnection, repository: string, digest: string): Promise<StartOutcome> {
   const { StartImageScanCommand } = conn.sdk;
   try {
-    const out = await conn.client.send(new StartImageScanCommand({ ...registryOf(conn), repositoryName: repository, imageId: { imageDigest: digest } }));
+    const out = await conn.client.send(
+      new StartImageScanCommand({ ...registryOf(conn), repositoryName: repository, imageId: { imageDigest: digest } }),
+    );
     return { outcome: 'started', status: out.imageScanStatus?.status ?? 'IN_PROGRESS' };
   } catch (err) {
     // ECR words its once-a-day limit as LimitExceededException, which looks like throttling.
@@ -127,7 +158,13 @@ interface SdkFindings {
   imageScanCompletedAt?: Date;
   vulnerabilitySourceUpdatedAt?: Date;
   findingSeverityCounts?: Record<string, number>;
-  findings?: { name?: string; description?: string; uri?: string; severity?: string; attributes?: { key?: string; value?: string }[] }[];
+  findings?: {
+    name?: string;
+    description?: string;
+    uri?: string;
+    severity?: string;
+    attributes?: { key?: string; value?: string }[];
+  }[];
   enhancedFindings?: EnhancedFindingShape[];
 }
 
@@ -141,7 +178,13 @@ interface EnhancedFindingShape {
     sourceUrl?: string;
     referenceUrls?: string[];
     cvss?: { baseScore?: number }[];
-    vulnerablePackages?: { name?: string; version?: string; release?: string; epoch?: number; fixedInVersion?: string }[];
+    vulnerablePackages?: {
+      name?: string;
+      version?: string;
+      release?: string;
+      epoch?: number;
+      fixedInVersion?: string;
+    }[];
   };
   remediation?: { recommendation?: { url?: string } };
 }
@@ -207,7 +250,11 @@ export async function describeImageScan(
   let nextToken: string | undefined;
   do {
     const token = nextToken;
-    let out: { imageScanStatus?: { status?: string; description?: string }; imageScanFindings?: SdkFindings; nextToken?: string };
+    let out: {
+      imageScanStatus?: { status?: string; description?: string };
+      imageScanFindings?: SdkFindings;
+      nextToken?: string;
+    };
     try {
       out = (await conn.client.send(
         new DescribeImageScanFindingsCommand({
@@ -254,7 +301,10 @@ export async function getScanningConfiguration(conn: EcrConnection): Promise<Sca
 }
 
 /** Replaces the registry scanning configuration and returns what ECR stored. */
-export async function putScanningConfiguration(conn: EcrConnection, config: ScanningConfiguration): Promise<ScanningConfiguration> {
+export async function putScanningConfiguration(
+  conn: EcrConnection,
+  config: ScanningConfiguration,
+): Promise<ScanningConfiguration> {
   const { PutRegistryScanningConfigurationCommand } = conn.sdk;
   const out = await callEcr(conn, 'PutRegistryScanningConfiguration', undefined, () =>
     conn.client.send(

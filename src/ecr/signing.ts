@@ -35,28 +35,43 @@ const FILTER = /^(?:[a-z0-9*]+(?:[._-][a-z0-9*]+)*\/)*[a-z0-9*]+(?:[._-][a-z0-9*
 /** Returns every way rules break the API model's limits (empty when they are fine). */
 export function checkSigningRules(rules: readonly SigningRule[]): string[] {
   const problems: string[] = [];
-  if (rules.length > SIGNING_LIMITS.rules) problems.push(`${rules.length} rules: a signing configuration has at most ${SIGNING_LIMITS.rules}`);
+  if (rules.length > SIGNING_LIMITS.rules)
+    problems.push(`${rules.length} rules: a signing configuration has at most ${SIGNING_LIMITS.rules}`);
   rules.forEach((rule, i) => {
     const where = `rule ${i + 1}`;
     const arn = rule.signingProfileArn;
     if (typeof arn !== 'string' || arn === '') problems.push(`${where}: signingProfileArn is missing`);
-    else if (arn.length > SIGNING_LIMITS.profileArnLength) problems.push(`${where}: signingProfileArn is ${arn.length} characters; at most ${SIGNING_LIMITS.profileArnLength}`);
+    else if (arn.length > SIGNING_LIMITS.profileArnLength)
+      problems.push(
+        `${where}: signingProfileArn is ${arn.length} characters; at most ${SIGNING_LIMITS.profileArnLength}`,
+      );
     else if (!PROFILE_ARN.test(arn)) {
-      problems.push(`${where}: ${JSON.stringify(arn)} is not a signing profile ARN (arn:aws:signer:REGION:ACCOUNT:/signing-profiles/NAME)`);
+      problems.push(
+        `${where}: ${JSON.stringify(arn)} is not a signing profile ARN (arn:aws:signer:REGION:ACCOUNT:/signing-profiles/NAME)`,
+      );
     }
     const filters = rule.repositoryFilters;
     if (filters === undefined) return;
     if (!Array.isArray(filters) || filters.length === 0) {
-      problems.push(`${where}: repositoryFilters, when given, holds 1–${SIGNING_LIMITS.filtersPerRule} filters (leave it out to sign every repository)`);
+      problems.push(
+        `${where}: repositoryFilters, when given, holds 1–${SIGNING_LIMITS.filtersPerRule} filters (leave it out to sign every repository)`,
+      );
       return;
     }
-    if (filters.length > SIGNING_LIMITS.filtersPerRule) problems.push(`${where}: ${filters.length} filters; at most ${SIGNING_LIMITS.filtersPerRule} per rule`);
+    if (filters.length > SIGNING_LIMITS.filtersPerRule)
+      problems.push(`${where}: ${filters.length} filters; at most ${SIGNING_LIMITS.filtersPerRule} per rule`);
     for (const f of filters) {
       const text = typeof f?.filter === 'string' ? f.filter : '';
-      if (f?.filterType !== 'WILDCARD_MATCH') problems.push(`${where}: filter ${JSON.stringify(text)} has filterType ${JSON.stringify(f?.filterType)}; only WILDCARD_MATCH exists`);
-      if (text.length < 1 || text.length > SIGNING_LIMITS.filterLength) problems.push(`${where}: filter ${JSON.stringify(text)} must be 1–${SIGNING_LIMITS.filterLength} characters`);
+      if (f?.filterType !== 'WILDCARD_MATCH')
+        problems.push(
+          `${where}: filter ${JSON.stringify(text)} has filterType ${JSON.stringify(f?.filterType)}; only WILDCARD_MATCH exists`,
+        );
+      if (text.length < 1 || text.length > SIGNING_LIMITS.filterLength)
+        problems.push(`${where}: filter ${JSON.stringify(text)} must be 1–${SIGNING_LIMITS.filterLength} characters`);
       else if (!FILTER.test(text)) {
-        problems.push(`${where}: filter ${JSON.stringify(text)} is not a repository name pattern (lowercase letters, digits, . _ - /, and * as wildcard)`);
+        problems.push(
+          `${where}: filter ${JSON.stringify(text)} is not a repository name pattern (lowercase letters, digits, . _ - /, and * as wildcard)`,
+        );
       }
     }
   });
@@ -70,18 +85,26 @@ function toRules(rules: SdkRule[] | undefined): SigningRule[] {
   return (rules ?? []).map((r) => {
     const rule: SigningRule = { signingProfileArn: r.signingProfileArn ?? '' };
     if (r.repositoryFilters && r.repositoryFilters.length > 0) {
-      rule.repositoryFilters = r.repositoryFilters.map((f) => ({ filter: f.filter ?? '', filterType: f.filterType ?? 'WILDCARD_MATCH' }));
+      rule.repositoryFilters = r.repositoryFilters.map((f) => ({
+        filter: f.filter ?? '',
+        filterType: f.filterType ?? 'WILDCARD_MATCH',
+      }));
     }
     return rule;
   });
 }
 
 /** Returns the registry's signing rules, or undefined when no signing configuration is set. */
-export async function getSigningConfiguration(conn: EcrConnection): Promise<{ registryId?: string; rules: SigningRule[] } | undefined> {
+export async function getSigningConfiguration(
+  conn: EcrConnection,
+): Promise<{ registryId?: string; rules: SigningRule[] } | undefined> {
   const { GetSigningConfigurationCommand } = conn.sdk;
   try {
     const out = await conn.client.send(new GetSigningConfigurationCommand({}));
-    return { ...(out.registryId ? { registryId: out.registryId } : {}), rules: toRules(out.signingConfiguration?.rules) };
+    return {
+      ...(out.registryId ? { registryId: out.registryId } : {}),
+      rules: toRules(out.signingConfiguration?.rules),
+    };
   } catch (err) {
     if (awsErrorName(err) === 'SigningConfigurationNotFoundException') return undefined;
     return callEcr(conn, 'GetSigningConfiguration', undefined, () => Promise.reject(err));
@@ -89,7 +112,10 @@ export async function getSigningConfiguration(conn: EcrConnection): Promise<{ re
 }
 
 /** Replaces the signing configuration with rules (already checked by the caller); returns what ECR stored. */
-export async function putSigningConfiguration(conn: EcrConnection, rules: readonly SigningRule[]): Promise<SigningRule[]> {
+export async function putSigningConfiguration(
+  conn: EcrConnection,
+  rules: readonly SigningRule[],
+): Promise<SigningRule[]> {
   const { PutSigningConfigurationCommand } = conn.sdk;
   const out = await callEcr(conn, 'PutSigningConfiguration', undefined, () =>
     conn.client.send(
@@ -97,7 +123,14 @@ export async function putSigningConfiguration(conn: EcrConnection, rules: readon
         signingConfiguration: {
           rules: rules.map((r) => ({
             signingProfileArn: r.signingProfileArn,
-            ...(r.repositoryFilters ? { repositoryFilters: r.repositoryFilters.map((f) => ({ filter: f.filter, filterType: 'WILDCARD_MATCH' as const })) } : {}),
+            ...(r.repositoryFilters
+              ? {
+                  repositoryFilters: r.repositoryFilters.map((f) => ({
+                    filter: f.filter,
+                    filterType: 'WILDCARD_MATCH' as const,
+                  })),
+                }
+              : {}),
           })),
         },
       }),
@@ -126,8 +159,18 @@ export async function describeImageSigningStatus(
 ): Promise<{ digest: string; statuses: ImageSigningStatus[] }> {
   const { DescribeImageSigningStatusCommand } = conn.sdk;
   const imageId = image.digest ? { imageDigest: image.digest } : { imageTag: image.tag ?? 'latest' };
-  const out = await callEcr(conn, 'DescribeImageSigningStatus', `image ${repository}${image.digest ? `@${image.digest}` : `:${image.tag ?? 'latest'}`}`, () =>
-    conn.client.send(new DescribeImageSigningStatusCommand({ ...(conn.registryId ? { registryId: conn.registryId } : {}), repositoryName: repository, imageId })),
+  const out = await callEcr(
+    conn,
+    'DescribeImageSigningStatus',
+    `image ${repository}${image.digest ? `@${image.digest}` : `:${image.tag ?? 'latest'}`}`,
+    () =>
+      conn.client.send(
+        new DescribeImageSigningStatusCommand({
+          ...(conn.registryId ? { registryId: conn.registryId } : {}),
+          repositoryName: repository,
+          imageId,
+        }),
+      ),
   );
   const digest = out.imageId?.imageDigest ?? image.digest;
   if (!digest) throw new EcrctlError('DescribeImageSigningStatus returned no image digest');

@@ -40,7 +40,10 @@ export async function updateImageStorageClass(
       }),
     ),
   );
-  const result: StorageClassResult = { repository: image.repository, status: out.imageStatus ?? (target === 'ARCHIVE' ? 'ARCHIVED' : 'ACTIVE') };
+  const result: StorageClassResult = {
+    repository: image.repository,
+    status: out.imageStatus ?? (target === 'ARCHIVE' ? 'ARCHIVED' : 'ACTIVE'),
+  };
   const digest = out.imageId?.imageDigest ?? image.digest;
   const tag = out.imageId?.imageTag ?? image.tag;
   if (digest) result.digest = digest;

@@ -35,7 +35,8 @@ export async function repositoryLayers(conn: EcrConnection, repository: string):
     );
     for (const image of answer.images ?? []) {
       const digest = image.imageId?.imageDigest;
-      if (!digest || !image.imageManifest) throw new EcrctlError(`BatchGetImage returned an image of ${repository} without its manifest`);
+      if (!digest || !image.imageManifest)
+        throw new EcrctlError(`BatchGetImage returned an image of ${repository} without its manifest`);
       let doc: { config?: { size?: number }; layers?: { digest?: string; size?: number }[] };
       try {
         doc = JSON.parse(image.imageManifest) as typeof doc;
@@ -47,7 +48,9 @@ export async function repositoryLayers(conn: EcrConnection, repository: string):
         digest,
         configSize: doc.config?.size ?? 0,
         layers: doc.layers
-          .filter((l): l is { digest: string; size: number } => typeof l.digest === 'string' && typeof l.size === 'number')
+          .filter(
+            (l): l is { digest: string; size: number } => typeof l.digest === 'string' && typeof l.size === 'number',
+          )
           .map((l) => ({ digest: l.digest, size: l.size })),
       });
     }

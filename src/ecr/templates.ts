@@ -42,11 +42,15 @@ function toTemplate(t: SdkTemplate | undefined, operation: string): CreationTemp
   const exclusions = (t.imageTagMutabilityExclusionFilters ?? []).map((f) => f.filter ?? '').filter((f) => f !== '');
   if (exclusions.length > 0) out.mutabilityExclusions = exclusions;
   if (t.encryptionConfiguration?.encryptionType) {
-    out.encryption = { type: t.encryptionConfiguration.encryptionType, ...(t.encryptionConfiguration.kmsKey ? { kmsKey: t.encryptionConfiguration.kmsKey } : {}) };
+    out.encryption = {
+      type: t.encryptionConfiguration.encryptionType,
+      ...(t.encryptionConfiguration.kmsKey ? { kmsKey: t.encryptionConfiguration.kmsKey } : {}),
+    };
   }
   if (t.repositoryPolicy) out.repositoryPolicy = t.repositoryPolicy;
   if (t.lifecyclePolicy) out.lifecyclePolicy = t.lifecyclePolicy;
-  if (t.resourceTags && t.resourceTags.length > 0) out.tags = t.resourceTags.map((r) => ({ key: r.Key ?? '', value: r.Value ?? '' }));
+  if (t.resourceTags && t.resourceTags.length > 0)
+    out.tags = t.resourceTags.map((r) => ({ key: r.Key ?? '', value: r.Value ?? '' }));
   if (t.customRoleArn) out.customRoleArn = t.customRoleArn;
   return out;
 }
@@ -62,9 +66,21 @@ export async function createTemplate(conn: EcrConnection, t: CreationTemplate): 
         ...(t.description !== undefined ? { description: t.description } : {}),
         ...(t.tagMutability ? { imageTagMutability: t.tagMutability as 'MUTABLE' } : {}),
         ...(t.mutabilityExclusions && t.mutabilityExclusions.length > 0
-          ? { imageTagMutabilityExclusionFilters: t.mutabilityExclusions.map((filter) => ({ filterType: 'WILDCARD' as const, filter })) }
+          ? {
+              imageTagMutabilityExclusionFilters: t.mutabilityExclusions.map((filter) => ({
+                filterType: 'WILDCARD' as const,
+                filter,
+              })),
+            }
           : {}),
-        ...(t.encryption ? { encryptionConfiguration: { encryptionType: t.encryption.type as 'AES256', ...(t.encryption.kmsKey ? { kmsKey: t.encryption.kmsKey } : {}) } } : {}),
+        ...(t.encryption
+          ? {
+              encryptionConfiguration: {
+                encryptionType: t.encryption.type as 'AES256',
+                ...(t.encryption.kmsKey ? { kmsKey: t.encryption.kmsKey } : {}),
+              },
+            }
+          : {}),
         ...(t.repositoryPolicy ? { repositoryPolicy: t.repositoryPolicy } : {}),
         ...(t.lifecyclePolicy ? { lifecyclePolicy: t.lifecyclePolicy } : {}),
         ...(t.tags && t.tags.length > 0 ? { resourceTags: t.tags.map((r) => ({ Key: r.key, Value: r.value })) } : {}),
@@ -85,7 +101,8 @@ export async function listTemplates(conn: EcrConnection): Promise<CreationTempla
     const out = await callEcr(conn, 'DescribeRepositoryCreationTemplates', undefined, () =>
       conn.client.send(new DescribeRepositoryCreationTemplatesCommand({ ...(token ? { nextToken: token } : {}) })),
     );
-    for (const t of out.repositoryCreationTemplates ?? []) all.push(toTemplate(t, 'DescribeRepositoryCreationTemplates'));
+    for (const t of out.repositoryCreationTemplates ?? [])
+      all.push(toTemplate(t, 'DescribeRepositoryCreationTemplates'));
     nextToken = out.nextToken;
   } while (nextToken);
   return all;
@@ -105,7 +122,10 @@ export async function deleteTemplate(conn: EcrConnection, prefix: string): Promi
  * undefined when none applies (or the caller may not read templates): what a push planner
  * asks before refusing a push to a repository that does not exist.
  */
-export async function createOnPushTemplate(conn: EcrConnection, repository: string): Promise<CreationTemplate | undefined> {
+export async function createOnPushTemplate(
+  conn: EcrConnection,
+  repository: string,
+): Promise<CreationTemplate | undefined> {
   const { templateForRepository } = await import('../policy/replication.js');
   let templates: CreationTemplate[];
   try {

@@ -61,7 +61,16 @@ function parseEntry(text: string): CachedToken | undefined {
   try {
     const v = JSON.parse(text) as Partial<CachedToken> & { format?: number };
     if (v.format !== FORMAT) return undefined;
-    const strings = ['kind', 'region', 'registryKey', 'identity', 'host', 'proxyEndpoint', 'username', 'password'] as const;
+    const strings = [
+      'kind',
+      'region',
+      'registryKey',
+      'identity',
+      'host',
+      'proxyEndpoint',
+      'username',
+      'password',
+    ] as const;
     if (!strings.every((k) => typeof v[k] === 'string' && v[k] !== '')) return undefined;
     if (typeof v.issuedAt !== 'number' || typeof v.expiresAt !== 'number') return undefined;
     const { format: _format, ...token } = v;

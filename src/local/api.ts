@@ -21,7 +21,9 @@ const SERVICES: Record<string, { iamPrefix: string; operations: OperationTable }
 const MAX_API_BODY = 16 * 1024 * 1024;
 
 /** Returns the region and access key id from a SigV4 Authorization header, or undefined. */
-export function credentialScope(header: string | undefined): { accessKeyId: string; region: string; service: string } | undefined {
+export function credentialScope(
+  header: string | undefined,
+): { accessKeyId: string; region: string; service: string } | undefined {
   if (!header) return undefined;
   const m = /^AWS4-HMAC-SHA256\s+Credential=([^/\s,]+)\/(\d{8})\/([a-z0-9-]+)\/([a-z0-9-]+)\/aws4_request/.exec(header);
   if (!m) return undefined;
@@ -50,14 +52,26 @@ export async function handleApiRequest(ctx: LocalContext, req: IncomingMessage, 
     if (req.method !== 'POST' || !family || !op || !Object.hasOwn(family.operations, op)) {
       // Coral names its own errors with a namespace; SDKs strip everything up to '#'.
       await drain(req);
-      fail(new ApiError('com.amazon.coral.service#UnknownOperationException', `Unknown operation ${target || '(no X-Amz-Target)'}`, 400));
+      fail(
+        new ApiError(
+          'com.amazon.coral.service#UnknownOperationException',
+          `Unknown operation ${target || '(no X-Amz-Target)'}`,
+          400,
+        ),
+      );
       return;
     }
     opLabel = `${family.iamPrefix}:${op}`;
     const scope = credentialScope(req.headers.authorization);
     if (!req.headers.authorization) {
       await drain(req);
-      fail(new ApiError('com.amazon.coral.service#MissingAuthenticationTokenException', 'Missing Authentication Token', 403));
+      fail(
+        new ApiError(
+          'com.amazon.coral.service#MissingAuthenticationTokenException',
+          'Missing Authentication Token',
+          403,
+        ),
+      );
       return;
     }
     if (!scope) {
@@ -89,7 +103,12 @@ export async function handleApiRequest(ctx: LocalContext, req: IncomingMessage, 
       : typeof input.registryId === 'string'
         ? [input.registryId]
         : undefined;
-    ctx.requests.push({ call: opLabel, at: Date.now(), accessKeyId: scope.accessKeyId, ...(registryIds ? { registryIds } : {}) });
+    ctx.requests.push({
+      call: opLabel,
+      at: Date.now(),
+      accessKeyId: scope.accessKeyId,
+      ...(registryIds ? { registryIds } : {}),
+    });
     const fault = takeFault(ctx, opLabel);
     if (fault?.kind === 'delay') await new Promise((r) => setTimeout(r, fault.delayMs ?? 0));
     if (fault?.kind === 'expire-tokens') ctx.advanceClock(ctx.tokenTtlMs + 1000);

@@ -7,7 +7,8 @@ export class BodyTooLarge extends Error {}
 /** Reads a whole request body, refusing more than limit bytes. */
 export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) throw new BodyTooLarge(`body of ${declared} bytes exceeds ${limit}`);
+  if (Number.isFinite(declared) && declared > limit)
+    throw new BodyTooLarge(`body of ${declared} bytes exceeds ${limit}`);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {

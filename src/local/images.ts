@@ -54,7 +54,8 @@ export function resolveImage(
     if (image && id.imageDigest !== undefined && image.digest !== id.imageDigest) return 'mismatch';
     return image;
   }
-  if (id.imageDigest !== undefined) return Object.hasOwn(repo.images, id.imageDigest) ? repo.images[id.imageDigest] : undefined;
+  if (id.imageDigest !== undefined)
+    return Object.hasOwn(repo.images, id.imageDigest) ? repo.images[id.imageDigest] : undefined;
   return undefined;
 }
 
@@ -83,10 +84,16 @@ export async function putManifest(ctx: LocalContext, input: PutManifestInput): P
   const { registry, repository, bytes } = input;
   const repoName = `'${repository}'`;
   if (!findRepository(registry, repository)) {
-    throw new ImageProblem('repository-not-found', `The repository with name ${repoName} does not exist in the registry with id '${registry.account}'`);
+    throw new ImageProblem(
+      'repository-not-found',
+      `The repository with name ${repoName} does not exist in the registry with id '${registry.account}'`,
+    );
   }
   if (bytes.length > MAX_MANIFEST_BYTES) {
-    throw new ImageProblem('too-large', `Manifest size ${bytes.length} exceeds the limit of ${MAX_MANIFEST_BYTES} bytes`);
+    throw new ImageProblem(
+      'too-large',
+      `Manifest size ${bytes.length} exceeds the limit of ${MAX_MANIFEST_BYTES} bytes`,
+    );
   }
   let parsed: ReturnType<typeof parseManifest>;
   try {
@@ -127,7 +134,10 @@ export async function putManifest(ctx: LocalContext, input: PutManifestInput): P
   // From here on no await until the state is changed: the checks hold when the change lands.
   const repo = findRepository(registry, repository);
   if (!repo) {
-    throw new ImageProblem('repository-not-found', `The repository with name ${repoName} does not exist in the registry with id '${registry.account}'`);
+    throw new ImageProblem(
+      'repository-not-found',
+      `The repository with name ${repoName} does not exist in the registry with id '${registry.account}'`,
+    );
   }
   check(repo);
   const existing = Object.hasOwn(repo.images, digest) ? repo.images[digest] : undefined;
@@ -142,7 +152,11 @@ export async function putManifest(ctx: LocalContext, input: PutManifestInput): P
   const tag = input.tag;
   if (tag !== undefined) {
     const current = Object.hasOwn(repo.tags, tag) ? repo.tags[tag] : undefined;
-    if (current && current.digest !== digest && tagIsImmutable(repo.imageTagMutability, repo.imageTagMutabilityExclusionFilters, tag)) {
+    if (
+      current &&
+      current.digest !== digest &&
+      tagIsImmutable(repo.imageTagMutability, repo.imageTagMutabilityExclusionFilters, tag)
+    ) {
       const why = repo.imageTagMutability === 'IMMUTABLE' ? 'the repository is immutable' : 'the tag is immutable';
       throw new ImageProblem(
         'tag-immutable',
@@ -167,9 +181,7 @@ export async function putManifest(ctx: LocalContext, input: PutManifestInput): P
     digest,
     mediaType: parsed.mediaType,
     manifestSize: bytes.length,
-    size: parsed.isIndex
-      ? Math.max(0, ...parsed.manifests.map((d) => repo.images[d]?.size ?? 0))
-      : parsed.layersSize,
+    size: parsed.isIndex ? Math.max(0, ...parsed.manifests.map((d) => repo.images[d]?.size ?? 0)) : parsed.layersSize,
     pushedAt: now,
   };
   if (!existing) {

@@ -60,7 +60,9 @@ export function parseManifest(bytes: Buffer, declaredType: string | undefined): 
   const inner = typeof doc.mediaType === 'string' ? doc.mediaType : undefined;
   const declared = declaredType?.split(';')[0]?.trim() || undefined;
   if (inner && declared && declared !== inner && isManifestMediaType(declared)) {
-    throw new ManifestProblem(`the manifest's mediaType '${inner}' does not match the declared media type '${declared}'`);
+    throw new ManifestProblem(
+      `the manifest's mediaType '${inner}' does not match the declared media type '${declared}'`,
+    );
   }
   let mediaType = inner ?? (declared && isManifestMediaType(declared) ? declared : undefined);
   if (!mediaType) {
@@ -97,12 +99,16 @@ export function parseManifest(bytes: Buffer, declaredType: string | undefined): 
   }
   const subject = doc.subject as Descriptor | undefined;
   if (subject && typeof subject === 'object') out.subject = descriptorDigest(subject, 'subject');
-  if (doc.annotations && typeof doc.annotations === 'object') out.annotations = doc.annotations as Record<string, string>;
+  if (doc.annotations && typeof doc.annotations === 'object')
+    out.annotations = doc.annotations as Record<string, string>;
   return out;
 }
 
 function isImageConfig(mediaType: string): boolean {
-  return mediaType === 'application/vnd.oci.image.config.v1+json' || mediaType === 'application/vnd.docker.container.image.v1+json';
+  return (
+    mediaType === 'application/vnd.oci.image.config.v1+json' ||
+    mediaType === 'application/vnd.docker.container.image.v1+json'
+  );
 }
 
 function descriptorDigest(d: Descriptor, where: string): string {

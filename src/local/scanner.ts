@@ -79,7 +79,8 @@ export async function loadAdvisories(file: string): Promise<{ advisories: Adviso
     throw new AdvisoryFileError(`the advisory file ${file} is not JSON: ${(err as Error).message}`);
   }
   const list = Array.isArray(doc) ? doc : (doc as { advisories?: unknown } | null)?.advisories;
-  if (!Array.isArray(list)) throw new AdvisoryFileError(`the advisory file ${file} must hold a JSON list of advisories`);
+  if (!Array.isArray(list))
+    throw new AdvisoryFileError(`the advisory file ${file} must hold a JSON list of advisories`);
   const problems: string[] = [];
   const advisories: Advisory[] = [];
   list.forEach((raw: unknown, i) => {
@@ -106,12 +107,17 @@ export async function loadAdvisories(file: string): Promise<{ advisories: Adviso
     if (uri) a.uri = uri;
     advisories.push(a);
   });
-  if (problems.length > 0) throw new AdvisoryFileError(`the advisory file ${file} has problems: ${problems.join('; ')}`);
+  if (problems.length > 0)
+    throw new AdvisoryFileError(`the advisory file ${file} has problems: ${problems.join('; ')}`);
   return { advisories, updatedAt };
 }
 
 /** Scans one image manifest stored in store against the advisory file (none = no findings). */
-export async function scanImage(store: Store, manifestDigest: string, advisoriesFile: string | undefined): Promise<ScanOutcome> {
+export async function scanImage(
+  store: Store,
+  manifestDigest: string,
+  advisoriesFile: string | undefined,
+): Promise<ScanOutcome> {
   let advisories: Advisory[] = [];
   let advisoriesUpdatedAt: number | undefined;
   if (advisoriesFile !== undefined) {
@@ -123,7 +129,9 @@ export async function scanImage(store: Store, manifestDigest: string, advisories
   }
   let layers: string[];
   try {
-    const manifest = JSON.parse((await store.readBlob(manifestDigest)).toString('utf8')) as { layers?: { digest?: unknown }[] };
+    const manifest = JSON.parse((await store.readBlob(manifestDigest)).toString('utf8')) as {
+      layers?: { digest?: unknown }[];
+    };
     layers = (manifest.layers ?? []).map((l) => String(l.digest));
   } catch (err) {
     return { status: 'FAILED', description: `the image manifest could not be read: ${(err as Error).message}` };
@@ -135,11 +143,17 @@ export async function scanImage(store: Store, manifestDigest: string, advisories
       // A later layer's copy replaces an earlier one, as in the container's file system.
       for (const [name, bytes] of found) databases.set(name, { bytes, layerDigest: layer });
     } catch (err) {
-      return { status: 'FAILED', description: `ScanFailed: layer ${layer} could not be read: ${(err as Error).message}` };
+      return {
+        status: 'FAILED',
+        description: `ScanFailed: layer ${layer} could not be read: ${(err as Error).message}`,
+      };
     }
   }
   if (databases.size === 0) {
-    return { status: 'UNSUPPORTED_IMAGE', description: 'UnsupportedImageError: The operating system and/or package manager are not supported.' };
+    return {
+      status: 'UNSUPPORTED_IMAGE',
+      description: 'UnsupportedImageError: The operating system and/or package manager are not supported.',
+    };
   }
   const packages: InstalledPackage[] = [];
   const dpkg = databases.get(DPKG_STATUS);
@@ -237,7 +251,9 @@ function splitVersion(v: string): { epoch: number; upstream: string; revision: s
     rest = rest.slice(colon + 1);
   }
   const dash = rest.lastIndexOf('-');
-  return dash > 0 ? { epoch, upstream: rest.slice(0, dash), revision: rest.slice(dash + 1) } : { epoch, upstream: rest, revision: '' };
+  return dash > 0
+    ? { epoch, upstream: rest.slice(0, dash), revision: rest.slice(dash + 1) }
+    : { epoch, upstream: rest, revision: '' };
 }
 
 const isDigit = (c: string | undefined) => c !== undefined && c >= '0' && c <= '9';
@@ -376,7 +392,10 @@ export async function readLayerFiles(stream: Readable, wanted: ReadonlySet<strin
       }
       if (header.every((b) => b === 0)) break;
       const sizeField = header.subarray(124, 136);
-      const size = sizeField[0] !== undefined && (sizeField[0] & 0x80) !== 0 ? Number(sizeField.readBigUInt64BE(4)) : parseOctal(sizeField);
+      const size =
+        sizeField[0] !== undefined && (sizeField[0] & 0x80) !== 0
+          ? Number(sizeField.readBigUInt64BE(4))
+          : parseOctal(sizeField);
       if (!tarChecksumOk(header)) throw new Error('bad tar header checksum (not a tar layer?)');
       const type = String.fromCharCode(header[156] ?? 0x30);
       const padded = Math.ceil(size / 512) * 512;

@@ -114,7 +114,12 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
     if (!started) {
       started = (async () => {
         let url = '';
-        const server = createServer(wrap(dataPlaneHandler(ctx, registry, () => url), log));
+        const server = createServer(
+          wrap(
+            dataPlaneHandler(ctx, registry, () => url),
+            log,
+          ),
+        );
         const port = await listen(server, registry.port);
         url = `http://127.0.0.1:${port}`;
         if (registry.port !== port) {
@@ -153,16 +158,21 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
     calls,
     requests,
     faults,
-    registryEndpoint: async (region, acct) => (await startRegistry(store.registry('private', acct ?? account, region))).url,
-    publicRegistryEndpoint: async (acct) => (await startRegistry(store.registry('public', acct ?? account, 'us-east-1'))).url,
+    registryEndpoint: async (region, acct) =>
+      (await startRegistry(store.registry('private', acct ?? account, region))).url,
+    publicRegistryEndpoint: async (acct) =>
+      (await startRegistry(store.registry('public', acct ?? account, 'us-east-1'))).url,
     applyLifecyclePolicies: (now) => applyLifecyclePolicies(ctx, now),
     signingPublicKeyPem,
     async close() {
       if (closed) return;
       closed = true;
-      const servers = [api, ...(await Promise.all([...listeners.values()].map((p) => p.catch(() => undefined))))
-        .filter((x): x is { server: Server; url: string } => x !== undefined)
-        .map((x) => x.server)];
+      const servers = [
+        api,
+        ...(await Promise.all([...listeners.values()].map((p) => p.catch(() => undefined))))
+          .filter((x): x is { server: Server; url: string } => x !== undefined)
+          .map((x) => x.server),
+      ];
       await Promise.all(servers.map((s) => closeServer(s)));
       await store.close();
     },

@@ -72,7 +72,11 @@ async function openSigner(dir: string): Promise<LocalSigner> {
   return {
     publicKeyPem,
     envelope(subject, signingTime, profileArn) {
-      const payload = b64(JSON.stringify({ targetArtifact: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size } }));
+      const payload = b64(
+        JSON.stringify({
+          targetArtifact: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size },
+        }),
+      );
       const header = b64(
         JSON.stringify({
           alg: 'ES256',

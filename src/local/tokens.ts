@@ -63,7 +63,8 @@ export function mintPassword(secret: Buffer, claims: TokenClaims): string {
 /** Returns the claims of a password this endpoint minted, or undefined when forged or garbled. */
 export function readPassword(secret: Buffer, password: string): TokenClaims | undefined {
   const c = open(secret, 'ecrL1', password) as { k?: string; a?: string; r?: string; e?: number } | undefined;
-  if (!c || (c.k !== 'private' && c.k !== 'public') || typeof c.a !== 'string' || typeof c.r !== 'string') return undefined;
+  if (!c || (c.k !== 'private' && c.k !== 'public') || typeof c.a !== 'string' || typeof c.r !== 'string')
+    return undefined;
   if (typeof c.e !== 'number') return undefined;
   return { kind: c.k, account: c.a, region: c.r, exp: c.e };
 }

@@ -11,7 +11,11 @@ import type { LocalContext, UploadSession } from './context.js';
 import type { RegistryRecord } from './store.js';
 
 /** Opens a new upload session with an empty file. */
-export async function startUpload(ctx: LocalContext, registry: RegistryRecord, repository: string): Promise<UploadSession> {
+export async function startUpload(
+  ctx: LocalContext,
+  registry: RegistryRecord,
+  repository: string,
+): Promise<UploadSession> {
   const session: UploadSession = {
     id: randomUUID(),
     registry,
@@ -33,7 +37,11 @@ export async function appendBytes(ctx: LocalContext, session: UploadSession, byt
 }
 
 /** Streams a request body onto the end of the upload, hashing on the way. */
-export async function appendStream(ctx: LocalContext, session: UploadSession, body: NodeJS.ReadableStream): Promise<number> {
+export async function appendStream(
+  ctx: LocalContext,
+  session: UploadSession,
+  body: NodeJS.ReadableStream,
+): Promise<number> {
   let added = 0;
   const tap = new Transform({
     transform(chunk: Buffer, _enc, done) {

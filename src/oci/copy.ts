@@ -167,7 +167,9 @@ export async function copyImage(
   }
   for (const tag of tags) {
     throwIfAborted(signal);
-    const present = opts.knownTags?.has(tag) ? opts.knownTags.get(tag) : (await target.headManifest(tag, { signal }))?.digest;
+    const present = opts.knownTags?.has(tag)
+      ? opts.knownTags.get(tag)
+      : (await target.headManifest(tag, { signal }))?.digest;
     const unchanged = present === rootManifest.digest;
     if (unchanged) unchangedTags.push(tag);
     else await target.putManifest(rootManifest, tag, { signal });
@@ -275,7 +277,8 @@ async function planManifest(
     // One image listed twice (e.g. for two variants) is planned, and written, once.
     if (plan.manifests.some((x) => x.digest === d.digest)) continue;
     const child = await source.getManifest(d.digest, { signal });
-    if (child.digest !== d.digest) throw new EcrctlError(`index ${m.digest} entry ${d.digest} resolved to ${child.digest}`);
+    if (child.digest !== d.digest)
+      throw new EcrctlError(`index ${m.digest} entry ${d.digest} resolved to ${child.digest}`);
     await planManifest(source, child, plan, opts, depth + 1, path, signal);
   }
   plan.manifests.push(m);

@@ -89,7 +89,11 @@ export class CountingStream extends Transform {
 
   override _flush(done: TransformCallback): void {
     if (this.#size !== undefined && this.bytes !== this.#size) {
-      done(new DigestMismatchError(`content of ${this.expected} is ${this.bytes} bytes, its descriptor says ${this.#size}`));
+      done(
+        new DigestMismatchError(
+          `content of ${this.expected} is ${this.bytes} bytes, its descriptor says ${this.#size}`,
+        ),
+      );
       return;
     }
     done(this.check());

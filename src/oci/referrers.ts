@@ -76,7 +76,14 @@ export async function copyReferrers(
   const { signal } = opts;
   const log = opts.log ?? (() => {});
   const note = opts.note ?? (() => {});
-  const report: ReferrersReport = { referrers: [], copied: 0, present: 0, refused: 0, tagSchemaSubjects: [], beyondDepth: 0 };
+  const report: ReferrersReport = {
+    referrers: [],
+    copied: 0,
+    present: 0,
+    refused: 0,
+    tagSchemaSubjects: [],
+    beyondDepth: 0,
+  };
   const queue: { subject: string; depth: number }[] = [{ subject: subjectDigest, depth: 1 }];
   if (opts.includeChildren !== false) {
     for (const child of await childrenOf(source, subjectDigest, signal)) queue.push({ subject: child, depth: 1 });
@@ -96,7 +103,13 @@ export async function copyReferrers(
     const stored: { descriptor: Descriptor; outcome: ReferrerOutcome }[] = [];
     for (const d of found) {
       seen.add(d.digest);
-      const outcome: ReferrerOutcome = { digest: d.digest, subject, depth, status: 'copied', ...(d.artifactType ? { artifactType: d.artifactType } : {}) };
+      const outcome: ReferrerOutcome = {
+        digest: d.digest,
+        subject,
+        depth,
+        status: 'copied',
+        ...(d.artifactType ? { artifactType: d.artifactType } : {}),
+      };
       report.referrers.push(outcome);
       try {
         const present = await target.headManifest(d.digest, { signal });
@@ -109,7 +122,9 @@ export async function copyReferrers(
         if (signal?.aborted || err instanceof InterruptedError) throw err;
         outcome.status = 'refused';
         outcome.error = err instanceof Error ? err.message : String(err);
-        log(`${target.displayName} refused referrer ${d.digest}${d.artifactType ? ` (${d.artifactType})` : ''} of ${subject}: ${outcome.error}`);
+        log(
+          `${target.displayName} refused referrer ${d.digest}${d.artifactType ? ` (${d.artifactType})` : ''} of ${subject}: ${outcome.error}`,
+        );
       }
     }
     if (stored.length > 0) await ensureListed(target, subject, stored, report, signal, log);
@@ -127,18 +142,27 @@ async function childrenOf(source: ImageSource, digest: string, signal: AbortSign
 }
 
 /** Returns the referrers the source lists for subject: its API, else the tag schema. */
-async function sourceReferrers(source: ImageSource, subject: string, signal: AbortSignal | undefined, log: (m: string) => void): Promise<Descriptor[]> {
+async function sourceReferrers(
+  source: ImageSource,
+  subject: string,
+  signal: AbortSignal | undefined,
+  log: (m: string) => void,
+): Promise<Descriptor[]> {
   if (!source.listReferrers) return [];
   try {
     return await source.listReferrers(subject, { signal });
   } catch (err) {
     // Interrupts and errors with their own exit code (authentication: 5) keep it.
-    if (err instanceof InterruptedError || signal?.aborted || (err instanceof EcrctlError && err.exitCode !== 1)) throw err;
+    if (err instanceof InterruptedError || signal?.aborted || (err instanceof EcrctlError && err.exitCode !== 1))
+      throw err;
     if (!(err instanceof HttpStatusError && NO_API.has(err.status))) {
-      throw new EcrctlError(`could not list the referrers of ${subject} in ${source.displayName}: ${err instanceof Error ? err.message : String(err)}`, {
-        cause: err,
-        fix: 'the image itself was transferred; use --no-referrers to leave signatures and SBOMs behind',
-      });
+      throw new EcrctlError(
+        `could not list the referrers of ${subject} in ${source.displayName}: ${err instanceof Error ? err.message : String(err)}`,
+        {
+          cause: err,
+          fix: 'the image itself was transferred; use --no-referrers to leave signatures and SBOMs behind',
+        },
+      );
     }
     log(`${source.displayName} answered ${err.status} to the referrers API; reading the tag ${referrersTag(subject)}`);
     return (await readTagIndex(source, subject, signal)) ?? [];
@@ -182,7 +206,9 @@ async function ensureListed(
     } catch (err) {
       if (!(err instanceof HttpStatusError && NO_API.has(err.status))) throw err;
       apiAnswered = false;
-      log(`${target.displayName} answered ${err.status} to the referrers API: falling back to the tag schema (${referrersTag(subject)})`);
+      log(
+        `${target.displayName} answered ${err.status} to the referrers API: falling back to the tag schema (${referrersTag(subject)})`,
+      );
     }
   }
   const tagged = await readTagIndex(target, subject, signal);
@@ -191,11 +217,16 @@ async function ensureListed(
   const missing = stored.filter((s) => !listedDigests.has(s.descriptor.digest) && !inTag.has(s.descriptor.digest));
   for (const s of stored) {
     // A registry without the API answers listReferrers from the tag: listed there = tag schema.
-    s.outcome.via = inTag.has(s.descriptor.digest) || (!apiAnswered && !listedDigests.has(s.descriptor.digest)) ? 'tag-schema' : 'referrers-api';
+    s.outcome.via =
+      inTag.has(s.descriptor.digest) || (!apiAnswered && !listedDigests.has(s.descriptor.digest))
+        ? 'tag-schema'
+        : 'referrers-api';
   }
   if (missing.length === 0) return;
   if (apiAnswered) {
-    log(`${target.displayName} stored ${missing.length} referrer(s) of ${subject} but its referrers API does not list them: writing the tag ${referrersTag(subject)} (OCI referrers tag schema)`);
+    log(
+      `${target.displayName} stored ${missing.length} referrer(s) of ${subject} but its referrers API does not list them: writing the tag ${referrersTag(subject)} (OCI referrers tag schema)`,
+    );
   }
   const manifests: Descriptor[] = [...(tagged ?? [])];
   for (const s of missing) {
@@ -210,7 +241,11 @@ async function ensureListed(
   }
   const index = { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests };
   try {
-    await target.putManifest({ mediaType: MediaType.ociIndex, digest: '', bytes: Buffer.from(JSON.stringify(index)) }, referrersTag(subject), { signal });
+    await target.putManifest(
+      { mediaType: MediaType.ociIndex, digest: '', bytes: Buffer.from(JSON.stringify(index)) },
+      referrersTag(subject),
+      { signal },
+    );
     for (const s of missing) s.outcome.via = 'tag-schema';
     if (!report.tagSchemaSubjects.includes(subject)) report.tagSchemaSubjects.push(subject);
   } catch (err) {
@@ -231,13 +266,19 @@ export function describeReferrers(r: ReferrersReport): string {
   const parts = [`${r.copied} referrer${r.copied === 1 ? '' : 's'} copied`];
   if (r.present > 0) parts.push(`${r.present} already present`);
   if (r.refused > 0) parts.push(`${r.refused} refused`);
-  if (r.tagSchemaSubjects.length > 0) parts.push(`listed through the tag schema (${r.tagSchemaSubjects.map(referrersTag).join(', ')})`);
+  if (r.tagSchemaSubjects.length > 0)
+    parts.push(`listed through the tag schema (${r.tagSchemaSubjects.map(referrersTag).join(', ')})`);
   if (r.beyondDepth > 0) parts.push(`${r.beyondDepth} deeper than the depth limit left behind`);
   return parts.join(', ');
 }
 
 /** Logs the summary of a referrers report; throws when the destination refused any referrer. */
-export function checkReferrersReport(r: ReferrersReport, destination: string, log: (message: string) => void, done = 'copied'): void {
+export function checkReferrersReport(
+  r: ReferrersReport,
+  destination: string,
+  log: (message: string) => void,
+  done = 'copied',
+): void {
   if (r.referrers.length > 0) log(`referrers: ${describeReferrers(r)}`);
   const refused = r.referrers.filter((x) => x.status === 'refused');
   if (refused.length === 0) return;

@@ -25,7 +25,14 @@ import {
   type TransportResponse,
 } from './transport/http.js';
 import { nextLinkUrl } from './transport/link.js';
-import { backoffDelay, DEFAULT_RETRY, isRetryableNetworkError, isRetryableStatus, type RetryPolicy, sleep } from './transport/retry.js';
+import {
+  backoffDelay,
+  DEFAULT_RETRY,
+  isRetryableNetworkError,
+  isRetryableStatus,
+  type RetryPolicy,
+  sleep,
+} from './transport/retry.js';
 import { type Descriptor, MAX_MANIFEST_BYTES, type ManifestBlob } from './types.js';
 
 export interface RegistryClientOptions extends TransportOptions {
@@ -61,7 +68,13 @@ export class RegistryClient {
 
   /** Checks that host speaks the distribution API and accepts our credentials (GET /v2/). */
   async ping(host: string, opts: OpOptions = {}): Promise<void> {
-    const res = await this.transport.request({ method: 'GET', host, path: '/v2/', what: 'the registry API', signal: opts.signal });
+    const res = await this.transport.request({
+      method: 'GET',
+      host,
+      path: '/v2/',
+      what: 'the registry API',
+      signal: opts.signal,
+    });
     await res.body.dump();
   }
 
@@ -212,7 +225,13 @@ export class RegistryRepository implements ImageSource, ImageTarget {
         }
       }
     } catch (err) {
-      out.destroy(err instanceof EcrctlError ? err : new EcrctlError(`download of ${digest} from ${this.displayName} failed: ${(err as Error).message}`, { cause: err }));
+      out.destroy(
+        err instanceof EcrctlError
+          ? err
+          : new EcrctlError(`download of ${digest} from ${this.displayName} failed: ${(err as Error).message}`, {
+              cause: err,
+            }),
+      );
     } finally {
       out.off('close', onClose);
     }
@@ -293,12 +312,19 @@ export class RegistryRepository implements ImageSource, ImageTarget {
         if (verifier?.errored instanceof DigestMismatchError) throw verifier.errored;
         if (err instanceof DigestMismatchError) throw err;
         if (signal?.aborted) throw new InterruptedError();
-        if (err instanceof HttpStatusError && err.status === 400 && /DIGEST_INVALID|SIZE_INVALID/.test(err.value ?? '')) {
-          throw new DigestMismatchError(`${this.displayName} refused blob ${digest}: its bytes do not match its digest (${err.message})`, {
-            cause: err,
-            value: digest,
-            fix: 'the source holds a corrupt or altered copy of this blob; recreate the image from a trusted source',
-          });
+        if (
+          err instanceof HttpStatusError &&
+          err.status === 400 &&
+          /DIGEST_INVALID|SIZE_INVALID/.test(err.value ?? '')
+        ) {
+          throw new DigestMismatchError(
+            `${this.displayName} refused blob ${digest}: its bytes do not match its digest (${err.message})`,
+            {
+              cause: err,
+              value: digest,
+              fix: 'the source holds a corrupt or altered copy of this blob; recreate the image from a trusted source',
+            },
+          );
         }
         const transient =
           isRetryableNetworkError(err) ||
@@ -397,7 +423,12 @@ export class RegistryRepository implements ImageSource, ImageTarget {
         value: this.#describe(ref),
       });
     }
-    const digest = verifyManifestDigest(bytes, isDigest(ref) ? ref : undefined, res.header('docker-content-digest'), what);
+    const digest = verifyManifestDigest(
+      bytes,
+      isDigest(ref) ? ref : undefined,
+      res.header('docker-content-digest'),
+      what,
+    );
     return { mediaType: manifestMediaType(bytes, res.header('content-type')), digest, bytes };
   }
 
@@ -435,11 +466,14 @@ export class RegistryRepository implements ImageSource, ImageTarget {
    */
   async putManifest(manifest: ManifestBlob, tag?: string, opts: OpOptions = {}): Promise<string> {
     if (manifest.bytes.length > MAX_MANIFEST_BYTES) {
-      throw new RuleViolation(`the manifest ${manifest.digest} is ${manifest.bytes.length} bytes; registries take at most 4 MiB`, {
-        rule: 'manifests are at most 4 MiB',
-        value: manifest.digest,
-        fix: 'split the image index or remove annotations',
-      });
+      throw new RuleViolation(
+        `the manifest ${manifest.digest} is ${manifest.bytes.length} bytes; registries take at most 4 MiB`,
+        {
+          rule: 'manifests are at most 4 MiB',
+          value: manifest.digest,
+          fix: 'split the image index or remove annotations',
+        },
+      );
     }
     const algorithm = manifest.digest && isDigest(manifest.digest) ? parseDigest(manifest.digest).algorithm : 'sha256';
     const digest = `${algorithm}:${createHash(algorithm).update(manifest.bytes).digest('hex')}`;
@@ -458,8 +492,15 @@ export class RegistryRepository implements ImageSource, ImageTarget {
     });
     await res.body.dump().catch(() => {});
     const answered = res.header('docker-content-digest');
-    if (answered !== undefined && isDigest(answered) && parseDigest(answered).algorithm === algorithm && answered !== digest) {
-      throw new DigestMismatchError(`${this.displayName} stored manifest ${this.#describe(ref)} as ${answered}, but its bytes hash to ${digest}`);
+    if (
+      answered !== undefined &&
+      isDigest(answered) &&
+      parseDigest(answered).algorithm === algorithm &&
+      answered !== digest
+    ) {
+      throw new DigestMismatchError(
+        `${this.displayName} stored manifest ${this.#describe(ref)} as ${answered}, but its bytes hash to ${digest}`,
+      );
     }
     return digest;
   }
@@ -482,7 +523,12 @@ export class RegistryRepository implements ImageSource, ImageTarget {
   async listTags(opts: OpOptions & { pageSize?: number } = {}): Promise<string[]> {
     const n = Math.max(1, Math.min(1000, opts.pageSize ?? this.#opts.tagPageSize ?? 1000));
     const tags: string[] = [];
-    for await (const page of this.#pages(`/v2/${this.#name}/tags/list?n=${n}`, `tags of ${this.displayName}`, {}, opts.signal)) {
+    for await (const page of this.#pages(
+      `/v2/${this.#name}/tags/list?n=${n}`,
+      `tags of ${this.displayName}`,
+      {},
+      opts.signal,
+    )) {
       const list = (page as { tags?: unknown }).tags;
       if (Array.isArray(list)) for (const t of list) if (typeof t === 'string') tags.push(t);
     }
@@ -516,12 +562,23 @@ export class RegistryRepository implements ImageSource, ImageTarget {
         found = manifestsOf(JSON.parse(index.bytes.toString('utf8')));
       } catch (err) {
         if (err instanceof NotFoundError) return [];
-        if (err instanceof SyntaxError) throw new EcrctlError(`the referrers tag ${tag} in ${this.displayName} is not JSON`);
+        if (err instanceof SyntaxError)
+          throw new EcrctlError(`the referrers tag ${tag} in ${this.displayName} is not JSON`);
         throw err;
       }
     } else {
-      filtered = first.header('oci-filters-applied')?.split(',').map((s) => s.trim()).includes('artifactType') ?? false;
-      for await (const page of this.#pages(first, `referrers of ${this.#describe(d)}`, { accept: MediaType.ociIndex }, opts.signal)) {
+      filtered =
+        first
+          .header('oci-filters-applied')
+          ?.split(',')
+          .map((s) => s.trim())
+          .includes('artifactType') ?? false;
+      for await (const page of this.#pages(
+        first,
+        `referrers of ${this.#describe(d)}`,
+        { accept: MediaType.ociIndex },
+        opts.signal,
+      )) {
         found.push(...manifestsOf(page));
       }
     }
@@ -546,7 +603,8 @@ export class RegistryRepository implements ImageSource, ImageTarget {
       try {
         yield JSON.parse(bytes.toString('utf8')) as unknown;
       } catch (err) {
-        if (err instanceof SyntaxError) throw new EcrctlError(`${what}: the registry answered something that is not JSON`);
+        if (err instanceof SyntaxError)
+          throw new EcrctlError(`${what}: the registry answered something that is not JSON`);
         throw err;
       }
       const next = nextLinkUrl(res.header('link'), res.url);
@@ -587,7 +645,9 @@ function drained(stream: Writable): Promise<void> {
 }
 
 /** Returns `{start, end, total}` of a `Content-Range: bytes a-b/c` header, or undefined. */
-export function parseContentRange(value: string | undefined): { start: number; end: number; total?: number } | undefined {
+export function parseContentRange(
+  value: string | undefined,
+): { start: number; end: number; total?: number } | undefined {
   const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(value?.trim() ?? '');
   if (!m) return undefined;
   return { start: Number(m[1]), end: Number(m[2]), total: m[3] === '*' ? undefined : Number(m[3]) };
@@ -622,7 +682,12 @@ function withQuery(location: string, params: Record<string, string>): string {
   return url.href;
 }
 
-function verifyManifestDigest(bytes: Buffer, asked: string | undefined, header: string | undefined, what: string): string {
+function verifyManifestDigest(
+  bytes: Buffer,
+  asked: string | undefined,
+  header: string | undefined,
+  what: string,
+): string {
   const hash = (algorithm: string) => `${algorithm}:${createHash(algorithm).update(bytes).digest('hex')}`;
   if (asked !== undefined) {
     const actual = hash(parseDigest(asked).algorithm);

@@ -3,7 +3,14 @@
 // common repository / registry policies, and the least-privilege identity policies for the
 // ecrctl verbs — derived from the calls those verbs make (test/cli/iam-policy.test.ts proves
 // the lists against `ecrctl local`'s record of calls).
-import { type JsonEntry, type JsonNode, JsonSyntaxError, lineColumnOf, parseJsonWithPositions, toPlain } from './lifecycle/json.js';
+import {
+  type JsonEntry,
+  type JsonNode,
+  JsonSyntaxError,
+  lineColumnOf,
+  parseJsonWithPositions,
+  toPlain,
+} from './lifecycle/json.js';
 
 /**
  * Every ECR API operation as an IAM action: the command names of the installed
@@ -84,7 +91,11 @@ export const ECR_PERMISSION_ONLY_ACTIONS = ['ecr:BatchImportUpstreamImage', 'ecr
 export const ECR_ACTIONS: readonly string[] = [...ECR_API_ACTIONS, ...ECR_PERMISSION_ONLY_ACTIONS].sort();
 
 /** The only actions ECR enforces in a registry policy (user guide, "Private registry permissions"). */
-export const REGISTRY_POLICY_ACTIONS = ['ecr:BatchImportUpstreamImage', 'ecr:CreateRepository', 'ecr:ReplicateImage'] as const;
+export const REGISTRY_POLICY_ACTIONS = [
+  'ecr:BatchImportUpstreamImage',
+  'ecr:CreateRepository',
+  'ecr:ReplicateImage',
+] as const;
 
 /** Repository and registry policy text limit (ECR-FACTS.md). */
 export const POLICY_MAX_CHARS = 10_240;
@@ -108,10 +119,21 @@ export function formatPolicyProblem(p: PolicyProblem): string {
   return `${where}${p.field}: ${p.message}${p.fix ? ` (fix: ${p.fix})` : ''}`;
 }
 
-const STATEMENT_FIELDS = ['Sid', 'Effect', 'Principal', 'NotPrincipal', 'Action', 'NotAction', 'Resource', 'NotResource', 'Condition'];
+const STATEMENT_FIELDS = [
+  'Sid',
+  'Effect',
+  'Principal',
+  'NotPrincipal',
+  'Action',
+  'NotAction',
+  'Resource',
+  'NotResource',
+  'Condition',
+];
 const PRINCIPAL_KEYS = ['AWS', 'Service', 'Federated', 'CanonicalUser'];
 const ACCOUNT_ID = /^[0-9]{12}$/;
-const IAM_ARN = /^arn:aws(?:-cn|-us-gov|-iso|-iso-b)?:(?:iam|sts)::[0-9]{12}:(?:root|(?:user|role|group|assumed-role|federated-user)\/.+)$/;
+const IAM_ARN =
+  /^arn:aws(?:-cn|-us-gov|-iso|-iso-b)?:(?:iam|sts)::[0-9]{12}:(?:root|(?:user|role|group|assumed-role|federated-user)\/.+)$/;
 const SERVICE_PRINCIPAL = /^[a-z0-9][a-z0-9.-]*\.amazonaws\.com(?:\.cn)?$/;
 const ECR_ARN = /^arn:aws(?:-cn|-us-gov|-iso|-iso-b)?:ecr:(?:[a-z0-9-]+|\*):(?:[0-9]{12}|\*):repository\/.+$/;
 
@@ -120,7 +142,10 @@ const ECR_ARN = /^arn:aws(?:-cn|-us-gov|-iso|-iso-b)?:ecr:(?:[a-z0-9-]+|\*):(?:[
  * are no problems. Checks syntax (line and column), the 10,240-character limit, the
  * statement fields, principals, actions (against ECR_ACTIONS) and resources.
  */
-export function validateResourcePolicy(text: string, scope: PolicyScope): { policy?: unknown; problems: PolicyProblem[] } {
+export function validateResourcePolicy(
+  text: string,
+  scope: PolicyScope,
+): { policy?: unknown; problems: PolicyProblem[] } {
   const problems: PolicyProblem[] = [];
   const at = lineColumnOf(text);
   if (text.length > POLICY_MAX_CHARS) {
@@ -152,20 +177,36 @@ export function validateResourcePolicy(text: string, scope: PolicyScope): { poli
   }
   for (const e of root.entries) {
     if (!['Version', 'Id', 'Statement'].includes(e.key)) {
-      add(e.key, { offset: e.keyOffset }, `unknown top-level field "${e.key}"`, 'a policy has Version, Id and Statement');
+      add(
+        e.key,
+        { offset: e.keyOffset },
+        `unknown top-level field "${e.key}"`,
+        'a policy has Version, Id and Statement',
+      );
     }
   }
   const version = entry(root, 'Version');
   if (version && !(version.value.kind === 'string' && ['2012-10-17', '2008-10-17'].includes(version.value.value))) {
-    add('Version', version.value, `Version must be "2012-10-17" (or the older "2008-10-17")`, 'use "Version": "2012-10-17"');
+    add(
+      'Version',
+      version.value,
+      `Version must be "2012-10-17" (or the older "2008-10-17")`,
+      'use "Version": "2012-10-17"',
+    );
   }
   const statement = entry(root, 'Statement');
   if (!statement) {
-    add('Statement', root, 'the policy has no Statement', 'add "Statement": [{"Effect":"Allow","Principal":…,"Action":…}]');
+    add(
+      'Statement',
+      root,
+      'the policy has no Statement',
+      'add "Statement": [{"Effect":"Allow","Principal":…,"Action":…}]',
+    );
     return { problems };
   }
   const statements = statement.value.kind === 'array' ? statement.value.items : [statement.value];
-  if (statements.length === 0) add('Statement', statement.value, 'the Statement list is empty', 'add at least one statement');
+  if (statements.length === 0)
+    add('Statement', statement.value, 'the Statement list is empty', 'add at least one statement');
   const sids = new Map<string, number>();
   statements.forEach((s, i) => {
     const name = statement.value.kind === 'array' ? `Statement[${i}]` : 'Statement';
@@ -208,7 +249,12 @@ function checkStatement(s: JsonNode, name: string, scope: PolicyScope, add: Add,
   }
   for (const e of s.entries) {
     if (!STATEMENT_FIELDS.includes(e.key)) {
-      add(`${name}.${e.key}`, { offset: e.keyOffset }, `unknown statement field "${e.key}"`, `use one of ${STATEMENT_FIELDS.join(', ')}`);
+      add(
+        `${name}.${e.key}`,
+        { offset: e.keyOffset },
+        `unknown statement field "${e.key}"`,
+        `use one of ${STATEMENT_FIELDS.join(', ')}`,
+      );
     }
   }
   const sid = entry(s, 'Sid');
@@ -216,7 +262,8 @@ function checkStatement(s: JsonNode, name: string, scope: PolicyScope, add: Add,
     if (sid.value.kind !== 'string' || !/^[A-Za-z0-9]*$/.test(sid.value.value)) {
       add(`${name}.Sid`, sid.value, 'Sid may hold only letters and digits', 'e.g. "Sid": "AllowPull"');
     } else if (sid.value.value !== '') {
-      if (sids.has(sid.value.value)) add(`${name}.Sid`, sid.value, `Sid "${sid.value.value}" is used twice`, 'give every statement its own Sid');
+      if (sids.has(sid.value.value))
+        add(`${name}.Sid`, sid.value, `Sid "${sid.value.value}" is used twice`, 'give every statement its own Sid');
       sids.set(sid.value.value, 1);
     }
   }
@@ -227,38 +274,70 @@ function checkStatement(s: JsonNode, name: string, scope: PolicyScope, add: Add,
   }
 
   const principal = entry(s, 'Principal') ?? entry(s, 'NotPrincipal');
-  if (entry(s, 'Principal') && entry(s, 'NotPrincipal')) add(`${name}.NotPrincipal`, entry(s, 'NotPrincipal')?.value, 'use Principal or NotPrincipal, not both');
+  if (entry(s, 'Principal') && entry(s, 'NotPrincipal'))
+    add(`${name}.NotPrincipal`, entry(s, 'NotPrincipal')?.value, 'use Principal or NotPrincipal, not both');
   if (!principal) {
-    add(`${name}.Principal`, s, 'a repository or registry policy statement needs a Principal', 'add "Principal": {"AWS": "arn:aws:iam::123456789012:root"}');
+    add(
+      `${name}.Principal`,
+      s,
+      'a repository or registry policy statement needs a Principal',
+      'add "Principal": {"AWS": "arn:aws:iam::123456789012:root"}',
+    );
   } else {
     checkPrincipal(principal.value, `${name}.${principal.key}`, add);
   }
 
   const action = entry(s, 'Action') ?? entry(s, 'NotAction');
-  if (entry(s, 'Action') && entry(s, 'NotAction')) add(`${name}.NotAction`, entry(s, 'NotAction')?.value, 'use Action or NotAction, not both');
-  if (!action) add(`${name}.Action`, s, 'the statement has no Action', 'add "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]');
-  else for (const a of stringsOf(action.value, `${name}.${action.key}`, add)) checkAction(a.value, a.node, a.field, scope, add);
+  if (entry(s, 'Action') && entry(s, 'NotAction'))
+    add(`${name}.NotAction`, entry(s, 'NotAction')?.value, 'use Action or NotAction, not both');
+  if (!action)
+    add(
+      `${name}.Action`,
+      s,
+      'the statement has no Action',
+      'add "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]',
+    );
+  else
+    for (const a of stringsOf(action.value, `${name}.${action.key}`, add))
+      checkAction(a.value, a.node, a.field, scope, add);
 
   const resource = entry(s, 'Resource') ?? entry(s, 'NotResource');
   if (resource) {
     for (const r of stringsOf(resource.value, `${name}.${resource.key}`, add)) {
       if (r.value !== '*' && !ECR_ARN.test(r.value)) {
-        add(r.field, r.node, `"${r.value}" is not an ECR repository ARN`, 'use arn:aws:ecr:REGION:ACCOUNT:repository/NAME (wildcards allowed), or "*"');
+        add(
+          r.field,
+          r.node,
+          `"${r.value}" is not an ECR repository ARN`,
+          'use arn:aws:ecr:REGION:ACCOUNT:repository/NAME (wildcards allowed), or "*"',
+        );
       }
     }
   } else if (scope === 'registry') {
-    add(`${name}.Resource`, s, 'a registry policy statement needs a Resource', 'add "Resource": "arn:aws:ecr:REGION:ACCOUNT:repository/*"');
+    add(
+      `${name}.Resource`,
+      s,
+      'a registry policy statement needs a Resource',
+      'add "Resource": "arn:aws:ecr:REGION:ACCOUNT:repository/*"',
+    );
   }
 
   const condition = entry(s, 'Condition');
   if (condition) {
-    if (condition.value.kind !== 'object') add(`${name}.Condition`, condition.value, 'Condition is an object of operators');
+    if (condition.value.kind !== 'object')
+      add(`${name}.Condition`, condition.value, 'Condition is an object of operators');
     else {
       for (const op of condition.value.entries) {
         if (!/^(?:ForAllValues:|ForAnyValue:)?[A-Za-z]+(?:IfExists)?$/.test(op.key)) {
-          add(`${name}.Condition.${op.key}`, { offset: op.keyOffset }, `"${op.key}" is not a condition operator`, 'e.g. StringEquals, StringLike, ArnLike');
+          add(
+            `${name}.Condition.${op.key}`,
+            { offset: op.keyOffset },
+            `"${op.key}" is not a condition operator`,
+            'e.g. StringEquals, StringLike, ArnLike',
+          );
         }
-        if (op.value.kind !== 'object') add(`${name}.Condition.${op.key}`, op.value, 'a condition operator takes an object of keys and values');
+        if (op.value.kind !== 'object')
+          add(`${name}.Condition.${op.key}`, op.value, 'a condition operator takes an object of keys and values');
       }
     }
   }
@@ -282,10 +361,20 @@ function checkPrincipal(node: JsonNode, field: string, add: Add): void {
     }
     for (const p of stringsOf(e.value, f, add)) {
       if (e.key === 'AWS' && !(p.value === '*' || ACCOUNT_ID.test(p.value) || IAM_ARN.test(p.value))) {
-        add(p.field, p.node, `"${p.value}" is not an AWS principal`, 'use a 12-digit account id, arn:aws:iam::ACCOUNT:root, or a role / user ARN');
+        add(
+          p.field,
+          p.node,
+          `"${p.value}" is not an AWS principal`,
+          'use a 12-digit account id, arn:aws:iam::ACCOUNT:root, or a role / user ARN',
+        );
       }
       if (e.key === 'Service' && !SERVICE_PRINCIPAL.test(p.value)) {
-        add(p.field, p.node, `"${p.value}" is not a service principal`, 'e.g. lambda.amazonaws.com or codebuild.amazonaws.com');
+        add(
+          p.field,
+          p.node,
+          `"${p.value}" is not a service principal`,
+          'e.g. lambda.amazonaws.com or codebuild.amazonaws.com',
+        );
       }
     }
   }
@@ -294,16 +383,30 @@ function checkPrincipal(node: JsonNode, field: string, add: Add): void {
 function checkAction(action: string, node: JsonNode, field: string, scope: PolicyScope, add: Add): void {
   if (action === '*') return;
   if (!action.toLowerCase().startsWith('ecr:')) {
-    add(field, node, `"${action}" is not an ECR action (an ECR ${scope} policy only governs ecr:* actions)`, 'name ecr: actions only');
+    add(
+      field,
+      node,
+      `"${action}" is not an ECR action (an ECR ${scope} policy only governs ecr:* actions)`,
+      'name ecr: actions only',
+    );
     return;
   }
   const matches = actionsMatching(action);
   if (matches.length === 0) {
     const near = closestAction(action);
-    add(field, node, `"${action}" is not an ECR action`, near ? `did you mean ${near}?` : '`ecrctl policy actions` lists them');
+    add(
+      field,
+      node,
+      `"${action}" is not an ECR action`,
+      near ? `did you mean ${near}?` : '`ecrctl policy actions` lists them',
+    );
     return;
   }
-  if (scope === 'registry' && !action.includes('*') && !(REGISTRY_POLICY_ACTIONS as readonly string[]).includes(matches[0] as string)) {
+  if (
+    scope === 'registry' &&
+    !action.includes('*') &&
+    !(REGISTRY_POLICY_ACTIONS as readonly string[]).includes(matches[0] as string)
+  ) {
     add(
       field,
       node,
@@ -315,7 +418,13 @@ function checkAction(action: string, node: JsonNode, field: string, scope: Polic
 
 /** Returns the ECR actions an action pattern (`ecr:Batch*`, case-insensitive like IAM) matches. */
 export function actionsMatching(pattern: string): string[] {
-  const re = new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 'i');
+  const re = new RegExp(
+    `^${pattern
+      .split('*')
+      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+    'i',
+  );
   return ECR_ACTIONS.filter((a) => re.test(a));
 }
 
@@ -357,7 +466,8 @@ export const VERB_GROUPS: readonly VerbGroup[] = ['pull', 'push', 'admin'];
 export const GROUP_VERBS: Record<VerbGroup, string> = {
   pull: 'pull, inspect, tags (and copy / tag-push reading from ECR)',
   push: 'tag-push, promote (--create-repo adds ecr:CreateRepository for tag-push --create-repo)',
-  admin: 'create-repo, repos, images, delete, delete-repo, lifecycle get|put|delete, policy get|set|delete, archive, restore',
+  admin:
+    'create-repo, repos, images, delete, delete-repo, lifecycle get|put|delete, policy get|set|delete, archive, restore',
 };
 
 /**
@@ -432,7 +542,9 @@ export function repositoryArnPattern(pattern: string, region = '*', account = '*
 /** Returns the least-privilege identity policy for a role that runs the verbs of groups. */
 export function identityPolicy(opts: IdentityPolicyOptions): PolicyDocument {
   const repos = opts.repos && opts.repos.length > 0 ? [...new Set(opts.repos)] : ['*'];
-  const resources = repos.map((r) => repositoryArnPattern(r, opts.region ?? '*', opts.account ?? '*', opts.partition ?? 'aws'));
+  const resources = repos.map((r) =>
+    repositoryArnPattern(r, opts.region ?? '*', opts.account ?? '*', opts.partition ?? 'aws'),
+  );
   const sid = opts.groups.map((g) => g[0]?.toUpperCase() + g.slice(1)).join('');
   return {
     Version: '2012-10-17',
@@ -452,7 +564,10 @@ export function identityPolicy(opts: IdentityPolicyOptions): PolicyDocument {
 /** Returns the verb group whose policy grants action (the smallest one), if any. */
 export function groupForAction(action: string): VerbGroup | undefined {
   if (action === 'ecr:GetAuthorizationToken') return 'pull';
-  return VERB_GROUPS.find((g) => GROUP_ACTIONS[g].includes(action)) ?? (action === 'ecr:CreateRepository' ? 'admin' : undefined);
+  return (
+    VERB_GROUPS.find((g) => GROUP_ACTIONS[g].includes(action)) ??
+    (action === 'ecr:CreateRepository' ? 'admin' : undefined)
+  );
 }
 
 /**
@@ -541,7 +656,14 @@ export const POLICY_TEMPLATES: readonly PolicyTemplate[] = [
     needs: '--account ID (repeatable)',
     build: (p) => ({
       Version: '2012-10-17',
-      Statement: [{ Sid: 'CrossAccountPull', Effect: 'Allow', Principal: { AWS: one(accountPrincipals(p.accounts)) }, Action: PULL }],
+      Statement: [
+        {
+          Sid: 'CrossAccountPull',
+          Effect: 'Allow',
+          Principal: { AWS: one(accountPrincipals(p.accounts)) },
+          Action: PULL,
+        },
+      ],
     }),
   },
   {
@@ -559,7 +681,11 @@ export const POLICY_TEMPLATES: readonly PolicyTemplate[] = [
           Effect: 'Allow',
           Principal: { Service: 'lambda.amazonaws.com' },
           Action: PULL,
-          Condition: { StringLike: { 'aws:sourceArn': one(p.accounts.map((a) => `arn:aws:lambda:${p.region ?? '*'}:${a}:function:*`)) } },
+          Condition: {
+            StringLike: {
+              'aws:sourceArn': one(p.accounts.map((a) => `arn:aws:lambda:${p.region ?? '*'}:${a}:function:*`)),
+            },
+          },
         },
       ],
     }),
@@ -605,7 +731,9 @@ export const POLICY_TEMPLATES: readonly PolicyTemplate[] = [
           Principal: { Service: 'codebuild.amazonaws.com' },
           Action: PULL,
           Condition: {
-            ArnLike: { 'aws:SourceArn': one(p.accounts.map((a) => `arn:aws:codebuild:${p.region ?? '*'}:${a}:project/*`)) },
+            ArnLike: {
+              'aws:SourceArn': one(p.accounts.map((a) => `arn:aws:codebuild:${p.region ?? '*'}:${a}:project/*`)),
+            },
             StringEquals: { 'aws:SourceAccount': one(p.accounts) },
           },
         },
@@ -653,7 +781,11 @@ export const POLICY_TEMPLATES: readonly PolicyTemplate[] = [
           Effect: 'Allow',
           Principal: { AWS: one(p.roles) },
           Action: ['ecr:BatchImportUpstreamImage', 'ecr:CreateRepository'],
-          Resource: repositoryArnPattern(p.prefix && p.prefix !== 'ROOT' ? `${p.prefix}/*` : '*', p.region ?? '*', p.registryAccount ?? '*'),
+          Resource: repositoryArnPattern(
+            p.prefix && p.prefix !== 'ROOT' ? `${p.prefix}/*` : '*',
+            p.region ?? '*',
+            p.registryAccount ?? '*',
+          ),
         },
       ],
     }),

@@ -41,8 +41,7 @@ export interface RepositoryNameOptions {
 }
 
 /** The exact patterns from the ECR API model, used as the final word on validity. */
-export const PRIVATE_REPOSITORY_NAME =
-  /^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$/;
+export const PRIVATE_REPOSITORY_NAME = /^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$/;
 export const PUBLIC_REPOSITORY_NAME = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
 export const PUBLIC_ALIAS = /^[a-z][a-z0-9]+(?:[._-][a-z0-9]+)*$/;
 export const OCI_TAG = /^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/;
@@ -171,7 +170,9 @@ function checkGrammar(name: string, g: Grammar, noun: string): NameProblem[] {
   if (length) problems.push(length);
   if (chars.length === 0) return problems;
 
-  const allowedChars = g.namespaces ? "lowercase letters, digits, '.', '_', '-' and '/'" : "lowercase letters, digits, '.', '_' and '-'";
+  const allowedChars = g.namespaces
+    ? "lowercase letters, digits, '.', '_', '-' and '/'"
+    : "lowercase letters, digits, '.', '_' and '-'";
   const reported = characterProblems(
     chars,
     (c) => /^[a-z0-9._-]$/.test(c) || (g.namespaces && c === '/'),
@@ -210,11 +211,26 @@ function checkGrammar(name: string, g: Grammar, noun: string): NameProblem[] {
       if (i === componentStart) {
         const slash = i === chars.length ? i : i + 1; // position of the offending '/'
         if (componentStart === 0 && i < chars.length) {
-          add({ rule: 'namespace', message: `character '/' at position 1 is not allowed: ${g.what} cannot start with '/'`, position: 1, character: '/' });
+          add({
+            rule: 'namespace',
+            message: `character '/' at position 1 is not allowed: ${g.what} cannot start with '/'`,
+            position: 1,
+            character: '/',
+          });
         } else if (i === chars.length) {
-          add({ rule: 'namespace', message: `character '/' at position ${slash} is not allowed: ${g.what} cannot end with '/'`, position: slash, character: '/' });
+          add({
+            rule: 'namespace',
+            message: `character '/' at position ${slash} is not allowed: ${g.what} cannot end with '/'`,
+            position: slash,
+            character: '/',
+          });
         } else {
-          add({ rule: 'namespace', message: `'//' at position ${i} is not allowed: namespaces are separated by a single '/'`, position: i, character: '//' });
+          add({
+            rule: 'namespace',
+            message: `'//' at position ${i} is not allowed: namespaces are separated by a single '/'`,
+            position: i,
+            character: '//',
+          });
         }
       }
       componentStart = i + 1;
@@ -229,13 +245,30 @@ function checkGrammar(name: string, g: Grammar, noun: string): NameProblem[] {
       const atEnd = j === chars.length || (g.namespaces && chars[j] === '/');
       const shown = run.length === 1 ? `character '${run}'` : `'${run}'`;
       if (atStart) {
-        const rule = i === 0 ? `${g.what} start with a letter or digit` : `after '/', ${g.what} continue with a letter or digit`;
-        add({ rule: 'start', message: `${shown} at position ${i + 1} is not allowed: ${rule}`, position: i + 1, character: run });
+        const rule =
+          i === 0 ? `${g.what} start with a letter or digit` : `after '/', ${g.what} continue with a letter or digit`;
+        add({
+          rule: 'start',
+          message: `${shown} at position ${i + 1} is not allowed: ${rule}`,
+          position: i + 1,
+          character: run,
+        });
       } else if (atEnd) {
-        const rule = j === chars.length ? `${g.what} end with a letter or digit` : `before '/', ${g.what} have a letter or digit`;
-        add({ rule: 'end', message: `${shown} at position ${i + 1} is not allowed: ${rule}`, position: i + 1, character: run });
+        const rule =
+          j === chars.length ? `${g.what} end with a letter or digit` : `before '/', ${g.what} have a letter or digit`;
+        add({
+          rule: 'end',
+          message: `${shown} at position ${i + 1} is not allowed: ${rule}`,
+          position: i + 1,
+          character: run,
+        });
       } else if (!g.validSeparator(run)) {
-        add({ rule: 'separator', message: `${shown} at position ${i + 1} is not allowed: ${g.separatorRule}`, position: i + 1, character: run });
+        add({
+          rule: 'separator',
+          message: `${shown} at position ${i + 1} is not allowed: ${g.separatorRule}`,
+          position: i + 1,
+          character: run,
+        });
       } else if (componentStart === 0 && i < g.firstRunMin) {
         add({
           rule: 'start',
@@ -403,7 +436,12 @@ export function validateRegistryId(id: string): NameProblem[] {
   const problems: NameProblem[] = [];
   const length = lengthProblem('registry id', chars.length, 12, 12, 'registry ids');
   if (length) problems.push(length);
-  characterProblems(chars, (c) => /^[0-9]$/.test(c), () => ({ rule: 'character', reason: 'registry ids are 12 digits' }), problems);
+  characterProblems(
+    chars,
+    (c) => /^[0-9]$/.test(c),
+    () => ({ rule: 'character', reason: 'registry ids are 12 digits' }),
+    problems,
+  );
   return problems;
 }
 
@@ -416,12 +454,21 @@ export function validatePublicAlias(alias: string): NameProblem[] {
 export function validateMutabilityExclusionFilter(filter: string): NameProblem[] {
   const chars = Array.from(filter);
   const problems: NameProblem[] = [];
-  const length = lengthProblem('filter', chars.length, LIMITS.exclusionFilter.min, LIMITS.exclusionFilter.max, 'exclusion filters');
+  const length = lengthProblem(
+    'filter',
+    chars.length,
+    LIMITS.exclusionFilter.min,
+    LIMITS.exclusionFilter.max,
+    'exclusion filters',
+  );
   if (length) problems.push(length);
   characterProblems(
     chars,
     (c) => /^[0-9a-zA-Z._*-]$/.test(c),
-    () => ({ rule: 'character', reason: "exclusion filters use only letters, digits, '.', '_', '-' and the wildcard '*'" }),
+    () => ({
+      rule: 'character',
+      reason: "exclusion filters use only letters, digits, '.', '_', '-' and the wildcard '*'",
+    }),
     problems,
   );
   return problems;
@@ -432,7 +479,10 @@ export function validateMutabilityExclusionFilters(filters: readonly string[]): 
   const problems: NameProblem[] = [];
   const { min, max } = LIMITS.exclusionFilters;
   if (filters.length < min || filters.length > max) {
-    problems.push({ rule: 'count', message: `${plural(filters.length, 'exclusion filter')} given: tag mutability takes ${min}–${max}` });
+    problems.push({
+      rule: 'count',
+      message: `${plural(filters.length, 'exclusion filter')} given: tag mutability takes ${min}–${max}`,
+    });
   }
   filters.forEach((f, i) => {
     for (const p of validateMutabilityExclusionFilter(f)) {
@@ -464,7 +514,10 @@ export function validateResourceTags(tags: readonly ResourceTag[] | Readonly<Rec
     const shownKey = keyLength > 40 ? `${Array.from(key).slice(0, 40).join('')}…` : key;
     if (keyLength === 0) problems.push({ rule: 'length', message: 'tag key is empty: keys have 1–128 characters' });
     if (keyLength > keyMax) {
-      problems.push({ rule: 'length', message: `tag key '${shownKey}' is ${keyLength} characters long: keys have at most ${keyMax} characters` });
+      problems.push({
+        rule: 'length',
+        message: `tag key '${shownKey}' is ${keyLength} characters long: keys have at most ${keyMax} characters`,
+      });
     }
     const valueLength = Array.from(value).length;
     if (valueLength > valueMax) {
@@ -474,7 +527,8 @@ export function validateResourceTags(tags: readonly ResourceTag[] | Readonly<Rec
       });
     }
     // AWS reserves the aws: prefix for its own tags and rejects it in requests.
-    if (/^aws:/i.test(key)) problems.push({ rule: 'reserved', message: `tag key '${shownKey}' starts with 'aws:', which AWS reserves` });
+    if (/^aws:/i.test(key))
+      problems.push({ rule: 'reserved', message: `tag key '${shownKey}' starts with 'aws:', which AWS reserves` });
     if (seen.has(key)) problems.push({ rule: 'duplicate', message: `tag key '${shownKey}' is given more than once` });
     seen.add(key);
   }

@@ -142,29 +142,59 @@ export function estimateCost(input: CostInput, rates: PricingRates): CostEstimat
   if (input.public) {
     const p = rates.public;
     const freeStorage = Math.min(storage, p.freeStorageGbMonth);
-    if (freeStorage > 0) items.push(line(`public storage, first ${formatGb(p.freeStorageGbMonth)}-month (always free)`, freeStorage, 'GB-month', 0));
+    if (freeStorage > 0)
+      items.push(
+        line(`public storage, first ${formatGb(p.freeStorageGbMonth)}-month (always free)`, freeStorage, 'GB-month', 0),
+      );
     if (storage > p.freeStorageGbMonth) {
-      items.push(line(`public storage over ${formatGb(p.freeStorageGbMonth)}-month`, storage - p.freeStorageGbMonth, 'GB-month', p.storagePerGbMonth));
+      items.push(
+        line(
+          `public storage over ${formatGb(p.freeStorageGbMonth)}-month`,
+          storage - p.freeStorageGbMonth,
+          'GB-month',
+          p.storagePerGbMonth,
+        ),
+      );
     }
     if (input.withAccount) {
       const allowance = p.accountFreeTransferOutGb;
       const freeOut = Math.min(egress, allowance);
-      if (freeOut > 0) items.push(line(`transfer out to the internet (AWS account), first ${formatGb(allowance)}`, freeOut, 'GB', 0));
+      if (freeOut > 0)
+        items.push(line(`transfer out to the internet (AWS account), first ${formatGb(allowance)}`, freeOut, 'GB', 0));
       if (egress > allowance) {
-        items.push(line(`transfer out to the internet (AWS account), over ${formatGb(allowance)}`, egress - allowance, 'GB', p.accountTransferOutPerGb));
+        items.push(
+          line(
+            `transfer out to the internet (AWS account), over ${formatGb(allowance)}`,
+            egress - allowance,
+            'GB',
+            p.accountTransferOutPerGb,
+          ),
+        );
       }
       const toAws = egressRegion + sameRegion;
       if (toAws > 0) items.push(line('transfer to AWS regions (always free)', toAws, 'GB', 0));
       if (toAws > 0) {
-        notes.push(`transfer to AWS regions is free; this estimate assumes it does not use up the ${formatGb(allowance)} allowance for the internet`);
+        notes.push(
+          `transfer to AWS regions is free; this estimate assumes it does not use up the ${formatGb(allowance)} allowance for the internet`,
+        );
       }
     } else {
       // Without an account every pull is anonymous, wherever it goes.
       const allowance = p.anonymousFreeTransferOutGb;
       const total = egress + egressRegion + sameRegion;
-      if (total > 0) items.push(line(`transfer out without an AWS account, first ${formatGb(allowance)}`, Math.min(total, allowance), 'GB', 0));
+      if (total > 0)
+        items.push(
+          line(
+            `transfer out without an AWS account, first ${formatGb(allowance)}`,
+            Math.min(total, allowance),
+            'GB',
+            0,
+          ),
+        );
       if (total > allowance) {
-        items.push(line(`transfer out without an AWS account, over ${formatGb(allowance)}`, total - allowance, 'GB', 0));
+        items.push(
+          line(`transfer out without an AWS account, over ${formatGb(allowance)}`, total - allowance, 'GB', 0),
+        );
         warnings.push(
           `${formatGb(total)} of anonymous pulls is more than the ${formatGb(allowance)}/month that ECR Public gives free without an AWS account; ` +
             'that allowance is counted per source IP, and this estimate charges nothing for anonymous pulls. Pullers who log in with an ' +
@@ -172,7 +202,8 @@ export function estimateCost(input: CostInput, rates: PricingRates): CostEstimat
         );
       }
     }
-    if (input.freeTier) notes.push('--free-tier applies to private repositories; public repositories have the allowances shown above');
+    if (input.freeTier)
+      notes.push('--free-tier applies to private repositories; public repositories have the allowances shown above');
   } else {
     const [used, region] = regionRates(rates, input.region, warnings);
     ratesRegion = used;
@@ -183,13 +214,17 @@ export function estimateCost(input: CostInput, rates: PricingRates): CostEstimat
       const free = Math.min(storage, rates.private.freeTierStorageGbMonth);
       if (free > 0) items.push(line('storage, AWS Free Tier (first 12 months)', free, 'GB-month', 0));
       billable = storage - free;
-      notes.push(`the AWS Free Tier includes ${formatGb(rates.private.freeTierStorageGbMonth)}-month of private storage each month during an account's first 12 months`);
+      notes.push(
+        `the AWS Free Tier includes ${formatGb(rates.private.freeTierStorageGbMonth)}-month of private storage each month during an account's first 12 months`,
+      );
     }
     if (billable > 0) items.push(line('storage', billable, 'GB-month', storageRate));
-    if (sameRegion > 0) items.push(line(`transfer to services in ${input.region} (same region, free)`, sameRegion, 'GB', 0));
+    if (sameRegion > 0)
+      items.push(line(`transfer to services in ${input.region} (same region, free)`, sameRegion, 'GB', 0));
     const out = egress + egressRegion;
     if (out > 0) {
-      const what = egress > 0 && egressRegion > 0 ? 'internet and other regions' : egress > 0 ? 'internet' : 'other regions';
+      const what =
+        egress > 0 && egressRegion > 0 ? 'internet and other regions' : egress > 0 ? 'internet' : 'other regions';
       for (const share of splitIntoTiers(out, region.transferOutTiers)) {
         items.push(line(`transfer out (${what}), ${tierLabel(share)}`, share.quantity, 'GB', share.perGb));
       }
@@ -198,7 +233,8 @@ export function estimateCost(input: CostInput, rates: PricingRates): CostEstimat
           "Storage Gateway and VPC together: if the account's other services already send data out, ECR's share falls into later " +
           'tiers (and the free first GB may be used up)',
       );
-      if (egressRegion > 0) notes.push('transfer to another AWS region is charged at internet rates and counts toward the same tiers');
+      if (egressRegion > 0)
+        notes.push('transfer to another AWS region is charged at internet rates and counts toward the same tiers');
     }
   }
   notes.push('data transfer into ECR and transfer to services in the same region are free');
@@ -229,13 +265,20 @@ type Check = (value: unknown, path: string, problems: string[]) => void;
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const nonNegative: Check = (v, path, problems) => {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) problems.push(`${path}: must be a number ≥ 0, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+    problems.push(`${path}: must be a number ≥ 0, got ${JSON.stringify(v)}`);
 };
 const text: Check = (v, path, problems) => {
   if (typeof v !== 'string' || v === '') problems.push(`${path}: must be a non-empty string, got ${JSON.stringify(v)}`);
 };
 
-function fields(v: unknown, path: string, problems: string[], required: Record<string, Check>, optional: Record<string, Check> = {}): boolean {
+function fields(
+  v: unknown,
+  path: string,
+  problems: string[],
+  required: Record<string, Check>,
+  optional: Record<string, Check> = {},
+): boolean {
   if (!isObject(v)) {
     problems.push(`${path}: must be an object, got ${JSON.stringify(v)}`);
     return false;
@@ -247,7 +290,9 @@ function fields(v: unknown, path: string, problems: string[], required: Record<s
   for (const [key, check] of Object.entries(optional)) if (key in v) check(v[key], `${path}.${key}`, problems);
   for (const key of Object.keys(v)) {
     if (!(key in required) && !(key in optional)) {
-      problems.push(`${path}.${key}: unknown field (expected ${[...Object.keys(required), ...Object.keys(optional)].join(', ')})`);
+      problems.push(
+        `${path}.${key}: unknown field (expected ${[...Object.keys(required), ...Object.keys(optional)].join(', ')})`,
+      );
     }
   }
   return true;
@@ -269,9 +314,12 @@ const tiers: Check = (v, path, problems) => {
           return;
         }
         if (typeof u !== 'number' || !Number.isFinite(u) || u <= previous) {
-          problems.push(`${p}: must be a number of GB greater than ${previous} (tiers are cumulative and increasing), got ${JSON.stringify(u)}`);
+          problems.push(
+            `${p}: must be a number of GB greater than ${previous} (tiers are cumulative and increasing), got ${JSON.stringify(u)}`,
+          );
         } else previous = u;
-        if (last) problems.push(`${p}: the last tier must be unbounded ("upToGb": null) so that every amount has a rate`);
+        if (last)
+          problems.push(`${p}: the last tier must be unbounded ("upToGb": null) so that every amount has a rate`);
       },
       perGb: nonNegative,
     });
@@ -321,7 +369,9 @@ export function parsePricingRates(json: string, source: string): PricingRates {
   if (problems.length === 0) {
     const rates = data as PricingRates;
     if (!(rates.fallbackRegion in rates.regions)) {
-      problems.push(`$.fallbackRegion: "${rates.fallbackRegion}" is not one of the regions (${Object.keys(rates.regions).join(', ')})`);
+      problems.push(
+        `$.fallbackRegion: "${rates.fallbackRegion}" is not one of the regions (${Object.keys(rates.regions).join(', ')})`,
+      );
     }
   }
   if (problems.length > 0) {
@@ -389,7 +439,14 @@ export function measureRepositoryStorage(
     }
     let bytes = configs;
     for (const size of layers.values()) bytes += size;
-    return { name: repo.name, images: seenImages.size, uniqueLayers: layers.size, bytes, naiveBytes: naive, savedBytes: naive - bytes };
+    return {
+      name: repo.name,
+      images: seenImages.size,
+      uniqueLayers: layers.size,
+      bytes,
+      naiveBytes: naive,
+      savedBytes: naive - bytes,
+    };
   });
   const bytes = repositories.reduce((s, r) => s + r.bytes, 0);
   const naiveBytes = repositories.reduce((s, r) => s + r.naiveBytes, 0);

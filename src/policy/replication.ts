@@ -32,9 +32,11 @@ const FILTER = /^(?:[a-z0-9]+(?:[._-][a-z0-9]*)*\/)*[a-z0-9]*(?:[._-][a-z0-9]*)*
 export function parseDestination(text: string, defaultAccount: string): ReplicationDestination | { problem: string } {
   const [region = '', account, extra] = text.split(':');
   if (extra !== undefined) return { problem: `destination "${text}": write REGION or REGION:ACCOUNT` };
-  if (!REGION.test(region)) return { problem: `destination "${text}": "${region}" is not a region name (e.g. eu-west-1)` };
+  if (!REGION.test(region))
+    return { problem: `destination "${text}": "${region}" is not a region name (e.g. eu-west-1)` };
   const registryId = account ?? defaultAccount;
-  if (!ACCOUNT.test(registryId)) return { problem: `destination "${text}": the account "${registryId}" is not 12 digits` };
+  if (!ACCOUNT.test(registryId))
+    return { problem: `destination "${text}": the account "${registryId}" is not 12 digits` };
   return { region, registryId };
 }
 
@@ -65,10 +67,13 @@ export function checkReplicationRules(rules: readonly ReplicationRule[], source?
   const unique = new Set<string>();
   rules.forEach((rule, i) => {
     const where = `rule ${i + 1}`;
-    if (!Array.isArray(rule.destinations) || rule.destinations.length === 0) problems.push(`${where}: has no destination`);
+    if (!Array.isArray(rule.destinations) || rule.destinations.length === 0)
+      problems.push(`${where}: has no destination`);
     for (const d of rule.destinations ?? []) {
-      if (typeof d.region !== 'string' || !REGION.test(d.region)) problems.push(`${where}: "${String(d.region)}" is not a region name`);
-      if (typeof d.registryId !== 'string' || !ACCOUNT.test(d.registryId)) problems.push(`${where}: the account "${String(d.registryId)}" is not 12 digits`);
+      if (typeof d.region !== 'string' || !REGION.test(d.region))
+        problems.push(`${where}: "${String(d.region)}" is not a region name`);
+      if (typeof d.registryId !== 'string' || !ACCOUNT.test(d.registryId))
+        problems.push(`${where}: the account "${String(d.registryId)}" is not 12 digits`);
       if (source && d.region === source.region && d.registryId === source.registryId) {
         problems.push(`${where}: ${formatDestination(d)} is the source registry itself`);
       }
@@ -76,19 +81,23 @@ export function checkReplicationRules(rules: readonly ReplicationRule[], source?
     }
     const filters = rule.repositoryFilters;
     if (filters !== undefined) {
-      if (filters.length === 0) problems.push(`${where}: an empty filter list (leave repositoryFilters out to replicate every repository)`);
+      if (filters.length === 0)
+        problems.push(`${where}: an empty filter list (leave repositoryFilters out to replicate every repository)`);
       if (filters.length > REPLICATION_LIMITS.filtersPerRule) {
         problems.push(`${where}: ${filters.length} filters, at most ${REPLICATION_LIMITS.filtersPerRule} per rule`);
       }
       for (const f of filters) {
-        if (f.filterType !== 'PREFIX_MATCH') problems.push(`${where}: filter type "${String(f.filterType)}" (only PREFIX_MATCH exists)`);
+        if (f.filterType !== 'PREFIX_MATCH')
+          problems.push(`${where}: filter type "${String(f.filterType)}" (only PREFIX_MATCH exists)`);
         const p = typeof f.filter === 'string' ? filterProblem(f.filter) : 'a filter without a prefix';
         if (p) problems.push(`${where}: ${p}`);
       }
     }
   });
   if (unique.size > REPLICATION_LIMITS.uniqueDestinations) {
-    problems.push(`${unique.size} unique destinations: ECR allows at most ${REPLICATION_LIMITS.uniqueDestinations} across all rules`);
+    problems.push(
+      `${unique.size} unique destinations: ECR allows at most ${REPLICATION_LIMITS.uniqueDestinations} across all rules`,
+    );
   }
   return problems;
 }
@@ -96,7 +105,9 @@ export function checkReplicationRules(rules: readonly ReplicationRule[], source?
 /** Returns whether a repository is covered by a rule's filters (none: every repository). */
 export function ruleCovers(rule: ReplicationRule, repository: string): boolean {
   const filters = rule.repositoryFilters ?? [];
-  return filters.length === 0 || filters.some((f) => f.filterType === 'PREFIX_MATCH' && repository.startsWith(f.filter));
+  return (
+    filters.length === 0 || filters.some((f) => f.filterType === 'PREFIX_MATCH' && repository.startsWith(f.filter))
+  );
 }
 
 // ---- pull-through cache ------------------------------------------------------------
@@ -146,7 +157,8 @@ export function prefixProblem(prefix: string, maxLength: number): string | undef
   if (prefix === 'ROOT') return undefined;
   const bare = prefix.endsWith('/') ? prefix.slice(0, -1) : prefix;
   const min = maxLength === 30 ? 2 : 1;
-  if (prefix.length < min || prefix.length > maxLength) return `prefix "${prefix}": ${min}–${maxLength} characters, or ROOT`;
+  if (prefix.length < min || prefix.length > maxLength)
+    return `prefix "${prefix}": ${min}–${maxLength} characters, or ROOT`;
   if (!CACHE_PREFIX.test(bare)) {
     return `prefix "${prefix}": a repository namespace of lowercase letters, digits, '.', '_', '-' separated by '/' (e.g. docker-hub or team/base), or ROOT`;
   }
@@ -168,7 +180,9 @@ export function upstreamUrlFor(
         : { problem: `upstream URL "${given.url}": an ecr upstream is <account>.dkr.ecr.<region>.amazonaws.com` };
     }
     if (!given.account || !ACCOUNT.test(given.account) || !given.region || !REGION.test(given.region)) {
-      return { problem: 'an ecr upstream needs --upstream-account (12 digits) and --upstream-region, or --upstream-url' };
+      return {
+        problem: 'an ecr upstream needs --upstream-account (12 digits) and --upstream-region, or --upstream-url',
+      };
     }
     return { url: `${given.account}.dkr.ecr.${given.region}.amazonaws.com` };
   }
@@ -176,10 +190,13 @@ export function upstreamUrlFor(
     if (!given.url) return { problem: 'an azure-container-registry upstream needs --upstream-url <name>.azurecr.io' };
     return /^[a-z0-9]+\.azurecr\.io$/.test(given.url)
       ? { url: given.url }
-      : { problem: `upstream URL "${given.url}": an Azure registry is <name>.azurecr.io (lowercase letters and digits)` };
+      : {
+          problem: `upstream URL "${given.url}": an Azure registry is <name>.azurecr.io (lowercase letters and digits)`,
+        };
   }
   const fixed = UPSTREAM_HOSTS[upstream] as string;
-  if (given.url && given.url !== fixed) return { problem: `upstream URL "${given.url}": the ${upstream} upstream is ${fixed}` };
+  if (given.url && given.url !== fixed)
+    return { problem: `upstream URL "${given.url}": the ${upstream} upstream is ${fixed}` };
   return { url: fixed };
 }
 
@@ -188,17 +205,23 @@ export function credentialArnProblems(upstream: Upstream, arn: string | undefine
   const needs = UPSTREAMS_NEEDING_SECRET.includes(upstream);
   if (arn === undefined) {
     return needs
-      ? [`the ${upstream} upstream needs --secret-arn: a Secrets Manager secret whose name starts with ${CACHE_SECRET_PREFIX} (holding username and accessToken)`]
+      ? [
+          `the ${upstream} upstream needs --secret-arn: a Secrets Manager secret whose name starts with ${CACHE_SECRET_PREFIX} (holding username and accessToken)`,
+        ]
       : [];
   }
   if (upstream === 'ecr' || upstream === 'ecr-public' || upstream === 'k8s') {
-    return [`the ${upstream} upstream takes no secret${upstream === 'ecr' ? ' (it uses an IAM role: --role-arn)' : ''}`];
+    return [
+      `the ${upstream} upstream takes no secret${upstream === 'ecr' ? ' (it uses an IAM role: --role-arn)' : ''}`,
+    ];
   }
   const m = SECRET_ARN.exec(arn);
   if (!m) return [`secret "${arn}": not a Secrets Manager ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME)`];
   const name = m[3] as string;
   if (!name.startsWith(CACHE_SECRET_PREFIX) || name.length === CACHE_SECRET_PREFIX.length) {
-    return [`secret "${arn}": its name "${name}" must start with ${CACHE_SECRET_PREFIX} (ECR reads only secrets named so)`];
+    return [
+      `secret "${arn}": its name "${name}" must start with ${CACHE_SECRET_PREFIX} (ECR reads only secrets named so)`,
+    ];
   }
   return [];
 }

@@ -128,11 +128,13 @@ export function parseIgnoreList(text: string, source: string): IgnoreEntry[] {
     const id = typeof r.id === 'string' ? r.id.trim() : '';
     const pkg = typeof r.package === 'string' ? r.package.trim() : '';
     if (!id) problems.push(`${where}: id is required (the finding id, e.g. CVE-2024-1234)`);
-    if (!pkg) problems.push(`${where}${id ? ` (${id})` : ''}: package is required, since ignores match by id and package`);
+    if (!pkg)
+      problems.push(`${where}${id ? ` (${id})` : ''}: package is required, since ignores match by id and package`);
     let expires: string | undefined;
     if (r.expires instanceof Date) expires = r.expires.toISOString().slice(0, 10);
     else if (typeof r.expires === 'string') expires = r.expires.trim();
-    else if (r.expires !== undefined && r.expires !== null) problems.push(`${where}: expires must be a date like 2025-12-31`);
+    else if (r.expires !== undefined && r.expires !== null)
+      problems.push(`${where}: expires must be a date like 2025-12-31`);
     if (expires !== undefined && Number.isNaN(ignoreExpiresAt({ id, package: pkg, expires })?.getTime() ?? 0)) {
       problems.push(`${where}: expires "${expires}" is not a date (write YYYY-MM-DD)`);
     }
@@ -205,7 +207,10 @@ const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_00
 export function parseDuration(text: string, option: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(text.trim());
   if (!m) {
-    throw new UsageError(`${option} takes a duration, not "${text}"`, { value: text, fix: 'write e.g. 30s, 10m, 1h or 500ms' });
+    throw new UsageError(`${option} takes a duration, not "${text}"`, {
+      value: text,
+      fix: 'write e.g. 30s, 10m, 1h or 500ms',
+    });
   }
   return Math.round(Number(m[1]) * (UNIT_MS[m[2] ?? 's'] as number));
 }
@@ -253,7 +258,8 @@ export function scanningConfigProblems(config: ScanningConfiguration): string[] 
       problems.push(`${where}: CONTINUOUS_SCAN needs ENHANCED scanning (basic scanning is on push or manual)`);
     }
     if (rule.filters.length === 0) problems.push(`${where}: needs at least one repository filter (e.g. * for all)`);
-    if (rule.filters.length > MAX_RULE_FILTERS) problems.push(`${where}: ${rule.filters.length} filters; at most ${MAX_RULE_FILTERS}`);
+    if (rule.filters.length > MAX_RULE_FILTERS)
+      problems.push(`${where}: ${rule.filters.length} filters; at most ${MAX_RULE_FILTERS}`);
     for (const f of rule.filters) {
       if (f.length > 255 || !SCAN_FILTER_PATTERN.test(f)) {
         problems.push(
@@ -286,7 +292,12 @@ export function parseScanningRule(text: string): ScanningRule {
 
 /** Returns true when a WILDCARD filter matches a repository name (`*` = any characters). */
 export function wildcardMatches(filter: string, name: string): boolean {
-  const re = new RegExp(`^${filter.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\/-]/g, '\\$&')).join('.*')}$`);
+  const re = new RegExp(
+    `^${filter
+      .split('*')
+      .map((p) => p.replace(/[.+?^${}()|[\]\\/-]/g, '\\$&'))
+      .join('.*')}$`,
+  );
   return re.test(name);
 }
 
@@ -344,7 +355,10 @@ export function sarifLevel(s: Severity): 'error' | 'warning' | 'note' {
  * one rule per vulnerability id (with `security-severity`), one result per finding located
  * at artifactUri (the Dockerfile, or the image name when none is given).
  */
-export function renderSarif(report: ScanReport, opts: { toolVersion: string; artifactUri?: string }): Record<string, unknown> {
+export function renderSarif(
+  report: ScanReport,
+  opts: { toolVersion: string; artifactUri?: string },
+): Record<string, unknown> {
   const rules: Record<string, unknown>[] = [];
   const ruleIndex = new Map<string, number>();
   const results: Record<string, unknown>[] = [];

@@ -26,7 +26,7 @@ export function parseTagStrategy(text: string): TagStrategy {
     const name = t.slice(4);
     if (!OCI_TAG.test(name)) {
       throw new UsageError(`the tag strategy ${JSON.stringify(text)} names an environment that is not a valid tag`, {
-        rule: "env:NAME tags the image NAME (e.g. env:staging); NAME follows the tag rule [A-Za-z0-9_][A-Za-z0-9._-]{0,127}",
+        rule: 'env:NAME tags the image NAME (e.g. env:staging); NAME follows the tag rule [A-Za-z0-9_][A-Za-z0-9._-]{0,127}',
         value: text,
         fix: 'write e.g. --tag-strategy env:staging',
       });
@@ -207,7 +207,11 @@ function missing(strategy: TagStrategy, fact: keyof BuildFacts, what: string, op
  * Returns the tags the strategies give for facts, in strategy order without repeats; throws
  * UsageError naming the variable or git fact that is missing.
  */
-export function deriveTags(strategies: readonly TagStrategy[], facts: BuildFacts, opts: DeriveOptions = {}): DerivedTag[] {
+export function deriveTags(
+  strategies: readonly TagStrategy[],
+  facts: BuildFacts,
+  opts: DeriveOptions = {},
+): DerivedTag[] {
   const out: DerivedTag[] = [];
   const add = (tag: string, strategy: TagStrategy, from: string[]) => {
     if (!out.some((d) => d.tag === tag)) out.push({ tag, strategy: formatTagStrategy(strategy), from });
@@ -231,11 +235,14 @@ export function deriveTags(strategies: readonly TagStrategy[], facts: BuildFacts
         const short = facts.commit.value.slice(0, SHORT_SHA_LENGTH);
         const branch = sanitizeTagPart(facts.branch.value, 128 - SHORT_SHA_LENGTH - 1);
         if (branch === '') {
-          throw new UsageError(`the branch name ${JSON.stringify(facts.branch.value)} (from ${facts.branch.from}) has nothing a tag can hold`, {
-            rule: "tags use letters, digits, '.', '_' and '-'",
-            value: facts.branch.value,
-            fix: 'use the sha strategy for this branch',
-          });
+          throw new UsageError(
+            `the branch name ${JSON.stringify(facts.branch.value)} (from ${facts.branch.from}) has nothing a tag can hold`,
+            {
+              rule: "tags use letters, digits, '.', '_' and '-'",
+              value: facts.branch.value,
+              fix: 'use the sha strategy for this branch',
+            },
+          );
         }
         add(`${branch}-${short}`, s, [facts.branch.from, facts.commit.from]);
         break;
@@ -244,11 +251,14 @@ export function deriveTags(strategies: readonly TagStrategy[], facts: BuildFacts
         if (!facts.versionTag) throw missing(s, 'versionTag', 'a version tag (v1.2.3)', opts);
         const v = parseSemver(facts.versionTag.value);
         if (!v) {
-          throw new UsageError(`the tag strategy semver needs a version tag, but ${facts.versionTag.from} is ${JSON.stringify(facts.versionTag.value)}`, {
-            rule: 'a version tag is MAJOR.MINOR.PATCH with an optional v prefix, pre-release and build (v1.2.3, 1.4.0-rc.1)',
-            value: facts.versionTag.value,
-            fix: 'tag the commit with a version (git tag v1.2.3), or drop the semver strategy for this build',
-          });
+          throw new UsageError(
+            `the tag strategy semver needs a version tag, but ${facts.versionTag.from} is ${JSON.stringify(facts.versionTag.value)}`,
+            {
+              rule: 'a version tag is MAJOR.MINOR.PATCH with an optional v prefix, pre-release and build (v1.2.3, 1.4.0-rc.1)',
+              value: facts.versionTag.value,
+              fix: 'tag the commit with a version (git tag v1.2.3), or drop the semver strategy for this build',
+            },
+          );
         }
         const from = [facts.versionTag.from];
         // '+' cannot appear in a tag: build metadata joins with '-' as docker/metadata-action does.
@@ -347,12 +357,18 @@ export function checkTagRules(input: TagRuleInput): RuleCheck[] {
     const at = allowed[0]?.at ?? rules.at;
     checks.push(
       outside.length > 0
-        ? { rule: 'allowedTags', status: 'error', message: `${outside.map((t) => `'${t}'`).join(', ')} match none of the allowed tag patterns ${list} (${at})` }
+        ? {
+            rule: 'allowedTags',
+            status: 'error',
+            message: `${outside.map((t) => `'${t}'`).join(', ')} match none of the allowed tag patterns ${list} (${at})`,
+          }
         : { rule: 'allowedTags', status: 'ok', message: `every tag matches one of ${list} (${at})` },
     );
   }
 
-  const forbidden = (rules?.forbid ?? []).flatMap((f) => tags.filter((t) => wildcard(f.tag).test(t)).map((t) => ({ t, f })));
+  const forbidden = (rules?.forbid ?? []).flatMap((f) =>
+    tags.filter((t) => wildcard(f.tag).test(t)).map((t) => ({ t, f })),
+  );
   if (rules?.forbid && rules.forbid.length > 0) {
     checks.push(
       forbidden.length > 0
@@ -366,7 +382,9 @@ export function checkTagRules(input: TagRuleInput): RuleCheck[] {
   }
 
   const production = rules?.production?.value ?? looksLikeProduction(repository);
-  const why = rules?.production ? `production: ${rules.production.value} at ${rules.production.at}` : `the name '${repository}' says production`;
+  const why = rules?.production
+    ? `production: ${rules.production.value} at ${rules.production.at}`
+    : `the name '${repository}' says production`;
   if (production && tags.includes('latest') && !forbidden.some(({ t }) => t === 'latest')) {
     checks.push({
       rule: 'production-latest',
@@ -392,7 +410,11 @@ export function checkTagRules(input: TagRuleInput): RuleCheck[] {
         message: `${repository} has tag mutability ${m.setting}, so ${mutableTags.map((t) => `'${t}'`).join(', ')} could be moved later; requireImmutable: true (${at})`,
       });
     } else {
-      checks.push({ rule: 'requireImmutable', status: 'ok', message: `${repository} keeps these tags immutable (${m.setting}) (${at})` });
+      checks.push({
+        rule: 'requireImmutable',
+        status: 'ok',
+        message: `${repository} keeps these tags immutable (${m.setting}) (${at})`,
+      });
     }
   } else if (production && m && m.setting === 'MUTABLE') {
     checks.push({
@@ -425,7 +447,8 @@ export function planTagStates(
   return [...present].map(([tag, current]): TagState => {
     if (current === undefined) return { tag, action: 'new' };
     if (current === digest) return { tag, action: 'unchanged', current };
-    if (mutability && tagIsImmutable(mutability.setting, mutability.exclusions, tag)) return { tag, action: 'conflict', current };
+    if (mutability && tagIsImmutable(mutability.setting, mutability.exclusions, tag))
+      return { tag, action: 'conflict', current };
     return { tag, action: 'moves', current };
   });
 }

@@ -26,7 +26,11 @@ afterAll(async () => {
 });
 
 const describeAll = async (imageStatus?: 'ARCHIVED' | 'ANY') =>
-  (await env.ecr.send(new DescribeImagesCommand({ repositoryName: 'arc/app', ...(imageStatus ? { filter: { imageStatus } } : {}) }))).imageDetails ?? [];
+  (
+    await env.ecr.send(
+      new DescribeImagesCommand({ repositoryName: 'arc/app', ...(imageStatus ? { filter: { imageStatus } } : {}) }),
+    )
+  ).imageDetails ?? [];
 
 describe('archive and restore', () => {
   it('archives: ECR reports ARCHIVED with lastArchivedAt, hides it from default listings, refuses to serve it', async () => {
@@ -43,9 +47,14 @@ describe('archive and restore', () => {
     expect(await describeAll('ANY')).toHaveLength(3);
     const listed = await env.ecr.send(new ListImagesCommand({ repositoryName: 'arc/app' }));
     expect(listed.imageIds?.map((i) => i.imageTag).sort()).toEqual(['v2', 'v3']);
-    const got = await env.ecr.send(new BatchGetImageCommand({ repositoryName: 'arc/app', imageIds: [{ imageTag: 'v1' }] }));
+    const got = await env.ecr.send(
+      new BatchGetImageCommand({ repositoryName: 'arc/app', imageIds: [{ imageTag: 'v1' }] }),
+    );
     expect(got.images).toEqual([]);
-    expect(got.failures?.[0]).toMatchObject({ failureCode: 'ImageNotFound', failureReason: expect.stringContaining('archived') });
+    expect(got.failures?.[0]).toMatchObject({
+      failureCode: 'ImageNotFound',
+      failureReason: expect.stringContaining('archived'),
+    });
 
     // ecrctl images lists every image, the archived one with its status and time.
     const listing = await env.cli(['images', 'arc/app']);
@@ -68,7 +77,9 @@ describe('archive and restore', () => {
     expect(JSON.parse(r.stdout)).toEqual({
       results: [{ ref: `${host}/arc/app:v1`, repository: 'arc/app', digest: images[0]?.digest, status: 'ACTIVATING' }],
     });
-    const d = (await env.ecr.send(new DescribeImagesCommand({ repositoryName: 'arc/app', imageIds: [{ imageTag: 'v1' }] }))).imageDetails?.[0];
+    const d = (
+      await env.ecr.send(new DescribeImagesCommand({ repositoryName: 'arc/app', imageIds: [{ imageTag: 'v1' }] }))
+    ).imageDetails?.[0];
     expect(d?.imageStatus).toBe('ACTIVE');
     expect(d?.lastActivatedAt).toBeInstanceOf(Date);
     expect(d?.lastArchivedAt).toBeInstanceOf(Date);
@@ -80,7 +91,9 @@ describe('archive and restore', () => {
   it('reports each reference: a missing one exits 6, a refused one exits 1, the rest is done', async () => {
     const r = await env.cli(['archive', 'arc/app:v2', 'arc/app:nope', `arc/app@${images[2]?.digest}`]);
     expect(r.code).toBe(6);
-    expect(r.stdout).toBe(`arc/app:v2\tARCHIVED\t${images[1]?.digest}\narc/app:nope\tnot-found\narc/app@${images[2]?.digest}\tARCHIVED\t${images[2]?.digest}\n`);
+    expect(r.stdout).toBe(
+      `arc/app:v2\tARCHIVED\t${images[1]?.digest}\narc/app:nope\tnot-found\narc/app@${images[2]?.digest}\tARCHIVED\t${images[2]?.digest}\n`,
+    );
     expect(r.stderr).toContain('1 of 3 images not found: arc/app:nope');
 
     const again = await env.cli(['archive', 'arc/app:v2']);
@@ -97,12 +110,34 @@ describe('archive and restore', () => {
 
   it('the emulator answers UpdateImageStorageClass as the SDK model describes', async () => {
     await expect(
-      env.ecr.send(new UpdateImageStorageClassCommand({ repositoryName: 'arc/app', imageId: { imageTag: 'v1' }, targetStorageClass: 'COLD' as never })),
+      env.ecr.send(
+        new UpdateImageStorageClassCommand({
+          repositoryName: 'arc/app',
+          imageId: { imageTag: 'v1' },
+          targetStorageClass: 'COLD' as never,
+        }),
+      ),
     ).rejects.toMatchObject({ name: 'InvalidParameterException' });
     await expect(
-      env.ecr.send(new UpdateImageStorageClassCommand({ repositoryName: 'arc/none', imageId: { imageTag: 'v1' }, targetStorageClass: 'ARCHIVE' })),
+      env.ecr.send(
+        new UpdateImageStorageClassCommand({
+          repositoryName: 'arc/none',
+          imageId: { imageTag: 'v1' },
+          targetStorageClass: 'ARCHIVE',
+        }),
+      ),
     ).rejects.toMatchObject({ name: 'RepositoryNotFoundException' });
-    const out = await env.ecr.send(new UpdateImageStorageClassCommand({ repositoryName: 'arc/app', imageId: { imageTag: 'v1' }, targetStorageClass: 'ARCHIVE' }));
-    expect(out).toMatchObject({ repositoryName: 'arc/app', imageId: { imageDigest: images[0]?.digest, imageTag: 'v1' }, imageStatus: 'ARCHIVED' });
+    const out = await env.ecr.send(
+      new UpdateImageStorageClassCommand({
+        repositoryName: 'arc/app',
+        imageId: { imageTag: 'v1' },
+        targetStorageClass: 'ARCHIVE',
+      }),
+    );
+    expect(out).toMatchObject({
+      repositoryName: 'arc/app',
+      imageId: { imageDigest: images[0]?.digest, imageTag: 'v1' },
+      imageStatus: 'ARCHIVED',
+    });
   });
 });

@@ -22,11 +22,34 @@ describe('cache-rule', () => {
     ['quay', ['--upstream', 'quay'], 'quay.io'],
     ['k8s', ['--upstream', 'k8s'], 'registry.k8s.io'],
     ['ecr-public', ['--upstream', 'ecr-public'], 'public.ecr.aws'],
-    ['ghcr', ['--upstream', 'github-container-registry', '--secret-arn', SECRET.replace('docker-hub', 'ghcr')], 'ghcr.io'],
-    ['gitlab', ['--upstream', 'gitlab-container-registry', '--secret-arn', SECRET.replace('docker-hub', 'gitlab')], 'registry.gitlab.com'],
+    [
+      'ghcr',
+      ['--upstream', 'github-container-registry', '--secret-arn', SECRET.replace('docker-hub', 'ghcr')],
+      'ghcr.io',
+    ],
+    [
+      'gitlab',
+      ['--upstream', 'gitlab-container-registry', '--secret-arn', SECRET.replace('docker-hub', 'gitlab')],
+      'registry.gitlab.com',
+    ],
     ['chainguard', ['--upstream', 'chainguard', '--secret-arn', SECRET.replace('docker-hub', 'cgr')], 'cgr.dev'],
-    ['acr', ['--upstream', 'azure-container-registry', '--upstream-url', 'myteam.azurecr.io', '--secret-arn', SECRET.replace('docker-hub', 'acr')], 'myteam.azurecr.io'],
-    ['team/ecr', ['--upstream', 'ecr', '--upstream-account', '111122223333', '--upstream-region', 'eu-west-1'], '111122223333.dkr.ecr.eu-west-1.amazonaws.com'],
+    [
+      'acr',
+      [
+        '--upstream',
+        'azure-container-registry',
+        '--upstream-url',
+        'myteam.azurecr.io',
+        '--secret-arn',
+        SECRET.replace('docker-hub', 'acr'),
+      ],
+      'myteam.azurecr.io',
+    ],
+    [
+      'team/ecr',
+      ['--upstream', 'ecr', '--upstream-account', '111122223333', '--upstream-region', 'eu-west-1'],
+      '111122223333.dkr.ecr.eu-west-1.amazonaws.com',
+    ],
   ])('creates %s with the upstream URL filled in', async (prefix, args, url) => {
     const r = await t.cli(['cache-rule', 'create', prefix, ...args, '--output', 'json']);
     expect(r.stderr).not.toMatch(/error/i);
@@ -35,12 +58,30 @@ describe('cache-rule', () => {
   });
 
   it.each([
-    ['a secret outside ecr-pullthroughcache/', ['ghcr2', '--upstream', 'github-container-registry', '--secret-arn', 'arn:aws:secretsmanager:us-east-1:123456789012:secret:ghcr-token-AbCdEf'], /its name "ghcr-token-AbCdEf" must start with ecr-pullthroughcache\//],
+    [
+      'a secret outside ecr-pullthroughcache/',
+      [
+        'ghcr2',
+        '--upstream',
+        'github-container-registry',
+        '--secret-arn',
+        'arn:aws:secretsmanager:us-east-1:123456789012:secret:ghcr-token-AbCdEf',
+      ],
+      /its name "ghcr-token-AbCdEf" must start with ecr-pullthroughcache\//,
+    ],
     ['no secret for docker-hub', ['hub2', '--upstream', 'docker-hub'], /the docker-hub upstream needs --secret-arn/],
-    ['a secret that is no Secrets Manager ARN', ['hub3', '--upstream', 'docker-hub', '--secret-arn', 'ecr-pullthroughcache/hub'], /not a Secrets Manager ARN/],
+    [
+      'a secret that is no Secrets Manager ARN',
+      ['hub3', '--upstream', 'docker-hub', '--secret-arn', 'ecr-pullthroughcache/hub'],
+      /not a Secrets Manager ARN/,
+    ],
     ['a one-character prefix', ['x', '--upstream', 'quay'], /prefix "x": 2–30 characters, or ROOT/],
     ['a 31-character prefix', ['a'.repeat(31), '--upstream', 'quay'], /2–30 characters/],
-    ['azure without its URL', ['acr2', '--upstream', 'azure-container-registry', '--secret-arn', SECRET], /needs --upstream-url <name>.azurecr.io/],
+    [
+      'azure without its URL',
+      ['acr2', '--upstream', 'azure-container-registry', '--secret-arn', SECRET],
+      /needs --upstream-url <name>.azurecr.io/,
+    ],
     ['ecr without account and region', ['ecr2', '--upstream', 'ecr'], /needs --upstream-account/],
   ])('refuses %s with exit 3', async (_what, args, expected) => {
     const r = await t.cli(['cache-rule', 'create', ...args]);
@@ -52,19 +93,29 @@ describe('cache-rule', () => {
     let r = await t.cli(['cache-rule', 'list']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^PREFIX\s+UPSTREAM\s+URL\s+SECRET\n/);
-    expect(r.stdout).toMatch(/docker-hub\s+docker-hub\s+registry-1\.docker\.io\s+arn:aws:secretsmanager:.*ecr-pullthroughcache\/docker-hub-AbCdEf/);
+    expect(r.stdout).toMatch(
+      /docker-hub\s+docker-hub\s+registry-1\.docker\.io\s+arn:aws:secretsmanager:.*ecr-pullthroughcache\/docker-hub-AbCdEf/,
+    );
     r = await t.cli(['cache-rule', 'validate', 'docker-hub']);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('docker-hub: valid\n');
 
     const run = promisify(execFile);
-    const { stdout } = await run('/usr/bin/aws', ['ecr', 'describe-pull-through-cache-rules', '--endpoint-url', t.server.url, '--output', 'json'], {
-      env: { ...process.env, ...t.env, AWS_EC2_METADATA_DISABLED: 'true', AWS_PAGER: '' },
-    });
+    const { stdout } = await run(
+      '/usr/bin/aws',
+      ['ecr', 'describe-pull-through-cache-rules', '--endpoint-url', t.server.url, '--output', 'json'],
+      {
+        env: { ...process.env, ...t.env, AWS_EC2_METADATA_DISABLED: 'true', AWS_PAGER: '' },
+      },
+    );
     // (Debian's AWS CLI 2.9 predates the upstreamRegistry and credentialArn members and leaves them out.)
-    const rules = (JSON.parse(stdout) as { pullThroughCacheRules: { ecrRepositoryPrefix: string; upstreamRegistryUrl: string }[] }).pullThroughCacheRules;
+    const rules = (
+      JSON.parse(stdout) as { pullThroughCacheRules: { ecrRepositoryPrefix: string; upstreamRegistryUrl: string }[] }
+    ).pullThroughCacheRules;
     expect(rules.find((x) => x.ecrRepositoryPrefix === 'quay')).toMatchObject({ upstreamRegistryUrl: 'quay.io' });
-    expect(rules.find((x) => x.ecrRepositoryPrefix === 'docker-hub')).toMatchObject({ upstreamRegistryUrl: 'registry-1.docker.io' });
+    expect(rules.find((x) => x.ecrRepositoryPrefix === 'docker-hub')).toMatchObject({
+      upstreamRegistryUrl: 'registry-1.docker.io',
+    });
     expect(rules).toHaveLength(9);
 
     r = await t.cli(['cache-rule', 'delete', 'quay']);

@@ -74,7 +74,9 @@ describe('the command tree the scripts are made from', () => {
     expect(output?.value).toEqual({ kind: 'words', words: ['text', 'json', 'env'] });
     expect(find(spec, 'pull').options.find((o) => o.long === '--platform')?.value).toEqual({ kind: 'none' });
     expect(find(spec, 'pull').options.find((o) => o.long === '--no-color')?.value).toBeUndefined();
-    expect(find(spec, 'lifecycle', 'simulate').options.find((o) => o.long === '--images')?.value).toEqual({ kind: 'files' });
+    expect(find(spec, 'lifecycle', 'simulate').options.find((o) => o.long === '--images')?.value).toEqual({
+      kind: 'files',
+    });
   });
 
   it('offers the shells for `completion` and topics plus commands for `help`', () => {
@@ -82,7 +84,9 @@ describe('the command tree the scripts are made from', () => {
     const help = find(spec, 'help').args[0]?.value;
     expect(help?.kind).toBe('words');
     const words = help?.kind === 'words' ? help.words : [];
-    expect(words).toEqual(expect.arrayContaining(['references', 'tag-strategies', 'exit-codes', 'config', 'tag-push', 'lifecycle']));
+    expect(words).toEqual(
+      expect.arrayContaining(['references', 'tag-strategies', 'exit-codes', 'config', 'tag-push', 'lifecycle']),
+    );
     expect(words).not.toContain('help');
   });
 
@@ -128,7 +132,10 @@ describe('the bash script in a real bash', () => {
     );
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    return r.stdout.split('\n').filter((l) => l !== '').sort();
+    return r.stdout
+      .split('\n')
+      .filter((l) => l !== '')
+      .sort();
   }
 
   // Words as bash splits them: COMP_WORDBREAKS makes `oci:./o` three words and `--output=j` three.
@@ -161,7 +168,9 @@ describe('the bash script in a real bash', () => {
       ...s.commands.flatMap(withSubs),
     ];
     for (const cmd of withSubs(spec)) {
-      expect(complete(['ecrctl', ...cmd.path, '']), cmd.path.join(' ')).toEqual(cmd.commands.map((c) => c.path.at(-1)).sort());
+      expect(complete(['ecrctl', ...cmd.path, '']), cmd.path.join(' ')).toEqual(
+        cmd.commands.map((c) => c.path.at(-1)).sort(),
+      );
     }
   });
 });

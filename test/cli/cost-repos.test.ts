@@ -49,7 +49,9 @@ describe('cost --repos', () => {
   it('prints a table per repository before the estimate, and measures every repository with *', async () => {
     const r = await t.cli(['cost', '--repos', '*']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/^storage measured \(each layer counted once per repository\):\nREPOSITORY +IMAGES +LAYERS +STORED +SAVED BY SHARING\n/);
+    expect(r.stdout).toMatch(
+      /^storage measured \(each layer counted once per repository\):\nREPOSITORY +IMAGES +LAYERS +STORED +SAVED BY SHARING\n/,
+    );
     expect(r.stdout).toMatch(/^other\/db +1 +1 /m);
     expect(r.stdout).toMatch(/^team\/api +3 +3 /m);
     expect(r.stdout).toContain('ECR cost estimate per month');

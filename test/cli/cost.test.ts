@@ -27,7 +27,18 @@ describe('ecrctl cost', () => {
   });
 
   it('gives the estimate as JSON with --output json', async () => {
-    const r = await runCli(['--output', 'json', '--region', 'ap-northeast-2', 'cost', '--egress-gb', '10001', '--storage-gb', '0.8', '--free-tier']);
+    const r = await runCli([
+      '--output',
+      'json',
+      '--region',
+      'ap-northeast-2',
+      'cost',
+      '--egress-gb',
+      '10001',
+      '--storage-gb',
+      '0.8',
+      '--free-tier',
+    ]);
     expect(r.code).toBe(0);
     const e = JSON.parse(r.stdout);
     expect(e).toMatchObject({
@@ -52,7 +63,9 @@ describe('ecrctl cost', () => {
   it('prints KEY=value lines with --output env', async () => {
     const r = await runCli(['-o', 'env', 'cost', '--public', '--with-account', '--egress-gb', '6000']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toBe('TOTAL_USD=90.00\nREGION=us-east-1\nRATES_REGION=us-east-1\nREPOSITORIES=public\nCURRENCY=USD\n');
+    expect(r.stdout).toBe(
+      'TOTAL_USD=90.00\nREGION=us-east-1\nRATES_REGION=us-east-1\nREPOSITORIES=public\nCURRENCY=USD\n',
+    );
   });
 
   it('warns on stderr when the region is not in the table and uses the us-east-1 tiers', async () => {
@@ -85,9 +98,24 @@ describe('ecrctl cost', () => {
     rates.private.storagePerGbMonth = 0.25;
     const file = path.join(dir, 'rates.json');
     writeFileSync(file, JSON.stringify(rates));
-    const r = await runCli(['-o', 'json', '--region', 'eu-west-1', 'cost', '--pricing', 'rates.json', '--storage-gb', '4', '--egress-gb', '11'], {
-      cwd: dir,
-    });
+    const r = await runCli(
+      [
+        '-o',
+        'json',
+        '--region',
+        'eu-west-1',
+        'cost',
+        '--pricing',
+        'rates.json',
+        '--storage-gb',
+        '4',
+        '--egress-gb',
+        '11',
+      ],
+      {
+        cwd: dir,
+      },
+    );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ ratesRegion: 'eu-west-1', totalUsd: 3, warnings: [] });
@@ -104,7 +132,9 @@ describe('ecrctl cost', () => {
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain(`error: pricing file ${file} does not have the shape of the rate table`);
     expect(r.stderr).toContain('  - $.private.storagePerGbMonth: must be a number ≥ 0, got -1');
-    expect(r.stderr).toContain('  - $.private.freeTier: unknown field (expected storagePerGbMonth, freeTierStorageGbMonth)');
+    expect(r.stderr).toContain(
+      '  - $.private.freeTier: unknown field (expected storagePerGbMonth, freeTierStorageGbMonth)',
+    );
     expect(r.stderr).toContain('  fix:   compare with the default table: ecrctl cost --print-pricing');
   });
 

@@ -2,7 +2,11 @@
 // GetRepositoryCatalogData shows it; logo, text and name rules are checked before any call.
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { DescribeRepositoriesCommand, GetRepositoryCatalogDataCommand, type ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
+import {
+  DescribeRepositoriesCommand,
+  GetRepositoryCatalogDataCommand,
+  type ECRPUBLICClient,
+} from '@aws-sdk/client-ecr-public';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publicClient } from '../local/helpers.js';
 import { pngBytes, type RepoTestEnv, startRepoEnv } from './repos-fixtures.js';
@@ -77,7 +81,15 @@ describe('create-repo --public', () => {
     const again = await env.cli(['create-repo', 'tools', '--public', '--description', 'Other']);
     expect(again.code).toBe(1);
     expect(again.stderr).toContain('public repository tools already exists');
-    const ok = await env.cli(['create-repo', 'tools', '--public', '--if-not-exists', '--description', 'Newer tools', '--apply']);
+    const ok = await env.cli([
+      'create-repo',
+      'tools',
+      '--public',
+      '--if-not-exists',
+      '--description',
+      'Newer tools',
+      '--apply',
+    ]);
     expect(ok.code).toBe(0);
     expect(ok.stderr).toContain('updated public repository tools: catalog data: replaced');
     const { catalogData } = await pub.send(new GetRepositoryCatalogDataCommand({ repositoryName: 'tools' }));
@@ -111,7 +123,9 @@ describe('create-repo --public', () => {
     const r = await env.cli(['create-repo', '1tools', 'a__b', '--public']);
     expect(r.code).toBe(3);
     expect(r.stderr).toContain('2 names are not valid public repository names; nothing was created');
-    expect(r.stderr).toContain("1tools: character '1' at position 1 is not allowed: public repository names start with a letter");
+    expect(r.stderr).toContain(
+      "1tools: character '1' at position 1 is not allowed: public repository names start with a letter",
+    );
     expect(r.stderr).toContain("a__b: '__' at position 2 is not allowed");
     expect(await publicNames()).not.toContain('a__b');
   });

@@ -14,7 +14,14 @@ import { type RepoTestEnv, startRepoEnv } from './repos-fixtures.js';
 let env: RepoTestEnv;
 const POLICY = JSON.stringify({
   Version: '2012-10-17',
-  Statement: [{ Sid: 'pull', Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::111122223333:root' }, Action: ['ecr:BatchGetImage'] }],
+  Statement: [
+    {
+      Sid: 'pull',
+      Effect: 'Allow',
+      Principal: { AWS: 'arn:aws:iam::111122223333:root' },
+      Action: ['ecr:BatchGetImage'],
+    },
+  ],
 });
 
 beforeAll(async () => {
@@ -79,7 +86,9 @@ describe('create-repo', () => {
     expect(repo?.imageScanningConfiguration?.scanOnPush).toBe(true);
     expect(repo?.encryptionConfiguration).toEqual({ encryptionType: 'KMS', kmsKey: kms });
     const lifecycle = await env.ecr.send(new GetLifecyclePolicyCommand({ repositoryName: 'team/payment-api' }));
-    const rule = (JSON.parse(lifecycle.lifecyclePolicyText ?? '{}') as { rules: { selection: Record<string, unknown> }[] }).rules[0];
+    const rule = (
+      JSON.parse(lifecycle.lifecyclePolicyText ?? '{}') as { rules: { selection: Record<string, unknown> }[] }
+    ).rules[0];
     expect(rule?.selection).toMatchObject({ tagStatus: 'untagged', countType: 'sinceImagePushed', countNumber: 7 });
     const policy = await env.ecr.send(new GetRepositoryPolicyCommand({ repositoryName: 'team/payment-api' }));
     expect(JSON.parse(policy.policyText ?? '{}')).toEqual(JSON.parse(POLICY));
@@ -139,11 +148,27 @@ describe('create-repo', () => {
   });
 
   it.each([
-    [['--tag-mutability', 'IMMUTABLE_WITH_EXCLUSION', ...['a', 'b', 'c', 'd', 'e', 'f'].flatMap((p) => ['--mutability-exclusion', `${p}-*`])], 3, '6 exclusion filters given: tag mutability takes 1–5'],
-    [['--tag-mutability', 'IMMUTABLE_WITH_EXCLUSION', '--mutability-exclusion', 'bad/*'], 3, "character '/' at position 4 is not allowed"],
+    [
+      [
+        '--tag-mutability',
+        'IMMUTABLE_WITH_EXCLUSION',
+        ...['a', 'b', 'c', 'd', 'e', 'f'].flatMap((p) => ['--mutability-exclusion', `${p}-*`]),
+      ],
+      3,
+      '6 exclusion filters given: tag mutability takes 1–5',
+    ],
+    [
+      ['--tag-mutability', 'IMMUTABLE_WITH_EXCLUSION', '--mutability-exclusion', 'bad/*'],
+      3,
+      "character '/' at position 4 is not allowed",
+    ],
     [['--tag-mutability', 'IMMUTABLE_WITH_EXCLUSION'], 3, 'exclusion filters given: tag mutability takes 1–5'],
     [['--mutability-exclusion', 'dev-*'], 2, '--mutability-exclusion needs an *_WITH_EXCLUSION tag mutability'],
-    [['--tag-mutability', 'SOMETIMES'], 2, "Allowed choices are MUTABLE, IMMUTABLE, IMMUTABLE_WITH_EXCLUSION, MUTABLE_WITH_EXCLUSION"],
+    [
+      ['--tag-mutability', 'SOMETIMES'],
+      2,
+      'Allowed choices are MUTABLE, IMMUTABLE, IMMUTABLE_WITH_EXCLUSION, MUTABLE_WITH_EXCLUSION',
+    ],
     [['--policy', 'broken.json'], 3, 'is not valid JSON: line 4, column 1'],
     [['--policy', 'huge.json'], 3, 'ECR allows at most 10240'],
     [['--policy', 'missing.json'], 6, 'repository policy file missing.json does not exist'],
@@ -194,13 +219,17 @@ describe('create-repo', () => {
     ];
     const dry = await env.cli(['create-repo', ...wanted], { cwd: env.dir });
     expect(dry.code).toBe(0);
-    expect(dry.stderr).toContain('differs from the options given: tag mutability MUTABLE → IMMUTABLE; scan on push off → on');
+    expect(dry.stderr).toContain(
+      'differs from the options given: tag mutability MUTABLE → IMMUTABLE; scan on push off → on',
+    );
     expect(dry.stderr).toContain('(add --apply to change it)');
     expect((await describe1('drift'))?.imageTagMutability).toBe('MUTABLE');
 
     const applied = await env.cli(['create-repo', ...wanted, '--apply', '--output', 'json'], { cwd: env.dir });
     expect(applied.code).toBe(0);
-    const doc = JSON.parse(applied.stdout) as { repositories: { status: string; changes: string[]; warnings: string[] }[] };
+    const doc = JSON.parse(applied.stdout) as {
+      repositories: { status: string; changes: string[]; warnings: string[] }[];
+    };
     expect(doc.repositories[0]?.status).toBe('updated');
     expect(doc.repositories[0]?.changes).toEqual([
       'tag mutability MUTABLE → IMMUTABLE',
@@ -219,7 +248,9 @@ describe('create-repo', () => {
       { Key: 'team', Value: 'b' },
       { Key: 'cost', Value: '42' },
     ]);
-    expect((await env.ecr.send(new GetLifecyclePolicyCommand({ repositoryName: 'drift' }))).lifecyclePolicyText).toContain('"countNumber": 3');
+    expect(
+      (await env.ecr.send(new GetLifecyclePolicyCommand({ repositoryName: 'drift' }))).lifecyclePolicyText,
+    ).toContain('"countNumber": 3');
 
     // Re-running the same command finds nothing left to change.
     const again = await env.cli(['create-repo', ...wanted, '--apply'], { cwd: env.dir });
@@ -227,9 +258,9 @@ describe('create-repo', () => {
     expect(again.stderr).toContain('repository drift exists');
     expect(again.stderr).not.toContain('updated');
     // --no-scan-on-push turns it off again.
-    expect((await env.cli(['create-repo', 'drift', '--if-not-exists', '--apply', '--no-scan-on-push'])).stderr).toContain(
-      'updated repository drift: scan on push on → off',
-    );
+    expect(
+      (await env.cli(['create-repo', 'drift', '--if-not-exists', '--apply', '--no-scan-on-push'])).stderr,
+    ).toContain('updated repository drift: scan on push on → off');
   });
 
   it('prints env and json forms', async () => {

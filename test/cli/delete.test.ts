@@ -1,6 +1,11 @@
 // `ecrctl delete` and `ecrctl delete-repo` against `ecrctl local`: batches of at most 100 ids,
 // per-reference results from BatchDeleteImage's failures, --untag-only, exit codes 6 and 1.
-import { CreateRepositoryCommand, DescribeImagesCommand, DescribeRepositoriesCommand, PutImageCommand } from '@aws-sdk/client-ecr';
+import {
+  CreateRepositoryCommand,
+  DescribeImagesCommand,
+  DescribeRepositoriesCommand,
+  PutImageCommand,
+} from '@aws-sdk/client-ecr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeImages, type RepoTestEnv, sha256, startRepoEnv } from './repos-fixtures.js';
 
@@ -17,8 +22,11 @@ async function imagesOf(repo: string): Promise<{ digest: string; tags: string[] 
   const out: { digest: string; tags: string[] }[] = [];
   let nextToken: string | undefined;
   do {
-    const page = await env.ecr.send(new DescribeImagesCommand({ repositoryName: repo, maxResults: 1000, ...(nextToken ? { nextToken } : {}) }));
-    for (const d of page.imageDetails ?? []) out.push({ digest: d.imageDigest ?? '', tags: [...(d.imageTags ?? [])].sort() });
+    const page = await env.ecr.send(
+      new DescribeImagesCommand({ repositoryName: repo, maxResults: 1000, ...(nextToken ? { nextToken } : {}) }),
+    );
+    for (const d of page.imageDetails ?? [])
+      out.push({ digest: d.imageDigest ?? '', tags: [...(d.imageTags ?? [])].sort() });
     nextToken = page.nextToken;
   } while (nextToken);
   return out;
@@ -37,12 +45,19 @@ describe('delete', () => {
     const doc = JSON.parse(r.stdout) as { deleted: number; results: { status: string }[] };
     expect(doc.deleted).toBe(130);
     expect(batchCalls() - before).toBe(2);
-    expect((await imagesOf('bulk')).map((i) => i.digest).sort()).toEqual(made.slice(130).map((m) => m.digest).sort());
+    expect((await imagesOf('bulk')).map((i) => i.digest).sort()).toEqual(
+      made
+        .slice(130)
+        .map((m) => m.digest)
+        .sort(),
+    );
   });
 
   it('deletes by tag: the image goes with all its tags; other images stay', async () => {
     await env.ecr.send(new CreateRepositoryCommand({ repositoryName: 'app' }));
-    const made = await makeImages(env.ecr, 'app', 3, { tags: (i) => [[`v1`, 'latest'], ['v2'], ['v3', 'stable']][i] ?? [] });
+    const made = await makeImages(env.ecr, 'app', 3, {
+      tags: (i) => [[`v1`, 'latest'], ['v2'], ['v3', 'stable']][i] ?? [],
+    });
     const r = await env.cli(['delete', 'app:v1']);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(`deleted   app:v1 (${made[0]?.digest}, tags latest, v1)\n`);
@@ -94,7 +109,10 @@ describe('delete', () => {
     await env.ecr.send(new PutImageCommand({ repositoryName: 'multi', imageManifest: index, imageTag: 'v1' }));
     const r = await env.cli(['delete', `multi@${child?.digest}`, '--output', 'json']);
     expect(r.code).toBe(1);
-    const doc = JSON.parse(r.stdout) as { results: { status: string; code: string; reason: string }[]; deleted: number };
+    const doc = JSON.parse(r.stdout) as {
+      results: { status: string; code: string; reason: string }[];
+      deleted: number;
+    };
     expect(doc.deleted).toBe(0);
     expect(doc.results[0]).toMatchObject({ status: 'failed', code: 'ImageReferencedByManifestList' });
     expect(doc.results[0]?.reason).toContain(sha256(index));
@@ -103,7 +121,8 @@ describe('delete', () => {
   it('takes a full registry reference (the local data plane host with --endpoint-url)', async () => {
     await env.ecr.send(new CreateRepositoryCommand({ repositoryName: 'hosted' }));
     await makeImages(env.ecr, 'hosted', 1, { tags: () => ['v1'] });
-    const uri = (await env.ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ['hosted'] }))).repositories?.[0]?.repositoryUri;
+    const uri = (await env.ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ['hosted'] }))).repositories?.[0]
+      ?.repositoryUri;
     const r = await env.cli(['delete', `${uri}:v1`]);
     expect(r.code).toBe(0);
     expect(await imagesOf('hosted')).toEqual([]);

@@ -6,10 +6,26 @@ import { runCli } from '../helpers/cli.js';
 
 describe('ecrctl help', () => {
   it.each([
-    { topic: 'references', says: ['oci:DIR[:TAG]', 'docker-archive:FILE[:REF]', 'docker-daemon:IMAGE', '.dkr.ecr.', 'loopback', '--insecure'] },
-    { topic: 'tag-strategies', says: ['branch-sha', 'semver', 'env:NAME', 'latest', 'CODEBUILD_RESOLVED_SOURCE_VERSION', 'GITHUB_SHA', 'git'] },
+    {
+      topic: 'references',
+      says: [
+        'oci:DIR[:TAG]',
+        'docker-archive:FILE[:REF]',
+        'docker-daemon:IMAGE',
+        '.dkr.ecr.',
+        'loopback',
+        '--insecure',
+      ],
+    },
+    {
+      topic: 'tag-strategies',
+      says: ['branch-sha', 'semver', 'env:NAME', 'latest', 'CODEBUILD_RESOLVED_SOURCE_VERSION', 'GITHUB_SHA', 'git'],
+    },
     { topic: 'exit-codes', says: ['130'] },
-    { topic: 'config', says: ['.ecrctl.yaml', '--config', 'requireImmutable', 'forbid', 'allowedTags', 'houseRulesAsErrors', 'create:'] },
+    {
+      topic: 'config',
+      says: ['.ecrctl.yaml', '--config', 'requireImmutable', 'forbid', 'allowedTags', 'houseRulesAsErrors', 'create:'],
+    },
   ])('prints the $topic topic on stdout and exits 0', async ({ topic, says }) => {
     const r = await runCli(['help', topic]);
     expect(r.code).toBe(0);
@@ -51,7 +67,10 @@ describe('ecrctl help', () => {
   it('lists the topics in the root --help', async () => {
     const r = await runCli(['--help']);
     expect(r.stdout).toContain('\nHelp topics:\n');
-    for (const t of HELP_TOPICS) expect(r.stdout).toMatch(new RegExp(`\\n {2}\\$ ecrctl help ${t.name} +${t.summary.replace(/[.()]/g, '\\$&')}\\n`));
+    for (const t of HELP_TOPICS)
+      expect(r.stdout).toMatch(
+        new RegExp(`\\n {2}\\$ ecrctl help ${t.name} +${t.summary.replace(/[.()]/g, '\\$&')}\\n`),
+      );
   });
 
   it.each([

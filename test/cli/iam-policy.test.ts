@@ -21,7 +21,10 @@ beforeAll(async () => {
   writeOciLayout(src, [{ image: buildImage(31, { layers: 2, layerSize: 3000 }), tag: 'latest' }]);
   writeFileSync(
     path.join(env.dir, 'policy.json'),
-    JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: '111122223333' }, Action: ['ecr:BatchGetImage'] }] }),
+    JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Principal: { AWS: '111122223333' }, Action: ['ecr:BatchGetImage'] }],
+    }),
   );
 });
 afterAll(async () => {
@@ -68,7 +71,12 @@ describe('iam-policy lists exactly what the verbs call', () => {
       ['tags', 'iam/pull'],
     ]);
     expect(granted(await printed(['pull']))).toEqual(used);
-    expect(used).toEqual(['ecr:BatchGetImage', 'ecr:GetAuthorizationToken', 'ecr:GetDownloadUrlForLayer', 'ecr:ListImages']);
+    expect(used).toEqual([
+      'ecr:BatchGetImage',
+      'ecr:GetAuthorizationToken',
+      'ecr:GetDownloadUrlForLayer',
+      'ecr:ListImages',
+    ]);
   });
 
   it('push: tag-push (new and existing image), promote; --create-repo adds CreateRepository', async () => {
@@ -89,12 +97,36 @@ describe('iam-policy lists exactly what the verbs call', () => {
   it('admin: create-repo, repos, images, delete, delete-repo, lifecycle, policy, archive, restore', async () => {
     // An image to delete, archive and restore, pushed before the recording starts.
     await env.cli(['create-repo', 'iam/admin-img']);
-    expect((await env.cli(['tag-push', `oci:${src}`, 'iam/admin-img:v1', '--tag', 'v2'], { cwd: env.dir })).code).toBe(0);
+    expect((await env.cli(['tag-push', `oci:${src}`, 'iam/admin-img:v1', '--tag', 'v2'], { cwd: env.dir })).code).toBe(
+      0,
+    );
     const used = await actionsOf([
-      ['create-repo', 'iam/admin', '--lifecycle', 'preset:expire-untagged,days=7', '--policy', 'policy.json', '--tag', 'a=b', '--scan-on-push', '--immutable'],
       [
-        'create-repo', 'iam/admin', '--if-not-exists', '--apply', '--lifecycle', 'preset:expire-untagged,days=9', '--policy', 'policy.json',
-        '--tag', 'a=c', '--no-scan-on-push', '--tag-mutability', 'MUTABLE',
+        'create-repo',
+        'iam/admin',
+        '--lifecycle',
+        'preset:expire-untagged,days=7',
+        '--policy',
+        'policy.json',
+        '--tag',
+        'a=b',
+        '--scan-on-push',
+        '--immutable',
+      ],
+      [
+        'create-repo',
+        'iam/admin',
+        '--if-not-exists',
+        '--apply',
+        '--lifecycle',
+        'preset:expire-untagged,days=9',
+        '--policy',
+        'policy.json',
+        '--tag',
+        'a=c',
+        '--no-scan-on-push',
+        '--tag-mutability',
+        'MUTABLE',
       ],
       ['repos'],
       ['images', 'iam/admin-img'],
@@ -112,12 +144,29 @@ describe('iam-policy lists exactly what the verbs call', () => {
     ]);
     const policy = await printed(['admin']);
     // The login statement is in every policy; the admin verbs themselves never need a token.
-    expect(policy.Statement[0]).toEqual({ Sid: 'EcrctlLogin', Effect: 'Allow', Action: 'ecr:GetAuthorizationToken', Resource: '*' });
+    expect(policy.Statement[0]).toEqual({
+      Sid: 'EcrctlLogin',
+      Effect: 'Allow',
+      Action: 'ecr:GetAuthorizationToken',
+      Resource: '*',
+    });
     expect(policy.Statement[1]?.Action).toEqual(used);
   });
 
   it('scopes the repository actions to the ARNs of --repo, --region and --account', async () => {
-    const r = await env.cli(['iam-policy', 'pull', 'push', '--repo', 'team/*', '--repo', 'app', '--region', 'eu-west-1', '--account', '123456789012']);
+    const r = await env.cli([
+      'iam-policy',
+      'pull',
+      'push',
+      '--repo',
+      'team/*',
+      '--repo',
+      'app',
+      '--region',
+      'eu-west-1',
+      '--account',
+      '123456789012',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const policy = JSON.parse(r.stdout) as Policy;
     expect(policy.Statement[1]?.Resource).toEqual([
@@ -139,14 +188,28 @@ describe('access denied', () => {
       'User: arn:aws:sts::123456789012:assumed-role/ci/session is not authorized to perform: ecr:SetRepositoryPolicy on resource: arn:aws:ecr:eu-west-1:123456789012:repository/team/app because no identity-based policy allows the ecr:SetRepositoryPolicy action',
     );
     try {
-      const r = await runCli(['policy', 'set', 'team/app', path.join(env.dir, 'policy.json'), '--endpoint-url', denied.url, '--region', 'eu-west-1'], {
-        env: { AWS_ACCESS_KEY_ID: 'AKIDTEST', AWS_SECRET_ACCESS_KEY: 'test', HOME: env.dir },
-      });
+      const r = await runCli(
+        [
+          'policy',
+          'set',
+          'team/app',
+          path.join(env.dir, 'policy.json'),
+          '--endpoint-url',
+          denied.url,
+          '--region',
+          'eu-west-1',
+        ],
+        {
+          env: { AWS_ACCESS_KEY_ID: 'AKIDTEST', AWS_SECRET_ACCESS_KEY: 'test', HOME: env.dir },
+        },
+      );
       expect(r.code).toBe(5);
       expect(r.stderr).toContain(
         'access denied: SetRepositoryPolicy (repository team/app) needs the IAM permission ecr:SetRepositoryPolicy on arn:aws:ecr:eu-west-1:123456789012:repository/team/app',
       );
-      expect(r.stderr).toContain('`ecrctl iam-policy admin --repo team/app --region eu-west-1 --account 123456789012` prints a least-privilege policy');
+      expect(r.stderr).toContain(
+        '`ecrctl iam-policy admin --repo team/app --region eu-west-1 --account 123456789012` prints a least-privilege policy',
+      );
     } finally {
       await denied.close();
     }
@@ -159,7 +222,9 @@ describe('access denied', () => {
         env: { AWS_ACCESS_KEY_ID: 'AKIDTEST', AWS_SECRET_ACCESS_KEY: 'test', HOME: env.dir },
       });
       expect(r.code).toBe(5);
-      expect(r.stderr).toContain('needs the IAM permission ecr:UpdateImageStorageClass on arn:aws:ecr:us-east-2:*:repository/team/app');
+      expect(r.stderr).toContain(
+        'needs the IAM permission ecr:UpdateImageStorageClass on arn:aws:ecr:us-east-2:*:repository/team/app',
+      );
       expect(r.stderr).toContain('`ecrctl iam-policy admin --repo team/app --region us-east-2`');
     } finally {
       await denied.close();

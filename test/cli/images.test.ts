@@ -21,7 +21,11 @@ beforeAll(async () => {
   // Pushed in this order, 15 ms apart: sizes and tags chosen so that each sort differs.
   const tags = [['v1.10.0'], [], ['v1.2.0', 'latest'], ['v1.9.0'], []];
   const sizes = [300, 100, 500, 200, 400];
-  made = await makeImages(env.ecr, 'team/app', 5, { tags: (i) => tags[i] ?? [], layerSize: (i) => sizes[i] ?? 1, gapMs: 15 });
+  made = await makeImages(env.ecr, 'team/app', 5, {
+    tags: (i) => tags[i] ?? [],
+    layerSize: (i) => sizes[i] ?? 1,
+    gapMs: 15,
+  });
 });
 afterAll(async () => {
   await env.close();
@@ -44,7 +48,13 @@ describe('images', () => {
 
   it('sorts by size and by tag (numeric-aware, untagged last)', async () => {
     expect((await list('--sort', 'size')).map((i) => i.sizeBytes)).toEqual([500, 400, 300, 200, 100]);
-    expect((await list('--sort', 'tag')).map((i) => i.tags[0] ?? '-')).toEqual(['latest', 'v1.9.0', 'v1.10.0', '-', '-']);
+    expect((await list('--sort', 'tag')).map((i) => i.tags[0] ?? '-')).toEqual([
+      'latest',
+      'v1.9.0',
+      'v1.10.0',
+      '-',
+      '-',
+    ]);
   });
 
   it('filters tagged, untagged and by --since', async () => {
@@ -58,7 +68,11 @@ describe('images', () => {
     const r = await env.cli(['images', 'team/app']);
     const lines = r.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^DIGEST +TAGS +SIZE +PUSHED +LAST PULL +SCAN +STATUS$/);
-    expect(lines[1]).toMatch(new RegExp(`^${made[4]?.digest.slice(0, 19)} +<untagged> +400 B +\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ +- +- +ACTIVE$`));
+    expect(lines[1]).toMatch(
+      new RegExp(
+        `^${made[4]?.digest.slice(0, 19)} +<untagged> +400 B +\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ +- +- +ACTIVE$`,
+      ),
+    );
     expect(lines[3]).toContain('latest,v1.2.0');
   });
 

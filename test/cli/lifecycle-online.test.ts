@@ -25,13 +25,21 @@ const rule = (rulePriority: number, selection: Record<string, unknown>, descript
 });
 const POLICY = {
   rules: [
-    rule(1, { tagStatus: 'tagged', tagPrefixList: ['v'], countType: 'imageCountMoreThan', countNumber: 2 }, 'keep 2 releases'),
+    rule(
+      1,
+      { tagStatus: 'tagged', tagPrefixList: ['v'], countType: 'imageCountMoreThan', countNumber: 2 },
+      'keep 2 releases',
+    ),
     rule(2, { tagStatus: 'untagged', countType: 'imageCountMoreThan', countNumber: 1 }),
   ],
 };
 const NEW_POLICY = {
   rules: [
-    rule(1, { tagStatus: 'tagged', tagPrefixList: ['v'], countType: 'imageCountMoreThan', countNumber: 4 }, 'keep 4 releases'),
+    rule(
+      1,
+      { tagStatus: 'tagged', tagPrefixList: ['v'], countType: 'imageCountMoreThan', countNumber: 4 },
+      'keep 4 releases',
+    ),
     rule(3, { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: 6 }),
   ],
 };
@@ -91,7 +99,11 @@ describe('lifecycle put / get / delete', () => {
     expect(put.code).toBe(0);
     const get = await env.cli(['-o', 'json', 'lifecycle', 'get', ref]);
     const doc = JSON.parse(get.stdout) as { policy: { rules: { selection: Record<string, unknown> }[] } };
-    expect(doc.policy.rules[0]?.selection).toMatchObject({ tagStatus: 'untagged', countType: 'sinceImagePushed', countNumber: 7 });
+    expect(doc.policy.rules[0]?.selection).toMatchObject({
+      tagStatus: 'untagged',
+      countType: 'sinceImagePushed',
+      countNumber: 7,
+    });
     const image = await env.cli(['lifecycle', 'get', 'lc/empty:v1']);
     expect(image.code).toBe(2);
     expect(image.stderr).toContain('lc/empty:v1 names an image; lifecycle policies belong to a repository');
@@ -131,7 +143,10 @@ describe('lifecycle simulate REPO and preview', () => {
         .sort();
     expect(acted(pre.stdout)).toEqual(acted(sim.stdout));
     // And both are what the policy means: v0..v3 beyond the newest 2 of v*, untagged 6 and 7.
-    const expired = (JSON.parse(sim.stdout) as { decisions: JsonDecision[] }).decisions.filter((d) => d.action === 'expire').map((d) => d.digest).sort();
+    const expired = (JSON.parse(sim.stdout) as { decisions: JsonDecision[] }).decisions
+      .filter((d) => d.action === 'expire')
+      .map((d) => d.digest)
+      .sort();
     expect(expired).toEqual([0, 1, 2, 3, 6, 7].map((i) => made[i]?.digest).sort());
     const summary = (out: string) => (JSON.parse(out) as { summary: { expire: number; bytesFreed: number } }).summary;
     expect(summary(pre.stdout)).toEqual(summary(sim.stdout));
@@ -153,13 +168,38 @@ describe('lifecycle simulate REPO and preview', () => {
   });
 
   it('simulates another policy (file or preset) over the real images; offline --images still works', async () => {
-    const r = await env.cli(['-o', 'env', 'lifecycle', 'simulate', 'lc/app', '--policy', 'preset:keep-last-n-tagged', '--param', 'prefix=v', '--param', 'count=5']);
+    const r = await env.cli([
+      '-o',
+      'env',
+      'lifecycle',
+      'simulate',
+      'lc/app',
+      '--policy',
+      'preset:keep-last-n-tagged',
+      '--param',
+      'prefix=v',
+      '--param',
+      'count=5',
+    ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('EXPIRE_COUNT=1\n');
     const both = await env.cli(['lifecycle', 'simulate', 'lc/app', '--images', 'x.json']);
     expect(both.code).toBe(2);
-    const images = file('images.json', [{ digest: `sha256:${'a'.repeat(64)}`, tags: [], pushedAt: '2025-01-01T00:00:00Z' }]);
-    const offline = await env.cli(['lifecycle', 'simulate', '--images', images, '--policy', 'preset:expire-untagged', '--param', 'days=7', '--at', '2025-03-01']);
+    const images = file('images.json', [
+      { digest: `sha256:${'a'.repeat(64)}`, tags: [], pushedAt: '2025-01-01T00:00:00Z' },
+    ]);
+    const offline = await env.cli([
+      'lifecycle',
+      'simulate',
+      '--images',
+      images,
+      '--policy',
+      'preset:expire-untagged',
+      '--param',
+      'days=7',
+      '--at',
+      '2025-03-01',
+    ]);
     expect(offline.code).toBe(0);
     expect(offline.stdout).toContain('1 of 1 image would expire');
   });
@@ -183,7 +223,9 @@ describe('lifecycle simulate REPO and preview', () => {
   });
 
   it('preview --policy validates locally first (exit 3, no preview started)', async () => {
-    const bad = file('bad-preview.json', { rules: [rule(1, { tagStatus: 'any', countType: 'sinceImagePushed', countNumber: 1 })] });
+    const bad = file('bad-preview.json', {
+      rules: [rule(1, { tagStatus: 'any', countType: 'sinceImagePushed', countNumber: 1 })],
+    });
     const before = calls('StartLifecyclePolicyPreview');
     const r = await env.cli(['lifecycle', 'preview', 'lc/app', '--policy', bad]);
     expect(r.code).toBe(3);
@@ -197,14 +239,19 @@ describe('lifecycle diff', () => {
     const r = await env.cli(['lifecycle', 'diff', 'lc/app', 'new-policy.json'], { cwd: env.dir });
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('  - rule 2: expire untagged images beyond the newest 1\n');
-    expect(r.stdout).toContain('  ~ rule 1: expire images tagged v* beyond the newest 2 ("keep 2 releases")\n      now: expire images tagged v* beyond the newest 4 ("keep 4 releases")\n');
+    expect(r.stdout).toContain(
+      '  ~ rule 1: expire images tagged v* beyond the newest 2 ("keep 2 releases")\n      now: expire images tagged v* beyond the newest 4 ("keep 4 releases")\n',
+    );
     expect(r.stdout).toContain('  + rule 3: expire any images beyond the newest 6\n');
     // New: v2 and v3 stay (newest 4 of v*); untagged 6 and 7 stay (rule 3 counts all 9, and only
     // the 3 oldest — all v* images that rule 1 governs — are beyond 6); v0 and v1 still go.
     expect(r.stdout).toContain('images whose fate changes (4 of 9):');
     const rows = r.stdout.split('\n').filter((l) => l.startsWith('sha256:'));
     expect(rows.map((l) => l.split(/\s+/).slice(0, 2))).toEqual(
-      expect.arrayContaining([[made[2]?.digest.slice(0, 19), 'v2'], [made[3]?.digest.slice(0, 19), 'v3']]),
+      expect.arrayContaining([
+        [made[2]?.digest.slice(0, 19), 'v2'],
+        [made[3]?.digest.slice(0, 19), 'v3'],
+      ]),
     );
     for (const row of rows) expect(row).toMatch(/expire\s+keep/);
     const env1 = await env.cli(['-o', 'env', 'lifecycle', 'diff', 'lc/app', 'new-policy.json'], { cwd: env.dir });
@@ -229,7 +276,12 @@ describe('applying the policy', () => {
     const decisions = (JSON.parse(sim.stdout) as { decisions: JsonDecision[] }).decisions;
     await env.server.applyLifecyclePolicies();
     const left = await env.ecr.send(new DescribeImagesCommand({ repositoryName: 'lc/app' }));
-    expect(left.imageDetails?.map((d) => d.imageDigest).sort()).toEqual(decisions.filter((d) => d.action === 'keep').map((d) => d.digest).sort());
+    expect(left.imageDetails?.map((d) => d.imageDigest).sort()).toEqual(
+      decisions
+        .filter((d) => d.action === 'keep')
+        .map((d) => d.digest)
+        .sort(),
+    );
     expect(left.imageDetails).toHaveLength(3);
     const get = await env.cli(['-o', 'json', 'lifecycle', 'get', 'lc/app']);
     expect((JSON.parse(get.stdout) as { lastEvaluatedAt: string | null }).lastEvaluatedAt).not.toBeNull();
@@ -239,19 +291,23 @@ describe('applying the policy', () => {
 describe('AWS CLI cross-check', () => {
   const aws = async (args: string[]) => {
     const empty = file('empty-aws-config', '');
-    const { stdout } = await promisify(execFile)('/usr/bin/aws', ['--endpoint-url', env.endpoint, '--output', 'json', 'ecr', ...args], {
-      env: {
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-        HOME: env.dir,
-        AWS_ACCESS_KEY_ID: 'AKIDTEST',
-        AWS_SECRET_ACCESS_KEY: 'test',
-        AWS_DEFAULT_REGION: 'us-east-1',
-        AWS_CONFIG_FILE: empty,
-        AWS_SHARED_CREDENTIALS_FILE: empty,
-        AWS_EC2_METADATA_DISABLED: 'true',
-        AWS_PAGER: '',
+    const { stdout } = await promisify(execFile)(
+      '/usr/bin/aws',
+      ['--endpoint-url', env.endpoint, '--output', 'json', 'ecr', ...args],
+      {
+        env: {
+          PATH: process.env.PATH ?? '/usr/bin:/bin',
+          HOME: env.dir,
+          AWS_ACCESS_KEY_ID: 'AKIDTEST',
+          AWS_SECRET_ACCESS_KEY: 'test',
+          AWS_DEFAULT_REGION: 'us-east-1',
+          AWS_CONFIG_FILE: empty,
+          AWS_SHARED_CREDENTIALS_FILE: empty,
+          AWS_EC2_METADATA_DISABLED: 'true',
+          AWS_PAGER: '',
+        },
       },
-    });
+    );
     return JSON.parse(stdout) as Record<string, unknown>;
   };
 
@@ -262,7 +318,13 @@ describe('AWS CLI cross-check', () => {
     expect(JSON.parse(got.lifecyclePolicyText as string)).toEqual(POLICY);
     expect(got.repositoryName).toBe('lc/aws');
 
-    await aws(['put-lifecycle-policy', '--repository-name', 'lc/aws', '--lifecycle-policy-text', JSON.stringify(NEW_POLICY)]);
+    await aws([
+      'put-lifecycle-policy',
+      '--repository-name',
+      'lc/aws',
+      '--lifecycle-policy-text',
+      JSON.stringify(NEW_POLICY),
+    ]);
     const mine = await env.cli(['lifecycle', 'get', 'lc/aws']);
     expect(JSON.parse(mine.stdout)).toEqual(NEW_POLICY);
   }, 60_000);

@@ -14,14 +14,38 @@ const file = (name: string, content: unknown) => {
 
 const goodPolicy = file('good.json', {
   rules: [
-    { rulePriority: 1, description: 'keep 1 prod', selection: { tagStatus: 'tagged', tagPatternList: ['prod*'], countType: 'imageCountMoreThan', countNumber: 1 }, action: { type: 'expire' } },
-    { rulePriority: 2, description: 'old untagged', selection: { tagStatus: 'untagged', countType: 'sinceImagePushed', countUnit: 'days', countNumber: 14 }, action: { type: 'expire' } },
+    {
+      rulePriority: 1,
+      description: 'keep 1 prod',
+      selection: { tagStatus: 'tagged', tagPatternList: ['prod*'], countType: 'imageCountMoreThan', countNumber: 1 },
+      action: { type: 'expire' },
+    },
+    {
+      rulePriority: 2,
+      description: 'old untagged',
+      selection: { tagStatus: 'untagged', countType: 'sinceImagePushed', countUnit: 'days', countNumber: 14 },
+      action: { type: 'expire' },
+    },
   ],
 });
 const badPolicy = file('bad.json', {
   rules: [
-    { rulePriority: 1, selection: { tagStatus: 'tagged', tagPatternList: ['prod*'], countType: 'imageCountMoreThan', countUnit: 'days', countNumber: 1 }, action: { type: 'expire' } },
-    { rulePriority: 1, selection: { tagStatus: 'untagged', countType: 'sinceImagePushed', countNumber: 14 }, action: { type: 'expire' } },
+    {
+      rulePriority: 1,
+      selection: {
+        tagStatus: 'tagged',
+        tagPatternList: ['prod*'],
+        countType: 'imageCountMoreThan',
+        countUnit: 'days',
+        countNumber: 1,
+      },
+      action: { type: 'expire' },
+    },
+    {
+      rulePriority: 1,
+      selection: { tagStatus: 'untagged', countType: 'sinceImagePushed', countNumber: 14 },
+      action: { type: 'expire' },
+    },
   ],
 });
 const images = file('images.json', [
@@ -44,8 +68,12 @@ describe('ecrctl lifecycle validate', () => {
     expect(r.code).toBe(3);
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain(`error: lifecycle policy ${badPolicy} is not valid: 3 problems`);
-    expect(r.stderr).toContain('  - line 11:22 rule 1 (rules[0]) selection.countUnit: countType "imageCountMoreThan" takes no countUnit — fix: remove countUnit');
-    expect(r.stderr).toContain('rule 1 (rules[1]) selection.countUnit: countType "sinceImagePushed" needs "countUnit": "days" — fix: add "countUnit": "days"');
+    expect(r.stderr).toContain(
+      '  - line 11:22 rule 1 (rules[0]) selection.countUnit: countType "imageCountMoreThan" takes no countUnit — fix: remove countUnit',
+    );
+    expect(r.stderr).toContain(
+      'rule 1 (rules[1]) selection.countUnit: countType "sinceImagePushed" needs "countUnit": "days" — fix: add "countUnit": "days"',
+    );
     expect(r.stderr).toContain('rule 1 (rules[1]) rulePriority: rulePriority 1 is already used by rules[0]');
   });
 
@@ -53,13 +81,18 @@ describe('ecrctl lifecycle validate', () => {
     const broken = file('broken.json', `{\n  "rules": [\n    { "rulePriority": 1, }\n  ]\n}\n${' '.repeat(100)}`);
     const r = await runCli(['lifecycle', 'validate', broken]);
     expect(r.code).toBe(3);
-    expect(r.stderr).toContain('line 3:26 policy text: JSON syntax error: expected a property name in double quotes but found "}" (a trailing comma is not allowed in JSON)');
+    expect(r.stderr).toContain(
+      'line 3:26 policy text: JSON syntax error: expected a property name in double quotes but found "}" (a trailing comma is not allowed in JSON)',
+    );
   });
 
   it('--output json prints {valid, problems} and still exits 3', async () => {
     const r = await runCli(['-o', 'json', 'lifecycle', 'validate', badPolicy]);
     expect(r.code).toBe(3);
-    const out = JSON.parse(r.stdout) as { valid: boolean; problems: { rulePriority: number; ruleIndex: number; field: string; line: number }[] };
+    const out = JSON.parse(r.stdout) as {
+      valid: boolean;
+      problems: { rulePriority: number; ruleIndex: number; field: string; line: number }[];
+    };
     expect(out.valid).toBe(false);
     expect(out.problems.map((p) => [p.ruleIndex, p.field])).toEqual([
       [0, 'selection.countUnit'],
@@ -72,7 +105,17 @@ describe('ecrctl lifecycle validate', () => {
   });
 
   it('reads standard input with -', async () => {
-    const r = await runCli(['lifecycle', 'validate', '-'], { input: JSON.stringify({ rules: [{ rulePriority: 1, selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: 30 }, action: { type: 'expire' } }] }) });
+    const r = await runCli(['lifecycle', 'validate', '-'], {
+      input: JSON.stringify({
+        rules: [
+          {
+            rulePriority: 1,
+            selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: 30 },
+            action: { type: 'expire' },
+          },
+        ],
+      }),
+    });
     expect(r.stdout).toBe('valid: 1 rule\n');
   });
 
@@ -92,14 +135,28 @@ describe('ecrctl lifecycle presets', () => {
   });
 
   it('show prints policy JSON that validate accepts', async () => {
-    const r = await runCli(['lifecycle', 'presets', 'show', 'keep-last-n-tagged', '--param', 'prefix=main-', '--param', 'count=20']);
+    const r = await runCli([
+      'lifecycle',
+      'presets',
+      'show',
+      'keep-last-n-tagged',
+      '--param',
+      'prefix=main-',
+      '--param',
+      'count=20',
+    ]);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({
       rules: [
         {
           rulePriority: 1,
           description: 'Keep the newest 20 images tagged main-*',
-          selection: { tagStatus: 'tagged', tagPatternList: ['main-*'], countType: 'imageCountMoreThan', countNumber: 20 },
+          selection: {
+            tagStatus: 'tagged',
+            tagPatternList: ['main-*'],
+            countType: 'imageCountMoreThan',
+            countNumber: 20,
+          },
           action: { type: 'expire' },
         },
       ],
@@ -125,8 +182,12 @@ describe('ecrctl lifecycle simulate', () => {
     expect(r.code).toBe(0);
     const lines = r.stdout.split('\n');
     expect(lines[0]).toMatch(/^ACTION\s+DIGEST\s+TAGS\s+SIZE\s+REASON$/);
-    expect(lines[1]).toMatch(/^expire\s+sha256:aaaaaaaaaaaa\s+prod-1\s+120 MB\s+rule 1: more than 1 image tagged prod\*; this is #2 by push time$/);
-    expect(lines[2]).toMatch(/^expire\s+sha256:cccccccccccc\s+<untagged>\s+50\.0 MB\s+rule 2: pushed 61 days ago > 14$/);
+    expect(lines[1]).toMatch(
+      /^expire\s+sha256:aaaaaaaaaaaa\s+prod-1\s+120 MB\s+rule 1: more than 1 image tagged prod\*; this is #2 by push time$/,
+    );
+    expect(lines[2]).toMatch(
+      /^expire\s+sha256:cccccccccccc\s+<untagged>\s+50\.0 MB\s+rule 2: pushed 61 days ago > 14$/,
+    );
     expect(r.stdout).toContain('2 of 4 images would expire, freeing 170 MB; 2 kept');
     expect(r.stdout).not.toContain('bbbbbbbb');
   });
@@ -134,34 +195,83 @@ describe('ecrctl lifecycle simulate', () => {
   it('--all lists kept images with their reason', async () => {
     const r = await runCli(['lifecycle', 'simulate', '--images', images, '--policy', goodPolicy, '--all', ...at]);
     expect(r.stdout).toMatch(/keep\s+sha256:bbbbbbbbbbbb\s+prod-2\s+130 MB\s+rule 1: the newest image tagged prod\*/);
-    expect(r.stdout).toMatch(/keep\s+sha256:dddddddddddd\s+<untagged>\s+40\.0 MB\s+rule 2: pushed 2 days ago, not more than 14/);
+    expect(r.stdout).toMatch(
+      /keep\s+sha256:dddddddddddd\s+<untagged>\s+40\.0 MB\s+rule 2: pushed 2 days ago, not more than 14/,
+    );
   });
 
   it('takes a preset as the policy, and gives JSON and env output', async () => {
-    const args = ['lifecycle', 'simulate', '--images', images, '--policy', 'preset:expire-untagged', '--param', 'days=30', ...at];
+    const args = [
+      'lifecycle',
+      'simulate',
+      '--images',
+      images,
+      '--policy',
+      'preset:expire-untagged',
+      '--param',
+      'days=30',
+      ...at,
+    ];
     const json = await runCli(['-o', 'json', ...args]);
     expect(json.code).toBe(0);
-    const out = JSON.parse(json.stdout) as { at: string; summary: Record<string, number>; decisions: { digest: string; action: string }[] };
+    const out = JSON.parse(json.stdout) as {
+      at: string;
+      summary: Record<string, number>;
+      decisions: { digest: string; action: string }[];
+    };
     expect(out.at).toBe('2025-06-01T00:00:00.000Z');
-    expect(out.summary).toEqual({ images: 4, expire: 1, transition: 0, keep: 3, bytesFreed: 50_000_000, bytesArchived: 0 });
-    expect(out.decisions.filter((d) => d.action === 'expire').map((d) => d.digest)).toEqual([`sha256:${'c'.repeat(64)}`]);
+    expect(out.summary).toEqual({
+      images: 4,
+      expire: 1,
+      transition: 0,
+      keep: 3,
+      bytesFreed: 50_000_000,
+      bytesArchived: 0,
+    });
+    expect(out.decisions.filter((d) => d.action === 'expire').map((d) => d.digest)).toEqual([
+      `sha256:${'c'.repeat(64)}`,
+    ]);
     const env = await runCli(['-o', 'env', ...args]);
-    expect(env.stdout).toBe('EXPIRE_COUNT=1\nTRANSITION_COUNT=0\nKEEP_COUNT=3\nBYTES_FREED=50000000\nBYTES_ARCHIVED=0\n');
+    expect(env.stdout).toBe(
+      'EXPIRE_COUNT=1\nTRANSITION_COUNT=0\nKEEP_COUNT=3\nBYTES_FREED=50000000\nBYTES_ARCHIVED=0\n',
+    );
   });
 
   it('exits 3 naming the protected images the policy would expire', async () => {
     const protect = file('protect.txt', '# must never go\nprod-1\nrelease-*\n');
-    const r = await runCli(['lifecycle', 'simulate', '--images', images, '--policy', goodPolicy, '--protect', protect, ...at]);
+    const r = await runCli([
+      'lifecycle',
+      'simulate',
+      '--images',
+      images,
+      '--policy',
+      goodPolicy,
+      '--protect',
+      protect,
+      ...at,
+    ]);
     expect(r.code).toBe(3);
     expect(r.stdout).toContain('2 of 4 images would expire');
     expect(r.stderr).toContain('warning: protected entry "release-*" matches no image');
     expect(r.stderr).toContain('error: the policy would expire 1 protected image');
-    expect(r.stderr).toContain(`  - sha256:${'a'.repeat(64)} (prod-1) is protected by "prod-1": rule 1: more than 1 image tagged prod*; this is #2 by push time`);
+    expect(r.stderr).toContain(
+      `  - sha256:${'a'.repeat(64)} (prod-1) is protected by "prod-1": rule 1: more than 1 image tagged prod*; this is #2 by push time`,
+    );
   });
 
   it('exits 0 when every protected image survives', async () => {
     const protect = file('protect.json', JSON.stringify(['prod-2', `sha256:${'d'.repeat(64)}`]));
-    const r = await runCli(['lifecycle', 'simulate', '--images', images, '--policy', goodPolicy, '--protect', protect, ...at]);
+    const r = await runCli([
+      'lifecycle',
+      'simulate',
+      '--images',
+      images,
+      '--policy',
+      goodPolicy,
+      '--protect',
+      protect,
+      ...at,
+    ]);
     expect(r.code).toBe(0);
     expect(r.stderr).toContain('protected: no protected image would be expired (2 entries checked)');
   });
@@ -174,7 +284,16 @@ describe('ecrctl lifecycle simulate', () => {
   });
 
   it('rejects a bad date and a bad image list with exit 2', async () => {
-    const badAt = await runCli(['lifecycle', 'simulate', '--images', images, '--policy', goodPolicy, '--at', 'tomorrow']);
+    const badAt = await runCli([
+      'lifecycle',
+      'simulate',
+      '--images',
+      images,
+      '--policy',
+      goodPolicy,
+      '--at',
+      'tomorrow',
+    ]);
     expect(badAt.code).toBe(2);
     expect(badAt.stderr).toContain('--at must be an ISO 8601 date');
     const badImages = file('bad-images.json', [{ digest: 'sha256:x', tags: [] }]);

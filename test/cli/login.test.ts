@@ -8,7 +8,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalServer, type LocalServer } from '../../src/local/server.js';
 import { runCli } from '../helpers/cli.js';
 import { buildImage, writeOciLayout } from '../helpers/fixtures.js';
-import { ACCESS_KEY_ID, failingEndpoint, filesUnder, passwordIn, run, SECRET_ACCESS_KEY, type TempHome, tempHome } from '../ecr/env.js';
+import {
+  ACCESS_KEY_ID,
+  failingEndpoint,
+  filesUnder,
+  passwordIn,
+  run,
+  SECRET_ACCESS_KEY,
+  type TempHome,
+  tempHome,
+} from '../ecr/env.js';
 
 let server: LocalServer;
 let data: TempHome;
@@ -35,7 +44,10 @@ describe('ecrctl login', () => {
     const h = home();
     const configFile = path.join(h.dir, '.docker', 'config.json');
     mkdirSync(path.dirname(configFile));
-    writeFileSync(configFile, JSON.stringify({ auths: { 'ghcr.io': { auth: 'bWU6eA==' } }, currentContext: 'desktop' }));
+    writeFileSync(
+      configFile,
+      JSON.stringify({ auths: { 'ghcr.io': { auth: 'bWU6eA==' } }, currentContext: 'desktop' }),
+    );
 
     const pw = await runCli(['login', '--password-stdout', '--endpoint-url', server.url], { env: h.env });
     expect(pw.code, pw.stderr).toBe(0);
@@ -102,7 +114,13 @@ describe('ecrctl login', () => {
     writeOciLayout(layout, [{ image: buildImage(7), tag: 'v1' }]);
     const noAuth = path.join(h.dir, 'empty.json');
     writeFileSync(noAuth, '{}');
-    const refused = await run('skopeo', ['list-tags', '--authfile', noAuth, '--tls-verify=false', `docker://${host}/team/app`]);
+    const refused = await run('skopeo', [
+      'list-tags',
+      '--authfile',
+      noAuth,
+      '--tls-verify=false',
+      `docker://${host}/team/app`,
+    ]);
     expect(refused.code).not.toBe(0);
 
     const copy = await run('skopeo', [
@@ -115,7 +133,13 @@ describe('ecrctl login', () => {
       `docker://${host}/team/app:v1`,
     ]);
     expect(copy.code, copy.stderr).toBe(0);
-    const tags = await run('skopeo', ['list-tags', '--authfile', configFile, '--tls-verify=false', `docker://${host}/team/app`]);
+    const tags = await run('skopeo', [
+      'list-tags',
+      '--authfile',
+      configFile,
+      '--tls-verify=false',
+      `docker://${host}/team/app`,
+    ]);
     expect(tags.code, tags.stderr).toBe(0);
     expect(JSON.parse(tags.stdout).Tags).toEqual(['v1']);
   });
@@ -125,7 +149,10 @@ describe('ecrctl login', () => {
     const configFile = path.join(h.dir, 'aws-config');
     const credentialsFile = path.join(h.dir, 'aws-credentials');
     writeFileSync(configFile, '[default]\nregion = us-east-1\n\n[profile ci]\nregion = ap-northeast-2\n');
-    writeFileSync(credentialsFile, `[ci]\naws_access_key_id = AKIDPROFILEEXAMPLE01\naws_secret_access_key = profile-secret-key-0001\n`);
+    writeFileSync(
+      credentialsFile,
+      `[ci]\naws_access_key_id = AKIDPROFILEEXAMPLE01\naws_secret_access_key = profile-secret-key-0001\n`,
+    );
     const env = {
       HOME: h.dir,
       XDG_CACHE_HOME: h.cache,
@@ -138,17 +165,26 @@ describe('ecrctl login', () => {
     expect(out.registries[0].region).toBe('ap-northeast-2');
     expect(out.registries[0].registry).toBe(new URL(await server.registryEndpoint('ap-northeast-2')).host);
 
-    const again = await runCli(['login', '--registry-ids', '111122223333', '--endpoint-url', server.url, '-o', 'json'], {
-      env: { ...env, AWS_PROFILE: 'ci' },
-    });
+    const again = await runCli(
+      ['login', '--registry-ids', '111122223333', '--endpoint-url', server.url, '-o', 'json'],
+      {
+        env: { ...env, AWS_PROFILE: 'ci' },
+      },
+    );
     expect(again.code, again.stderr).toBe(0);
-    expect(JSON.parse(again.stdout).registries[0]).toMatchObject({ registryId: '111122223333', region: 'ap-northeast-2' });
+    expect(JSON.parse(again.stdout).registries[0]).toMatchObject({
+      registryId: '111122223333',
+      region: 'ap-northeast-2',
+    });
   });
 
   it('names an unknown profile and lists the ones it found (exit 5)', async () => {
     const h = home();
     const configFile = path.join(h.dir, 'aws-config');
-    writeFileSync(configFile, '[default]\nregion = us-east-1\n[profile dev]\n[profile prod]\nregion = eu-west-1\n[sso-session corp]\nsso_region = us-east-1\n');
+    writeFileSync(
+      configFile,
+      '[default]\nregion = us-east-1\n[profile dev]\n[profile prod]\nregion = eu-west-1\n[sso-session corp]\nsso_region = us-east-1\n',
+    );
     const r = await runCli(['login', '--profile', 'staging', '--endpoint-url', server.url], {
       env: { HOME: h.dir, XDG_CACHE_HOME: h.cache, AWS_CONFIG_FILE: configFile },
     });
@@ -160,7 +196,12 @@ describe('ecrctl login', () => {
   it('says how to provide credentials when there are none (exit 5)', async () => {
     const h = home();
     const r = await runCli(['login', '--region', 'us-east-1', '--endpoint-url', server.url], {
-      env: { HOME: h.dir, XDG_CACHE_HOME: h.cache, AWS_CONFIG_FILE: h.env.AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE: h.env.AWS_SHARED_CREDENTIALS_FILE },
+      env: {
+        HOME: h.dir,
+        XDG_CACHE_HOME: h.cache,
+        AWS_CONFIG_FILE: h.env.AWS_CONFIG_FILE,
+        AWS_SHARED_CREDENTIALS_FILE: h.env.AWS_SHARED_CREDENTIALS_FILE,
+      },
     });
     expect(r.code).toBe(5);
     expect(r.stderr).toContain('no AWS credentials were found');
@@ -177,7 +218,9 @@ describe('ecrctl login', () => {
       const started = Date.now();
       const r = await runCli(['login', '--endpoint-url', denied.url], { env: h.env });
       expect(r.code).toBe(5);
-      expect(r.stderr).toContain('access denied: GetAuthorizationToken needs the IAM permission ecr:GetAuthorizationToken');
+      expect(r.stderr).toContain(
+        'access denied: GetAuthorizationToken needs the IAM permission ecr:GetAuthorizationToken',
+      );
       expect(r.stderr).toContain('is not authorized to perform');
       expect(Date.now() - started).toBeLessThan(15_000);
     } finally {
@@ -190,7 +233,11 @@ describe('ecrctl login', () => {
     const dir = path.join(h.dir, 'dockercfg');
     mkdirSync(dir);
     const configFile = path.join(dir, 'config.json');
-    const other = { auths: { 'ghcr.io': { auth: 'bWU6eA==' } }, credHelpers: { 'gcr.io': 'gcloud' }, detachKeys: 'ctrl-e' };
+    const other = {
+      auths: { 'ghcr.io': { auth: 'bWU6eA==' } },
+      credHelpers: { 'gcr.io': 'gcloud' },
+      detachKeys: 'ctrl-e',
+    };
     writeFileSync(configFile, JSON.stringify(other));
     const env = { ...h.env, DOCKER_CONFIG: dir, AWS_ENDPOINT_URL: server.url };
 
@@ -202,7 +249,11 @@ describe('ecrctl login', () => {
     ];
     expect(helper.stdout).toContain(`Registered docker-credential-ecrctl for ${hosts[0]}`);
     let config = JSON.parse(readFileSync(configFile, 'utf8'));
-    expect(config.credHelpers).toEqual({ 'gcr.io': 'gcloud', [hosts[0] as string]: 'ecrctl', [hosts[1] as string]: 'ecrctl' });
+    expect(config.credHelpers).toEqual({
+      'gcr.io': 'gcloud',
+      [hosts[0] as string]: 'ecrctl',
+      [hosts[1] as string]: 'ecrctl',
+    });
     expect(config.auths).toEqual(other.auths);
 
     const pub = await runCli(['login', '--public', '--verbose'], { env });
@@ -236,11 +287,17 @@ describe('ecrctl login', () => {
   it('--authfile writes a containers auth file keyed by host, and skopeo reads it via REGISTRY_AUTH_FILE', async () => {
     const h = home();
     const authfile = path.join(h.dir, 'containers', 'auth.json');
-    const r = await runCli(['login', '--authfile', authfile, '-o', 'json'], { env: { ...h.env, AWS_ENDPOINT_URL: server.url } });
+    const r = await runCli(['login', '--authfile', authfile, '-o', 'json'], {
+      env: { ...h.env, AWS_ENDPOINT_URL: server.url },
+    });
     expect(r.code, r.stderr).toBe(0);
     const host = JSON.parse(r.stdout).registries[0].registry as string;
     expect(Object.keys(JSON.parse(readFileSync(authfile, 'utf8')).auths)).toEqual([host]);
-    const ecr = new ECRClient({ region: 'us-east-1', endpoint: server.url, credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY } });
+    const ecr = new ECRClient({
+      region: 'us-east-1',
+      endpoint: server.url,
+      credentials: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY },
+    });
     await ecr.send(new CreateRepositoryCommand({ repositoryName: 'authfile/app' }));
     ecr.destroy();
     const tags = await run('skopeo', ['list-tags', '--tls-verify=false', `docker://${host}/authfile/app`], {

@@ -50,7 +50,11 @@ describe('repository policies', () => {
     expect(get.code).toBe(0);
     expect(get.stdout).toBe(t.stdout);
     const json = await env.cli(['-o', 'json', 'policy', 'get', 'pol/app']);
-    expect(JSON.parse(json.stdout)).toEqual({ repository: 'pol/app', registryId: expect.stringMatching(/^[0-9]{12}$/), policy: JSON.parse(t.stdout) });
+    expect(JSON.parse(json.stdout)).toEqual({
+      repository: 'pol/app',
+      registryId: expect.stringMatching(/^[0-9]{12}$/),
+      policy: JSON.parse(t.stdout),
+    });
 
     expect((await env.cli(['policy', 'delete', 'pol/app'])).code).toBe(0);
     expect(await storedPolicy('pol/app')).toBeUndefined();
@@ -72,11 +76,16 @@ describe('repository policies', () => {
     expect(r.code).toBe(3);
     expect(r.stderr).toContain('bad.json is not a valid repository policy (2 problems)');
     expect(r.stderr).toContain('line 4, column 46: Statement[0].Principal.AWS: "bob" is not an AWS principal');
-    expect(r.stderr).toContain('line 4, column 65: Statement[0].Action[0]: "ecr:BatchGetImages" is not an ECR action (fix: did you mean ecr:BatchGetImage?)');
+    expect(r.stderr).toContain(
+      'line 4, column 65: Statement[0].Action[0]: "ecr:BatchGetImages" is not an ECR action (fix: did you mean ecr:BatchGetImage?)',
+    );
     const s = await env.cli(['policy', 'set', 'pol/other', 'syntax.json'], { cwd: env.dir });
     expect(s.code).toBe(3);
     expect(s.stderr).toMatch(/line 3, column 3: policy text: JSON syntax error/);
-    writeFileSync(path.join(env.dir, 'huge.json'), JSON.stringify({ Statement: [{ Effect: 'Allow', Principal: '*', Action: 'ecr:*' }], Id: 'x'.repeat(10_300) }));
+    writeFileSync(
+      path.join(env.dir, 'huge.json'),
+      JSON.stringify({ Statement: [{ Effect: 'Allow', Principal: '*', Action: 'ecr:*' }], Id: 'x'.repeat(10_300) }),
+    );
     const h = await env.cli(['policy', 'set', 'pol/other', 'huge.json'], { cwd: env.dir });
     expect(h.code).toBe(3);
     expect(h.stderr).toContain('ECR allows at most 10240');
@@ -90,13 +99,29 @@ describe('repository policies', () => {
   it('lists the templates, and refuses one without what it needs', async () => {
     const list = await env.cli(['policy', 'template']);
     expect(list.code).toBe(0);
-    for (const name of ['cross-account-pull', 'lambda-pull', 'ecs-pull', 'codebuild-push', 'github-actions-push', 'replication', 'pull-through-cache']) {
+    for (const name of [
+      'cross-account-pull',
+      'lambda-pull',
+      'ecs-pull',
+      'codebuild-push',
+      'github-actions-push',
+      'replication',
+      'pull-through-cache',
+    ]) {
       expect(list.stdout).toContain(name);
     }
     const missing = await env.cli(['policy', 'template', 'github-actions-push', '--role', 'gha']);
     expect(missing.code).toBe(3);
     expect(missing.stderr).toContain('--role gha: a role ARN looks like arn:aws:iam::123456789012:role/NAME');
-    const lambda = await env.cli(['policy', 'template', 'lambda-pull', '--account', '111122223333', '--region', 'eu-west-1']);
+    const lambda = await env.cli([
+      'policy',
+      'template',
+      'lambda-pull',
+      '--account',
+      '111122223333',
+      '--region',
+      'eu-west-1',
+    ]);
     expect(JSON.parse(lambda.stdout).Statement[0].Condition).toEqual({
       StringLike: { 'aws:sourceArn': 'arn:aws:lambda:eu-west-1:111122223333:function:*' },
     });
@@ -118,7 +143,12 @@ describe('registry policy', () => {
 
     writeFileSync(
       path.join(env.dir, 'reg-bad.json'),
-      JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: '111122223333' }, Action: 'ecr:BatchGetImage', Resource: '*' }] }),
+      JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          { Effect: 'Allow', Principal: { AWS: '111122223333' }, Action: 'ecr:BatchGetImage', Resource: '*' },
+        ],
+      }),
     );
     const bad = await env.cli(['policy', 'registry', 'set', 'reg-bad.json'], { cwd: env.dir });
     expect(bad.code).toBe(3);
@@ -148,7 +178,13 @@ describe('AWS CLI cross-check', () => {
   };
 
   it('aws ecr get-repository-policy reads what ecrctl set; ecrctl reads what aws set', async () => {
-    const t = await env.cli(['policy', 'template', 'ecs-pull', '--role', 'arn:aws:iam::111122223333:role/ecsTaskExecutionRole']);
+    const t = await env.cli([
+      'policy',
+      'template',
+      'ecs-pull',
+      '--role',
+      'arn:aws:iam::111122223333:role/ecsTaskExecutionRole',
+    ]);
     expect((await cliWithInput(['policy', 'set', 'pol/aws', '-'], t.stdout)).code).toBe(0);
     const got = await aws(['get-repository-policy', '--repository-name', 'pol/aws']);
     expect(JSON.parse(got.policyText ?? '')).toEqual(JSON.parse(t.stdout));

@@ -14,7 +14,8 @@ describe('ecrctl program', () => {
   it('lists every command with a summary in --help', async () => {
     const r = await runCli(['--help']);
     expect(r.code).toBe(0);
-    for (const verb of ['tag-push', 'pull', 'copy', 'inspect', 'tags']) expect(r.stdout).toMatch(new RegExp(`\\n  ${verb}\\b`));
+    for (const verb of ['tag-push', 'pull', 'copy', 'inspect', 'tags'])
+      expect(r.stdout).toMatch(new RegExp(`\\n  ${verb}\\b`));
     expect(r.stdout).toContain('--output <format>');
     expect(r.stdout).toContain('Examples:');
   });
@@ -41,7 +42,8 @@ describe('ecrctl program', () => {
         expect(line.length, `${args[0] ?? 'ecrctl'}: ${line}`).toBeLessThanOrEqual(80);
         // Only a paragraph's last line, or one before a label or list line, may be short.
         const next = description[i + 1];
-        if (next !== undefined && /^[a-z(`"]/.test(next)) expect(line.length, `${args[0] ?? 'ecrctl'}: ${line}`).toBeGreaterThan(50);
+        if (next !== undefined && /^[a-z(`"]/.test(next))
+          expect(line.length, `${args[0] ?? 'ecrctl'}: ${line}`).toBeGreaterThan(50);
       }
     }
   });

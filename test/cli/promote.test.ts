@@ -40,7 +40,9 @@ describe('promote on ECR', () => {
     const r = await env.cli(['promote', 'pro/app:main-abc1234', 'staging', 'qa'], { cwd: plain });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(new RegExp(`^promoted .*/pro/app@${img!.digest}: staging \\(added\\), qa \\(added\\)\\n$`));
+    expect(r.stdout).toMatch(
+      new RegExp(`^promoted .*/pro/app@${img!.digest}: staging \\(added\\), qa \\(added\\)\\n$`),
+    );
     expect(await tagsOf('pro/app')).toEqual({ 'main-abc1234': img!.digest, staging: img!.digest, qa: img!.digest });
     expect(env.server.calls.slice(mark).filter((c) => c === 'ecr:PutImage')).toHaveLength(2);
     expect(blobCalls(mark)).toEqual([]);
@@ -60,7 +62,12 @@ describe('promote on ECR', () => {
       layers: [{ mediaType: 'application/vnd.cncf.helm.chart.content.v1.tar+gzip', digest: layer, size: 11 }],
     });
     await env.ecr.send(
-      new PutImageCommand({ repositoryName: 'pro/chart', imageManifest: manifest, imageManifestMediaType: 'application/vnd.oci.image.manifest.v1+json', imageTag: '0.1.0' }),
+      new PutImageCommand({
+        repositoryName: 'pro/chart',
+        imageManifest: manifest,
+        imageManifestMediaType: 'application/vnd.oci.image.manifest.v1+json',
+        imageTag: '0.1.0',
+      }),
     );
     const r = await env.cli(['promote', 'pro/chart:0.1.0', 'stable'], { cwd: plain });
     expect(r.stderr).toBe('');
@@ -110,11 +117,18 @@ describe('promote on another registry', () => {
     const src = path.join(env.dir, 'src-reg');
     writeOciLayout(src, [{ image, tag: 'v1' }]);
     const e = { DOCKER_CONFIG: path.join(env.dir, 'no-docker'), HOME: env.dir };
-    expect((await runCli(['tag-push', `oci:${src}:v1`, `${reg.host}/pro/app:v1`], { env: e, cwd: plain })).code).toBe(0);
-    const r = await runCli(['promote', `${reg.host}/pro/app:v1`, 'production', 'v1', '-o', 'env'], { env: e, cwd: plain });
+    expect((await runCli(['tag-push', `oci:${src}:v1`, `${reg.host}/pro/app:v1`], { env: e, cwd: plain })).code).toBe(
+      0,
+    );
+    const r = await runCli(['promote', `${reg.host}/pro/app:v1`, 'production', 'v1', '-o', 'env'], {
+      env: e,
+      cwd: plain,
+    });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toBe(`IMAGE_URI=${reg.host}/pro/app@${image.manifest.digest}\nIMAGE_DIGEST=${image.manifest.digest}\nIMAGE_TAGS=production,v1\n`);
+    expect(r.stdout).toBe(
+      `IMAGE_URI=${reg.host}/pro/app@${image.manifest.digest}\nIMAGE_DIGEST=${image.manifest.digest}\nIMAGE_TAGS=production,v1\n`,
+    );
     const tags = await runCli(['tags', `${reg.host}/pro/app`], { env: e, cwd: plain });
     expect(tags.stdout.split('\n').filter(Boolean).sort()).toEqual(['production', 'v1']);
     const inspect = await runCli(['inspect', `${reg.host}/pro/app:production`, '-o', 'json'], { env: e, cwd: plain });

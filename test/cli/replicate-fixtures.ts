@@ -37,7 +37,10 @@ export async function startLocalCliEnv(prefix: string): Promise<LocalCliEnv> {
     dir: tmp.dir,
     env,
     cli: (args, opts = {}) =>
-      runCli(['--endpoint-url', server.url, ...args], { env: { ...env, ...opts.env }, ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) }),
+      runCli(['--endpoint-url', server.url, ...args], {
+        env: { ...env, ...opts.env },
+        ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
+      }),
     async close() {
       await server.close();
       tmp.remove();

@@ -41,7 +41,17 @@ describe('replicate config', () => {
     let r = await t.cli(['replicate', 'config', 'get']);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('no replication rules\n');
-    r = await t.cli(['replicate', 'config', 'add', '--to', 'ap-south-1', '--to', `sa-east-1:${OTHER}`, '--filter', 'legacy/']);
+    r = await t.cli([
+      'replicate',
+      'config',
+      'add',
+      '--to',
+      'ap-south-1',
+      '--to',
+      `sa-east-1:${OTHER}`,
+      '--filter',
+      'legacy/',
+    ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(`rule 1: to ap-south-1:${ACCOUNT}, sa-east-1:${OTHER}; repositories: legacy/*\n`);
     r = await t.cli(['replicate', 'config', 'remove', '--to', `sa-east-1:${OTHER}`]);
@@ -55,11 +65,23 @@ describe('replicate config', () => {
   });
 
   it.each([
-    ['a filter that is no repository prefix', ['--to', 'eu-west-1', '--filter', 'Team/*'], /filter "Team\/\*": a prefix is lowercase letters/],
+    [
+      'a filter that is no repository prefix',
+      ['--to', 'eu-west-1', '--filter', 'Team/*'],
+      /filter "Team\/\*": a prefix is lowercase letters/,
+    ],
     ['a malformed destination', ['--to', 'eu-west-1:1234'], /the account "1234" is not 12 digits/],
     ['the source registry itself', ['--to', 'us-east-1'], /us-east-1:123456789012 is the source registry itself/],
-    ['26 unique destinations', Array.from({ length: 26 }, (_, i) => ['--to', `eu-x-${i}`]).flat(), /26 unique destinations: ECR allows at most 25/],
-    ['101 filters', ['--to', 'eu-west-1', ...Array.from({ length: 101 }, (_, i) => ['--filter', `team${i}/`]).flat()], /101 filters, at most 100 per rule/],
+    [
+      '26 unique destinations',
+      Array.from({ length: 26 }, (_, i) => ['--to', `eu-x-${i}`]).flat(),
+      /26 unique destinations: ECR allows at most 25/,
+    ],
+    [
+      '101 filters',
+      ['--to', 'eu-west-1', ...Array.from({ length: 101 }, (_, i) => ['--filter', `team${i}/`]).flat()],
+      /101 filters, at most 100 per rule/,
+    ],
   ])('refuses %s with exit 3 and changes nothing', async (_what, args, expected) => {
     const r = await t.cli(['replicate', 'config', 'add', ...args]);
     expect(r.code).toBe(3);
@@ -69,7 +91,9 @@ describe('replicate config', () => {
 
   it('refuses an eleventh rule (exit 3) from a file, naming every problem', async () => {
     const file = path.join(t.dir, 'eleven.json');
-    const rules = Array.from({ length: 11 }, (_, i) => ({ destinations: [{ region: `eu-x-${i}`, registryId: ACCOUNT }] }));
+    const rules = Array.from({ length: 11 }, (_, i) => ({
+      destinations: [{ region: `eu-x-${i}`, registryId: ACCOUNT }],
+    }));
     rules[3] = { destinations: [{ region: 'eu-x-3', registryId: 'nope' }] };
     writeFileSync(file, JSON.stringify({ rules }));
     const r = await t.cli(['replicate', 'config', 'set', file]);
@@ -81,7 +105,17 @@ describe('replicate config', () => {
 
 describe('replication on push', () => {
   it('config add, tag-push, status --wait: COMPLETE in eu-west-1 and in another account; the replica is pullable there with the same digest', async () => {
-    let r = await t.cli(['replicate', 'config', 'add', '--to', 'eu-west-1', '--to', `us-east-1:${OTHER}`, '--filter', 'team/']);
+    let r = await t.cli([
+      'replicate',
+      'config',
+      'add',
+      '--to',
+      'eu-west-1',
+      '--to',
+      `us-east-1:${OTHER}`,
+      '--filter',
+      'team/',
+    ]);
     expect(r.code).toBe(0);
     await t.ecr.send(new CreateRepositoryCommand({ repositoryName: 'team/app' }));
     const { image, dir } = layout(11, 'src-team-app');
@@ -107,9 +141,12 @@ describe('replication on push', () => {
 
     // Pull from the eu-west-1 registry's own data plane: the manifest and every blob, each
     // verified against its digest.
-    const eu = (await ecrClient(t.server, 'eu-west-1').send(new GetAuthorizationTokenCommand({}))).authorizationData?.[0];
+    const eu = (await ecrClient(t.server, 'eu-west-1').send(new GetAuthorizationTokenCommand({})))
+      .authorizationData?.[0];
     const auth = { Authorization: `Basic ${eu?.authorizationToken}` };
-    const manifest = await fetch(`${eu?.proxyEndpoint}/v2/team/app/manifests/v1`, { headers: { ...auth, Accept: image.manifest.mediaType } });
+    const manifest = await fetch(`${eu?.proxyEndpoint}/v2/team/app/manifests/v1`, {
+      headers: { ...auth, Accept: image.manifest.mediaType },
+    });
     expect(manifest.status).toBe(200);
     expect(sha256(Buffer.from(await manifest.arrayBuffer()))).toBe(image.manifest.digest);
     for (const [digest, bytes] of image.blobs) {
@@ -127,20 +164,28 @@ describe('replication on push', () => {
     const a = layout(12, 'src-a');
     const b = layout(13, 'src-b');
     expect((await t.cli(['tag-push', `oci:${a.dir}:latest`, 'team/app:v2'])).code).toBe(0);
-    await ecrClient(t.server, 'eu-west-1').send(new PutImageTagMutabilityCommand({ repositoryName: 'team/app', imageTagMutability: 'IMMUTABLE' }));
+    await ecrClient(t.server, 'eu-west-1').send(
+      new PutImageTagMutabilityCommand({ repositoryName: 'team/app', imageTagMutability: 'IMMUTABLE' }),
+    );
     expect((await t.cli(['tag-push', `oci:${b.dir}:latest`, 'team/app:v2'])).code).toBe(0);
     const r = await t.cli(['replicate', 'status', 'team/app:v2', '--wait']);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/eu-west-1:123456789012\s+FAILED\s+IMAGE_TAG_ALREADY_EXISTS/);
     expect(r.stdout).toMatch(/us-east-1:210987654321\s+COMPLETE/);
-    expect(r.stderr).toContain('replication of team/app:v2 failed at eu-west-1:123456789012 (IMAGE_TAG_ALREADY_EXISTS)');
+    expect(r.stderr).toContain(
+      'replication of team/app:v2 failed at eu-west-1:123456789012 (IMAGE_TAG_ALREADY_EXISTS)',
+    );
   });
 
   it('the AWS CLI reads back the rules ecrctl configured (describe-registry)', async () => {
     const run = promisify(execFile);
-    const { stdout } = await run('/usr/bin/aws', ['ecr', 'describe-registry', '--endpoint-url', t.server.url, '--output', 'json'], {
-      env: { ...process.env, ...t.env, AWS_EC2_METADATA_DISABLED: 'true', AWS_PAGER: '' },
-    });
+    const { stdout } = await run(
+      '/usr/bin/aws',
+      ['ecr', 'describe-registry', '--endpoint-url', t.server.url, '--output', 'json'],
+      {
+        env: { ...process.env, ...t.env, AWS_EC2_METADATA_DISABLED: 'true', AWS_PAGER: '' },
+      },
+    );
     expect(JSON.parse(stdout)).toEqual({
       registryId: ACCOUNT,
       replicationConfiguration: {
@@ -174,14 +219,29 @@ describe('replicate copy', () => {
     expect(eu.imageDetails?.map((d) => [d.imageDigest, d.imageTags])).toEqual([[image.manifest.digest, ['v1']]]);
 
     // --create-repo creates it with the source's settings (IMMUTABLE here), and both succeed.
-    r = await t.cli(['replicate', 'copy', 'svc/api:v1', '--to', 'eu-central-1', '--to', `ap-northeast-1:${OTHER}`, '--create-repo', '--output', 'json']);
+    r = await t.cli([
+      'replicate',
+      'copy',
+      'svc/api:v1',
+      '--to',
+      'eu-central-1',
+      '--to',
+      `ap-northeast-1:${OTHER}`,
+      '--create-repo',
+      '--output',
+      'json',
+    ]);
     expect(r.code).toBe(0);
-    const out = JSON.parse(r.stdout) as { destinations: { destination: string; status: string; digest: string; repositoryCreated: boolean }[] };
+    const out = JSON.parse(r.stdout) as {
+      destinations: { destination: string; status: string; digest: string; repositoryCreated: boolean }[];
+    };
     expect(out.destinations.map((d) => [d.destination, d.status, d.digest, d.repositoryCreated])).toEqual([
       [`eu-central-1:${ACCOUNT}`, 'copied', image.manifest.digest, false],
       [`ap-northeast-1:${OTHER}`, 'copied', image.manifest.digest, true],
     ]);
-    const ap = await ecrClient(t.server, 'ap-northeast-1').send(new DescribeRepositoriesCommand({ registryId: OTHER, repositoryNames: ['svc/api'] }));
+    const ap = await ecrClient(t.server, 'ap-northeast-1').send(
+      new DescribeRepositoriesCommand({ registryId: OTHER, repositoryNames: ['svc/api'] }),
+    );
     expect(ap.repositories?.[0]?.imageTagMutability).toBe('IMMUTABLE');
   });
 });
@@ -194,7 +254,9 @@ describe('replicate backfill', () => {
     expect((await t.cli(['replicate', 'config', 'add', '--to', 'ca-central-1', '--filter', 'old/'])).code).toBe(0);
     const r = await t.cli(['replicate', 'backfill', '--to', 'ca-central-1', '--wait']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^backfill \S+ to ca-central-1:123456789012: COMPLETE, 1 of 1 images replicated, 0 failed\n$/);
+    expect(r.stdout).toMatch(
+      /^backfill \S+ to ca-central-1:123456789012: COMPLETE, 1 of 1 images replicated, 0 failed\n$/,
+    );
     const ca = await ecrClient(t.server, 'ca-central-1').send(new DescribeImagesCommand({ repositoryName: 'old/app' }));
     expect(ca.imageDetails?.[0]?.imageDigest).toBe(image.manifest.digest);
     const missing = await t.cli(['replicate', 'backfill', '--to', 'me-south-1']);

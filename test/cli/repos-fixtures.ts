@@ -60,13 +60,21 @@ export function sha256(bytes: Buffer | string): string {
   return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 }
 
-const CONFIG = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }));
+const CONFIG = Buffer.from(
+  JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }),
+);
 
 /** Uploads a blob through InitiateLayerUpload / UploadLayerPart / CompleteLayerUpload. */
 export async function uploadBlob(ecr: ECRClient, repo: string, bytes: Buffer): Promise<string> {
   const { uploadId } = await ecr.send(new InitiateLayerUploadCommand({ repositoryName: repo }));
   await ecr.send(
-    new UploadLayerPartCommand({ repositoryName: repo, uploadId, partFirstByte: 0, partLastByte: bytes.length - 1, layerPartBlob: bytes }),
+    new UploadLayerPartCommand({
+      repositoryName: repo,
+      uploadId,
+      partFirstByte: 0,
+      partLastByte: bytes.length - 1,
+      layerPartBlob: bytes,
+    }),
   );
   try {
     await ecr.send(new CompleteLayerUploadCommand({ repositoryName: repo, uploadId, layerDigests: [sha256(bytes)] }));

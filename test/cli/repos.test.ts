@@ -10,7 +10,9 @@ const names = Array.from({ length: 120 }, (_, i) => `fleet/svc-${String(i).padSt
 beforeAll(async () => {
   env = await startRepoEnv();
   for (let i = 0; i < names.length; i += 30) {
-    await Promise.all(names.slice(i, i + 30).map((n) => env.ecr.send(new CreateRepositoryCommand({ repositoryName: n }))));
+    await Promise.all(
+      names.slice(i, i + 30).map((n) => env.ecr.send(new CreateRepositoryCommand({ repositoryName: n }))),
+    );
   }
   await env.ecr.send(
     new CreateRepositoryCommand({
@@ -47,7 +49,9 @@ describe('repos', () => {
     const lines = r.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^NAME +URI +TAG MUTABILITY +SCAN ON PUSH +ENCRYPTION +IMAGES$/);
     expect(lines).toHaveLength(3);
-    expect(lines[1]).toMatch(/^team\/api +127\.0\.0\.1:\d+\/team\/api +IMMUTABLE_WITH_EXCLUSION \(dev-\*\) +yes +KMS +3$/);
+    expect(lines[1]).toMatch(
+      /^team\/api +127\.0\.0\.1:\d+\/team\/api +IMMUTABLE_WITH_EXCLUSION \(dev-\*\) +yes +KMS +3$/,
+    );
     expect(lines[2]).toMatch(/^team\/web +127\.0\.0\.1:\d+\/team\/web +MUTABLE +no +AES256 +0$/);
   });
 

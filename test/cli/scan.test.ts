@@ -5,7 +5,12 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { CreateRepositoryCommand, DescribeImagesCommand, type ECRClient, PutRegistryScanningConfigurationCommand } from '@aws-sdk/client-ecr';
+import {
+  CreateRepositoryCommand,
+  DescribeImagesCommand,
+  type ECRClient,
+  PutRegistryScanningConfigurationCommand,
+} from '@aws-sdk/client-ecr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalServer } from '../../src/local/server.js';
 import { type CliResult, runCli } from '../helpers/cli.js';
@@ -23,7 +28,14 @@ let tmp: { dir: string; remove: () => void };
 let home: string;
 
 const FAST = ['--poll-interval', '50ms', '--confirm-delay', '50ms'];
-const DEBIAN = { 'var/lib/dpkg/status': dpkgStatus([['openssl', '3.0.9-1'], ['bash', '5.2.15-2'], ['zlib1g', '1:1.2.13.dfsg-1'], ['libc6', '2.36-9']]) };
+const DEBIAN = {
+  'var/lib/dpkg/status': dpkgStatus([
+    ['openssl', '3.0.9-1'],
+    ['bash', '5.2.15-2'],
+    ['zlib1g', '1:1.2.13.dfsg-1'],
+    ['libc6', '2.36-9'],
+  ]),
+};
 
 beforeAll(async () => {
   tmp = tempDir('ecrctl-scan-cli-');
@@ -31,16 +43,48 @@ beforeAll(async () => {
   mkdirSync(home, { recursive: true });
   const advisories = path.join(tmp.dir, 'advisories.json');
   writeAdvisories(advisories, [
-    { id: 'CVE-2024-0001', package: 'openssl', ecosystem: 'deb', fixedIn: '3.0.11-1~deb12u2', severity: 'HIGH', score: 7.5, description: 'openssl overflow', uri: 'https://security-tracker.debian.org/tracker/CVE-2024-0001' },
-    { id: 'CVE-2024-0002', package: 'bash', ecosystem: 'deb', severity: 'CRITICAL', score: 9.8, description: 'bash, no fix yet' },
-    { id: 'CVE-2024-0003', package: 'libc6', ecosystem: 'deb', fixedIn: '2.36-9+deb12u4', severity: 'MEDIUM', score: 5.3, description: 'glibc issue' },
-    { id: 'CVE-2024-0004', package: 'libc6', ecosystem: 'deb', fixedIn: '2.36-9+deb12u1', severity: 'LOW', description: 'glibc minor' },
+    {
+      id: 'CVE-2024-0001',
+      package: 'openssl',
+      ecosystem: 'deb',
+      fixedIn: '3.0.11-1~deb12u2',
+      severity: 'HIGH',
+      score: 7.5,
+      description: 'openssl overflow',
+      uri: 'https://security-tracker.debian.org/tracker/CVE-2024-0001',
+    },
+    {
+      id: 'CVE-2024-0002',
+      package: 'bash',
+      ecosystem: 'deb',
+      severity: 'CRITICAL',
+      score: 9.8,
+      description: 'bash, no fix yet',
+    },
+    {
+      id: 'CVE-2024-0003',
+      package: 'libc6',
+      ecosystem: 'deb',
+      fixedIn: '2.36-9+deb12u4',
+      severity: 'MEDIUM',
+      score: 5.3,
+      description: 'glibc issue',
+    },
+    {
+      id: 'CVE-2024-0004',
+      package: 'libc6',
+      ecosystem: 'deb',
+      fixedIn: '2.36-9+deb12u1',
+      severity: 'LOW',
+      description: 'glibc minor',
+    },
     { id: 'CVE-2024-0005', package: 'zlib1g', ecosystem: 'deb', fixedIn: '1:1.3', severity: 'INFORMATIONAL' },
     { id: 'CVE-2024-0009', package: 'musl', ecosystem: 'apk', fixedIn: '1.2.4-r2', severity: 'HIGH', score: 8.1 },
   ]);
   server = await start(path.join(tmp.dir, 'data'), { advisoriesFile: advisories });
   ecr = ecrClient(server);
-  for (const repo of ['scan/app', 'scan/multi', 'scan/odd', 'enh/app']) await ecr.send(new CreateRepositoryCommand({ repositoryName: repo }));
+  for (const repo of ['scan/app', 'scan/multi', 'scan/odd', 'enh/app'])
+    await ecr.send(new CreateRepositoryCommand({ repositoryName: repo }));
   await pushImage(ecr, 'scan/app', [{ 'etc/os-release': 'ID=debian\n' }, DEBIAN], { tag: 'v1' });
   await pushImage(ecr, 'scan/app', [DEBIAN], { tag: 'v2', label: 'v2' });
   await pushImage(ecr, 'scan/app', [DEBIAN], { tag: 'v3', label: 'v3' });
@@ -48,11 +92,18 @@ beforeAll(async () => {
   await pushImage(ecr, 'scan/app', [DEBIAN], { tag: 'paged', label: 'paged' });
   await pushImage(ecr, 'scan/app', [{ 'var/lib/dpkg/status': dpkgStatus([['tzdata', '2024a-0']]) }], { tag: 'clean' });
   const amd = await pushImage(ecr, 'scan/multi', [DEBIAN], { arch: 'amd64' });
-  const arm = await pushImage(ecr, 'scan/multi', [{ 'lib/apk/db/installed': apkInstalled([['musl', '1.2.4-r1']]) }], { arch: 'arm64' });
-  await pushIndex(ecr, 'scan/multi', [
-    { image: amd, platform: { os: 'linux', architecture: 'amd64' } },
-    { image: arm, platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } },
-  ], 'v1');
+  const arm = await pushImage(ecr, 'scan/multi', [{ 'lib/apk/db/installed': apkInstalled([['musl', '1.2.4-r1']]) }], {
+    arch: 'arm64',
+  });
+  await pushIndex(
+    ecr,
+    'scan/multi',
+    [
+      { image: amd, platform: { os: 'linux', architecture: 'amd64' } },
+      { image: arm, platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } },
+    ],
+    'v1',
+  );
   await pushImage(ecr, 'scan/odd', [{ 'app/main': 'binary' }], { tag: 'scratch' });
   await pushImage(ecr, 'scan/odd', [Buffer.from([0x1f, 0x8b, 8, 0, 9, 9, 9, 9])], { tag: 'broken' });
   await pushImage(ecr, 'scan/odd', [DEBIAN], { tag: 'slow' });
@@ -113,7 +164,9 @@ describe('ecrctl scan: waiting, table, reuse', () => {
     const before = server.calls.filter((c) => c === 'ecr:StartImageScan').length;
     const r = await cli(['scan', 'scan/app:v1', '--wait', ...FAST]);
     expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/scan\/app:v1 was scanned at \S+, within the last 24 hours; ECR allows one scan per image per day, so that result is used/);
+    expect(r.stderr).toMatch(
+      /scan\/app:v1 was scanned at \S+, within the last 24 hours; ECR allows one scan per image per day, so that result is used/,
+    );
     expect(r.stdout).toContain('CRITICAL 1  HIGH 1  MEDIUM 1  LOW 1  INFORMATIONAL 1  UNDEFINED 0');
     expect(server.calls.filter((c) => c === 'ecr:StartImageScan').length).toBe(before);
   });
@@ -142,15 +195,39 @@ describe('ecrctl scan: waiting, table, reuse', () => {
       { ...Object.fromEntries(image.blobs), [image.manifest.digest]: image.manifest.bytes },
       { schemaVersion: 2, manifests: [tagged(image.manifest, 'v1')] },
     );
-    const r = await cli(['-o', 'json', 'tag-push', `oci:${layout}:v1`, 'scan/app:push-scan', '--scan', '--fail-on', 'CRITICAL']);
+    const r = await cli([
+      '-o',
+      'json',
+      'tag-push',
+      `oci:${layout}:v1`,
+      'scan/app:push-scan',
+      '--scan',
+      '--fail-on',
+      'CRITICAL',
+    ]);
     expect(r.code, r.stderr).toBe(4);
-    expect(JSON.parse(r.stdout)).toMatchObject({ action: 'pushed', digest: image.manifest.digest, tags: ['push-scan'] });
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      action: 'pushed',
+      digest: image.manifest.digest,
+      tags: ['push-scan'],
+    });
     expect(r.stderr).toContain('CRITICAL 1  HIGH 1');
     expect(r.stderr).toContain('CVE-2024-0002 CRITICAL bash 5.2.15-2');
-    const pushed = await ecr.send(new DescribeImagesCommand({ repositoryName: 'scan/app', imageIds: [{ imageTag: 'push-scan' }] }));
+    const pushed = await ecr.send(
+      new DescribeImagesCommand({ repositoryName: 'scan/app', imageIds: [{ imageTag: 'push-scan' }] }),
+    );
     expect(pushed.imageDetails?.[0]?.imageDigest).toBe(image.manifest.digest);
 
-    const lenient = await cli(['tag-push', `oci:${layout}:v1`, 'scan/app:push-scan', '--scan', '--fail-on', 'CRITICAL', '--ignore', 'nope.yaml']);
+    const lenient = await cli([
+      'tag-push',
+      `oci:${layout}:v1`,
+      'scan/app:push-scan',
+      '--scan',
+      '--fail-on',
+      'CRITICAL',
+      '--ignore',
+      'nope.yaml',
+    ]);
     expect(lenient.code).toBe(6);
     const misuse = await cli(['tag-push', `oci:${layout}:v1`, 'scan/app:push-scan', '--fail-on', 'HIGH']);
     expect(misuse.code).toBe(2);
@@ -202,8 +279,12 @@ describe('ecrctl scan --fail-on and --ignore', () => {
     const r = await cli(['scan', 'scan/app:v1', '--fail-on', 'CRITICAL', '--ignore', 'ignore.yaml', ...FAST]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('CRITICAL 0  HIGH 1  MEDIUM 1  LOW 1');
-    expect(r.stdout).toContain('ignored (1):\n  CVE-2024-0002 CRITICAL bash until 2999-12-31 — not reachable from the service');
-    expect(r.stderr).toContain('the ignore for cve-2024-0003 (libc6) expired on 2020-01-01: it no longer applies and the finding is reported again');
+    expect(r.stdout).toContain(
+      'ignored (1):\n  CVE-2024-0002 CRITICAL bash until 2999-12-31 — not reachable from the service',
+    );
+    expect(r.stderr).toContain(
+      'the ignore for cve-2024-0003 (libc6) expired on 2020-01-01: it no longer applies and the finding is reported again',
+    );
     const high = await cli(['scan', 'scan/app:v1', '--fail-on', 'HIGH', '--ignore', 'ignore.yaml', ...FAST]);
     expect(high.code).toBe(4);
     expect(high.stderr).toContain('1 finding at or above HIGH');
@@ -211,7 +292,10 @@ describe('ecrctl scan --fail-on and --ignore', () => {
   });
 
   it('refuses a bad ignore file (exit 3) and an unknown severity (exit 2) before scanning', async () => {
-    writeFileSync(path.join(tmp.dir, 'bad-ignore.json'), JSON.stringify([{ id: 'CVE-1' }, { package: 'x', expires: 'soon' }]));
+    writeFileSync(
+      path.join(tmp.dir, 'bad-ignore.json'),
+      JSON.stringify([{ id: 'CVE-1' }, { package: 'x', expires: 'soon' }]),
+    );
     const bad = await cli(['scan', 'scan/app:v1', '--ignore', 'bad-ignore.json']);
     expect(bad.code).toBe(3);
     expect(bad.stderr).toContain('package is required, since ignores match by id and package');
@@ -225,11 +309,19 @@ describe('ecrctl scan --fail-on and --ignore', () => {
 describe('ecrctl scan --format', () => {
   it('json is the findings model, read across every page', async () => {
     const before = server.calls.filter((c) => c === 'ecr:DescribeImageScanFindings').length;
-    const r = await cli(['scan', 'scan/app:paged', '--wait', '--format', 'json', ...FAST], { ECRCTL_SCAN_PAGE_SIZE: '2' });
+    const r = await cli(['scan', 'scan/app:paged', '--wait', '--format', 'json', ...FAST], {
+      ECRCTL_SCAN_PAGE_SIZE: '2',
+    });
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout) as JsonReport;
     expect(report.images).toHaveLength(1);
-    expect(report.images[0]?.findings.map((f) => f.id)).toEqual(['CVE-2024-0002', 'CVE-2024-0001', 'CVE-2024-0003', 'CVE-2024-0004', 'CVE-2024-0005']);
+    expect(report.images[0]?.findings.map((f) => f.id)).toEqual([
+      'CVE-2024-0002',
+      'CVE-2024-0001',
+      'CVE-2024-0003',
+      'CVE-2024-0004',
+      'CVE-2024-0005',
+    ]);
     expect(report.images[0]?.findings[1]).toEqual({
       id: 'CVE-2024-0001',
       severity: 'HIGH',
@@ -250,8 +342,20 @@ describe('ecrctl scan --format', () => {
       version: string;
       $schema: string;
       runs: {
-        tool: { driver: { name: string; version: string; rules: { id: string; properties: Record<string, unknown>; shortDescription: { text: string } }[] } };
-        results: { ruleId: string; ruleIndex: number; level: string; message: { text: string }; locations: { physicalLocation: { artifactLocation: { uri: string }; region: { startLine: number } } }[] }[];
+        tool: {
+          driver: {
+            name: string;
+            version: string;
+            rules: { id: string; properties: Record<string, unknown>; shortDescription: { text: string } }[];
+          };
+        };
+        results: {
+          ruleId: string;
+          ruleIndex: number;
+          level: string;
+          message: { text: string };
+          locations: { physicalLocation: { artifactLocation: { uri: string }; region: { startLine: number } } }[];
+        }[];
       }[];
     };
     expect(log.version).toBe('2.1.0');
@@ -263,7 +367,13 @@ describe('ecrctl scan --format', () => {
     expect(validate(log), JSON.stringify(validate.errors)).toBe(true);
     const run = log.runs[0]!;
     expect(run.tool.driver.name).toBe('ecrctl');
-    expect(run.tool.driver.rules.map((x) => x.id)).toEqual(['CVE-2024-0002', 'CVE-2024-0001', 'CVE-2024-0003', 'CVE-2024-0004', 'CVE-2024-0005']);
+    expect(run.tool.driver.rules.map((x) => x.id)).toEqual([
+      'CVE-2024-0002',
+      'CVE-2024-0001',
+      'CVE-2024-0003',
+      'CVE-2024-0004',
+      'CVE-2024-0005',
+    ]);
     expect(run.tool.driver.rules[1]?.properties['security-severity']).toBe('7.5');
     expect(run.results.map((x) => [x.ruleId, x.level])).toEqual([
       ['CVE-2024-0002', 'error'],
@@ -286,7 +396,9 @@ describe('ecrctl scan: indexes, enhanced scanning, failures', () => {
   it('scans an index platform by platform and reports each', async () => {
     const r = await cli(['scan', 'scan/multi:v1', '--wait', ...FAST]);
     expect(r.code).toBe(0);
-    expect(r.stderr).toContain('scan/multi:v1 is an image index: scanning its 2 platforms one by one (linux/amd64, linux/arm64/v8)');
+    expect(r.stderr).toContain(
+      'scan/multi:v1 is an image index: scanning its 2 platforms one by one (linux/amd64, linux/arm64/v8)',
+    );
     expect(r.stdout).toMatch(/^scan\/multi@sha256:[0-9a-f]{64} \(linux\/amd64\): COMPLETE/m);
     expect(r.stdout).toMatch(/^scan\/multi@sha256:[0-9a-f]{64} \(linux\/arm64\/v8\): COMPLETE/m);
     const json = await cli(['scan', 'scan/multi:v1', '--format', 'json', '--fail-on', 'HIGH', ...FAST]);
@@ -352,7 +464,19 @@ describe('ecrctl scan: indexes, enhanced scanning, failures', () => {
 
 describe('ecrctl scan config', () => {
   it('checks the limits locally: at most 2 rules, wildcard filters, CONTINUOUS_SCAN only with ENHANCED', async () => {
-    const three = await cli(['scan', 'config', 'set', '--type', 'ENHANCED', '--rule', 'MANUAL:*', '--rule', 'SCAN_ON_PUSH:a*', '--rule', 'CONTINUOUS_SCAN:b*']);
+    const three = await cli([
+      'scan',
+      'config',
+      'set',
+      '--type',
+      'ENHANCED',
+      '--rule',
+      'MANUAL:*',
+      '--rule',
+      'SCAN_ON_PUSH:a*',
+      '--rule',
+      'CONTINUOUS_SCAN:b*',
+    ]);
     expect(three.code).toBe(3);
     expect(three.stderr).toContain('3 rules given; a registry has at most 2');
     const filter = await cli(['scan', 'config', 'set', '--type', 'BASIC', '--rule', 'SCAN_ON_PUSH:Prod/*,ok-*']);
@@ -374,7 +498,10 @@ describe('ecrctl scan config', () => {
     expect(got.code).toBe(0);
     expect(got.stdout).toBe('scan type: BASIC\nrules:\n  SCAN_ON_PUSH  prod-*, team/*\n');
     const json = await cli(['--output', 'json', 'scan', 'config', 'get']);
-    expect(JSON.parse(json.stdout)).toEqual({ scanType: 'BASIC', rules: [{ scanFrequency: 'SCAN_ON_PUSH', filters: ['prod-*', 'team/*'] }] });
+    expect(JSON.parse(json.stdout)).toEqual({
+      scanType: 'BASIC',
+      rules: [{ scanFrequency: 'SCAN_ON_PUSH', filters: ['prod-*', 'team/*'] }],
+    });
     await ecr.send(new PutRegistryScanningConfigurationCommand({ scanType: 'BASIC', rules: [] }));
   });
 });

@@ -35,7 +35,13 @@ afterAll(async () => {
 
 /** Returns the calls the server saw from index `from` on that write something. */
 function writesSince(from: number): string[] {
-  return env.server.calls.slice(from).filter((c) => /^registry:(PUT|POST|PATCH)|^ecr:(PutImage|CompleteLayerUpload|InitiateLayerUpload|UploadLayerPart|CreateRepository)$/.test(c));
+  return env.server.calls
+    .slice(from)
+    .filter((c) =>
+      /^registry:(PUT|POST|PATCH)|^ecr:(PutImage|CompleteLayerUpload|InitiateLayerUpload|UploadLayerPart|CreateRepository)$/.test(
+        c,
+      ),
+    );
 }
 
 async function tagsOf(repo: string): Promise<Record<string, string>> {
@@ -58,10 +64,13 @@ describe('tag strategies', () => {
     expect((await env.cli(['create-repo', 'strat/app'])).code).toBe(0);
     const outputs = path.join(env.dir, 'gh-output');
     const summary = path.join(env.dir, 'gh-summary');
-    const r = await env.cli(['tag-push', `oci:${srcA}`, 'strat/app', '--tag-strategy', 'branch-sha', '-s', 'sha', '-s', 'env:staging'], {
-      cwd: plain,
-      env: github({ GITHUB_OUTPUT: outputs, GITHUB_STEP_SUMMARY: summary }),
-    });
+    const r = await env.cli(
+      ['tag-push', `oci:${srcA}`, 'strat/app', '--tag-strategy', 'branch-sha', '-s', 'sha', '-s', 'env:staging'],
+      {
+        cwd: plain,
+        env: github({ GITHUB_OUTPUT: outputs, GITHUB_STEP_SUMMARY: summary }),
+      },
+    );
     expect(r.stderr).not.toContain('error');
     expect(r.code).toBe(0);
     expect(await tagsOf('strat/app')).toEqual({
@@ -69,13 +78,16 @@ describe('tag strategies', () => {
       abc1234: imageA.manifest.digest,
       staging: imageA.manifest.digest,
     });
-    const repoUri = (await env.ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ['strat/app'] }))).repositories?.[0]?.repositoryUri;
+    const repoUri = (await env.ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ['strat/app'] })))
+      .repositories?.[0]?.repositoryUri;
     expect(readFileSync(outputs, 'utf8')).toBe(
       `image-uri=${repoUri}@${imageA.manifest.digest}\nimage-digest=${imageA.manifest.digest}\nimage-tags=feature-foo_bar-abc1234,abc1234,staging\n`,
     );
     const md = readFileSync(summary, 'utf8');
     expect(md).toContain('| Image | Digest | Tags | Transfer |');
-    expect(md).toContain(`| \`${repoUri}@${imageA.manifest.digest}\` | \`${imageA.manifest.digest}\` | \`feature-foo_bar-abc1234\`, \`abc1234\`, \`staging\` | 3 of 3 blobs uploaded`);
+    expect(md).toContain(
+      `| \`${repoUri}@${imageA.manifest.digest}\` | \`${imageA.manifest.digest}\` | \`feature-foo_bar-abc1234\`, \`abc1234\`, \`staging\` | 3 of 3 blobs uploaded`,
+    );
     expect(md.match(/^\|/gm)).toHaveLength(3); // one table: header, separator, one row
     expect(r.stderr).toMatch(/^::group::ecrctl: pushing oci:.* to .*strat\/app\n/m);
     expect(r.stderr).toContain('::endgroup::');
@@ -86,27 +98,44 @@ describe('tag strategies', () => {
     expect((await env.cli(['create-repo', 'strat/rel'])).code).toBe(0);
     const r = await env.cli(['tag-push', `oci:${srcA}`, 'strat/rel', '-s', 'semver', '--semver-aliases', '-o', 'env'], {
       cwd: plain,
-      env: { CODEBUILD_BUILD_ID: 'rel:1', CODEBUILD_RESOLVED_SOURCE_VERSION: SHA, CODEBUILD_WEBHOOK_HEAD_REF: 'refs/tags/v1.2.3' },
+      env: {
+        CODEBUILD_BUILD_ID: 'rel:1',
+        CODEBUILD_RESOLVED_SOURCE_VERSION: SHA,
+        CODEBUILD_WEBHOOK_HEAD_REF: 'refs/tags/v1.2.3',
+      },
     });
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^IMAGE_URI=.*\/strat\/rel@sha256:[0-9a-f]{64}\nIMAGE_DIGEST=sha256:[0-9a-f]{64}\nIMAGE_TAGS=v1\.2\.3,v1\.2,v1\n$/);
+    expect(r.stdout).toMatch(
+      /^IMAGE_URI=.*\/strat\/rel@sha256:[0-9a-f]{64}\nIMAGE_DIGEST=sha256:[0-9a-f]{64}\nIMAGE_TAGS=v1\.2\.3,v1\.2,v1\n$/,
+    );
     expect(Object.keys(await tagsOf('strat/rel')).sort()).toEqual(['v1', 'v1.2', 'v1.2.3']);
   });
 
   it('falls back to git in the working directory', async () => {
     const repo = path.join(env.dir, 'gitrepo');
     mkdirSync(repo);
-    const git = (...args: string[]) => execFileSync('git', ['-C', repo, ...args], { encoding: 'utf8', env: { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null' } }).trim();
+    const git = (...args: string[]) =>
+      execFileSync('git', ['-C', repo, ...args], {
+        encoding: 'utf8',
+        env: { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null' },
+      }).trim();
     git('init', '-q', '-b', 'feature/Foo_bar');
     git('-c', 'user.name=t', '-c', 'user.email=t@e', 'commit', '-q', '--allow-empty', '-m', 'x');
     git('tag', 'v0.3.0');
     const head = git('rev-parse', 'HEAD');
     expect((await env.cli(['create-repo', 'strat/git'])).code).toBe(0);
-    const r = await env.cli(['tag-push', `oci:${srcA}`, 'strat/git', '-s', 'branch-sha', '-s', 'semver', '--dry-run', '-o', 'json'], { cwd: repo });
+    const r = await env.cli(
+      ['tag-push', `oci:${srcA}`, 'strat/git', '-s', 'branch-sha', '-s', 'semver', '--dry-run', '-o', 'json'],
+      { cwd: repo },
+    );
     expect(r.code).toBe(0);
     const plan = JSON.parse(r.stdout);
     expect(plan.tags).toEqual([
-      { tag: `feature-foo_bar-${head.slice(0, 7)}`, from: 'branch-sha (git symbolic-ref HEAD, git rev-parse HEAD)', action: 'new' },
+      {
+        tag: `feature-foo_bar-${head.slice(0, 7)}`,
+        from: 'branch-sha (git symbolic-ref HEAD, git rev-parse HEAD)',
+        action: 'new',
+      },
       { tag: 'v0.3.0', from: 'semver (git tag --points-at HEAD)', action: 'new' },
     ]);
   });
@@ -115,7 +144,9 @@ describe('tag strategies', () => {
     const r = await env.cli(['tag-push', `oci:${srcA}`, 'strat/app', '-s', 'semver'], { cwd: plain, env: github() });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('error: the tag strategy semver needs a version tag (v1.2.3), and none was found');
-    expect(r.stderr).toMatch(/rule: +a version tag \(v1\.2\.3\) comes from .*GITHUB_REF_NAME with GITHUB_REF_TYPE=tag, else from git in the working directory \(git: .*is not a git repository\)/);
+    expect(r.stderr).toMatch(
+      /rule: +a version tag \(v1\.2\.3\) comes from .*GITHUB_REF_NAME with GITHUB_REF_TYPE=tag, else from git in the working directory \(git: .*is not a git repository\)/,
+    );
   });
 });
 
@@ -123,10 +154,15 @@ describe('--dry-run', () => {
   it('prints the tags and the rules checked, and writes nothing', async () => {
     expect((await env.cli(['create-repo', 'dry/app'])).code).toBe(0);
     const before = env.server.calls.length;
-    const r = await env.cli(['tag-push', `oci:${srcA}`, 'dry/app:v9', '-s', 'sha', '--dry-run'], { cwd: plain, env: { GITHUB_SHA: SHA } });
+    const r = await env.cli(['tag-push', `oci:${srcA}`, 'dry/app:v9', '-s', 'sha', '--dry-run'], {
+      cwd: plain,
+      env: { GITHUB_SHA: SHA },
+    });
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`^would push ${imageA.manifest.digest} to 127\\.0\\.0\\.1:\\d+/dry/app\\n`));
-    expect(r.stdout).toContain('TAG      FROM              NOW\nv9       given             new\nabc1234  sha (GITHUB_SHA)  new\n');
+    expect(r.stdout).toContain(
+      'TAG      FROM              NOW\nv9       given             new\nabc1234  sha (GITHUB_SHA)  new\n',
+    );
     expect(r.stdout).toContain('rules checked (no .ecrctl.yaml; tag mutability MUTABLE):\n  ok       oci-tag: ');
     expect(r.stdout).toMatch(/nothing pushed \(--dry-run\)\n$/);
     expect(writesSince(before)).toEqual([]);
@@ -152,7 +188,9 @@ describe('immutable tags', () => {
     expect(other.stderr).toContain(
       "error: tag 'v1' already exists in imm/app at another image, and tags there are immutable (IMMUTABLE); nothing was pushed",
     );
-    expect(other.stderr).toContain(`  - tag 'v1': points at ${imageA.manifest.digest}; this push is ${imageB.manifest.digest}`);
+    expect(other.stderr).toContain(
+      `  - tag 'v1': points at ${imageA.manifest.digest}; this push is ${imageB.manifest.digest}`,
+    );
     expect(other.stderr).toMatch(/fix: +push under a new tag .*ecrctl promote/);
     // Nothing was uploaded: not one blob upload, manifest or API write.
     expect(writesSince(mark)).toEqual([]);
@@ -161,7 +199,18 @@ describe('immutable tags', () => {
   });
 
   it('lets excluded tags move in IMMUTABLE_WITH_EXCLUSION', async () => {
-    expect((await env.cli(['create-repo', 'imm/ex', '--tag-mutability', 'IMMUTABLE_WITH_EXCLUSION', '--mutability-exclusion', 'dev-*'])).code).toBe(0);
+    expect(
+      (
+        await env.cli([
+          'create-repo',
+          'imm/ex',
+          '--tag-mutability',
+          'IMMUTABLE_WITH_EXCLUSION',
+          '--mutability-exclusion',
+          'dev-*',
+        ])
+      ).code,
+    ).toBe(0);
     expect((await env.cli(['tag-push', `oci:${srcA}`, 'imm/ex:dev-1'], { cwd: plain })).code).toBe(0);
     const r = await env.cli(['tag-push', `oci:${srcB}`, 'imm/ex:dev-1'], { cwd: plain });
     expect(r.code).toBe(0);
@@ -197,10 +246,15 @@ describe('tag rules from .ecrctl.yaml', () => {
   it('refuses a forbidden tag with the rule and its line, exit 3, nothing pushed', async () => {
     expect((await env.cli(['create-repo', 'rules/prod-api', '--immutable'])).code).toBe(0);
     const mark = env.server.calls.length;
-    const r = await env.cli(['tag-push', `oci:${srcA}`, 'rules/prod-api:latest'], { cwd: path.join(proj, 'sub'), env: github() });
+    const r = await env.cli(['tag-push', `oci:${srcA}`, 'rules/prod-api:latest'], {
+      cwd: path.join(proj, 'sub'),
+      env: github(),
+    });
     expect(r.code).toBe(3);
     expect(r.stderr).toContain('error: the tag rule forbid is broken; nothing was pushed');
-    expect(r.stderr).toContain(`  - forbid: tag 'latest' is forbidden by forbid: latest (${path.join(proj, '.ecrctl.yaml')}:5)`);
+    expect(r.stderr).toContain(
+      `  - forbid: tag 'latest' is forbidden by forbid: latest (${path.join(proj, '.ecrctl.yaml')}:5)`,
+    );
     expect(writesSince(mark)).toEqual([]);
   });
 
@@ -211,21 +265,27 @@ describe('tag rules from .ecrctl.yaml', () => {
     expect((await env.cli(['create-repo', 'rules/prod-web'])).code).toBe(0);
     const mutable = await env.cli(['tag-push', `oci:${srcA}`, 'rules/prod-web'], { cwd: proj, env: github() });
     expect(mutable.code).toBe(3);
-    expect(mutable.stderr).toContain("requireImmutable: rules/prod-web has tag mutability MUTABLE, so 'abc1234' could be moved later; requireImmutable: true (.ecrctl.yaml:6)");
+    expect(mutable.stderr).toContain(
+      "requireImmutable: rules/prod-web has tag mutability MUTABLE, so 'abc1234' could be moved later; requireImmutable: true (.ecrctl.yaml:6)",
+    );
   });
 
   it('refuses tags outside allowedTags', async () => {
     expect((await env.cli(['create-repo', 'rules/app'])).code).toBe(0);
     const r = await env.cli(['tag-push', `oci:${srcA}`, 'rules/app:dev', '-t', 'v2'], { cwd: proj });
     expect(r.code).toBe(3);
-    expect(r.stderr).toContain("allowedTags: 'dev' match none of the allowed tag patterns main-[0-9a-f]{7}, v[0-9]+ (.ecrctl.yaml:11)");
+    expect(r.stderr).toContain(
+      "allowedTags: 'dev' match none of the allowed tag patterns main-[0-9a-f]{7}, v[0-9]+ (.ecrctl.yaml:11)",
+    );
   });
 
   it('warns about latest in a production repository by default', async () => {
     expect((await env.cli(['create-repo', 'other/prod'])).code).toBe(0);
     const r = await env.cli(['tag-push', `oci:${srcA}`, 'other/prod:latest'], { cwd: plain });
     expect(r.code).toBe(0);
-    expect(r.stderr).toContain("warning: production-latest: pushing 'latest' to a production repository (the name 'other/prod' says production)");
+    expect(r.stderr).toContain(
+      "warning: production-latest: pushing 'latest' to a production repository (the name 'other/prod' says production)",
+    );
     expect(r.stderr).toContain('warning: production-immutable: other/prod is a production repository');
   });
 
@@ -235,18 +295,24 @@ describe('tag rules from .ecrctl.yaml', () => {
     const r = await env.cli(['--config', bad, 'tag-push', `oci:${srcA}`, 'rules/app:v1'], { cwd: plain });
     expect(r.code).toBe(3);
     expect(r.stderr).toContain(`error: the config file ${bad} is not valid; nothing was done`);
-    expect(r.stderr).toContain(`  - ${bad}:3: unknown key 'repositories[0].requireImmutible' (did you mean 'repositories[0].requireImmutable'?)`);
+    expect(r.stderr).toContain(
+      `  - ${bad}:3: unknown key 'repositories[0].requireImmutible' (did you mean 'repositories[0].requireImmutable'?)`,
+    );
   });
 });
 
 describe('--create-repo', () => {
   it('creates a missing repository with the config defaults, then pushes', async () => {
     const proj = path.join(env.dir, 'proj');
-    const r = await env.cli(['tag-push', `oci:${srcA}`, 'rules/prod-new', '--create-repo'], { cwd: proj, env: github() });
+    const r = await env.cli(['tag-push', `oci:${srcA}`, 'rules/prod-new', '--create-repo'], {
+      cwd: proj,
+      env: github(),
+    });
     expect(r.stderr).not.toContain('error');
     expect(r.code).toBe(0);
     expect(r.stderr).toContain('created repository rules/prod-new (IMMUTABLE)');
-    const repo = (await env.ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ['rules/prod-new'] }))).repositories?.[0];
+    const repo = (await env.ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ['rules/prod-new'] })))
+      .repositories?.[0];
     expect(repo?.imageTagMutability).toBe('IMMUTABLE');
     expect(repo?.imageScanningConfiguration?.scanOnPush).toBe(true);
     expect(await tagsOf('rules/prod-new')).toEqual({ abc1234: imageA.manifest.digest });
@@ -257,7 +323,9 @@ describe('--create-repo', () => {
     const mark = env.server.calls.length;
     const r = await env.cli(['tag-push', `oci:${srcA}`, 'rules/prod_x:v1', '--create-repo'], { cwd: proj });
     expect(r.code).toBe(3);
-    expect(r.stderr).toContain('error: the repository name rules/prod_x breaks a house rule; nothing was created or pushed');
+    expect(r.stderr).toContain(
+      'error: the repository name rules/prod_x breaks a house rule; nothing was created or pushed',
+    );
     expect(r.stderr).toContain('houseRulesAsErrors: true, .ecrctl.yaml:2');
     expect(writesSince(mark)).toEqual([]);
   });
@@ -266,7 +334,7 @@ describe('--create-repo', () => {
     const proj = path.join(env.dir, 'proj');
     const r = await env.cli(['create-repo', 'rules/my_app'], { cwd: proj });
     expect(r.code).toBe(3);
-    expect(r.stderr).toContain("house rule: repository names use lowercase letters, digits and hyphens only");
+    expect(r.stderr).toContain('house rule: repository names use lowercase letters, digits and hyphens only');
     const outside = await env.cli(['create-repo', 'rules/my_app2'], { cwd: plain });
     expect(outside.code).toBe(0);
     expect(outside.stderr).toContain('warning:');

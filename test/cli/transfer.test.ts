@@ -30,7 +30,10 @@ const env = () => ({ DOCKER_CONFIG: path.join(tmp, 'no-docker-config'), HOME: tm
 function badBlobs(dir: string): string[] {
   const blobs = path.join(dir, 'blobs', 'sha256');
   return readdirSync(blobs).filter(
-    (hex) => createHash('sha256').update(readFileSync(path.join(blobs, hex))).digest('hex') !== hex,
+    (hex) =>
+      createHash('sha256')
+        .update(readFileSync(path.join(blobs, hex)))
+        .digest('hex') !== hex,
   );
 }
 
@@ -57,7 +60,9 @@ describe('tag-push', () => {
     const src = path.join(tmp, 'src1');
     if (!existsSync(src)) writeOciLayout(src, [{ image, tag: 'latest' }]);
     await runCli(['tag-push', `oci:${src}:latest`, `${reg.host}/team/again:v1`], { env: env() });
-    const r = await runCli(['tag-push', `oci:${src}:latest`, `${reg.host}/team/again:v1`, '-o', 'json'], { env: env() });
+    const r = await runCli(['tag-push', `oci:${src}:latest`, `${reg.host}/team/again:v1`, '-o', 'json'], {
+      env: env(),
+    });
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.blobs).toEqual({ total: 4, uploaded: 0, skipped: 4, mounted: 0 });
@@ -69,7 +74,9 @@ describe('tag-push', () => {
     const image = buildImage(2);
     const src = path.join(tmp, 'src2');
     writeOciLayout(src, [{ image, tag: 'x' }]);
-    const r = await runCli(['tag-push', `oci:${src}:x`, `${reg.host}/env/app:v2`, '-t', 'extra', '-o', 'env'], { env: env() });
+    const r = await runCli(['tag-push', `oci:${src}:x`, `${reg.host}/env/app:v2`, '-t', 'extra', '-o', 'env'], {
+      env: env(),
+    });
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(
       `IMAGE_URI=${reg.host}/env/app@${image.manifest.digest}\nIMAGE_DIGEST=${image.manifest.digest}\nIMAGE_TAGS=v2,extra\n`,
@@ -109,10 +116,16 @@ describe('tag-push', () => {
     writeOciLayout(src, [{ image, tag: 'latest' }]);
     const proxy = await startFaultProxy(reg.host);
     try {
-      const first = await runCli(['tag-push', `oci:${src}:latest`, `${proxy.host}/team/many:v1`, '--concurrency', '2'], { env: env() });
+      const first = await runCli(
+        ['tag-push', `oci:${src}:latest`, `${proxy.host}/team/many:v1`, '--concurrency', '2'],
+        { env: env() },
+      );
       expect(first.code).toBe(0);
       const afterPush = proxy.connections;
-      const again = await runCli(['tag-push', `oci:${src}:latest`, `${proxy.host}/team/many:v1`, '--concurrency', '2'], { env: env() });
+      const again = await runCli(
+        ['tag-push', `oci:${src}:latest`, `${proxy.host}/team/many:v1`, '--concurrency', '2'],
+        { env: env() },
+      );
       expect(again.code).toBe(0);
       const heads = proxy.requests.slice(-14).filter((q) => q.method === 'HEAD' && q.url.includes('/blobs/'));
       expect(heads).toHaveLength(13);
@@ -187,12 +200,17 @@ describe('pull', () => {
     writeOciLayout(src, [{ manifest: index, tag: 'multi', extraImages: [amd, arm] }]);
     expect((await runCli(['tag-push', `oci:${src}:multi`, `${reg.host}/multi/app:m`], { env: env() })).code).toBe(0);
     const out = path.join(tmp, 'out6');
-    const r = await runCli(['pull', `${reg.host}/multi/app:m`, `oci:${out}:arm`, '--platform', 'linux/arm64', '-o', 'json'], {
-      env: env(),
-    });
+    const r = await runCli(
+      ['pull', `${reg.host}/multi/app:m`, `oci:${out}:arm`, '--platform', 'linux/arm64', '-o', 'json'],
+      {
+        env: env(),
+      },
+    );
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).digest).toBe(arm.manifest.digest);
-    const bad = await runCli(['pull', `${reg.host}/multi/app:m`, `oci:${out}-x`, '--platform', 'windows/amd64'], { env: env() });
+    const bad = await runCli(['pull', `${reg.host}/multi/app:m`, `oci:${out}-x`, '--platform', 'windows/amd64'], {
+      env: env(),
+    });
     expect(bad.code).toBe(6);
     expect(bad.stderr).toContain('choose one of: linux/amd64, linux/arm64/v8');
   });
@@ -211,7 +229,12 @@ describe('copy', () => {
     const raw = await skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${reg2.host}/mirror/app:v1`]);
     expect(sha256(raw.stdout)).toBe(list.digest);
     for (const img of [amd, arm]) {
-      const child = await skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${reg2.host}/mirror/app@${img.manifest.digest}`]);
+      const child = await skopeo([
+        'inspect',
+        '--raw',
+        '--tls-verify=false',
+        `docker://${reg2.host}/mirror/app@${img.manifest.digest}`,
+      ]);
       expect(sha256(child.stdout)).toBe(img.manifest.digest);
     }
   });
@@ -224,7 +247,8 @@ describe('copy', () => {
       { image: a, tag: 'a' },
       { image: b, tag: 'b' },
     ]);
-    for (const t of ['a', 'b']) await runCli(['tag-push', `oci:${src}:${t}`, `${reg.host}/all/app:${t}`], { env: env() });
+    for (const t of ['a', 'b'])
+      await runCli(['tag-push', `oci:${src}:${t}`, `${reg.host}/all/app:${t}`], { env: env() });
     const r = await runCli(['copy', `${reg.host}/all/app`, `${reg2.host}/all/app`, '--all-tags'], { env: env() });
     expect(r.code).toBe(0);
     const tags = await runCli(['tags', `${reg2.host}/all/app`, '-o', 'json'], { env: env() });
@@ -251,7 +275,9 @@ describe('inspect and tags', () => {
     const src = path.join(tmp, 'src13');
     writeOciLayout(src, [{ image, tag: 'v' }]);
     const extra = Array.from({ length: 12 }, (_, i) => ['-t', `t${i}`]).flat();
-    expect((await runCli(['tag-push', `oci:${src}:v`, `${reg.host}/paged/app:v`, ...extra], { env: env() })).code).toBe(0);
+    expect((await runCli(['tag-push', `oci:${src}:v`, `${reg.host}/paged/app:v`, ...extra], { env: env() })).code).toBe(
+      0,
+    );
     const r = await runCli(['tags', `${reg.host}/paged/app`], { env: env() });
     expect(r.stdout.trim().split('\n').sort()).toEqual(['v', ...Array.from({ length: 12 }, (_, i) => `t${i}`)].sort());
   });

@@ -46,7 +46,12 @@ describe('parseProjectConfig', () => {
     ]);
     expect(r.forbid).toEqual([{ tag: 'latest', at: '.ecrctl.yaml:12' }]);
     expect(r.requireImmutable).toEqual({ value: true, at: '.ecrctl.yaml:13' });
-    expect(r.create).toEqual({ tagMutability: 'IMMUTABLE_WITH_EXCLUSION', mutabilityExclusions: ['dev-*'], scanOnPush: true, at: '.ecrctl.yaml:14' });
+    expect(r.create).toEqual({
+      tagMutability: 'IMMUTABLE_WITH_EXCLUSION',
+      mutabilityExclusions: ['dev-*'],
+      scanOnPush: true,
+      at: '.ecrctl.yaml:14',
+    });
     expect(rulesFor(c, 'team/pay-api')?.pattern).toBe('team/*-api');
     expect(rulesFor(c, 'other/deep/thing')?.pattern).toBe('**');
   });
@@ -56,35 +61,75 @@ describe('parseProjectConfig', () => {
   });
 
   const bad: { name: string; text: string; problems: string[] }[] = [
-    { name: 'unknown top key with a suggestion', text: 'repositorys: []\n', problems: ["x.yaml:1: unknown key 'repositorys' (did you mean 'repositories'?); known keys: version, naming, repositories, registries"] },
+    {
+      name: 'unknown top key with a suggestion',
+      text: 'repositorys: []\n',
+      problems: [
+        "x.yaml:1: unknown key 'repositorys' (did you mean 'repositories'?); known keys: version, naming, repositories, registries",
+      ],
+    },
     {
       name: 'unknown repository key',
       text: 'repositories:\n  - pattern: app\n    forbidd: [latest]\n',
-      problems: ["x.yaml:3: unknown key 'repositories[0].forbidd' (did you mean 'repositories[0].forbid'?); known keys: pattern, production, strategies, semverAliases, allowedTags, forbid, requireImmutable, create"],
+      problems: [
+        "x.yaml:3: unknown key 'repositories[0].forbidd' (did you mean 'repositories[0].forbid'?); known keys: pattern, production, strategies, semverAliases, allowedTags, forbid, requireImmutable, create",
+      ],
     },
-    { name: 'not a boolean', text: 'repositories:\n  - pattern: app\n    requireImmutable: yes please\n', problems: ['x.yaml:3: repositories[0].requireImmutable is true or false, not "yes please"'] },
+    {
+      name: 'not a boolean',
+      text: 'repositories:\n  - pattern: app\n    requireImmutable: yes please\n',
+      problems: ['x.yaml:3: repositories[0].requireImmutable is true or false, not "yes please"'],
+    },
     {
       name: 'bad strategy',
       text: 'repositories:\n  - pattern: app\n    strategies:\n      - sha\n      - branch\n',
-      problems: ['x.yaml:5: repositories[0].strategies: unknown tag strategy "branch" (tag strategies are branch-sha, semver, sha, env:NAME, latest)'],
+      problems: [
+        'x.yaml:5: repositories[0].strategies: unknown tag strategy "branch" (tag strategies are branch-sha, semver, sha, env:NAME, latest)',
+      ],
     },
-    { name: 'bad regex', text: "repositories:\n  - pattern: app\n    allowedTags: ['v[0-9']\n", problems: [expect.stringMatching(/^x\.yaml:3: repositories\[0\]\.allowedTags: "v\[0-9" is not a regular expression/) as unknown as string] },
-    { name: 'missing pattern', text: 'repositories:\n  - forbid: [latest]\n', problems: ['x.yaml:2: repositories[0] has no pattern: (e.g. pattern: team/*)'] },
+    {
+      name: 'bad regex',
+      text: "repositories:\n  - pattern: app\n    allowedTags: ['v[0-9']\n",
+      problems: [
+        expect.stringMatching(
+          /^x\.yaml:3: repositories\[0\]\.allowedTags: "v\[0-9" is not a regular expression/,
+        ) as unknown as string,
+      ],
+    },
+    {
+      name: 'missing pattern',
+      text: 'repositories:\n  - forbid: [latest]\n',
+      problems: ['x.yaml:2: repositories[0] has no pattern: (e.g. pattern: team/*)'],
+    },
     {
       name: 'bad mutability',
       text: 'repositories:\n  - pattern: app\n    create:\n      tagMutability: FROZEN\n',
-      problems: ['x.yaml:4: repositories[0].create.tagMutability is one of MUTABLE, IMMUTABLE, IMMUTABLE_WITH_EXCLUSION, MUTABLE_WITH_EXCLUSION, not "FROZEN"'],
+      problems: [
+        'x.yaml:4: repositories[0].create.tagMutability is one of MUTABLE, IMMUTABLE, IMMUTABLE_WITH_EXCLUSION, MUTABLE_WITH_EXCLUSION, not "FROZEN"',
+      ],
     },
     {
       name: 'YAML syntax',
       text: 'repositories:\n  - pattern: app\n   forbid: [latest\n',
-      problems: ['x.yaml:3:1: Sequence item without - indicator', 'x.yaml:4:1: Flow sequence in block collection must be sufficiently indented and end with a ]'],
+      problems: [
+        'x.yaml:3:1: Sequence item without - indicator',
+        'x.yaml:4:1: Flow sequence in block collection must be sufficiently indented and end with a ]',
+      ],
     },
-    { name: 'duplicate key', text: 'naming: {}\nnaming: {}\n', problems: [expect.stringMatching(/^x\.yaml:2:1: .*unique/i) as unknown as string] },
+    {
+      name: 'duplicate key',
+      text: 'naming: {}\nnaming: {}\n',
+      problems: [expect.stringMatching(/^x\.yaml:2:1: .*unique/i) as unknown as string],
+    },
     {
       name: 'two problems at once',
       text: 'version: 2\nrepositories:\n  - pattern: App\n',
-      problems: ['x.yaml:1: version: only version 1 exists', expect.stringMatching(/^x\.yaml:3: repositories\[0\]\.pattern is a repository name pattern/) as unknown as string],
+      problems: [
+        'x.yaml:1: version: only version 1 exists',
+        expect.stringMatching(
+          /^x\.yaml:3: repositories\[0\]\.pattern is a repository name pattern/,
+        ) as unknown as string,
+      ],
     },
   ];
   it.each(bad)('$name → RuleViolation naming file:line', ({ text, problems }) => {
@@ -135,7 +180,10 @@ describe('loadProjectConfig', () => {
     const empty = mkdtempSync(path.join(tmpdir(), 'ecrctl-noconfig-'));
     try {
       expect(await loadProjectConfig(empty)).toBeUndefined();
-      await expect(loadProjectConfig(empty, 'missing.yaml')).rejects.toMatchObject({ exitCode: 6, message: 'the config file missing.yaml does not exist' });
+      await expect(loadProjectConfig(empty, 'missing.yaml')).rejects.toMatchObject({
+        exitCode: 6,
+        message: 'the config file missing.yaml does not exist',
+      });
     } finally {
       rmSync(empty, { recursive: true, force: true });
     }

@@ -67,7 +67,9 @@ describe('ECR credential provider', () => {
     const s = settings({}, 'c3');
     const provider = createEcrCredentialProvider(s);
     const before = tokenCalls();
-    const answers = await Promise.all(Array.from({ length: 8 }, () => provider.get('123456789012.dkr.ecr.us-west-2.amazonaws.com')));
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, () => provider.get('123456789012.dkr.ecr.us-west-2.amazonaws.com')),
+    );
     expect(new Set(answers.map((a) => a?.password)).size).toBe(1);
     expect(tokenCalls() - before).toBe(1);
     provider.invalidate(new URL(await server.registryEndpoint('us-west-2', '123456789012')).host);

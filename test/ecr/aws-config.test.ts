@@ -34,7 +34,10 @@ writeFileSync(
     'sso_region = us-east-1',
   ].join('\n'),
 );
-writeFileSync(credentials, '[default]\naws_access_key_id = AKIDDEFAULTEXAMPLE01\naws_secret_access_key = x\n[static]\naws_access_key_id=AKIDSTATICEXAMPLE001\n');
+writeFileSync(
+  credentials,
+  '[default]\naws_access_key_id = AKIDDEFAULTEXAMPLE01\naws_secret_access_key = x\n[static]\naws_access_key_id=AKIDSTATICEXAMPLE001\n',
+);
 const files = { AWS_CONFIG_FILE: config, AWS_SHARED_CREDENTIALS_FILE: credentials };
 
 describe('shared config', () => {
@@ -75,7 +78,10 @@ describe('shared config', () => {
     const a = credentialFingerprint({ env: env({ AWS_ACCESS_KEY_ID: 'AKIDAAAAAAAAAAAAAAAA' }) });
     const b = credentialFingerprint({ env: env({ AWS_ACCESS_KEY_ID: 'AKIDBBBBBBBBBBBBBBBB' }) });
     const dflt = credentialFingerprint({ env: env({}) });
-    const staticProfile = credentialFingerprint({ profile: 'static', env: env({ AWS_ACCESS_KEY_ID: 'AKIDAAAAAAAAAAAAAAAA' }) });
+    const staticProfile = credentialFingerprint({
+      profile: 'static',
+      env: env({ AWS_ACCESS_KEY_ID: 'AKIDAAAAAAAAAAAAAAAA' }),
+    });
     const sso = credentialFingerprint({ profile: 'sso', env: env({}) });
     const role = credentialFingerprint({ profile: 'role', env: env({}) });
     const all = [a, b, dflt, staticProfile, sso, role];
@@ -85,7 +91,11 @@ describe('shared config', () => {
   });
 
   it.each([
-    [{ endpointUrl: 'http://a', env: { AWS_ENDPOINT_URL_ECR: 'http://b', AWS_ENDPOINT_URL: 'http://c' } }, 'ecr', 'http://a'],
+    [
+      { endpointUrl: 'http://a', env: { AWS_ENDPOINT_URL_ECR: 'http://b', AWS_ENDPOINT_URL: 'http://c' } },
+      'ecr',
+      'http://a',
+    ],
     [{ env: { AWS_ENDPOINT_URL_ECR: 'http://b', AWS_ENDPOINT_URL: 'http://c' } }, 'ecr', 'http://b'],
     [{ env: { AWS_ENDPOINT_URL_ECR: 'http://b', AWS_ENDPOINT_URL: 'http://c' } }, 'ecr-public', 'http://c'],
     [{ env: { AWS_ENDPOINT_URL_ECR_PUBLIC: 'http://d' } }, 'ecr-public', 'http://d'],

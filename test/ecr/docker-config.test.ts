@@ -1,4 +1,13 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -42,7 +51,10 @@ describe('updateDockerConfig', () => {
     const d = dir('keep');
     const file = path.join(d, 'config.json');
     const before = {
-      auths: { 'ghcr.io': { auth: encodeAuth('me', 'ghp_secret') }, [`https://${HOST}`]: { auth: encodeAuth('AWS', 'old') } },
+      auths: {
+        'ghcr.io': { auth: encodeAuth('me', 'ghp_secret') },
+        [`https://${HOST}`]: { auth: encodeAuth('AWS', 'old') },
+      },
       credHelpers: { 'gcr.io': 'gcloud' },
       psFormat: 'table {{.ID}}',
       plugins: { buildx: { x: 1 } },
@@ -121,11 +133,17 @@ describe('removeLoginEntries', () => {
       { registry: 'public.ecr.aws', kind: 'credHelpers' },
     ]);
     const after = JSON.parse(readFileSync(file, 'utf8'));
-    expect(Object.keys(after.auths).sort()).toEqual(['127.0.0.1:5000', '210987654321.dkr.ecr.eu-west-1.amazonaws.com', 'ghcr.io']);
+    expect(Object.keys(after.auths).sort()).toEqual([
+      '127.0.0.1:5000',
+      '210987654321.dkr.ecr.eu-west-1.amazonaws.com',
+      'ghcr.io',
+    ]);
     expect(after.credHelpers).toEqual({ '111122223333.dkr.ecr.us-east-1.amazonaws.com': 'ecr-login' });
     expect(after.other).toBe(1);
     // a named loopback registry (ecrctl local) goes when asked for
-    expect(removeLoginEntries(file, ['http://127.0.0.1:5000'])).toEqual([{ registry: '127.0.0.1:5000', kind: 'auths' }]);
+    expect(removeLoginEntries(file, ['http://127.0.0.1:5000'])).toEqual([
+      { registry: '127.0.0.1:5000', kind: 'auths' },
+    ]);
     expect(removeLoginEntries(file, ['ghcr.io'])).toEqual([]);
   });
 

@@ -61,12 +61,20 @@ export function filesUnder(dir: string): { name: string; mode: number; text: str
 }
 
 /** Starts a scripted AWS JSON endpoint that answers every call with one exception. */
-export async function failingEndpoint(type: string, message: string, status = 400): Promise<{ url: string; close(): Promise<void> }> {
+export async function failingEndpoint(
+  type: string,
+  message: string,
+  status = 400,
+): Promise<{ url: string; close(): Promise<void> }> {
   const server: Server = createServer((req, res) => {
     req.resume();
     req.on('end', () => {
       const body = JSON.stringify({ __type: type, message });
-      res.writeHead(status, { 'Content-Type': 'application/x-amz-json-1.1', 'x-amzn-ErrorType': type, 'Content-Length': Buffer.byteLength(body) });
+      res.writeHead(status, {
+        'Content-Type': 'application/x-amz-json-1.1',
+        'x-amzn-ErrorType': type,
+        'Content-Length': Buffer.byteLength(body),
+      });
       res.end(body);
     });
   });

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { mapAwsError } from '../../src/ecr/errors.js';
-import { AuthError, EcrctlError, HttpStatusError, NotFoundError, RateLimitedError, UsageError } from '../../src/errors.js';
+import {
+  AuthError,
+  EcrctlError,
+  HttpStatusError,
+  NotFoundError,
+  RateLimitedError,
+  UsageError,
+} from '../../src/errors.js';
 
 function sdkError(name: string, message: string, status?: number): Error {
   const e = new Error(message) as Error & { $metadata?: unknown };
@@ -13,12 +20,36 @@ const call = { operation: 'GetAuthorizationToken', permission: 'ecr:GetAuthoriza
 
 describe('mapAwsError', () => {
   it.each([
-    [sdkError('AccessDeniedException', 'User: x is not authorized to perform: ecr:GetAuthorizationToken', 400), AuthError, 'access denied: GetAuthorizationToken needs the IAM permission ecr:GetAuthorizationToken'],
-    [sdkError('CredentialsProviderError', 'Could not load credentials from any providers'), AuthError, 'no AWS credentials were found'],
-    [sdkError('UnrecognizedClientException', 'The security token included in the request is invalid.', 400), AuthError, 'AWS rejected the credentials'],
-    [sdkError('ExpiredTokenException', 'The security token included in the request is expired', 400), AuthError, 'the AWS credentials have expired'],
-    [sdkError('RepositoryNotFoundException', "The repository with name 'x' does not exist", 400), NotFoundError, "The repository with name 'x' does not exist"],
-    [sdkError('ThrottlingException', 'Rate exceeded', 400), RateLimitedError, 'ECR is throttling GetAuthorizationToken requests'],
+    [
+      sdkError('AccessDeniedException', 'User: x is not authorized to perform: ecr:GetAuthorizationToken', 400),
+      AuthError,
+      'access denied: GetAuthorizationToken needs the IAM permission ecr:GetAuthorizationToken',
+    ],
+    [
+      sdkError('CredentialsProviderError', 'Could not load credentials from any providers'),
+      AuthError,
+      'no AWS credentials were found',
+    ],
+    [
+      sdkError('UnrecognizedClientException', 'The security token included in the request is invalid.', 400),
+      AuthError,
+      'AWS rejected the credentials',
+    ],
+    [
+      sdkError('ExpiredTokenException', 'The security token included in the request is expired', 400),
+      AuthError,
+      'the AWS credentials have expired',
+    ],
+    [
+      sdkError('RepositoryNotFoundException', "The repository with name 'x' does not exist", 400),
+      NotFoundError,
+      "The repository with name 'x' does not exist",
+    ],
+    [
+      sdkError('ThrottlingException', 'Rate exceeded', 400),
+      RateLimitedError,
+      'ECR is throttling GetAuthorizationToken requests',
+    ],
     [sdkError('InvalidParameterException', 'bad', 400), UsageError, 'GetAuthorizationToken: bad'],
     [sdkError('ServerException', 'oops', 500), HttpStatusError, 'GetAuthorizationToken failed: ServerException: oops'],
   ])('%s', (err, kind, text) => {
@@ -29,10 +60,15 @@ describe('mapAwsError', () => {
 
   it('names the permission found in the message when the caller did not', () => {
     const mapped = mapAwsError(
-      sdkError('AccessDeniedException', 'User: arn:aws:iam::1:user/a is not authorized to perform: ecr:DescribeRepositories on resource: x'),
+      sdkError(
+        'AccessDeniedException',
+        'User: arn:aws:iam::1:user/a is not authorized to perform: ecr:DescribeRepositories on resource: x',
+      ),
       { operation: 'DescribeRepositories' },
     );
-    expect(mapped.message).toBe('access denied: DescribeRepositories needs the IAM permission ecr:DescribeRepositories');
+    expect(mapped.message).toBe(
+      'access denied: DescribeRepositories needs the IAM permission ecr:DescribeRepositories',
+    );
     expect(mapped.exitCode).toBe(5);
   });
 

@@ -21,8 +21,16 @@ let made: MadeImage[];
 const calls = (op: string) => env.server.calls.filter((c) => c === `ecr:${op}`).length;
 const POLICY = JSON.stringify({
   rules: [
-    { rulePriority: 1, selection: { tagStatus: 'tagged', tagPatternList: ['rc-*'], countType: 'imageCountMoreThan', countNumber: 3 }, action: { type: 'expire' } },
-    { rulePriority: 5, selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: 10 }, action: { type: 'expire' } },
+    {
+      rulePriority: 1,
+      selection: { tagStatus: 'tagged', tagPatternList: ['rc-*'], countType: 'imageCountMoreThan', countNumber: 3 },
+      action: { type: 'expire' },
+    },
+    {
+      rulePriority: 5,
+      selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: 10 },
+      action: { type: 'expire' },
+    },
   ],
 });
 
@@ -30,7 +38,11 @@ beforeAll(async () => {
   env = await startRepoEnv();
   conn = { client: env.ecr, sdk, region: 'us-east-1', pageSize: 4 };
   await env.ecr.send(new sdk.CreateRepositoryCommand({ repositoryName: 'adapter/app' }));
-  made = await makeImages(env.ecr, 'adapter/app', 15, { tags: (i) => (i % 3 === 2 ? [] : [`rc-${i}`]), layerSize: (i) => 100 + i, gapMs: 2 });
+  made = await makeImages(env.ecr, 'adapter/app', 15, {
+    tags: (i) => (i % 3 === 2 ? [] : [`rc-${i}`]),
+    layerSize: (i) => 100 + i,
+    gapMs: 2,
+  });
 });
 afterAll(async () => {
   await env.close();
@@ -40,9 +52,16 @@ describe('lifecycle adapters', () => {
   it('answers "no policy" as undefined, and a missing repository as NotFoundError', async () => {
     expect(await getLifecyclePolicy(conn, 'adapter/app')).toBeUndefined();
     expect(await deleteLifecyclePolicy(conn, 'adapter/app')).toBeUndefined();
-    await expect(getLifecyclePolicy(conn, 'adapter/none')).rejects.toMatchObject({ name: 'NotFoundError', exitCode: 6 });
+    await expect(getLifecyclePolicy(conn, 'adapter/none')).rejects.toMatchObject({
+      name: 'NotFoundError',
+      exitCode: 6,
+    });
     await putLifecyclePolicy(conn, 'adapter/app', POLICY);
-    expect(await getLifecyclePolicy(conn, 'adapter/app')).toMatchObject({ repository: 'adapter/app', registryId: '123456789012', text: POLICY });
+    expect(await getLifecyclePolicy(conn, 'adapter/app')).toMatchObject({
+      repository: 'adapter/app',
+      registryId: '123456789012',
+      text: POLICY,
+    });
   });
 
   it('lists every image over several DescribeImages pages, with sizes and push times', async () => {
@@ -58,7 +77,13 @@ describe('lifecycle adapters', () => {
   it('lists archived images too, as the archive storage class (rules can select them)', async () => {
     await env.ecr.send(new sdk.CreateRepositoryCommand({ repositoryName: 'adapter/archived' }));
     const [kept, archived] = await makeImages(env.ecr, 'adapter/archived', 2, { tags: (i) => [`a${i}`] });
-    await env.ecr.send(new sdk.UpdateImageStorageClassCommand({ repositoryName: 'adapter/archived', imageId: { imageDigest: archived!.digest }, targetStorageClass: 'ARCHIVE' }));
+    await env.ecr.send(
+      new sdk.UpdateImageStorageClassCommand({
+        repositoryName: 'adapter/archived',
+        imageId: { imageDigest: archived!.digest },
+        targetStorageClass: 'ARCHIVE',
+      }),
+    );
     const images = await listLifecycleImages(conn, 'adapter/archived');
     expect(images.map((i) => [i.digest, i.storageClass]).sort()).toEqual(
       [
@@ -75,9 +100,15 @@ describe('lifecycle adapters', () => {
     const index = JSON.stringify({
       schemaVersion: 2,
       mediaType: 'application/vnd.oci.image.index.v1+json',
-      manifests: two.map((m) => ({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: m.digest, size: Buffer.byteLength(m.manifest) })),
+      manifests: two.map((m) => ({
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        digest: m.digest,
+        size: Buffer.byteLength(m.manifest),
+      })),
     });
-    await env.ecr.send(new sdk.PutImageCommand({ repositoryName: 'adapter/index', imageManifest: index, imageTag: 'multi' }));
+    await env.ecr.send(
+      new sdk.PutImageCommand({ repositoryName: 'adapter/index', imageManifest: index, imageTag: 'multi' }),
+    );
     const images = await listLifecycleImages(conn, 'adapter/index');
     for (const m of two) expect(images.find((i) => i.digest === m.digest)?.referencedBy).toEqual([sha256(index)]);
     expect(images.find((i) => i.digest === sha256(index))?.referencedBy).toBeUndefined();
@@ -91,7 +122,9 @@ describe('lifecycle adapters', () => {
     expect(preview.status).toBe('COMPLETE');
     const policy = parseLifecyclePolicy(POLICY).policy;
     if (!policy) throw new Error('test policy invalid');
-    const expected = simulateLifecycle(policy, await listLifecycleImages(conn, 'adapter/app'), new Date()).filter((d) => d.action !== 'keep');
+    const expected = simulateLifecycle(policy, await listLifecycleImages(conn, 'adapter/app'), new Date()).filter(
+      (d) => d.action !== 'keep',
+    );
     // Rule 1 expires 7 of the 10 rc-* images; rule 5 ranks all 15 but acts only on the untagged
     // ones beyond the newest 10 (one): 8 results, two pages of 4.
     expect(preview.results.length).toBe(expected.length);

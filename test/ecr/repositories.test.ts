@@ -42,12 +42,18 @@ const calls = (op: string) => env.server.calls.filter((c) => c === `ecr:${op}`).
 
 describe('repository adapter', () => {
   it('walks every page of DescribeRepositories', async () => {
-    for (let i = 0; i < 20; i++) expect((await createRepository(conn, { name: `page/r${String(i).padStart(2, '0')}` })).created).toBe(true);
+    for (let i = 0; i < 20; i++)
+      expect((await createRepository(conn, { name: `page/r${String(i).padStart(2, '0')}` })).created).toBe(true);
     const before = calls('DescribeRepositories');
     const all = await listRepositories(conn);
     expect(all.map((r) => r.name)).toEqual(Array.from({ length: 20 }, (_, i) => `page/r${String(i).padStart(2, '0')}`));
     expect(calls('DescribeRepositories') - before).toBe(3); // 7 + 7 + 6
-    expect(all[0]).toMatchObject({ tagMutability: 'MUTABLE', scanOnPush: false, encryption: { type: 'AES256' }, mutabilityExclusions: [] });
+    expect(all[0]).toMatchObject({
+      tagMutability: 'MUTABLE',
+      scanOnPush: false,
+      encryption: { type: 'AES256' },
+      mutabilityExclusions: [],
+    });
   });
 
   it('answers "already exists" and "not found" as values, not errors', async () => {
@@ -90,7 +96,9 @@ describe('image adapter', () => {
     const result = await deleteImages(conn, 'batch', [...made.map((m) => ({ digest: m.digest })), { digest: missing }]);
     expect(calls('BatchDeleteImage') - before).toBe(3);
     expect(result.deleted).toHaveLength(205);
-    expect(result.failures).toEqual([{ id: { digest: missing }, code: 'ImageNotFound', reason: 'Requested image not found' }]);
+    expect(result.failures).toEqual([
+      { id: { digest: missing }, code: 'ImageNotFound', reason: 'Requested image not found' },
+    ]);
   });
 });
 
@@ -117,10 +125,30 @@ describe('planRepositoryChanges', () => {
       ['tag mutability IMMUTABLE_WITH_EXCLUSION (a*) → IMMUTABLE_WITH_EXCLUSION (b*)'],
     ],
     ['scan', {}, { scanOnPush: true }, ['scan on push off → on']],
-    ['lifecycle equal modulo formatting', { lifecyclePolicy: '{"rules": [ ]}' }, { lifecyclePolicy: '{"rules":[]}' }, []],
+    [
+      'lifecycle equal modulo formatting',
+      { lifecyclePolicy: '{"rules": [ ]}' },
+      { lifecyclePolicy: '{"rules":[]}' },
+      [],
+    ],
     ['policy missing', { policy: null }, { policy: '{"Statement":[]}' }, ['repository policy: none → set']],
     ['policy key order', { policy: '{"b":1,"a":2}' }, { policy: '{"a":2,"b":1}' }, []],
-    ['tags', { tags: [{ key: 'a', value: '1' }, { key: 'keep', value: 'x' }] }, { tags: [{ key: 'a', value: '2' }, { key: 'n', value: '' }] }, ['resource tags: a=1 → 2, +n=']],
+    [
+      'tags',
+      {
+        tags: [
+          { key: 'a', value: '1' },
+          { key: 'keep', value: 'x' },
+        ],
+      },
+      {
+        tags: [
+          { key: 'a', value: '2' },
+          { key: 'n', value: '' },
+        ],
+      },
+      ['resource tags: a=1 → 2, +n='],
+    ],
   ])('%s', (_what, state, spec, expected) => {
     const plan = planRepositoryChanges({ info, ...state }, { name: 'app', ...spec });
     expect(plan.changes.map((c) => c.description)).toEqual(expected);
@@ -130,7 +158,9 @@ describe('planRepositoryChanges', () => {
   it('warns (and changes nothing) when encryption differs', () => {
     const plan = planRepositoryChanges({ info }, { name: 'app', encryption: { type: 'KMS' } });
     expect(plan.changes).toEqual([]);
-    expect(plan.warnings[0]).toContain('encrypted with AES256, not KMS: encryption is set when a repository is created and cannot be changed');
+    expect(plan.warnings[0]).toContain(
+      'encrypted with AES256, not KMS: encryption is set when a repository is created and cannot be changed',
+    );
   });
 });
 
@@ -168,7 +198,11 @@ describe('pure helpers', () => {
       sizeBytes: size,
       pushedAt: new Date(at),
     });
-    const list = [img('a', ['v2'], 10, '2025-01-01'), img('b', [], 30, '2025-03-01'), img('c', ['v10'], 20, '2025-02-01')];
+    const list = [
+      img('a', ['v2'], 10, '2025-01-01'),
+      img('b', [], 30, '2025-03-01'),
+      img('c', ['v10'], 20, '2025-02-01'),
+    ];
     expect(sortImages(list).map((i) => i.digest)).toEqual(['b', 'c', 'a']);
     expect(sortImages(list, 'size').map((i) => i.digest)).toEqual(['b', 'c', 'a']);
     expect(sortImages(list, 'tag').map((i) => i.digest)).toEqual(['a', 'c', 'b']);

@@ -9,7 +9,12 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 const HOUR = 3600_000;
 const T0 = Date.UTC(2026, 0, 1);
-const key: TokenKey = { kind: 'private', region: 'eu-west-1', registryKey: '123456789012', identity: 'abcdef0123456789' };
+const key: TokenKey = {
+  kind: 'private',
+  region: 'eu-west-1',
+  registryKey: '123456789012',
+  identity: 'abcdef0123456789',
+};
 
 function token(over: Partial<CachedToken> = {}): CachedToken {
   return {

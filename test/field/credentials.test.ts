@@ -55,9 +55,12 @@ describe('a GetAuthorizationToken failure is the error a transfer reports', () =
   });
 
   it('pull with no AWS credentials at all exits 5 saying how to provide them, not a 401', async () => {
-    const r = await f.cli(['pull', `${host}/field/app:v1`, `oci:${path.join(f.dir, 'out-nocreds')}`, '--endpoint-url', f.server.url], {
-      env: { AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' },
-    });
+    const r = await f.cli(
+      ['pull', `${host}/field/app:v1`, `oci:${path.join(f.dir, 'out-nocreds')}`, '--endpoint-url', f.server.url],
+      {
+        env: { AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' },
+      },
+    );
     expect(r.code, r.stderr).toBe(5);
     expect(r.stderr).toContain('no AWS credentials were found');
     expect(r.stderr).not.toMatch(/401|requires authentication/);
@@ -66,9 +69,12 @@ describe('a GetAuthorizationToken failure is the error a transfer reports', () =
   it('tag-push with an unknown --profile names it and lists the profiles found (exit 5)', async () => {
     const configFile = path.join(f.home, 'aws-config-profiles');
     writeFileSync(configFile, '[default]\nregion = us-east-1\n[profile dev]\n[profile prod]\n');
-    const r = await f.cli(['tag-push', src, `${host}/field/app:v3`, '--endpoint-url', f.server.url, '--profile', 'staging'], {
-      env: { AWS_CONFIG_FILE: configFile },
-    });
+    const r = await f.cli(
+      ['tag-push', src, `${host}/field/app:v3`, '--endpoint-url', f.server.url, '--profile', 'staging'],
+      {
+        env: { AWS_CONFIG_FILE: configFile },
+      },
+    );
     expect(r.code, r.stderr).toBe(5);
     expect(r.stderr).toContain('AWS profile "staging" was not found');
     expect(r.stderr).toContain('profiles found: default, dev, prod');
@@ -80,7 +86,10 @@ describe('registries: in .ecrctl.yaml — many accounts, one machine', () => {
   const DEV = 'AKIDFIELDDEV00000001';
 
   it('reads from one account with profile prod and writes to another with profile dev, each token cached', async () => {
-    const [host1, host2] = await Promise.all([f.host('us-east-1', '111111111111'), f.host('us-east-1', '222222222222')]);
+    const [host1, host2] = await Promise.all([
+      f.host('us-east-1', '111111111111'),
+      f.host('us-east-1', '222222222222'),
+    ]);
     await f.createRepo('team/api', { account: '111111111111' });
     await f.createRepo('team/api', { account: '222222222222' });
     const project = path.join(f.dir, 'project-profiles');
@@ -95,25 +104,37 @@ describe('registries: in .ecrctl.yaml — many accounts, one machine', () => {
       `[prod]\naws_access_key_id = ${PROD}\naws_secret_access_key = prod-secret\n[dev]\naws_access_key_id = ${DEV}\naws_secret_access_key = dev-secret\n`,
     );
     const env = { AWS_SHARED_CREDENTIALS_FILE: credentialsFile };
-    const push = await f.cli(['tag-push', src, `${host1}/team/api:v1`, '--endpoint-url', f.server.url], { cwd: project, env });
-    expect(push.code, push.stderr).toBe(0);
-    const copy = await f.cli(['copy', `${host1}/team/api:v1`, `${host2}/team/api:v1`, '--endpoint-url', f.server.url, '--verbose'], {
+    const push = await f.cli(['tag-push', src, `${host1}/team/api:v1`, '--endpoint-url', f.server.url], {
       cwd: project,
       env,
     });
+    expect(push.code, push.stderr).toBe(0);
+    const copy = await f.cli(
+      ['copy', `${host1}/team/api:v1`, `${host2}/team/api:v1`, '--endpoint-url', f.server.url, '--verbose'],
+      {
+        cwd: project,
+        env,
+      },
+    );
     expect(copy.code, copy.stderr).toBe(0);
     expect(copy.stderr).toContain('profile prod');
     expect(copy.stderr).toContain('profile dev');
 
-    const tokens = requestsOf(f.server, 'ecr:GetAuthorizationToken').filter((r) => r.registryIds?.some((id) => id !== '123456789012'));
-    const byAccount = (id: string) => new Set(tokens.filter((r) => r.registryIds?.includes(id)).map((r) => r.accessKeyId));
+    const tokens = requestsOf(f.server, 'ecr:GetAuthorizationToken').filter((r) =>
+      r.registryIds?.some((id) => id !== '123456789012'),
+    );
+    const byAccount = (id: string) =>
+      new Set(tokens.filter((r) => r.registryIds?.includes(id)).map((r) => r.accessKeyId));
     expect(byAccount('111111111111')).toEqual(new Set([PROD]));
     expect(byAccount('222222222222')).toEqual(new Set([DEV]));
     expect(tokens.some((r) => r.accessKeyId === KEY.accessKeyId)).toBe(false);
 
     // A second run takes both tokens from the cache: no new GetAuthorizationToken call.
     const before = requestsOf(f.server, 'ecr:GetAuthorizationToken').length;
-    const again = await f.cli(['copy', `${host1}/team/api:v1`, `${host2}/team/api:v2`, '--endpoint-url', f.server.url], { cwd: project, env });
+    const again = await f.cli(
+      ['copy', `${host1}/team/api:v1`, `${host2}/team/api:v2`, '--endpoint-url', f.server.url],
+      { cwd: project, env },
+    );
     expect(again.code, again.stderr).toBe(0);
     expect(requestsOf(f.server, 'ecr:GetAuthorizationToken').length).toBe(before);
   });
@@ -135,8 +156,14 @@ describe('registries: in .ecrctl.yaml — many accounts, one machine', () => {
       });
       expect(r.code, r.stderr).toBe(0);
       expect(sts.calls).toHaveLength(1);
-      expect(sts.calls[0]).toMatchObject({ accessKeyId: KEY.accessKeyId, RoleArn: 'arn:aws:iam::222222222222:role/pusher', ExternalId: 'field-ext-1' });
-      const last = requestsOf(f.server, 'ecr:GetAuthorizationToken').filter((q) => q.registryIds?.includes('222222222222')).at(-1);
+      expect(sts.calls[0]).toMatchObject({
+        accessKeyId: KEY.accessKeyId,
+        RoleArn: 'arn:aws:iam::222222222222:role/pusher',
+        ExternalId: 'field-ext-1',
+      });
+      const last = requestsOf(f.server, 'ecr:GetAuthorizationToken')
+        .filter((q) => q.registryIds?.includes('222222222222'))
+        .at(-1);
       expect(last?.accessKeyId).toBe('ASIAFIELDROLE0000001');
     } finally {
       await sts.close();
@@ -145,7 +172,10 @@ describe('registries: in .ecrctl.yaml — many accounts, one machine', () => {
 
   it('builds the AssumeRole parameters from the entry (unit)', () => {
     const master = async () => ({ accessKeyId: 'a', secretAccessKey: 'b' });
-    const o = assumeRoleOptions({ env: {}, region: 'eu-west-1', roleArn: 'arn:aws:iam::111111111111:role/x', externalId: 'ext' }, master);
+    const o = assumeRoleOptions(
+      { env: {}, region: 'eu-west-1', roleArn: 'arn:aws:iam::111111111111:role/x', externalId: 'ext' },
+      master,
+    );
     expect(o.params).toMatchObject({ RoleArn: 'arn:aws:iam::111111111111:role/x', ExternalId: 'ext' });
     expect(o.params.RoleSessionName).toMatch(/^ecrctl-\d+$/);
     expect(o.masterCredentials).toBe(master);
@@ -155,18 +185,30 @@ describe('registries: in .ecrctl.yaml — many accounts, one machine', () => {
   it('refuses a registries entry without a registry or without credentials, naming the line (exit 3)', async () => {
     const project = path.join(f.dir, 'project-bad');
     mkdirSync(project);
-    writeFileSync(path.join(project, '.ecrctl.yaml'), `registries:\n  - profile: prod\n  - account: '1234'\n    profile: prod\n  - match: 'x.dkr.ecr.*'\n`);
+    writeFileSync(
+      path.join(project, '.ecrctl.yaml'),
+      `registries:\n  - profile: prod\n  - account: '1234'\n    profile: prod\n  - match: 'x.dkr.ecr.*'\n`,
+    );
     const r = await f.cli(['tag-push', src, `${host}/field/app:bad`, '--endpoint-url', f.server.url], { cwd: project });
     expect(r.code, r.stderr).toBe(3);
     expect(r.stderr).toContain('.ecrctl.yaml:2: registries[0] names no registry');
-    expect(r.stderr).toContain("registries[1].account is a 12-digit account id");
+    expect(r.stderr).toContain('registries[1].account is a 12-digit account id');
     expect(r.stderr).toContain('registries[2] says nothing about credentials');
   });
 });
 
 describe('ECR Public', () => {
   it('authenticates in us-east-1 whatever region is configured, and says so in --verbose', async () => {
-    const r = await f.cli(['login', '--public', '--password-stdout', '--verbose', '--endpoint-url', f.server.url, '--region', 'eu-west-1']);
+    const r = await f.cli([
+      'login',
+      '--public',
+      '--password-stdout',
+      '--verbose',
+      '--endpoint-url',
+      f.server.url,
+      '--region',
+      'eu-west-1',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain('ECR Public API: region us-east-1 (ECR Public issues tokens only there)');
     expect(r.stdout.trim().length).toBeGreaterThan(2048);

@@ -59,7 +59,9 @@ export async function startField(prefix: string, opts: Partial<LocalServerOption
       return new URL(await server.registryEndpoint(region, account)).host;
     },
     async createRepo(name, o = {}) {
-      await f.ecr(o.region).send(new CreateRepositoryCommand({ repositoryName: name, ...(o.account ? { registryId: o.account } : {}) }));
+      await f
+        .ecr(o.region)
+        .send(new CreateRepositoryCommand({ repositoryName: name, ...(o.account ? { registryId: o.account } : {}) }));
     },
     layout(name, seed, o = {}) {
       const image = buildImage(seed, { layers: o.layers ?? 2, layerSize: 2000 });
@@ -68,7 +70,11 @@ export async function startField(prefix: string, opts: Partial<LocalServerOption
       return { ref: `oci:${layoutDir}:latest`, image };
     },
     cli(args, o = {}) {
-      return runCli(args, { env: { ...env, ...o.env }, ...(o.cwd ? { cwd: o.cwd } : {}), ...(o.input !== undefined ? { input: o.input } : {}) });
+      return runCli(args, {
+        env: { ...env, ...o.env },
+        ...(o.cwd ? { cwd: o.cwd } : {}),
+        ...(o.input !== undefined ? { input: o.input } : {}),
+      });
     },
     async close() {
       for (const c of clients) c.destroy();

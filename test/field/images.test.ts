@@ -46,11 +46,18 @@ describe('retagging through PutImage', () => {
       layers: [{ mediaType: 'application/vnd.example.sbom.v1+json', digest: layer, size: 15 }],
     });
     await ecr.send(
-      new PutImageCommand({ repositoryName: 'field/artifact', imageManifest: manifest, imageManifestMediaType: 'application/vnd.oci.image.manifest.v1+json', imageTag: 'sbom-1' }),
+      new PutImageCommand({
+        repositoryName: 'field/artifact',
+        imageManifest: manifest,
+        imageManifestMediaType: 'application/vnd.oci.image.manifest.v1+json',
+        imageTag: 'sbom-1',
+      }),
     );
     const r = await f.cli(['promote', 'field/artifact:sbom-1', 'sbom-stable', '--endpoint-url', f.server.url]);
     expect(r.code, r.stderr).toBe(0);
-    const out = await ecr.send(new DescribeImagesCommand({ repositoryName: 'field/artifact', imageIds: [{ imageTag: 'sbom-stable' }] }));
+    const out = await ecr.send(
+      new DescribeImagesCommand({ repositoryName: 'field/artifact', imageIds: [{ imageTag: 'sbom-stable' }] }),
+    );
     expect(out.imageDetails?.[0]?.imageDigest).toBe(sha256(manifest));
     expect(out.imageDetails?.[0]?.artifactMediaType).toBe('application/vnd.example.sbom.v1+json');
     expect(out.imageDetails?.[0]?.imageManifestMediaType).toBe('application/vnd.oci.image.manifest.v1+json');

@@ -35,7 +35,10 @@ function busiestWindow(times: number[], windowMs: number): number {
 describe('throttling is retried with backoff', () => {
   it('the SDK clients retry in adaptive mode (AWS_MAX_ATTEMPTS / AWS_RETRY_MODE override)', () => {
     expect(retrySettings({})).toEqual({ maxAttempts: 6, retryMode: 'adaptive' });
-    expect(retrySettings({ AWS_MAX_ATTEMPTS: '3', AWS_RETRY_MODE: 'standard' })).toEqual({ maxAttempts: 3, retryMode: 'standard' });
+    expect(retrySettings({ AWS_MAX_ATTEMPTS: '3', AWS_RETRY_MODE: 'standard' })).toEqual({
+      maxAttempts: 3,
+      retryMode: 'standard',
+    });
     expect(retrySettings({ AWS_MAX_ATTEMPTS: 'lots' }).maxAttempts).toBe(6);
   });
 
@@ -90,15 +93,33 @@ describe('manifest PUTs to ECR are paced under PutImage 10/s per repository', ()
   it('tag-push with 25 tags and copy --all-tags of them never exceed 10 manifest PUTs per second', async () => {
     const { ref } = f.layout('many', 5);
     const tags = Array.from({ length: 25 }, (_, i) => `t${i}`);
-    const push = await f.cli(['tag-push', ref, `${host}/field/many:t0`, ...tags.slice(1).flatMap((t) => ['--tag', t]), '--endpoint-url', f.server.url]);
+    const push = await f.cli([
+      'tag-push',
+      ref,
+      `${host}/field/many:t0`,
+      ...tags.slice(1).flatMap((t) => ['--tag', t]),
+      '--endpoint-url',
+      f.server.url,
+    ]);
     expect(push.code, push.stderr).toBe(0);
-    const pushPuts = requestsOf(f.server, 'registry:PUT manifests').filter((q) => q.repository === 'field/many').map((q) => q.at);
+    const pushPuts = requestsOf(f.server, 'registry:PUT manifests')
+      .filter((q) => q.repository === 'field/many')
+      .map((q) => q.at);
     expect(pushPuts.length).toBeGreaterThanOrEqual(25);
     expect(busiestWindow(pushPuts, 1000)).toBeLessThanOrEqual(10);
 
-    const copy = await f.cli(['copy', '--all-tags', `${host}/field/many`, `${host}/field/copied`, '--endpoint-url', f.server.url]);
+    const copy = await f.cli([
+      'copy',
+      '--all-tags',
+      `${host}/field/many`,
+      `${host}/field/copied`,
+      '--endpoint-url',
+      f.server.url,
+    ]);
     expect(copy.code, copy.stderr).toBe(0);
-    const copyPuts = requestsOf(f.server, 'registry:PUT manifests').filter((q) => q.repository === 'field/copied').map((q) => q.at);
+    const copyPuts = requestsOf(f.server, 'registry:PUT manifests')
+      .filter((q) => q.repository === 'field/copied')
+      .map((q) => q.at);
     expect(copyPuts.length).toBeGreaterThanOrEqual(25);
     expect(busiestWindow(copyPuts, 1000)).toBeLessThanOrEqual(10);
     const images = await f.ecr().send(new DescribeImagesCommand({ repositoryName: 'field/copied' }));

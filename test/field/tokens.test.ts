@@ -29,7 +29,16 @@ describe('a token that expires during a run', () => {
     // later request with the token the CLI holds gets ECR's 401 "token has expired".
     f.server.faults.push({ operation: 'registry:PUT uploads', kind: 'expire-tokens', times: 1 });
     const tokensBefore = requestsOf(f.server, 'ecr:GetAuthorizationToken').length;
-    const r = await f.cli(['tag-push', ref, `${host}/field/expiry:v1`, '--endpoint-url', f.server.url, '--concurrency', '1', '--verbose']);
+    const r = await f.cli([
+      'tag-push',
+      ref,
+      `${host}/field/expiry:v1`,
+      '--endpoint-url',
+      f.server.url,
+      '--concurrency',
+      '1',
+      '--verbose',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(requestsOf(f.server, 'ecr:GetAuthorizationToken').length - tokensBefore).toBe(2);
     expect(r.stderr).toContain('refused our credentials; refreshing them once');
@@ -50,7 +59,13 @@ describe('tokens longer than 2,048 characters', () => {
     const password = auth.slice('AWS:'.length);
     expect(auth.startsWith('AWS:')).toBe(true);
     expect(password.length).toBe(2500); // the emulator's tokens, like ECR's, are over 2,048
-    const tags = await skopeo(['list-tags', '--tls-verify=false', '--authfile', path.join(dockerDir, 'config.json'), `docker://${host}/field/long`]);
+    const tags = await skopeo([
+      'list-tags',
+      '--tls-verify=false',
+      '--authfile',
+      path.join(dockerDir, 'config.json'),
+      `docker://${host}/field/long`,
+    ]);
     expect(JSON.parse(tags.stdout).Tags).toEqual([]);
   });
 
@@ -80,7 +95,14 @@ describe('tokens longer than 2,048 characters', () => {
     const { ref } = f.layout('helper-src', 9);
     const layoutDir = ref.slice('oci:'.length, -':latest'.length);
     await skopeo(
-      ['copy', '--dest-tls-verify=false', '--authfile', path.join(dockerDir, 'config.json'), `oci:${layoutDir}:latest`, `docker://${host}/field/long:helper`],
+      [
+        'copy',
+        '--dest-tls-verify=false',
+        '--authfile',
+        path.join(dockerDir, 'config.json'),
+        `oci:${layoutDir}:latest`,
+        `docker://${host}/field/long:helper`,
+      ],
       { env: { ...process.env, ...f.env, ...env, PATH: `${bin}:${process.env.PATH}` } },
     );
     const images = await f.ecr().send(new DescribeImagesCommand({ repositoryName: 'field/long' }));

@@ -25,7 +25,8 @@ export interface CliOptions {
 /** Returns the path of the built entry module for a binary. */
 export function builtEntry(bin: 'ecrctl' | 'docker-credential-ecrctl' = 'ecrctl'): string {
   const build = process.env.ECRCTL_TEST_BUILD;
-  if (!build) throw new Error('ECRCTL_TEST_BUILD is not set: run the tests through vitest (global setup builds the CLI)');
+  if (!build)
+    throw new Error('ECRCTL_TEST_BUILD is not set: run the tests through vitest (global setup builds the CLI)');
   return path.join(build, 'dist', bin === 'ecrctl' ? 'cli/bin.js' : 'credential-helper-bin.js');
 }
 

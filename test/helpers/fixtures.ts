@@ -148,7 +148,8 @@ export function writeOciLayout(
 ): void {
   const blobsDir = path.join(dir, 'blobs', 'sha256');
   mkdirSync(blobsDir, { recursive: true });
-  const put = (digest: string, bytes: Buffer) => writeFileSync(path.join(blobsDir, digest.slice('sha256:'.length)), bytes);
+  const put = (digest: string, bytes: Buffer) =>
+    writeFileSync(path.join(blobsDir, digest.slice('sha256:'.length)), bytes);
   const manifests: Descriptor[] = [];
   for (const e of entries) {
     for (const img of [...(e.image ? [e.image] : []), ...(e.extraImages ?? [])]) {
@@ -166,5 +167,8 @@ export function writeOciLayout(
     });
   }
   writeFileSync(path.join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-  writeFileSync(path.join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests }));
+  writeFileSync(
+    path.join(dir, 'index.json'),
+    JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests }),
+  );
 }

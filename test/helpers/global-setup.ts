@@ -12,7 +12,13 @@ export default function setup(): () => void {
   mkdirSync(out, { recursive: true });
   const tsc = spawnSync(
     process.execPath,
-    [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', path.join(out, 'dist')],
+    [
+      path.join(root, 'node_modules/typescript/bin/tsc'),
+      '-p',
+      'tsconfig.build.json',
+      '--outDir',
+      path.join(out, 'dist'),
+    ],
     { cwd: root, encoding: 'utf8' },
   );
   if (!existsSync(path.join(out, 'dist/cli/bin.js'))) {

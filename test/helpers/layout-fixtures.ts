@@ -47,11 +47,18 @@ export function makeImage(tars: Buffer[], label = 'test', opts: { gzip?: boolean
     }),
   );
   const configDesc: Descriptor = { mediaType: MediaType.ociConfig, digest: sha256Digest(config), size: config.length };
-  const layerDescs: Descriptor[] = layers.map((l) => ({ mediaType: layerType, digest: sha256Digest(l), size: l.length }));
+  const layerDescs: Descriptor[] = layers.map((l) => ({
+    mediaType: layerType,
+    digest: sha256Digest(l),
+    size: l.length,
+  }));
   const bytes = Buffer.from(
     JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociManifest, config: configDesc, layers: layerDescs }),
   );
-  const blobs = new Map<string, Buffer>([[configDesc.digest, config], ...layers.map((l) => [sha256Digest(l), l] as [string, Buffer])]);
+  const blobs = new Map<string, Buffer>([
+    [configDesc.digest, config],
+    ...layers.map((l) => [sha256Digest(l), l] as [string, Buffer]),
+  ]);
   return {
     config,
     layers,

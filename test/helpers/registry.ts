@@ -98,9 +98,25 @@ export async function makeTestCa(dir: string): Promise<TestCa> {
   const caKey = path.join(dir, 'ca.key');
   const caFile = path.join(dir, 'ca.pem');
   await run('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', caKey, '-out', caFile, '-days', '1', '-subj', '/CN=ecrctl test CA',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    caKey,
+    '-out',
+    caFile,
+    '-days',
+    '1',
+    '-subj',
+    '/CN=ecrctl test CA',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
   ]);
   return {
     caFile,
@@ -111,12 +127,35 @@ export async function makeTestCa(dir: string): Promise<TestCa> {
       const ext = path.join(dir, `${name}.ext`);
       writeFileSync(ext, 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
       await run('openssl', [
-        'req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-        '-keyout', keyFile, '-out', csr, '-subj', `/CN=${name}`,
+        'req',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        keyFile,
+        '-out',
+        csr,
+        '-subj',
+        `/CN=${name}`,
       ]);
       await run('openssl', [
-        'x509', '-req', '-in', csr, '-CA', caFile, '-CAkey', caKey, '-CAcreateserial',
-        '-out', certFile, '-days', '1', '-extfile', ext,
+        'x509',
+        '-req',
+        '-in',
+        csr,
+        '-CA',
+        caFile,
+        '-CAkey',
+        caKey,
+        '-CAcreateserial',
+        '-out',
+        certFile,
+        '-days',
+        '1',
+        '-extfile',
+        ext,
       ]);
       return { certFile, keyFile };
     },
@@ -146,11 +185,26 @@ export async function startTokenServer(opts: {
   const keyFile = path.join(opts.dir, 'token.key');
   const certFile = path.join(opts.dir, 'token.pem');
   await run('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', keyFile, '-out', certFile, '-days', '1', '-subj', '/CN=ecrctl test token signer',
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    keyFile,
+    '-out',
+    certFile,
+    '-days',
+    '1',
+    '-subj',
+    '/CN=ecrctl test token signer',
   ]);
   const key = createPrivateKey(readFileSync(keyFile));
-  const certDer = readFileSync(certFile, 'utf8').replace(/-----[^-]+-----/g, '').replace(/\s+/g, '');
+  const certDer = readFileSync(certFile, 'utf8')
+    .replace(/-----[^-]+-----/g, '')
+    .replace(/\s+/g, '');
   const requests: TokenServerRequest[] = [];
   const server = http.createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
@@ -208,7 +262,11 @@ export async function startTokenServer(opts: {
     const signature = sign('sha256', Buffer.from(signingInput), { key, dsaEncoding: 'ieee-p1363' });
     const token = `${signingInput}.${b64url(signature)}`;
     res.writeHead(200, { 'content-type': 'application/json' }).end(
-      JSON.stringify({ [opts.tokenField]: token, expires_in: opts.expiresInSeconds, issued_at: new Date().toISOString() }),
+      JSON.stringify({
+        [opts.tokenField]: token,
+        expires_in: opts.expiresInSeconds,
+        issued_at: new Date().toISOString(),
+      }),
     );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -310,7 +368,14 @@ export async function startRegistry(opts: StartRegistryOptions = {}): Promise<St
     const config = path.join(dir, 'config.yml');
     writeFileSync(
       config,
-      [...lines, 'http:', `  addr: 127.0.0.1:${port}`, `  secret: ${randomBytes(16).toString('hex')}`, ...tlsLines, ''].join('\n'),
+      [
+        ...lines,
+        'http:',
+        `  addr: 127.0.0.1:${port}`,
+        `  secret: ${randomBytes(16).toString('hex')}`,
+        ...tlsLines,
+        '',
+      ].join('\n'),
     );
     const child = spawn(REGISTRY_BIN, ['serve', config], { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';

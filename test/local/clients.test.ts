@@ -5,7 +5,13 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { CreateRepositoryCommand, DescribeImagesCommand, DescribeRepositoriesCommand, type ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
+import {
+  CreateRepositoryCommand,
+  DescribeImagesCommand,
+  DescribeRepositoriesCommand,
+  type ECRClient,
+  GetAuthorizationTokenCommand,
+} from '@aws-sdk/client-ecr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalServer } from '../../src/local/server.js';
 import { digestOf, ecrClient, start, tempDir, tinyImage } from './helpers.js';
@@ -66,7 +72,9 @@ function awsEnv(): NodeJS.ProcessEnv {
 /** Runs Debian's AWS CLI v2 against the server; resolves with exit code and output. */
 async function aws(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run('/usr/bin/aws', ['--endpoint-url', server.url, '--output', 'json', ...args], { env: awsEnv() });
+    const { stdout, stderr } = await run('/usr/bin/aws', ['--endpoint-url', server.url, '--output', 'json', ...args], {
+      env: awsEnv(),
+    });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -83,7 +91,16 @@ function skopeo(args: string[]) {
 
 describe('AWS CLI v2', () => {
   it('creates and describes repositories as the SDK sees them', async () => {
-    const created = await aws(['ecr', 'create-repository', '--repository-name', 'cli/made', '--image-tag-mutability', 'IMMUTABLE', '--image-scanning-configuration', 'scanOnPush=true']);
+    const created = await aws([
+      'ecr',
+      'create-repository',
+      '--repository-name',
+      'cli/made',
+      '--image-tag-mutability',
+      'IMMUTABLE',
+      '--image-scanning-configuration',
+      'scanOnPush=true',
+    ]);
     expect(created.code, created.stderr).toBe(0);
     const repo = (JSON.parse(created.stdout) as { repository: Record<string, unknown> }).repository;
     const sdk = (await ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ['cli/made'] }))).repositories?.[0];
@@ -127,13 +144,34 @@ describe('skopeo and the AWS CLI on one image', () => {
     const image = tinyImage('skopeo');
     const src = path.join(tmp.dir, 'src-layout');
     writeOciLayout(src, image, 'v1');
-    await skopeo(['copy', '--dest-creds', `AWS:${password}`, '--dest-tls-verify=false', `oci:${src}:v1`, `docker://${host}/skopeo/app:v1`]);
+    await skopeo([
+      'copy',
+      '--dest-creds',
+      `AWS:${password}`,
+      '--dest-tls-verify=false',
+      `oci:${src}:v1`,
+      `docker://${host}/skopeo/app:v1`,
+    ]);
 
-    const raw = await skopeo(['inspect', '--raw', '--creds', `AWS:${password}`, '--tls-verify=false', `docker://${host}/skopeo/app:v1`]);
+    const raw = await skopeo([
+      'inspect',
+      '--raw',
+      '--creds',
+      `AWS:${password}`,
+      '--tls-verify=false',
+      `docker://${host}/skopeo/app:v1`,
+    ]);
     expect(digestOf(raw.stdout)).toBe(image.manifestDigest);
 
     const out = path.join(tmp.dir, 'out-layout');
-    await skopeo(['copy', '--src-creds', `AWS:${password}`, '--src-tls-verify=false', `docker://${host}/skopeo/app:v1`, `oci:${out}:v1`]);
+    await skopeo([
+      'copy',
+      '--src-creds',
+      `AWS:${password}`,
+      '--src-tls-verify=false',
+      `docker://${host}/skopeo/app:v1`,
+      `oci:${out}:v1`,
+    ]);
     const index = JSON.parse(readFileSync(path.join(out, 'index.json'), 'utf8')) as { manifests: { digest: string }[] };
     expect(index.manifests[0]?.digest).toBe(image.manifestDigest);
     expect(readFileSync(path.join(out, 'blobs', 'sha256', image.layerDigest.slice(7)))).toEqual(image.layer);
@@ -157,6 +195,8 @@ describe('skopeo and the AWS CLI on one image', () => {
       imageSizeInBytes: cliDetail?.imageSizeInBytes,
     });
     expect(new Date(cliDetail?.imagePushedAt as string).getTime()).toBe(sdkDetail?.imagePushedAt?.getTime());
-    expect(new Date(cliDetail?.lastRecordedPullTime as string).getTime()).toBe(sdkDetail?.lastRecordedPullTime?.getTime());
+    expect(new Date(cliDetail?.lastRecordedPullTime as string).getTime()).toBe(
+      sdkDetail?.lastRecordedPullTime?.getTime(),
+    );
   });
 });

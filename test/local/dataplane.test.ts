@@ -1,6 +1,11 @@
 // The OCI distribution API of the local endpoint, spoken to with plain fetch, as ECR's data
 // plane behaves: auth, pushes and pulls, verification, limits and refusals.
-import { CreateRepositoryCommand, DescribeImagesCommand, type ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
+import {
+  CreateRepositoryCommand,
+  DescribeImagesCommand,
+  type ECRClient,
+  GetAuthorizationTokenCommand,
+} from '@aws-sdk/client-ecr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalServer } from '../../src/local/server.js';
 import { digestOf, ecrClient, pushImage, start, tempDir, tinyImage } from './helpers.js';
@@ -25,7 +30,12 @@ beforeAll(async () => {
     }),
   );
   for (const name of ['app', 'team/svc', 'locked', 'tags', 'refs', 'multi']) {
-    await ecr.send(new CreateRepositoryCommand({ repositoryName: name, ...(name === 'locked' ? { imageTagMutability: 'IMMUTABLE' } : {}) }));
+    await ecr.send(
+      new CreateRepositoryCommand({
+        repositoryName: name,
+        ...(name === 'locked' ? { imageTagMutability: 'IMMUTABLE' } : {}),
+      }),
+    );
   }
 });
 afterAll(async () => {
@@ -56,7 +66,9 @@ describe('authentication', () => {
 
   it('refuses a token of another region', async () => {
     const eu = await ecrClient(server, 'eu-west-1').send(new GetAuthorizationTokenCommand({}));
-    const res = await fetch(`${endpoint}/v2/`, { headers: { Authorization: `Basic ${eu.authorizationData?.[0]?.authorizationToken}` } });
+    const res = await fetch(`${endpoint}/v2/`, {
+      headers: { Authorization: `Basic ${eu.authorizationData?.[0]?.authorizationToken}` },
+    });
     expect(res.status).toBe(401);
   });
 
@@ -71,7 +83,9 @@ describe('authentication', () => {
       await new Promise((r) => setTimeout(r, 1100));
       const res = await fetch(url, { headers: header });
       expect(res.status).toBe(401);
-      expect((await errorsOf(res))[0]?.message).toBe('Your authorization token has expired. Reauthenticate and try again.');
+      expect((await errorsOf(res))[0]?.message).toBe(
+        'Your authorization token has expired. Reauthenticate and try again.',
+      );
     } finally {
       await short.close();
       dir.remove();
@@ -117,20 +131,31 @@ describe('push and pull', () => {
     expect(whole.status).toBe(200);
     expect(whole.headers.get('docker-content-digest')).toBe(image.layerDigest);
     expect(Buffer.from(await whole.arrayBuffer())).toEqual(image.layer);
-    const part = await fetch(`${endpoint}/v2/app/blobs/${image.layerDigest}`, { headers: { Authorization: auth, Range: 'bytes=5-14' } });
+    const part = await fetch(`${endpoint}/v2/app/blobs/${image.layerDigest}`, {
+      headers: { Authorization: auth, Range: 'bytes=5-14' },
+    });
     expect(part.status).toBe(206);
     expect(part.headers.get('content-range')).toBe(`bytes 5-14/${image.layer.length}`);
     expect(Buffer.from(await part.arrayBuffer())).toEqual(image.layer.subarray(5, 15));
-    const head = await fetch(`${endpoint}/v2/app/blobs/${image.configDigest}`, { method: 'HEAD', headers: { Authorization: auth } });
+    const head = await fetch(`${endpoint}/v2/app/blobs/${image.configDigest}`, {
+      method: 'HEAD',
+      headers: { Authorization: auth },
+    });
     expect(head.status).toBe(200);
     expect(head.headers.get('content-length')).toBe(String(image.config.length));
-    const other = await fetch(`${endpoint}/v2/team/svc/blobs/${image.layerDigest}`, { method: 'HEAD', headers: { Authorization: auth } });
+    const other = await fetch(`${endpoint}/v2/team/svc/blobs/${image.layerDigest}`, {
+      method: 'HEAD',
+      headers: { Authorization: auth },
+    });
     expect(other.status).toBe(404);
   });
 
   it('takes a chunked upload (POST, PATCH, PATCH, PUT) and reports progress', async () => {
     const blob = Buffer.from('0123456789abcdefghij');
-    const post = await fetch(`${endpoint}/v2/team/svc/blobs/uploads/`, { method: 'POST', headers: { Authorization: auth } });
+    const post = await fetch(`${endpoint}/v2/team/svc/blobs/uploads/`, {
+      method: 'POST',
+      headers: { Authorization: auth },
+    });
     expect(post.status).toBe(202);
     const location = post.headers.get('location') ?? '';
     expect(location).toMatch(/^\/v2\/team\/svc\/blobs\/uploads\/[0-9a-f-]+$/);
@@ -147,12 +172,19 @@ describe('push and pull', () => {
       body: blob.subarray(0, 10),
     });
     expect(wrong.status).toBe(416);
-    const p2 = await fetch(`${endpoint}${location}`, { method: 'PATCH', headers: { Authorization: auth, 'Content-Range': '10-19' }, body: blob.subarray(10) });
+    const p2 = await fetch(`${endpoint}${location}`, {
+      method: 'PATCH',
+      headers: { Authorization: auth, 'Content-Range': '10-19' },
+      body: blob.subarray(10),
+    });
     expect(p2.status).toBe(202);
     const status = await fetch(`${endpoint}${location}`, { headers: { Authorization: auth } });
     expect(status.status).toBe(204);
     expect(status.headers.get('range')).toBe('0-19');
-    const put = await fetch(`${endpoint}${location}?digest=${digestOf(blob)}`, { method: 'PUT', headers: { Authorization: auth } });
+    const put = await fetch(`${endpoint}${location}?digest=${digestOf(blob)}`, {
+      method: 'PUT',
+      headers: { Authorization: auth },
+    });
     expect(put.status).toBe(201);
     expect(put.headers.get('docker-content-digest')).toBe(digestOf(blob));
     const got = await fetch(`${endpoint}/v2/team/svc/blobs/${digestOf(blob)}`, { headers: { Authorization: auth } });
@@ -167,7 +199,10 @@ describe('push and pull', () => {
     });
     expect(res.status).toBe(400);
     expect((await errorsOf(res))[0]?.code).toBe('DIGEST_INVALID');
-    const head = await fetch(`${endpoint}/v2/app/blobs/${digestOf('something else')}`, { method: 'HEAD', headers: { Authorization: auth } });
+    const head = await fetch(`${endpoint}/v2/app/blobs/${digestOf('something else')}`, {
+      method: 'HEAD',
+      headers: { Authorization: auth },
+    });
     expect(head.status).toBe(404);
   });
 
@@ -177,7 +212,10 @@ describe('push and pull', () => {
       headers: { Authorization: auth },
     });
     expect(res.status).toBe(202);
-    const del = await fetch(`${endpoint}${res.headers.get('location')}`, { method: 'DELETE', headers: { Authorization: auth } });
+    const del = await fetch(`${endpoint}${res.headers.get('location')}`, {
+      method: 'DELETE',
+      headers: { Authorization: auth },
+    });
     expect(del.status).toBe(204);
     const again = await fetch(`${endpoint}${res.headers.get('location')}`, { headers: { Authorization: auth } });
     expect(again.status).toBe(404);
@@ -199,7 +237,11 @@ describe('push and pull', () => {
       JSON.stringify({
         schemaVersion: 2,
         mediaType: 'application/vnd.oci.image.manifest.v1+json',
-        config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: image.configDigest, size: image.config.length },
+        config: {
+          mediaType: 'application/vnd.oci.image.config.v1+json',
+          digest: image.configDigest,
+          size: image.config.length,
+        },
         layers: [],
         annotations: { padding: 'x'.repeat(4 * 1024 * 1024) },
       }),
@@ -228,7 +270,9 @@ describe('push and pull', () => {
     expect(res.status).toBe(404);
     const e = (await errorsOf(res))[0];
     expect(e?.code).toBe('NAME_UNKNOWN');
-    expect(e?.message).toBe("The repository with name 'missing/repo' does not exist in the registry with id '123456789012'");
+    expect(e?.message).toBe(
+      "The repository with name 'missing/repo' does not exist in the registry with id '123456789012'",
+    );
     const push = await pushImage(endpoint, auth, 'missing', tinyImage('m'), 'v1').catch((err: Error) => err);
     expect(String(push)).toMatch(/blob push failed: 404/);
   });
@@ -245,14 +289,18 @@ describe('push and pull', () => {
     expect(e?.message).toBe(
       "The image tag 'v1' already exists in the 'locked' repository and cannot be overwritten because the repository is immutable.",
     );
-    const still = await fetch(`${endpoint}/v2/locked/manifests/v1`, { method: 'HEAD', headers: { Authorization: auth } });
+    const still = await fetch(`${endpoint}/v2/locked/manifests/v1`, {
+      method: 'HEAD',
+      headers: { Authorization: auth },
+    });
     expect(still.headers.get('docker-content-digest')).toBe(a.manifestDigest);
   });
 
   it('lets an excluded tag move in an IMMUTABLE_WITH_EXCLUSION repository, and no other', async () => {
     const a = tinyImage('excl-a');
     const b = tinyImage('excl-b');
-    for (const tag of ['latest', 'v1']) expect((await pushImage(endpoint, auth, 'mostly-locked', a, tag)).status).toBe(201);
+    for (const tag of ['latest', 'v1'])
+      expect((await pushImage(endpoint, auth, 'mostly-locked', a, tag)).status).toBe(201);
     expect((await pushImage(endpoint, auth, 'mostly-locked', b, 'latest')).status).toBe(201);
     const res = await pushImage(endpoint, auth, 'mostly-locked', b, 'v1');
     expect(res.status).toBe(400);
@@ -264,7 +312,10 @@ describe('push and pull', () => {
   it('deletes a manifest by digest', async () => {
     const x = tinyImage('to-delete');
     await pushImage(endpoint, auth, 'app', x, 'gone');
-    const del = await fetch(`${endpoint}/v2/app/manifests/${x.manifestDigest}`, { method: 'DELETE', headers: { Authorization: auth } });
+    const del = await fetch(`${endpoint}/v2/app/manifests/${x.manifestDigest}`, {
+      method: 'DELETE',
+      headers: { Authorization: auth },
+    });
     expect(del.status).toBe(202);
     const res = await fetch(`${endpoint}/v2/app/manifests/gone`, { headers: { Authorization: auth } });
     expect(res.status).toBe(404);
@@ -275,7 +326,8 @@ describe('push and pull', () => {
 describe('tags, indexes and referrers', () => {
   it('lists tags in pages of n with a Link header, and refuses n > 1000', async () => {
     const img = tinyImage('tags');
-    for (const t of ['a', 'b', 'c', 'd', 'e']) expect((await pushImage(endpoint, auth, 'tags', img, t)).status).toBe(201);
+    for (const t of ['a', 'b', 'c', 'd', 'e'])
+      expect((await pushImage(endpoint, auth, 'tags', img, t)).status).toBe(201);
     const p1 = await fetch(`${endpoint}/v2/tags/tags/list?n=2`, { headers: { Authorization: auth } });
     expect(await p1.json()).toEqual({ name: 'tags', tags: ['a', 'b'] });
     expect(p1.headers.get('link')).toBe('</v2/tags/tags/list?n=2&last=b>; rel="next"');
@@ -318,7 +370,9 @@ describe('tags, indexes and referrers', () => {
       body: both,
     });
     expect(ok.status).toBe(201);
-    const d = await ecr.send(new DescribeImagesCommand({ repositoryName: 'multi', imageIds: [{ imageTag: 'latest' }] }));
+    const d = await ecr.send(
+      new DescribeImagesCommand({ repositoryName: 'multi', imageIds: [{ imageTag: 'latest' }] }),
+    );
     expect(d.imageDetails?.[0]?.imageSizeInBytes).toBe(Math.max(amd.layer.length, arm.layer.length));
     expect(d.imageDetails?.[0]?.imageManifestMediaType).toBe('application/vnd.oci.image.index.v1+json');
   });
@@ -329,7 +383,11 @@ describe('tags, indexes and referrers', () => {
     const emptyConfig = Buffer.from('{}');
     const sigBlob = Buffer.from('signature bytes');
     for (const b of [emptyConfig, sigBlob]) {
-      await fetch(`${endpoint}/v2/refs/blobs/uploads/?digest=${digestOf(b)}`, { method: 'POST', headers: { Authorization: auth }, body: b });
+      await fetch(`${endpoint}/v2/refs/blobs/uploads/?digest=${digestOf(b)}`, {
+        method: 'POST',
+        headers: { Authorization: auth },
+        body: b,
+      });
     }
     const referrer = Buffer.from(
       JSON.stringify({
@@ -349,7 +407,9 @@ describe('tags, indexes and referrers', () => {
     });
     expect(put.status).toBe(201);
     expect(put.headers.get('oci-subject')).toBe(subject.manifestDigest);
-    const list = await fetch(`${endpoint}/v2/refs/referrers/${subject.manifestDigest}`, { headers: { Authorization: auth } });
+    const list = await fetch(`${endpoint}/v2/refs/referrers/${subject.manifestDigest}`, {
+      headers: { Authorization: auth },
+    });
     expect(list.headers.get('content-type')).toBe('application/vnd.oci.image.index.v1+json');
     expect(await list.json()).toEqual({
       schemaVersion: 2,
@@ -364,12 +424,20 @@ describe('tags, indexes and referrers', () => {
         },
       ],
     });
-    const filtered = await fetch(`${endpoint}/v2/refs/referrers/${subject.manifestDigest}?artifactType=application/other`, {
-      headers: { Authorization: auth },
-    });
+    const filtered = await fetch(
+      `${endpoint}/v2/refs/referrers/${subject.manifestDigest}?artifactType=application/other`,
+      {
+        headers: { Authorization: auth },
+      },
+    );
     expect(filtered.headers.get('oci-filters-applied')).toBe('artifactType');
     expect(((await filtered.json()) as { manifests: unknown[] }).manifests).toEqual([]);
-    const d = await ecr.send(new DescribeImagesCommand({ repositoryName: 'refs', imageIds: [{ imageDigest: digestOf(referrer) }] }));
-    expect(d.imageDetails?.[0]).toMatchObject({ subjectManifestDigest: subject.manifestDigest, artifactMediaType: 'application/vnd.example.signature' });
+    const d = await ecr.send(
+      new DescribeImagesCommand({ repositoryName: 'refs', imageIds: [{ imageDigest: digestOf(referrer) }] }),
+    );
+    expect(d.imageDetails?.[0]).toMatchObject({
+      subjectManifestDigest: subject.manifestDigest,
+      artifactMediaType: 'application/vnd.example.signature',
+    });
   });
 });

@@ -61,7 +61,9 @@ export function tinyImage(seed: string, mediaType: 'oci' | 'docker' = 'oci'): Ti
   const oci = mediaType === 'oci';
   const manifestDoc = {
     schemaVersion: 2,
-    mediaType: oci ? 'application/vnd.oci.image.manifest.v1+json' : 'application/vnd.docker.distribution.manifest.v2+json',
+    mediaType: oci
+      ? 'application/vnd.oci.image.manifest.v1+json'
+      : 'application/vnd.docker.distribution.manifest.v2+json',
     config: {
       mediaType: oci ? 'application/vnd.oci.image.config.v1+json' : 'application/vnd.docker.container.image.v1+json',
       digest: digestOf(config),
@@ -69,7 +71,9 @@ export function tinyImage(seed: string, mediaType: 'oci' | 'docker' = 'oci'): Ti
     },
     layers: [
       {
-        mediaType: oci ? 'application/vnd.oci.image.layer.v1.tar+gzip' : 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+        mediaType: oci
+          ? 'application/vnd.oci.image.layer.v1.tar+gzip'
+          : 'application/vnd.docker.image.rootfs.diff.tar.gzip',
         digest: digestOf(layer),
         size: layer.length,
       },
@@ -93,7 +97,13 @@ export function basicAuth(authorizationToken: string): string {
 }
 
 /** Pushes an image's blobs and manifest through the data plane (monolithic POST ?digest=). */
-export async function pushImage(endpoint: string, auth: string, repo: string, image: TinyImage, tag: string): Promise<Response> {
+export async function pushImage(
+  endpoint: string,
+  auth: string,
+  repo: string,
+  image: TinyImage,
+  tag: string,
+): Promise<Response> {
   for (const blob of [image.layer, image.config]) {
     const res = await fetch(`${endpoint}/v2/${repo}/blobs/uploads/?digest=${digestOf(blob)}`, {
       method: 'POST',

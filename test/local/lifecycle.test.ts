@@ -31,7 +31,11 @@ afterAll(async () => {
   tmp.remove();
 });
 
-const rule = (rulePriority: number, selection: Record<string, unknown>, action: Record<string, unknown> = { type: 'expire' }) => ({
+const rule = (
+  rulePriority: number,
+  selection: Record<string, unknown>,
+  action: Record<string, unknown> = { type: 'expire' },
+) => ({
   rulePriority,
   selection,
   action,
@@ -50,7 +54,10 @@ async function repoWithImages(name: string): Promise<MadeImage[]> {
   return makeImages(ecr, name, 8, { tags: (i) => (i < 5 ? [`v${i}`] : []), gapMs: 3, seed: name });
 }
 
-async function previewUntilDone(name: string, input: Record<string, unknown> = {}): Promise<GetLifecyclePolicyPreviewCommandOutput> {
+async function previewUntilDone(
+  name: string,
+  input: Record<string, unknown> = {},
+): Promise<GetLifecyclePolicyPreviewCommandOutput> {
   for (let i = 0; i < 5; i++) {
     const out = await ecr.send(new GetLifecyclePolicyPreviewCommand({ repositoryName: name, ...input }));
     if (out.status !== 'IN_PROGRESS') return out;
@@ -63,7 +70,8 @@ describe('Put/Get/DeleteLifecyclePolicy', () => {
     await ecr.send(new CreateRepositoryCommand({ repositoryName: 'lc/rt' }));
     await expect(ecr.send(new GetLifecyclePolicyCommand({ repositoryName: 'lc/rt' }))).rejects.toMatchObject({
       name: 'LifecyclePolicyNotFoundException',
-      message: "Lifecycle policy does not exist for the repository with name 'lc/rt' in the registry with id '123456789012'",
+      message:
+        "Lifecycle policy does not exist for the repository with name 'lc/rt' in the registry with id '123456789012'",
     });
     const put = await ecr.send(new PutLifecyclePolicyCommand({ repositoryName: 'lc/rt', lifecyclePolicyText: POLICY }));
     expect(put).toMatchObject({ registryId: '123456789012', repositoryName: 'lc/rt', lifecyclePolicyText: POLICY });
@@ -72,31 +80,55 @@ describe('Put/Get/DeleteLifecyclePolicy', () => {
     expect(got.lastEvaluatedAt).toBeUndefined();
     const deleted = await ecr.send(new DeleteLifecyclePolicyCommand({ repositoryName: 'lc/rt' }));
     expect(deleted.lifecyclePolicyText).toBe(POLICY);
-    await expect(ecr.send(new DeleteLifecyclePolicyCommand({ repositoryName: 'lc/rt' }))).rejects.toMatchObject({ name: 'LifecyclePolicyNotFoundException' });
-    await expect(ecr.send(new GetLifecyclePolicyCommand({ repositoryName: 'lc/none' }))).rejects.toMatchObject({ name: 'RepositoryNotFoundException' });
+    await expect(ecr.send(new DeleteLifecyclePolicyCommand({ repositoryName: 'lc/rt' }))).rejects.toMatchObject({
+      name: 'LifecyclePolicyNotFoundException',
+    });
+    await expect(ecr.send(new GetLifecyclePolicyCommand({ repositoryName: 'lc/none' }))).rejects.toMatchObject({
+      name: 'RepositoryNotFoundException',
+    });
   });
 
   it.each([
     [
       'a duplicate rulePriority',
-      JSON.stringify({ rules: [rule(1, { tagStatus: 'untagged', countType: 'imageCountMoreThan', countNumber: 1 }), rule(1, { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: 9 })] }),
+      JSON.stringify({
+        rules: [
+          rule(1, { tagStatus: 'untagged', countType: 'imageCountMoreThan', countNumber: 1 }),
+          rule(1, { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: 9 }),
+        ],
+      }),
       'rulePriority 1 is already used',
     ],
-    ['a countUnit on a count rule', JSON.stringify({ rules: [rule(1, { tagStatus: 'untagged', countType: 'imageCountMoreThan', countUnit: 'days', countNumber: 1 })] }), 'takes no countUnit'],
+    [
+      'a countUnit on a count rule',
+      JSON.stringify({
+        rules: [rule(1, { tagStatus: 'untagged', countType: 'imageCountMoreThan', countUnit: 'days', countNumber: 1 })],
+      }),
+      'takes no countUnit',
+    ],
   ])('refuses %s with InvalidParameterException worded as ECR words it', async (_what, text, detail) => {
     await ecr.send(new CreateRepositoryCommand({ repositoryName: 'lc/bad' })).catch(() => undefined);
-    const err = await ecr.send(new PutLifecyclePolicyCommand({ repositoryName: 'lc/bad', lifecyclePolicyText: text })).catch((e: unknown) => e);
+    const err = await ecr
+      .send(new PutLifecyclePolicyCommand({ repositoryName: 'lc/bad', lifecyclePolicyText: text }))
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ name: 'InvalidParameterException' });
     const message = (err as Error).message;
-    expect(message).toMatch(/^Invalid parameter at 'LifecyclePolicyText' failed to satisfy constraint: 'Lifecycle policy validation failure: /);
+    expect(message).toMatch(
+      /^Invalid parameter at 'LifecyclePolicyText' failed to satisfy constraint: 'Lifecycle policy validation failure: /,
+    );
     expect(message).toContain(detail);
-    await expect(ecr.send(new GetLifecyclePolicyCommand({ repositoryName: 'lc/bad' }))).rejects.toMatchObject({ name: 'LifecyclePolicyNotFoundException' });
+    await expect(ecr.send(new GetLifecyclePolicyCommand({ repositoryName: 'lc/bad' }))).rejects.toMatchObject({
+      name: 'LifecyclePolicyNotFoundException',
+    });
   });
 
   it('refuses a text shorter than 100 characters (the API limit)', async () => {
-    await expect(ecr.send(new PutLifecyclePolicyCommand({ repositoryName: 'lc/bad', lifecyclePolicyText: '{"rules":[]}' }))).rejects.toMatchObject({
+    await expect(
+      ecr.send(new PutLifecyclePolicyCommand({ repositoryName: 'lc/bad', lifecyclePolicyText: '{"rules":[]}' })),
+    ).rejects.toMatchObject({
       name: 'InvalidParameterException',
-      message: "Invalid parameter at 'lifecyclePolicyText' failed to satisfy constraint: 'Member must have length greater than or equal to 100'",
+      message:
+        "Invalid parameter at 'lifecyclePolicyText' failed to satisfy constraint: 'Member must have length greater than or equal to 100'",
     });
   });
 });
@@ -108,14 +140,20 @@ describe('lifecycle policy preview', () => {
   });
 
   it('is IN_PROGRESS at first, then COMPLETE with one result per image acted on', async () => {
-    await expect(ecr.send(new GetLifecyclePolicyPreviewCommand({ repositoryName: 'lc/preview' }))).rejects.toMatchObject({
+    await expect(
+      ecr.send(new GetLifecyclePolicyPreviewCommand({ repositoryName: 'lc/preview' })),
+    ).rejects.toMatchObject({
       name: 'LifecyclePolicyPreviewNotFoundException',
     });
     // No policy given and none set: nothing to preview.
-    await expect(ecr.send(new StartLifecyclePolicyPreviewCommand({ repositoryName: 'lc/preview' }))).rejects.toMatchObject({
+    await expect(
+      ecr.send(new StartLifecyclePolicyPreviewCommand({ repositoryName: 'lc/preview' })),
+    ).rejects.toMatchObject({
       name: 'LifecyclePolicyNotFoundException',
     });
-    const started = await ecr.send(new StartLifecyclePolicyPreviewCommand({ repositoryName: 'lc/preview', lifecyclePolicyText: POLICY }));
+    const started = await ecr.send(
+      new StartLifecyclePolicyPreviewCommand({ repositoryName: 'lc/preview', lifecyclePolicyText: POLICY }),
+    );
     expect(started.status).toBe('IN_PROGRESS');
     const first = await ecr.send(new GetLifecyclePolicyPreviewCommand({ repositoryName: 'lc/preview' }));
     expect(first.status).toBe('IN_PROGRESS');
@@ -124,7 +162,9 @@ describe('lifecycle policy preview', () => {
     expect(done.status).toBe('COMPLETE');
     expect(done.lifecyclePolicyText).toBe(POLICY);
     // v0..v2 go (beyond the newest 2 of v*), and the 2 older of 3 untagged images.
-    expect(done.previewResults?.map((r) => [r.imageDigest, r.imageTags ?? [], r.action?.type, r.appliedRulePriority])).toEqual([
+    expect(
+      done.previewResults?.map((r) => [r.imageDigest, r.imageTags ?? [], r.action?.type, r.appliedRulePriority]),
+    ).toEqual([
       [made[0]?.digest, ['v0'], 'EXPIRE', 1],
       [made[1]?.digest, ['v1'], 'EXPIRE', 1],
       [made[2]?.digest, ['v2'], 'EXPIRE', 1],
@@ -139,7 +179,10 @@ describe('lifecycle policy preview', () => {
     const pages: string[][] = [];
     let token: string | undefined;
     do {
-      const out: GetLifecyclePolicyPreviewCommandOutput = await previewUntilDone('lc/preview', { maxResults: 2, ...(token ? { nextToken: token } : {}) });
+      const out: GetLifecyclePolicyPreviewCommandOutput = await previewUntilDone('lc/preview', {
+        maxResults: 2,
+        ...(token ? { nextToken: token } : {}),
+      });
       pages.push((out.previewResults ?? []).map((r) => r.imageDigest ?? ''));
       token = out.nextToken;
     } while (token);
@@ -150,7 +193,9 @@ describe('lifecycle policy preview', () => {
     expect(untagged.summary?.expiringImageTotalCount).toBe(5);
     const one = await previewUntilDone('lc/preview', { imageIds: [{ imageTag: 'v1' }] });
     expect(one.previewResults?.map((r) => r.imageDigest)).toEqual([made[1]?.digest]);
-    await expect(previewUntilDone('lc/preview', { maxResults: 101 })).rejects.toMatchObject({ name: 'InvalidParameterException' });
+    await expect(previewUntilDone('lc/preview', { maxResults: 101 })).rejects.toMatchObject({
+      name: 'InvalidParameterException',
+    });
   });
 
   it("previews the repository's own policy when no text is given", async () => {

@@ -48,7 +48,13 @@ describe('ECR Public API', () => {
     const out = await pub.send(
       new CreateRepositoryCommand({
         repositoryName: 'tools/cli',
-        catalogData: { description: 'A CLI', architectures: ['x86-64', 'ARM 64'], operatingSystems: ['Linux'], aboutText: '# About', logoImageBlob: png },
+        catalogData: {
+          description: 'A CLI',
+          architectures: ['x86-64', 'ARM 64'],
+          operatingSystems: ['Linux'],
+          aboutText: '# About',
+          logoImageBlob: png,
+        },
         tags: [{ Key: 'team', Value: 'tools' }],
       }),
     );
@@ -59,7 +65,12 @@ describe('ECR Public API', () => {
       repositoryName: 'tools/cli',
       repositoryUri: `${host}/local/tools/cli`,
     });
-    expect(out.catalogData).toMatchObject({ description: 'A CLI', architectures: ['x86-64', 'ARM 64'], operatingSystems: ['Linux'], aboutText: '# About' });
+    expect(out.catalogData).toMatchObject({
+      description: 'A CLI',
+      architectures: ['x86-64', 'ARM 64'],
+      operatingSystems: ['Linux'],
+      aboutText: '# About',
+    });
     const logo = await fetch(out.catalogData?.logoUrl ?? '');
     expect(logo.headers.get('content-type')).toBe('image/png');
     expect(Buffer.from(await logo.arrayBuffer())).toEqual(png);
@@ -74,11 +85,21 @@ describe('ECR Public API', () => {
   });
 
   it('updates catalog data and refuses a logo that is not a PNG', async () => {
-    await pub.send(new PutRepositoryCatalogDataCommand({ repositoryName: 'tools/cli', catalogData: { description: 'Better', usageText: 'run it' } }));
+    await pub.send(
+      new PutRepositoryCatalogDataCommand({
+        repositoryName: 'tools/cli',
+        catalogData: { description: 'Better', usageText: 'run it' },
+      }),
+    );
     const got = await pub.send(new GetRepositoryCatalogDataCommand({ repositoryName: 'tools/cli' }));
     expect(got.catalogData).toEqual({ description: 'Better', usageText: 'run it', marketplaceCertified: false });
     const err = await failure(
-      pub.send(new PutRepositoryCatalogDataCommand({ repositoryName: 'tools/cli', catalogData: { logoImageBlob: Buffer.from('GIF89a') } })),
+      pub.send(
+        new PutRepositoryCatalogDataCommand({
+          repositoryName: 'tools/cli',
+          catalogData: { logoImageBlob: Buffer.from('GIF89a') },
+        }),
+      ),
     );
     expect(err.name).toBe('InvalidParameterException');
     const missing = await failure(pub.send(new GetRepositoryCatalogDataCommand({ repositoryName: 'nope' })));
@@ -89,7 +110,11 @@ describe('ECR Public API', () => {
     const err = await failure(publicClient(server, 'eu-west-1').send(new GetAuthorizationTokenCommand({})));
     expect(err.name).toBe('UnsupportedCommandException');
     const ok = await pub.send(new GetAuthorizationTokenCommand({}));
-    expect(Buffer.from(ok.authorizationData?.authorizationToken ?? '', 'base64').toString().startsWith('AWS:')).toBe(true);
+    expect(
+      Buffer.from(ok.authorizationData?.authorizationToken ?? '', 'base64')
+        .toString()
+        .startsWith('AWS:'),
+    ).toBe(true);
     expect(ok.authorizationData?.expiresAt).toBeInstanceOf(Date);
   });
 });
@@ -107,7 +132,9 @@ describe('ECR Public data plane', () => {
     expect(pulled.status).toBe(200);
     expect(pulled.headers.get('docker-content-digest')).toBe(image.manifestDigest);
     expect((await fetch(`${endpoint}/v2/other-alias/tools/cli/manifests/v1`)).status).toBe(404);
-    const privateToken = await fetch(`${endpoint}/v2/local/tools/cli/tags/list`, { headers: { Authorization: 'Basic QVdTOng=' } });
+    const privateToken = await fetch(`${endpoint}/v2/local/tools/cli/tags/list`, {
+      headers: { Authorization: 'Basic QVdTOng=' },
+    });
     expect(privateToken.status).toBe(401);
 
     const images = await pub.send(new DescribeImagesCommand({ repositoryName: 'tools/cli' }));
@@ -120,7 +147,10 @@ describe('ECR Public data plane', () => {
       imageManifestMediaType: image.mediaType,
     });
     const tags = await pub.send(new DescribeImageTagsCommand({ repositoryName: 'tools/cli' }));
-    expect(tags.imageTagDetails?.[0]).toMatchObject({ imageTag: 'v1', imageDetail: { imageDigest: image.manifestDigest, imageSizeInBytes: image.layer.length } });
+    expect(tags.imageTagDetails?.[0]).toMatchObject({
+      imageTag: 'v1',
+      imageDetail: { imageDigest: image.manifestDigest, imageSizeInBytes: image.layer.length },
+    });
     expect(tags.imageTagDetails?.[0]?.createdAt).toBeInstanceOf(Date);
 
     const notEmpty = await failure(pub.send(new DeleteRepositoryCommand({ repositoryName: 'tools/cli' })));

@@ -56,32 +56,68 @@ const dest = (region: string, registryId = '123456789012') => ({ region, registr
 
 describe('replication configuration', () => {
   it.each([
-    ['11 rules', { rules: Array.from({ length: 11 }, (_, i) => ({ destinations: [dest(`eu-west-${i}`)] })) }, /less than or equal to 10/],
-    ['26 unique destinations', { rules: [{ destinations: Array.from({ length: 13 }, (_, i) => dest(`ap-x-${i}`)) }, { destinations: Array.from({ length: 13 }, (_, i) => dest(`sa-x-${i}`)) }] }, /at most 25 unique destinations, got 26/],
-    ['a bad filter', { rules: [{ destinations: [dest('eu-west-1')], repositoryFilters: [{ filter: 'Team/', filterType: 'PREFIX_MATCH' }] }] }, /'filter'/],
+    [
+      '11 rules',
+      { rules: Array.from({ length: 11 }, (_, i) => ({ destinations: [dest(`eu-west-${i}`)] })) },
+      /less than or equal to 10/,
+    ],
+    [
+      '26 unique destinations',
+      {
+        rules: [
+          { destinations: Array.from({ length: 13 }, (_, i) => dest(`ap-x-${i}`)) },
+          { destinations: Array.from({ length: 13 }, (_, i) => dest(`sa-x-${i}`)) },
+        ],
+      },
+      /at most 25 unique destinations, got 26/,
+    ],
+    [
+      'a bad filter',
+      {
+        rules: [
+          { destinations: [dest('eu-west-1')], repositoryFilters: [{ filter: 'Team/', filterType: 'PREFIX_MATCH' }] },
+        ],
+      },
+      /'filter'/,
+    ],
     ['the source registry', { rules: [{ destinations: [dest('us-east-1')] }] }, /are the source registry/],
     ['a bad account', { rules: [{ destinations: [dest('eu-west-1', '123')] }] }, /'registryId'/],
   ])('refuses %s', async (_what, replicationConfiguration, expected) => {
     // biome-ignore lint/suspicious/noExplicitAny: deliberately invalid input
-    expect(await errorOf(ecr.send(new PutReplicationConfigurationCommand({ replicationConfiguration: replicationConfiguration as any })))).toMatch(
-      new RegExp(`^InvalidParameterException: .*${expected.source}`),
-    );
+    expect(
+      await errorOf(
+        ecr.send(new PutReplicationConfigurationCommand({ replicationConfiguration: replicationConfiguration as any })),
+      ),
+    ).toMatch(new RegExp(`^InvalidParameterException: .*${expected.source}`));
   });
 
   it('replicates a data-plane push to another region and another account; status is IN_PROGRESS, then COMPLETE', async () => {
     const rules = [
-      { destinations: [dest('eu-west-1'), dest('us-east-1', OTHER)], repositoryFilters: [{ filter: 'team/', filterType: 'PREFIX_MATCH' as const }] },
+      {
+        destinations: [dest('eu-west-1'), dest('us-east-1', OTHER)],
+        repositoryFilters: [{ filter: 'team/', filterType: 'PREFIX_MATCH' as const }],
+      },
     ];
     await ecr.send(new PutReplicationConfigurationCommand({ replicationConfiguration: { rules } }));
     expect((await ecr.send(new DescribeRegistryCommand({}))).replicationConfiguration?.rules).toEqual(rules);
     // A REPLICATION template of the destination registry sets up the repository replication creates.
-    await ecrEu.send(new CreateRepositoryCreationTemplateCommand({ prefix: 'team', appliedFor: ['REPLICATION'], imageTagMutability: 'IMMUTABLE' }));
+    await ecrEu.send(
+      new CreateRepositoryCreationTemplateCommand({
+        prefix: 'team',
+        appliedFor: ['REPLICATION'],
+        imageTagMutability: 'IMMUTABLE',
+      }),
+    );
     await ecr.send(new CreateRepositoryCommand({ repositoryName: 'team/api' }));
     const image = tinyImage('repl-1');
     expect((await pushImage(endpoint, auth, 'team/api', image, 'v1')).status).toBe(201);
 
     const status = async () =>
-      (await ecr.send(new DescribeImageReplicationStatusCommand({ repositoryName: 'team/api', imageId: { imageTag: 'v1' } }))).replicationStatuses;
+      (
+        await ecr.send(
+          new DescribeImageReplicationStatusCommand({ repositoryName: 'team/api', imageId: { imageTag: 'v1' } }),
+        )
+      ).replicationStatuses;
     expect(await status()).toEqual([
       { region: 'eu-west-1', registryId: '123456789012', status: 'IN_PROGRESS' },
       { region: 'us-east-1', registryId: OTHER, status: 'IN_PROGRESS' },
@@ -92,7 +128,10 @@ describe('replication configuration', () => {
     expect(eu.imageDetails?.map((d) => [d.imageDigest, d.imageTags])).toEqual([[image.manifestDigest, ['v1']]]);
     const other = await ecr.send(new DescribeRepositoriesCommand({ registryId: OTHER, repositoryNames: ['team/api'] }));
     expect(other.repositories?.[0]?.imageTagMutability).toBe('MUTABLE');
-    expect((await ecrEu.send(new DescribeRepositoriesCommand({ repositoryNames: ['team/api'] }))).repositories?.[0]?.imageTagMutability).toBe('IMMUTABLE');
+    expect(
+      (await ecrEu.send(new DescribeRepositoriesCommand({ repositoryNames: ['team/api'] }))).repositories?.[0]
+        ?.imageTagMutability,
+    ).toBe('IMMUTABLE');
 
     // The replica is pullable from the destination's data plane with the same digest.
     const euData = (await ecrEu.send(new GetAuthorizationTokenCommand({}))).authorizationData?.[0];
@@ -110,21 +149,31 @@ describe('replication configuration', () => {
     const image = tinyImage('repl-2');
     expect((await pushImage(endpoint, auth, 'team/api', image, 'v2')).status).toBe(201);
     // Retag through the API: the tag move is replicated.
-    await ecr.send(new PutImageCommand({ repositoryName: 'team/api', imageManifest: image.manifest.toString(), imageTag: 'stable' }));
-    const eu = await ecrEu.send(new DescribeImagesCommand({ repositoryName: 'team/api', imageIds: [{ imageTag: 'stable' }] }));
+    await ecr.send(
+      new PutImageCommand({ repositoryName: 'team/api', imageManifest: image.manifest.toString(), imageTag: 'stable' }),
+    );
+    const eu = await ecrEu.send(
+      new DescribeImagesCommand({ repositoryName: 'team/api', imageIds: [{ imageTag: 'stable' }] }),
+    );
     expect(eu.imageDetails?.[0]?.imageDigest).toBe(image.manifestDigest);
 
     await ecr.send(new CreateRepositoryCommand({ repositoryName: 'other/app' }));
     expect((await pushImage(endpoint, auth, 'other/app', tinyImage('repl-3'), 'v1')).status).toBe(201);
-    const none = await ecr.send(new DescribeImageReplicationStatusCommand({ repositoryName: 'other/app', imageId: { imageTag: 'v1' } }));
+    const none = await ecr.send(
+      new DescribeImageReplicationStatusCommand({ repositoryName: 'other/app', imageId: { imageTag: 'v1' } }),
+    );
     expect(none.replicationStatuses).toEqual([]);
 
     // v1 is immutable in the eu-west-1 replica: moving v1 here fails there.
     await ecr.send(new PutImageTagMutabilityCommand({ repositoryName: 'team/api', imageTagMutability: 'MUTABLE' }));
     const moved = tinyImage('repl-4');
     expect((await pushImage(endpoint, auth, 'team/api', moved, 'v1')).status).toBe(201);
-    await ecr.send(new DescribeImageReplicationStatusCommand({ repositoryName: 'team/api', imageId: { imageTag: 'v1' } }));
-    const after = await ecr.send(new DescribeImageReplicationStatusCommand({ repositoryName: 'team/api', imageId: { imageTag: 'v1' } }));
+    await ecr.send(
+      new DescribeImageReplicationStatusCommand({ repositoryName: 'team/api', imageId: { imageTag: 'v1' } }),
+    );
+    const after = await ecr.send(
+      new DescribeImageReplicationStatusCommand({ repositoryName: 'team/api', imageId: { imageTag: 'v1' } }),
+    );
     expect(after.replicationStatuses).toEqual([
       { region: 'eu-west-1', registryId: '123456789012', status: 'FAILED', failureCode: 'IMAGE_TAG_ALREADY_EXISTS' },
       { region: 'us-east-1', registryId: OTHER, status: 'COMPLETE' },
@@ -137,17 +186,35 @@ describe('replication configuration', () => {
     expect((await pushImage(endpoint, auth, 'legacy/app', image, 'v1')).status).toBe(201);
     await ecr.send(
       new PutReplicationConfigurationCommand({
-        replicationConfiguration: { rules: [{ destinations: [dest('ap-south-1')], repositoryFilters: [{ filter: 'legacy', filterType: 'PREFIX_MATCH' }] }] },
+        replicationConfiguration: {
+          rules: [
+            {
+              destinations: [dest('ap-south-1')],
+              repositoryFilters: [{ filter: 'legacy', filterType: 'PREFIX_MATCH' }],
+            },
+          ],
+        },
       }),
     );
     const started = await ecr.send(new StartReplicationBackfillCommand({ destination: dest('ap-south-1') }));
     expect(started.status).toBe('PREPARING');
     const id = started.replicationBackfillId ?? '';
-    expect((await ecr.send(new ListReplicationBackfillsCommand({}))).backfills?.map((b) => b.status)).toEqual(['IN_PROGRESS']);
+    expect((await ecr.send(new ListReplicationBackfillsCommand({}))).backfills?.map((b) => b.status)).toEqual([
+      'IN_PROGRESS',
+    ]);
     const done = await ecr.send(new DescribeReplicationBackfillResultsCommand({ replicationBackfillId: id }));
     expect(done.status).toBe('COMPLETE');
-    expect(done.progress).toEqual({ totalReplicationCount: 1, completedReplicationCount: 1, failedReplicationCount: 0, failureCodes: [] });
-    expect(done.results?.[0]).toMatchObject({ repositoryName: 'legacy/app', imageId: { imageDigest: image.manifestDigest, imageTag: 'v1' }, status: 'COMPLETE' });
+    expect(done.progress).toEqual({
+      totalReplicationCount: 1,
+      completedReplicationCount: 1,
+      failedReplicationCount: 0,
+      failureCodes: [],
+    });
+    expect(done.results?.[0]).toMatchObject({
+      repositoryName: 'legacy/app',
+      imageId: { imageDigest: image.manifestDigest, imageTag: 'v1' },
+      status: 'COMPLETE',
+    });
     const ap = await ecrClient(server, 'ap-south-1').send(new DescribeImagesCommand({ repositoryName: 'legacy/app' }));
     expect(ap.imageDetails?.[0]?.imageDigest).toBe(image.manifestDigest);
   });

@@ -36,7 +36,9 @@ afterAll(async () => {
 });
 
 /** Returns the error a promise rejects with (fails the test when it resolves). */
-async function failure(p: Promise<unknown>): Promise<{ name: string; message: string; $metadata: { httpStatusCode?: number } }> {
+async function failure(
+  p: Promise<unknown>,
+): Promise<{ name: string; message: string; $metadata: { httpStatusCode?: number } }> {
   try {
     await p;
   } catch (err) {
@@ -47,7 +49,14 @@ async function failure(p: Promise<unknown>): Promise<{ name: string; message: st
 
 const policy = JSON.stringify({
   Version: '2012-10-17',
-  Statement: [{ Sid: 'pull', Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::210987654321:root' }, Action: ['ecr:BatchGetImage'] }],
+  Statement: [
+    {
+      Sid: 'pull',
+      Effect: 'Allow',
+      Principal: { AWS: 'arn:aws:iam::210987654321:root' },
+      Action: ['ecr:BatchGetImage'],
+    },
+  ],
 });
 
 describe('CreateRepository / DescribeRepositories', () => {
@@ -74,7 +83,10 @@ describe('CreateRepository / DescribeRepositories', () => {
       new CreateRepositoryCommand({
         repositoryName: 'prod/web',
         imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION',
-        imageTagMutabilityExclusionFilters: [{ filterType: 'WILDCARD', filter: 'latest' }, { filterType: 'WILDCARD', filter: 'dev-*' }],
+        imageTagMutabilityExclusionFilters: [
+          { filterType: 'WILDCARD', filter: 'latest' },
+          { filterType: 'WILDCARD', filter: 'dev-*' },
+        ],
         imageScanningConfiguration: { scanOnPush: true },
         encryptionConfiguration: { encryptionType: 'KMS', kmsKey: 'arn:aws:kms:us-east-1:123456789012:key/abc' },
         tags: [{ Key: 'team', Value: 'web' }],
@@ -82,7 +94,10 @@ describe('CreateRepository / DescribeRepositories', () => {
     );
     expect(out.repository).toMatchObject({
       imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION',
-      imageTagMutabilityExclusionFilters: [{ filterType: 'WILDCARD', filter: 'latest' }, { filterType: 'WILDCARD', filter: 'dev-*' }],
+      imageTagMutabilityExclusionFilters: [
+        { filterType: 'WILDCARD', filter: 'latest' },
+        { filterType: 'WILDCARD', filter: 'dev-*' },
+      ],
       imageScanningConfiguration: { scanOnPush: true },
       encryptionConfiguration: { encryptionType: 'KMS', kmsKey: 'arn:aws:kms:us-east-1:123456789012:key/abc' },
     });
@@ -90,19 +105,15 @@ describe('CreateRepository / DescribeRepositories', () => {
     expect(tags.tags).toEqual([{ Key: 'team', Value: 'web' }]);
   });
 
-  it.each([
-    ['Uppercase'],
-    ['a'],
-    ['trailing-'],
-    ['double//slash'],
-    ['-leading'],
-    ['x'.repeat(257)],
-  ])('refuses the name %j with InvalidParameterException', async (name) => {
-    const err = await failure(ecr.send(new CreateRepositoryCommand({ repositoryName: name })));
-    expect(err.name).toBe('InvalidParameterException');
-    expect(err.$metadata.httpStatusCode).toBe(400);
-    expect(err.message).toMatch(/^Invalid parameter at 'repositoryName' failed to satisfy constraint: /);
-  });
+  it.each([['Uppercase'], ['a'], ['trailing-'], ['double//slash'], ['-leading'], ['x'.repeat(257)]])(
+    'refuses the name %j with InvalidParameterException',
+    async (name) => {
+      const err = await failure(ecr.send(new CreateRepositoryCommand({ repositoryName: name })));
+      expect(err.name).toBe('InvalidParameterException');
+      expect(err.$metadata.httpStatusCode).toBe(400);
+      expect(err.message).toMatch(/^Invalid parameter at 'repositoryName' failed to satisfy constraint: /);
+    },
+  );
 
   it('refuses a second repository of the same name', async () => {
     await ecr.send(new CreateRepositoryCommand({ repositoryName: 'dup' }));
@@ -113,7 +124,13 @@ describe('CreateRepository / DescribeRepositories', () => {
 
   it.each([
     [{ imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION' as const }, /requires between 1 and 5/],
-    [{ imageTagMutability: 'IMMUTABLE' as const, imageTagMutabilityExclusionFilters: [{ filterType: 'WILDCARD' as const, filter: 'x' }] }, /can only be specified/],
+    [
+      {
+        imageTagMutability: 'IMMUTABLE' as const,
+        imageTagMutabilityExclusionFilters: [{ filterType: 'WILDCARD' as const, filter: 'x' }],
+      },
+      /can only be specified/,
+    ],
     [
       {
         imageTagMutability: 'MUTABLE_WITH_EXCLUSION' as const,
@@ -133,8 +150,12 @@ describe('CreateRepository / DescribeRepositories', () => {
     expect(euOut.repositories?.[0]?.repositoryArn).toBe('arn:aws:ecr:eu-west-1:123456789012:repository/eu-only');
     const err = await failure(ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ['eu-only'] })));
     expect(err.name).toBe('RepositoryNotFoundException');
-    expect(err.message).toBe("The repository with name 'eu-only' does not exist in the registry with id '123456789012'");
-    expect(new URL(await server.registryEndpoint('eu-west-1')).port).not.toBe(new URL(await server.registryEndpoint('us-east-1')).port);
+    expect(err.message).toBe(
+      "The repository with name 'eu-only' does not exist in the registry with id '123456789012'",
+    );
+    expect(new URL(await server.registryEndpoint('eu-west-1')).port).not.toBe(
+      new URL(await server.registryEndpoint('us-east-1')).port,
+    );
   });
 
   it('pages through more repositories than one page holds, default page 100', async () => {
@@ -158,14 +179,26 @@ describe('CreateRepository / DescribeRepositories', () => {
 describe('settings, policies and tags', () => {
   it('changes tag mutability and scanning configuration', async () => {
     await ecr.send(new CreateRepositoryCommand({ repositoryName: 'settings' }));
-    const mut = await ecr.send(new PutImageTagMutabilityCommand({ repositoryName: 'settings', imageTagMutability: 'IMMUTABLE' }));
-    expect(mut).toMatchObject({ registryId: '123456789012', repositoryName: 'settings', imageTagMutability: 'IMMUTABLE' });
+    const mut = await ecr.send(
+      new PutImageTagMutabilityCommand({ repositoryName: 'settings', imageTagMutability: 'IMMUTABLE' }),
+    );
+    expect(mut).toMatchObject({
+      registryId: '123456789012',
+      repositoryName: 'settings',
+      imageTagMutability: 'IMMUTABLE',
+    });
     const scan = await ecr.send(
-      new PutImageScanningConfigurationCommand({ repositoryName: 'settings', imageScanningConfiguration: { scanOnPush: true } }),
+      new PutImageScanningConfigurationCommand({
+        repositoryName: 'settings',
+        imageScanningConfiguration: { scanOnPush: true },
+      }),
     );
     expect(scan.imageScanningConfiguration).toEqual({ scanOnPush: true });
     const d = await ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ['settings'] }));
-    expect(d.repositories?.[0]).toMatchObject({ imageTagMutability: 'IMMUTABLE', imageScanningConfiguration: { scanOnPush: true } });
+    expect(d.repositories?.[0]).toMatchObject({
+      imageTagMutability: 'IMMUTABLE',
+      imageScanningConfiguration: { scanOnPush: true },
+    });
   });
 
   it('sets, gets and deletes a repository policy', async () => {
@@ -175,7 +208,9 @@ describe('settings, policies and tags', () => {
     await ecr.send(new SetRepositoryPolicyCommand({ repositoryName: 'with-policy', policyText: policy }));
     const got = await ecr.send(new GetRepositoryPolicyCommand({ repositoryName: 'with-policy' }));
     expect(got).toMatchObject({ registryId: '123456789012', repositoryName: 'with-policy', policyText: policy });
-    const bad = await failure(ecr.send(new SetRepositoryPolicyCommand({ repositoryName: 'with-policy', policyText: '{not json' })));
+    const bad = await failure(
+      ecr.send(new SetRepositoryPolicyCommand({ repositoryName: 'with-policy', policyText: '{not json' })),
+    );
     expect(bad.name).toBe('InvalidParameterException');
     const del = await ecr.send(new DeleteRepositoryPolicyCommand({ repositoryName: 'with-policy' }));
     expect(del.policyText).toBe(policy);
@@ -185,10 +220,20 @@ describe('settings, policies and tags', () => {
 
   it('tags and untags a repository by ARN, at most 50 tags', async () => {
     const arn = (await ecr.send(new CreateRepositoryCommand({ repositoryName: 'tagged' }))).repository?.repositoryArn;
-    await ecr.send(new TagResourceCommand({ resourceArn: arn, tags: [{ Key: 'a', Value: '1' }, { Key: 'b', Value: '2' }] }));
+    await ecr.send(
+      new TagResourceCommand({
+        resourceArn: arn,
+        tags: [
+          { Key: 'a', Value: '1' },
+          { Key: 'b', Value: '2' },
+        ],
+      }),
+    );
     await ecr.send(new TagResourceCommand({ resourceArn: arn, tags: [{ Key: 'a', Value: '3' }] }));
     await ecr.send(new UntagResourceCommand({ resourceArn: arn, tagKeys: ['b'] }));
-    expect((await ecr.send(new ListTagsForResourceCommand({ resourceArn: arn }))).tags).toEqual([{ Key: 'a', Value: '3' }]);
+    expect((await ecr.send(new ListTagsForResourceCommand({ resourceArn: arn }))).tags).toEqual([
+      { Key: 'a', Value: '3' },
+    ]);
     const many = Array.from({ length: 50 }, (_, i) => ({ Key: `k${i}`, Value: 'v' }));
     const err = await failure(ecr.send(new TagResourceCommand({ resourceArn: arn, tags: many })));
     expect(err.name).toBe('TooManyTagsException');
@@ -222,7 +267,9 @@ describe('registry and authorization', () => {
     const ttl = (data?.expiresAt?.getTime() ?? 0) - before;
     expect(ttl).toBeGreaterThan(12 * 3600 * 1000 - 60_000);
     expect(ttl).toBeLessThan(12 * 3600 * 1000 + 60_000);
-    const res = await fetch(`${data?.proxyEndpoint}/v2/`, { headers: { Authorization: `Basic ${data?.authorizationToken}` } });
+    const res = await fetch(`${data?.proxyEndpoint}/v2/`, {
+      headers: { Authorization: `Basic ${data?.authorizationToken}` },
+    });
     expect(res.status).toBe(200);
   });
 
@@ -251,7 +298,8 @@ describe('registry and authorization', () => {
       method: 'POST',
       headers: {
         'X-Amz-Target': 'AmazonEC2ContainerRegistry_V20150921.NoSuchThing',
-        Authorization: 'AWS4-HMAC-SHA256 Credential=AKIDLOCAL/20240101/us-east-1/ecr/aws4_request, SignedHeaders=host, Signature=00',
+        Authorization:
+          'AWS4-HMAC-SHA256 Credential=AKIDLOCAL/20240101/us-east-1/ecr/aws4_request, SignedHeaders=host, Signature=00',
       },
       body: '{}',
     });

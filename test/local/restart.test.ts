@@ -17,7 +17,10 @@ import { ecrClient, pushImage, start, tempDir, tinyImage } from './helpers.js';
 const tmp = tempDir();
 afterAll(() => tmp.remove());
 
-const policy = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: '*', Action: 'ecr:BatchGetImage' }] });
+const policy = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Principal: '*', Action: 'ecr:BatchGetImage' }],
+});
 
 describe('restart', () => {
   it('keeps everything across a restart on the same data directory', async () => {
@@ -25,7 +28,11 @@ describe('restart', () => {
     const first = await start(tmp.dir);
     const ecr = ecrClient(first);
     await ecr.send(
-      new CreateRepositoryCommand({ repositoryName: 'keep/me', imageTagMutability: 'IMMUTABLE', tags: [{ Key: 'owner', Value: 'ci' }] }),
+      new CreateRepositoryCommand({
+        repositoryName: 'keep/me',
+        imageTagMutability: 'IMMUTABLE',
+        tags: [{ Key: 'owner', Value: 'ci' }],
+      }),
     );
     await ecr.send(new CreateRepositoryCommand({ repositoryName: 'also' }));
     await ecr.send(new SetRepositoryPolicyCommand({ repositoryName: 'keep/me', policyText: policy }));
@@ -45,20 +52,26 @@ describe('restart', () => {
     const second = await start(tmp.dir);
     try {
       const again = ecrClient(second);
-      expect((await again.send(new DescribeRepositoriesCommand({}))).repositories?.map((r) => r.repositoryName)).toEqual(
-        reposBefore.repositories?.map((r) => r.repositoryName),
+      expect(
+        (await again.send(new DescribeRepositoriesCommand({}))).repositories?.map((r) => r.repositoryName),
+      ).toEqual(reposBefore.repositories?.map((r) => r.repositoryName));
+      expect((await again.send(new DescribeImagesCommand({ repositoryName: 'keep/me' }))).imageDetails).toEqual(
+        before.imageDetails,
       );
-      expect((await again.send(new DescribeImagesCommand({ repositoryName: 'keep/me' }))).imageDetails).toEqual(before.imageDetails);
       expect((await again.send(new GetRepositoryPolicyCommand({ repositoryName: 'keep/me' }))).policyText).toBe(policy);
       const arn = 'arn:aws:ecr:us-east-1:123456789012:repository/keep/me';
-      expect((await again.send(new ListTagsForResourceCommand({ resourceArn: arn }))).tags).toEqual([{ Key: 'owner', Value: 'ci' }]);
+      expect((await again.send(new ListTagsForResourceCommand({ resourceArn: arn }))).tags).toEqual([
+        { Key: 'owner', Value: 'ci' },
+      ]);
       const endpoint = await second.registryEndpoint('us-east-1');
       expect(new URL(endpoint).port).toBe(dataPort);
       // The old token still works; the immutable tag still refuses another image.
       const pulled = await fetch(`${endpoint}/v2/keep/me/manifests/v1`, { headers: { Authorization: auth } });
       expect(pulled.status).toBe(200);
       expect(Buffer.from(await pulled.arrayBuffer())).toEqual(image.manifest);
-      const blob = await fetch(`${endpoint}/v2/keep/me/blobs/${image.layerDigest}`, { headers: { Authorization: auth } });
+      const blob = await fetch(`${endpoint}/v2/keep/me/blobs/${image.layerDigest}`, {
+        headers: { Authorization: auth },
+      });
       expect(Buffer.from(await blob.arrayBuffer())).toEqual(image.layer);
       expect((await pushImage(endpoint, auth, 'keep/me', tinyImage('other'), 'v1')).status).toBe(400);
     } finally {
@@ -77,7 +90,9 @@ describe('restart', () => {
       const state = JSON.parse(readFileSync(path.join(dir.dir, 'state.json'), 'utf8')) as {
         registries: Record<string, { repositories: Record<string, unknown> }>;
       };
-      expect(Object.keys(state.registries['private/123456789012/eu-central-1']?.repositories ?? {}).sort()).toEqual([...names].sort());
+      expect(Object.keys(state.registries['private/123456789012/eu-central-1']?.repositories ?? {}).sort()).toEqual(
+        [...names].sort(),
+      );
     } finally {
       dir.remove();
     }

@@ -33,8 +33,12 @@ describe('wildcardMatch', () => {
 });
 
 describe('repository names', () => {
-  it.each(['ab', 'team/payment-api', 'a__b', 'a.b_c-d/e--f'])('accepts %s', (name) => expect(REPOSITORY_NAME.test(name)).toBe(true));
-  it.each(['Ab', 'a/', '/a', 'a..b', 'a b', 'a_-b'])('refuses %s', (name) => expect(REPOSITORY_NAME.test(name)).toBe(false));
+  it.each(['ab', 'team/payment-api', 'a__b', 'a.b_c-d/e--f'])('accepts %s', (name) =>
+    expect(REPOSITORY_NAME.test(name)).toBe(true),
+  );
+  it.each(['Ab', 'a/', '/a', 'a..b', 'a b', 'a_-b'])('refuses %s', (name) =>
+    expect(REPOSITORY_NAME.test(name)).toBe(false),
+  );
 });
 
 describe('parseManifest', () => {
@@ -45,9 +49,16 @@ describe('parseManifest', () => {
   });
   it('refuses a Content-Type that contradicts the document', () => {
     const doc = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config, layers: [] };
-    expect(() => parseManifest(Buffer.from(JSON.stringify(doc)), 'application/vnd.docker.distribution.manifest.v2+json')).toThrow(/does not match/);
+    expect(() =>
+      parseManifest(Buffer.from(JSON.stringify(doc)), 'application/vnd.docker.distribution.manifest.v2+json'),
+    ).toThrow(/does not match/);
   });
   it('refuses schema 1 and unknown types', () => {
-    expect(() => parseManifest(Buffer.from(JSON.stringify({ schemaVersion: 1, name: 'x' })), 'application/vnd.docker.distribution.manifest.v1+prettyjws')).toThrow();
+    expect(() =>
+      parseManifest(
+        Buffer.from(JSON.stringify({ schemaVersion: 1, name: 'x' })),
+        'application/vnd.docker.distribution.manifest.v1+prettyjws',
+      ),
+    ).toThrow();
   });
 });

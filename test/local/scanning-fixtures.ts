@@ -12,7 +12,10 @@ export { sha256 };
 /** Returns a dpkg status file listing the packages as installed. */
 export function dpkgStatus(packages: [string, string][], arch = 'amd64'): string {
   return packages
-    .map(([name, version]) => `Package: ${name}\nStatus: install ok installed\nPriority: optional\nArchitecture: ${arch}\nVersion: ${version}\nDescription: ${name}\n`)
+    .map(
+      ([name, version]) =>
+        `Package: ${name}\nStatus: install ok installed\nPriority: optional\nArchitecture: ${arch}\nVersion: ${version}\nDescription: ${name}\n`,
+    )
     .join('\n');
 }
 
@@ -59,7 +62,12 @@ export async function pushImage(
   const gzip = opts.gzip ?? true;
   const blobs = layers.map((l) => (Buffer.isBuffer(l) ? l : gzip ? gzipSync(layerTar(l)) : layerTar(l)));
   const config = Buffer.from(
-    JSON.stringify({ architecture: opts.arch ?? 'amd64', os: 'linux', config: { Labels: { l: opts.label ?? '' } }, rootfs: { type: 'layers', diff_ids: [] } }),
+    JSON.stringify({
+      architecture: opts.arch ?? 'amd64',
+      os: 'linux',
+      config: { Labels: { l: opts.label ?? '' } },
+      rootfs: { type: 'layers', diff_ids: [] },
+    }),
   );
   const configDigest = await uploadBlob(ecr, repo, config);
   const layerDescs = [];
@@ -76,8 +84,14 @@ export async function pushImage(
     config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length },
     layers: layerDescs,
   });
-  await ecr.send(new PutImageCommand({ repositoryName: repo, imageManifest: manifest, ...(opts.tag ? { imageTag: opts.tag } : {}) }));
-  return { digest: sha256(manifest), size: Buffer.byteLength(manifest), mediaType: 'application/vnd.oci.image.manifest.v1+json' };
+  await ecr.send(
+    new PutImageCommand({ repositoryName: repo, imageManifest: manifest, ...(opts.tag ? { imageTag: opts.tag } : {}) }),
+  );
+  return {
+    digest: sha256(manifest),
+    size: Buffer.byteLength(manifest),
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+  };
 }
 
 /** Pushes an OCI index of already pushed images, with their platforms. */
@@ -90,7 +104,12 @@ export async function pushIndex(
   const index = JSON.stringify({
     schemaVersion: 2,
     mediaType: 'application/vnd.oci.image.index.v1+json',
-    manifests: children.map((c) => ({ mediaType: c.image.mediaType, digest: c.image.digest, size: c.image.size, platform: c.platform })),
+    manifests: children.map((c) => ({
+      mediaType: c.image.mediaType,
+      digest: c.image.digest,
+      size: c.image.size,
+      platform: c.platform,
+    })),
   });
   await ecr.send(new PutImageCommand({ repositoryName: repo, imageManifest: index, imageTag: tag }));
   return sha256(index);

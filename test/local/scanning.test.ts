@@ -24,8 +24,24 @@ let ecr: ECRClient;
 let tmp: { dir: string; remove: () => void };
 
 const ADVISORIES = [
-  { id: 'CVE-2024-0001', package: 'openssl', ecosystem: 'deb', fixedIn: '3.0.11-1~deb12u2', severity: 'HIGH', score: 7.5, description: 'openssl overflow', uri: 'https://security-tracker.debian.org/tracker/CVE-2024-0001' },
-  { id: 'CVE-2024-0002', package: 'bash', ecosystem: 'deb', severity: 'CRITICAL', score: 9.8, description: 'bash, no fix yet' },
+  {
+    id: 'CVE-2024-0001',
+    package: 'openssl',
+    ecosystem: 'deb',
+    fixedIn: '3.0.11-1~deb12u2',
+    severity: 'HIGH',
+    score: 7.5,
+    description: 'openssl overflow',
+    uri: 'https://security-tracker.debian.org/tracker/CVE-2024-0001',
+  },
+  {
+    id: 'CVE-2024-0002',
+    package: 'bash',
+    ecosystem: 'deb',
+    severity: 'CRITICAL',
+    score: 9.8,
+    description: 'bash, no fix yet',
+  },
   { id: 'CVE-2024-0003', package: 'zlib1g', ecosystem: 'deb', fixedIn: '1:1.2.12', severity: 'MEDIUM' },
   { id: 'CVE-2024-0004', package: 'musl', ecosystem: 'apk', fixedIn: '1.2.4-r2', severity: 'LOW', score: 3.1 },
   { id: 'CVE-2024-0005', package: 'openssl', ecosystem: 'apk', affectedBelow: '3.1.0-r0', severity: 'MEDIUM' },
@@ -43,14 +59,33 @@ afterAll(async () => {
   tmp.remove();
 });
 
-const DEBIAN = { 'var/lib/dpkg/status': dpkgStatus([['openssl', '3.0.9-1'], ['bash', '5.2.15-2'], ['zlib1g', '1:1.2.13.dfsg-1'], ['tzdata', '2024a-0']]) };
+const DEBIAN = {
+  'var/lib/dpkg/status': dpkgStatus([
+    ['openssl', '3.0.9-1'],
+    ['bash', '5.2.15-2'],
+    ['zlib1g', '1:1.2.13.dfsg-1'],
+    ['tzdata', '2024a-0'],
+  ]),
+};
 
 async function createRepo(name: string, scanOnPush = false): Promise<void> {
   await ecr.send(new CreateRepositoryCommand({ repositoryName: name, imageScanningConfiguration: { scanOnPush } }));
 }
 
-async function findings(repo: string, id: { imageTag?: string; imageDigest?: string }, maxResults?: number, nextToken?: string) {
-  return ecr.send(new DescribeImageScanFindingsCommand({ repositoryName: repo, imageId: id, ...(maxResults ? { maxResults } : {}), ...(nextToken ? { nextToken } : {}) }));
+async function findings(
+  repo: string,
+  id: { imageTag?: string; imageDigest?: string },
+  maxResults?: number,
+  nextToken?: string,
+) {
+  return ecr.send(
+    new DescribeImageScanFindingsCommand({
+      repositoryName: repo,
+      imageId: id,
+      ...(maxResults ? { maxResults } : {}),
+      ...(nextToken ? { nextToken } : {}),
+    }),
+  );
 }
 
 async function errorOf(p: Promise<unknown>): Promise<{ name: string; message: string }> {
@@ -68,7 +103,9 @@ describe('StartImageScan and DescribeImageScanFindings (basic)', () => {
     const img = await pushImage(ecr, 'scan/debian', [{ 'etc/hostname': 'x\n' }, DEBIAN], { tag: 'v1' });
     expect(await errorOf(findings('scan/debian', { imageTag: 'v1' }))).toMatchObject({ name: 'ScanNotFoundException' });
 
-    const started = await ecr.send(new StartImageScanCommand({ repositoryName: 'scan/debian', imageId: { imageTag: 'v1' } }));
+    const started = await ecr.send(
+      new StartImageScanCommand({ repositoryName: 'scan/debian', imageId: { imageTag: 'v1' } }),
+    );
     expect(started.imageScanStatus?.status).toBe('IN_PROGRESS');
     expect(started.imageId).toEqual({ imageDigest: img.digest, imageTag: 'v1' });
 
@@ -112,32 +149,60 @@ describe('StartImageScan and DescribeImageScanFindings (basic)', () => {
   });
 
   it('refuses a second scan of the same image within 24 hours with ECR’s LimitExceededException', async () => {
-    const e = await errorOf(ecr.send(new StartImageScanCommand({ repositoryName: 'scan/debian', imageId: { imageTag: 'v1' } })));
-    expect(e).toEqual({ name: 'LimitExceededException', message: 'The scan quota per image has been exceeded. Wait and try again.' });
+    const e = await errorOf(
+      ecr.send(new StartImageScanCommand({ repositoryName: 'scan/debian', imageId: { imageTag: 'v1' } })),
+    );
+    expect(e).toEqual({
+      name: 'LimitExceededException',
+      message: 'The scan quota per image has been exceeded. Wait and try again.',
+    });
   });
 
   it('refuses to scan an image index, and unknown images', async () => {
     await createRepo('scan/multi');
     const amd = await pushImage(ecr, 'scan/multi', [DEBIAN], { arch: 'amd64' });
     const arm = await pushImage(ecr, 'scan/multi', [DEBIAN], { arch: 'arm64', label: 'arm' });
-    await pushIndex(ecr, 'scan/multi', [
-      { image: amd, platform: { os: 'linux', architecture: 'amd64' } },
-      { image: arm, platform: { os: 'linux', architecture: 'arm64' } },
-    ], 'v1');
-    const e = await errorOf(ecr.send(new StartImageScanCommand({ repositoryName: 'scan/multi', imageId: { imageTag: 'v1' } })));
+    await pushIndex(
+      ecr,
+      'scan/multi',
+      [
+        { image: amd, platform: { os: 'linux', architecture: 'amd64' } },
+        { image: arm, platform: { os: 'linux', architecture: 'arm64' } },
+      ],
+      'v1',
+    );
+    const e = await errorOf(
+      ecr.send(new StartImageScanCommand({ repositoryName: 'scan/multi', imageId: { imageTag: 'v1' } })),
+    );
     expect(e.name).toBe('UnsupportedImageTypeException');
     expect(e.message).toContain('scanning an index is not supported');
-    const missing = await errorOf(ecr.send(new StartImageScanCommand({ repositoryName: 'scan/multi', imageId: { imageTag: 'nope' } })));
+    const missing = await errorOf(
+      ecr.send(new StartImageScanCommand({ repositoryName: 'scan/multi', imageId: { imageTag: 'nope' } })),
+    );
     expect(missing.name).toBe('ImageNotFoundException');
     // The images of the index scan one by one.
-    const child = await ecr.send(new StartImageScanCommand({ repositoryName: 'scan/multi', imageId: { imageDigest: arm.digest } }));
+    const child = await ecr.send(
+      new StartImageScanCommand({ repositoryName: 'scan/multi', imageId: { imageDigest: arm.digest } }),
+    );
     expect(child.imageScanStatus?.status).toBe('IN_PROGRESS');
   });
 
   it('pages findings with maxResults and nextToken, and refuses maxResults over 1000', async () => {
     const advisories = path.join(tmp.dir, 'many.json');
-    const pkgs: [string, string][] = Array.from({ length: 25 }, (_, i) => [`lib${String(i).padStart(2, '0')}`, '1.0-1']);
-    writeAdvisories(advisories, pkgs.map(([name], i) => ({ id: `CVE-2030-${1000 + i}`, package: name, ecosystem: 'deb', fixedIn: '2.0', severity: ['LOW', 'MEDIUM', 'HIGH'][i % 3] as string })));
+    const pkgs: [string, string][] = Array.from({ length: 25 }, (_, i) => [
+      `lib${String(i).padStart(2, '0')}`,
+      '1.0-1',
+    ]);
+    writeAdvisories(
+      advisories,
+      pkgs.map(([name], i) => ({
+        id: `CVE-2030-${1000 + i}`,
+        package: name,
+        ecosystem: 'deb',
+        fixedIn: '2.0',
+        severity: ['LOW', 'MEDIUM', 'HIGH'][i % 3] as string,
+      })),
+    );
     const own = await start(path.join(tmp.dir, 'data-many'), { advisoriesFile: advisories });
     try {
       const c = ecrClient(own);
@@ -148,7 +213,14 @@ describe('StartImageScan and DescribeImageScanFindings (basic)', () => {
       const pages: DescribeImageScanFindingsCommandOutput[] = [];
       let token: string | undefined;
       do {
-        const p = await c.send(new DescribeImageScanFindingsCommand({ repositoryName: 'many', imageId: { imageTag: 'v1' }, maxResults: 10, ...(token ? { nextToken: token } : {}) }));
+        const p = await c.send(
+          new DescribeImageScanFindingsCommand({
+            repositoryName: 'many',
+            imageId: { imageTag: 'v1' },
+            maxResults: 10,
+            ...(token ? { nextToken: token } : {}),
+          }),
+        );
         pages.push(p);
         token = p.nextToken;
       } while (token);
@@ -159,7 +231,15 @@ describe('StartImageScan and DescribeImageScanFindings (basic)', () => {
       expect(pages[2]?.imageScanFindings?.findingSeverityCounts).toEqual({ HIGH: 8, MEDIUM: 8, LOW: 9 });
       expect(pages[0]?.imageScanFindings?.findings?.[0]?.severity).toBe('HIGH');
       expect(pages[2]?.imageScanFindings?.findings?.at(-1)?.severity).toBe('LOW');
-      const tooMany = await errorOf(c.send(new DescribeImageScanFindingsCommand({ repositoryName: 'many', imageId: { imageTag: 'v1' }, maxResults: 1001 })));
+      const tooMany = await errorOf(
+        c.send(
+          new DescribeImageScanFindingsCommand({
+            repositoryName: 'many',
+            imageId: { imageTag: 'v1' },
+            maxResults: 1001,
+          }),
+        ),
+      );
       expect(tooMany.name).toBe('InvalidParameterException');
     } finally {
       await own.close();
@@ -172,17 +252,30 @@ describe('StartImageScan and DescribeImageScanFindings (basic)', () => {
       ecr,
       'scan/alpine',
       [
-        { 'lib/apk/db/installed': apkInstalled([['musl', '1.2.4-r0'], ['openssl', '3.0.8-r0']]) },
-        { './lib/apk/db/installed': apkInstalled([['musl', '1.2.4-r1'], ['openssl', '3.1.4-r0']]) },
+        {
+          'lib/apk/db/installed': apkInstalled([
+            ['musl', '1.2.4-r0'],
+            ['openssl', '3.0.8-r0'],
+          ]),
+        },
+        {
+          './lib/apk/db/installed': apkInstalled([
+            ['musl', '1.2.4-r1'],
+            ['openssl', '3.1.4-r0'],
+          ]),
+        },
       ],
       { tag: 'v1', gzip: false },
     );
     await ecr.send(new StartImageScanCommand({ repositoryName: 'scan/alpine', imageId: { imageTag: 'v1' } }));
     await findings('scan/alpine', { imageTag: 'v1' });
     const done = await findings('scan/alpine', { imageTag: 'v1' });
-    expect(done.imageScanFindings?.findings?.map((f) => [f.name, f.attributes?.find((a) => a.key === 'package_version')?.value])).toEqual([
-      ['CVE-2024-0004', '1.2.4-r1'],
-    ]);
+    expect(
+      done.imageScanFindings?.findings?.map((f) => [
+        f.name,
+        f.attributes?.find((a) => a.key === 'package_version')?.value,
+      ]),
+    ).toEqual([['CVE-2024-0004', '1.2.4-r1']]);
   });
 
   it('ends UNSUPPORTED_IMAGE without a package database, FAILED on an unreadable layer', async () => {
@@ -211,22 +304,48 @@ describe('scan on push', () => {
     const listed = await ecr.send(new DescribeImagesCommand({ repositoryName: 'scan/onpush' }));
     expect(listed.imageDetails?.[0]?.imageScanStatus?.status).toBeDefined();
     expect((await findings('scan/onpush', { imageTag: 'v1' })).imageScanStatus?.status).toBe('IN_PROGRESS');
-    expect((await findings('scan/onpush', { imageTag: 'v1' })).imageScanFindings?.findingSeverityCounts).toEqual({ CRITICAL: 1, HIGH: 1 });
-    const e = await errorOf(ecr.send(new StartImageScanCommand({ repositoryName: 'scan/onpush', imageId: { imageTag: 'v1' } })));
+    expect((await findings('scan/onpush', { imageTag: 'v1' })).imageScanFindings?.findingSeverityCounts).toEqual({
+      CRITICAL: 1,
+      HIGH: 1,
+    });
+    const e = await errorOf(
+      ecr.send(new StartImageScanCommand({ repositoryName: 'scan/onpush', imageId: { imageTag: 'v1' } })),
+    );
     expect(e.name).toBe('LimitExceededException');
   });
 });
 
 describe('registry scanning configuration and enhanced scanning', () => {
   it('checks rules as ECR does: at most 2, WILDCARD filters, CONTINUOUS_SCAN only for ENHANCED', async () => {
-    const rule = (scanFrequency: 'SCAN_ON_PUSH' | 'CONTINUOUS_SCAN' | 'MANUAL', filter = '*') => ({ scanFrequency, repositoryFilters: [{ filter, filterType: 'WILDCARD' as const }] });
-    expect((await ecr.send(new GetRegistryScanningConfigurationCommand({}))).scanningConfiguration).toEqual({ scanType: 'BASIC', rules: [] });
-    const three = await errorOf(ecr.send(new PutRegistryScanningConfigurationCommand({ scanType: 'ENHANCED', rules: [rule('MANUAL'), rule('MANUAL'), rule('MANUAL')] })));
+    const rule = (scanFrequency: 'SCAN_ON_PUSH' | 'CONTINUOUS_SCAN' | 'MANUAL', filter = '*') => ({
+      scanFrequency,
+      repositoryFilters: [{ filter, filterType: 'WILDCARD' as const }],
+    });
+    expect((await ecr.send(new GetRegistryScanningConfigurationCommand({}))).scanningConfiguration).toEqual({
+      scanType: 'BASIC',
+      rules: [],
+    });
+    const three = await errorOf(
+      ecr.send(
+        new PutRegistryScanningConfigurationCommand({
+          scanType: 'ENHANCED',
+          rules: [rule('MANUAL'), rule('MANUAL'), rule('MANUAL')],
+        }),
+      ),
+    );
     expect(three).toMatchObject({ name: 'InvalidParameterException' });
-    expect(three.message).toContain("'rules' failed to satisfy constraint: 'Member must have length less than or equal to 2'");
-    const continuous = await errorOf(ecr.send(new PutRegistryScanningConfigurationCommand({ scanType: 'BASIC', rules: [rule('CONTINUOUS_SCAN')] })));
+    expect(three.message).toContain(
+      "'rules' failed to satisfy constraint: 'Member must have length less than or equal to 2'",
+    );
+    const continuous = await errorOf(
+      ecr.send(new PutRegistryScanningConfigurationCommand({ scanType: 'BASIC', rules: [rule('CONTINUOUS_SCAN')] })),
+    );
     expect(continuous.name).toBe('ValidationException');
-    const badFilter = await errorOf(ecr.send(new PutRegistryScanningConfigurationCommand({ scanType: 'BASIC', rules: [rule('SCAN_ON_PUSH', 'Prod/*')] })));
+    const badFilter = await errorOf(
+      ecr.send(
+        new PutRegistryScanningConfigurationCommand({ scanType: 'BASIC', rules: [rule('SCAN_ON_PUSH', 'Prod/*')] }),
+      ),
+    );
     expect(badFilter.name).toBe('InvalidParameterException');
   });
 
@@ -234,7 +353,9 @@ describe('registry scanning configuration and enhanced scanning', () => {
     await ecr.send(
       new PutRegistryScanningConfigurationCommand({
         scanType: 'ENHANCED',
-        rules: [{ scanFrequency: 'CONTINUOUS_SCAN', repositoryFilters: [{ filter: 'scan/enh*', filterType: 'WILDCARD' }] }],
+        rules: [
+          { scanFrequency: 'CONTINUOUS_SCAN', repositoryFilters: [{ filter: 'scan/enh*', filterType: 'WILDCARD' }] },
+        ],
       }),
     );
     try {
@@ -242,17 +363,21 @@ describe('registry scanning configuration and enhanced scanning', () => {
       expect(got.scanningConfiguration?.scanType).toBe('ENHANCED');
       await createRepo('scan/enhanced');
       const img = await pushImage(ecr, 'scan/enhanced', [DEBIAN], { tag: 'v1' });
-      const manual = await errorOf(ecr.send(new StartImageScanCommand({ repositoryName: 'scan/enhanced', imageId: { imageTag: 'v1' } })));
+      const manual = await errorOf(
+        ecr.send(new StartImageScanCommand({ repositoryName: 'scan/enhanced', imageId: { imageTag: 'v1' } })),
+      );
       expect(manual.name).toBe('ValidationException');
       expect((await findings('scan/enhanced', { imageTag: 'v1' })).imageScanStatus?.status).toBe('IN_PROGRESS');
       const done = await findings('scan/enhanced', { imageTag: 'v1' });
       expect(done.imageScanStatus?.status).toBe('ACTIVE');
       expect(done.imageScanFindings?.findings).toBeUndefined();
       const enhanced = done.imageScanFindings?.enhancedFindings ?? [];
-      expect(enhanced.map((f) => [f.packageVulnerabilityDetails?.vulnerabilityId, f.severity, f.fixAvailable])).toEqual([
-        ['CVE-2024-0002', 'CRITICAL', 'NO'],
-        ['CVE-2024-0001', 'HIGH', 'YES'],
-      ]);
+      expect(enhanced.map((f) => [f.packageVulnerabilityDetails?.vulnerabilityId, f.severity, f.fixAvailable])).toEqual(
+        [
+          ['CVE-2024-0002', 'CRITICAL', 'NO'],
+          ['CVE-2024-0001', 'HIGH', 'YES'],
+        ],
+      );
       const openssl = enhanced[1]!;
       expect(openssl.score).toBe(7.5);
       expect(openssl.packageVulnerabilityDetails?.vulnerablePackages?.[0]).toMatchObject({
@@ -298,9 +423,14 @@ describe('the scanner', () => {
   it('reads dpkg stanzas (skipping packages not installed) and apk records', () => {
     const status = `${dpkgStatus([['a', '1.0']])}\nPackage: gone\nStatus: deinstall ok config-files\nVersion: 2.0\n`;
     expect(parseDpkgStatus(status, 'sha256:l').map((p) => `${p.name}=${p.version}`)).toEqual(['a=1.0']);
-    expect(parseApkInstalled(apkInstalled([['musl', '1.2.4-r1'], ['zlib', '1.3-r0']]), 'sha256:l').map((p) => `${p.name}=${p.version}/${p.arch}`)).toEqual([
-      'musl=1.2.4-r1/x86_64',
-      'zlib=1.3-r0/x86_64',
-    ]);
+    expect(
+      parseApkInstalled(
+        apkInstalled([
+          ['musl', '1.2.4-r1'],
+          ['zlib', '1.3-r0'],
+        ]),
+        'sha256:l',
+      ).map((p) => `${p.name}=${p.version}/${p.arch}`),
+    ).toEqual(['musl=1.2.4-r1/x86_64', 'zlib=1.3-r0/x86_64']);
   });
 });

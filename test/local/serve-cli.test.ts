@@ -49,7 +49,12 @@ describe('ecrctl local serve', () => {
     const run2 = serve(['--data', dataDir, '--account', '111122223333', '--output', 'env']);
     const line = await run2.firstLine();
     expect(line).toMatch(/^AWS_ENDPOINT_URL=http:\/\/127\.0\.0\.1:\d+$/);
-    const ecr2 = new ECRClient({ endpoint: line.slice('AWS_ENDPOINT_URL='.length), region: 'us-east-1', credentials, maxAttempts: 1 });
+    const ecr2 = new ECRClient({
+      endpoint: line.slice('AWS_ENDPOINT_URL='.length),
+      region: 'us-east-1',
+      credentials,
+      maxAttempts: 1,
+    });
     const repos = await ecr2.send(new DescribeRepositoriesCommand({}));
     expect(repos.repositories?.map((r) => r.repositoryName)).toEqual(['from-cli']);
     run2.child().kill('SIGTERM');

@@ -42,7 +42,8 @@ beforeAll(async () => {
   const token = await ecr.send(new GetAuthorizationTokenCommand({}));
   endpoint = token.authorizationData?.[0]?.proxyEndpoint as string;
   auth = basicAuth(token.authorizationData?.[0]?.authorizationToken as string);
-  for (const name of ['prod/api', 'prod/web', 'dev/api', 'multi/app']) await ecr.send(new CreateRepositoryCommand({ repositoryName: name }));
+  for (const name of ['prod/api', 'prod/web', 'dev/api', 'multi/app'])
+    await ecr.send(new CreateRepositoryCommand({ repositoryName: name }));
 });
 
 afterAll(async () => {
@@ -59,7 +60,10 @@ describe('signing configuration', () => {
   it('round-trips rules and deletes them', async () => {
     const rules = [
       { signingProfileArn: PROFILE, repositoryFilters: [{ filter: 'prod/*', filterType: 'WILDCARD_MATCH' as const }] },
-      { signingProfileArn: OTHER_PROFILE, repositoryFilters: [{ filter: '*web', filterType: 'WILDCARD_MATCH' as const }] },
+      {
+        signingProfileArn: OTHER_PROFILE,
+        repositoryFilters: [{ filter: '*web', filterType: 'WILDCARD_MATCH' as const }],
+      },
     ];
     const put = await ecr.send(new PutSigningConfigurationCommand({ signingConfiguration: { rules } }));
     expect(put.signingConfiguration?.rules).toEqual(rules);
@@ -68,19 +72,48 @@ describe('signing configuration', () => {
     expect(got.signingConfiguration?.rules).toEqual(rules);
     const deleted = await ecr.send(new DeleteSigningConfigurationCommand({}));
     expect(deleted.signingConfiguration?.rules).toEqual(rules);
-    expect((await errorOf(ecr.send(new DeleteSigningConfigurationCommand({})))).name).toBe('SigningConfigurationNotFoundException');
+    expect((await errorOf(ecr.send(new DeleteSigningConfigurationCommand({})))).name).toBe(
+      'SigningConfigurationNotFoundException',
+    );
   });
 
   it.each([
     ['11 rules', Array.from({ length: 11 }, () => ({ signingProfileArn: PROFILE })), /rules.*less than or equal to 10/],
-    ['a profile ARN of another service', [{ signingProfileArn: 'arn:aws:iam::123456789012:role/x' }], /signingProfileArn.*regular expression/],
-    ['an empty filter list', [{ signingProfileArn: PROFILE, repositoryFilters: [] }], /repositoryFilters.*greater than or equal to 1/],
-    ['101 filters', [{ signingProfileArn: PROFILE, repositoryFilters: Array.from({ length: 101 }, (_, i) => ({ filter: `r${i}`, filterType: 'WILDCARD_MATCH' })) }], /less than or equal to 100/],
-    ['an uppercase filter', [{ signingProfileArn: PROFILE, repositoryFilters: [{ filter: 'Prod/*', filterType: 'WILDCARD_MATCH' }] }], /filter.*regular expression/],
-    ['a PREFIX_MATCH filter', [{ signingProfileArn: PROFILE, repositoryFilters: [{ filter: 'prod', filterType: 'PREFIX_MATCH' }] }], /WILDCARD_MATCH/],
+    [
+      'a profile ARN of another service',
+      [{ signingProfileArn: 'arn:aws:iam::123456789012:role/x' }],
+      /signingProfileArn.*regular expression/,
+    ],
+    [
+      'an empty filter list',
+      [{ signingProfileArn: PROFILE, repositoryFilters: [] }],
+      /repositoryFilters.*greater than or equal to 1/,
+    ],
+    [
+      '101 filters',
+      [
+        {
+          signingProfileArn: PROFILE,
+          repositoryFilters: Array.from({ length: 101 }, (_, i) => ({ filter: `r${i}`, filterType: 'WILDCARD_MATCH' })),
+        },
+      ],
+      /less than or equal to 100/,
+    ],
+    [
+      'an uppercase filter',
+      [{ signingProfileArn: PROFILE, repositoryFilters: [{ filter: 'Prod/*', filterType: 'WILDCARD_MATCH' }] }],
+      /filter.*regular expression/,
+    ],
+    [
+      'a PREFIX_MATCH filter',
+      [{ signingProfileArn: PROFILE, repositoryFilters: [{ filter: 'prod', filterType: 'PREFIX_MATCH' }] }],
+      /WILDCARD_MATCH/,
+    ],
   ])('refuses %s with InvalidParameterException', async (_what, rules, message) => {
     // biome-ignore lint/suspicious/noExplicitAny: deliberately malformed input the SDK types forbid
-    const err = await errorOf(ecr.send(new PutSigningConfigurationCommand({ signingConfiguration: { rules: rules as any } })));
+    const err = await errorOf(
+      ecr.send(new PutSigningConfigurationCommand({ signingConfiguration: { rules: rules as any } })),
+    );
     expect(err.name).toBe('InvalidParameterException');
     expect(err.message).toMatch(message);
   });
@@ -96,7 +129,17 @@ describe('signing on push', () => {
   beforeAll(async () => {
     await ecr.send(
       new PutSigningConfigurationCommand({
-        signingConfiguration: { rules: [{ signingProfileArn: PROFILE, repositoryFilters: [{ filter: 'prod/*', filterType: 'WILDCARD_MATCH' }, { filter: 'multi/*', filterType: 'WILDCARD_MATCH' }] }] },
+        signingConfiguration: {
+          rules: [
+            {
+              signingProfileArn: PROFILE,
+              repositoryFilters: [
+                { filter: 'prod/*', filterType: 'WILDCARD_MATCH' },
+                { filter: 'multi/*', filterType: 'WILDCARD_MATCH' },
+              ],
+            },
+          ],
+        },
       }),
     );
   });
@@ -105,22 +148,34 @@ describe('signing on push', () => {
     const image = tinyImage('signed-api');
     expect((await pushImage(endpoint, auth, 'prod/api', image, 'v1')).status).toBe(201);
 
-    const status = await ecr.send(new DescribeImageSigningStatusCommand({ repositoryName: 'prod/api', imageId: { imageTag: 'v1' } }));
+    const status = await ecr.send(
+      new DescribeImageSigningStatusCommand({ repositoryName: 'prod/api', imageId: { imageTag: 'v1' } }),
+    );
     expect(status.imageId?.imageDigest).toBe(image.manifestDigest);
     expect(status.signingStatuses).toEqual([{ signingProfileArn: PROFILE, status: 'COMPLETE' }]);
 
-    const res = await fetch(`${endpoint}/v2/prod/api/referrers/${image.manifestDigest}`, { headers: { Authorization: auth } });
+    const res = await fetch(`${endpoint}/v2/prod/api/referrers/${image.manifestDigest}`, {
+      headers: { Authorization: auth },
+    });
     const index = (await res.json()) as { manifests: { digest: string; artifactType?: string }[] };
     expect(index.manifests).toHaveLength(1);
     expect(index.manifests[0]?.artifactType).toBe('application/vnd.cncf.notary.signature');
 
     const sigManifest = (await (
-      await fetch(`${endpoint}/v2/prod/api/manifests/${index.manifests[0]?.digest}`, { headers: { Authorization: auth } })
+      await fetch(`${endpoint}/v2/prod/api/manifests/${index.manifests[0]?.digest}`, {
+        headers: { Authorization: auth },
+      })
     ).json()) as { subject: { digest: string; size: number }; layers: { mediaType: string; digest: string }[] };
     expect(sigManifest.subject).toMatchObject({ digest: image.manifestDigest, size: image.manifest.length });
     expect(sigManifest.layers[0]?.mediaType).toBe('application/jose+json');
 
-    const envelope = Buffer.from(await (await fetch(`${endpoint}/v2/prod/api/blobs/${sigManifest.layers[0]?.digest}`, { headers: { Authorization: auth } })).arrayBuffer());
+    const envelope = Buffer.from(
+      await (
+        await fetch(`${endpoint}/v2/prod/api/blobs/${sigManifest.layers[0]?.digest}`, {
+          headers: { Authorization: auth },
+        })
+      ).arrayBuffer(),
+    );
     expect(digestOf(envelope)).toBe(sigManifest.layers[0]?.digest);
     const jws = JSON.parse(envelope.toString('utf8')) as Jws;
     const ok = verify(
@@ -130,11 +185,20 @@ describe('signing on push', () => {
       Buffer.from(jws.signature, 'base64url'),
     );
     expect(ok).toBe(true);
-    const payload = JSON.parse(Buffer.from(jws.payload, 'base64url').toString('utf8')) as { targetArtifact: { digest: string } };
+    const payload = JSON.parse(Buffer.from(jws.payload, 'base64url').toString('utf8')) as {
+      targetArtifact: { digest: string };
+    };
     expect(payload.targetArtifact.digest).toBe(image.manifestDigest);
     // A tampered payload does not verify.
     const forged = Buffer.from(JSON.stringify({ targetArtifact: { digest: digestOf('other') } })).toString('base64url');
-    expect(verify('sha256', Buffer.from(`${jws.protected}.${forged}`), { key: createPublicKey(server.signingPublicKeyPem), dsaEncoding: 'ieee-p1363' }, Buffer.from(jws.signature, 'base64url'))).toBe(false);
+    expect(
+      verify(
+        'sha256',
+        Buffer.from(`${jws.protected}.${forged}`),
+        { key: createPublicKey(server.signingPublicKeyPem), dsaEncoding: 'ieee-p1363' },
+        Buffer.from(jws.signature, 'base64url'),
+      ),
+    ).toBe(false);
   });
 
   it('keeps the private key 0600 in the data directory', () => {
@@ -144,26 +208,42 @@ describe('signing on push', () => {
   it('leaves repositories no rule covers unsigned', async () => {
     const image = tinyImage('unsigned-dev');
     expect((await pushImage(endpoint, auth, 'dev/api', image, 'v1')).status).toBe(201);
-    const status = await ecr.send(new DescribeImageSigningStatusCommand({ repositoryName: 'dev/api', imageId: { imageDigest: image.manifestDigest } }));
+    const status = await ecr.send(
+      new DescribeImageSigningStatusCommand({
+        repositoryName: 'dev/api',
+        imageId: { imageDigest: image.manifestDigest },
+      }),
+    );
     expect(status.signingStatuses).toEqual([]);
-    const index = (await (await fetch(`${endpoint}/v2/dev/api/referrers/${image.manifestDigest}`, { headers: { Authorization: auth } })).json()) as { manifests: unknown[] };
+    const index = (await (
+      await fetch(`${endpoint}/v2/dev/api/referrers/${image.manifestDigest}`, { headers: { Authorization: auth } })
+    ).json()) as { manifests: unknown[] };
     expect(index.manifests).toEqual([]);
   });
 
   it('reports FAILED once the signature is deleted', async () => {
     const image = tinyImage('deleted-signature');
     expect((await pushImage(endpoint, auth, 'prod/web', image, 'v1')).status).toBe(201);
-    const index = (await (await fetch(`${endpoint}/v2/prod/web/referrers/${image.manifestDigest}`, { headers: { Authorization: auth } })).json()) as { manifests: { digest: string }[] };
-    const del = await fetch(`${endpoint}/v2/prod/web/manifests/${index.manifests[0]?.digest}`, { method: 'DELETE', headers: { Authorization: auth } });
+    const index = (await (
+      await fetch(`${endpoint}/v2/prod/web/referrers/${image.manifestDigest}`, { headers: { Authorization: auth } })
+    ).json()) as { manifests: { digest: string }[] };
+    const del = await fetch(`${endpoint}/v2/prod/web/manifests/${index.manifests[0]?.digest}`, {
+      method: 'DELETE',
+      headers: { Authorization: auth },
+    });
     expect(del.status).toBe(202);
-    const status = await ecr.send(new DescribeImageSigningStatusCommand({ repositoryName: 'prod/web', imageId: { imageTag: 'v1' } }));
+    const status = await ecr.send(
+      new DescribeImageSigningStatusCommand({ repositoryName: 'prod/web', imageId: { imageTag: 'v1' } }),
+    );
     expect(status.signingStatuses).toEqual([
       expect.objectContaining({ signingProfileArn: PROFILE, status: 'FAILED', failureCode: 'SIGNATURE_NOT_FOUND' }),
     ]);
   });
 
   it('answers ImageNotFoundException for an unknown image', async () => {
-    const err = await errorOf(ecr.send(new DescribeImageSigningStatusCommand({ repositoryName: 'prod/api', imageId: { imageTag: 'nope' } })));
+    const err = await errorOf(
+      ecr.send(new DescribeImageSigningStatusCommand({ repositoryName: 'prod/api', imageId: { imageTag: 'nope' } })),
+    );
     expect(err.name).toBe('ImageNotFoundException');
   });
 });

@@ -25,7 +25,10 @@ const digestLike = fc.oneof(
 const platformLike = fc.oneof(
   fc.string({ maxLength: 40 }),
   fc
-    .array(fc.oneof(fc.stringMatching(/^[a-z0-9._-]{0,8}$/), fc.string({ maxLength: 6 })), { minLength: 0, maxLength: 5 })
+    .array(fc.oneof(fc.stringMatching(/^[a-z0-9._-]{0,8}$/), fc.string({ maxLength: 6 })), {
+      minLength: 0,
+      maxLength: 5,
+    })
     .map((parts) => parts.join('/')),
 );
 
@@ -52,9 +55,15 @@ describe('parseDigest on hostile input', () => {
   it('accepts every well-formed sha256 and sha512 digest', () => {
     const lower = (n: number) => fc.stringMatching(new RegExp(`^[0-9a-f]{${n}}$`));
     fc.assert(
-      fc.property(fc.oneof(lower(64).map((h) => `sha256:${h}`), lower(128).map((h) => `sha512:${h}`)), (d) => {
-        expect(`${parseDigest(d).algorithm}:${parseDigest(d).hex}`).toBe(d);
-      }),
+      fc.property(
+        fc.oneof(
+          lower(64).map((h) => `sha256:${h}`),
+          lower(128).map((h) => `sha512:${h}`),
+        ),
+        (d) => {
+          expect(`${parseDigest(d).algorithm}:${parseDigest(d).hex}`).toBe(d);
+        },
+      ),
     );
   });
 

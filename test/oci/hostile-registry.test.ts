@@ -26,7 +26,11 @@ afterAll(() => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-const env = (extra: NodeJS.ProcessEnv = {}) => ({ DOCKER_CONFIG: path.join(tmp, 'no-docker-config'), HOME: tmp, ...extra });
+const env = (extra: NodeJS.ProcessEnv = {}) => ({
+  DOCKER_CONFIG: path.join(tmp, 'no-docker-config'),
+  HOME: tmp,
+  ...extra,
+});
 
 type Special = (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => boolean;
 
@@ -55,7 +59,9 @@ async function fakeRegistry(c: Content, special?: Special): Promise<ScriptedServ
     const m = /^\/v2\/(.+)\/(manifests|blobs)\/([^/]+)$/.exec(url.pathname);
     const found = m?.[2] === 'manifests' ? c.manifests.get(m[3]!) : m ? c.blobs.get(m[3]!) : undefined;
     if (m === null || found === undefined) {
-      return void res.writeHead(404, { 'content-type': 'application/json' }).end('{"errors":[{"code":"MANIFEST_UNKNOWN","message":"unknown"}]}');
+      return void res
+        .writeHead(404, { 'content-type': 'application/json' })
+        .end('{"errors":[{"code":"MANIFEST_UNKNOWN","message":"unknown"}]}');
     }
     const bytes = Buffer.isBuffer(found) ? found : found.bytes;
     const headers: Record<string, string | number> = { 'content-length': bytes.length };
@@ -94,7 +100,9 @@ describe('hostile manifests', () => {
     let top: ManifestBlob = image.manifest;
     let topSize = image.descriptor;
     for (let level = 0; level < 8; level++) {
-      const bytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [topSize] }));
+      const bytes = Buffer.from(
+        JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [topSize] }),
+      );
       top = { mediaType: MediaType.ociIndex, digest: sha256(bytes), bytes };
       topSize = { mediaType: MediaType.ociIndex, digest: top.digest, size: bytes.length };
       c.manifests.set(top.digest, top);
@@ -108,7 +116,11 @@ describe('hostile manifests', () => {
     const c = content();
     const fake = `sha256:${'ab'.repeat(32)}`;
     const bytes = Buffer.from(
-      JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [{ mediaType: MediaType.ociIndex, digest: fake, size: 200 }] }),
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MediaType.ociIndex,
+        manifests: [{ mediaType: MediaType.ociIndex, digest: fake, size: 200 }],
+      }),
     );
     const self: ManifestBlob = { mediaType: MediaType.ociIndex, digest: sha256(bytes), bytes };
     c.manifests.set('loop', self);
@@ -121,7 +133,10 @@ describe('hostile manifests', () => {
     const c = content();
     const image = buildImage(502, { layers: 1, platform: { os: 'linux', architecture: 'arm', variant: 'v6' } });
     addImage(c, image);
-    const twice = buildIndex([image, { ...image, descriptor: { ...image.descriptor, platform: { os: 'linux', architecture: 'arm', variant: 'v7' } } }]);
+    const twice = buildIndex([
+      image,
+      { ...image, descriptor: { ...image.descriptor, platform: { os: 'linux', architecture: 'arm', variant: 'v7' } } },
+    ]);
     c.manifests.set('twice', twice);
     c.manifests.set(twice.digest, twice);
     const reg = await fakeRegistry(c);
@@ -132,7 +147,13 @@ describe('hostile manifests', () => {
 
   it('refuses a manifest over 4 MiB', async () => {
     const c = content();
-    const bytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociManifest, annotations: { pad: 'x'.repeat(5 * 1024 * 1024) } }));
+    const bytes = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MediaType.ociManifest,
+        annotations: { pad: 'x'.repeat(5 * 1024 * 1024) },
+      }),
+    );
     c.manifests.set('huge', { mediaType: MediaType.ociManifest, digest: sha256(bytes), bytes });
     const reg = await fakeRegistry(c);
     expectCleanFailure(await pull(`${reg.host}/h/app:huge`), /larger than 4 MiB; refusing to read it/);
@@ -192,7 +213,11 @@ describe('hostile redirects', () => {
       }
       if (url.pathname.endsWith(`/blobs/${layer}`)) {
         // Another host (localhost, not 127.0.0.1), with user:password in the URL itself.
-        res.writeHead(307, { location: `http://evil:stolen@localhost:${storage.host.split(':')[1]}/s/${layer}?X-Amz-Signature=abc` }).end();
+        res
+          .writeHead(307, {
+            location: `http://evil:stolen@localhost:${storage.host.split(':')[1]}/s/${layer}?X-Amz-Signature=abc`,
+          })
+          .end();
         return true;
       }
       return false;

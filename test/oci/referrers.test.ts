@@ -31,7 +31,11 @@ interface Pushed {
 async function pushReferrer(repo: string, subject: Pushed, artifactType: string, text: string): Promise<Pushed> {
   const layer = Buffer.from(text);
   for (const blob of [Buffer.from('{}'), layer]) {
-    const res = await fetch(`${endpoint}/v2/${repo}/blobs/uploads/?digest=${digestOf(blob)}`, { method: 'POST', headers: { Authorization: auth }, body: blob });
+    const res = await fetch(`${endpoint}/v2/${repo}/blobs/uploads/?digest=${digestOf(blob)}`, {
+      method: 'POST',
+      headers: { Authorization: auth },
+      body: blob,
+    });
     expect(res.status).toBe(201);
   }
   const manifest = Buffer.from(
@@ -62,13 +66,18 @@ beforeAll(async () => {
   tmp = tempDir('ecrctl-referrers-');
   [server, reg] = await Promise.all([start(path.join(tmp.dir, 'data')), startRegistry()]);
   const ecr = ecrClient(server);
-  for (const name of ['src/app', 'dst/app', 'dst/shallow']) await ecr.send(new CreateRepositoryCommand({ repositoryName: name }));
+  for (const name of ['src/app', 'dst/app', 'dst/shallow'])
+    await ecr.send(new CreateRepositoryCommand({ repositoryName: name }));
   const token = await ecr.send(new GetAuthorizationTokenCommand({}));
   endpoint = token.authorizationData?.[0]?.proxyEndpoint as string;
   host = new URL(endpoint).host;
   auth = `Basic ${token.authorizationData?.[0]?.authorizationToken}`;
-  const [user, password] = Buffer.from(token.authorizationData?.[0]?.authorizationToken as string, 'base64').toString('utf8').split(':') as [string, string];
-  client = new RegistryClient({ credentials: { get: async (h) => (h === host ? { username: user, password } : undefined) } });
+  const [user, password] = Buffer.from(token.authorizationData?.[0]?.authorizationToken as string, 'base64')
+    .toString('utf8')
+    .split(':') as [string, string];
+  client = new RegistryClient({
+    credentials: { get: async (h) => (h === host ? { username: user, password } : undefined) },
+  });
 
   const tiny = tinyImage('referrers-chain');
   expect((await pushImage(endpoint, auth, 'src/app', tiny, 'v1')).status).toBe(201);
@@ -110,7 +119,7 @@ describe('copyReferrers', () => {
     expect(again.referrers.map((r) => r.status)).toEqual(['present', 'present', 'present']);
   });
 
-  it('maxDepth 1 carries only the image\'s own referrers', async () => {
+  it("maxDepth 1 carries only the image's own referrers", async () => {
     const source = client.repository(host, 'src/app');
     const target = client.repository(host, 'dst/shallow');
     await copyImage(source, 'v1', target, { tags: ['v1'] });
@@ -131,7 +140,11 @@ describe('copyReferrers', () => {
     for (let i = 0; i < 4; i++) {
       const subject = i === 0 ? image : (chain[i - 1] as Pushed);
       const tagged = await target.getManifest(referrersTag(subject.digest));
-      expect((JSON.parse(tagged.bytes.toString('utf8')) as { manifests: { digest: string }[] }).manifests.map((d) => d.digest)).toEqual([chain[i]?.digest]);
+      expect(
+        (JSON.parse(tagged.bytes.toString('utf8')) as { manifests: { digest: string }[] }).manifests.map(
+          (d) => d.digest,
+        ),
+      ).toEqual([chain[i]?.digest]);
       // listReferrers reads the tag on a registry without the API: the chain is discoverable.
       expect((await target.listReferrers(subject.digest)).map((d) => d.digest)).toEqual([chain[i]?.digest]);
     }

@@ -55,7 +55,9 @@ describe('Basic auth (htpasswd)', () => {
       expect(proxy.requests[0]!.status).toBe(401); // the usual way: asked, challenged, answered
       const before = proxy.requests.length;
       expect(await basicFirst.repository(proxy.host, 'basic/first').listTags()).toEqual(['v1']);
-      expect((await basicFirst.repository(proxy.host, 'basic/first').getManifest('v1')).digest).toBe(image.manifest.digest);
+      expect((await basicFirst.repository(proxy.host, 'basic/first').getManifest('v1')).digest).toBe(
+        image.manifest.digest,
+      );
       const sent = proxy.requests.slice(before);
       expect(sent.map((q) => q.status)).toEqual([200, 200]);
     } finally {
@@ -67,7 +69,10 @@ describe('Basic auth (htpasswd)', () => {
   it('says that the registry needs credentials when there are none', async () => {
     const client = new RegistryClient();
     try {
-      const err = await client.repository(reg.host, 'basic/app').listTags().catch((e: unknown) => e);
+      const err = await client
+        .repository(reg.host, 'basic/app')
+        .listTags()
+        .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(AuthError);
       expect((err as AuthError).message).toContain(`${reg.host} requires authentication`);
       expect((err as AuthError).fix).toContain('ecrctl login');
@@ -159,7 +164,10 @@ describe('Bearer tokens', () => {
       expect(await writer.repository(reg.host, 'bearer/dst').mountBlob(image.layers[0]!.descriptor, 'bearer/src')).toBe(
         true,
       );
-      expect(reg.tokenServer!.requests[before]?.scopes).toEqual(['repository:bearer/dst:pull,push', 'repository:bearer/src:pull']);
+      expect(reg.tokenServer!.requests[before]?.scopes).toEqual([
+        'repository:bearer/dst:pull,push',
+        'repository:bearer/src:pull',
+      ]);
       expect((await anonymous.repository(reg.host, 'bearer/src').getManifest('v1')).digest).toBe(image.manifest.digest);
       const err = await pushImage(anonymous, reg.host, 'bearer/src', image, 'v2').catch((e: unknown) => e);
       expect(err).toBeInstanceOf(AuthError);
@@ -191,7 +199,10 @@ describe('Bearer tokens', () => {
       credentials: new StaticCredentials({ [reg.host]: { username: 'tester', password: 'nope' } }),
     });
     try {
-      const err = await client.repository(reg.host, 'bearer/app').listTags().catch((e: unknown) => e);
+      const err = await client
+        .repository(reg.host, 'bearer/app')
+        .listTags()
+        .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(AuthError);
       expect((err as Error).message).toContain('token server');
     } finally {

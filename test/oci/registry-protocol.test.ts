@@ -18,7 +18,9 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.stop()));
 });
 
-async function serve(handler: (req: http.IncomingMessage, res: http.ServerResponse, n: number) => void | Promise<void>) {
+async function serve(
+  handler: (req: http.IncomingMessage, res: http.ServerResponse, n: number) => void | Promise<void>,
+) {
   const s = await scriptedServer(handler);
   servers.push(s);
   return s;
@@ -168,7 +170,9 @@ describe('manifests', () => {
 
   it('refuses bytes whose Docker-Content-Digest does not match', async () => {
     const s = await serve((_req, res) => {
-      res.writeHead(200, { 'content-type': MediaType.ociManifest, 'docker-content-digest': sha256('other') }).end(manifest);
+      res
+        .writeHead(200, { 'content-type': MediaType.ociManifest, 'docker-content-digest': sha256('other') })
+        .end(manifest);
     });
     await expect(client().repository(s.host, 'app').getManifest('v1')).rejects.toBeInstanceOf(DigestMismatchError);
   });
@@ -191,7 +195,12 @@ describe('manifests', () => {
     await repo.getManifest('v1');
     await repo.putManifest({ mediaType: MediaType.dockerManifest, digest: sha256(manifest), bytes: manifest }, 'v2');
     const accept = s.requests[0]?.headers.accept ?? '';
-    for (const t of [MediaType.ociManifest, MediaType.ociIndex, MediaType.dockerManifest, MediaType.dockerManifestList]) {
+    for (const t of [
+      MediaType.ociManifest,
+      MediaType.ociIndex,
+      MediaType.dockerManifest,
+      MediaType.dockerManifestList,
+    ]) {
       expect(accept).toContain(t);
     }
     expect(s.requests[1]?.headers['content-type']).toBe(MediaType.dockerManifest);
@@ -223,7 +232,11 @@ describe('referrers API', () => {
       );
     });
     const repo = client().repository(s.host, 'app');
-    expect((await repo.listReferrers(subject)).map((x) => x.digest)).toEqual([sha256('r1'), sha256('r2'), sha256('r3')]);
+    expect((await repo.listReferrers(subject)).map((x) => x.digest)).toEqual([
+      sha256('r1'),
+      sha256('r2'),
+      sha256('r3'),
+    ]);
     expect((await repo.listReferrers(subject, { artifactType: 'sig' })).map((x) => x.digest)).toEqual([
       sha256('r2'),
       sha256('r3'),

@@ -46,7 +46,11 @@ describe('ECR_API_ACTIONS', () => {
 });
 
 describe('validateResourcePolicy', () => {
-  const pull = { Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::111122223333:root' }, Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'] };
+  const pull = {
+    Effect: 'Allow',
+    Principal: { AWS: 'arn:aws:iam::111122223333:root' },
+    Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'],
+  };
 
   it('accepts a valid repository policy and returns the document', () => {
     const text = doc([pull]);
@@ -62,7 +66,12 @@ describe('validateResourcePolicy', () => {
 
   it('reports every problem at once, each at its position', () => {
     const text = doc([
-      { Effect: 'Permit', Principal: { AWS: 'bob' }, Action: ['ecr:PullImage', 's3:GetObject'], Resource: 'arn:aws:s3:::bucket' },
+      {
+        Effect: 'Permit',
+        Principal: { AWS: 'bob' },
+        Action: ['ecr:PullImage', 's3:GetObject'],
+        Resource: 'arn:aws:s3:::bucket',
+      },
       { Sid: 'x-y', Effect: 'Allow', Action: 'ecr:BatchGetImage', Principal: { Service: 'lambda' }, Colour: 'red' },
     ]);
     const problems = problemsOf(text);
@@ -80,7 +89,9 @@ describe('validateResourcePolicy', () => {
 
   it('refuses a policy over 10,240 characters and one without Statement or Principal', () => {
     const long = JSON.stringify({ Version: '2012-10-17', Statement: [{ ...pull, Sid: 'A'.repeat(10_300) }] });
-    expect(problemsOf(long)).toEqual([expect.stringContaining(`the policy is ${long.length} characters; ECR allows at most 10240`)]);
+    expect(problemsOf(long)).toEqual([
+      expect.stringContaining(`the policy is ${long.length} characters; ECR allows at most 10240`),
+    ]);
     expect(problemsOf('{"Version":"2012-10-17"}')).toEqual([expect.stringContaining('the policy has no Statement')]);
     expect(problemsOf(doc([{ Effect: 'Allow', Action: 'ecr:*' }]))).toEqual([
       expect.stringContaining('Statement[0].Principal: a repository or registry policy statement needs a Principal'),
@@ -88,7 +99,14 @@ describe('validateResourcePolicy', () => {
   });
 
   it('allows only the registry-level actions, with a Resource, in a registry policy', () => {
-    const ok = doc([{ Effect: 'Allow', Principal: { AWS: '111122223333' }, Action: ['ecr:CreateRepository', 'ecr:ReplicateImage'], Resource: 'arn:aws:ecr:us-east-1:444455556666:repository/*' }]);
+    const ok = doc([
+      {
+        Effect: 'Allow',
+        Principal: { AWS: '111122223333' },
+        Action: ['ecr:CreateRepository', 'ecr:ReplicateImage'],
+        Resource: 'arn:aws:ecr:us-east-1:444455556666:repository/*',
+      },
+    ]);
     expect(problemsOf(ok, 'registry')).toEqual([]);
     const bad = doc([{ Effect: 'Allow', Principal: { AWS: '111122223333' }, Action: ['ecr:BatchGetImage'] }]);
     expect(problemsOf(bad, 'registry')).toEqual([
@@ -111,7 +129,12 @@ describe('validateResourcePolicy', () => {
 describe('policy templates', () => {
   it.each(POLICY_TEMPLATES.map((t) => [t.name, t] as const))('%s passes the validator for its scope', (_name, t) => {
     const text = JSON.stringify(
-      t.build({ accounts: ['111122223333', '444455556666'], roles: ['arn:aws:iam::111122223333:role/ci'], region: 'eu-west-1', registryAccount: '444455556666' }),
+      t.build({
+        accounts: ['111122223333', '444455556666'],
+        roles: ['arn:aws:iam::111122223333:role/ci'],
+        region: 'eu-west-1',
+        registryAccount: '444455556666',
+      }),
       null,
       2,
     );
@@ -137,7 +160,9 @@ describe('policy templates', () => {
 
 describe('identity policies', () => {
   it('grants GetAuthorizationToken on * and the group actions on the repository ARNs', () => {
-    expect(identityPolicy({ groups: ['pull'], repos: ['team/app', 'team/*'], region: 'eu-west-1', account: '123456789012' })).toEqual({
+    expect(
+      identityPolicy({ groups: ['pull'], repos: ['team/app', 'team/*'], region: 'eu-west-1', account: '123456789012' }),
+    ).toEqual({
       Version: '2012-10-17',
       Statement: [
         { Sid: 'EcrctlLogin', Effect: 'Allow', Action: 'ecr:GetAuthorizationToken', Resource: '*' },
@@ -145,7 +170,10 @@ describe('identity policies', () => {
           Sid: 'EcrctlPull',
           Effect: 'Allow',
           Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:ListImages'],
-          Resource: ['arn:aws:ecr:eu-west-1:123456789012:repository/team/app', 'arn:aws:ecr:eu-west-1:123456789012:repository/team/*'],
+          Resource: [
+            'arn:aws:ecr:eu-west-1:123456789012:repository/team/app',
+            'arn:aws:ecr:eu-west-1:123456789012:repository/team/*',
+          ],
         },
       ],
     });

@@ -1,7 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
-import { listPresets, parseLifecyclePolicy, renderPreset, simulateLifecycle } from '../../src/policy/lifecycle/index.js';
-import { findProtectedExpirations, parseImageList, parseProtectList, summarizeDecisions } from '../../src/policy/lifecycle/report.js';
+import {
+  listPresets,
+  parseLifecyclePolicy,
+  renderPreset,
+  simulateLifecycle,
+} from '../../src/policy/lifecycle/index.js';
+import {
+  findProtectedExpirations,
+  parseImageList,
+  parseProtectList,
+  summarizeDecisions,
+} from '../../src/policy/lifecycle/report.js';
 
 const NOW = new Date('2025-06-01T00:00:00Z');
 const daysAgo = (d: number) => new Date(NOW.getTime() - d * 86_400_000);
@@ -24,7 +34,10 @@ describe('presets', () => {
     { name: 'expire-untagged', params: { days: '1' } },
     { name: 'archive-not-pulled', params: { days: '180' } },
     { name: 'keep-last-n-per-major', params: { majors: '1,2,3', count: '3' } },
-    { name: 'keep-last-n-per-major', params: { majors: Array.from({ length: 50 }, (_, i) => String(i)).join(','), prefix: '' } },
+    {
+      name: 'keep-last-n-per-major',
+      params: { majors: Array.from({ length: 50 }, (_, i) => String(i)).join(','), prefix: '' },
+    },
   ];
   it.each(RENDERS)('$name $params renders a policy that validates', ({ name, params }) => {
     const { policy, problems } = parseLifecyclePolicy(renderPreset(name, params));
@@ -39,7 +52,12 @@ describe('presets', () => {
         {
           rulePriority: 1,
           description: 'Keep the newest 2 images tagged main-*',
-          selection: { tagStatus: 'tagged', tagPatternList: ['main-*'], countType: 'imageCountMoreThan', countNumber: 2 },
+          selection: {
+            tagStatus: 'tagged',
+            tagPatternList: ['main-*'],
+            countType: 'imageCountMoreThan',
+            countNumber: 2,
+          },
           action: { type: 'expire' },
         },
       ],
@@ -49,7 +67,18 @@ describe('presets', () => {
   it('keep-last-n-per-major keeps COUNT images of each major and leaves v10 alone', () => {
     const { policy } = parseLifecyclePolicy(renderPreset('keep-last-n-per-major', { majors: '1,2', count: '2' }));
     expect(policy!.rules.map((r) => r.selection.tagPatternList)).toEqual([['v1.*'], ['v2.*']]);
-    const tags = ['v1.0.0', 'v1.1.0', 'v1.2.0', 'v2.0.0', 'v2.1.0', 'v2.2.0', 'v2.3.0', 'v10.0.0', 'v10.1.0', 'v10.2.0'];
+    const tags = [
+      'v1.0.0',
+      'v1.1.0',
+      'v1.2.0',
+      'v2.0.0',
+      'v2.1.0',
+      'v2.2.0',
+      'v2.3.0',
+      'v10.0.0',
+      'v10.1.0',
+      'v10.2.0',
+    ];
     const images = tags.map((t, i) => ({ digest: `sha256:${t}`, tags: [t], pushedAt: daysAgo(100 - i) }));
     const expired = simulateLifecycle(policy!, images, NOW)
       .filter((d) => d.action === 'expire')
@@ -61,12 +90,20 @@ describe('presets', () => {
     { name: 'nope', params: {}, message: /unknown lifecycle preset "nope"/ },
     { name: 'keep-last-n-tagged', params: { count: '3' }, message: /needs the parameter "prefix"/ },
     { name: 'keep-last-n-tagged', params: { prefix: 'x', colour: 'red' }, message: /has no parameter "colour"/ },
-    { name: 'keep-last-n-tagged', params: { prefix: 'x', count: '0' }, message: /count must be a whole number from 1 up/ },
+    {
+      name: 'keep-last-n-tagged',
+      params: { prefix: 'x', count: '0' },
+      message: /count must be a whole number from 1 up/,
+    },
     { name: 'keep-last-n-tagged', params: { prefix: 'prod*' }, message: /prefix may hold only/ },
     { name: 'expire-untagged', params: { days: 'ten' }, message: /days must be a whole number/ },
     { name: 'keep-last-n-per-major', params: { majors: '1,x' }, message: /majors must list major version numbers/ },
     { name: 'keep-last-n-per-major', params: { majors: '1,1' }, message: /twice/ },
-    { name: 'keep-last-n-per-major', params: { majors: Array.from({ length: 51 }, (_, i) => String(i)).join(',') }, message: /51 rules; ECR allows at most 50/ },
+    {
+      name: 'keep-last-n-per-major',
+      params: { majors: Array.from({ length: 51 }, (_, i) => String(i)).join(',') },
+      message: /51 rules; ECR allows at most 50/,
+    },
   ];
   it.each(BAD)('rejects $name $params', ({ name, params, message }) => {
     expect(() => renderPreset(name, params)).toThrow(UsageError);
@@ -87,7 +124,14 @@ describe('report helpers', () => {
   );
 
   it('summarizes counts and bytes freed', () => {
-    expect(summarizeDecisions(decisions)).toEqual({ images: 4, expire: 2, transition: 0, keep: 2, bytesFreed: 3_000, bytesArchived: 0 });
+    expect(summarizeDecisions(decisions)).toEqual({
+      images: 4,
+      expire: 2,
+      transition: 0,
+      keep: 2,
+      bytesFreed: 3_000,
+      bytesArchived: 0,
+    });
   });
 
   it('finds protected images by digest, tag and tag pattern, and entries that match nothing', () => {
@@ -106,25 +150,60 @@ describe('report helpers', () => {
   });
 
   it('reads our image list and describe-images output alike', () => {
-    const ours = parseImageList(JSON.stringify([{ digest: 'sha256:a', tags: ['x'], pushedAt: '2025-01-01T00:00:00Z', sizeBytes: 5, referencedBy: ['sha256:i'] }]));
+    const ours = parseImageList(
+      JSON.stringify([
+        { digest: 'sha256:a', tags: ['x'], pushedAt: '2025-01-01T00:00:00Z', sizeBytes: 5, referencedBy: ['sha256:i'] },
+      ]),
+    );
     const aws = parseImageList(
       JSON.stringify({
         imageDetails: [
-          { imageDigest: 'sha256:a', imageTags: ['x'], imagePushedAt: '2025-01-01T00:00:00.000000+00:00', imageSizeInBytes: 5, lastRecordedPullTime: 1735732800, imageStatus: 'ARCHIVED' },
+          {
+            imageDigest: 'sha256:a',
+            imageTags: ['x'],
+            imagePushedAt: '2025-01-01T00:00:00.000000+00:00',
+            imageSizeInBytes: 5,
+            lastRecordedPullTime: 1735732800,
+            imageStatus: 'ARCHIVED',
+          },
           { imageDigest: 'sha256:b', imagePushedAt: 1735689600 },
         ],
       }),
     );
-    expect(ours).toEqual({ images: [{ digest: 'sha256:a', tags: ['x'], pushedAt: new Date('2025-01-01T00:00:00Z'), sizeBytes: 5, referencedBy: ['sha256:i'] }], problems: [] });
+    expect(ours).toEqual({
+      images: [
+        {
+          digest: 'sha256:a',
+          tags: ['x'],
+          pushedAt: new Date('2025-01-01T00:00:00Z'),
+          sizeBytes: 5,
+          referencedBy: ['sha256:i'],
+        },
+      ],
+      problems: [],
+    });
     expect(aws.problems).toEqual([]);
     expect(aws.images).toEqual([
-      { digest: 'sha256:a', tags: ['x'], pushedAt: new Date('2025-01-01T00:00:00Z'), lastPulledAt: new Date('2025-01-01T12:00:00Z'), sizeBytes: 5, storageClass: 'archive' },
+      {
+        digest: 'sha256:a',
+        tags: ['x'],
+        pushedAt: new Date('2025-01-01T00:00:00Z'),
+        lastPulledAt: new Date('2025-01-01T12:00:00Z'),
+        sizeBytes: 5,
+        storageClass: 'archive',
+      },
       { digest: 'sha256:b', tags: [], pushedAt: new Date('2025-01-01T00:00:00Z') },
     ]);
   });
 
   it('reports every unusable image entry', () => {
-    const r = parseImageList(JSON.stringify([{ tags: [] }, { digest: 'sha256:x', tags: 'a', pushedAt: '2025-01-01' }, { digest: 'sha256:y', pushedAt: 'yesterday' }]));
+    const r = parseImageList(
+      JSON.stringify([
+        { tags: [] },
+        { digest: 'sha256:x', tags: 'a', pushedAt: '2025-01-01' },
+        { digest: 'sha256:y', pushedAt: 'yesterday' },
+      ]),
+    );
     expect(r.problems).toEqual([
       '[0]: "digest" (or "imageDigest") is missing',
       '[1] (sha256:x): "tags" must be an array of strings',

@@ -1,35 +1,59 @@
 // Property tests: the simulator's guarantees hold for any valid policy and any repository.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type LifecycleImage, type LifecyclePolicy, type LifecycleRule, parseLifecyclePolicy, simulateLifecycle } from '../../src/policy/lifecycle/index.js';
+import {
+  type LifecycleImage,
+  type LifecyclePolicy,
+  type LifecycleRule,
+  parseLifecyclePolicy,
+  simulateLifecycle,
+} from '../../src/policy/lifecycle/index.js';
 import { compileRule, selects, tagPatternMatcher } from '../../src/policy/lifecycle/simulate.js';
 
 const NOW = new Date('2025-06-01T00:00:00Z');
 const DAY = 86_400_000;
 
 // A small tag alphabet so that rules and images actually overlap.
-const tagArb = fc.constantFrom('prod-1', 'prod-2', 'prod', 'beta-1', 'beta-2', 'v1.0', 'v1.2', 'v2.0', 'latest', 'main-abc', 'x');
+const tagArb = fc.constantFrom(
+  'prod-1',
+  'prod-2',
+  'prod',
+  'beta-1',
+  'beta-2',
+  'v1.0',
+  'v1.2',
+  'v2.0',
+  'latest',
+  'main-abc',
+  'x',
+);
 const patternArb = fc.constantFrom('prod*', 'beta*', 'v1.*', 'v*', '*', 'latest', '*-1', 'main-*', 'p*d*');
 
 const imageArb = (i: number) =>
-  fc.record({
-    tags: fc.uniqueArray(tagArb, { maxLength: 3 }),
-    pushedDaysAgo: fc.integer({ min: 0, max: 400 }),
-    pulledDaysAgo: fc.option(fc.integer({ min: 0, max: 400 }), { nil: undefined }),
-    archived: fc.boolean(),
-    size: fc.integer({ min: 0, max: 1_000_000 }),
-  }).map(
-    (r): LifecycleImage => ({
-      digest: `sha256:${String(i).padStart(4, '0')}`,
-      tags: r.tags,
-      pushedAt: new Date(NOW.getTime() - r.pushedDaysAgo * DAY),
-      ...(r.pulledDaysAgo === undefined ? {} : { lastPulledAt: new Date(NOW.getTime() - r.pulledDaysAgo * DAY) }),
-      ...(r.archived ? { storageClass: 'archive' as const, lastArchivedAt: new Date(NOW.getTime() - r.pushedDaysAgo * DAY / 2) } : {}),
-      sizeBytes: r.size,
-    }),
-  );
+  fc
+    .record({
+      tags: fc.uniqueArray(tagArb, { maxLength: 3 }),
+      pushedDaysAgo: fc.integer({ min: 0, max: 400 }),
+      pulledDaysAgo: fc.option(fc.integer({ min: 0, max: 400 }), { nil: undefined }),
+      archived: fc.boolean(),
+      size: fc.integer({ min: 0, max: 1_000_000 }),
+    })
+    .map(
+      (r): LifecycleImage => ({
+        digest: `sha256:${String(i).padStart(4, '0')}`,
+        tags: r.tags,
+        pushedAt: new Date(NOW.getTime() - r.pushedDaysAgo * DAY),
+        ...(r.pulledDaysAgo === undefined ? {} : { lastPulledAt: new Date(NOW.getTime() - r.pulledDaysAgo * DAY) }),
+        ...(r.archived
+          ? { storageClass: 'archive' as const, lastArchivedAt: new Date(NOW.getTime() - (r.pushedDaysAgo * DAY) / 2) }
+          : {}),
+        sizeBytes: r.size,
+      }),
+    );
 
-const imagesArb = fc.integer({ min: 0, max: 40 }).chain((n) => fc.tuple(...Array.from({ length: n }, (_, i) => imageArb(i))));
+const imagesArb = fc
+  .integer({ min: 0, max: 40 })
+  .chain((n) => fc.tuple(...Array.from({ length: n }, (_, i) => imageArb(i))));
 
 const ruleBodyArb = fc.oneof(
   fc.record({
@@ -63,16 +87,30 @@ const policyArb = fc
   })
   .map(({ body, transition, anyCount, priorities }): LifecyclePolicy => {
     const sorted = [...priorities].sort((a, b) => a - b);
-    const rules: LifecycleRule[] = body.map((selection, i) => ({ rulePriority: sorted[i]!, selection, action: { type: 'expire' } }));
+    const rules: LifecycleRule[] = body.map((selection, i) => ({
+      rulePriority: sorted[i]!,
+      selection,
+      action: { type: 'expire' },
+    }));
     if (transition !== undefined) {
       rules.push({
         rulePriority: sorted[6]!,
-        selection: { tagStatus: 'tagged', tagPatternList: ['*'], countType: 'sinceImagePulled', countUnit: 'days', countNumber: transition },
+        selection: {
+          tagStatus: 'tagged',
+          tagPatternList: ['*'],
+          countType: 'sinceImagePulled',
+          countUnit: 'days',
+          countNumber: transition,
+        },
         action: { type: 'transition', targetStorageClass: 'archive' },
       });
     }
     if (anyCount !== undefined) {
-      rules.push({ rulePriority: sorted[7]!, selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: anyCount }, action: { type: 'expire' } });
+      rules.push({
+        rulePriority: sorted[7]!,
+        selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: anyCount },
+        action: { type: 'expire' },
+      });
     }
     // Shuffle-free but not sorted by priority: reverse, so order in the document never helps.
     return { rules: rules.reverse() };
@@ -126,7 +164,9 @@ describe('simulateLifecycle properties', () => {
           const c = compileRule(rule);
           const selected = images.map((_, i) => i).filter((i) => selects(c, images[i]!));
           const survivors = selected.filter((i) => ds[i]!.action !== 'expire').length;
-          const byHigher = selected.filter((i) => ds[i]!.action === 'expire' && ds[i]!.rulePriority! < rule.rulePriority).length;
+          const byHigher = selected.filter(
+            (i) => ds[i]!.action === 'expire' && ds[i]!.rulePriority! < rule.rulePriority,
+          ).length;
           const want = Math.min(rule.selection.countNumber, selected.length);
           expect(survivors + byHigher).toBeGreaterThanOrEqual(want);
           if (rule === first) expect(survivors).toBeGreaterThanOrEqual(want);
@@ -142,10 +182,13 @@ describe('simulateLifecycle properties', () => {
         const ds = simulateLifecycle(policy, images, NOW);
         for (const rule of policy.rules) {
           if (rule.selection.countType !== 'imageCountMoreThan') continue;
-          const governed = ds.map((d, i) => [d, images[i]!] as const).filter(([d]) => d.rulePriority === rule.rulePriority && !d.reason.startsWith('kept: referenced'));
+          const governed = ds
+            .map((d, i) => [d, images[i]!] as const)
+            .filter(([d]) => d.rulePriority === rule.rulePriority && !d.reason.startsWith('kept: referenced'));
           const expired = governed.filter(([d]) => d.action === 'expire').map(([, im]) => im.pushedAt.getTime());
           const kept = governed.filter(([d]) => d.action === 'keep').map(([, im]) => im.pushedAt.getTime());
-          if (expired.length > 0 && kept.length > 0) expect(Math.max(...expired)).toBeLessThanOrEqual(Math.min(...kept));
+          if (expired.length > 0 && kept.length > 0)
+            expect(Math.max(...expired)).toBeLessThanOrEqual(Math.min(...kept));
         }
       }),
       { numRuns: 300 },
@@ -167,7 +210,13 @@ describe('simulateLifecycle properties', () => {
 describe('tagPatternMatcher', () => {
   // The reference: the pattern as an anchored regular expression.
   const reference = (pattern: string, tag: string) =>
-    new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 's').test(tag);
+    new RegExp(
+      `^${pattern
+        .split('*')
+        .map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+        .join('.*')}$`,
+      's',
+    ).test(tag);
   const text = (max: number) => fc.string({ unit: fc.constantFrom('a', 'b', '-', '.'), maxLength: max });
 
   it('agrees with the regular expression reading of the pattern', () => {

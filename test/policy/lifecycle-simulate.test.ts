@@ -10,7 +10,12 @@ import { tagPatternMatcher } from '../../src/policy/lifecycle/simulate.js';
 
 const NOW = new Date('2025-06-01T00:00:00Z');
 const daysAgo = (d: number) => new Date(NOW.getTime() - d * 86_400_000);
-const img = (name: string, tags: string[], pushedDaysAgo: number, extra: Partial<LifecycleImage> = {}): LifecycleImage => ({
+const img = (
+  name: string,
+  tags: string[],
+  pushedDaysAgo: number,
+  extra: Partial<LifecycleImage> = {},
+): LifecycleImage => ({
   digest: `sha256:${name}`,
   tags,
   pushedAt: daysAgo(pushedDaysAgo),
@@ -21,14 +26,25 @@ const countRule = (rulePriority: number, patterns: string[], countNumber: number
   selection: { tagStatus: 'tagged', tagPatternList: patterns, countType: 'imageCountMoreThan', countNumber },
   action: { type: 'expire' },
 });
-const ageRule = (rulePriority: number, selection: Partial<LifecycleRule['selection']>, countNumber: number): LifecycleRule => ({
+const ageRule = (
+  rulePriority: number,
+  selection: Partial<LifecycleRule['selection']>,
+  countNumber: number,
+): LifecycleRule => ({
   rulePriority,
-  selection: { tagStatus: 'tagged', countType: 'sinceImagePushed', countUnit: 'days', countNumber, ...selection } as LifecycleRule['selection'],
+  selection: {
+    tagStatus: 'tagged',
+    countType: 'sinceImagePushed',
+    countUnit: 'days',
+    countNumber,
+    ...selection,
+  } as LifecycleRule['selection'],
   action: { type: 'expire' },
 });
 const run = (rules: LifecycleRule[], images: LifecycleImage[]) => simulateLifecycle({ rules }, images, NOW);
 const byName = (ds: LifecycleDecision[]) => Object.fromEntries(ds.map((d) => [d.digest.slice('sha256:'.length), d]));
-const actions = (ds: LifecycleDecision[]) => Object.fromEntries(ds.map((d) => [d.digest.slice('sha256:'.length), d.action]));
+const actions = (ds: LifecycleDecision[]) =>
+  Object.fromEntries(ds.map((d) => [d.digest.slice('sha256:'.length), d.action]));
 
 describe('simulateLifecycle: the user guide scenarios', () => {
   // "Filtering on multiple rules", example A: rule 2 would take A and B, but A is already
@@ -39,7 +55,9 @@ describe('simulateLifecycle: the user guide scenarios', () => {
     expect(actions(ds)).toEqual({ A: 'expire', B: 'keep', C: 'keep' });
     const d = byName(ds);
     expect(d.A!.reason).toBe('rule 1: more than 1 image tagged prod*; this is #2 by push time');
-    expect(d.B!.reason).toBe('rule 1: the newest image tagged prod* (rule 2 would expire it, but rule 1 selects it first)');
+    expect(d.B!.reason).toBe(
+      'rule 1: the newest image tagged prod* (rule 2 would expire it, but rule 1 selects it first)',
+    );
     expect(d.C!.reason).toBe('rule 2: the newest image tagged beta*');
   });
 
@@ -55,7 +73,11 @@ describe('simulateLifecycle: the user guide scenarios', () => {
   });
 
   it('several patterns in one rule, by age: every image with both alpha* and beta* tags goes', () => {
-    const images = [img('A', ['alpha-1', 'beta-1', 'gamma-1'], 10), img('B', ['alpha-2', 'beta-2'], 9), img('C', ['alpha-3', 'beta-3', 'gamma-2'], 8)];
+    const images = [
+      img('A', ['alpha-1', 'beta-1', 'gamma-1'], 10),
+      img('B', ['alpha-2', 'beta-2'], 9),
+      img('C', ['alpha-3', 'beta-3', 'gamma-2'], 8),
+    ];
     const ds = run([ageRule(1, { tagPatternList: ['alpha*', 'beta*'] }, 5)], images);
     expect(actions(ds)).toEqual({ A: 'expire', B: 'expire', C: 'expire' });
     expect(byName(ds).C!.reason).toBe('rule 1: pushed 8 days ago > 5');
@@ -101,7 +123,12 @@ describe('simulateLifecycle: semantics', () => {
   });
 
   it('sinceImagePushed: strictly older than N days, with the age in the reason', () => {
-    const images = [img('old', ['x'], 40), img('edge', ['x'], 30), img('young', ['x'], 3), img('justover', ['x'], 30.5)];
+    const images = [
+      img('old', ['x'], 40),
+      img('edge', ['x'], 30),
+      img('young', ['x'], 3),
+      img('justover', ['x'], 30.5),
+    ];
     const d = byName(run([ageRule(1, { tagPatternList: ['*'] }, 30)], images));
     expect(d.old).toMatchObject({ action: 'expire', rulePriority: 1, reason: 'rule 1: pushed 40 days ago > 30' });
     expect(d.edge).toMatchObject({ action: 'keep', reason: 'rule 1: pushed 30 days ago, not more than 30' });
@@ -126,13 +153,20 @@ describe('simulateLifecycle: semantics', () => {
       ['a*b*c', 'acb', false],
       ['*', 'anything', true],
     ];
-    for (const [pattern, tag, want] of cases) expect(tagPatternMatcher(pattern)(tag), `${pattern} vs ${tag}`).toBe(want);
+    for (const [pattern, tag, want] of cases)
+      expect(tagPatternMatcher(pattern)(tag), `${pattern} vs ${tag}`).toBe(want);
   });
 
   it('tagPrefixList entries select like a trailing wildcard, every entry must match some tag', () => {
     const rule: LifecycleRule = {
       rulePriority: 1,
-      selection: { tagStatus: 'tagged', tagPrefixList: ['prod', 'v'], countType: 'sinceImagePushed', countUnit: 'days', countNumber: 1 },
+      selection: {
+        tagStatus: 'tagged',
+        tagPrefixList: ['prod', 'v'],
+        countType: 'sinceImagePushed',
+        countUnit: 'days',
+        countNumber: 1,
+      },
       action: { type: 'expire' },
     };
     const ds = run([rule], [img('both', ['prod', 'v1'], 5), img('one', ['prod-2'], 5), img('none', [], 5)]);
@@ -140,10 +174,20 @@ describe('simulateLifecycle: semantics', () => {
   });
 
   it('an "any" rule counts images that higher rules selected but acts only on the rest', () => {
-    const images = [img('p1', ['prod-1'], 1), img('p2', ['prod-2'], 2), img('u', [], 3), img('t', ['test'], 4), img('p3', ['prod-3'], 5)];
+    const images = [
+      img('p1', ['prod-1'], 1),
+      img('p2', ['prod-2'], 2),
+      img('u', [], 3),
+      img('t', ['test'], 4),
+      img('p3', ['prod-3'], 5),
+    ];
     const rules: LifecycleRule[] = [
       countRule(1, ['prod*'], 10),
-      { rulePriority: 2, selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: 2 }, action: { type: 'expire' } },
+      {
+        rulePriority: 2,
+        selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: 2 },
+        action: { type: 'expire' },
+      },
     ];
     const ds = byName(run(rules, images));
     // Newest two overall are p1 and p2; u (#3) and t (#4) go; p3 (#5) is rule 1's.
@@ -154,7 +198,11 @@ describe('simulateLifecycle: semantics', () => {
   });
 
   it('untagged rules see only untagged images', () => {
-    const rule: LifecycleRule = { rulePriority: 1, selection: { tagStatus: 'untagged', countType: 'imageCountMoreThan', countNumber: 1 }, action: { type: 'expire' } };
+    const rule: LifecycleRule = {
+      rulePriority: 1,
+      selection: { tagStatus: 'untagged', countType: 'imageCountMoreThan', countNumber: 1 },
+      action: { type: 'expire' },
+    };
     const ds = run([rule], [img('u1', [], 1), img('u2', [], 2), img('t', ['x'], 9)]);
     expect(actions(ds)).toEqual({ u1: 'keep', u2: 'expire', t: 'keep' });
     expect(byName(ds).u2!.reason).toBe('rule 1: more than 1 untagged image; this is #2 by push time');
@@ -181,8 +229,23 @@ describe('simulateLifecycle: semantics', () => {
 
   it('sinceImageTransitioned expires archived images by the time they were archived', () => {
     const rules: LifecycleRule[] = [
-      { rulePriority: 1, selection: { tagStatus: 'any', countType: 'sinceImagePulled', countUnit: 'days', countNumber: 90 }, action: { type: 'transition', targetStorageClass: 'archive' } },
-      { rulePriority: 2, selection: { tagStatus: 'tagged', tagPatternList: ['*'], storageClass: 'archive', countType: 'sinceImageTransitioned', countUnit: 'days', countNumber: 365 }, action: { type: 'expire' } },
+      {
+        rulePriority: 1,
+        selection: { tagStatus: 'any', countType: 'sinceImagePulled', countUnit: 'days', countNumber: 90 },
+        action: { type: 'transition', targetStorageClass: 'archive' },
+      },
+      {
+        rulePriority: 2,
+        selection: {
+          tagStatus: 'tagged',
+          tagPatternList: ['*'],
+          storageClass: 'archive',
+          countType: 'sinceImageTransitioned',
+          countUnit: 'days',
+          countNumber: 365,
+        },
+        action: { type: 'expire' },
+      },
     ];
     const images = [
       img('long', ['a'], 900, { storageClass: 'archive', lastArchivedAt: daysAgo(400) }),
@@ -192,7 +255,10 @@ describe('simulateLifecycle: semantics', () => {
     const d = byName(run(rules, images));
     expect(d.long).toMatchObject({ action: 'expire', rulePriority: 2, reason: 'rule 2: archived 400 days ago > 365' });
     expect(d.recent!.action).toBe('keep');
-    expect(d.unknown).toMatchObject({ action: 'keep', reason: 'rule 2: archived, but the time it was archived is unknown' });
+    expect(d.unknown).toMatchObject({
+      action: 'keep',
+      reason: 'rule 2: archived, but the time it was archived is unknown',
+    });
   });
 });
 
@@ -204,11 +270,17 @@ describe('simulateLifecycle: images referenced by an index', () => {
     const d = byName(run([allOld], images));
     expect(d.index!.action).toBe('keep');
     expect(d.amd64).toMatchObject({ action: 'keep', rulePriority: 1 });
-    expect(d.amd64!.reason).toBe('kept: referenced by index sha256:index (rule 1 would expire it: pushed 40 days ago > 30)');
+    expect(d.amd64!.reason).toBe(
+      'kept: referenced by index sha256:index (rule 1 would expire it: pushed 40 days ago > 30)',
+    );
   });
 
   it('expires the platform images together with their index', () => {
-    const images = [img('index', ['v1'], 45), img('amd64', [], 45, { referencedBy: ['sha256:index'] }), img('arm64', [], 45, { referencedBy: ['sha256:index'] })];
+    const images = [
+      img('index', ['v1'], 45),
+      img('amd64', [], 45, { referencedBy: ['sha256:index'] }),
+      img('arm64', [], 45, { referencedBy: ['sha256:index'] }),
+    ];
     expect(actions(run([allOld], images))).toEqual({ index: 'expire', amd64: 'expire', arm64: 'expire' });
   });
 

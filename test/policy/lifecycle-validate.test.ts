@@ -13,7 +13,13 @@ const USER_GUIDE_POLICIES: { name: string; rules: unknown[] }[] = [
       {
         rulePriority: 1,
         description: 'Expire images older than 14 days',
-        selection: { tagStatus: 'tagged', tagPatternList: ['prod*'], countType: 'sinceImagePushed', countUnit: 'days', countNumber: 14 },
+        selection: {
+          tagStatus: 'tagged',
+          tagPatternList: ['prod*'],
+          countType: 'sinceImagePushed',
+          countUnit: 'days',
+          countNumber: 14,
+        },
         action: { type: 'expire' },
       },
     ],
@@ -32,28 +38,73 @@ const USER_GUIDE_POLICIES: { name: string; rules: unknown[] }[] = [
   {
     name: 'two count rules by prefix (filtering on multiple rules)',
     rules: [
-      { rulePriority: 1, description: 'Rule 1', selection: { tagStatus: 'tagged', tagPrefixList: ['prod'], countType: 'imageCountMoreThan', countNumber: 1 }, action: { type: 'expire' } },
-      { rulePriority: 2, description: 'Rule 2', selection: { tagStatus: 'tagged', tagPrefixList: ['beta'], countType: 'imageCountMoreThan', countNumber: 1 }, action: { type: 'expire' } },
+      {
+        rulePriority: 1,
+        description: 'Rule 1',
+        selection: { tagStatus: 'tagged', tagPrefixList: ['prod'], countType: 'imageCountMoreThan', countNumber: 1 },
+        action: { type: 'expire' },
+      },
+      {
+        rulePriority: 2,
+        description: 'Rule 2',
+        selection: { tagStatus: 'tagged', tagPrefixList: ['beta'], countType: 'imageCountMoreThan', countNumber: 1 },
+        action: { type: 'expire' },
+      },
     ],
   },
   {
     name: 'several patterns in one rule (filtering on multiple tags in a single rule)',
     rules: [
-      { rulePriority: 1, description: 'Rule 1', selection: { tagStatus: 'tagged', tagPatternList: ['alpha*', 'beta*'], countType: 'sinceImagePushed', countUnit: 'days', countNumber: 5 }, action: { type: 'expire' } },
+      {
+        rulePriority: 1,
+        description: 'Rule 1',
+        selection: {
+          tagStatus: 'tagged',
+          tagPatternList: ['alpha*', 'beta*'],
+          countType: 'sinceImagePushed',
+          countUnit: 'days',
+          countNumber: 5,
+        },
+        action: { type: 'expire' },
+      },
     ],
   },
   {
     name: 'tagged, untagged and a final any rule (filtering on all images)',
     rules: [
-      { rulePriority: 1, description: 'Rule 1', selection: { tagStatus: 'tagged', tagPatternList: ['alpha*'], countType: 'imageCountMoreThan', countNumber: 1 }, action: { type: 'expire' } },
-      { rulePriority: 2, description: 'Rule 2', selection: { tagStatus: 'untagged', countType: 'sinceImagePushed', countUnit: 'days', countNumber: 1 }, action: { type: 'expire' } },
-      { rulePriority: 3, description: 'Rule 3', selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: 1 }, action: { type: 'expire' } },
+      {
+        rulePriority: 1,
+        description: 'Rule 1',
+        selection: { tagStatus: 'tagged', tagPatternList: ['alpha*'], countType: 'imageCountMoreThan', countNumber: 1 },
+        action: { type: 'expire' },
+      },
+      {
+        rulePriority: 2,
+        description: 'Rule 2',
+        selection: { tagStatus: 'untagged', countType: 'sinceImagePushed', countUnit: 'days', countNumber: 1 },
+        action: { type: 'expire' },
+      },
+      {
+        rulePriority: 3,
+        description: 'Rule 3',
+        selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: 1 },
+        action: { type: 'expire' },
+      },
     ],
   },
   {
     name: 'the wildcard example from the properties page (4 wildcards is the limit)',
     rules: [
-      { rulePriority: 1, selection: { tagStatus: 'tagged', tagPatternList: ['*test*1*2*3', 'test*1*2*3*'], countType: 'imageCountMoreThan', countNumber: 3 }, action: { type: 'expire' } },
+      {
+        rulePriority: 1,
+        selection: {
+          tagStatus: 'tagged',
+          tagPatternList: ['*test*1*2*3', 'test*1*2*3*'],
+          countType: 'imageCountMoreThan',
+          countNumber: 3,
+        },
+        action: { type: 'expire' },
+      },
     ],
   },
   {
@@ -62,13 +113,26 @@ const USER_GUIDE_POLICIES: { name: string; rules: unknown[] }[] = [
       {
         rulePriority: 1,
         description: 'Archive images not pulled for 90 days',
-        selection: { tagStatus: 'tagged', tagPatternList: ['*'], countType: 'sinceImagePulled', countUnit: 'days', countNumber: 90 },
+        selection: {
+          tagStatus: 'tagged',
+          tagPatternList: ['*'],
+          countType: 'sinceImagePulled',
+          countUnit: 'days',
+          countNumber: 90,
+        },
         action: { type: 'transition', targetStorageClass: 'archive' },
       },
       {
         rulePriority: 2,
         description: 'Expire archived images 365 days after archiving',
-        selection: { tagStatus: 'tagged', tagPatternList: ['*'], storageClass: 'archive', countType: 'sinceImageTransitioned', countUnit: 'days', countNumber: 365 },
+        selection: {
+          tagStatus: 'tagged',
+          tagPatternList: ['*'],
+          storageClass: 'archive',
+          countType: 'sinceImageTransitioned',
+          countUnit: 'days',
+          countNumber: 365,
+        },
         action: { type: 'expire' },
       },
     ],
@@ -93,8 +157,13 @@ const good = {
   selection: { tagStatus: 'tagged', tagPatternList: ['prod*'], countType: 'imageCountMoreThan', countNumber: 5 },
   action: { type: 'expire' },
 };
-const withSelection = (selection: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({ ...good, selection: { ...good.selection, ...selection }, ...extra });
-const omit = <T extends Record<string, unknown>>(o: T, ...keys: string[]) => Object.fromEntries(Object.entries(o).filter(([k]) => !keys.includes(k)));
+const withSelection = (selection: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+  ...good,
+  selection: { ...good.selection, ...selection },
+  ...extra,
+});
+const omit = <T extends Record<string, unknown>>(o: T, ...keys: string[]) =>
+  Object.fromEntries(Object.entries(o).filter(([k]) => !keys.includes(k)));
 
 interface Expect {
   ruleIndex?: number;
@@ -104,75 +173,218 @@ interface Expect {
 }
 
 const CASES: { name: string; rules: unknown[]; expect: Expect[] }[] = [
-  { name: 'unknown field in a rule (with a suggestion)', rules: [{ ...good, priority: 2 }], expect: [{ ruleIndex: 0, rulePriority: 1, field: 'priority', message: /unknown field "priority"/ }] },
-  { name: 'misspelt selection field', rules: [withSelection({ countNumbr: 3 })], expect: [{ ruleIndex: 0, field: 'selection.countNumbr', message: /unknown field/ }] },
-  { name: 'null field', rules: [withSelection({ countUnit: null })], expect: [{ ruleIndex: 0, field: 'selection.countUnit', message: /null/ }] },
-  { name: 'missing rulePriority', rules: [omit(good, 'rulePriority')], expect: [{ ruleIndex: 0, field: 'rulePriority', message: /no rulePriority/ }] },
-  { name: 'rulePriority 0', rules: [{ ...good, rulePriority: 0 }], expect: [{ ruleIndex: 0, field: 'rulePriority', message: /positive integer/ }] },
-  { name: 'rulePriority 1.5', rules: [{ ...good, rulePriority: 1.5 }], expect: [{ ruleIndex: 0, field: 'rulePriority', message: /positive integer/ }] },
-  { name: 'rulePriority as a string', rules: [{ ...good, rulePriority: '1' }], expect: [{ ruleIndex: 0, field: 'rulePriority', message: /positive integer, not the string "1"/ }] },
+  {
+    name: 'unknown field in a rule (with a suggestion)',
+    rules: [{ ...good, priority: 2 }],
+    expect: [{ ruleIndex: 0, rulePriority: 1, field: 'priority', message: /unknown field "priority"/ }],
+  },
+  {
+    name: 'misspelt selection field',
+    rules: [withSelection({ countNumbr: 3 })],
+    expect: [{ ruleIndex: 0, field: 'selection.countNumbr', message: /unknown field/ }],
+  },
+  {
+    name: 'null field',
+    rules: [withSelection({ countUnit: null })],
+    expect: [{ ruleIndex: 0, field: 'selection.countUnit', message: /null/ }],
+  },
+  {
+    name: 'missing rulePriority',
+    rules: [omit(good, 'rulePriority')],
+    expect: [{ ruleIndex: 0, field: 'rulePriority', message: /no rulePriority/ }],
+  },
+  {
+    name: 'rulePriority 0',
+    rules: [{ ...good, rulePriority: 0 }],
+    expect: [{ ruleIndex: 0, field: 'rulePriority', message: /positive integer/ }],
+  },
+  {
+    name: 'rulePriority 1.5',
+    rules: [{ ...good, rulePriority: 1.5 }],
+    expect: [{ ruleIndex: 0, field: 'rulePriority', message: /positive integer/ }],
+  },
+  {
+    name: 'rulePriority as a string',
+    rules: [{ ...good, rulePriority: '1' }],
+    expect: [{ ruleIndex: 0, field: 'rulePriority', message: /positive integer, not the string "1"/ }],
+  },
   {
     name: 'duplicate rulePriority',
     rules: [good, withSelection({ tagPatternList: ['beta*'] })],
     expect: [{ ruleIndex: 1, rulePriority: 1, field: 'rulePriority', message: /already used by rules\[0\]/ }],
   },
-  { name: 'tagged without a list', rules: [withSelection({ tagPatternList: undefined })], expect: [{ ruleIndex: 0, field: 'selection.tagPatternList', message: /needs a tagPatternList or a tagPrefixList/ }] },
-  { name: 'tagged with both lists', rules: [withSelection({ tagPrefixList: ['prod'] })], expect: [{ ruleIndex: 0, field: 'selection.tagPatternList', message: /not both/ }] },
-  { name: 'untagged with a list', rules: [withSelection({ tagStatus: 'untagged' })], expect: [{ ruleIndex: 0, field: 'selection.tagPatternList', message: /"untagged" takes no tagPatternList/ }] },
-  { name: 'any with a prefix list', rules: [withSelection({ tagStatus: 'any', tagPatternList: undefined, tagPrefixList: ['x'] })], expect: [{ ruleIndex: 0, field: 'selection.tagPrefixList', message: /"any" takes no tagPrefixList/ }] },
-  { name: 'unknown tagStatus', rules: [withSelection({ tagStatus: 'TAGGED' })], expect: [{ ruleIndex: 0, field: 'selection.tagStatus', message: /must be "tagged", "untagged" or "any"/ }] },
-  { name: 'empty pattern list', rules: [withSelection({ tagPatternList: [] })], expect: [{ ruleIndex: 0, field: 'selection.tagPatternList', message: /empty/ }] },
-  { name: 'five wildcards', rules: [withSelection({ tagPatternList: ['ok*', 'test*1*2*3*4*5*6'] })], expect: [{ ruleIndex: 0, field: 'selection.tagPatternList[1]', message: /6 wildcards; ECR allows at most 4/ }] },
+  {
+    name: 'tagged without a list',
+    rules: [withSelection({ tagPatternList: undefined })],
+    expect: [{ ruleIndex: 0, field: 'selection.tagPatternList', message: /needs a tagPatternList or a tagPrefixList/ }],
+  },
+  {
+    name: 'tagged with both lists',
+    rules: [withSelection({ tagPrefixList: ['prod'] })],
+    expect: [{ ruleIndex: 0, field: 'selection.tagPatternList', message: /not both/ }],
+  },
+  {
+    name: 'untagged with a list',
+    rules: [withSelection({ tagStatus: 'untagged' })],
+    expect: [{ ruleIndex: 0, field: 'selection.tagPatternList', message: /"untagged" takes no tagPatternList/ }],
+  },
+  {
+    name: 'any with a prefix list',
+    rules: [withSelection({ tagStatus: 'any', tagPatternList: undefined, tagPrefixList: ['x'] })],
+    expect: [{ ruleIndex: 0, field: 'selection.tagPrefixList', message: /"any" takes no tagPrefixList/ }],
+  },
+  {
+    name: 'unknown tagStatus',
+    rules: [withSelection({ tagStatus: 'TAGGED' })],
+    expect: [{ ruleIndex: 0, field: 'selection.tagStatus', message: /must be "tagged", "untagged" or "any"/ }],
+  },
+  {
+    name: 'empty pattern list',
+    rules: [withSelection({ tagPatternList: [] })],
+    expect: [{ ruleIndex: 0, field: 'selection.tagPatternList', message: /empty/ }],
+  },
+  {
+    name: 'five wildcards',
+    rules: [withSelection({ tagPatternList: ['ok*', 'test*1*2*3*4*5*6'] })],
+    expect: [{ ruleIndex: 0, field: 'selection.tagPatternList[1]', message: /6 wildcards; ECR allows at most 4/ }],
+  },
   {
     name: 'any rule not last',
     rules: [
       { ...good, rulePriority: 1, selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: 10 } },
       { ...good, rulePriority: 2 },
     ],
-    expect: [{ ruleIndex: 0, rulePriority: 1, field: 'rulePriority', message: /"any" must have the highest rulePriority, but rules\[1\] has 2/ }],
+    expect: [
+      {
+        ruleIndex: 0,
+        rulePriority: 1,
+        field: 'rulePriority',
+        message: /"any" must have the highest rulePriority, but rules\[1\] has 2/,
+      },
+    ],
   },
   {
     name: 'two untagged rules in standard storage',
     rules: [
-      { ...good, rulePriority: 1, selection: { tagStatus: 'untagged', countType: 'imageCountMoreThan', countNumber: 1 } },
-      { ...good, rulePriority: 2, selection: { tagStatus: 'untagged', countType: 'sinceImagePushed', countUnit: 'days', countNumber: 3 } },
+      {
+        ...good,
+        rulePriority: 1,
+        selection: { tagStatus: 'untagged', countType: 'imageCountMoreThan', countNumber: 1 },
+      },
+      {
+        ...good,
+        rulePriority: 2,
+        selection: { tagStatus: 'untagged', countType: 'sinceImagePushed', countUnit: 'days', countNumber: 3 },
+      },
     ],
-    expect: [{ ruleIndex: 1, rulePriority: 2, field: 'selection.tagStatus', message: /only one rule may select untagged images in standard storage/ }],
+    expect: [
+      {
+        ruleIndex: 1,
+        rulePriority: 2,
+        field: 'selection.tagStatus',
+        message: /only one rule may select untagged images in standard storage/,
+      },
+    ],
   },
   {
     name: 'untagged rules in different storage classes are fine',
     rules: [
-      { ...good, rulePriority: 1, selection: { tagStatus: 'untagged', countType: 'imageCountMoreThan', countNumber: 1 } },
-      { ...good, rulePriority: 2, selection: { tagStatus: 'untagged', storageClass: 'archive', countType: 'sinceImageTransitioned', countUnit: 'days', countNumber: 30 } },
+      {
+        ...good,
+        rulePriority: 1,
+        selection: { tagStatus: 'untagged', countType: 'imageCountMoreThan', countNumber: 1 },
+      },
+      {
+        ...good,
+        rulePriority: 2,
+        selection: {
+          tagStatus: 'untagged',
+          storageClass: 'archive',
+          countType: 'sinceImageTransitioned',
+          countUnit: 'days',
+          countNumber: 30,
+        },
+      },
     ],
     expect: [],
   },
-  { name: 'imageCountMoreThan with countUnit', rules: [withSelection({ countUnit: 'days' })], expect: [{ ruleIndex: 0, field: 'selection.countUnit', message: /takes no countUnit/ }] },
-  { name: 'sinceImagePushed without countUnit', rules: [withSelection({ countType: 'sinceImagePushed' })], expect: [{ ruleIndex: 0, field: 'selection.countUnit', message: /needs "countUnit": "days"/ }] },
-  { name: 'countUnit hours', rules: [withSelection({ countType: 'sinceImagePushed', countUnit: 'hours' })], expect: [{ ruleIndex: 0, field: 'selection.countUnit', message: /must be "days"/ }] },
+  {
+    name: 'imageCountMoreThan with countUnit',
+    rules: [withSelection({ countUnit: 'days' })],
+    expect: [{ ruleIndex: 0, field: 'selection.countUnit', message: /takes no countUnit/ }],
+  },
+  {
+    name: 'sinceImagePushed without countUnit',
+    rules: [withSelection({ countType: 'sinceImagePushed' })],
+    expect: [{ ruleIndex: 0, field: 'selection.countUnit', message: /needs "countUnit": "days"/ }],
+  },
+  {
+    name: 'countUnit hours',
+    rules: [withSelection({ countType: 'sinceImagePushed', countUnit: 'hours' })],
+    expect: [{ ruleIndex: 0, field: 'selection.countUnit', message: /must be "days"/ }],
+  },
   {
     name: 'sinceImagePulled with expire',
     rules: [withSelection({ countType: 'sinceImagePulled', countUnit: 'days' })],
-    expect: [{ ruleIndex: 0, field: 'selection.countType', message: /"sinceImagePulled" works only with a transition/ }],
+    expect: [
+      { ruleIndex: 0, field: 'selection.countType', message: /"sinceImagePulled" works only with a transition/ },
+    ],
   },
   {
     name: 'sinceImageTransitioned with transition, in standard storage',
-    rules: [withSelection({ countType: 'sinceImageTransitioned', countUnit: 'days' }, { action: { type: 'transition', targetStorageClass: 'archive' } })],
+    rules: [
+      withSelection(
+        { countType: 'sinceImageTransitioned', countUnit: 'days' },
+        { action: { type: 'transition', targetStorageClass: 'archive' } },
+      ),
+    ],
     expect: [
       { ruleIndex: 0, field: 'selection.countType', message: /works only with an expire action/ },
       { ruleIndex: 0, field: 'selection.storageClass', message: /needs "storageClass": "archive"/ },
     ],
   },
-  { name: 'countNumber 0', rules: [withSelection({ countNumber: 0 })], expect: [{ ruleIndex: 0, field: 'selection.countNumber', message: /at least 1/ }] },
-  { name: 'countNumber 2.5', rules: [withSelection({ countNumber: 2.5 })], expect: [{ ruleIndex: 0, field: 'selection.countNumber', message: /integer/ }] },
-  { name: 'transition without target', rules: [{ ...withSelection({ countType: 'sinceImagePulled', countUnit: 'days' }), action: { type: 'transition' } }], expect: [{ ruleIndex: 0, field: 'action.targetStorageClass', message: /needs a targetStorageClass/ }] },
-  { name: 'expire with a target', rules: [{ ...good, action: { type: 'expire', targetStorageClass: 'archive' } }], expect: [{ ruleIndex: 0, field: 'action.targetStorageClass', message: /expire action takes no targetStorageClass/ }] },
-  { name: 'unknown action type', rules: [{ ...good, action: { type: 'delete' } }], expect: [{ ruleIndex: 0, field: 'action.type', message: /"expire" or "transition"/ }] },
-  { name: 'missing selection and action', rules: [{ rulePriority: 1, description: 'a rule that forgot everything else, long enough to pass the length check' }], expect: [
-    { ruleIndex: 0, field: 'selection', message: /no selection/ },
-    { ruleIndex: 0, field: 'action', message: /no action/ },
-  ] },
-  { name: 'rule that is not an object', rules: ['expire everything please: this is a string and not a rule object at all, so ECR has nothing to read here'], expect: [{ ruleIndex: 0, field: undefined as unknown as string, message: /must be a JSON object/ }] },
+  {
+    name: 'countNumber 0',
+    rules: [withSelection({ countNumber: 0 })],
+    expect: [{ ruleIndex: 0, field: 'selection.countNumber', message: /at least 1/ }],
+  },
+  {
+    name: 'countNumber 2.5',
+    rules: [withSelection({ countNumber: 2.5 })],
+    expect: [{ ruleIndex: 0, field: 'selection.countNumber', message: /integer/ }],
+  },
+  {
+    name: 'transition without target',
+    rules: [{ ...withSelection({ countType: 'sinceImagePulled', countUnit: 'days' }), action: { type: 'transition' } }],
+    expect: [{ ruleIndex: 0, field: 'action.targetStorageClass', message: /needs a targetStorageClass/ }],
+  },
+  {
+    name: 'expire with a target',
+    rules: [{ ...good, action: { type: 'expire', targetStorageClass: 'archive' } }],
+    expect: [
+      { ruleIndex: 0, field: 'action.targetStorageClass', message: /expire action takes no targetStorageClass/ },
+    ],
+  },
+  {
+    name: 'unknown action type',
+    rules: [{ ...good, action: { type: 'delete' } }],
+    expect: [{ ruleIndex: 0, field: 'action.type', message: /"expire" or "transition"/ }],
+  },
+  {
+    name: 'missing selection and action',
+    rules: [
+      { rulePriority: 1, description: 'a rule that forgot everything else, long enough to pass the length check' },
+    ],
+    expect: [
+      { ruleIndex: 0, field: 'selection', message: /no selection/ },
+      { ruleIndex: 0, field: 'action', message: /no action/ },
+    ],
+  },
+  {
+    name: 'rule that is not an object',
+    rules: ['expire everything please: this is a string and not a rule object at all, so ECR has nothing to read here'],
+    expect: [{ ruleIndex: 0, field: undefined as unknown as string, message: /must be a JSON object/ }],
+  },
 ];
 
 describe('parseLifecyclePolicy: problems', () => {
@@ -214,7 +426,8 @@ describe('parseLifecyclePolicy: problems', () => {
   });
 
   it('points at the line and column of the offending value', () => {
-    const policy = '{\n  "rules": [\n    {\n      "rulePriority": 1,\n      "selection": {\n        "tagStatus": "tagged",\n        "tagPatternList": ["prod*"],\n        "countType": "imageCountMoreThan",\n        "countUnit": "days",\n        "countNumber": 5\n      },\n      "action": { "type": "expire" }\n    }\n  ]\n}\n';
+    const policy =
+      '{\n  "rules": [\n    {\n      "rulePriority": 1,\n      "selection": {\n        "tagStatus": "tagged",\n        "tagPatternList": ["prod*"],\n        "countType": "imageCountMoreThan",\n        "countUnit": "days",\n        "countNumber": 5\n      },\n      "action": { "type": "expire" }\n    }\n  ]\n}\n';
     const [p] = parseLifecyclePolicy(policy).problems;
     expect(p).toMatchObject({ line: 9, column: 22, field: 'selection.countUnit', rulePriority: 1, ruleIndex: 0 });
     expect(formatProblem(p!)).toBe(
@@ -225,9 +438,30 @@ describe('parseLifecyclePolicy: problems', () => {
 
 describe('parseLifecyclePolicy: the document', () => {
   const TEXT_CASES: { name: string; text: string; field: string; message: RegExp; line?: number; column?: number }[] = [
-    { name: 'trailing comma', text: `${text([good]).slice(0, -1)},\n}`, field: 'policy text', message: /trailing comma/, line: 19, column: 1 },
-    { name: 'missing comma', text: text([good]).replace('"rulePriority": 1,', '"rulePriority": 1'), field: 'policy text', message: /expected "," or "}"/, line: 5, column: 7 },
-    { name: 'single quotes', text: `{'rules': []}${' '.repeat(100)}`, field: 'policy text', message: /property name in double quotes/, line: 1, column: 2 },
+    {
+      name: 'trailing comma',
+      text: `${text([good]).slice(0, -1)},\n}`,
+      field: 'policy text',
+      message: /trailing comma/,
+      line: 19,
+      column: 1,
+    },
+    {
+      name: 'missing comma',
+      text: text([good]).replace('"rulePriority": 1,', '"rulePriority": 1'),
+      field: 'policy text',
+      message: /expected "," or "}"/,
+      line: 5,
+      column: 7,
+    },
+    {
+      name: 'single quotes',
+      text: `{'rules': []}${' '.repeat(100)}`,
+      field: 'policy text',
+      message: /property name in double quotes/,
+      line: 1,
+      column: 2,
+    },
     { name: 'not an object', text: `[${' '.repeat(100)}]`, field: 'policy text', message: /must be a JSON object/ },
     { name: 'no rules', text: `{"Rules": []}${' '.repeat(100)}`, field: 'Rules', message: /unknown field "Rules"/ },
     { name: 'empty rules', text: `{"rules": []}${' '.repeat(100)}`, field: 'rules', message: /no rules/ },
@@ -243,16 +477,26 @@ describe('parseLifecyclePolicy: the document', () => {
 
   it('rejects text under 100 characters (and still reports what else is wrong)', () => {
     const { problems } = parseLifecyclePolicy('{"rules": []}');
-    expect(problems.map((p) => p.message)).toEqual(['the policy text is 13 characters; ECR requires at least 100', 'the policy has no rules']);
+    expect(problems.map((p) => p.message)).toEqual([
+      'the policy text is 13 characters; ECR requires at least 100',
+      'the policy has no rules',
+    ]);
   });
 
   it('rejects text over 30,720 characters', () => {
     const long = JSON.stringify({ rules: [{ ...good, description: 'x'.repeat(31_000) }] });
-    expect(parseLifecyclePolicy(long).problems.map((p) => p.message)).toEqual([`the policy text is ${long.length} characters; ECR allows at most 30720`]);
+    expect(parseLifecyclePolicy(long).problems.map((p) => p.message)).toEqual([
+      `the policy text is ${long.length} characters; ECR allows at most 30720`,
+    ]);
   });
 
   it('accepts 50 rules and rejects 51', () => {
-    const rules = (n: number) => Array.from({ length: n }, (_, i) => ({ ...good, rulePriority: i + 1, selection: { ...good.selection, tagPatternList: [`t${i}*`] } }));
+    const rules = (n: number) =>
+      Array.from({ length: n }, (_, i) => ({
+        ...good,
+        rulePriority: i + 1,
+        selection: { ...good.selection, tagPatternList: [`t${i}*`] },
+      }));
     expect(parseLifecyclePolicy(JSON.stringify({ rules: rules(50) })).problems).toEqual([]);
     const { problems } = parseLifecyclePolicy(JSON.stringify({ rules: rules(51) }));
     expect(problems).toHaveLength(1);

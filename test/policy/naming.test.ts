@@ -68,7 +68,10 @@ describe('validateRepositoryName (private)', () => {
     ['/a', ["character '/' at position 1 is not allowed: repository names cannot start with '/'"]],
     ['a/', ["character '/' at position 2 is not allowed: repository names cannot end with '/'"]],
     ['a//b', ["'//' at position 2 is not allowed: namespaces are separated by a single '/'"]],
-    ['team/-x', ["character '-' at position 6 is not allowed: after '/', repository names continue with a letter or digit"]],
+    [
+      'team/-x',
+      ["character '-' at position 6 is not allowed: after '/', repository names continue with a letter or digit"],
+    ],
     ['team_/x', ["character '_' at position 5 is not allowed: before '/', repository names have a letter or digit"]],
     [
       'my app',
@@ -76,8 +79,18 @@ describe('validateRepositoryName (private)', () => {
         "character ' ' (space) at position 3 is not allowed: repository names use only lowercase letters, digits, '.', '_', '-' and '/'",
       ],
     ],
-    ['tab\there', ["character U+0009 at position 4 is not allowed: repository names use only lowercase letters, digits, '.', '_', '-' and '/'"]],
-    ['app:v1', ["character ':' at position 4 is not allowed: repository names use only lowercase letters, digits, '.', '_', '-' and '/'"]],
+    [
+      'tab\there',
+      [
+        "character U+0009 at position 4 is not allowed: repository names use only lowercase letters, digits, '.', '_', '-' and '/'",
+      ],
+    ],
+    [
+      'app:v1',
+      [
+        "character ':' at position 4 is not allowed: repository names use only lowercase letters, digits, '.', '_', '-' and '/'",
+      ],
+    ],
   ])('rejects %j', (name, expected) => {
     expect(messages(validateRepositoryName(name))).toEqual(expected);
   });
@@ -142,7 +155,8 @@ describe('validateRepositoryName agrees with the ECR patterns', () => {
   it('public: no problems exactly when the pattern, the length and the first letter allow the name', () => {
     fc.assert(
       fc.property(nameish, (name) => {
-        const valid = PUBLIC_REPOSITORY_NAME.test(name) && /^[a-z]/.test(name) && name.length >= 2 && name.length <= 205;
+        const valid =
+          PUBLIC_REPOSITORY_NAME.test(name) && /^[a-z]/.test(name) && name.length >= 2 && name.length <= 205;
         expect(validateRepositoryName(name, { public: true }).length === 0).toBe(valid);
       }),
       { numRuns: 3000 },
@@ -197,12 +211,18 @@ describe('suggestRepositoryName', () => {
     ['public', true],
   ])('%s: the suggestion for any string with a letter or digit is valid', (_kind, isPublic) => {
     fc.assert(
-      fc.property(fc.oneof(withAlnum, nameish.map((s) => `${s}x`)), (name) => {
-        const opts = { public: isPublic };
-        const suggestion = suggestRepositoryName(name, opts);
-        expect(suggestion).toBeDefined();
-        expect(validateRepositoryName(suggestion ?? '', opts)).toEqual([]);
-      }),
+      fc.property(
+        fc.oneof(
+          withAlnum,
+          nameish.map((s) => `${s}x`),
+        ),
+        (name) => {
+          const opts = { public: isPublic };
+          const suggestion = suggestRepositoryName(name, opts);
+          expect(suggestion).toBeDefined();
+          expect(validateRepositoryName(suggestion ?? '', opts)).toEqual([]);
+        },
+      ),
       { numRuns: 2000 },
     );
   });
@@ -258,11 +278,19 @@ describe('houseRuleWarnings', () => {
   it.each([
     ['payment-api', {}, []],
     ['team/payment-api', {}, []],
-    ['payment_api', {}, ["'payment_api' uses '_' at position 8: house rule: repository names use lowercase letters, digits and hyphens only"]],
+    [
+      'payment_api',
+      {},
+      [
+        "'payment_api' uses '_' at position 8: house rule: repository names use lowercase letters, digits and hyphens only",
+      ],
+    ],
     [
       'my.app_x',
       {},
-      ["'my.app_x' uses '.' at position 3, '_' at position 7: house rule: repository names use lowercase letters, digits and hyphens only"],
+      [
+        "'my.app_x' uses '.' at position 3, '_' at position 7: house rule: repository names use lowercase letters, digits and hyphens only",
+      ],
     ],
     ['payment-api', { CODEBUILD_BUILD_ID: 'payment-api:6f1c7a2e-1111-2222-3333-444455556666' }, []],
     [
@@ -287,9 +315,12 @@ describe('houseRuleWarnings', () => {
 });
 
 describe('validateImageTag', () => {
-  it.each(['v1.0.0', 'latest', 'main-abc1234', '_x', 'A', 'a'.repeat(128), 'Release_2024.01-rc1'])('accepts %j', (tag) => {
-    expect(validateImageTag(tag)).toEqual([]);
-  });
+  it.each(['v1.0.0', 'latest', 'main-abc1234', '_x', 'A', 'a'.repeat(128), 'Release_2024.01-rc1'])(
+    'accepts %j',
+    (tag) => {
+      expect(validateImageTag(tag)).toEqual([]);
+    },
+  );
 
   it.each([
     ['', ['tag is empty: tags have 1–128 characters']],
@@ -344,10 +375,17 @@ describe('validatePublicAlias', () => {
     ['1ab', ["character '1' at position 1 is not allowed: public registry aliases start with a letter"]],
     [
       'a-b',
-      ["character '-' at position 2 is not allowed: public registry aliases start with at least 2 letters or digits before the first separator"],
+      [
+        "character '-' at position 2 is not allowed: public registry aliases start with at least 2 letters or digits before the first separator",
+      ],
     ],
     ['ab--c', ["'--' at position 3 is not allowed: between letters and digits use a single '.', '_' or '-'"]],
-    ['my/team', ["character '/' at position 3 is not allowed: public registry aliases use only lowercase letters, digits, '.', '_' and '-'"]],
+    [
+      'my/team',
+      [
+        "character '/' at position 3 is not allowed: public registry aliases use only lowercase letters, digits, '.', '_' and '-'",
+      ],
+    ],
   ])('rejects %j', (alias, expected) => {
     expect(messages(validatePublicAlias(alias))).toEqual(expected);
   });
@@ -370,14 +408,21 @@ describe('tag mutability exclusion filters', () => {
     ['v1.*_RC', []],
     ['', ['filter is 0 characters long: exclusion filters have 1–128 characters']],
     ['x'.repeat(129), ['filter is 129 characters long: exclusion filters have 1–128 characters']],
-    ['feat/*', ["character '/' at position 5 is not allowed: exclusion filters use only letters, digits, '.', '_', '-' and the wildcard '*'"]],
+    [
+      'feat/*',
+      [
+        "character '/' at position 5 is not allowed: exclusion filters use only letters, digits, '.', '_', '-' and the wildcard '*'",
+      ],
+    ],
   ])('%j', (filter, expected) => {
     expect(messages(validateMutabilityExclusionFilter(filter))).toEqual(expected);
   });
 
   it('takes 1 to 5 filters and names the bad one', () => {
     expect(validateMutabilityExclusionFilters(['a*'])).toEqual([]);
-    expect(messages(validateMutabilityExclusionFilters([]))).toEqual(['0 exclusion filters given: tag mutability takes 1–5']);
+    expect(messages(validateMutabilityExclusionFilters([]))).toEqual([
+      '0 exclusion filters given: tag mutability takes 1–5',
+    ]);
     expect(messages(validateMutabilityExclusionFilters(['a', 'b', 'c', 'd', 'e', 'f']))).toEqual([
       '6 exclusion filters given: tag mutability takes 1–5',
     ]);
@@ -404,7 +449,9 @@ describe('validateResourceTags', () => {
       "value of tag 'owner' is 257 characters long: values have at most 256 characters",
     ]);
     expect(messages(validateResourceTags({ '': 'x' }))).toEqual(['tag key is empty: keys have 1–128 characters']);
-    expect(messages(validateResourceTags({ 'aws:owner': 'x' }))).toEqual(["tag key 'aws:owner' starts with 'aws:', which AWS reserves"]);
+    expect(messages(validateResourceTags({ 'aws:owner': 'x' }))).toEqual([
+      "tag key 'aws:owner' starts with 'aws:', which AWS reserves",
+    ]);
     expect(
       messages(
         validateResourceTags([

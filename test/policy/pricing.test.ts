@@ -15,7 +15,8 @@ import {
 
 const rates = DEFAULT_PRICING_RATES;
 const estimate = (input: Partial<CostInput>) => estimateCost({ region: 'us-east-1', ...input }, rates);
-const items = (input: Partial<CostInput>) => estimate(input).lineItems.map((i) => [i.item, i.quantity, i.rate, i.amountUsd]);
+const items = (input: Partial<CostInput>) =>
+  estimate(input).lineItems.map((i) => [i.item, i.quantity, i.rate, i.amountUsd]);
 
 describe('private transfer out: every tier boundary', () => {
   // Cumulative boundaries: 1 GB, then 9.999 TB more (10 TB), 40 TB more (50 TB), 100 TB more (150 TB).
@@ -67,12 +68,16 @@ describe('private transfer out: every tier boundary', () => {
   });
 
   it('notes that the tiers are shared with other services', () => {
-    expect(estimate({ egressGb: 5 }).notes.join('\n')).toMatch(/EC2, ECR, EBS, S3, Glacier, RDS, SimpleDB, SQS, SNS, DynamoDB, Storage Gateway and VPC/);
+    expect(estimate({ egressGb: 5 }).notes.join('\n')).toMatch(
+      /EC2, ECR, EBS, S3, Glacier, RDS, SimpleDB, SQS, SNS, DynamoDB, Storage Gateway and VPC/,
+    );
     expect(estimate({ storageGb: 5 }).notes.join('\n')).not.toMatch(/EC2/);
   });
 
   it('never charges the same region or data in', () => {
-    expect(items({ sameRegionGb: 123_456 })).toEqual([['transfer to services in us-east-1 (same region, free)', 123_456, 0, 0]]);
+    expect(items({ sameRegionGb: 123_456 })).toEqual([
+      ['transfer to services in us-east-1 (same region, free)', 123_456, 0, 0],
+    ]);
     expect(estimate({ sameRegionGb: 123_456 }).totalUsd).toBe(0);
   });
 });
@@ -142,14 +147,18 @@ describe('public repositories', () => {
       ['transfer out without an AWS account, over 500 GB', 1],
     ]);
     expect(over.warnings).toHaveLength(1);
-    expect(over.warnings[0]).toMatch(/^501 GB of anonymous pulls is more than the 500 GB\/month.*per source IP.*--with-account$/);
+    expect(over.warnings[0]).toMatch(
+      /^501 GB of anonymous pulls is more than the 500 GB\/month.*per source IP.*--with-account$/,
+    );
   });
 
   it('ignores the region rates and notes that --free-tier is for private repositories', () => {
     const e = estimateCost({ region: 'eu-west-1', public: true, storageGb: 60, freeTier: true }, rates);
     expect(e.warnings).toEqual([]);
     expect(e.totalUsd).toBe(1);
-    expect(e.notes).toContain('--free-tier applies to private repositories; public repositories have the allowances shown above');
+    expect(e.notes).toContain(
+      '--free-tier applies to private repositories; public repositories have the allowances shown above',
+    );
   });
 });
 
@@ -184,33 +193,61 @@ describe('rounding', () => {
   });
 
   it('lines are whole cents and add up to the total, whatever the input', () => {
-    const gb = fc.oneof(fc.constant(0), fc.double({ min: 0, max: 2_000_000, noNaN: true }), fc.integer({ min: 0, max: 200_000 }));
+    const gb = fc.oneof(
+      fc.constant(0),
+      fc.double({ min: 0, max: 2_000_000, noNaN: true }),
+      fc.integer({ min: 0, max: 200_000 }),
+    );
     fc.assert(
-      fc.property(gb, gb, gb, gb, fc.boolean(), fc.boolean(), fc.boolean(), fc.constantFrom('us-east-1', 'ap-northeast-2', 'eu-west-1'), (s, e, r, sr, pub, acct, free, region) => {
-        const est = estimateCost(
-          { region, storageGb: s, egressGb: e, egressRegionGb: r, sameRegionGb: sr, public: pub, withAccount: acct, freeTier: free },
-          rates,
-        );
-        let cents = 0;
-        for (const item of est.lineItems) {
-          expect(Number.isInteger(Math.round(item.amountUsd * 100))).toBe(true);
-          expect(Math.abs(item.amountUsd * 100 - Math.round(item.amountUsd * 100))).toBeLessThan(1e-6);
-          expect(item.quantity).toBeGreaterThan(0);
-          cents += Math.round(item.amountUsd * 100);
-        }
-        expect(est.totalUsd).toBe(cents / 100);
-      }),
+      fc.property(
+        gb,
+        gb,
+        gb,
+        gb,
+        fc.boolean(),
+        fc.boolean(),
+        fc.boolean(),
+        fc.constantFrom('us-east-1', 'ap-northeast-2', 'eu-west-1'),
+        (s, e, r, sr, pub, acct, free, region) => {
+          const est = estimateCost(
+            {
+              region,
+              storageGb: s,
+              egressGb: e,
+              egressRegionGb: r,
+              sameRegionGb: sr,
+              public: pub,
+              withAccount: acct,
+              freeTier: free,
+            },
+            rates,
+          );
+          let cents = 0;
+          for (const item of est.lineItems) {
+            expect(Number.isInteger(Math.round(item.amountUsd * 100))).toBe(true);
+            expect(Math.abs(item.amountUsd * 100 - Math.round(item.amountUsd * 100))).toBeLessThan(1e-6);
+            expect(item.quantity).toBeGreaterThan(0);
+            cents += Math.round(item.amountUsd * 100);
+          }
+          expect(est.totalUsd).toBe(cents / 100);
+        },
+      ),
       { numRuns: 500 },
     );
   });
 
   it('more transfer never costs less', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 300_000 }), fc.integer({ min: 0, max: 1000 }), fc.constantFrom('us-east-1', 'ap-northeast-2'), (gb, more, region) => {
-        const a = estimateCost({ region, egressGb: gb }, rates).totalUsd;
-        const b = estimateCost({ region, egressGb: gb + more }, rates).totalUsd;
-        expect(b).toBeGreaterThanOrEqual(a);
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 300_000 }),
+        fc.integer({ min: 0, max: 1000 }),
+        fc.constantFrom('us-east-1', 'ap-northeast-2'),
+        (gb, more, region) => {
+          const a = estimateCost({ region, egressGb: gb }, rates).totalUsd;
+          const b = estimateCost({ region, egressGb: gb + more }, rates).totalUsd;
+          expect(b).toBeGreaterThanOrEqual(a);
+        },
+      ),
     );
   });
 
@@ -222,7 +259,9 @@ describe('rounding', () => {
 
 describe('splitIntoTiers and formatGb', () => {
   it('splits at the cumulative boundaries', () => {
-    expect(splitIntoTiers(10_000, rates.regions['us-east-1']!.transferOutTiers).map((t) => [t.fromGb, t.toGb, t.quantity])).toEqual([
+    expect(
+      splitIntoTiers(10_000, rates.regions['us-east-1']!.transferOutTiers).map((t) => [t.fromGb, t.toGb, t.quantity]),
+    ).toEqual([
       [0, 1, 1],
       [1, 10_000, 9999],
     ]);
@@ -280,38 +319,87 @@ describe('parsePricingRates', () => {
   };
 
   it.each<[string, (r: Record<string, unknown> & PricingRates) => void, string[]]>([
-    ['a typo in a field', (r) => {
-      const p = r.private as unknown as Record<string, unknown>;
-      p.storagePerGBMonth = p.storagePerGbMonth;
-      delete p.storagePerGbMonth;
-    }, ['$.private.storagePerGbMonth: missing', '$.private.storagePerGBMonth: unknown field (expected storagePerGbMonth, freeTierStorageGbMonth)']],
-    ['a negative rate', (r) => {
-      r.public.accountTransferOutPerGb = -0.09;
-    }, ['$.public.accountTransferOutPerGb: must be a number ≥ 0, got -0.09']],
-    ['a rate as a string', (r) => {
-      (r.private as unknown as Record<string, unknown>).storagePerGbMonth = '0.10';
-    }, ['$.private.storagePerGbMonth: must be a number ≥ 0, got "0.10"']],
-    ['tiers out of order', (r) => {
-      r.regions['us-east-1']!.transferOutTiers[2]!.upToGb = 5000;
-    }, ['$.regions["us-east-1"].transferOutTiers[2].upToGb: must be a number of GB greater than 10000 (tiers are cumulative and increasing), got 5000']],
-    ['a bounded last tier', (r) => {
-      r.regions['us-east-1']!.transferOutTiers[4]!.upToGb = 1_000_000;
-    }, ['$.regions["us-east-1"].transferOutTiers[4].upToGb: the last tier must be unbounded ("upToGb": null) so that every amount has a rate']],
-    ['an unbounded tier before the last', (r) => {
-      r.regions['us-east-1']!.transferOutTiers[1]!.upToGb = null;
-    }, ['$.regions["us-east-1"].transferOutTiers[1].upToGb: only the last tier may be unbounded (null)']],
-    ['no tiers', (r) => {
-      r.regions['us-east-1']!.transferOutTiers = [];
-    }, ['$.regions["us-east-1"].transferOutTiers: must be a non-empty list of {"upToGb": number or null, "perGb": number}']],
-    ['a fallback region that is not listed', (r) => {
-      r.fallbackRegion = 'eu-west-1';
-    }, ['$.fallbackRegion: "eu-west-1" is not one of the regions (us-east-1, ap-northeast-2)']],
-    ['another currency', (r) => {
-      (r as Record<string, unknown>).currency = 'EUR';
-    }, ['$.currency: must be "USD", got "EUR"']],
-    ['a missing section', (r) => {
-      delete (r as Record<string, unknown>).public;
-    }, ['$.public: missing']],
+    [
+      'a typo in a field',
+      (r) => {
+        const p = r.private as unknown as Record<string, unknown>;
+        p.storagePerGBMonth = p.storagePerGbMonth;
+        delete p.storagePerGbMonth;
+      },
+      [
+        '$.private.storagePerGbMonth: missing',
+        '$.private.storagePerGBMonth: unknown field (expected storagePerGbMonth, freeTierStorageGbMonth)',
+      ],
+    ],
+    [
+      'a negative rate',
+      (r) => {
+        r.public.accountTransferOutPerGb = -0.09;
+      },
+      ['$.public.accountTransferOutPerGb: must be a number ≥ 0, got -0.09'],
+    ],
+    [
+      'a rate as a string',
+      (r) => {
+        (r.private as unknown as Record<string, unknown>).storagePerGbMonth = '0.10';
+      },
+      ['$.private.storagePerGbMonth: must be a number ≥ 0, got "0.10"'],
+    ],
+    [
+      'tiers out of order',
+      (r) => {
+        r.regions['us-east-1']!.transferOutTiers[2]!.upToGb = 5000;
+      },
+      [
+        '$.regions["us-east-1"].transferOutTiers[2].upToGb: must be a number of GB greater than 10000 (tiers are cumulative and increasing), got 5000',
+      ],
+    ],
+    [
+      'a bounded last tier',
+      (r) => {
+        r.regions['us-east-1']!.transferOutTiers[4]!.upToGb = 1_000_000;
+      },
+      [
+        '$.regions["us-east-1"].transferOutTiers[4].upToGb: the last tier must be unbounded ("upToGb": null) so that every amount has a rate',
+      ],
+    ],
+    [
+      'an unbounded tier before the last',
+      (r) => {
+        r.regions['us-east-1']!.transferOutTiers[1]!.upToGb = null;
+      },
+      ['$.regions["us-east-1"].transferOutTiers[1].upToGb: only the last tier may be unbounded (null)'],
+    ],
+    [
+      'no tiers',
+      (r) => {
+        r.regions['us-east-1']!.transferOutTiers = [];
+      },
+      [
+        '$.regions["us-east-1"].transferOutTiers: must be a non-empty list of {"upToGb": number or null, "perGb": number}',
+      ],
+    ],
+    [
+      'a fallback region that is not listed',
+      (r) => {
+        r.fallbackRegion = 'eu-west-1';
+      },
+      ['$.fallbackRegion: "eu-west-1" is not one of the regions (us-east-1, ap-northeast-2)'],
+    ],
+    [
+      'another currency',
+      (r) => {
+        (r as Record<string, unknown>).currency = 'EUR';
+      },
+      ['$.currency: must be "USD", got "EUR"'],
+    ],
+    [
+      'a missing section',
+      (r) => {
+        delete (r as Record<string, unknown>).public;
+      },
+      ['$.public: missing'],
+    ],
   ])('reports %s', (_what, edit, problems) => {
     expect(broken(edit)).toEqual(problems);
   });

@@ -56,7 +56,9 @@ describe('severities', () => {
     });
     fc.assert(
       fc.property(fc.array(finding, { maxLength: 40 }), (raw) => {
-        const findings = raw.map((r) => F(r.id, r.severity, r.package, r.score === undefined ? {} : { score: r.score }));
+        const findings = raw.map((r) =>
+          F(r.id, r.severity, r.package, r.score === undefined ? {} : { score: r.score }),
+        );
         const sorted = sortFindings(findings);
         expect(sorted).toHaveLength(findings.length);
         for (let i = 1; i < sorted.length; i++) {
@@ -70,11 +72,23 @@ describe('severities', () => {
 });
 
 describe('the ignore list', () => {
-  const findings = [F('CVE-2024-1', 'CRITICAL', 'openssl'), F('CVE-2024-1', 'CRITICAL', 'libssl3'), F('CVE-2024-2', 'HIGH', 'bash')];
+  const findings = [
+    F('CVE-2024-1', 'CRITICAL', 'openssl'),
+    F('CVE-2024-1', 'CRITICAL', 'libssl3'),
+    F('CVE-2024-2', 'HIGH', 'bash'),
+  ];
 
   it('reads YAML and JSON alike', () => {
-    const yaml = parseIgnoreList('- id: CVE-2024-1\n  package: openssl\n  expires: 2025-06-30\n  reason: not reachable\n', 'i.yaml');
-    const json = parseIgnoreList(JSON.stringify({ ignore: [{ id: 'CVE-2024-1', package: 'openssl', expires: '2025-06-30', reason: 'not reachable' }] }), 'i.json');
+    const yaml = parseIgnoreList(
+      '- id: CVE-2024-1\n  package: openssl\n  expires: 2025-06-30\n  reason: not reachable\n',
+      'i.yaml',
+    );
+    const json = parseIgnoreList(
+      JSON.stringify({
+        ignore: [{ id: 'CVE-2024-1', package: 'openssl', expires: '2025-06-30', reason: 'not reachable' }],
+      }),
+      'i.json',
+    );
     expect(yaml).toEqual(json);
     expect(yaml).toEqual([{ id: 'CVE-2024-1', package: 'openssl', expires: '2025-06-30', reason: 'not reachable' }]);
     expect(parseIgnoreList('', 'empty.yaml')).toEqual([]);
@@ -82,7 +96,10 @@ describe('the ignore list', () => {
 
   it('lists every problem of a bad file', () => {
     try {
-      parseIgnoreList('- id: CVE-1\n- package: x\n  expires: soon\n- 3\n- id: CVE-2\n  package: y\n  severity: HIGH\n', 'bad.yaml');
+      parseIgnoreList(
+        '- id: CVE-1\n- package: x\n  expires: soon\n- 3\n- id: CVE-2\n  package: y\n  severity: HIGH\n',
+        'bad.yaml',
+      );
       throw new Error('expected a RuleViolation');
     } catch (err) {
       expect(err).toBeInstanceOf(RuleViolation);
@@ -97,7 +114,14 @@ describe('the ignore list', () => {
   });
 
   it('matches by id AND package, not by id alone and not by severity', () => {
-    const out = applyIgnores(findings, [{ id: 'cve-2024-1', package: 'openssl' }, { id: 'CVE-2024-9', package: 'bash' }], new Date('2025-01-01T00:00:00Z'));
+    const out = applyIgnores(
+      findings,
+      [
+        { id: 'cve-2024-1', package: 'openssl' },
+        { id: 'CVE-2024-9', package: 'bash' },
+      ],
+      new Date('2025-01-01T00:00:00Z'),
+    );
     expect(out.ignored.map((i) => `${i.finding.id}/${i.finding.package}`)).toEqual(['CVE-2024-1/openssl']);
     expect(out.findings.map((f) => `${f.id}/${f.package}`)).toEqual(['CVE-2024-1/libssl3', 'CVE-2024-2/bash']);
     expect(out.unused).toEqual([{ id: 'CVE-2024-9', package: 'bash' }]);
@@ -116,10 +140,17 @@ describe('the ignore list', () => {
     fc.assert(
       fc.property(
         fc.array(fc.record({ id: fc.constantFrom('A', 'B', 'C'), pkg: fc.constantFrom('x', 'y') }), { maxLength: 20 }),
-        fc.array(fc.record({ id: fc.constantFrom('A', 'B', 'C'), pkg: fc.constantFrom('x', 'y'), expired: fc.boolean() }), { maxLength: 5 }),
+        fc.array(
+          fc.record({ id: fc.constantFrom('A', 'B', 'C'), pkg: fc.constantFrom('x', 'y'), expired: fc.boolean() }),
+          { maxLength: 5 },
+        ),
         (fs, es) => {
           const list = fs.map((f) => F(f.id, 'HIGH', f.pkg));
-          const entries = es.map((e) => ({ id: e.id, package: e.pkg, expires: e.expired ? '2020-01-01' : '2999-01-01' }));
+          const entries = es.map((e) => ({
+            id: e.id,
+            package: e.pkg,
+            expires: e.expired ? '2020-01-01' : '2999-01-01',
+          }));
           const out = applyIgnores(list, entries, new Date('2025-01-01T00:00:00Z'));
           expect(out.findings.length + out.ignored.length).toBe(list.length);
           for (const { finding, entry } of out.ignored) {
@@ -159,7 +190,12 @@ describe('durations and the scanning configuration', () => {
   });
 
   it('reports each problem of a configuration', () => {
-    expect(scanningConfigProblems({ scanType: 'ENHANCED', rules: [parseScanningRule('CONTINUOUS_SCAN:prod-*,team/*'), parseScanningRule('scan_on_push:*')] })).toEqual([]);
+    expect(
+      scanningConfigProblems({
+        scanType: 'ENHANCED',
+        rules: [parseScanningRule('CONTINUOUS_SCAN:prod-*,team/*'), parseScanningRule('scan_on_push:*')],
+      }),
+    ).toEqual([]);
     expect(
       scanningConfigProblems({
         scanType: 'BASIC',
@@ -187,10 +223,26 @@ describe('SARIF', () => {
         status: 'COMPLETE',
         scanType: 'BASIC',
         counts: countBySeverity([]),
-        findings: [F('CVE-1', 'LOW', 'zlib'), F('CVE-2', 'CRITICAL', 'openssl', { version: '3.0.9', fixedIn: '3.0.11', uri: 'https://example.test/CVE-2', description: 'bad' })],
+        findings: [
+          F('CVE-1', 'LOW', 'zlib'),
+          F('CVE-2', 'CRITICAL', 'openssl', {
+            version: '3.0.9',
+            fixedIn: '3.0.11',
+            uri: 'https://example.test/CVE-2',
+            description: 'bad',
+          }),
+        ],
         ignored: [],
       },
-      { platform: 'linux/arm64', digest: 'sha256:bbb', status: 'COMPLETE', scanType: 'BASIC', counts: countBySeverity([]), findings: [F('CVE-2', 'CRITICAL', 'openssl')], ignored: [] },
+      {
+        platform: 'linux/arm64',
+        digest: 'sha256:bbb',
+        status: 'COMPLETE',
+        scanType: 'BASIC',
+        counts: countBySeverity([]),
+        findings: [F('CVE-2', 'CRITICAL', 'openssl')],
+        ignored: [],
+      },
     ],
     expiredIgnores: [],
     failing: [],
@@ -200,7 +252,21 @@ describe('SARIF', () => {
     const log = renderSarif(report, { toolVersion: '1.2.3' }) as {
       version: string;
       $schema: string;
-      runs: { tool: { driver: { name: string; version: string; rules: { id: string; shortDescription: { text: string }; helpUri?: string; properties: { 'security-severity': string } }[] } }; results: Record<string, unknown>[] }[];
+      runs: {
+        tool: {
+          driver: {
+            name: string;
+            version: string;
+            rules: {
+              id: string;
+              shortDescription: { text: string };
+              helpUri?: string;
+              properties: { 'security-severity': string };
+            }[];
+          };
+        };
+        results: Record<string, unknown>[];
+      }[];
     };
     expect(log.version).toBe('2.1.0');
     expect(log.$schema).toBe('https://json.schemastore.org/sarif-2.1.0.json');
@@ -209,9 +275,19 @@ describe('SARIF', () => {
     expect(run.tool.driver).toMatchObject({ name: 'ecrctl', version: '1.2.3' });
     // One rule per vulnerability id, even when two platforms have it.
     expect(run.tool.driver.rules.map((r) => r.id)).toEqual(['CVE-2', 'CVE-1']);
-    expect(run.tool.driver.rules[0]).toMatchObject({ shortDescription: { text: 'CVE-2 in openssl' }, helpUri: 'https://example.test/CVE-2', properties: { 'security-severity': '9.5' } });
+    expect(run.tool.driver.rules[0]).toMatchObject({
+      shortDescription: { text: 'CVE-2 in openssl' },
+      helpUri: 'https://example.test/CVE-2',
+      properties: { 'security-severity': '9.5' },
+    });
     expect(run.results).toHaveLength(3);
-    for (const res of run.results as { ruleId: string; ruleIndex: number; level: string; message: { text: string }; locations: { physicalLocation: { artifactLocation: { uri: string } } }[] }[]) {
+    for (const res of run.results as {
+      ruleId: string;
+      ruleIndex: number;
+      level: string;
+      message: { text: string };
+      locations: { physicalLocation: { artifactLocation: { uri: string } } }[];
+    }[]) {
       expect(typeof res.ruleId).toBe('string');
       expect(run.tool.driver.rules[res.ruleIndex]?.id).toBe(res.ruleId);
       expect(['error', 'warning', 'note', 'none']).toContain(res.level);

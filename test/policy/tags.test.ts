@@ -22,18 +22,40 @@ describe('factsFromEnv', () => {
   const cases: { name: string; env: Record<string, string>; want: BuildFacts }[] = [
     {
       name: 'CodeBuild webhook push',
-      env: { CODEBUILD_BUILD_ID: 'app:1', CODEBUILD_RESOLVED_SOURCE_VERSION: SHA, CODEBUILD_WEBHOOK_HEAD_REF: 'refs/heads/main', CODEBUILD_SOURCE_VERSION: SHA },
-      want: { commit: { value: SHA, from: 'CODEBUILD_RESOLVED_SOURCE_VERSION' }, branch: { value: 'main', from: 'CODEBUILD_WEBHOOK_HEAD_REF' } },
+      env: {
+        CODEBUILD_BUILD_ID: 'app:1',
+        CODEBUILD_RESOLVED_SOURCE_VERSION: SHA,
+        CODEBUILD_WEBHOOK_HEAD_REF: 'refs/heads/main',
+        CODEBUILD_SOURCE_VERSION: SHA,
+      },
+      want: {
+        commit: { value: SHA, from: 'CODEBUILD_RESOLVED_SOURCE_VERSION' },
+        branch: { value: 'main', from: 'CODEBUILD_WEBHOOK_HEAD_REF' },
+      },
     },
     {
       name: 'CodeBuild started on a branch name',
-      env: { CODEBUILD_BUILD_ID: 'app:1', CODEBUILD_RESOLVED_SOURCE_VERSION: SHA, CODEBUILD_SOURCE_VERSION: 'release/2.x' },
-      want: { commit: { value: SHA, from: 'CODEBUILD_RESOLVED_SOURCE_VERSION' }, branch: { value: 'release/2.x', from: 'CODEBUILD_SOURCE_VERSION' } },
+      env: {
+        CODEBUILD_BUILD_ID: 'app:1',
+        CODEBUILD_RESOLVED_SOURCE_VERSION: SHA,
+        CODEBUILD_SOURCE_VERSION: 'release/2.x',
+      },
+      want: {
+        commit: { value: SHA, from: 'CODEBUILD_RESOLVED_SOURCE_VERSION' },
+        branch: { value: 'release/2.x', from: 'CODEBUILD_SOURCE_VERSION' },
+      },
     },
     {
       name: 'CodeBuild webhook tag push',
-      env: { CODEBUILD_BUILD_ID: 'app:1', CODEBUILD_RESOLVED_SOURCE_VERSION: SHA, CODEBUILD_WEBHOOK_HEAD_REF: 'refs/tags/v1.2.3' },
-      want: { commit: { value: SHA, from: 'CODEBUILD_RESOLVED_SOURCE_VERSION' }, versionTag: { value: 'v1.2.3', from: 'CODEBUILD_WEBHOOK_HEAD_REF' } },
+      env: {
+        CODEBUILD_BUILD_ID: 'app:1',
+        CODEBUILD_RESOLVED_SOURCE_VERSION: SHA,
+        CODEBUILD_WEBHOOK_HEAD_REF: 'refs/tags/v1.2.3',
+      },
+      want: {
+        commit: { value: SHA, from: 'CODEBUILD_RESOLVED_SOURCE_VERSION' },
+        versionTag: { value: 'v1.2.3', from: 'CODEBUILD_WEBHOOK_HEAD_REF' },
+      },
     },
     {
       name: 'CodeBuild source version is the commit',
@@ -43,7 +65,10 @@ describe('factsFromEnv', () => {
     {
       name: 'CodeBuild pull request',
       env: { CODEBUILD_BUILD_ID: 'app:1', CODEBUILD_RESOLVED_SOURCE_VERSION: SHA, CODEBUILD_SOURCE_VERSION: 'pr/42' },
-      want: { commit: { value: SHA, from: 'CODEBUILD_RESOLVED_SOURCE_VERSION' }, branch: { value: 'pr/42', from: 'CODEBUILD_SOURCE_VERSION' } },
+      want: {
+        commit: { value: SHA, from: 'CODEBUILD_RESOLVED_SOURCE_VERSION' },
+        branch: { value: 'pr/42', from: 'CODEBUILD_SOURCE_VERSION' },
+      },
     },
     {
       name: 'GitHub branch push',
@@ -52,8 +77,16 @@ describe('factsFromEnv', () => {
     },
     {
       name: 'GitHub pull request (head ref wins over 42/merge)',
-      env: { GITHUB_SHA: SHA, GITHUB_REF_NAME: '42/merge', GITHUB_REF_TYPE: 'branch', GITHUB_HEAD_REF: 'feature/Foo_bar' },
-      want: { commit: { value: SHA, from: 'GITHUB_SHA' }, branch: { value: 'feature/Foo_bar', from: 'GITHUB_HEAD_REF' } },
+      env: {
+        GITHUB_SHA: SHA,
+        GITHUB_REF_NAME: '42/merge',
+        GITHUB_REF_TYPE: 'branch',
+        GITHUB_HEAD_REF: 'feature/Foo_bar',
+      },
+      want: {
+        commit: { value: SHA, from: 'GITHUB_SHA' },
+        branch: { value: 'feature/Foo_bar', from: 'GITHUB_HEAD_REF' },
+      },
     },
     {
       name: 'GitHub tag push',
@@ -62,11 +95,24 @@ describe('factsFromEnv', () => {
     },
     {
       name: 'CodeBuild before GitHub when both are set',
-      env: { CODEBUILD_BUILD_ID: 'app:1', CODEBUILD_RESOLVED_SOURCE_VERSION: SHA, GITHUB_SHA: SHA2, GITHUB_REF_NAME: 'dev', GITHUB_REF_TYPE: 'branch' },
-      want: { commit: { value: SHA, from: 'CODEBUILD_RESOLVED_SOURCE_VERSION' }, branch: { value: 'dev', from: 'GITHUB_REF_NAME' } },
+      env: {
+        CODEBUILD_BUILD_ID: 'app:1',
+        CODEBUILD_RESOLVED_SOURCE_VERSION: SHA,
+        GITHUB_SHA: SHA2,
+        GITHUB_REF_NAME: 'dev',
+        GITHUB_REF_TYPE: 'branch',
+      },
+      want: {
+        commit: { value: SHA, from: 'CODEBUILD_RESOLVED_SOURCE_VERSION' },
+        branch: { value: 'dev', from: 'GITHUB_REF_NAME' },
+      },
     },
     { name: 'nothing set', env: {}, want: {} },
-    { name: 'a CODEBUILD_SOURCE_VERSION outside CodeBuild is ignored', env: { CODEBUILD_SOURCE_VERSION: 'main' }, want: {} },
+    {
+      name: 'a CODEBUILD_SOURCE_VERSION outside CodeBuild is ignored',
+      env: { CODEBUILD_SOURCE_VERSION: 'main' },
+      want: {},
+    },
   ];
   it.each(cases)('$name', ({ env, want }) => {
     expect(factsFromEnv(env)).toEqual(want);
@@ -77,7 +123,10 @@ describe('factsFromEnv', () => {
       { commit: { value: SHA, from: 'GITHUB_SHA' } },
       { commit: { value: SHA2, from: 'git rev-parse HEAD' }, branch: { value: 'main', from: 'git symbolic-ref HEAD' } },
     );
-    expect(merged).toEqual({ commit: { value: SHA, from: 'GITHUB_SHA' }, branch: { value: 'main', from: 'git symbolic-ref HEAD' } });
+    expect(merged).toEqual({
+      commit: { value: SHA, from: 'GITHUB_SHA' },
+      branch: { value: 'main', from: 'git symbolic-ref HEAD' },
+    });
   });
 });
 
@@ -116,9 +165,23 @@ describe('deriveTags', () => {
     { strategies: ['env:staging', 'env:production'], want: ['staging', 'production'] },
     { strategies: ['semver'], want: ['v1.2.3'] },
     { strategies: ['semver'], aliases: true, want: ['v1.2.3', 'v1.2', 'v1'] },
-    { strategies: ['semver'], aliases: true, facts: { versionTag: { value: '2.0.0', from: 'git' } }, want: ['2.0.0', '2.0', '2'] },
-    { strategies: ['semver'], aliases: true, facts: { versionTag: { value: 'v1.5.0-rc.1', from: 'git' } }, want: ['v1.5.0-rc.1'] },
-    { strategies: ['semver'], facts: { versionTag: { value: 'v1.0.0+build.7', from: 'git' } }, want: ['v1.0.0-build.7'] },
+    {
+      strategies: ['semver'],
+      aliases: true,
+      facts: { versionTag: { value: '2.0.0', from: 'git' } },
+      want: ['2.0.0', '2.0', '2'],
+    },
+    {
+      strategies: ['semver'],
+      aliases: true,
+      facts: { versionTag: { value: 'v1.5.0-rc.1', from: 'git' } },
+      want: ['v1.5.0-rc.1'],
+    },
+    {
+      strategies: ['semver'],
+      facts: { versionTag: { value: 'v1.0.0+build.7', from: 'git' } },
+      want: ['v1.0.0-build.7'],
+    },
     { strategies: ['sha', 'sha', 'branch-sha'], want: ['abc1234', 'feature-foo_bar-abc1234'] },
   ];
   it.each(cases)('$strategies (aliases $aliases) → $want', ({ strategies, aliases, want, facts: f }) => {
@@ -133,8 +196,19 @@ describe('deriveTags', () => {
     ]);
   });
 
-  const missing: { strategy: string; facts: BuildFacts; notes?: Record<string, string>; message: RegExp; rule: RegExp }[] = [
-    { strategy: 'sha', facts: {}, message: /sha needs the commit id/, rule: /CODEBUILD_RESOLVED_SOURCE_VERSION.*GITHUB_SHA/ },
+  const missing: {
+    strategy: string;
+    facts: BuildFacts;
+    notes?: Record<string, string>;
+    message: RegExp;
+    rule: RegExp;
+  }[] = [
+    {
+      strategy: 'sha',
+      facts: {},
+      message: /sha needs the commit id/,
+      rule: /CODEBUILD_RESOLVED_SOURCE_VERSION.*GITHUB_SHA/,
+    },
     {
       strategy: 'branch-sha',
       facts: { commit: { value: SHA, from: 'GITHUB_SHA' } },
@@ -142,7 +216,12 @@ describe('deriveTags', () => {
       message: /branch-sha needs the branch name/,
       rule: /CODEBUILD_WEBHOOK_HEAD_REF.*GITHUB_HEAD_REF.*git: HEAD is detached/,
     },
-    { strategy: 'branch-sha', facts: { branch: { value: 'main', from: 'x' } }, message: /needs the commit id/, rule: /GITHUB_SHA/ },
+    {
+      strategy: 'branch-sha',
+      facts: { branch: { value: 'main', from: 'x' } },
+      message: /needs the commit id/,
+      rule: /GITHUB_SHA/,
+    },
     {
       strategy: 'semver',
       facts: {},
@@ -150,19 +229,27 @@ describe('deriveTags', () => {
       message: /semver needs a version tag/,
       rule: /GITHUB_REF_TYPE=tag.*no version tag/,
     },
-    { strategy: 'semver', facts: { versionTag: { value: 'release-7', from: 'GITHUB_REF_NAME' } }, message: /GITHUB_REF_NAME is "release-7"/, rule: /MAJOR\.MINOR\.PATCH/ },
+    {
+      strategy: 'semver',
+      facts: { versionTag: { value: 'release-7', from: 'GITHUB_REF_NAME' } },
+      message: /GITHUB_REF_NAME is "release-7"/,
+      rule: /MAJOR\.MINOR\.PATCH/,
+    },
   ];
-  it.each(missing)('$strategy without its facts says what is missing ($message)', ({ strategy, facts: f, notes, message, rule }) => {
-    let err: { message: string; rule?: string; exitCode?: number } | undefined;
-    try {
-      deriveTags([parseTagStrategy(strategy)], f, notes ? { gitNotes: notes } : {});
-    } catch (e) {
-      err = e as typeof err;
-    }
-    expect(err?.message).toMatch(message);
-    expect(err?.rule).toMatch(rule);
-    expect(err?.exitCode).toBe(2);
-  });
+  it.each(missing)(
+    '$strategy without its facts says what is missing ($message)',
+    ({ strategy, facts: f, notes, message, rule }) => {
+      let err: { message: string; rule?: string; exitCode?: number } | undefined;
+      try {
+        deriveTags([parseTagStrategy(strategy)], f, notes ? { gitNotes: notes } : {});
+      } catch (e) {
+        err = e as typeof err;
+      }
+      expect(err?.message).toMatch(message);
+      expect(err?.rule).toMatch(rule);
+      expect(err?.exitCode).toBe(2);
+    },
+  );
 
   it.each(['', 'branch', 'env:', 'env:bad/tag', 'semver2'])('refuses the strategy %j', (s) => {
     expect(() => parseTagStrategy(s)).toThrow(/tag strategy/);
@@ -183,23 +270,36 @@ describe('parseSemver', () => {
 
 describe('checkTagRules', () => {
   const at = '.ecrctl.yaml:3';
-  const status = (checks: ReturnType<typeof checkTagRules>) => Object.fromEntries(checks.map((c) => [c.rule, c.status]));
+  const status = (checks: ReturnType<typeof checkTagRules>) =>
+    Object.fromEntries(checks.map((c) => [c.rule, c.status]));
   const cases: { name: string; input: Parameters<typeof checkTagRules>[0]; want: Record<string, string> }[] = [
     { name: 'no config, plain tags', input: { repository: 'team/app', tags: ['v1'] }, want: { 'oci-tag': 'ok' } },
     { name: 'invalid tag', input: { repository: 'app', tags: ['-bad'] }, want: { 'oci-tag': 'error' } },
     {
       name: 'allowed tags met',
-      input: { repository: 'app', tags: ['main-abc1234'], rules: { pattern: '*', at, allowedTags: [{ pattern: 'main-[0-9a-f]{7}', at }] } },
+      input: {
+        repository: 'app',
+        tags: ['main-abc1234'],
+        rules: { pattern: '*', at, allowedTags: [{ pattern: 'main-[0-9a-f]{7}', at }] },
+      },
       want: { 'oci-tag': 'ok', allowedTags: 'ok' },
     },
     {
       name: 'allowed tags broken (full match only)',
-      input: { repository: 'app', tags: ['xmain-abc1234'], rules: { pattern: '*', at, allowedTags: [{ pattern: 'main-[0-9a-f]{7}', at }] } },
+      input: {
+        repository: 'app',
+        tags: ['xmain-abc1234'],
+        rules: { pattern: '*', at, allowedTags: [{ pattern: 'main-[0-9a-f]{7}', at }] },
+      },
       want: { 'oci-tag': 'ok', allowedTags: 'error' },
     },
     {
       name: 'forbidden latest',
-      input: { repository: 'app', tags: ['v1', 'latest'], rules: { pattern: '*', at, forbid: [{ tag: 'latest', at }] } },
+      input: {
+        repository: 'app',
+        tags: ['v1', 'latest'],
+        rules: { pattern: '*', at, forbid: [{ tag: 'latest', at }] },
+      },
       want: { 'oci-tag': 'ok', forbid: 'error' },
     },
     {
@@ -207,20 +307,38 @@ describe('checkTagRules', () => {
       input: { repository: 'app', tags: ['dev-1'], rules: { pattern: '*', at, forbid: [{ tag: 'dev-*', at }] } },
       want: { 'oci-tag': 'ok', forbid: 'error' },
     },
-    { name: 'latest to a prod-named repository warns', input: { repository: 'payments/prod-api', tags: ['latest'] }, want: { 'oci-tag': 'ok', 'production-latest': 'warning' } },
+    {
+      name: 'latest to a prod-named repository warns',
+      input: { repository: 'payments/prod-api', tags: ['latest'] },
+      want: { 'oci-tag': 'ok', 'production-latest': 'warning' },
+    },
     {
       name: 'production: false silences the name',
-      input: { repository: 'prod-api', tags: ['latest'], rules: { pattern: '*', at, production: { value: false, at } } },
+      input: {
+        repository: 'prod-api',
+        tags: ['latest'],
+        rules: { pattern: '*', at, production: { value: false, at } },
+      },
       want: { 'oci-tag': 'ok' },
     },
     {
       name: 'mutable production repository warns',
-      input: { repository: 'app', tags: ['v1'], rules: { pattern: '*', at, production: { value: true, at } }, mutability: { setting: 'MUTABLE', exclusions: [] } },
+      input: {
+        repository: 'app',
+        tags: ['v1'],
+        rules: { pattern: '*', at, production: { value: true, at } },
+        mutability: { setting: 'MUTABLE', exclusions: [] },
+      },
       want: { 'oci-tag': 'ok', 'production-immutable': 'warning' },
     },
     {
       name: 'requireImmutable on a mutable repository',
-      input: { repository: 'app', tags: ['v1'], rules: { pattern: '*', at, requireImmutable: { value: true, at } }, mutability: { setting: 'MUTABLE', exclusions: [] } },
+      input: {
+        repository: 'app',
+        tags: ['v1'],
+        rules: { pattern: '*', at, requireImmutable: { value: true, at } },
+        mutability: { setting: 'MUTABLE', exclusions: [] },
+      },
       want: { 'oci-tag': 'ok', requireImmutable: 'error' },
     },
     {
@@ -244,8 +362,14 @@ describe('checkTagRules', () => {
   });
 
   it('names the config line of the rule broken', () => {
-    const checks = checkTagRules({ repository: 'app', tags: ['latest'], rules: { pattern: 'app', at: 'x.yaml:2', forbid: [{ tag: 'latest', at: '.ecrctl.yaml:7' }] } });
-    expect(checks.find((c) => c.rule === 'forbid')?.message).toBe("tag 'latest' is forbidden by forbid: latest (.ecrctl.yaml:7)");
+    const checks = checkTagRules({
+      repository: 'app',
+      tags: ['latest'],
+      rules: { pattern: 'app', at: 'x.yaml:2', forbid: [{ tag: 'latest', at: '.ecrctl.yaml:7' }] },
+    });
+    expect(checks.find((c) => c.rule === 'forbid')?.message).toBe(
+      "tag 'latest' is forbidden by forbid: latest (.ecrctl.yaml:7)",
+    );
   });
 });
 
@@ -267,8 +391,14 @@ describe('tag mutability and existing tags', () => {
       ['b', 'sha256:same'],
       ['c', 'sha256:other'],
     ]);
-    expect(planTagStates('sha256:same', present, { setting: 'IMMUTABLE', exclusions: [] }).map((s) => s.action)).toEqual(['new', 'unchanged', 'conflict']);
-    expect(planTagStates('sha256:same', present, { setting: 'MUTABLE', exclusions: [] }).map((s) => s.action)).toEqual(['new', 'unchanged', 'moves']);
+    expect(
+      planTagStates('sha256:same', present, { setting: 'IMMUTABLE', exclusions: [] }).map((s) => s.action),
+    ).toEqual(['new', 'unchanged', 'conflict']);
+    expect(planTagStates('sha256:same', present, { setting: 'MUTABLE', exclusions: [] }).map((s) => s.action)).toEqual([
+      'new',
+      'unchanged',
+      'moves',
+    ]);
     expect(planTagStates('sha256:same', present).map((s) => s.action)).toEqual(['new', 'unchanged', 'moves']);
   });
 });

@@ -58,7 +58,12 @@ async function tagsOf(repo: string): Promise<string[]> {
 /** Returns the blob files of a layout whose bytes do not hash to their name. */
 function badBlobs(dir: string): string[] {
   const blobs = path.join(dir, 'blobs', 'sha256');
-  return readdirSync(blobs).filter((hex) => createHash('sha256').update(readFileSync(path.join(blobs, hex))).digest('hex') !== hex);
+  return readdirSync(blobs).filter(
+    (hex) =>
+      createHash('sha256')
+        .update(readFileSync(path.join(blobs, hex)))
+        .digest('hex') !== hex,
+  );
 }
 
 const UPLOAD = /\/blobs\/uploads\//;
@@ -69,28 +74,31 @@ let repoCounter = 0;
 const freshRepo = () => `faults/push${++repoCounter}`;
 
 describe('push through faults that heal', () => {
-  const cases: Array<{ name: string; rules: Array<{ method?: string; path?: RegExp; times?: number; fault: Fault }> }> = [
-    {
-      name: 'a connection reset in the middle of a blob upload',
-      rules: [{ method: 'PUT', path: UPLOAD, fault: { kind: 'reset-request', afterBytes: 300_000 } }],
-    },
-    {
-      name: '429 with Retry-After on the first blob check',
-      rules: [{ method: 'HEAD', path: BLOB, fault: { kind: 'status', status: 429, headers: { 'retry-after': '1' } } }],
-    },
-    {
-      name: 'a burst of 500s on uploads',
-      rules: [{ method: 'PUT', path: UPLOAD, times: 3, fault: { kind: 'status', status: 500 } }],
-    },
-    {
-      name: 'a burst of 503s on the manifest',
-      rules: [{ method: 'PUT', path: MANIFEST, times: 3, fault: { kind: 'status', status: 503 } }],
-    },
-    {
-      name: 'a registry that stops answering once (timeout, then retry)',
-      rules: [{ method: 'HEAD', path: MANIFEST, fault: { kind: 'hang' } }],
-    },
-  ];
+  const cases: Array<{ name: string; rules: Array<{ method?: string; path?: RegExp; times?: number; fault: Fault }> }> =
+    [
+      {
+        name: 'a connection reset in the middle of a blob upload',
+        rules: [{ method: 'PUT', path: UPLOAD, fault: { kind: 'reset-request', afterBytes: 300_000 } }],
+      },
+      {
+        name: '429 with Retry-After on the first blob check',
+        rules: [
+          { method: 'HEAD', path: BLOB, fault: { kind: 'status', status: 429, headers: { 'retry-after': '1' } } },
+        ],
+      },
+      {
+        name: 'a burst of 500s on uploads',
+        rules: [{ method: 'PUT', path: UPLOAD, times: 3, fault: { kind: 'status', status: 500 } }],
+      },
+      {
+        name: 'a burst of 503s on the manifest',
+        rules: [{ method: 'PUT', path: MANIFEST, times: 3, fault: { kind: 'status', status: 503 } }],
+      },
+      {
+        name: 'a registry that stops answering once (timeout, then retry)',
+        rules: [{ method: 'HEAD', path: MANIFEST, fault: { kind: 'hang' } }],
+      },
+    ];
   for (const c of cases) {
     it(`survives ${c.name}`, async () => {
       for (const rule of c.rules) proxy.rule(rule);
@@ -137,7 +145,10 @@ describe('push through faults that do not heal', () => {
     it(`fails cleanly on ${c.name}: exit 1, a clear message, no tag`, async () => {
       proxy.rule({ ...c.rule, times: Number.POSITIVE_INFINITY });
       const repo = freshRepo();
-      const r = await runCli(['tag-push', `oci:${src}:v1`, `${proxy.host}/${repo}:v1`], { env: env(), timeoutMs: 55_000 });
+      const r = await runCli(['tag-push', `oci:${src}:v1`, `${proxy.host}/${repo}:v1`], {
+        env: env(),
+        timeoutMs: 55_000,
+      });
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(/^error: /m);
       expect(r.stderr).toMatch(c.message);
@@ -152,7 +163,10 @@ describe('pull through faults', () => {
     { name: 'a connection reset in the middle of a download', fault: { kind: 'reset-response', afterBytes: 400_000 } },
     { name: 'a body cut short', fault: { kind: 'cut-response', afterBytes: 400_000 } },
     { name: 'a burst of 503s on blob downloads', fault: { kind: 'status', status: 503 }, times: 3 },
-    { name: '429 with Retry-After on a download', fault: { kind: 'status', status: 429, headers: { 'retry-after': '1' } } },
+    {
+      name: '429 with Retry-After on a download',
+      fault: { kind: 'status', status: 429, headers: { 'retry-after': '1' } },
+    },
   ];
   for (const c of heals) {
     it(`survives ${c.name} and writes blobs that all hash right`, async () => {
@@ -193,7 +207,10 @@ describe('pull through faults', () => {
       proxy.rule({ ...c.rule, times: Number.POSITIVE_INFINITY });
       const parent = mkdtempSync(path.join(tmp, 'pullfail-'));
       const out = path.join(parent, 'out');
-      const r = await runCli(['pull', `${proxy.host}/${PULL_REPO}:v1`, `oci:${out}`], { env: env(), timeoutMs: 55_000 });
+      const r = await runCli(['pull', `${proxy.host}/${PULL_REPO}:v1`, `oci:${out}`], {
+        env: env(),
+        timeoutMs: 55_000,
+      });
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(/^error: /m);
       expect(r.stderr).toMatch(c.message);

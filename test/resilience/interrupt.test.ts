@@ -45,7 +45,11 @@ const env = () => ({ DOCKER_CONFIG: path.join(tmp, 'no-docker-config'), HOME: tm
 async function interrupted(args: string[]): Promise<{ code: number | null; stderr: string; stopMs: number }> {
   // 256 KB/s: a 2 MiB layer takes ~8 s, far longer than the 2 s the process has to stop.
   proxy.clear();
-  proxy.rule({ path: /\/blobs\//, times: Number.POSITIVE_INFINITY, fault: { kind: 'throttle', bytesPerSecond: 256 * 1024 } });
+  proxy.rule({
+    path: /\/blobs\//,
+    times: Number.POSITIVE_INFINITY,
+    fault: { kind: 'throttle', bytesPerSecond: 256 * 1024 },
+  });
   let child: ChildProcess | undefined;
   let sentAt = 0;
   // Only this run's requests count: throttled bytes of the previous run may still trickle.
@@ -101,7 +105,11 @@ describe('SIGINT during a transfer', () => {
     expect(leftovers).toEqual([]);
     // Blobs finished before the interrupt may stay (content-addressed); index.json has no v2.
     const index = JSON.parse((await import('node:fs')).readFileSync(path.join(out, 'index.json'), 'utf8'));
-    expect(index.manifests.map((m: { annotations?: Record<string, string> }) => m.annotations?.['org.opencontainers.image.ref.name'])).toEqual(['live']);
+    expect(
+      index.manifests.map(
+        (m: { annotations?: Record<string, string> }) => m.annotations?.['org.opencontainers.image.ref.name'],
+      ),
+    ).toEqual(['live']);
     expect(before.every((b) => readdirSync(path.join(out, 'blobs', 'sha256')).includes(b))).toBe(true);
   });
 });

@@ -36,7 +36,8 @@ async function startSink(): Promise<Sink> {
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     if (req.method === 'HEAD') return void res.writeHead(404).end();
-    if (req.method === 'POST') return void req.resume().on('end', () => res.writeHead(202, { location: '/v2/big/blobs/uploads/1' }).end());
+    if (req.method === 'POST')
+      return void req.resume().on('end', () => res.writeHead(202, { location: '/v2/big/blobs/uploads/1' }).end());
     const hash = createHash('sha256');
     let bytes = 0;
     const isBlob = url.pathname.includes('/blobs/');
@@ -82,7 +83,9 @@ afterAll(async () => {
 
 describe('an upload larger than 4 GiB', () => {
   it('streams with the exact Content-Length, the right digest and flat memory', async () => {
-    const configBytes = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }));
+    const configBytes = Buffer.from(
+      JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }),
+    );
     const config: Descriptor = {
       mediaType: MediaType.ociConfig,
       digest: `sha256:${createHash('sha256').update(configBytes).digest('hex')}`,
@@ -99,7 +102,8 @@ describe('an upload larger than 4 GiB', () => {
     const source: ImageSource = {
       displayName: 'generated',
       getManifest: async () => manifest,
-      openBlob: async (d) => (d.digest === layer.digest ? Readable.from(generate(), { objectMode: false }) : Readable.from([configBytes])),
+      openBlob: async (d) =>
+        d.digest === layer.digest ? Readable.from(generate(), { objectMode: false }) : Readable.from([configBytes]),
       listTags: async () => ['v1'],
     };
 

@@ -91,13 +91,23 @@ async function runStorageClass(ctx: CliContext, refs: string[], target: Target):
         { repository: p.repository, ...(p.digest ? { digest: p.digest } : p.tag ? { tag: p.tag } : {}) },
         target,
       );
-      results.push({ ref: p.text, repository: p.repository, ...(out.digest ? { digest: out.digest } : {}), status: out.status });
+      results.push({
+        ref: p.text,
+        repository: p.repository,
+        ...(out.digest ? { digest: out.digest } : {}),
+        status: out.status,
+      });
       ctx.log.info(`${p.text}: ${out.status}`);
     } catch (err) {
       // Credentials and access problems stop everything: the next reference would fail alike.
       if (!isEcrctlError(err) || err.exitCode === 5) throw err;
       const notFound = err instanceof NotFoundError;
-      results.push({ ref: p.text, repository: p.repository, status: notFound ? 'not-found' : 'failed', reason: err.message });
+      results.push({
+        ref: p.text,
+        repository: p.repository,
+        status: notFound ? 'not-found' : 'failed',
+        reason: err.message,
+      });
       ctx.log.warn(`${p.text}: ${err.message}`);
     }
   }
@@ -109,20 +119,28 @@ async function runStorageClass(ctx: CliContext, refs: string[], target: Target):
       text: (d) => d.results.map((r) => `${r.ref}\t${r.status}${r.digest ? `\t${r.digest}` : ''}`).join('\n'),
       env: (d) => ({
         IMAGE_STATUSES: d.results.map((r) => `${r.ref}=${r.status}`).join(','),
-        ...(d.results.length === 1 ? { IMAGE_STATUS: d.results[0]?.status ?? '', IMAGE_DIGEST: d.results[0]?.digest ?? '' } : {}),
+        ...(d.results.length === 1
+          ? { IMAGE_STATUS: d.results[0]?.status ?? '', IMAGE_DIGEST: d.results[0]?.digest ?? '' }
+          : {}),
       }),
     },
   );
   const missing = results.filter((r) => r.status === 'not-found');
   const failed = results.filter((r) => r.status === 'failed');
   if (failed.length > 0) {
-    throw new EcrctlError(`could not ${verb} ${failed.length} of ${results.length} image${results.length === 1 ? '' : 's'}`, {
-      fix: failed.map((f) => `${f.ref}: ${f.reason}`).join('; '),
-    });
+    throw new EcrctlError(
+      `could not ${verb} ${failed.length} of ${results.length} image${results.length === 1 ? '' : 's'}`,
+      {
+        fix: failed.map((f) => `${f.ref}: ${f.reason}`).join('; '),
+      },
+    );
   }
   if (missing.length > 0) {
-    throw new NotFoundError(`${missing.length} of ${results.length} image${results.length === 1 ? '' : 's'} not found: ${missing.map((m) => m.ref).join(', ')}`, {
-      fix: '`ecrctl images REPO` lists the images (archived images are listed with their status)',
-    });
+    throw new NotFoundError(
+      `${missing.length} of ${results.length} image${results.length === 1 ? '' : 's'} not found: ${missing.map((m) => m.ref).join(', ')}`,
+      {
+        fix: '`ecrctl images REPO` lists the images (archived images are listed with their status)',
+      },
+    );
   }
 }

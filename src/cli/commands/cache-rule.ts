@@ -47,11 +47,17 @@ export function defineCacheRule(program: Command, host: CommandHost): void {
     .summary('create a rule for an upstream registry')
     .argument('<prefix>', 'repository prefix in your registry (2–30 characters, or ROOT)')
     .addOption(new Option('--upstream <name>', 'the upstream registry').choices(UPSTREAMS).makeOptionMandatory())
-    .option('--upstream-url <host>', 'the upstream host (needed for azure-container-registry: NAME.azurecr.io; filled in for the others)')
+    .option(
+      '--upstream-url <host>',
+      'the upstream host (needed for azure-container-registry: NAME.azurecr.io; filled in for the others)',
+    )
     .option('--upstream-account <id>', 'ecr upstream: its account id')
     .option('--upstream-region <region>', 'ecr upstream: its region')
     .option('--upstream-prefix <prefix>', 'ecr upstream: the repository prefix there (default: ROOT)')
-    .option('--secret-arn <arn>', 'Secrets Manager secret with the upstream credentials (name starts with ecr-pullthroughcache/)')
+    .option(
+      '--secret-arn <arn>',
+      'Secrets Manager secret with the upstream credentials (name starts with ecr-pullthroughcache/)',
+    )
     .option('--role-arn <arn>', 'ecr upstream: the IAM role ECR assumes to pull from it')
     .addHelpText(
       'after',
@@ -68,7 +74,10 @@ export function defineCacheRule(program: Command, host: CommandHost): void {
       const { createCacheRule } = await import('../../ecr/cache-rules.js');
       const rule = await createCacheRule(conn, spec);
       ctx.log.info(`created pull-through cache rule ${rule.prefix} → ${rule.upstreamUrl}`);
-      render(ctx, rule, { text: (r) => `${r.prefix}\t${r.upstream}\t${r.upstreamUrl}`, env: (r) => ({ CACHE_PREFIX: r.prefix, UPSTREAM_URL: r.upstreamUrl }) });
+      render(ctx, rule, {
+        text: (r) => `${r.prefix}\t${r.upstream}\t${r.upstreamUrl}`,
+        env: (r) => ({ CACHE_PREFIX: r.prefix, UPSTREAM_URL: r.upstreamUrl }),
+      });
     });
 
   cmd
@@ -141,11 +150,18 @@ async function connect(ctx: CliContext) {
 async function checkPrefix(prefix: string): Promise<void> {
   const { prefixProblem } = await import('../../policy/replication.js');
   const p = prefixProblem(prefix, 30);
-  if (p) throw new RuleViolation(p, { rule: 'a pull-through cache prefix is 2–30 characters of a repository namespace, or ROOT', value: prefix });
+  if (p)
+    throw new RuleViolation(p, {
+      rule: 'a pull-through cache prefix is 2–30 characters of a repository namespace, or ROOT',
+      value: prefix,
+    });
 }
 
 /** Returns the rule to create, or throws RuleViolation naming every problem. */
-async function checkedSpec(prefix: string, opts: CreateOptions): Promise<import('../../ecr/cache-rules.js').CacheRuleSpec> {
+async function checkedSpec(
+  prefix: string,
+  opts: CreateOptions,
+): Promise<import('../../ecr/cache-rules.js').CacheRuleSpec> {
   const policy = await import('../../policy/replication.js');
   const problems: string[] = [];
   const p = policy.prefixProblem(prefix, 30);
@@ -166,11 +182,16 @@ async function checkedSpec(prefix: string, opts: CreateOptions): Promise<import(
     problems.push(`--role-arn "${opts.roleArn}": not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)`);
   }
   if (problems.length > 0 || 'problem' in url) {
-    throw new RuleViolation(problems.length === 1 ? (problems[0] as string) : `the cache rule breaks ${problems.length} rules; nothing was created`, {
-      rule: `prefix 2–30 characters or ROOT; ${policy.UPSTREAMS_NEEDING_SECRET.join(', ')} need a Secrets Manager secret named ${policy.CACHE_SECRET_PREFIX}…`,
-      fix: 'fix the problems listed',
-      ...(problems.length > 1 ? { problems } : {}),
-    });
+    throw new RuleViolation(
+      problems.length === 1
+        ? (problems[0] as string)
+        : `the cache rule breaks ${problems.length} rules; nothing was created`,
+      {
+        rule: `prefix 2–30 characters or ROOT; ${policy.UPSTREAMS_NEEDING_SECRET.join(', ')} need a Secrets Manager secret named ${policy.CACHE_SECRET_PREFIX}…`,
+        fix: 'fix the problems listed',
+        ...(problems.length > 1 ? { problems } : {}),
+      },
+    );
   }
   return {
     prefix: prefix.replace(/\/$/, ''),

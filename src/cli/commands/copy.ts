@@ -21,7 +21,7 @@ export function defineCopy(program: Command, host: CommandHost): void {
     .option('--all-tags', 'copy every tag of the source repository')
     .option('--platform <os/arch[/variant]>', 'copy only this platform')
     .option('--concurrency <n>', 'blobs transferred at once', '4')
-    .option('--no-referrers', 'do not carry the image\'s referrers (signatures, SBOMs, attestations) along')
+    .option('--no-referrers', "do not carry the image's referrers (signatures, SBOMs, attestations) along")
     .addHelpText(
       'after',
       examples(
@@ -31,12 +31,33 @@ export function defineCopy(program: Command, host: CommandHost): void {
       ),
     )
     .action(
-      async (source: string, target: string, opts: { allTags?: boolean; platform?: string; concurrency?: string; referrers?: boolean }, cmd: Command) => {
+      async (
+        source: string,
+        target: string,
+        opts: { allTags?: boolean; platform?: string; concurrency?: string; referrers?: boolean },
+        cmd: Command,
+      ) => {
         const ctx = host.context(cmd);
         const { runTransfer, runCopyAllTags } = await import('../transfer.js');
         const referrers = opts.referrers !== false;
-        if (opts.allTags) await runCopyAllTags(ctx, { source, target, platform: opts.platform, concurrency: opts.concurrency, referrers });
-        else await runTransfer(ctx, { action: 'copied', source, target, tags: [], platform: opts.platform, concurrency: opts.concurrency, referrers });
+        if (opts.allTags)
+          await runCopyAllTags(ctx, {
+            source,
+            target,
+            platform: opts.platform,
+            concurrency: opts.concurrency,
+            referrers,
+          });
+        else
+          await runTransfer(ctx, {
+            action: 'copied',
+            source,
+            target,
+            tags: [],
+            platform: opts.platform,
+            concurrency: opts.concurrency,
+            referrers,
+          });
       },
     );
 }

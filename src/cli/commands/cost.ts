@@ -37,7 +37,10 @@ export function defineCost(program: Command, host: CommandHost): void {
         'taxes. The rates come from a built-in table; --pricing FILE replaces it\n' +
         '(--print-pricing prints the table to start from).',
     )
-    .option('--repos <pattern>', "measure storage from the registry's repositories matching a glob ('*' for all): each layer counted once per repository")
+    .option(
+      '--repos <pattern>',
+      "measure storage from the registry's repositories matching a glob ('*' for all): each layer counted once per repository",
+    )
     .option('--storage-gb <n>', 'average GB stored over the month (GB-month) (default: 0)')
     .option('--egress-gb <n>', 'GB per month pulled to the internet, outside AWS (default: 0)')
     .option('--egress-region-gb <n>', 'GB per month pulled to another AWS region (default: 0)')
@@ -61,7 +64,9 @@ export function defineCost(program: Command, host: CommandHost): void {
     .action(async (opts: CostOptions, cmd: Command) => {
       const ctx = host.context(cmd);
       const pricing = await import('../../policy/pricing.js');
-      const rates = opts.pricing ? await loadRates(ctx, opts.pricing, pricing.parsePricingRates) : pricing.DEFAULT_PRICING_RATES;
+      const rates = opts.pricing
+        ? await loadRates(ctx, opts.pricing, pricing.parsePricingRates)
+        : pricing.DEFAULT_PRICING_RATES;
       if (opts.printPricing) {
         render(ctx, rates, { text: (r) => JSON.stringify(r, null, 2) });
         return;
@@ -122,9 +127,15 @@ async function measureRepositories(ctx: CliContext, pattern: string): Promise<St
   ]);
   const conn = await ecrConnection(ctx);
   const match = repos.globToRegExp(pattern);
-  const names = (await repos.listRepositories(conn)).map((r) => r.name).filter((n) => match.test(n)).sort();
+  const names = (await repos.listRepositories(conn))
+    .map((r) => r.name)
+    .filter((n) => match.test(n))
+    .sort();
   if (names.length === 0) {
-    throw new NotFoundError(`no repository matches ${pattern}`, { value: pattern, fix: "list them with `ecrctl repos`, or use '*' for all" });
+    throw new NotFoundError(`no repository matches ${pattern}`, {
+      value: pattern,
+      fix: "list them with `ecrctl repos`, or use '*' for all",
+    });
   }
   ctx.log.info(`measuring ${names.length} ${names.length === 1 ? 'repository' : 'repositories'}`);
   const measured = [];
@@ -134,7 +145,13 @@ async function measureRepositories(ctx: CliContext, pattern: string): Promise<St
 
 /** Returns the measured storage as a table per repository, with what layer sharing saved. */
 function renderStorage(m: StorageMeasure): string {
-  const rows = m.repositories.map((r) => [r.name, String(r.images), String(r.uniqueLayers), formatBytes(r.bytes), formatBytes(r.savedBytes)]);
+  const rows = m.repositories.map((r) => [
+    r.name,
+    String(r.images),
+    String(r.uniqueLayers),
+    formatBytes(r.bytes),
+    formatBytes(r.savedBytes),
+  ]);
   rows.push(['total', '', '', formatBytes(m.bytes), formatBytes(m.savedBytes)]);
   return `storage measured (each layer counted once per repository):\n${table(['REPOSITORY', 'IMAGES', 'LAYERS', 'STORED', 'SAVED BY SHARING'], rows)}`;
 }
@@ -191,9 +208,13 @@ function formatRate(rate: number): string {
 /** Returns the estimate as a table of line items, the total, and the notes. */
 function renderEstimate(e: CostEstimate): string {
   const where =
-    e.ratesRegion === e.region ? `${e.region} (${e.ratesRegionName})` : `${e.region} (rates of ${e.ratesRegion}, ${e.ratesRegionName})`;
+    e.ratesRegion === e.region
+      ? `${e.region} (${e.ratesRegionName})`
+      : `${e.region} (rates of ${e.ratesRegion}, ${e.ratesRegionName})`;
   const heading =
-    e.repositories === 'public' ? 'ECR cost estimate per month: public repositories (ECR Public)' : `ECR cost estimate per month: private repositories in ${where}`;
+    e.repositories === 'public'
+      ? 'ECR cost estimate per month: public repositories (ECR Public)'
+      : `ECR cost estimate per month: private repositories in ${where}`;
   const amounts = [...e.lineItems.map((i) => formatUsd(i.amountUsd)), formatUsd(e.totalUsd)];
   const width = Math.max(...amounts.map((a) => a.length));
   const rows = e.lineItems.map((i) => [

@@ -65,7 +65,11 @@ export function defineCreateRepo(program: Command, host: CommandHost): void {
     .argument('<names...>', 'repository names, e.g. team/payment-api')
     .addOption(new Option('--tag-mutability <setting>', 'whether tags can be moved').choices(MUTABILITIES))
     .option('--immutable', 'shorthand for --tag-mutability IMMUTABLE')
-    .option('--mutability-exclusion <pattern>', 'a tag wildcard excluded from the mutability setting (repeatable, ≤ 5)', collect)
+    .option(
+      '--mutability-exclusion <pattern>',
+      'a tag wildcard excluded from the mutability setting (repeatable, ≤ 5)',
+      collect,
+    )
     .option('--scan-on-push', 'scan images when they are pushed')
     .option('--no-scan-on-push', 'do not scan on push (with --apply: turn it off)')
     .addOption(new Option('--encryption <type>', 'encryption at rest (fixed once created)').choices(['AES256', 'KMS']))
@@ -117,7 +121,10 @@ export async function runCreateRepo(ctx: CliContext, names: string[], opts: Crea
   if (isPublic) {
     const catalog = await readCatalogData(ctx, opts);
     const pub = await import('../../ecr/public-repositories.js');
-    const conn = await pub.connectEcrPublic(settings, ctx.globals.registryId ? { registryId: ctx.globals.registryId } : {});
+    const conn = await pub.connectEcrPublic(
+      settings,
+      ctx.globals.registryId ? { registryId: ctx.globals.registryId } : {},
+    );
     for (const name of names) {
       try {
         const made = await pub.createPublicRepository(conn, { name, catalogData: catalog, tags });
@@ -127,13 +134,21 @@ export async function runCreateRepo(ctx: CliContext, names: string[], opts: Crea
         }
         if (!opts.ifNotExists) throw alreadyExists(name);
         const info = await pub.describePublicRepository(conn, name);
-        if (!info) throw new EcrctlError(`public repository ${name} exists but DescribeRepositories did not find it; try again`);
+        if (!info)
+          throw new EcrctlError(`public repository ${name} exists but DescribeRepositories did not find it; try again`);
         // Catalog data cannot be read back as it was sent (the logo comes back as a URL), so
         // --apply replaces it whenever catalog options are given.
         const changes = pub.hasCatalogData(catalog) ? ['catalog data: replaced'] : [];
         if (opts.apply && changes.length > 0) await pub.putCatalogData(conn, name, catalog);
-        const warnings = tags.length > 0 ? ['resource tags of an existing public repository are not compared or changed'] : [];
-        results.push({ ...info, public: true, status: opts.apply && changes.length > 0 ? 'updated' : 'exists', changes: opts.apply ? changes : [], warnings });
+        const warnings =
+          tags.length > 0 ? ['resource tags of an existing public repository are not compared or changed'] : [];
+        results.push({
+          ...info,
+          public: true,
+          status: opts.apply && changes.length > 0 ? 'updated' : 'exists',
+          changes: opts.apply ? changes : [],
+          warnings,
+        });
       } catch (err) {
         errors.push(asEcrctlError(err));
       }
@@ -142,10 +157,17 @@ export async function runCreateRepo(ctx: CliContext, names: string[], opts: Crea
     const spec = await privateSpec(ctx, opts, tags);
     const region = requireRegion(settings);
     const repos = await import('../../ecr/repositories.js');
-    const conn = await repos.connectEcr(settings, { region, ...(ctx.globals.registryId ? { registryId: ctx.globals.registryId } : {}) });
+    const conn = await repos.connectEcr(settings, {
+      region,
+      ...(ctx.globals.registryId ? { registryId: ctx.globals.registryId } : {}),
+    });
     for (const name of names) {
       try {
-        const r = await repos.ensureRepository(conn, { ...spec, name }, { ifNotExists: opts.ifNotExists === true, apply: opts.apply === true });
+        const r = await repos.ensureRepository(
+          conn,
+          { ...spec, name },
+          { ifNotExists: opts.ifNotExists === true, apply: opts.apply === true },
+        );
         results.push({ ...r, public: false });
       } catch (err) {
         errors.push(asEcrctlError(err));
@@ -172,7 +194,12 @@ export async function runCreateRepo(ctx: CliContext, names: string[], opts: Crea
         env: (d): Record<string, string> => {
           const first = d.repositories[0];
           if (d.repositories.length === 1 && first) {
-            return { REPOSITORY_URI: first.uri, REPOSITORY_NAME: first.name, REPOSITORY_ARN: first.arn, REPOSITORY_STATUS: first.status };
+            return {
+              REPOSITORY_URI: first.uri,
+              REPOSITORY_NAME: first.name,
+              REPOSITORY_ARN: first.arn,
+              REPOSITORY_STATUS: first.status,
+            };
           }
           return { REPOSITORY_URIS: d.repositories.map((r) => r.uri).join(' ') };
         },
@@ -182,13 +209,16 @@ export async function runCreateRepo(ctx: CliContext, names: string[], opts: Crea
   const first = errors[0];
   if (first) {
     for (const e of errors.slice(1)) ctx.log.warn(e.message);
-    if (errors.length > 1) first.message = `${first.message} (and ${errors.length - 1} more error${errors.length > 2 ? 's' : ''} above)`;
+    if (errors.length > 1)
+      first.message = `${first.message} (and ${errors.length - 1} more error${errors.length > 2 ? 's' : ''} above)`;
     throw first;
   }
 }
 
 function asEcrctlError(err: unknown): EcrctlError {
-  return err instanceof EcrctlError ? err : new EcrctlError(err instanceof Error ? err.message : String(err), { cause: err });
+  return err instanceof EcrctlError
+    ? err
+    : new EcrctlError(err instanceof Error ? err.message : String(err), { cause: err });
 }
 
 function alreadyExists(name: string): EcrctlError {
@@ -202,9 +232,13 @@ function alreadyExists(name: string): EcrctlError {
 /** Throws UsageError for options that do not go together. */
 function checkCombinations(opts: CreateRepoOptions, isPublic: boolean): void {
   if (opts.apply && !opts.ifNotExists) {
-    throw new UsageError('--apply works only with --if-not-exists', { fix: 'add --if-not-exists (an existing repository is then updated)' });
+    throw new UsageError('--apply works only with --if-not-exists', {
+      fix: 'add --if-not-exists (an existing repository is then updated)',
+    });
   }
-  const publicOnly = (['description', 'about', 'usage', 'os', 'arch', 'logo'] as const).filter((k) => opts[k] !== undefined);
+  const publicOnly = (['description', 'about', 'usage', 'os', 'arch', 'logo'] as const).filter(
+    (k) => opts[k] !== undefined,
+  );
   if (!isPublic && publicOnly.length > 0) {
     throw new UsageError(`${publicOnly.map((k) => `--${k}`).join(', ')} set catalog data of public repositories`, {
       fix: 'add --public to create an ECR Public repository, or drop these options',
@@ -224,9 +258,12 @@ function checkCombinations(opts: CreateRepoOptions, isPublic: boolean): void {
       ] as const
     ).filter(([k]) => opts[k] !== undefined);
     if (privateOnly.length > 0) {
-      throw new UsageError(`${privateOnly.map(([, f]) => f).join(', ')} apply to private repositories, not to ECR Public`, {
-        fix: 'drop these options, or drop --public',
-      });
+      throw new UsageError(
+        `${privateOnly.map(([, f]) => f).join(', ')} apply to private repositories, not to ECR Public`,
+        {
+          fix: 'drop these options, or drop --public',
+        },
+      );
     }
   }
 }
@@ -237,7 +274,9 @@ async function checkNames(ctx: CliContext, names: string[], opts: CreateRepoOpti
   const rule = { public: isPublic };
   const invalid = names.filter((n) => naming.validateRepositoryName(n, rule).length > 0);
   if (invalid.length > 0) {
-    const problems = invalid.flatMap((n) => naming.validateRepositoryName(n, rule).map((p) => (names.length > 1 ? `${n}: ${p.message}` : p.message)));
+    const problems = invalid.flatMap((n) =>
+      naming.validateRepositoryName(n, rule).map((p) => (names.length > 1 ? `${n}: ${p.message}` : p.message)),
+    );
     const suggestions = invalid.map((n) => {
       const s = naming.suggestRepositoryName(n, rule);
       return s ? `'${s}' instead of '${n}'` : `a name with lowercase letters and digits instead of '${n}'`;
@@ -246,7 +285,12 @@ async function checkNames(ctx: CliContext, names: string[], opts: CreateRepoOpti
       invalid.length === 1
         ? `'${invalid[0]}' is not a valid ${isPublic ? 'public ' : ''}repository name; nothing was created`
         : `${invalid.length} names are not valid ${isPublic ? 'public ' : ''}repository names; nothing was created`,
-      { rule: naming.repositoryNameRule(rule), value: invalid.join(' '), fix: `use ${suggestions.join(', ')}`, problems },
+      {
+        rule: naming.repositoryNameRule(rule),
+        value: invalid.join(' '),
+        fix: `use ${suggestions.join(', ')}`,
+        problems,
+      },
     );
   }
   const strict: string[] = [];
@@ -262,11 +306,17 @@ async function checkNames(ctx: CliContext, names: string[], opts: CreateRepoOpti
     }
   }
   if (strict.length > 0) {
-    throw new RuleViolation(`${strict.length === 1 ? 'a name breaks a house rule' : 'names break house rules'} (--strict-names); nothing was created`, {
-      rule: 'house rules: repository names use lowercase letters, digits and hyphens only; in CodeBuild the name equals the project name',
-      fix: fixes.length > 0 ? `use ${[...new Set(fixes)].join(', ')}` : 'rename, or drop --strict-names to get warnings instead',
-      problems: strict,
-    });
+    throw new RuleViolation(
+      `${strict.length === 1 ? 'a name breaks a house rule' : 'names break house rules'} (--strict-names); nothing was created`,
+      {
+        rule: 'house rules: repository names use lowercase letters, digits and hyphens only; in CodeBuild the name equals the project name',
+        fix:
+          fixes.length > 0
+            ? `use ${[...new Set(fixes)].join(', ')}`
+            : 'rename, or drop --strict-names to get warnings instead',
+        problems: strict,
+      },
+    );
   }
 }
 
@@ -276,7 +326,10 @@ async function parseResourceTags(options: readonly string[]): Promise<ResourceTa
   for (const o of options) {
     const eq = o.indexOf('=');
     if (eq < 0) {
-      throw new UsageError(`--tag takes KEY=VALUE, not "${o}"`, { value: o, fix: `write e.g. --tag team=payments (an empty value is --tag ${o}=)` });
+      throw new UsageError(`--tag takes KEY=VALUE, not "${o}"`, {
+        value: o,
+        fix: `write e.g. --tag team=payments (an empty value is --tag ${o}=)`,
+      });
     }
     tags.push({ key: o.slice(0, eq), value: o.slice(eq + 1) });
   }
@@ -284,11 +337,14 @@ async function parseResourceTags(options: readonly string[]): Promise<ResourceTa
   const { validateResourceTags } = await import('../../policy/naming.js');
   const problems = validateResourceTags(tags);
   if (problems.length > 0) {
-    throw new RuleViolation(problems.length === 1 ? `--tag: ${problems[0]?.message}` : '--tag: the resource tags break the limits', {
-      rule: 'a repository has at most 50 resource tags; keys have 1–128 characters, values at most 256; keys do not start with aws:',
-      fix: 'shorten or remove the tags named above',
-      ...(problems.length > 1 ? { problems: problems.map((p) => p.message) } : {}),
-    });
+    throw new RuleViolation(
+      problems.length === 1 ? `--tag: ${problems[0]?.message}` : '--tag: the resource tags break the limits',
+      {
+        rule: 'a repository has at most 50 resource tags; keys have 1–128 characters, values at most 256; keys do not start with aws:',
+        fix: 'shorten or remove the tags named above',
+        ...(problems.length > 1 ? { problems: problems.map((p) => p.message) } : {}),
+      },
+    );
   }
   return tags;
 }
@@ -321,15 +377,23 @@ async function privateSpec(
     const { validateMutabilityExclusionFilters } = await import('../../policy/naming.js');
     const problems = validateMutabilityExclusionFilters(exclusions);
     if (problems.length > 0) {
-      throw new RuleViolation(`--mutability-exclusion: ${problems.length === 1 ? problems[0]?.message : 'the exclusion filters break the rules'}`, {
-        rule: `${mutability} takes 1–5 --mutability-exclusion patterns of letters, digits, '.', '_', '-' and '*' (1–128 characters each)`,
-        fix: exclusions.length === 0 ? `add e.g. --mutability-exclusion "dev-*"` : 'fix or remove the patterns named above',
-        ...(problems.length > 1 ? { problems: problems.map((p) => p.message) } : {}),
-      });
+      throw new RuleViolation(
+        `--mutability-exclusion: ${problems.length === 1 ? problems[0]?.message : 'the exclusion filters break the rules'}`,
+        {
+          rule: `${mutability} takes 1–5 --mutability-exclusion patterns of letters, digits, '.', '_', '-' and '*' (1–128 characters each)`,
+          fix:
+            exclusions.length === 0
+              ? `add e.g. --mutability-exclusion "dev-*"`
+              : 'fix or remove the patterns named above',
+          ...(problems.length > 1 ? { problems: problems.map((p) => p.message) } : {}),
+        },
+      );
     }
   }
   if (opts.kmsKey !== undefined && opts.encryption === 'AES256') {
-    throw new UsageError('--kms-key works with --encryption KMS, not AES256', { fix: 'use --encryption KMS --kms-key ARN, or drop --kms-key' });
+    throw new UsageError('--kms-key works with --encryption KMS, not AES256', {
+      fix: 'use --encryption KMS --kms-key ARN, or drop --kms-key',
+    });
   }
   const encryption = opts.encryption ?? (opts.kmsKey !== undefined ? 'KMS' : undefined);
 
@@ -345,7 +409,10 @@ async function privateSpec(
 }
 
 /** Returns the catalog data of --public from the options and files, every limit checked. */
-async function readCatalogData(ctx: CliContext, opts: CreateRepoOptions): Promise<import('../../ecr/public-repositories.js').CatalogData> {
+async function readCatalogData(
+  ctx: CliContext,
+  opts: CreateRepoOptions,
+): Promise<import('../../ecr/public-repositories.js').CatalogData> {
   const pub = await import('../../ecr/public-repositories.js');
   const catalog: import('../../ecr/public-repositories.js').CatalogData = {};
   if (opts.description !== undefined) catalog.description = opts.description;

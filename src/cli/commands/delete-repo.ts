@@ -10,7 +10,9 @@ export function defineDeleteRepo(program: Command, host: CommandHost): void {
   program
     .command('delete-repo')
     .summary('delete a repository (with its images only when --force)')
-    .description('Deletes repository NAME. A repository that still holds images is refused (exit 1, with the count) unless --force is given.')
+    .description(
+      'Deletes repository NAME. A repository that still holds images is refused (exit 1, with the count) unless --force is given.',
+    )
     .argument('<name>', 'repository name, e.g. team/app')
     .option('--force', 'delete the repository together with its images')
     .addHelpText('after', examples('ecrctl delete-repo team/old-app', 'ecrctl delete-repo team/old-app --force'))
@@ -32,10 +34,13 @@ async function runDeleteRepo(ctx: CliContext, name: string, force: boolean): Pro
   });
   const info = await repos.describeRepository(conn, name);
   if (!info) {
-    throw new NotFoundError(`repository ${name} does not exist in ${conn.region}${conn.registryId ? ` (registry ${conn.registryId})` : ''}`, {
-      value: name,
-      fix: '`ecrctl repos` lists the repositories; check --region and --registry-id',
-    });
+    throw new NotFoundError(
+      `repository ${name} does not exist in ${conn.region}${conn.registryId ? ` (registry ${conn.registryId})` : ''}`,
+      {
+        value: name,
+        fix: '`ecrctl repos` lists the repositories; check --region and --registry-id',
+      },
+    );
   }
   const images = await countImages(conn, name);
   if (images > 0 && !force) {
@@ -50,6 +55,9 @@ async function runDeleteRepo(ctx: CliContext, name: string, force: boolean): Pro
   render(
     ctx,
     { name, uri: info.uri, imagesDeleted: images },
-    { text: (d) => d.uri, env: (d) => ({ REPOSITORY_NAME: d.name, REPOSITORY_URI: d.uri, IMAGES_DELETED: String(d.imagesDeleted) }) },
+    {
+      text: (d) => d.uri,
+      env: (d) => ({ REPOSITORY_NAME: d.name, REPOSITORY_URI: d.uri, IMAGES_DELETED: String(d.imagesDeleted) }),
+    },
   );
 }

@@ -38,11 +38,18 @@ export function defineDelete(program: Command, host: CommandHost): void {
         "an image when its last tag is removed, so ecrctl refuses to remove an image's only tag.\n" +
         'Exits 6 when a reference was not found (after deleting the rest), 1 on other failures.',
     )
-    .argument('<refs...>', 'images: team/app:v1, team/app@sha256:…, 123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:v1')
+    .argument(
+      '<refs...>',
+      'images: team/app:v1, team/app@sha256:…, 123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:v1',
+    )
     .option('--untag-only', 'remove the tags named and keep the images')
     .addHelpText(
       'after',
-      examples('ecrctl delete team/app:v1 team/app:v2', 'ecrctl delete team/app@sha256:0123…', 'ecrctl delete team/app:old-name --untag-only'),
+      examples(
+        'ecrctl delete team/app:v1 team/app:v2',
+        'ecrctl delete team/app@sha256:0123…',
+        'ecrctl delete team/app:old-name --untag-only',
+      ),
     )
     .action(async (refs: string[], opts: { untagOnly?: boolean }, cmd: Command) => {
       const ctx = host.context(cmd);
@@ -50,7 +57,12 @@ export function defineDelete(program: Command, host: CommandHost): void {
     });
 }
 
-async function parseRefs(ctx: CliContext, refs: string[], untagOnly: boolean, defaultRegion: string): Promise<ParsedRef[]> {
+async function parseRefs(
+  ctx: CliContext,
+  refs: string[],
+  untagOnly: boolean,
+  defaultRegion: string,
+): Promise<ParsedRef[]> {
   const { parseEcrRef } = await import('../ecr-ref.js');
   const { UsageError } = await import('../../errors.js');
   return refs.map((text) => {
@@ -97,7 +109,10 @@ async function runDelete(ctx: CliContext, refs: string[], untagOnly: boolean): P
   const base = (p: ParsedRef): DeleteResult => ({ ref: p.text, repository: p.repository, status: 'failed' });
   for (const members of groups.values()) {
     const first = members[0] as ParsedRef;
-    const conn = await repos.connectEcr(settings, { region: first.region, ...(first.registryId ? { registryId: first.registryId } : {}) });
+    const conn = await repos.connectEcr(settings, {
+      region: first.region,
+      ...(first.registryId ? { registryId: first.registryId } : {}),
+    });
     const repository = first.repository;
     try {
       // Tags are resolved from one listing: a plain delete by tag deletes the image (by
@@ -122,7 +137,12 @@ async function runDelete(ctx: CliContext, refs: string[], untagOnly: boolean): P
         }
         const found = byTag.get(m.tag as string);
         if (!found) {
-          results.set(m, { ...base(m), status: 'not-found', code: 'ImageNotFound', reason: `no image is tagged ${m.tag}` });
+          results.set(m, {
+            ...base(m),
+            status: 'not-found',
+            code: 'ImageNotFound',
+            reason: `no image is tagged ${m.tag}`,
+          });
           continue;
         }
         if (untagOnly) {
@@ -154,15 +174,34 @@ async function runDelete(ctx: CliContext, refs: string[], untagOnly: boolean): P
           r.digest = digest;
           const failure = failures.find((f) => f.id.digest === digest && f.id.tag === undefined);
           const gone = deleted.filter((d) => d.digest === digest);
-          if (failure) Object.assign(r, { status: failure.code === 'ImageNotFound' ? 'not-found' : 'failed', code: failure.code, reason: failure.reason });
-          else if (gone.length > 0) Object.assign(r, { status: 'deleted', tags: gone.flatMap((d) => (d.tag ? [d.tag] : [])).sort() });
-          else Object.assign(r, { status: 'failed', reason: 'BatchDeleteImage reported neither a deletion nor a failure for it' });
+          if (failure)
+            Object.assign(r, {
+              status: failure.code === 'ImageNotFound' ? 'not-found' : 'failed',
+              code: failure.code,
+              reason: failure.reason,
+            });
+          else if (gone.length > 0)
+            Object.assign(r, { status: 'deleted', tags: gone.flatMap((d) => (d.tag ? [d.tag] : [])).sort() });
+          else
+            Object.assign(r, {
+              status: 'failed',
+              reason: 'BatchDeleteImage reported neither a deletion nor a failure for it',
+            });
         } else {
           const failure = failures.find((f) => f.id.tag === tag && f.id.digest === undefined);
           const gone = deleted.some((d) => d.tag === tag);
-          if (failure) Object.assign(r, { status: failure.code === 'ImageNotFound' ? 'not-found' : 'failed', code: failure.code, reason: failure.reason });
+          if (failure)
+            Object.assign(r, {
+              status: failure.code === 'ImageNotFound' ? 'not-found' : 'failed',
+              code: failure.code,
+              reason: failure.reason,
+            });
           else if (gone) Object.assign(r, { status: 'untagged', tags: [tag as string] });
-          else Object.assign(r, { status: 'failed', reason: 'BatchDeleteImage reported neither a deletion nor a failure for it' });
+          else
+            Object.assign(r, {
+              status: 'failed',
+              reason: 'BatchDeleteImage reported neither a deletion nor a failure for it',
+            });
         }
         results.set(m, r);
       }
@@ -170,14 +209,20 @@ async function runDelete(ctx: CliContext, refs: string[], untagOnly: boolean): P
       if (!(err instanceof NotFoundError)) throw err;
       // The repository itself is missing: every reference into it is not found.
       for (const m of members) {
-        if (!results.has(m)) results.set(m, { ...base(m), status: 'not-found', code: 'RepositoryNotFound', reason: err.message });
+        if (!results.has(m))
+          results.set(m, { ...base(m), status: 'not-found', code: 'RepositoryNotFound', reason: err.message });
       }
     }
   }
 
   const list = parsed.map((p) => results.get(p) ?? base(p));
   const count = (s: DeleteResult['status']) => list.filter((r) => r.status === s).length;
-  const summary = { deleted: count('deleted'), untagged: count('untagged'), notFound: count('not-found'), failed: count('failed') };
+  const summary = {
+    deleted: count('deleted'),
+    untagged: count('untagged'),
+    notFound: count('not-found'),
+    failed: count('failed'),
+  };
   render(
     ctx,
     { results: list, ...summary },
@@ -197,17 +242,28 @@ async function runDelete(ctx: CliContext, refs: string[], untagOnly: boolean): P
             }
           })
           .join('\n'),
-      env: (d) => ({ DELETED: String(d.deleted), UNTAGGED: String(d.untagged), NOT_FOUND: String(d.notFound), FAILED: String(d.failed) }),
+      env: (d) => ({
+        DELETED: String(d.deleted),
+        UNTAGGED: String(d.untagged),
+        NOT_FOUND: String(d.notFound),
+        FAILED: String(d.failed),
+      }),
     },
   );
   if (summary.failed > 0) {
-    throw new EcrctlError(`${summary.failed} of ${list.length} reference${list.length === 1 ? '' : 's'} could not be deleted`, {
-      fix: 'see the reasons above',
-    });
+    throw new EcrctlError(
+      `${summary.failed} of ${list.length} reference${list.length === 1 ? '' : 's'} could not be deleted`,
+      {
+        fix: 'see the reasons above',
+      },
+    );
   }
   if (summary.notFound > 0) {
-    throw new NotFoundError(`${summary.notFound} of ${list.length} reference${list.length === 1 ? ' was' : 's were'} not found`, {
-      fix: 'check the names with `ecrctl images REPO`',
-    });
+    throw new NotFoundError(
+      `${summary.notFound} of ${list.length} reference${list.length === 1 ? ' was' : 's were'} not found`,
+      {
+        fix: 'check the names with `ecrctl images REPO`',
+      },
+    );
   }
 }

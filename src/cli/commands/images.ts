@@ -23,11 +23,22 @@ export function defineImages(program: Command, host: CommandHost): void {
         'date, and keeps images pushed at or after it.',
     )
     .argument('<repo>', 'repository name, e.g. team/app')
-    .addOption(new Option('--sort <key>', 'sort by push time (newest first), size (largest first) or tag').choices(['pushed', 'size', 'tag']).default('pushed'))
+    .addOption(
+      new Option('--sort <key>', 'sort by push time (newest first), size (largest first) or tag')
+        .choices(['pushed', 'size', 'tag'])
+        .default('pushed'),
+    )
     .option('--tagged', 'only images with at least one tag')
     .option('--untagged', 'only images without tags')
     .option('--since <date|duration>', 'only images pushed since, e.g. 7d or 2025-01-31')
-    .addHelpText('after', examples('ecrctl images team/app', 'ecrctl images team/app --untagged --since 30d', 'ecrctl images team/app --sort size --output json'))
+    .addHelpText(
+      'after',
+      examples(
+        'ecrctl images team/app',
+        'ecrctl images team/app --untagged --since 30d',
+        'ecrctl images team/app --sort size --output json',
+      ),
+    )
     .action(async (repo: string, opts: ImagesOptions, cmd: Command) => {
       const ctx = host.context(cmd);
       await runImages(ctx, repo, opts);
@@ -37,7 +48,9 @@ export function defineImages(program: Command, host: CommandHost): void {
 async function runImages(ctx: CliContext, repository: string, opts: ImagesOptions): Promise<void> {
   const { UsageError } = await import('../../errors.js');
   if (opts.tagged && opts.untagged) {
-    throw new UsageError('--tagged and --untagged exclude each other', { fix: 'give one of them, or neither for all images' });
+    throw new UsageError('--tagged and --untagged exclude each other', {
+      fix: 'give one of them, or neither for all images',
+    });
   }
   const images = await import('../../ecr/images.js');
   const since = opts.since !== undefined ? images.parseSince(opts.since, new Date()) : undefined;
@@ -48,12 +61,21 @@ async function runImages(ctx: CliContext, repository: string, opts: ImagesOption
     region: requireRegion(settings),
     ...(ctx.globals.registryId ? { registryId: ctx.globals.registryId } : {}),
   });
-  const all = await images.listImages(conn, repository, opts.tagged ? { tagStatus: 'TAGGED' } : opts.untagged ? { tagStatus: 'UNTAGGED' } : {});
+  const all = await images.listImages(
+    conn,
+    repository,
+    opts.tagged ? { tagStatus: 'TAGGED' } : opts.untagged ? { tagStatus: 'UNTAGGED' } : {},
+  );
   const shown = images.sortImages(
-    images.filterImages(all, { ...(opts.tagged ? { tagged: true } : {}), ...(opts.untagged ? { untagged: true } : {}), ...(since ? { since } : {}) }),
+    images.filterImages(all, {
+      ...(opts.tagged ? { tagged: true } : {}),
+      ...(opts.untagged ? { untagged: true } : {}),
+      ...(since ? { since } : {}),
+    }),
     opts.sort,
   );
-  if (shown.length === 0) ctx.log.info(all.length === 0 ? `repository ${repository} has no images` : 'no image matches the filters');
+  if (shown.length === 0)
+    ctx.log.info(all.length === 0 ? `repository ${repository} has no images` : 'no image matches the filters');
   const day = (d: Date | undefined) => (d ? d.toISOString().replace(/\.\d{3}Z$/, 'Z') : '-');
   render(
     ctx,

@@ -1,4 +1,3 @@
-
 import type { Command } from 'commander';
 import { NotFoundError, RuleViolation, UsageError } from '../../errors.js';
 import type { StoredLifecyclePolicy } from '../../ecr/lifecycle.js';
@@ -48,7 +47,10 @@ export function defineLifecycle(program: Command, host: CommandHost): void {
         'priorities, tagStatus and tag lists, wildcards, countType / countUnit /\n' +
         'action combinations, sizes. Exits 3 when there are problems.',
     )
-    .addHelpText('after', examples('ecrctl lifecycle validate policy.json', 'ecrctl -o json lifecycle validate - < policy.json'))
+    .addHelpText(
+      'after',
+      examples('ecrctl lifecycle validate policy.json', 'ecrctl -o json lifecycle validate - < policy.json'),
+    )
     .action(async (file: string, _opts: unknown, cmd: Command) => {
       const ctx = host.context(cmd);
       const { parseLifecyclePolicy } = await import('../../policy/lifecycle/index.js');
@@ -69,13 +71,20 @@ export function defineLifecycle(program: Command, host: CommandHost): void {
     .command('presets')
     .summary('list ready-made policies; `presets show NAME` prints one')
     .description('Lists the built-in lifecycle policy presets with their parameters (name=default).')
-    .addHelpText('after', examples('ecrctl lifecycle presets', 'ecrctl lifecycle presets show expire-untagged --param days=7'))
+    .addHelpText(
+      'after',
+      examples('ecrctl lifecycle presets', 'ecrctl lifecycle presets show expire-untagged --param days=7'),
+    )
     .action(async (_opts: unknown, cmd: Command) => {
       const ctx = host.context(cmd);
       const { listPresets } = await import('../../policy/lifecycle/index.js');
       const list = listPresets();
       render(ctx, list, {
-        text: (l) => table(['NAME', 'PARAMETERS', 'SUMMARY'], l.map((p) => [p.name, p.params.join(' '), p.summary])),
+        text: (l) =>
+          table(
+            ['NAME', 'PARAMETERS', 'SUMMARY'],
+            l.map((p) => [p.name, p.params.join(' '), p.summary]),
+          ),
         env: (l) => ({ PRESETS: l.map((p) => p.name).join(',') }),
       });
     });
@@ -106,11 +115,20 @@ export function defineLifecycle(program: Command, host: CommandHost): void {
   lifecycle
     .command('simulate')
     .argument('[repo]', 'repository (name or full ECR reference): fetch its images from ECR (omit with --images)')
-    .option('--images <file>', 'offline: image list, a JSON array of {digest, tags, pushedAt, lastPulledAt?, sizeBytes?, …}, or `aws ecr describe-images` output (- for stdin)')
-    .option('--policy <file|preset:NAME>', "policy JSON file, or a preset with --param values (default with REPO: the repository's policy)")
+    .option(
+      '--images <file>',
+      'offline: image list, a JSON array of {digest, tags, pushedAt, lastPulledAt?, sizeBytes?, …}, or `aws ecr describe-images` output (- for stdin)',
+    )
+    .option(
+      '--policy <file|preset:NAME>',
+      "policy JSON file, or a preset with --param values (default with REPO: the repository's policy)",
+    )
     .option('--param <key=value>', 'a preset parameter (repeatable; with --policy preset:NAME)', collect)
     .option('--at <date>', 'evaluate as of this time, ISO 8601 (default: now)')
-    .option('--protect <file>', 'digests or tags (one per line, or a JSON array; * as in tagPatternList) that must survive: exit 3 if the policy would expire any')
+    .option(
+      '--protect <file>',
+      'digests or tags (one per line, or a JSON array; * as in tagPatternList) that must survive: exit 3 if the policy would expire any',
+    )
     .option('--all', 'list kept images too, with the reason they stay')
     .summary('show what a policy would expire or archive, and why')
     .description(
@@ -138,7 +156,9 @@ export function defineLifecycle(program: Command, host: CommandHost): void {
         const ctx = host.context(cmd);
         const { simulateLifecycle } = await import('../../policy/lifecycle/index.js');
         if (repo !== undefined && opts.images !== undefined) {
-          throw new UsageError('give either REPO (images from ECR) or --images FILE (offline), not both', { value: repo });
+          throw new UsageError('give either REPO (images from ECR) or --images FILE (offline), not both', {
+            value: repo,
+          });
         }
         if (repo === undefined && opts.images === undefined) {
           throw new UsageError('simulate needs the images: a repository, or --images FILE', {
@@ -186,7 +206,10 @@ export function defineLifecycle(program: Command, host: CommandHost): void {
     .argument('<repo>', 'repository name or full ECR reference')
     .summary("print a repository's lifecycle policy")
     .description('Prints the lifecycle policy JSON of a repository. Exits 6 when it has none.')
-    .addHelpText('after', examples('ecrctl lifecycle get team/app > policy.json', 'ecrctl -o json lifecycle get team/app'))
+    .addHelpText(
+      'after',
+      examples('ecrctl lifecycle get team/app > policy.json', 'ecrctl -o json lifecycle get team/app'),
+    )
     .action(async (repo: string, _opts: unknown, cmd: Command) => {
       const ctx = host.context(cmd);
       const { conn, repository } = await connect(ctx, repo);
@@ -219,7 +242,10 @@ export function defineLifecycle(program: Command, host: CommandHost): void {
     )
     .addHelpText(
       'after',
-      examples('ecrctl lifecycle put team/app policy.json', 'ecrctl lifecycle put team/app preset:keep-last-n-tagged --param prefix=v --param count=20'),
+      examples(
+        'ecrctl lifecycle put team/app policy.json',
+        'ecrctl lifecycle put team/app preset:keep-last-n-tagged --param prefix=v --param count=20',
+      ),
     )
     .action(async (repo: string, source: string, opts: { param?: string[] }, cmd: Command) => {
       const ctx = host.context(cmd);
@@ -257,11 +283,17 @@ export function defineLifecycle(program: Command, host: CommandHost): void {
     .option('--at <date>', 'judge the images as of this time, ISO 8601 (default: now)')
     .summary("compare a policy with the repository's, rule by rule and image by image")
     .description(
-      "Shows what putting POLICY would change: rules added, removed and changed (by\n" +
-        "rulePriority), and — running the simulator with the current and the new policy\n" +
+      'Shows what putting POLICY would change: rules added, removed and changed (by\n' +
+        'rulePriority), and — running the simulator with the current and the new policy\n' +
         "over the repository's real images — every image whose fate changes.",
     )
-    .addHelpText('after', examples('ecrctl lifecycle diff team/app policy.json', 'ecrctl -o json lifecycle diff team/app preset:expire-untagged --param days=3'))
+    .addHelpText(
+      'after',
+      examples(
+        'ecrctl lifecycle diff team/app policy.json',
+        'ecrctl -o json lifecycle diff team/app preset:expire-untagged --param days=3',
+      ),
+    )
     .action(async (repo: string, source: string, opts: { param?: string[]; at?: string }, cmd: Command) => {
       const ctx = host.context(cmd);
       checkParams(source, opts.param);
@@ -275,7 +307,10 @@ export function defineLifecycle(program: Command, host: CommandHost): void {
       if (stored) {
         const parsed = parseLifecyclePolicy(stored.text);
         if (parsed.policy) current = parsed.policy;
-        else ctx.log.warn(`the current policy of ${repository} does not pass local validation; comparing rules as far as they parse`);
+        else
+          ctx.log.warn(
+            `the current policy of ${repository} does not pass local validation; comparing rules as far as they parse`,
+          );
       } else {
         ctx.log.info(`${repository} has no lifecycle policy yet`);
       }
@@ -284,7 +319,14 @@ export function defineLifecycle(program: Command, host: CommandHost): void {
       const before = new Map(simulateLifecycle(current, images, at).map((d) => [d.digest, d]));
       const changed = simulateLifecycle(next.policy, images, at)
         .filter((d) => before.get(d.digest)?.action !== d.action)
-        .map((d) => ({ digest: d.digest, tags: d.tags, before: before.get(d.digest)?.action ?? 'keep', after: d.action, reason: d.reason, sizeBytes: d.sizeBytes }));
+        .map((d) => ({
+          digest: d.digest,
+          tags: d.tags,
+          before: before.get(d.digest)?.action ?? 'keep',
+          after: d.action,
+          reason: d.reason,
+          sizeBytes: d.sizeBytes,
+        }));
       render(
         ctx,
         { repository, at, rules, images: changed, imageCount: images.length },
@@ -295,7 +337,10 @@ export function defineLifecycle(program: Command, host: CommandHost): void {
             lines.push(total === 0 ? 'rules: no change' : 'rules:');
             for (const r of rules.removed) lines.push(`  - rule ${r.rulePriority}: ${describeRule(r)}`);
             for (const c of rules.changed) {
-              lines.push(`  ~ rule ${c.rulePriority}: ${describeRule(c.before)}`, `      now: ${describeRule(c.after)}`);
+              lines.push(
+                `  ~ rule ${c.rulePriority}: ${describeRule(c.before)}`,
+                `      now: ${describeRule(c.after)}`,
+              );
             }
             for (const r of rules.added) lines.push(`  + rule ${r.rulePriority}: ${describeRule(r)}`);
             lines.push('');
@@ -306,7 +351,14 @@ export function defineLifecycle(program: Command, host: CommandHost): void {
               lines.push(
                 table(
                   ['DIGEST', 'TAGS', 'SIZE', 'NOW', 'WITH NEW POLICY', 'REASON'],
-                  changed.map((c) => [shortDigest(c.digest), c.tags.length > 0 ? c.tags.join(',') : '<untagged>', c.sizeBytes === undefined ? '-' : formatBytes(c.sizeBytes), c.before, c.after, c.reason]),
+                  changed.map((c) => [
+                    shortDigest(c.digest),
+                    c.tags.length > 0 ? c.tags.join(',') : '<untagged>',
+                    c.sizeBytes === undefined ? '-' : formatBytes(c.sizeBytes),
+                    c.before,
+                    c.after,
+                    c.reason,
+                  ]),
                 ),
               );
             }
@@ -326,25 +378,41 @@ export function defineLifecycle(program: Command, host: CommandHost): void {
   lifecycle
     .command('preview')
     .argument('<repo>', 'repository name or full ECR reference')
-    .option('--policy <file|preset:NAME>', "the policy to preview (default: the repository's own); validated locally first")
+    .option(
+      '--policy <file|preset:NAME>',
+      "the policy to preview (default: the repository's own); validated locally first",
+    )
     .option('--param <key=value>', 'a preset parameter (repeatable; with --policy preset:NAME)', collect)
     .option('--timeout <seconds>', 'give up waiting for ECR after this long', '300')
     .option('--protect <file>', 'digests or tags that must survive: exit 3 if the preview expires any')
     .option('--all', 'list kept images too')
     .summary("run ECR's own lifecycle preview and show its result")
     .description(
-      'Starts ECR\'s lifecycle policy preview (StartLifecyclePolicyPreview), waits for it\n' +
+      "Starts ECR's lifecycle policy preview (StartLifecyclePolicyPreview), waits for it\n" +
         '(a spinner on a terminal, plain lines in logs; at most --timeout seconds) and prints\n' +
         'the result in the same table as `simulate`. Sizes come from DescribeImages.',
     )
-    .addHelpText('after', examples('ecrctl lifecycle preview team/app', 'ecrctl lifecycle preview team/app --policy policy.json --timeout 120'))
+    .addHelpText(
+      'after',
+      examples(
+        'ecrctl lifecycle preview team/app',
+        'ecrctl lifecycle preview team/app --policy policy.json --timeout 120',
+      ),
+    )
     .action(
-      async (repo: string, opts: { policy?: string; param?: string[]; timeout: string; protect?: string; all?: boolean }, cmd: Command) => {
+      async (
+        repo: string,
+        opts: { policy?: string; param?: string[]; timeout: string; protect?: string; all?: boolean },
+        cmd: Command,
+      ) => {
         const ctx = host.context(cmd);
         checkParams(opts.policy, opts.param);
         const timeout = Number(opts.timeout);
         if (!Number.isFinite(timeout) || timeout <= 0) {
-          throw new UsageError('--timeout takes a number of seconds', { value: opts.timeout, fix: 'e.g. --timeout 120' });
+          throw new UsageError('--timeout takes a number of seconds', {
+            value: opts.timeout,
+            fix: 'e.g. --timeout 120',
+          });
         }
         const given = opts.policy ? await loadPolicyText(ctx, opts.policy, parseParams(opts.param)) : undefined;
         const protect = await loadProtect(ctx, opts.protect);
@@ -358,7 +426,10 @@ export function defineLifecycle(program: Command, host: CommandHost): void {
           preview = await ecr.waitForLifecyclePreview(conn, repository, {
             timeoutMs: timeout * 1000,
             signal: ctx.signal,
-            onPoll: (status, ms) => task.update(`ECR is previewing the lifecycle policy of ${repository}: ${status} (${(ms / 1000).toFixed(0)} s)`),
+            onPoll: (status, ms) =>
+              task.update(
+                `ECR is previewing the lifecycle policy of ${repository}: ${status} (${(ms / 1000).toFixed(0)} s)`,
+              ),
           });
         } catch (err) {
           task.fail('preview did not complete');
@@ -366,7 +437,12 @@ export function defineLifecycle(program: Command, host: CommandHost): void {
         }
         task.succeed(`preview complete: ${preview.expiringCount} to expire, ${preview.transitioningCount} to archive`);
         const { parseLifecyclePolicy } = await import('../../policy/lifecycle/index.js');
-        const rules = new Map((parseLifecyclePolicy(preview.policyText ?? given?.text ?? '').policy?.rules ?? []).map((r) => [r.rulePriority, r]));
+        const rules = new Map(
+          (parseLifecyclePolicy(preview.policyText ?? given?.text ?? '').policy?.rules ?? []).map((r) => [
+            r.rulePriority,
+            r,
+          ]),
+        );
         const images = await ecr.listLifecycleImages(conn, repository);
         const acted = new Map(preview.results.map((r) => [r.digest, r]));
         const decisions: LifecycleDecision[] = images.map((image) => {
@@ -409,7 +485,12 @@ function previewDecision(
 export function describeRule(rule: LifecycleRule): string {
   const s = rule.selection;
   const patterns = s.tagPatternList ?? (s.tagPrefixList ?? []).map((p) => `${p}*`);
-  let what = s.tagStatus === 'tagged' ? `images tagged ${patterns.join(' and ')}` : s.tagStatus === 'untagged' ? 'untagged images' : 'any images';
+  let what =
+    s.tagStatus === 'tagged'
+      ? `images tagged ${patterns.join(' and ')}`
+      : s.tagStatus === 'untagged'
+        ? 'untagged images'
+        : 'any images';
   if (s.storageClass === 'archive') what += ' in archive';
   const verb = rule.action.type === 'transition' ? 'archive' : 'expire';
   const n = s.countNumber;
@@ -428,7 +509,11 @@ export function describeRule(rule: LifecycleRule): string {
 export function diffRules(
   before: LifecyclePolicy,
   after: LifecyclePolicy,
-): { added: LifecycleRule[]; removed: LifecycleRule[]; changed: { rulePriority: number; before: LifecycleRule; after: LifecycleRule }[] } {
+): {
+  added: LifecycleRule[];
+  removed: LifecycleRule[];
+  changed: { rulePriority: number; before: LifecycleRule; after: LifecycleRule }[];
+} {
   const canonical = (r: LifecycleRule) => JSON.stringify(sortKeys(r));
   const old = new Map(before.rules.map((r) => [r.rulePriority, r]));
   const now = new Map(after.rules.map((r) => [r.rulePriority, r]));
@@ -533,7 +618,13 @@ export async function renderSimulation(
         const order = { expire: 0, transition: 1, keep: 2 } as const;
         const rows = [...shown]
           .sort((a, b) => order[a.action] - order[b.action] || (a.rulePriority ?? 1e9) - (b.rulePriority ?? 1e9))
-          .map((d) => [d.action, shortDigest(d.digest), d.tags.length > 0 ? d.tags.join(',') : '<untagged>', d.sizeBytes === undefined ? '-' : formatBytes(d.sizeBytes), d.reason]);
+          .map((d) => [
+            d.action,
+            shortDigest(d.digest),
+            d.tags.length > 0 ? d.tags.join(',') : '<untagged>',
+            d.sizeBytes === undefined ? '-' : formatBytes(d.sizeBytes),
+            d.reason,
+          ]);
         const lines: string[] = [];
         if (rows.length > 0) lines.push(table(['ACTION', 'DIGEST', 'TAGS', 'SIZE', 'REASON'], rows), '');
         lines.push(totalsLine(summary));
@@ -552,27 +643,40 @@ export async function renderSimulation(
 }
 
 /** Throws RuleViolation (exit 3) naming each protected image the policy would expire; warns about entries that match nothing. */
-export async function checkProtection(ctx: CliContext, decisions: readonly LifecycleDecision[], protect: readonly string[]): Promise<void> {
+export async function checkProtection(
+  ctx: CliContext,
+  decisions: readonly LifecycleDecision[],
+  protect: readonly string[],
+): Promise<void> {
   if (protect.length === 0) return;
   const { findProtectedExpirations } = await import('../../policy/lifecycle/report.js');
   const { violations, unmatched } = findProtectedExpirations(decisions, protect);
   for (const entry of unmatched) ctx.log.warn(`protected entry "${entry}" matches no image`);
   if (violations.length === 0) {
-    ctx.log.info(`protected: no protected image would be expired (${protect.length} ${protect.length === 1 ? 'entry' : 'entries'} checked)`);
+    ctx.log.info(
+      `protected: no protected image would be expired (${protect.length} ${protect.length === 1 ? 'entry' : 'entries'} checked)`,
+    );
     return;
   }
   const images = new Set(violations.map((v) => v.decision.digest));
-  throw new RuleViolation(`the policy would expire ${images.size} protected ${images.size === 1 ? 'image' : 'images'}`, {
-    problems: violations.map(
-      (v) => `${v.decision.digest} (${v.decision.tags.join(',') || 'untagged'}) is protected by "${v.entry}": ${v.decision.reason}`,
-    ),
-    fix: 'add a rule with a lower rulePriority that selects these tags and never expires them (e.g. imageCountMoreThan 9999), or narrow the rule that expires them',
-  });
+  throw new RuleViolation(
+    `the policy would expire ${images.size} protected ${images.size === 1 ? 'image' : 'images'}`,
+    {
+      problems: violations.map(
+        (v) =>
+          `${v.decision.digest} (${v.decision.tags.join(',') || 'untagged'}) is protected by "${v.entry}": ${v.decision.reason}`,
+      ),
+      fix: 'add a rule with a lower rulePriority that selects these tags and never expires them (e.g. imageCountMoreThan 9999), or narrow the rule that expires them',
+    },
+  );
 }
 
 function totalsLine(s: DecisionSummary): string {
-  if (s.expire === 0 && s.transition === 0) return `nothing to do: all ${s.images} ${s.images === 1 ? 'image stays' : 'images stay'}`;
-  const parts = [`${s.expire} of ${s.images} ${s.images === 1 ? 'image' : 'images'} would expire, freeing ${formatBytes(s.bytesFreed)}`];
+  if (s.expire === 0 && s.transition === 0)
+    return `nothing to do: all ${s.images} ${s.images === 1 ? 'image stays' : 'images stay'}`;
+  const parts = [
+    `${s.expire} of ${s.images} ${s.images === 1 ? 'image' : 'images'} would expire, freeing ${formatBytes(s.bytesFreed)}`,
+  ];
   if (s.transition > 0) parts.push(`${s.transition} would move to archive (${formatBytes(s.bytesArchived)})`);
   parts.push(`${s.keep} kept`);
   return parts.join('; ');
@@ -583,10 +687,17 @@ function shortDigest(digest: string): string {
   return hex && hex.length > 12 ? `${alg}:${hex.slice(0, 12)}` : digest;
 }
 
-function policyProblems(source: string, problems: readonly LifecycleProblem[], format: (p: LifecycleProblem) => string): RuleViolation {
-  return new RuleViolation(`lifecycle policy ${source} is not valid: ${problems.length} ${problems.length === 1 ? 'problem' : 'problems'}`, {
-    problems: problems.map(format),
-  });
+function policyProblems(
+  source: string,
+  problems: readonly LifecycleProblem[],
+  format: (p: LifecycleProblem) => string,
+): RuleViolation {
+  return new RuleViolation(
+    `lifecycle policy ${source} is not valid: ${problems.length} ${problems.length === 1 ? 'problem' : 'problems'}`,
+    {
+      problems: problems.map(format),
+    },
+  );
 }
 
 async function loadPolicy(ctx: CliContext, source: string, params: Record<string, string>): Promise<LifecyclePolicy> {
@@ -594,10 +705,16 @@ async function loadPolicy(ctx: CliContext, source: string, params: Record<string
 }
 
 /** Returns a policy's text and parsed form (file, stdin or preset); exit 3 with every problem when invalid. */
-async function loadPolicyText(ctx: CliContext, source: string, params: Record<string, string>): Promise<{ text: string; policy: LifecyclePolicy }> {
+async function loadPolicyText(
+  ctx: CliContext,
+  source: string,
+  params: Record<string, string>,
+): Promise<{ text: string; policy: LifecyclePolicy }> {
   const { parseLifecyclePolicy, renderPreset } = await import('../../policy/lifecycle/index.js');
   const { formatProblem } = await import('../../policy/lifecycle/report.js');
-  const text = source.startsWith('preset:') ? renderPreset(source.slice('preset:'.length), params) : await readInputFile(ctx, source, 'policy');
+  const text = source.startsWith('preset:')
+    ? renderPreset(source.slice('preset:'.length), params)
+    : await readInputFile(ctx, source, 'policy');
   const { policy, problems } = parseLifecyclePolicy(text);
   if (!policy || problems.length > 0) throw policyProblems(source, problems, formatProblem);
   return { text, policy };
@@ -621,8 +738,10 @@ function parseAt(value: string | undefined): Date {
   if (value === undefined) return new Date();
   const d = /^\d{4}-\d{2}-\d{2}/.test(value) ? new Date(value) : new Date(Number.NaN);
   if (Number.isNaN(d.getTime())) {
-    throw new UsageError('--at must be an ISO 8601 date', { value, fix: 'e.g. --at 2025-01-31 or --at 2025-01-31T12:00:00Z' });
+    throw new UsageError('--at must be an ISO 8601 date', {
+      value,
+      fix: 'e.g. --at 2025-01-31 or --at 2025-01-31T12:00:00Z',
+    });
   }
   return d;
 }
-

@@ -8,9 +8,10 @@ import { render } from '../output.js';
 
 /** Returns the default data directory of `ecrctl local` ($XDG_DATA_HOME/ecrctl/local). */
 export function defaultLocalDataDir(env: NodeJS.ProcessEnv): string {
-  const base = env.XDG_DATA_HOME && path.isAbsolute(env.XDG_DATA_HOME)
-    ? env.XDG_DATA_HOME
-    : path.join(env.HOME || homedir(), '.local', 'share');
+  const base =
+    env.XDG_DATA_HOME && path.isAbsolute(env.XDG_DATA_HOME)
+      ? env.XDG_DATA_HOME
+      : path.join(env.HOME || homedir(), '.local', 'share');
   return path.join(base, 'ecrctl', 'local');
 }
 
@@ -45,7 +46,10 @@ export function defineLocal(program: Command, host: CommandHost): void {
     .option('--port <n>', 'API port (default: the port of the last run, else a free one)')
     .option('--data <dir>', 'state directory (default: $XDG_DATA_HOME/ecrctl/local or ~/.local/share/ecrctl/local)')
     .option('--account <id>', '12-digit account id of the default registry (default: 123456789012)')
-    .option('--advisories <file>', 'advisory file (JSON) the image scanner matches packages against (default: none, no findings)')
+    .option(
+      '--advisories <file>',
+      'advisory file (JSON) the image scanner matches packages against (default: none, no findings)',
+    )
     .addHelpText(
       'after',
       examples(
@@ -64,12 +68,18 @@ async function serve(ctx: CliContext, opts: ServeOptions): Promise<void> {
   let port: number | undefined;
   if (opts.port !== undefined) {
     if (!/^\d+$/.test(opts.port) || Number(opts.port) > 65535) {
-      throw new UsageError('--port must be a port number (0–65535)', { value: opts.port, fix: 'e.g. --port 4510, or 0 for any free port' });
+      throw new UsageError('--port must be a port number (0–65535)', {
+        value: opts.port,
+        fix: 'e.g. --port 4510, or 0 for any free port',
+      });
     }
     port = Number(opts.port);
   }
   if (opts.account !== undefined && !/^[0-9]{12}$/.test(opts.account)) {
-    throw new UsageError('--account must be a 12-digit AWS account id', { value: opts.account, fix: 'e.g. --account 123456789012' });
+    throw new UsageError('--account must be a 12-digit AWS account id', {
+      value: opts.account,
+      fix: 'e.g. --account 123456789012',
+    });
   }
   const dataDir = opts.data ? path.resolve(ctx.cwd, opts.data) : defaultLocalDataDir(ctx.env);
   const { startLocalServer } = await import('../../local/server.js');
@@ -84,10 +94,16 @@ async function serve(ctx: CliContext, opts: ServeOptions): Promise<void> {
     });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      throw new UsageError(`port ${port} is already in use`, { value: String(port), fix: 'pick another --port, or --port 0 for any free one' });
+      throw new UsageError(`port ${port} is already in use`, {
+        value: String(port),
+        fix: 'pick another --port, or --port 0 for any free one',
+      });
     }
     if (err instanceof (await import('../../local/scanner.js')).AdvisoryFileError) {
-      throw new UsageError((err as Error).message, { value: opts.advisories, fix: 'write a JSON list of {id, package, ecosystem: deb|apk, fixedIn or affectedBelow, severity, score, description, uri}' });
+      throw new UsageError((err as Error).message, {
+        value: opts.advisories,
+        fix: 'write a JSON list of {id, package, ecosystem: deb|apk, fixedIn or affectedBelow, severity, score, description, uri}',
+      });
     }
     throw err;
   }

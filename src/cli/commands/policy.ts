@@ -46,7 +46,13 @@ export function definePolicy(program: Command, host: CommandHost): void {
     .summary('validate a policy file and set it as the repository policy')
     .argument('<repo>', 'repository name')
     .argument('<file>', 'policy JSON file, or - for standard input')
-    .addHelpText('after', examples('ecrctl policy set team/app policy.json', 'ecrctl policy template ecs-pull --role ARN | ecrctl policy set team/app -'))
+    .addHelpText(
+      'after',
+      examples(
+        'ecrctl policy set team/app policy.json',
+        'ecrctl policy template ecs-pull --role ARN | ecrctl policy set team/app -',
+      ),
+    )
     .action(async (repo: string, file: string, _opts: unknown, cmd: Command) => {
       await runSet(host.context(cmd), 'repository', file, repo);
     });
@@ -75,7 +81,12 @@ export function definePolicy(program: Command, host: CommandHost): void {
     .command('set')
     .summary('validate a policy file and set it as the registry policy')
     .argument('<file>', 'policy JSON file, or - for standard input')
-    .addHelpText('after', examples('ecrctl policy template replication --account 111122223333 --registry-id 444455556666 | ecrctl policy registry set -'))
+    .addHelpText(
+      'after',
+      examples(
+        'ecrctl policy template replication --account 111122223333 --registry-id 444455556666 | ecrctl policy registry set -',
+      ),
+    )
     .action(async (file: string, _opts: unknown, cmd: Command) => {
       await runSet(host.context(cmd), 'registry', file);
     });
@@ -96,7 +107,11 @@ export function definePolicy(program: Command, host: CommandHost): void {
       const scope: Scope = opts.registry ? 'registry' : 'repository';
       const { text } = await readPolicy(ctx, file, scope);
       ctx.log.info(`${file}: a valid ${scope} policy`);
-      render(ctx, { file, scope, valid: true, characters: text.length }, { env: (d) => ({ POLICY_VALID: String(d.valid) }) });
+      render(
+        ctx,
+        { file, scope, valid: true, characters: text.length },
+        { env: (d) => ({ POLICY_VALID: String(d.valid) }) },
+      );
     });
 
   policy
@@ -115,9 +130,15 @@ export function definePolicy(program: Command, host: CommandHost): void {
         'ecrctl policy template github-actions-push --role arn:aws:iam::111122223333:role/gha-push',
       ),
     )
-    .action(async (name: string | undefined, opts: { account?: string[]; role?: string[]; prefix?: string }, cmd: Command) => {
-      await runTemplate(host.context(cmd), name, opts);
-    });
+    .action(
+      async (
+        name: string | undefined,
+        opts: { account?: string[]; role?: string[]; prefix?: string },
+        cmd: Command,
+      ) => {
+        await runTemplate(host.context(cmd), name, opts);
+      },
+    );
 
   policy
     .command('actions')
@@ -125,7 +146,11 @@ export function definePolicy(program: Command, host: CommandHost): void {
     .action(async (_opts: unknown, cmd: Command) => {
       const ctx = host.context(cmd);
       const { ECR_ACTIONS } = await import('../../policy/iam.js');
-      render(ctx, { actions: [...ECR_ACTIONS] }, { text: (d) => d.actions.join('\n'), env: (d) => ({ ECR_ACTIONS: d.actions.join(',') }) });
+      render(
+        ctx,
+        { actions: [...ECR_ACTIONS] },
+        { text: (d) => d.actions.join('\n'), env: (d) => ({ ECR_ACTIONS: d.actions.join(',') }) },
+      );
     });
 }
 
@@ -139,15 +164,21 @@ async function readPolicy(ctx: CliContext, file: string, scope: Scope): Promise<
     try {
       text = await readFile(path.resolve(ctx.cwd, file), 'utf8');
     } catch (err) {
-      throw new UsageError(`cannot read the policy file ${file}: ${(err as Error).message}`, { value: file, fix: 'check the path' });
+      throw new UsageError(`cannot read the policy file ${file}: ${(err as Error).message}`, {
+        value: file,
+        fix: 'check the path',
+      });
     }
   }
   const { problems } = validateResourcePolicy(text, scope);
   if (problems.length > 0) {
-    throw new RuleViolation(`${file === '-' ? 'the policy on standard input' : file} is not a valid ${scope} policy (${problems.length} problem${problems.length === 1 ? '' : 's'})`, {
-      problems: problems.map(formatPolicyProblem),
-      fix: 'correct every problem listed, then run again; `ecrctl policy template` prints working examples',
-    });
+    throw new RuleViolation(
+      `${file === '-' ? 'the policy on standard input' : file} is not a valid ${scope} policy (${problems.length} problem${problems.length === 1 ? '' : 's'})`,
+      {
+        problems: problems.map(formatPolicyProblem),
+        fix: 'correct every problem listed, then run again; `ecrctl policy template` prints working examples',
+      },
+    );
   }
   return { text };
 }
@@ -176,10 +207,15 @@ function parsed(text: string): unknown {
 async function runGet(ctx: CliContext, scope: Scope, repo?: string): Promise<void> {
   const ecr = await import('../../ecr/policies.js');
   const conn = await connect(ctx);
-  const stored = scope === 'repository' ? await ecr.getRepositoryPolicyText(conn, repo as string) : await ecr.getRegistryPolicyText(conn);
+  const stored =
+    scope === 'repository'
+      ? await ecr.getRepositoryPolicyText(conn, repo as string)
+      : await ecr.getRegistryPolicyText(conn);
   if (!stored) {
     throw ecr.noPolicy(
-      scope === 'repository' ? `repository ${repo}` : `the registry${conn.registryId ? ` ${conn.registryId}` : ''} in ${conn.region}`,
+      scope === 'repository'
+        ? `repository ${repo}`
+        : `the registry${conn.registryId ? ` ${conn.registryId}` : ''} in ${conn.region}`,
       scope === 'repository'
         ? `set one with \`ecrctl policy set ${repo} FILE\` (\`ecrctl policy template\` prints examples)`
         : 'set one with `ecrctl policy registry set FILE` (`ecrctl policy template replication` prints an example)',
@@ -196,40 +232,76 @@ async function runSet(ctx: CliContext, scope: Scope, file: string, repo?: string
   const { text } = await readPolicy(ctx, file, scope);
   const ecr = await import('../../ecr/policies.js');
   const conn = await connect(ctx);
-  const stored = scope === 'repository' ? await ecr.putRepositoryPolicy(conn, repo as string, text) : await ecr.putRegistryPolicy(conn, text);
-  ctx.log.info(scope === 'repository' ? `set the repository policy of ${repo}` : `set the registry policy of ${stored.registryId || 'the registry'}`);
+  const stored =
+    scope === 'repository'
+      ? await ecr.putRepositoryPolicy(conn, repo as string, text)
+      : await ecr.putRegistryPolicy(conn, text);
+  ctx.log.info(
+    scope === 'repository'
+      ? `set the repository policy of ${repo}`
+      : `set the registry policy of ${stored.registryId || 'the registry'}`,
+  );
   render(ctx, { ...(repo ? { repository: repo } : {}), registryId: stored.registryId, status: 'set' }, {});
 }
 
 async function runDelete(ctx: CliContext, scope: Scope, repo?: string): Promise<void> {
   const ecr = await import('../../ecr/policies.js');
   const conn = await connect(ctx);
-  const stored = scope === 'repository' ? await ecr.deleteRepositoryPolicy(conn, repo as string) : await ecr.deleteRegistryPolicy(conn);
+  const stored =
+    scope === 'repository'
+      ? await ecr.deleteRepositoryPolicy(conn, repo as string)
+      : await ecr.deleteRegistryPolicy(conn);
   ctx.log.info(scope === 'repository' ? `deleted the repository policy of ${repo}` : 'deleted the registry policy');
-  render(ctx, { ...(repo ? { repository: repo } : {}), registryId: stored.registryId, status: 'deleted', policy: parsed(stored.text) }, {});
+  render(
+    ctx,
+    {
+      ...(repo ? { repository: repo } : {}),
+      registryId: stored.registryId,
+      status: 'deleted',
+      policy: parsed(stored.text),
+    },
+    {},
+  );
 }
 
-async function runTemplate(ctx: CliContext, name: string | undefined, opts: { account?: string[]; role?: string[]; prefix?: string }): Promise<void> {
-  const { POLICY_TEMPLATES, findTemplate, validateResourcePolicy, formatPolicyProblem } = await import('../../policy/iam.js');
+async function runTemplate(
+  ctx: CliContext,
+  name: string | undefined,
+  opts: { account?: string[]; role?: string[]; prefix?: string },
+): Promise<void> {
+  const { POLICY_TEMPLATES, findTemplate, validateResourcePolicy, formatPolicyProblem } = await import(
+    '../../policy/iam.js'
+  );
   const { UsageError, RuleViolation } = await import('../../errors.js');
   if (name === undefined) {
     render(
       ctx,
-      { templates: POLICY_TEMPLATES.map((t) => ({ name: t.name, scope: t.scope, summary: t.summary, needs: t.needs })) },
-      { text: (d) => d.templates.map((t) => `${t.name.padEnd(20)} ${t.scope.padEnd(10)} ${t.summary}\n${' '.repeat(32)}needs ${t.needs}`).join('\n') },
+      {
+        templates: POLICY_TEMPLATES.map((t) => ({ name: t.name, scope: t.scope, summary: t.summary, needs: t.needs })),
+      },
+      {
+        text: (d) =>
+          d.templates
+            .map((t) => `${t.name.padEnd(20)} ${t.scope.padEnd(10)} ${t.summary}\n${' '.repeat(32)}needs ${t.needs}`)
+            .join('\n'),
+      },
     );
     return;
   }
   const template = findTemplate(name);
   if (!template) {
-    throw new UsageError(`unknown policy template "${name}"`, { value: name, fix: `use one of ${POLICY_TEMPLATES.map((t) => t.name).join(', ')}` });
+    throw new UsageError(`unknown policy template "${name}"`, {
+      value: name,
+      fix: `use one of ${POLICY_TEMPLATES.map((t) => t.name).join(', ')}`,
+    });
   }
   const accounts = opts.account ?? [];
   const roles = opts.role ?? [];
   const problems: string[] = [];
   for (const a of accounts) if (!/^[0-9]{12}$/.test(a)) problems.push(`--account ${a}: an account id is 12 digits`);
   for (const r of roles) {
-    if (!/^arn:aws[a-z-]*:iam::[0-9]{12}:role\/.+$/.test(r)) problems.push(`--role ${r}: a role ARN looks like arn:aws:iam::123456789012:role/NAME`);
+    if (!/^arn:aws[a-z-]*:iam::[0-9]{12}:role\/.+$/.test(r))
+      problems.push(`--role ${r}: a role ARN looks like arn:aws:iam::123456789012:role/NAME`);
   }
   const needsAccounts = /--account/.test(template.needs.split(';')[0] ?? '');
   const needsRoles = /--role/.test(template.needs.split(';')[0] ?? '');
@@ -248,11 +320,17 @@ async function runTemplate(ctx: CliContext, name: string | undefined, opts: { ac
   const text = JSON.stringify(doc, null, 2);
   // A template that fails our own validator would be a bug: say so rather than print it.
   const check = validateResourcePolicy(text, template.scope);
-  if (check.problems.length > 0) throw new RuleViolation(`template ${name} produced an invalid policy`, { problems: check.problems.map(formatPolicyProblem) });
+  if (check.problems.length > 0)
+    throw new RuleViolation(`template ${name} produced an invalid policy`, {
+      problems: check.problems.map(formatPolicyProblem),
+    });
   ctx.log.info(
     template.scope === 'repository'
       ? `a repository policy: set it with \`ecrctl policy set REPO FILE\` (or pipe it into \`ecrctl policy set REPO -\`)`
       : 'a registry policy: set it with `ecrctl policy registry set FILE`',
   );
-  render(ctx, doc, { text: () => text, env: () => ({ POLICY_TEXT: JSON.stringify(doc), POLICY_SCOPE: template.scope }) });
+  render(ctx, doc, {
+    text: () => text,
+    env: () => ({ POLICY_TEXT: JSON.stringify(doc), POLICY_SCOPE: template.scope }),
+  });
 }

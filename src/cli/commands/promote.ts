@@ -28,7 +28,11 @@ export function definePromote(program: Command, host: CommandHost): void {
     .option('--dry-run', 'print what would change; write nothing')
     .addHelpText(
       'after',
-      examples('ecrctl promote app:main-abc1234 staging', 'ecrctl promote team/api@sha256:… production v1.4.2', 'ecrctl promote 127.0.0.1:5000/app:v1 stable -o env'),
+      examples(
+        'ecrctl promote app:main-abc1234 staging',
+        'ecrctl promote team/api@sha256:… production v1.4.2',
+        'ecrctl promote 127.0.0.1:5000/app:v1 stable -o env',
+      ),
     )
     .action(async (ref: string, tags: string[], opts: { dryRun?: boolean }, cmd: Command) => {
       const ctx = host.context(cmd);
@@ -47,10 +51,16 @@ interface PromoteResult {
 
 /** Adds tags to an existing image and reports what changed. */
 export async function runPromote(ctx: CliContext, ref: string, tags: string[], dryRun: boolean): Promise<void> {
-  const [{ parseLocation, formatReference }, { resolveLocation }] = await Promise.all([import('../../oci/reference.js'), import('../locations.js')]);
+  const [{ parseLocation, formatReference }, { resolveLocation }] = await Promise.all([
+    import('../../oci/reference.js'),
+    import('../locations.js'),
+  ]);
   const loc = await resolveLocation(ctx, parseLocation(ref));
   if (loc.transport !== 'registry' || (!loc.reference.tag && !loc.reference.digest)) {
-    throw new UsageError('promote takes an image in a registry, named by tag or digest', { value: ref, fix: 'write e.g. app:main-abc1234 or app@sha256:…' });
+    throw new UsageError('promote takes an image in a registry, named by tag or digest', {
+      value: ref,
+      fix: 'write e.g. app:main-abc1234 or app@sha256:…',
+    });
   }
   const unique = [...new Set(tags)];
   const repository = loc.reference.repository;
@@ -79,15 +89,22 @@ export async function runPromote(ctx: CliContext, ref: string, tags: string[], d
       ...(loc.reference.tag ? { tag: loc.reference.tag } : {}),
       ...(loc.reference.digest ? { digest: loc.reference.digest } : {}),
     });
-    checkRules(ctx, policy.checkTagRules({ repository, tags: unique, ...(rules ? { rules } : {}), mutability }), rules?.at);
+    checkRules(
+      ctx,
+      policy.checkTagRules({ repository, tags: unique, ...(rules ? { rules } : {}), mutability }),
+      rules?.at,
+    );
     const existing = await retag.tagsOfImage(conn, repository, image.digest);
     const fresh = unique.filter((t) => !existing.includes(t));
     if (existing.length + fresh.length > MAX_TAGS_PER_IMAGE) {
-      throw new RuleViolation(`${repository}@${image.digest} has ${existing.length} tags; ${fresh.length} more would pass ECR's limit of ${MAX_TAGS_PER_IMAGE} tags per image`, {
-        rule: 'an ECR image holds at most 1,000 tags',
-        value: fresh.join(','),
-        fix: 'remove tags that are no longer used (ecrctl delete REPO:TAG), or a lifecycle rule that expires old tags',
-      });
+      throw new RuleViolation(
+        `${repository}@${image.digest} has ${existing.length} tags; ${fresh.length} more would pass ECR's limit of ${MAX_TAGS_PER_IMAGE} tags per image`,
+        {
+          rule: 'an ECR image holds at most 1,000 tags',
+          value: fresh.join(','),
+          fix: 'remove tags that are no longer used (ecrctl delete REPO:TAG), or a lifecycle rule that expires old tags',
+        },
+      );
     }
     const present = new Map<string, string | undefined>();
     for (const t of fresh) present.set(t, await retag.digestOfTag(conn, repository, t));
@@ -122,7 +139,14 @@ export async function runPromote(ctx: CliContext, ref: string, tags: string[], d
       }
     }
     const base = formatReference({ ...loc.reference, tag: undefined, digest: undefined });
-    result = { imageUri: `${base}@${m.digest}`, digest: m.digest, mediaType: m.mediaType, added: fresh, unchanged: unique.filter((t) => !fresh.includes(t)), dryRun };
+    result = {
+      imageUri: `${base}@${m.digest}`,
+      digest: m.digest,
+      mediaType: m.mediaType,
+      added: fresh,
+      unchanged: unique.filter((t) => !fresh.includes(t)),
+      dryRun,
+    };
   }
 
   render(ctx, result, {
@@ -146,19 +170,25 @@ function checkRules(ctx: CliContext, checks: import('../../policy/tags.js').Rule
   for (const c of checks) if (c.status === 'warning') ctx.log.warn(`${c.rule}: ${c.message}`);
   const errors = checks.filter((c) => c.status === 'error');
   if (errors.length === 0) return;
-  throw new RuleViolation(`${errors.length === 1 ? `the tag rule ${errors[0]?.rule} is` : `${errors.length} tag rules are`} broken; no tag was added`, {
-    rule: errors.map((c) => c.rule).join(', '),
-    fix: at ? `choose other tags, or change the rule (${at})` : 'choose other tags',
-    problems: errors.map((c) => `${c.rule}: ${c.message}`),
-  });
+  throw new RuleViolation(
+    `${errors.length === 1 ? `the tag rule ${errors[0]?.rule} is` : `${errors.length} tag rules are`} broken; no tag was added`,
+    {
+      rule: errors.map((c) => c.rule).join(', '),
+      fix: at ? `choose other tags, or change the rule (${at})` : 'choose other tags',
+      problems: errors.map((c) => `${c.rule}: ${c.message}`),
+    },
+  );
 }
 
 function conflicts(states: import('../../policy/tags.js').TagState[], repository: string, digest: string): void {
   const bad = states.filter((s) => s.action === 'conflict');
   if (bad.length === 0) return;
-  throw new RuleViolation(`${bad.length === 1 ? `tag '${bad[0]?.tag}' is` : `${bad.length} tags are`} immutable in ${repository} and on another image; no tag was added`, {
-    rule: 'an immutable tag keeps pointing at the image it was first pushed with',
-    fix: 'environment tags that move (staging, production) need an IMMUTABLE_WITH_EXCLUSION filter for them, e.g. `ecrctl create-repo REPO --if-not-exists --apply --tag-mutability IMMUTABLE_WITH_EXCLUSION --mutability-exclusion staging`',
-    problems: bad.map((s) => `tag '${s.tag}': points at ${s.current}; promoting ${digest}`),
-  });
+  throw new RuleViolation(
+    `${bad.length === 1 ? `tag '${bad[0]?.tag}' is` : `${bad.length} tags are`} immutable in ${repository} and on another image; no tag was added`,
+    {
+      rule: 'an immutable tag keeps pointing at the image it was first pushed with',
+      fix: 'environment tags that move (staging, production) need an IMMUTABLE_WITH_EXCLUSION filter for them, e.g. `ecrctl create-repo REPO --if-not-exists --apply --tag-mutability IMMUTABLE_WITH_EXCLUSION --mutability-exclusion staging`',
+      problems: bad.map((s) => `tag '${s.tag}': points at ${s.current}; promoting ${digest}`),
+    },
+  );
 }

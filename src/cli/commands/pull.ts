@@ -10,7 +10,7 @@ export function definePull(program: Command, host: CommandHost): void {
       'Pulls the image SOURCE names into DEST, verifying every blob against its digest as it\n' +
         'streams. The output appears complete or not at all: it is built under a temporary name\n' +
         'and renamed into place at the end. Multi-platform images keep all platforms unless\n' +
-        '--platform picks one. Into an OCI layout the image\'s referrers (signatures, SBOMs,\n' +
+        "--platform picks one. Into an OCI layout the image's referrers (signatures, SBOMs,\n" +
         'attestations) come along, listed in index.json by digest; --no-referrers leaves them\n' +
         'behind (a docker-archive cannot hold them).\nDEST: oci:DIR[:TAG] or docker-archive:FILE[:REF].',
     )
@@ -18,7 +18,7 @@ export function definePull(program: Command, host: CommandHost): void {
     .argument('<dest>', 'oci:DIR[:TAG] or docker-archive:FILE[:REF]')
     .option('--platform <os/arch[/variant]>', 'pull only this platform')
     .option('--concurrency <n>', 'blobs transferred at once', '4')
-    .option('--no-referrers', 'do not pull the image\'s referrers (signatures, SBOMs, attestations)')
+    .option('--no-referrers', "do not pull the image's referrers (signatures, SBOMs, attestations)")
     .addHelpText(
       'after',
       examples(
@@ -26,17 +26,24 @@ export function definePull(program: Command, host: CommandHost): void {
         'ecrctl pull app:v1 docker-archive:./app.tar:team/app:v1 --platform linux/amd64',
       ),
     )
-    .action(async (source: string, dest: string, opts: { platform?: string; concurrency?: string; referrers?: boolean }, cmd: Command) => {
-      const ctx = host.context(cmd);
-      const { runTransfer } = await import('../transfer.js');
-      await runTransfer(ctx, {
-        action: 'pulled',
-        source,
-        target: dest,
-        tags: [],
-        platform: opts.platform,
-        concurrency: opts.concurrency,
-        referrers: opts.referrers,
-      });
-    });
+    .action(
+      async (
+        source: string,
+        dest: string,
+        opts: { platform?: string; concurrency?: string; referrers?: boolean },
+        cmd: Command,
+      ) => {
+        const ctx = host.context(cmd);
+        const { runTransfer } = await import('../transfer.js');
+        await runTransfer(ctx, {
+          action: 'pulled',
+          source,
+          target: dest,
+          tags: [],
+          platform: opts.platform,
+          concurrency: opts.concurrency,
+          referrers: opts.referrers,
+        });
+      },
+    );
 }

@@ -47,7 +47,10 @@ async function runRepos(ctx: CliContext, pattern: string | undefined, count: boo
   let counts: Map<string, number> | undefined;
   if (count && found.length > 0) {
     const { countImagesOf } = await import('../../ecr/images.js');
-    counts = await countImagesOf(conn, found.map((r) => r.name));
+    counts = await countImagesOf(
+      conn,
+      found.map((r) => r.name),
+    );
   }
   const rows: RepositoryRow[] = found.map((r) => {
     const row: RepositoryRow = {
@@ -64,7 +67,8 @@ async function runRepos(ctx: CliContext, pattern: string | undefined, count: boo
     if (n !== undefined) row.imageCount = n;
     return row;
   });
-  if (rows.length === 0) ctx.log.info(pattern ? `no repository matches '${pattern}'` : 'the registry has no repositories');
+  if (rows.length === 0)
+    ctx.log.info(pattern ? `no repository matches '${pattern}'` : 'the registry has no repositories');
   render(
     ctx,
     { repositories: rows },
@@ -77,13 +81,18 @@ async function runRepos(ctx: CliContext, pattern: string | undefined, count: boo
               d.repositories.map((r) => [
                 r.name,
                 r.uri,
-                r.mutabilityExclusions.length > 0 ? `${r.tagMutability} (${r.mutabilityExclusions.join(',')})` : r.tagMutability,
+                r.mutabilityExclusions.length > 0
+                  ? `${r.tagMutability} (${r.mutabilityExclusions.join(',')})`
+                  : r.tagMutability,
                 r.scanOnPush ? 'yes' : 'no',
                 r.encryption,
                 ...(count ? [String(r.imageCount ?? '')] : []),
               ]),
             ),
-      env: (d) => ({ REPOSITORY_COUNT: String(d.repositories.length), REPOSITORY_NAMES: d.repositories.map((r) => r.name).join(' ') }),
+      env: (d) => ({
+        REPOSITORY_COUNT: String(d.repositories.length),
+        REPOSITORY_NAMES: d.repositories.map((r) => r.name).join(' '),
+      }),
     },
   );
 }

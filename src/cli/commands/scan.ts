@@ -48,7 +48,10 @@ const WAITING = new Set(['IN_PROGRESS', 'PENDING']);
 
 /** Why a scan status other than COMPLETE / ACTIVE ends without a result, and what to do. */
 const STATUS_MESSAGES: Record<string, { message: string; fix: string }> = {
-  FAILED: { message: 'the scan failed', fix: 'look at the description ECR gave; ECR allows one new scan per image per day' },
+  FAILED: {
+    message: 'the scan failed',
+    fix: 'look at the description ECR gave; ECR allows one new scan per image per day',
+  },
   UNSUPPORTED_IMAGE: {
     message: "ECR cannot scan this image's operating system or package manager",
     fix: 'basic scanning supports Debian, Ubuntu, Alpine, Amazon Linux, RHEL, CentOS and Oracle Linux images; scratch and distroless images need enhanced scanning or another scanner',
@@ -86,7 +89,10 @@ export function defineScan(program: Command, host: CommandHost): void {
     .option('--wait', 'wait for the scan to finish (implied by --fail-on)')
     .option('--timeout <duration>', 'longest wait, e.g. 90s, 10m (default: 10m)')
     .option('--fail-on <severity>', 'exit 4 when a finding is at or above CRITICAL|HIGH|MEDIUM|LOW|INFORMATIONAL')
-    .option('--format <format>', 'table (default), json (the findings model) or sarif (SARIF 2.1.0 for GitHub code scanning)')
+    .option(
+      '--format <format>',
+      'table (default), json (the findings model) or sarif (SARIF 2.1.0 for GitHub code scanning)',
+    )
     .option('--ignore <file>', 'accepted findings: YAML or JSON list of {id, package, expires, reason}')
     .option('--poll-interval <duration>', 'time between status reads while waiting (default: 5s)')
     .option('--confirm-delay <duration>', 'wait before re-reading a scan that found nothing (default: 5s)')
@@ -129,10 +135,17 @@ export function defineScan(program: Command, host: CommandHost): void {
         'twice; filters are WILDCARD patterns (* matches anything). Checked here before ECR is asked.',
     )
     .option('--type <type>', 'BASIC or ENHANCED (default: the current type)')
-    .option('--rule <FREQ:FILTERS>', 'a rule, e.g. SCAN_ON_PUSH:* or CONTINUOUS_SCAN:prod-*,team/* (repeatable)', collect)
+    .option(
+      '--rule <FREQ:FILTERS>',
+      'a rule, e.g. SCAN_ON_PUSH:* or CONTINUOUS_SCAN:prod-*,team/* (repeatable)',
+      collect,
+    )
     .addHelpText(
       'after',
-      examples('ecrctl scan config set --type BASIC --rule SCAN_ON_PUSH:*', 'ecrctl scan config set --type ENHANCED --rule CONTINUOUS_SCAN:prod-* --rule SCAN_ON_PUSH:*'),
+      examples(
+        'ecrctl scan config set --type BASIC --rule SCAN_ON_PUSH:*',
+        'ecrctl scan config set --type ENHANCED --rule CONTINUOUS_SCAN:prod-* --rule SCAN_ON_PUSH:*',
+      ),
     )
     .action(async (opts: { type?: string; rule?: string[] }, cmd: Command) => {
       const ctx = host.context(cmd);
@@ -152,9 +165,15 @@ interface ScanCliOptions {
 }
 
 async function runScanCommand(ctx: CliContext, text: string, opts: ScanCliOptions): Promise<void> {
-  const [{ UsageError }, { parseDuration }] = await Promise.all([import('../../errors.js'), import('../../policy/scan.js')]);
+  const [{ UsageError }, { parseDuration }] = await Promise.all([
+    import('../../errors.js'),
+    import('../../policy/scan.js'),
+  ]);
   if (opts.format !== undefined && !['table', 'json', 'sarif'].includes(opts.format)) {
-    throw new UsageError(`--format takes table, json or sarif, not "${opts.format}"`, { value: opts.format, fix: 'e.g. --format sarif' });
+    throw new UsageError(`--format takes table, json or sarif, not "${opts.format}"`, {
+      value: opts.format,
+      fix: 'e.g. --format sarif',
+    });
   }
   const where = await parseScanRef(ctx, text);
   await scanImage(ctx, {
@@ -179,7 +198,9 @@ async function parseScanRef(
 ): Promise<{ repository: string; digest?: string; tag?: string; region?: string; registryId?: string }> {
   const { parseEcrRef } = await import('../ecr-ref.js');
   const ref = parseEcrRef(ctx, text);
-  const out: { repository: string; digest?: string; tag?: string; region?: string; registryId?: string } = { repository: ref.repository };
+  const out: { repository: string; digest?: string; tag?: string; region?: string; registryId?: string } = {
+    repository: ref.repository,
+  };
   if (ref.registryId) out.registryId = ref.registryId;
   if (ref.region) out.region = ref.region;
   if (ref.digest !== undefined) out.digest = ref.digest;
@@ -225,17 +246,20 @@ interface Outcome {
  * failOn remain, and EcrctlError (exit 1) on a failed scan or a timeout.
  */
 export async function scanImage(ctx: CliContext, opts: ScanImageOptions): Promise<ScanReport> {
-  const [policy, scanning, { settingsFromContext, requireRegion }, { connectEcr }, { startTask }, errors] = await Promise.all([
-    import('../../policy/scan.js'),
-    import('../../ecr/scanning.js'),
-    import('../../ecr/aws-config.js'),
-    import('../../ecr/repositories.js'),
-    import('../progress.js'),
-    import('../../errors.js'),
-  ]);
-  if (!opts.digest && !opts.tag) throw new errors.UsageError('scanImage needs a digest or a tag', { fix: 'pass digest (or tag)' });
+  const [policy, scanning, { settingsFromContext, requireRegion }, { connectEcr }, { startTask }, errors] =
+    await Promise.all([
+      import('../../policy/scan.js'),
+      import('../../ecr/scanning.js'),
+      import('../../ecr/aws-config.js'),
+      import('../../ecr/repositories.js'),
+      import('../progress.js'),
+      import('../../errors.js'),
+    ]);
+  if (!opts.digest && !opts.tag)
+    throw new errors.UsageError('scanImage needs a digest or a tag', { fix: 'pass digest (or tag)' });
   const failOn = opts.failOn !== undefined ? policy.parseSeverity(opts.failOn) : undefined;
-  const timeoutMs = typeof opts.timeout === 'number' ? opts.timeout : policy.parseDuration(opts.timeout ?? '10m', '--timeout');
+  const timeoutMs =
+    typeof opts.timeout === 'number' ? opts.timeout : policy.parseDuration(opts.timeout ?? '10m', '--timeout');
   const pollMs = opts.pollIntervalMs ?? 5000;
   const confirmMs = opts.confirmDelayMs ?? 5000;
   const wait = opts.wait === true || failOn !== undefined;
@@ -250,11 +274,14 @@ export async function scanImage(ctx: CliContext, opts: ScanImageOptions): Promis
     try {
       text = await readFile(file, 'utf8');
     } catch (err) {
-      throw new errors.NotFoundError(`cannot read the ignore file ${opts.ignore}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
-        value: opts.ignore,
-        fix: 'check the path given to --ignore',
-        cause: err,
-      });
+      throw new errors.NotFoundError(
+        `cannot read the ignore file ${opts.ignore}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+        {
+          value: opts.ignore,
+          fix: 'check the path given to --ignore',
+          cause: err,
+        },
+      );
     }
     ignores = policy.parseIgnoreList(text, opts.ignore);
   }
@@ -263,18 +290,36 @@ export async function scanImage(ctx: CliContext, opts: ScanImageOptions): Promis
   const region = opts.region ?? requireRegion(settings);
   const conn = await connectEcr(settings, { region, ...(opts.registryId ? { registryId: opts.registryId } : {}) });
   const display = opts.reference ?? `${opts.repository}${opts.digest ? `@${opts.digest}` : `:${opts.tag}`}`;
-  const image = await scanning.describeScanTarget(conn, opts.repository, { ...(opts.digest ? { digest: opts.digest } : {}), ...(opts.tag ? { tag: opts.tag } : {}) });
+  const image = await scanning.describeScanTarget(conn, opts.repository, {
+    ...(opts.digest ? { digest: opts.digest } : {}),
+    ...(opts.tag ? { tag: opts.tag } : {}),
+  });
   let targets: Target[] = [{ digest: image.digest }];
   if (scanning.isIndexMediaType(image.mediaType)) {
     const children = await scanning.indexChildren(conn, opts.repository, image.digest);
-    targets = children.filter((c) => !c.attestation).map((c) => ({ digest: c.digest, ...(c.platform ? { platform: c.platform } : {}) }));
-    ctx.log.info(`${display} is an image index: scanning its ${targets.length} platform${targets.length === 1 ? '' : 's'} one by one (${targets.map((t) => t.platform ?? t.digest.slice(0, 19)).join(', ')})`);
+    targets = children
+      .filter((c) => !c.attestation)
+      .map((c) => ({ digest: c.digest, ...(c.platform ? { platform: c.platform } : {}) }));
+    ctx.log.info(
+      `${display} is an image index: scanning its ${targets.length} platform${targets.length === 1 ? '' : 's'} one by one (${targets.map((t) => t.platform ?? t.digest.slice(0, 19)).join(', ')})`,
+    );
   }
 
   const deadline = Date.now() + timeoutMs;
   const outcomes: Outcome[] = [];
   for (const target of targets) {
-    outcomes.push(await obtain(ctx, conn, opts, target, { wait, deadline, pollMs, confirmMs, timeoutMs, display }, scanning, startTask, errors));
+    outcomes.push(
+      await obtain(
+        ctx,
+        conn,
+        opts,
+        target,
+        { wait, deadline, pollMs, confirmMs, timeoutMs, display },
+        scanning,
+        startTask,
+        errors,
+      ),
+    );
   }
 
   const now = new Date();
@@ -295,13 +340,19 @@ export async function scanImage(ctx: CliContext, opts: ScanImageOptions): Promis
   });
   const expired = policy.applyIgnores([], ignores, now).expired;
   for (const e of expired) {
-    const matched = outcomes.some((o) => (o.state.findings ?? []).some((f) => f.id.toUpperCase() === e.id.toUpperCase() && f.package === e.package));
+    const matched = outcomes.some((o) =>
+      (o.state.findings ?? []).some((f) => f.id.toUpperCase() === e.id.toUpperCase() && f.package === e.package),
+    );
     ctx.log.warn(
       `the ignore for ${e.id} (${e.package}) expired on ${e.expires}: it no longer applies${matched ? ' and the finding is reported again' : ''}`,
     );
   }
   const failing = failOn
-    ? images.flatMap((i) => policy.findingsAtOrAbove(i.findings, failOn).map((f) => ({ ...f, ...(i.platform ? { platform: i.platform } : {}) })))
+    ? images.flatMap((i) =>
+        policy
+          .findingsAtOrAbove(i.findings, failOn)
+          .map((f) => ({ ...f, ...(i.platform ? { platform: i.platform } : {}) })),
+      )
     : [];
   const report: ScanReport = {
     repository: opts.repository,
@@ -318,7 +369,11 @@ export async function scanImage(ctx: CliContext, opts: ScanImageOptions): Promis
   await printReport(ctx, report, format, opts, policy);
 
   if (failOn && failing.length > 0) {
-    const shown = failing.slice(0, 20).map((f) => `${f.id} ${f.severity} ${f.package ?? '?'} ${f.version ?? ''}${f.platform ? ` (${f.platform})` : ''}`.trimEnd());
+    const shown = failing
+      .slice(0, 20)
+      .map((f) =>
+        `${f.id} ${f.severity} ${f.package ?? '?'} ${f.version ?? ''}${f.platform ? ` (${f.platform})` : ''}`.trimEnd(),
+      );
     throw new errors.ScanThresholdError(
       `${failing.length} finding${failing.length === 1 ? '' : 's'} at or above ${failOn} in ${display}:\n  ${shown.join('\n  ')}${failing.length > shown.length ? `\n  … and ${failing.length - shown.length} more` : ''}`,
       {
@@ -331,7 +386,9 @@ export async function scanImage(ctx: CliContext, opts: ScanImageOptions): Promis
   if (bad.length > 0) {
     const first = bad[0] as PlatformReport;
     const known = STATUS_MESSAGES[first.status] as { message: string; fix: string };
-    const which = bad.map((b) => `${b.platform ?? display}: ${b.status}${b.statusDescription ? ` (${b.statusDescription})` : ''}`);
+    const which = bad.map(
+      (b) => `${b.platform ?? display}: ${b.status}${b.statusDescription ? ` (${b.statusDescription})` : ''}`,
+    );
     throw new errors.EcrctlError(`${known.message}: ${which.join('; ')}`, { fix: known.fix, value: display });
   }
   return report;
@@ -358,7 +415,8 @@ async function obtain(
   errors: typeof import('../../errors.js'),
 ): Promise<Outcome> {
   const label = target.platform ? `${w.display} (${target.platform})` : w.display;
-  const read = () => scanning.describeImageScan(conn, opts.repository, target.digest, opts.pageSize ? { pageSize: opts.pageSize } : {});
+  const read = () =>
+    scanning.describeImageScan(conn, opts.repository, target.digest, opts.pageSize ? { pageSize: opts.pageSize } : {});
   let state = await read();
   let reused = false;
   const reuseNote = (s: ScanState) =>
@@ -366,14 +424,20 @@ async function obtain(
   if (state === undefined || (!WAITING.has(state.status) && state.status !== 'ACTIVE' && !recent(state))) {
     const started = await scanning.startImageScan(conn, opts.repository, target.digest);
     if (started.outcome === 'unsupported') {
-      return { target, state: { status: 'UNSUPPORTED_IMAGE', description: started.message, scanType: 'BASIC', counts: {} } };
+      return {
+        target,
+        state: { status: 'UNSUPPORTED_IMAGE', description: started.message, scanType: 'BASIC', counts: {} },
+      };
     }
     if (started.outcome === 'limit-exceeded') {
       state = (await read()) ?? state;
       if (!state) {
-        throw new errors.RateLimitedError(`ECR refused to scan ${label} and has no earlier scan of it: ${started.message}`, {
-          fix: 'ECR allows one scan per image per day; wait and run again',
-        });
+        throw new errors.RateLimitedError(
+          `ECR refused to scan ${label} and has no earlier scan of it: ${started.message}`,
+          {
+            fix: 'ECR allows one scan per image per day; wait and run again',
+          },
+        );
       }
       reused = true;
       ctx.log.info(reuseNote(state));
@@ -389,7 +453,8 @@ async function obtain(
   }
 
   if (!w.wait) {
-    if (WAITING.has(state.status)) ctx.log.info(`scan of ${label}: ${state.status}; run again with --wait to wait for the findings`);
+    if (WAITING.has(state.status))
+      ctx.log.info(`scan of ${label}: ${state.status}; run again with --wait to wait for the findings`);
     return { target, state, reused };
   }
   let task: Task | undefined;
@@ -406,9 +471,12 @@ async function obtain(
       task.update(`scan of ${label}: ${state.status} (${Math.round((Date.now() - started) / 1000)}s)`);
       const left = w.deadline - Date.now();
       if (left <= 0) {
-        throw new errors.EcrctlError(`timed out after ${formatMs(w.timeoutMs)} waiting for the scan of ${label} (still ${state.status})`, {
-          fix: 'run again with a longer --timeout; the scan goes on in ECR, and a later `ecrctl scan` picks up its result',
-        });
+        throw new errors.EcrctlError(
+          `timed out after ${formatMs(w.timeoutMs)} waiting for the scan of ${label} (still ${state.status})`,
+          {
+            fix: 'run again with a longer --timeout; the scan goes on in ECR, and a later `ecrctl scan` picks up its result',
+          },
+        );
       }
       await sleep(Math.min(w.pollMs, left), ctx.signal);
       state = (await read()) ?? state;
@@ -416,7 +484,8 @@ async function obtain(
     if ((state.status === 'COMPLETE' || state.status === 'ACTIVE') && (state.findings?.length ?? 0) === 0) {
       // ECR has reported COMPLETE before the findings were in: confirm "clean" with a second read.
       task?.update(`scan of ${label}: no findings; confirming in ${formatMs(w.confirmMs)}`);
-      if (!ctx.stderr.isTTY) ctx.log.info(`scan of ${label}: no findings; reading again in ${formatMs(w.confirmMs)} to confirm`);
+      if (!ctx.stderr.isTTY)
+        ctx.log.info(`scan of ${label}: no findings; reading again in ${formatMs(w.confirmMs)} to confirm`);
       await sleep(w.confirmMs, ctx.signal);
       state = (await read()) ?? state;
     }
@@ -451,7 +520,10 @@ async function printReport(
   const out = (s: string) => ctx.stdout.write(ctx.secrets.redact(s));
   if (format === 'sarif') {
     const { version } = await import('../program.js');
-    const sarif = policy.renderSarif(report, { toolVersion: version(), ...(opts.sarifUri ? { artifactUri: opts.sarifUri } : {}) });
+    const sarif = policy.renderSarif(report, {
+      toolVersion: version(),
+      ...(opts.sarifUri ? { artifactUri: opts.sarifUri } : {}),
+    });
     out(`${JSON.stringify(sarif, null, 2)}\n`);
     return;
   }
@@ -481,7 +553,9 @@ function platformText(
   policy: typeof import('../../policy/scan.js'),
 ): string {
   const head = `${r.repository}@${i.digest}${i.platform ? ` (${i.platform})` : ''}`;
-  const lines = [`${head}: ${i.status}${i.scanType === 'ENHANCED' ? ' (enhanced)' : ''}${i.completedAt ? `, scanned ${i.completedAt.replace(/\.\d{3}Z$/, 'Z')}` : ''}`];
+  const lines = [
+    `${head}: ${i.status}${i.scanType === 'ENHANCED' ? ' (enhanced)' : ''}${i.completedAt ? `, scanned ${i.completedAt.replace(/\.\d{3}Z$/, 'Z')}` : ''}`,
+  ];
   if (i.statusDescription && i.status !== 'COMPLETE' && i.status !== 'ACTIVE') lines.push(`  ${i.statusDescription}`);
   if (i.status === 'COMPLETE' || i.status === 'ACTIVE') {
     lines.push(policy.SEVERITIES.map((s: Severity) => `${s} ${i.counts[s]}`).join('  '));
@@ -505,7 +579,9 @@ function platformText(
     if (i.ignored.length > 0) {
       lines.push(`ignored (${i.ignored.length}):`);
       for (const { finding, entry } of i.ignored) {
-        lines.push(`  ${finding.id} ${finding.severity} ${finding.package ?? ''}${entry.expires ? ` until ${entry.expires}` : ''}${entry.reason ? ` — ${entry.reason}` : ''}`);
+        lines.push(
+          `  ${finding.id} ${finding.severity} ${finding.package ?? ''}${entry.expires ? ` until ${entry.expires}` : ''}${entry.reason ? ` — ${entry.reason}` : ''}`,
+        );
       }
     }
   }
@@ -513,18 +589,22 @@ function platformText(
 }
 
 async function runConfig(ctx: CliContext, set: { type?: string; rule?: string[] } | undefined): Promise<void> {
-  const [policy, scanning, { settingsFromContext, requireRegion }, { connectEcr }, { RuleViolation }, { render }] = await Promise.all([
-    import('../../policy/scan.js'),
-    import('../../ecr/scanning.js'),
-    import('../../ecr/aws-config.js'),
-    import('../../ecr/repositories.js'),
-    import('../../errors.js'),
-    import('../output.js'),
-  ]);
+  const [policy, scanning, { settingsFromContext, requireRegion }, { connectEcr }, { RuleViolation }, { render }] =
+    await Promise.all([
+      import('../../policy/scan.js'),
+      import('../../ecr/scanning.js'),
+      import('../../ecr/aws-config.js'),
+      import('../../ecr/repositories.js'),
+      import('../../errors.js'),
+      import('../output.js'),
+    ]);
   const rules = (set?.rule ?? []).map((r) => policy.parseScanningRule(r));
   const settings = settingsFromContext(ctx);
   const connect = () =>
-    connectEcr(settings, { region: requireRegion(settings), ...(ctx.globals.registryId ? { registryId: ctx.globals.registryId } : {}) });
+    connectEcr(settings, {
+      region: requireRegion(settings),
+      ...(ctx.globals.registryId ? { registryId: ctx.globals.registryId } : {}),
+    });
   let config: import('../../policy/scan.js').ScanningConfiguration;
   if (set) {
     const typeText = set.type?.trim().toUpperCase();
@@ -532,24 +612,33 @@ async function runConfig(ctx: CliContext, set: { type?: string; rule?: string[] 
     const draft = { scanType: (typeText ?? 'BASIC') as import('../../policy/scan.js').ScanType, rules };
     const problems = policy.scanningConfigProblems(draft);
     if (problems.length > 0) {
-      throw new RuleViolation(`the scanning configuration is not valid (${problems.length} problem${problems.length === 1 ? '' : 's'})`, {
-        problems,
-        rule: `scan type ${policy.SCAN_TYPES.join('|')}; at most ${policy.MAX_SCANNING_RULES} rules of ${policy.SCAN_FREQUENCIES.join('|')}:FILTER[,FILTER]…`,
-        fix: 'e.g. --type ENHANCED --rule CONTINUOUS_SCAN:prod-* --rule SCAN_ON_PUSH:*',
-      });
+      throw new RuleViolation(
+        `the scanning configuration is not valid (${problems.length} problem${problems.length === 1 ? '' : 's'})`,
+        {
+          problems,
+          rule: `scan type ${policy.SCAN_TYPES.join('|')}; at most ${policy.MAX_SCANNING_RULES} rules of ${policy.SCAN_FREQUENCIES.join('|')}:FILTER[,FILTER]…`,
+          fix: 'e.g. --type ENHANCED --rule CONTINUOUS_SCAN:prod-* --rule SCAN_ON_PUSH:*',
+        },
+      );
     }
     const conn = await connect();
     const scanType = typeText ? draft.scanType : (await scanning.getScanningConfiguration(conn)).scanType;
     const again = policy.scanningConfigProblems({ scanType, rules });
-    if (again.length > 0) throw new RuleViolation(`the scanning configuration is not valid for ${scanType} scanning`, { problems: again });
+    if (again.length > 0)
+      throw new RuleViolation(`the scanning configuration is not valid for ${scanType} scanning`, { problems: again });
     config = await scanning.putScanningConfiguration(conn, { scanType, rules });
-    ctx.log.info(`registry scanning configuration set: ${config.scanType}, ${config.rules.length} rule${config.rules.length === 1 ? '' : 's'}`);
+    ctx.log.info(
+      `registry scanning configuration set: ${config.scanType}, ${config.rules.length} rule${config.rules.length === 1 ? '' : 's'}`,
+    );
   } else {
     config = await scanning.getScanningConfiguration(await connect());
   }
   render(ctx, config, {
     text: (c) =>
       `scan type: ${c.scanType}\n${c.rules.length === 0 ? 'rules: none (images are scanned only when asked)' : `rules:\n${c.rules.map((r) => `  ${r.scanFrequency}  ${r.filters.join(', ')}`).join('\n')}`}`,
-    env: (c) => ({ SCAN_TYPE: c.scanType, SCAN_RULES: c.rules.map((r) => `${r.scanFrequency}:${r.filters.join(',')}`).join(' ') }),
+    env: (c) => ({
+      SCAN_TYPE: c.scanType,
+      SCAN_RULES: c.rules.map((r) => `${r.scanFrequency}:${r.filters.join(',')}`).join(' '),
+    }),
   });
 }

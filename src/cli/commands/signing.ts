@@ -1,4 +1,3 @@
-
 import type { Command } from 'commander';
 import { EcrctlError, NotFoundError, RuleViolation, UsageError } from '../../errors.js';
 import { type CommandHost, collect, examples } from '../command-kit.js';
@@ -33,7 +32,10 @@ export function defineSigning(program: Command, host: CommandHost): void {
   config
     .command('get')
     .summary('print the signing rules')
-    .addHelpText('after', examples('ecrctl signing config get', 'ecrctl signing config get --output json > signing.json'))
+    .addHelpText(
+      'after',
+      examples('ecrctl signing config get', 'ecrctl signing config get --output json > signing.json'),
+    )
     .action(async (_opts: unknown, cmd: Command) => {
       const ctx = host.context(cmd);
       const conn = await connect(ctx);
@@ -51,7 +53,10 @@ export function defineSigning(program: Command, host: CommandHost): void {
         'any run of characters (prod/*, */production, *prod*).',
     )
     .argument('[file]', 'JSON file with the rules')
-    .option('--signing-profile-arn <arn>', 'the AWS Signer signing profile (arn:aws:signer:REGION:ACCOUNT:/signing-profiles/NAME)')
+    .option(
+      '--signing-profile-arn <arn>',
+      'the AWS Signer signing profile (arn:aws:signer:REGION:ACCOUNT:/signing-profiles/NAME)',
+    )
     .option('--filter <pattern>', 'sign only repositories matching this pattern (repeatable; default: all)', collect)
     .addHelpText(
       'after',
@@ -65,7 +70,9 @@ export function defineSigning(program: Command, host: CommandHost): void {
       let rules: SigningRule[];
       if (file !== undefined) {
         if (opts.signingProfileArn !== undefined || opts.filter !== undefined) {
-          throw new UsageError('give either FILE or --signing-profile-arn / --filter, not both', { fix: 'put every rule in the file' });
+          throw new UsageError('give either FILE or --signing-profile-arn / --filter, not both', {
+            fix: 'put every rule in the file',
+          });
         }
         rules = await readRulesFile(ctx, file);
       } else {
@@ -75,14 +82,17 @@ export function defineSigning(program: Command, host: CommandHost): void {
           });
         }
         const rule: SigningRule = { signingProfileArn: opts.signingProfileArn };
-        if (opts.filter && opts.filter.length > 0) rule.repositoryFilters = opts.filter.map((filter) => ({ filter, filterType: 'WILDCARD_MATCH' }));
+        if (opts.filter && opts.filter.length > 0)
+          rule.repositoryFilters = opts.filter.map((filter) => ({ filter, filterType: 'WILDCARD_MATCH' }));
         rules = [rule];
       }
       const { checkSigningRules, putSigningConfiguration } = await import('../../ecr/signing.js');
       const problems = checkSigningRules(rules);
       if (problems.length > 0) {
         throw new RuleViolation(
-          problems.length === 1 ? `the signing configuration breaks a rule: ${problems[0]}` : `the signing configuration breaks ${problems.length} rules; nothing was changed`,
+          problems.length === 1
+            ? `the signing configuration breaks a rule: ${problems[0]}`
+            : `the signing configuration breaks ${problems.length} rules; nothing was changed`,
           {
             rule: 'at most 10 rules; each names an AWS Signer signing profile ARN and 1–100 WILDCARD_MATCH filters (1–256 characters) or none',
             fix: 'fix the problems listed; `ecrctl signing config get` shows the current rules',
@@ -104,7 +114,10 @@ export function defineSigning(program: Command, host: CommandHost): void {
       const conn = await connect(ctx);
       const { deleteSigningConfiguration } = await import('../../ecr/signing.js');
       const removed = await deleteSigningConfiguration(conn);
-      if (removed === undefined) throw new NotFoundError('the registry has no signing configuration', { fix: 'see `ecrctl signing config get`' });
+      if (removed === undefined)
+        throw new NotFoundError('the registry has no signing configuration', {
+          fix: 'see `ecrctl signing config get`',
+        });
       ctx.log.info(`signing configuration deleted (${removed.length} rule${removed.length === 1 ? '' : 's'})`);
       renderRules(ctx, [], false);
     });
@@ -119,7 +132,10 @@ export function defineSigning(program: Command, host: CommandHost): void {
     )
     .argument('<ref>', 'the image: REPO:TAG, REPO@DIGEST, or a full ECR reference')
     .option('--require-signed', 'exit 1 unless every image (each platform) has a COMPLETE signature')
-    .addHelpText('after', examples('ecrctl signing status team/app:v1', 'ecrctl signing status team/app:v1 --require-signed --output env'))
+    .addHelpText(
+      'after',
+      examples('ecrctl signing status team/app:v1', 'ecrctl signing status team/app:v1 --require-signed --output env'),
+    )
     .action(async (ref: string, opts: { requireSigned?: boolean }, cmd: Command) => {
       const ctx = host.context(cmd);
       await runStatus(ctx, ref, opts);
@@ -151,7 +167,8 @@ function renderRules(ctx: CliContext, rules: SigningRule[], configured: boolean)
 
 async function readRulesFile(ctx: CliContext, file: string): Promise<SigningRule[]> {
   const text = await readInputFile(ctx, file, 'signing rules');
-  const example = 'write {"rules":[{"signingProfileArn":"arn:aws:signer:…:/signing-profiles/NAME","repositoryFilters":[{"filter":"prod/*","filterType":"WILDCARD_MATCH"}]}]}';
+  const example =
+    'write {"rules":[{"signingProfileArn":"arn:aws:signer:…:/signing-profiles/NAME","repositoryFilters":[{"filter":"prod/*","filterType":"WILDCARD_MATCH"}]}]}';
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -188,7 +205,11 @@ async function runStatus(ctx: CliContext, text: string, opts: { requireSigned?: 
   const { parseEcrHost } = await import('../../ecr/hosts.js');
   const r = parseReference(text);
   const ecr = r.registry ? parseEcrHost(r.registry) : undefined;
-  if (ecr?.kind === 'public') throw new UsageError('ECR Public images are not signed by managed signing', { value: text, fix: 'name a private ECR image' });
+  if (ecr?.kind === 'public')
+    throw new UsageError('ECR Public images are not signed by managed signing', {
+      value: text,
+      fix: 'name a private ECR image',
+    });
   const conn = await connect(ctx, ecr?.kind === 'private' ? { region: ecr.region, registryId: ecr.registryId } : {});
   const { describeImageSigningStatus } = await import('../../ecr/signing.js');
   const { getEcrManifest } = await import('../../ecr/retag.js');
@@ -198,9 +219,15 @@ async function runStatus(ctx: CliContext, text: string, opts: { requireSigned?: 
   const top = await getEcrManifest(conn, r.repository, image);
   const rows: ImageRow[] = [];
   const isIndex = isIndexMediaType(top.mediaType);
-  rows.push({ digest: top.digest, kind: isIndex ? 'index' : 'image', statuses: (await describeImageSigningStatus(conn, r.repository, { digest: top.digest })).statuses });
+  rows.push({
+    digest: top.digest,
+    kind: isIndex ? 'index' : 'image',
+    statuses: (await describeImageSigningStatus(conn, r.repository, { digest: top.digest })).statuses,
+  });
   if (isIndex) {
-    const doc = JSON.parse(top.manifest) as { manifests?: { digest: string; platform?: { os: string; architecture: string; variant?: string } }[] };
+    const doc = JSON.parse(top.manifest) as {
+      manifests?: { digest: string; platform?: { os: string; architecture: string; variant?: string } }[];
+    };
     const children = await Promise.all(
       (doc.manifests ?? []).map(async (d) => ({
         digest: d.digest,
@@ -222,21 +249,36 @@ async function runStatus(ctx: CliContext, text: string, opts: { requireSigned?: 
           d.images.flatMap((row) => {
             const name = row.kind === 'index' ? 'index' : (row.platform ?? 'image');
             if (row.statuses.length === 0) return [[name, row.digest, '-', 'NOT SIGNED', '']];
-            return row.statuses.map((s) => [name, row.digest, s.signingProfileArn, s.status, [s.failureCode, s.failureReason].filter(Boolean).join(': ')]);
+            return row.statuses.map((s) => [
+              name,
+              row.digest,
+              s.signingProfileArn,
+              s.status,
+              [s.failureCode, s.failureReason].filter(Boolean).join(': '),
+            ]);
           }),
         ),
       env: (d) => ({ IMAGE_DIGEST: d.digest, SIGNING_STATUS: d.status }),
     },
   );
   if (status === 'FAILED') {
-    const failed = rows.flatMap((row) => row.statuses.filter((s) => s.status === 'FAILED').map((s) => `${row.platform ?? row.digest} (${s.signingProfileArn}${s.failureCode ? `: ${s.failureCode}` : ''})`));
+    const failed = rows.flatMap((row) =>
+      row.statuses
+        .filter((s) => s.status === 'FAILED')
+        .map(
+          (s) => `${row.platform ?? row.digest} (${s.signingProfileArn}${s.failureCode ? `: ${s.failureCode}` : ''})`,
+        ),
+    );
     throw new EcrctlError(`signing of ${r.repository}@${top.digest} failed for ${failed.join(', ')}`, {
       fix: 'check the signing profile (it must be active, and ECR must be allowed to use it); push the image again to retry',
     });
   }
   if (opts.requireSigned && status !== 'COMPLETE') {
-    throw new EcrctlError(`${r.repository}@${top.digest} is not signed${status === 'PARTIAL' ? ' for every platform' : ''} (status ${status})`, {
-      fix: 'check `ecrctl signing config get`: a rule must cover the repository when the image is pushed',
-    });
+    throw new EcrctlError(
+      `${r.repository}@${top.digest} is not signed${status === 'PARTIAL' ? ' for every platform' : ''} (status ${status})`,
+      {
+        fix: 'check `ecrctl signing config get`: a rule must cover the repository when the image is pushed',
+      },
+    );
   }
 }

@@ -47,9 +47,12 @@ export function defineTagPush(program: Command, host: CommandHost): void {
     .option('--create-repo', 'create a missing ECR repository (naming rules and .ecrctl.yaml defaults)')
     .option('--platform <os/arch[/variant]>', 'push only this platform of a multi-platform source')
     .option('--concurrency <n>', 'blobs transferred at once', '4')
-    .option('--no-referrers', 'do not push the image\'s referrers (signatures, SBOMs, attestations)')
+    .option('--no-referrers', "do not push the image's referrers (signatures, SBOMs, attestations)")
     .option('--scan', 'after the push, scan the image and report (the image stays pushed)')
-    .option('--fail-on <severity>', 'with --scan: exit 4 when a finding at or above CRITICAL|HIGH|MEDIUM|LOW|INFORMATIONAL remains')
+    .option(
+      '--fail-on <severity>',
+      'with --scan: exit 4 when a finding at or above CRITICAL|HIGH|MEDIUM|LOW|INFORMATIONAL remains',
+    )
     .option('--ignore <file>', 'with --scan: accepted findings (id, package, expiry, reason)')
     .option('--scan-timeout <duration>', 'with --scan: the longest wait for the scan', '10m')
     .addHelpText(
@@ -65,7 +68,9 @@ export function defineTagPush(program: Command, host: CommandHost): void {
     .action(async (source: string, target: string, opts: TagPushOptions, cmd: Command) => {
       const ctx = host.context(cmd);
       if ((opts.failOn !== undefined || opts.ignore !== undefined) && !opts.scan) {
-        throw new UsageError('--fail-on and --ignore go with --scan', { fix: 'add --scan, e.g. --scan --fail-on HIGH' });
+        throw new UsageError('--fail-on and --ignore go with --scan', {
+          fix: 'add --scan, e.g. --scan --fail-on HIGH',
+        });
       }
       const { runTransfer } = await import('../transfer.js');
       const pushed = await runTransfer(ctx, {

@@ -1,4 +1,3 @@
-
 import { type Command, Option } from 'commander';
 import { RuleViolation, UsageError } from '../../errors.js';
 import type { ResourceTag } from '../../policy/naming.js';
@@ -49,9 +48,17 @@ export function defineTemplate(program: Command, host: CommandHost): void {
     .command('create')
     .summary('create a template')
     .argument('<prefix>', 'repository namespace prefix (e.g. prod or team/base), or ROOT')
-    .option('--applied-for <use>', `what it applies to: ${TEMPLATE_USES.join(', ')} (repeatable; default CREATE_ON_PUSH)`, collect)
+    .option(
+      '--applied-for <use>',
+      `what it applies to: ${TEMPLATE_USES.join(', ')} (repeatable; default CREATE_ON_PUSH)`,
+      collect,
+    )
     .addOption(new Option('--tag-mutability <setting>', 'tag mutability of the repositories').choices(MUTABILITIES))
-    .option('--mutability-exclusion <pattern>', 'a tag wildcard excluded from the mutability setting (repeatable, ≤ 5)', collect)
+    .option(
+      '--mutability-exclusion <pattern>',
+      'a tag wildcard excluded from the mutability setting (repeatable, ≤ 5)',
+      collect,
+    )
     .addOption(new Option('--encryption <type>', 'encryption at rest').choices(['AES256', 'KMS', 'KMS_DSSE']))
     .option('--kms-key <arn>', 'KMS key for --encryption KMS / KMS_DSSE')
     .option('--lifecycle <file|preset:NAME[,k=v...]>', 'lifecycle policy JSON file, or a preset with its parameters')
@@ -134,11 +141,19 @@ async function connect(ctx: CliContext) {
 async function checkPrefix(prefix: string): Promise<void> {
   const { prefixProblem } = await import('../../policy/replication.js');
   const p = prefixProblem(prefix, 256);
-  if (p) throw new RuleViolation(p, { rule: 'a template prefix is a repository namespace (1–256 characters), or ROOT', value: prefix });
+  if (p)
+    throw new RuleViolation(p, {
+      rule: 'a template prefix is a repository namespace (1–256 characters), or ROOT',
+      value: prefix,
+    });
 }
 
 /** Returns the template the options describe, or throws naming every problem. */
-async function checkedTemplate(ctx: CliContext, prefix: string, opts: CreateOptions): Promise<import('../../ecr/templates.js').CreationTemplate> {
+async function checkedTemplate(
+  ctx: CliContext,
+  prefix: string,
+  opts: CreateOptions,
+): Promise<import('../../ecr/templates.js').CreationTemplate> {
   await checkPrefix(prefix);
   const uses = [...new Set(opts.appliedFor ?? ['CREATE_ON_PUSH'])];
   const badUse = uses.find((u) => !(TEMPLATE_USES as readonly string[]).includes(u));
@@ -148,7 +163,9 @@ async function checkedTemplate(ctx: CliContext, prefix: string, opts: CreateOpti
   const exclusions = opts.mutabilityExclusion ?? [];
   const withExclusion = opts.tagMutability?.endsWith('_WITH_EXCLUSION') === true;
   if (exclusions.length > 0 && !withExclusion) {
-    throw new UsageError('--mutability-exclusion needs an *_WITH_EXCLUSION --tag-mutability', { fix: 'use e.g. --tag-mutability IMMUTABLE_WITH_EXCLUSION' });
+    throw new UsageError('--mutability-exclusion needs an *_WITH_EXCLUSION --tag-mutability', {
+      fix: 'use e.g. --tag-mutability IMMUTABLE_WITH_EXCLUSION',
+    });
   }
   const naming = await import('../../policy/naming.js');
   if (withExclusion) {
@@ -173,10 +190,15 @@ async function checkedTemplate(ctx: CliContext, prefix: string, opts: CreateOpti
   if (tags.length > 0) {
     const problems = naming.validateResourceTags(tags);
     if (problems.length > 0) {
-      throw new RuleViolation(`--tag: ${problems[0]?.message}`, { ...(problems.length > 1 ? { problems: problems.map((p) => p.message) } : {}) });
+      throw new RuleViolation(`--tag: ${problems[0]?.message}`, {
+        ...(problems.length > 1 ? { problems: problems.map((p) => p.message) } : {}),
+      });
     }
   }
-  const t: import('../../ecr/templates.js').CreationTemplate = { prefix: prefix.replace(/\/$/, ''), appliedFor: uses as TemplateUse[] };
+  const t: import('../../ecr/templates.js').CreationTemplate = {
+    prefix: prefix.replace(/\/$/, ''),
+    appliedFor: uses as TemplateUse[],
+  };
   if (opts.description !== undefined) t.description = opts.description;
   if (opts.tagMutability) t.tagMutability = opts.tagMutability;
   if (withExclusion) t.mutabilityExclusions = exclusions;

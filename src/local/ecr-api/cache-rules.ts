@@ -48,13 +48,17 @@ const PREFIX = /^((?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)
 const PREFIX_TEXT = '^((?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*/?|ROOT)$';
 // The model's CredentialArn: a Secrets Manager secret named ecr-pullthroughcache/….
 const CREDENTIAL_ARN = /^arn:aws:secretsmanager:[a-zA-Z0-9-:]+:secret:ecr-pullthroughcache\/[a-zA-Z0-9/_+=.@-]+$/;
-const CREDENTIAL_ARN_TEXT = '^arn:aws:secretsmanager:[a-zA-Z0-9-:]+:secret:ecr\\-pullthroughcache\\/[a-zA-Z0-9\\/_+=.@-]+$';
+const CREDENTIAL_ARN_TEXT =
+  '^arn:aws:secretsmanager:[a-zA-Z0-9-:]+:secret:ecr\\-pullthroughcache\\/[a-zA-Z0-9\\/_+=.@-]+$';
 const ROLE_ARN = /^arn:aws:iam::[0-9]{12}:role\/\S+$/;
 const MAX_RULES = 50;
 
 /** Returns the upstream a URL names, as ECR infers it when upstreamRegistry is absent. */
 function upstreamOfUrl(url: string): Upstream | undefined {
-  const host = url.replace(/^https?:\/\//, '').replace(/\/.*$/, '').toLowerCase();
+  const host = url
+    .replace(/^https?:\/\//, '')
+    .replace(/\/.*$/, '')
+    .toLowerCase();
   if (host === 'public.ecr.aws') return 'ecr-public';
   if (host === 'quay.io') return 'quay';
   if (host === 'registry.k8s.io') return 'k8s';
@@ -102,7 +106,12 @@ function describeRule(registry: RegistryRecord, r: CacheRuleRecord) {
 
 /** Checks a credentialArn against the upstream's needs; returns it (or undefined). */
 function credentialOf(input: Record<string, unknown>, upstream: Upstream, required: boolean): string | undefined {
-  const arn = str(input, 'credentialArn', { min: 50, max: 612, pattern: CREDENTIAL_ARN, patternText: CREDENTIAL_ARN_TEXT });
+  const arn = str(input, 'credentialArn', {
+    min: 50,
+    max: 612,
+    pattern: CREDENTIAL_ARN,
+    patternText: CREDENTIAL_ARN_TEXT,
+  });
   if (arn === undefined && required && NEEDS_SECRET.has(upstream)) {
     throw new ApiError(
       'InvalidParameterException',
@@ -110,7 +119,10 @@ function credentialOf(input: Record<string, unknown>, upstream: Upstream, requir
     );
   }
   if (arn !== undefined && NO_SECRET.has(upstream)) {
-    throw new ApiError('InvalidParameterException', `Invalid parameter: credentialArn is not supported for upstream registry '${upstream}'`);
+    throw new ApiError(
+      'InvalidParameterException',
+      `Invalid parameter: credentialArn is not supported for upstream registry '${upstream}'`,
+    );
   }
   return arn;
 }
@@ -134,10 +146,19 @@ export const cacheRuleOperations: OperationTable = {
     }
     const credentialArn = credentialOf(req.input, upstream, true);
     const customRoleArn = str(req.input, 'customRoleArn', { max: 2048 });
-    if (customRoleArn !== undefined && !ROLE_ARN.test(customRoleArn)) throw invalidParameter('customRoleArn', 'Invalid IAM role ARN');
-    const upstreamRepositoryPrefix = str(req.input, 'upstreamRepositoryPrefix', { min: 2, max: 30, pattern: PREFIX, patternText: PREFIX_TEXT });
+    if (customRoleArn !== undefined && !ROLE_ARN.test(customRoleArn))
+      throw invalidParameter('customRoleArn', 'Invalid IAM role ARN');
+    const upstreamRepositoryPrefix = str(req.input, 'upstreamRepositoryPrefix', {
+      min: 2,
+      max: 30,
+      pattern: PREFIX,
+      patternText: PREFIX_TEXT,
+    });
     if (upstreamRepositoryPrefix !== undefined && upstream !== 'ecr') {
-      throw new ApiError('InvalidParameterException', `Invalid parameter: upstreamRepositoryPrefix is supported only for upstream registry 'ecr'`);
+      throw new ApiError(
+        'InvalidParameterException',
+        `Invalid parameter: upstreamRepositoryPrefix is supported only for upstream registry 'ecr'`,
+      );
     }
     const rule = await req.ctx.store.mutate(() => {
       const rules = rulesOf(registry);
@@ -148,9 +169,17 @@ export const cacheRuleOperations: OperationTable = {
         );
       }
       if (rules.length >= MAX_RULES) {
-        throw new ApiError('LimitExceededException', `The maximum number of pull through cache rules (${MAX_RULES}) has been reached`);
+        throw new ApiError(
+          'LimitExceededException',
+          `The maximum number of pull through cache rules (${MAX_RULES}) has been reached`,
+        );
       }
-      const r: CacheRuleRecord = { ecrRepositoryPrefix, upstreamRegistryUrl, upstreamRegistry: upstream, createdAt: req.ctx.now() };
+      const r: CacheRuleRecord = {
+        ecrRepositoryPrefix,
+        upstreamRegistryUrl,
+        upstreamRegistry: upstream,
+        createdAt: req.ctx.now(),
+      };
       if (credentialArn !== undefined) r.credentialArn = credentialArn;
       if (customRoleArn !== undefined) r.customRoleArn = customRoleArn;
       if (upstreamRepositoryPrefix !== undefined) r.upstreamRepositoryPrefix = upstreamRepositoryPrefix;
@@ -174,7 +203,10 @@ export const cacheRuleOperations: OperationTable = {
       });
     }
     const p = page(chosen, (r) => r.ecrRepositoryPrefix, req.input);
-    return { pullThroughCacheRules: p.items.map((r) => describeRule(registry, r)), ...(p.nextToken ? { nextToken: p.nextToken } : {}) };
+    return {
+      pullThroughCacheRules: p.items.map((r) => describeRule(registry, r)),
+      ...(p.nextToken ? { nextToken: p.nextToken } : {}),
+    };
   },
 
   async UpdatePullThroughCacheRule(req) {
@@ -184,7 +216,8 @@ export const cacheRuleOperations: OperationTable = {
     if (!current) throw notFound(prefix, registry);
     const credentialArn = credentialOf(req.input, current.upstreamRegistry, false);
     const customRoleArn = str(req.input, 'customRoleArn', { max: 2048 });
-    if (customRoleArn !== undefined && !ROLE_ARN.test(customRoleArn)) throw invalidParameter('customRoleArn', 'Invalid IAM role ARN');
+    if (customRoleArn !== undefined && !ROLE_ARN.test(customRoleArn))
+      throw invalidParameter('customRoleArn', 'Invalid IAM role ARN');
     const rule = await req.ctx.store.mutate(() => {
       const r = rulesOf(registry).find((x) => x.ecrRepositoryPrefix === prefix);
       if (!r) throw notFound(prefix, registry);
@@ -199,7 +232,9 @@ export const cacheRuleOperations: OperationTable = {
       updatedAt: ts(rule.updatedAt),
       ...(rule.credentialArn !== undefined ? { credentialArn: rule.credentialArn } : {}),
       ...(rule.customRoleArn !== undefined ? { customRoleArn: rule.customRoleArn } : {}),
-      ...(rule.upstreamRepositoryPrefix !== undefined ? { upstreamRepositoryPrefix: rule.upstreamRepositoryPrefix } : {}),
+      ...(rule.upstreamRepositoryPrefix !== undefined
+        ? { upstreamRepositoryPrefix: rule.upstreamRepositoryPrefix }
+        : {}),
     };
   },
 

@@ -13,17 +13,7 @@ import {
 } from '../images.js';
 import { API_TAG, SHA256_DIGEST } from '../rules.js';
 import type { ImageRecord, RegistryRecord, RepositoryRecord } from '../store.js';
-import {
-  list,
-  obj,
-  type OperationTable,
-  page,
-  privateRegistry,
-  reqStr,
-  requireRepository,
-  str,
-  ts,
-} from './kit.js';
+import { list, obj, type OperationTable, page, privateRegistry, reqStr, requireRepository, str, ts } from './kit.js';
 
 interface ImageId {
   imageDigest?: string;
@@ -88,26 +78,49 @@ function imageIdsOf(input: Record<string, unknown>, required: boolean): ImageId[
 /** Returns an ImageFailure, or undefined when the identifier is well formed. */
 function idFailure(id: ImageId) {
   if (id.imageDigest === undefined && id.imageTag === undefined) {
-    return { imageId: id, failureCode: 'MissingDigestAndTag', failureReason: 'Invalid request parameters: both tag and digest cannot be null' };
+    return {
+      imageId: id,
+      failureCode: 'MissingDigestAndTag',
+      failureReason: 'Invalid request parameters: both tag and digest cannot be null',
+    };
   }
   if (id.imageDigest !== undefined && !SHA256_DIGEST.test(id.imageDigest)) {
-    return { imageId: id, failureCode: 'InvalidImageDigest', failureReason: 'Invalid request parameters: image digest should satisfy the regex \'[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+\'' };
+    return {
+      imageId: id,
+      failureCode: 'InvalidImageDigest',
+      failureReason:
+        "Invalid request parameters: image digest should satisfy the regex '[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+'",
+    };
   }
   if (id.imageTag !== undefined && !API_TAG.test(id.imageTag)) {
-    return { imageId: id, failureCode: 'InvalidImageTag', failureReason: 'Invalid request parameters: image tag is invalid' };
+    return {
+      imageId: id,
+      failureCode: 'InvalidImageTag',
+      failureReason: 'Invalid request parameters: image tag is invalid',
+    };
   }
   return undefined;
 }
 
 /** Returns the image an identifier names, or the failure entry ECR's batch calls report for it. */
-function imageOrFailure(repo: RepositoryRecord, id: ImageId): { image: ImageRecord } | { failure: { imageId: ImageId; failureCode: string; failureReason: string } } {
+function imageOrFailure(
+  repo: RepositoryRecord,
+  id: ImageId,
+): { image: ImageRecord } | { failure: { imageId: ImageId; failureCode: string; failureReason: string } } {
   const bad = idFailure(id);
   if (bad) return { failure: bad };
   const image = resolveImage(repo, id);
   if (image === 'mismatch') {
-    return { failure: { imageId: id, failureCode: 'ImageTagDoesNotMatchDigest', failureReason: 'Invalid request parameters: image tag does not match the digest' } };
+    return {
+      failure: {
+        imageId: id,
+        failureCode: 'ImageTagDoesNotMatchDigest',
+        failureReason: 'Invalid request parameters: image tag does not match the digest',
+      },
+    };
   }
-  if (!image) return { failure: { imageId: id, failureCode: 'ImageNotFound', failureReason: 'Requested image not found' } };
+  if (!image)
+    return { failure: { imageId: id, failureCode: 'ImageNotFound', failureReason: 'Requested image not found' } };
   return { image };
 }
 
@@ -136,7 +149,10 @@ export const imageOperations: OperationTable = {
         throw invalidParameter('ImageManifest', 'Invalid JSON syntax');
       }
       if (typeof inner !== 'string') {
-        throw invalidParameter('imageManifestMediaType', 'the image manifest has no mediaType field, so imageManifestMediaType must be given');
+        throw invalidParameter(
+          'imageManifestMediaType',
+          'the image manifest has no mediaType field, so imageManifestMediaType must be given',
+        );
       }
     }
     try {
@@ -206,7 +222,10 @@ export const imageOperations: OperationTable = {
     const repo = requireRepository(registry, repository);
     if (ids) {
       if (req.input.maxResults !== undefined || req.input.nextToken !== undefined) {
-        throw new ApiError('InvalidParameterException', 'Invalid parameter: maxResults and nextToken cannot be used with imageIds');
+        throw new ApiError(
+          'InvalidParameterException',
+          'Invalid parameter: maxResults and nextToken cannot be used with imageIds',
+        );
       }
       const seen = new Map<string, ImageRecord>();
       for (const id of ids) {
@@ -247,7 +266,8 @@ export const imageOperations: OperationTable = {
     for (const image of Object.values(repo.images)) {
       const tags = tagsOf(repo, image.digest);
       const base = pushOrderKey(image);
-      if (tags.length === 0 && tagStatus !== 'TAGGED') entries.push({ key: `${base}|`, id: { imageDigest: image.digest } });
+      if (tags.length === 0 && tagStatus !== 'TAGGED')
+        entries.push({ key: `${base}|`, id: { imageDigest: image.digest } });
       if (tagStatus !== 'UNTAGGED') {
         for (const t of tags) entries.push({ key: `${base}|${t}`, id: { imageDigest: image.digest, imageTag: t } });
       }
@@ -307,6 +327,7 @@ export function deleteImageOrTag(
   if (refs.length > 0) return { deleted: [], referencedBy: refs };
   const tags = removeImage(repo, image.digest);
   return {
-    deleted: tags.length > 0 ? tags.map((t) => ({ imageDigest: image.digest, imageTag: t })) : [{ imageDigest: image.digest }],
+    deleted:
+      tags.length > 0 ? tags.map((t) => ({ imageDigest: image.digest, imageTag: t })) : [{ imageDigest: image.digest }],
   };
 }

@@ -71,7 +71,11 @@ export function int(input: Record<string, unknown>, field: string, min: number, 
 }
 
 /** Returns an array field (of objects or strings, as the caller checks). */
-export function list<T = unknown>(input: Record<string, unknown>, field: string, opts: { required?: boolean; min?: number; max?: number } = {}): T[] | undefined {
+export function list<T = unknown>(
+  input: Record<string, unknown>,
+  field: string,
+  opts: { required?: boolean; min?: number; max?: number } = {},
+): T[] | undefined {
   const v = input[field];
   if (v === undefined || v === null) {
     if (opts.required) throw invalidParameter(field, 'Member must not be null');
@@ -88,13 +92,18 @@ export function list<T = unknown>(input: Record<string, unknown>, field: string,
 }
 
 /** Returns an object field. */
-export function obj(input: Record<string, unknown>, field: string, required = false): Record<string, unknown> | undefined {
+export function obj(
+  input: Record<string, unknown>,
+  field: string,
+  required = false,
+): Record<string, unknown> | undefined {
   const v = input[field];
   if (v === undefined || v === null) {
     if (required) throw invalidParameter(field, 'Member must not be null');
     return undefined;
   }
-  if (typeof v !== 'object' || Array.isArray(v)) throw new ApiError('SerializationException', `Expected a structure for '${field}'`);
+  if (typeof v !== 'object' || Array.isArray(v))
+    throw new ApiError('SerializationException', `Expected a structure for '${field}'`);
   return v as Record<string, unknown>;
 }
 
@@ -176,7 +185,10 @@ export async function describeRepositoriesAnswer<V>(
   const names = list<string>(req.input, 'repositoryNames', { min: 1, max: 100 });
   if (names) {
     if (req.input.maxResults !== undefined || req.input.nextToken !== undefined) {
-      throw new ApiError('InvalidParameterException', 'Invalid parameter: maxResults and nextToken cannot be used with repositoryNames');
+      throw new ApiError(
+        'InvalidParameterException',
+        'Invalid parameter: maxResults and nextToken cannot be used with repositoryNames',
+      );
     }
     return { repositories: await Promise.all(names.map((n) => describe(requireRepository(registry, n)))) };
   }

@@ -40,7 +40,11 @@ export const layerOperations: OperationTable = {
       } else if (Object.hasOwn(repo.blobs, d)) {
         layers.push({ layerDigest: d, layerAvailability: 'AVAILABLE', layerSize: repo.blobs[d] });
       } else {
-        failures.push({ layerDigest: d, failureCode: 'MissingLayerDigest', failureReason: 'Requested layer not found' });
+        failures.push({
+          layerDigest: d,
+          failureCode: 'MissingLayerDigest',
+          failureReason: 'Requested layer not found',
+        });
       }
     }
     return { layers, failures };
@@ -63,7 +67,10 @@ export const layerOperations: OperationTable = {
     const last = int(req.input, 'partLastByte', 0, Number.MAX_SAFE_INTEGER);
     const blob = reqStr(req.input, 'layerPartBlob');
     if (first === undefined || last === undefined) {
-      throw new ApiError('InvalidParameterException', "Invalid parameter: 'partFirstByte' and 'partLastByte' are required");
+      throw new ApiError(
+        'InvalidParameterException',
+        "Invalid parameter: 'partFirstByte' and 'partLastByte' are required",
+      );
     }
     const bytes = Buffer.from(blob, 'base64');
     const invalid = (why: string) =>
@@ -77,9 +84,12 @@ export const layerOperations: OperationTable = {
       throw invalid(`the part must start at byte ${session.size} (it starts at ${first}); parts are uploaded in order`);
     }
     if (last - first + 1 !== bytes.length) {
-      throw invalid(`partFirstByte ${first} and partLastByte ${last} describe ${last - first + 1} bytes, but the part has ${bytes.length}`);
+      throw invalid(
+        `partFirstByte ${first} and partLastByte ${last} describe ${last - first + 1} bytes, but the part has ${bytes.length}`,
+      );
     }
-    if (bytes.length > MAX_PART) throw invalid(`a part may be at most ${MAX_PART} bytes (10 MiB); this one has ${bytes.length}`);
+    if (bytes.length > MAX_PART)
+      throw invalid(`a part may be at most ${MAX_PART} bytes (10 MiB); this one has ${bytes.length}`);
     if (session.lastPartSize !== undefined && session.lastPartSize < MIN_PART) {
       throw new ApiError(
         'LayerPartTooSmallException',
@@ -88,7 +98,12 @@ export const layerOperations: OperationTable = {
     }
     await appendBytes(req.ctx, session, bytes);
     session.lastPartSize = bytes.length;
-    return { registryId: registry.account, repositoryName: repository, uploadId: session.id, lastByteReceived: session.size - 1 };
+    return {
+      registryId: registry.account,
+      repositoryName: repository,
+      uploadId: session.id,
+      lastByteReceived: session.size - 1,
+    };
   },
 
   async CompleteLayerUpload(req) {
@@ -105,7 +120,10 @@ export const layerOperations: OperationTable = {
     const actual = uploadDigest(session);
     if (typeof expected !== 'string' || expected !== actual) {
       await abortUpload(req.ctx, session);
-      throw new ApiError('InvalidLayerException', `Invalid layer digest: the uploaded layer has digest '${actual}', not '${String(expected)}'`);
+      throw new ApiError(
+        'InvalidLayerException',
+        `Invalid layer digest: the uploaded layer has digest '${actual}', not '${String(expected)}'`,
+      );
     }
     if (Object.hasOwn(requireRepository(registry, repository).blobs, actual)) {
       await abortUpload(req.ctx, session);
@@ -128,10 +146,16 @@ export const layerOperations: OperationTable = {
     const digest = reqStr(req.input, 'layerDigest');
     const repo = requireRepository(registry, repository);
     if (!SHA256_DIGEST.test(digest)) {
-      throw new ApiError('InvalidParameterException', `Invalid parameter at 'layerDigest': '${digest}' is not a sha256 digest`);
+      throw new ApiError(
+        'InvalidParameterException',
+        `Invalid parameter at 'layerDigest': '${digest}' is not a sha256 digest`,
+      );
     }
     if (!Object.hasOwn(repo.blobs, digest)) {
-      throw new ApiError('LayersNotFoundException', `The layer with digest '${digest}' does not exist in the repository with name '${repository}' in the registry with id '${registry.account}'`);
+      throw new ApiError(
+        'LayersNotFoundException',
+        `The layer with digest '${digest}' does not exist in the repository with name '${repository}' in the registry with id '${registry.account}'`,
+      );
     }
     const endpoint = await req.ctx.registryEndpoint(registry);
     const token = mintDownloadToken(req.ctx.store.secret, {

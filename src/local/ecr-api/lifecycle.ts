@@ -57,7 +57,10 @@ function parsePolicyOrThrow(text: string): LifecyclePolicy {
   const first = problems[0];
   if (!policy || first) {
     // ECR names one problem at a time; the CLI validates locally and names them all.
-    throw invalidParameter('LifecyclePolicyText', `Lifecycle policy validation failure: ${first?.message ?? 'invalid policy'}`);
+    throw invalidParameter(
+      'LifecyclePolicyText',
+      `Lifecycle policy validation failure: ${first?.message ?? 'invalid policy'}`,
+    );
   }
   return policy;
 }
@@ -152,7 +155,10 @@ export const lifecycleOperations: OperationTable = {
       throw invalidParameter('filter.tagStatus', 'Member must satisfy enum value set: [TAGGED, UNTAGGED, ANY]');
     }
     if (ids && (req.input.maxResults !== undefined || req.input.nextToken !== undefined)) {
-      throw new ApiError('InvalidParameterException', 'Invalid parameter: maxResults and nextToken cannot be used with imageIds');
+      throw new ApiError(
+        'InvalidParameterException',
+        'Invalid parameter: maxResults and nextToken cannot be used with imageIds',
+      );
     }
     const repo = requireRepository(registry, name);
     const preview = repo.lifecyclePreview;
@@ -173,17 +179,23 @@ export const lifecycleOperations: OperationTable = {
     }
     const policy = parsePolicyOrThrow(preview.policyText);
     const images = new Map(Object.values(repo.images).map((i) => [i.digest, i]));
-    let decisions = simulateLifecycle(policy, lifecycleImagesOf(repo), new Date(preview.startedAt)).filter((d) => d.action !== 'keep');
+    let decisions = simulateLifecycle(policy, lifecycleImagesOf(repo), new Date(preview.startedAt)).filter(
+      (d) => d.action !== 'keep',
+    );
     const summary = {
       expiringImageTotalCount: decisions.filter((d) => d.action === 'expire').length,
       transitioningImageTotalCounts: [
         { targetStorageClass: 'ARCHIVE', imageTotalCount: decisions.filter((d) => d.action === 'transition').length },
       ],
     };
-    if (tagStatus !== 'ANY') decisions = decisions.filter((d) => (d.tags.length > 0) === (tagStatus === 'TAGGED'));
+    if (tagStatus !== 'ANY') decisions = decisions.filter((d) => d.tags.length > 0 === (tagStatus === 'TAGGED'));
     if (ids) {
       const wanted = (d: LifecycleDecision) =>
-        ids.some((id) => (id.imageDigest !== undefined && id.imageDigest === d.digest) || (typeof id.imageTag === 'string' && d.tags.includes(id.imageTag)));
+        ids.some(
+          (id) =>
+            (id.imageDigest !== undefined && id.imageDigest === d.digest) ||
+            (typeof id.imageTag === 'string' && d.tags.includes(id.imageTag)),
+        );
       decisions = decisions.filter(wanted);
     }
     const keyOf = (d: LifecycleDecision) => {
@@ -239,7 +251,13 @@ export async function applyLifecyclePolicies(ctx: LocalContext, now?: Date): Pro
         repo.lifecycleEvaluatedAt = at.getTime();
         if (!policy) continue;
         const decisions = simulateLifecycle(policy, lifecycleImagesOf(repo), at);
-        const result: AppliedLifecycle = { registryId: registry.account, region: registry.region, repository: repo.name, expired: [], transitionsSkipped: [] };
+        const result: AppliedLifecycle = {
+          registryId: registry.account,
+          region: registry.region,
+          repository: repo.name,
+          expired: [],
+          transitionsSkipped: [],
+        };
         for (const d of decisions) {
           if (d.action === 'expire') {
             result.expired.push({ digest: d.digest, tags: removeImage(repo, d.digest) });

@@ -16,7 +16,10 @@ function policyOf(registry: RegistryRecord): string | undefined {
 }
 
 function notFound(registry: RegistryRecord): ApiError {
-  return new ApiError('RegistryPolicyNotFoundException', `Registry policy does not exist in the registry with id '${registry.account}'`);
+  return new ApiError(
+    'RegistryPolicyNotFoundException',
+    `Registry policy does not exist in the registry with id '${registry.account}'`,
+  );
 }
 
 /** Returns true when every action of every statement is allowed in a registry policy. */
@@ -31,7 +34,8 @@ function registryActionsOnly(doc: unknown): boolean {
       if (typeof a !== 'string') return false;
       // A wildcard is accepted (the user guide advises against it, but ECR takes it).
       if (a.includes('*') && actionsMatching(a).length > 0) continue;
-      if (!(REGISTRY_POLICY_ACTIONS as readonly string[]).some((r) => r.toLowerCase() === a.toLowerCase())) return false;
+      if (!(REGISTRY_POLICY_ACTIONS as readonly string[]).some((r) => r.toLowerCase() === a.toLowerCase()))
+        return false;
     }
   }
   return true;

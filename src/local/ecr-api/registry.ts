@@ -12,7 +12,10 @@ export const registryOperations: OperationTable = {
     const authorizationData = [];
     for (const id of ids) {
       if (typeof id !== 'string' || !REGISTRY_ID.test(id)) {
-        throw new ApiError('InvalidParameterException', `Invalid parameter at 'registryIds' failed to satisfy constraint: 'must satisfy regular expression '[0-9]{12}''`);
+        throw new ApiError(
+          'InvalidParameterException',
+          `Invalid parameter at 'registryIds' failed to satisfy constraint: 'must satisfy regular expression '[0-9]{12}''`,
+        );
       }
       const registry = req.ctx.store.registry('private', id, req.region);
       const password = mintPassword(req.ctx.store.secret, { kind: 'private', account: id, region: req.region, exp });

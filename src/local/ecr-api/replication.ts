@@ -37,7 +37,12 @@ interface BackfillRecord {
   reports: number;
   startedAt: number;
   endedAt: number;
-  results: { repositoryName: string; imageId: { imageDigest: string; imageTag?: string }; status: 'COMPLETE' | 'FAILED'; failureCode?: string }[];
+  results: {
+    repositoryName: string;
+    imageId: { imageDigest: string; imageTag?: string };
+    status: 'COMPLETE' | 'FAILED';
+    failureCode?: string;
+  }[];
 }
 
 // The API model's limits; ECR itself allows at most 25 unique destinations in all.
@@ -66,7 +71,9 @@ function keyOf(d: Destination): string {
 /** Returns true when a rule's filters cover the repository (no filters: every repository). */
 function ruleCovers(rule: ReplicationRule, repository: string): boolean {
   const filters = rule.repositoryFilters ?? [];
-  return filters.length === 0 || filters.some((f) => f.filterType === 'PREFIX_MATCH' && repository.startsWith(f.filter));
+  return (
+    filters.length === 0 || filters.some((f) => f.filterType === 'PREFIX_MATCH' && repository.startsWith(f.filter))
+  );
 }
 
 /** Returns the destinations a push to repository replicates to, without repeats. */
@@ -142,7 +149,9 @@ async function copyImageTo(
       ctx.log(`replication of ${name}@${digest} to ${target.region}/${target.account} failed: ${err.message}`);
       return err.kind === 'tag-immutable' ? 'IMAGE_TAG_ALREADY_EXISTS' : err.kind.toUpperCase().replaceAll('-', '_');
     }
-    ctx.log(`replication of ${name}@${digest} to ${target.region}/${target.account} failed: ${err instanceof Error ? err.message : String(err)}`);
+    ctx.log(
+      `replication of ${name}@${digest} to ${target.region}/${target.account} failed: ${err instanceof Error ? err.message : String(err)}`,
+    );
     return 'INTERNAL_ERROR';
   }
 }
@@ -168,7 +177,12 @@ export async function replicateOnPush(
   for (const d of destinations) {
     const target = ctx.store.registry('private', d.registryId, d.region);
     const failure = await copyImageTo(ctx, repo, digest, tag === undefined ? [] : [tag], target);
-    outcomes.push({ region: d.region, registryId: d.registryId, status: failure ? 'FAILED' : 'COMPLETE', ...(failure ? { failureCode: failure } : {}) });
+    outcomes.push({
+      region: d.region,
+      registryId: d.registryId,
+      status: failure ? 'FAILED' : 'COMPLETE',
+      ...(failure ? { failureCode: failure } : {}),
+    });
   }
   await ctx.store.mutate(() => {
     const image = findRepository(registry, repository)?.images[digest];
@@ -180,8 +194,16 @@ export async function replicateOnPush(
 
 function destinationOf(raw: unknown, field: string): Destination {
   if (!raw || typeof raw !== 'object') throw invalidParameter(field, 'Member must not be null');
-  const region = reqStr(raw as Record<string, unknown>, 'region', { min: 2, max: 25, pattern: REGION, patternText: '[0-9a-z-]{2,25}' });
-  const registryId = reqStr(raw as Record<string, unknown>, 'registryId', { pattern: REGISTRY_ID, patternText: '[0-9]{12}' });
+  const region = reqStr(raw as Record<string, unknown>, 'region', {
+    min: 2,
+    max: 25,
+    pattern: REGION,
+    patternText: '[0-9a-z-]{2,25}',
+  });
+  const registryId = reqStr(raw as Record<string, unknown>, 'registryId', {
+    pattern: REGISTRY_ID,
+    patternText: '[0-9]{12}',
+  });
   return { region, registryId };
 }
 
@@ -191,11 +213,12 @@ function configurationOf(input: Record<string, unknown>, source: RegistryRecord)
   const raw = list<unknown>(cfg, 'rules', { required: true, max: MAX_RULES }) ?? [];
   const unique = new Set<string>();
   const rules = raw.map((r, i) => {
-    if (!r || typeof r !== 'object') throw invalidParameter(`replicationConfiguration.rules.${i + 1}`, 'Member must not be null');
+    if (!r || typeof r !== 'object')
+      throw invalidParameter(`replicationConfiguration.rules.${i + 1}`, 'Member must not be null');
     const rule = r as Record<string, unknown>;
-    const dests = (list<unknown>(rule, 'destinations', { required: true, min: 1, max: MAX_UNIQUE_DESTINATIONS }) ?? []).map((d) =>
-      destinationOf(d, 'destinations'),
-    );
+    const dests = (
+      list<unknown>(rule, 'destinations', { required: true, min: 1, max: MAX_UNIQUE_DESTINATIONS }) ?? []
+    ).map((d) => destinationOf(d, 'destinations'));
     for (const d of dests) {
       if (d.region === source.region && d.registryId === source.account) {
         throw new ApiError(
@@ -206,9 +229,15 @@ function configurationOf(input: Record<string, unknown>, source: RegistryRecord)
       unique.add(keyOf(d));
     }
     const filters = list<unknown>(rule, 'repositoryFilters', { min: 1, max: MAX_FILTERS })?.map((f) => {
-      const filter = reqStr(f as Record<string, unknown>, 'filter', { min: 2, max: 256, pattern: FILTER, patternText: FILTER_TEXT });
+      const filter = reqStr(f as Record<string, unknown>, 'filter', {
+        min: 2,
+        max: 256,
+        pattern: FILTER,
+        patternText: FILTER_TEXT,
+      });
       const filterType = reqStr(f as Record<string, unknown>, 'filterType');
-      if (filterType !== 'PREFIX_MATCH') throw invalidParameter('filterType', 'Member must satisfy enum value set: [PREFIX_MATCH]');
+      if (filterType !== 'PREFIX_MATCH')
+        throw invalidParameter('filterType', 'Member must satisfy enum value set: [PREFIX_MATCH]');
       return { filter, filterType };
     });
     return { destinations: dests, ...(filters ? { repositoryFilters: filters } : {}) };
@@ -252,7 +281,10 @@ function backfillProgress(b: BackfillRecord) {
 }
 
 function backfillNotFound(id: string, registry: RegistryRecord): ApiError {
-  return new ApiError('ReplicationBackfillNotFoundException', `The replication backfill with id '${id}' does not exist in the registry with id '${registry.account}'`);
+  return new ApiError(
+    'ReplicationBackfillNotFoundException',
+    `The replication backfill with id '${id}' does not exist in the registry with id '${registry.account}'`,
+  );
 }
 
 function isFinal(status: BackfillRecord['status']): boolean {
@@ -281,7 +313,10 @@ export const replicationOperations: OperationTable = {
     if (tag !== undefined) imageId.imageTag = tag;
     const repo = findRepository(registry, repositoryName);
     if (!repo) {
-      throw new ApiError('RepositoryNotFoundException', `The repository with name '${repositoryName}' does not exist in the registry with id '${registry.account}'`);
+      throw new ApiError(
+        'RepositoryNotFoundException',
+        `The repository with name '${repositoryName}' does not exist in the registry with id '${registry.account}'`,
+      );
     }
     const image = resolveImage(repo, imageId);
     if (!image || image === 'mismatch') {
@@ -301,7 +336,11 @@ export const replicationOperations: OperationTable = {
         };
       }),
     );
-    return { repositoryName, imageId: { imageDigest: image.digest, ...(imageId.imageTag ? { imageTag: imageId.imageTag } : {}) }, replicationStatuses: statuses };
+    return {
+      repositoryName,
+      imageId: { imageDigest: image.digest, ...(imageId.imageTag ? { imageTag: imageId.imageTag } : {}) },
+      replicationStatuses: statuses,
+    };
   },
 
   async StartReplicationBackfill(req) {
@@ -310,10 +349,16 @@ export const replicationOperations: OperationTable = {
     const key = keyOf(destination);
     const rules = rulesOf(registry).filter((r) => r.destinations.some((d) => keyOf(d) === key));
     if (rules.length === 0) {
-      throw new ApiError('InvalidParameterException', `Invalid parameter: no replication rule has the destination region '${destination.region}' and registry '${destination.registryId}'`);
+      throw new ApiError(
+        'InvalidParameterException',
+        `Invalid parameter: no replication rule has the destination region '${destination.region}' and registry '${destination.registryId}'`,
+      );
     }
     if (backfillsOf(registry).some((b) => keyOf(b.destination) === key && !isFinal(b.status))) {
-      throw new ApiError('ReplicationBackfillInProgressException', `A replication backfill to region '${destination.region}' and registry '${destination.registryId}' is already in progress`);
+      throw new ApiError(
+        'ReplicationBackfillInProgressException',
+        `A replication backfill to region '${destination.region}' and registry '${destination.registryId}' is already in progress`,
+      );
     }
     const startedAt = req.ctx.now();
     const target = req.ctx.store.registry('private', destination.registryId, destination.region);
@@ -346,7 +391,13 @@ export const replicationOperations: OperationTable = {
     await req.ctx.store.mutate(() => {
       backfillsOf(registry).push(record);
     });
-    return { replicationBackfillId: record.id, registryId: registry.account, destination, status: record.status, startedAt: ts(startedAt) };
+    return {
+      replicationBackfillId: record.id,
+      registryId: registry.account,
+      destination,
+      status: record.status,
+      startedAt: ts(startedAt),
+    };
   },
 
   async ListReplicationBackfills(req) {
@@ -396,12 +447,21 @@ export const replicationOperations: OperationTable = {
     const b = backfillsOf(registry).find((x) => x.id === id);
     if (!b) throw backfillNotFound(id, registry);
     if (isFinal(b.status)) {
-      throw new ApiError('ReplicationBackfillInvalidStatusException', `The replication backfill with id '${id}' is ${b.status} and cannot be stopped`);
+      throw new ApiError(
+        'ReplicationBackfillInvalidStatusException',
+        `The replication backfill with id '${id}' is ${b.status} and cannot be stopped`,
+      );
     }
     await req.ctx.store.mutate(() => {
       b.status = 'STOPPING';
       b.outcome = 'STOPPED';
     });
-    return { registryId: registry.account, replicationBackfillId: b.id, destination: b.destination, status: b.status, startedAt: ts(b.startedAt) };
+    return {
+      registryId: registry.account,
+      replicationBackfillId: b.id,
+      destination: b.destination,
+      status: b.status,
+      startedAt: ts(b.startedAt),
+    };
   },
 };

@@ -21,7 +21,12 @@ import {
 
 /** Reads repositoryName with ECR's name rule. */
 export function repositoryNameOf(input: Record<string, unknown>): string {
-  return reqStr(input, 'repositoryName', { min: 2, max: 256, pattern: REPOSITORY_NAME, patternText: REPOSITORY_NAME_PATTERN });
+  return reqStr(input, 'repositoryName', {
+    min: 2,
+    max: 256,
+    pattern: REPOSITORY_NAME,
+    patternText: REPOSITORY_NAME_PATTERN,
+  });
 }
 
 /** Returns a repository as the API describes it. */
@@ -34,14 +39,19 @@ export async function describeRepository(req: ApiRequest, registry: RegistryReco
     repositoryUri: `${host}/${repo.name}`,
     createdAt: ts(repo.createdAt),
     imageTagMutability: repo.imageTagMutability,
-    ...(repo.imageTagMutabilityExclusionFilters ? { imageTagMutabilityExclusionFilters: repo.imageTagMutabilityExclusionFilters } : {}),
+    ...(repo.imageTagMutabilityExclusionFilters
+      ? { imageTagMutabilityExclusionFilters: repo.imageTagMutabilityExclusionFilters }
+      : {}),
     imageScanningConfiguration: { scanOnPush: repo.scanOnPush },
     encryptionConfiguration: repo.encryption,
   };
 }
 
 /** Validates tag mutability and its exclusion filters as ECR does. */
-export function mutabilityOf(input: Record<string, unknown>, required: boolean): {
+export function mutabilityOf(
+  input: Record<string, unknown>,
+  required: boolean,
+): {
   mutability: string;
   filters?: MutabilityExclusionFilter[];
 } {
@@ -68,7 +78,8 @@ export function mutabilityOf(input: Record<string, unknown>, required: boolean):
   }
   const filters = raw.map((f) => {
     const filterType = reqStr(f, 'filterType');
-    if (filterType !== 'WILDCARD') throw invalidParameter('filterType', 'Member must satisfy enum value set: [WILDCARD]');
+    if (filterType !== 'WILDCARD')
+      throw invalidParameter('filterType', 'Member must satisfy enum value set: [WILDCARD]');
     const filter = reqStr(f, 'filter', { pattern: EXCLUSION_FILTER, patternText: '^[0-9a-zA-Z._*-]{1,128}' });
     return { filterType, filter };
   });
@@ -82,10 +93,16 @@ export function resourceTagsOf(input: Record<string, unknown>, field = 'tags'): 
     const Key = t.Key;
     const Value = t.Value ?? '';
     if (typeof Key !== 'string' || Key.length < 1 || Key.length > 128 || Key.startsWith('aws:')) {
-      throw new ApiError('InvalidTagParameterException', `Invalid tag key '${String(Key)}': keys are 1-128 characters and may not start with 'aws:'`);
+      throw new ApiError(
+        'InvalidTagParameterException',
+        `Invalid tag key '${String(Key)}': keys are 1-128 characters and may not start with 'aws:'`,
+      );
     }
     if (typeof Value !== 'string' || Value.length > 256) {
-      throw new ApiError('InvalidTagParameterException', `Invalid value for tag key '${Key}': values are at most 256 characters`);
+      throw new ApiError(
+        'InvalidTagParameterException',
+        `Invalid value for tag key '${Key}': values are at most 256 characters`,
+      );
     }
     return { Key, Value };
   });
@@ -97,7 +114,10 @@ export function mergeTags(existing: readonly ResourceTag[], added: readonly Reso
   const map = new Map(existing.map((t) => [t.Key, t.Value]));
   for (const t of added) map.set(t.Key, t.Value);
   if (map.size > 50) {
-    throw new ApiError('TooManyTagsException', `A repository can have at most 50 tags; this request would give it ${map.size}`);
+    throw new ApiError(
+      'TooManyTagsException',
+      `A repository can have at most 50 tags; this request would give it ${map.size}`,
+    );
   }
   return [...map].map(([Key, Value]) => ({ Key, Value }));
 }
@@ -106,11 +126,17 @@ export function mergeTags(existing: readonly ResourceTag[], added: readonly Reso
 export function checkedEncryption(cfg: Record<string, unknown>): { encryptionType: string; kmsKey?: string } {
   const encryptionType = reqStr(cfg, 'encryptionType');
   if (!['AES256', 'KMS', 'KMS_DSSE'].includes(encryptionType)) {
-    throw invalidParameter('encryptionConfiguration.encryptionType', 'Member must satisfy enum value set: [AES256, KMS, KMS_DSSE]');
+    throw invalidParameter(
+      'encryptionConfiguration.encryptionType',
+      'Member must satisfy enum value set: [AES256, KMS, KMS_DSSE]',
+    );
   }
   const kmsKey = str(cfg, 'kmsKey', { min: 1, max: 2048 });
   if (kmsKey !== undefined && encryptionType === 'AES256') {
-    throw new ApiError('InvalidParameterException', 'Invalid parameter: kmsKey can only be specified when encryptionType is KMS or KMS_DSSE');
+    throw new ApiError(
+      'InvalidParameterException',
+      'Invalid parameter: kmsKey can only be specified when encryptionType is KMS or KMS_DSSE',
+    );
   }
   return kmsKey === undefined ? { encryptionType } : { encryptionType, kmsKey };
 }
@@ -133,7 +159,7 @@ function policyTextOf(input: Record<string, unknown>): string {
     doc = undefined;
   }
   const statements = doc && typeof doc === 'object' ? (doc as { Statement?: unknown }).Statement : undefined;
-  if (!statements || (typeof statements !== 'object')) {
+  if (!statements || typeof statements !== 'object') {
     throw invalidParameter('PolicyText', 'Invalid repository policy provided');
   }
   return text;
@@ -273,7 +299,8 @@ export function resourceTagOperations(
     async TagResource(req) {
       const { registry, name } = resourceOf(req);
       const added = resourceTagsOf(req.input, 'tags');
-      if (opts.refuseEmpty && added.length === 0) throw invalidParameter('tags', 'Member must have length greater than or equal to 1');
+      if (opts.refuseEmpty && added.length === 0)
+        throw invalidParameter('tags', 'Member must have length greater than or equal to 1');
       await req.ctx.store.mutate(() => {
         const repo = requireRepository(registry, name);
         repo.resourceTags = mergeTags(repo.resourceTags, added);
@@ -312,7 +339,10 @@ function resourceOf(req: ApiRequest): { registry: RegistryRecord; name: string }
   if (!m) throw invalidParameter('resourceArn', 'Invalid ARN');
   const [, region, account, name] = m as unknown as [string, string, string, string];
   if (region !== req.region) {
-    throw new ApiError('InvalidParameterException', `Invalid parameter at 'resourceArn': the ARN's region '${region}' is not the region of the request '${req.region}'`);
+    throw new ApiError(
+      'InvalidParameterException',
+      `Invalid parameter at 'resourceArn': the ARN's region '${region}' is not the region of the request '${req.region}'`,
+    );
   }
   return { registry: req.ctx.store.registry('private', account, region), name };
 }

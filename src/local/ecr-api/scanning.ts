@@ -18,7 +18,20 @@ import type { ImageRecord, ImageScanRecord, RegistryRecord, RepositoryRecord } f
 import { registryKey } from '../store.js';
 import { severityRank, wildcardMatches } from '../../policy/scan.js';
 import { imageOperations } from './images.js';
-import { type ApiRequest, int, list, obj, type OperationTable, page, privateRegistry, reqStr, requireRepository, sortable, str, ts } from './kit.js';
+import {
+  type ApiRequest,
+  int,
+  list,
+  obj,
+  type OperationTable,
+  page,
+  privateRegistry,
+  reqStr,
+  requireRepository,
+  sortable,
+  str,
+  ts,
+} from './kit.js';
 
 const DAY_MS = 24 * 3600 * 1000;
 const FREQUENCIES = ['SCAN_ON_PUSH', 'CONTINUOUS_SCAN', 'MANUAL'];
@@ -37,7 +50,9 @@ interface StoredConfiguration {
 }
 
 function configurationOf(registry: RegistryRecord): StoredConfiguration {
-  return (registry.settings?.scanningConfiguration as StoredConfiguration | undefined) ?? { scanType: 'BASIC', rules: [] };
+  return (
+    (registry.settings?.scanningConfiguration as StoredConfiguration | undefined) ?? { scanType: 'BASIC', rules: [] }
+  );
 }
 
 /** Returns true when the registry or repository settings scan this repository without being asked. */
@@ -67,7 +82,13 @@ function runKey(ctx: LocalContext, registry: RegistryRecord, repo: string, diges
 }
 
 /** Starts (once) the scanner for an image's IN_PROGRESS scan and returns its completion. */
-function runScan(ctx: LocalContext, registry: RegistryRecord, repoName: string, digest: string, startedAt: number): Promise<void> {
+function runScan(
+  ctx: LocalContext,
+  registry: RegistryRecord,
+  repoName: string,
+  digest: string,
+  startedAt: number,
+): Promise<void> {
   const key = runKey(ctx, registry, repoName, digest, startedAt);
   let job = running.get(key);
   if (!job) {
@@ -105,12 +126,21 @@ function runScan(ctx: LocalContext, registry: RegistryRecord, repoName: string, 
 
 function sortHits(hits: readonly ScanHit[]): ScanHit[] {
   return [...hits].sort(
-    (a, b) => severityRank(b.severity) - severityRank(a.severity) || a.id.localeCompare(b.id) || a.package.localeCompare(b.package),
+    (a, b) =>
+      severityRank(b.severity) - severityRank(a.severity) ||
+      a.id.localeCompare(b.id) ||
+      a.package.localeCompare(b.package),
   );
 }
 
 /** Records a new IN_PROGRESS scan (in memory; the caller persists) and starts the scanner. */
-function beginScan(ctx: LocalContext, registry: RegistryRecord, repo: RepositoryRecord, image: ImageRecord, startedAt: number): ImageScanRecord {
+function beginScan(
+  ctx: LocalContext,
+  registry: RegistryRecord,
+  repo: RepositoryRecord,
+  image: ImageRecord,
+  startedAt: number,
+): ImageScanRecord {
   const scan: ImageScanRecord = { type: configurationOf(registry).scanType, status: 'IN_PROGRESS', startedAt };
   image.scan = scan;
   void runScan(ctx, registry, repo.name, image.digest, startedAt);
@@ -118,7 +148,12 @@ function beginScan(ctx: LocalContext, registry: RegistryRecord, repo: Repository
 }
 
 /** Applies scan on push / continuous scanning to an image not scanned under the current type. */
-async function ensureAutomaticScan(ctx: LocalContext, registry: RegistryRecord, repo: RepositoryRecord, image: ImageRecord): Promise<void> {
+async function ensureAutomaticScan(
+  ctx: LocalContext,
+  registry: RegistryRecord,
+  repo: RepositoryRecord,
+  image: ImageRecord,
+): Promise<void> {
   if (currentScan(registry, image) || isIndex(image) || !scansAutomatically(registry, repo)) return;
   await ctx.store.mutate(() => {
     if (currentScan(registry, image)) return;
@@ -129,7 +164,12 @@ async function ensureAutomaticScan(ctx: LocalContext, registry: RegistryRecord, 
 }
 
 /** Waits for an IN_PROGRESS scan to end (restarting the scanner after a server restart). */
-async function settle(ctx: LocalContext, registry: RegistryRecord, repo: RepositoryRecord, image: ImageRecord): Promise<void> {
+async function settle(
+  ctx: LocalContext,
+  registry: RegistryRecord,
+  repo: RepositoryRecord,
+  image: ImageRecord,
+): Promise<void> {
   const scan = image.scan;
   if (scan?.status === 'IN_PROGRESS') await runScan(ctx, registry, repo.name, image.digest, scan.startedAt);
 }
@@ -149,7 +189,11 @@ function describeId(id: { imageDigest?: string; imageTag?: string }): string {
 }
 
 /** Returns the image a request's imageId names, or throws ECR's exceptions. */
-function requireImage(req: ApiRequest, registry: RegistryRecord, repo: RepositoryRecord): { image: ImageRecord; id: { imageDigest?: string; imageTag?: string } } {
+function requireImage(
+  req: ApiRequest,
+  registry: RegistryRecord,
+  repo: RepositoryRecord,
+): { image: ImageRecord; id: { imageDigest?: string; imageTag?: string } } {
   const raw = obj(req.input, 'imageId', true)!;
   const id: { imageDigest?: string; imageTag?: string } = {};
   const digest = str(raw, 'imageDigest');
@@ -195,8 +239,16 @@ function basicFinding(h: ScanHit) {
   };
 }
 
-function enhancedFinding(registry: RegistryRecord, repo: RepositoryRecord, image: ImageRecord, scan: ImageScanRecord, h: ScanHit) {
-  const [epoch, rest] = h.version.includes(':') ? [Number(h.version.split(':')[0]), h.version.slice(h.version.indexOf(':') + 1)] : [0, h.version];
+function enhancedFinding(
+  registry: RegistryRecord,
+  repo: RepositoryRecord,
+  image: ImageRecord,
+  scan: ImageScanRecord,
+  h: ScanHit,
+) {
+  const [epoch, rest] = h.version.includes(':')
+    ? [Number(h.version.split(':')[0]), h.version.slice(h.version.indexOf(':') + 1)]
+    : [0, h.version];
   const dash = rest.lastIndexOf('-');
   const findingId = createHash('sha256').update(`${image.digest}|${h.id}|${h.package}`).digest('hex').slice(0, 32);
   const observed = ts(scan.completedAt ?? scan.startedAt);
@@ -209,7 +261,9 @@ function enhancedFinding(registry: RegistryRecord, repo: RepositoryRecord, image
     lastObservedAt: observed,
     updatedAt: observed,
     packageVulnerabilityDetails: {
-      ...(h.score !== undefined ? { cvss: [{ baseScore: h.score, scoringVector: '', source: 'NVD', version: '3.1' }] } : { cvss: [] }),
+      ...(h.score !== undefined
+        ? { cvss: [{ baseScore: h.score, scoringVector: '', source: 'NVD', version: '3.1' }] }
+        : { cvss: [] }),
       referenceUrls: h.uri ? [h.uri] : [],
       relatedVulnerabilities: [],
       source: h.ecosystem === 'deb' ? 'DEBIAN_CVE' : 'ALPINE_SECDB',
@@ -252,7 +306,12 @@ function enhancedFinding(registry: RegistryRecord, repo: RepositoryRecord, image
       },
     ],
     ...(h.score !== undefined
-      ? { score: h.score, scoreDetails: { cvss: { adjustments: [], score: h.score, scoreSource: 'NVD', scoringVector: '', version: '3.1' } } }
+      ? {
+          score: h.score,
+          scoreDetails: {
+            cvss: { adjustments: [], score: h.score, scoreSource: 'NVD', scoringVector: '', version: '3.1' },
+          },
+        }
       : {}),
     severity,
     status: 'ACTIVE',
@@ -268,7 +327,9 @@ function scanFieldsOf(registry: RegistryRecord, image: ImageRecord): Record<stri
   const scan = currentScan(registry, image);
   if (!scan) return {};
   const description = shownDescription(scan);
-  const out: Record<string, unknown> = { imageScanStatus: { status: shownStatus(scan), ...(description ? { description } : {}) } };
+  const out: Record<string, unknown> = {
+    imageScanStatus: { status: shownStatus(scan), ...(description ? { description } : {}) },
+  };
   if (scan.status === 'COMPLETE') {
     out.imageScanFindingsSummary = {
       imageScanCompletedAt: ts(scan.completedAt),
@@ -286,7 +347,10 @@ export const scanningOperations: OperationTable = {
     const repo = requireRepository(registry, repository);
     const { image, id } = requireImage(req, registry, repo);
     if (isIndex(image)) {
-      throw new ApiError('UnsupportedImageTypeException', 'The image is an image index: scanning an index is not supported. Scan the images it lists instead.');
+      throw new ApiError(
+        'UnsupportedImageTypeException',
+        'The image is an image index: scanning an index is not supported. Scan the images it lists instead.',
+      );
     }
     if (configurationOf(registry).scanType === 'ENHANCED') {
       throw new ApiError(
@@ -363,7 +427,10 @@ export const scanningOperations: OperationTable = {
     const rules: StoredRule[] = rawRules.map((r, i) => {
       const scanFrequency = reqStr(r, 'scanFrequency');
       if (!FREQUENCIES.includes(scanFrequency)) {
-        throw invalidParameter(`rules.${i + 1}.member.scanFrequency`, `Member must satisfy enum value set: [${FREQUENCIES.join(', ')}]`);
+        throw invalidParameter(
+          `rules.${i + 1}.member.scanFrequency`,
+          `Member must satisfy enum value set: [${FREQUENCIES.join(', ')}]`,
+        );
       }
       if (scanType === 'BASIC' && scanFrequency === 'CONTINUOUS_SCAN') {
         throw new ApiError('ValidationException', 'CONTINUOUS_SCAN is only supported for the ENHANCED scan type');
@@ -375,10 +442,16 @@ export const scanningOperations: OperationTable = {
           const filter = reqStr(f, 'filter', { min: 1, max: 255 });
           const filterType = reqStr(f, 'filterType');
           if (filterType !== 'WILDCARD') {
-            throw invalidParameter(`rules.${i + 1}.member.repositoryFilters.${j + 1}.member.filterType`, 'Member must satisfy enum value set: [WILDCARD]');
+            throw invalidParameter(
+              `rules.${i + 1}.member.repositoryFilters.${j + 1}.member.filterType`,
+              'Member must satisfy enum value set: [WILDCARD]',
+            );
           }
           if (!FILTER.test(filter)) {
-            throw invalidParameter(`rules.${i + 1}.member.repositoryFilters.${j + 1}.member.filter`, `must satisfy regular expression '${FILTER_TEXT}'`);
+            throw invalidParameter(
+              `rules.${i + 1}.member.repositoryFilters.${j + 1}.member.filter`,
+              `must satisfy regular expression '${FILTER_TEXT}'`,
+            );
           }
           return { filter, filterType };
         }),

@@ -11,7 +11,13 @@ import { findRepository } from '../context.js';
 import { ApiError, invalidParameter } from '../errors.js';
 import { putManifest, resolveImage } from '../images.js';
 import { MEDIA_TYPES } from '../manifest.js';
-import { EMPTY_CONFIG, JWS_MEDIA_TYPE, loadSigner, NOTARY_SIGNATURE_TYPE, SIGNING_PROFILE_ANNOTATION } from '../signer.js';
+import {
+  EMPTY_CONFIG,
+  JWS_MEDIA_TYPE,
+  loadSigner,
+  NOTARY_SIGNATURE_TYPE,
+  SIGNING_PROFILE_ANNOTATION,
+} from '../signer.js';
 import type { ImageRecord, RegistryRecord } from '../store.js';
 import { list, obj, type OperationTable, privateRegistry, reqStr, requireRepository, str } from './kit.js';
 
@@ -45,7 +51,12 @@ function storedOf(registry: RegistryRecord): StoredSigning | undefined {
 
 /** Returns true when a WILDCARD_MATCH filter matches the whole repository name (`*` = any run of characters). */
 export function wildcardMatches(filter: string, repository: string): boolean {
-  const re = new RegExp(`^${filter.split('*').map((s) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('.*')}$`);
+  const re = new RegExp(
+    `^${filter
+      .split('*')
+      .map((s) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'))
+      .join('.*')}$`,
+  );
   return re.test(repository);
 }
 
@@ -54,7 +65,9 @@ function profilesFor(stored: StoredSigning | undefined, repository: string): str
   const out: string[] = [];
   for (const rule of stored?.rules ?? []) {
     const filters = rule.repositoryFilters ?? [];
-    const covered = filters.length === 0 || filters.some((f) => f.filterType === 'WILDCARD_MATCH' && wildcardMatches(f.filter, repository));
+    const covered =
+      filters.length === 0 ||
+      filters.some((f) => f.filterType === 'WILDCARD_MATCH' && wildcardMatches(f.filter, repository));
     if (covered && !out.includes(rule.signingProfileArn)) out.push(rule.signingProfileArn);
   }
   return out;
@@ -62,17 +75,33 @@ function profilesFor(stored: StoredSigning | undefined, repository: string): str
 
 function readRules(input: Record<string, unknown>): SigningRule[] {
   const config = obj(input, 'signingConfiguration', true) as Record<string, unknown>;
-  const rules = list<Record<string, unknown>>(config, 'rules', { required: true, max: MAX_RULES }) as Record<string, unknown>[];
+  const rules = list<Record<string, unknown>>(config, 'rules', { required: true, max: MAX_RULES }) as Record<
+    string,
+    unknown
+  >[];
   return rules.map((r, i) => {
-    if (r === null || typeof r !== 'object') throw invalidParameter(`signingConfiguration.rules.${i + 1}`, 'Member must be a structure');
-    const arn = str(r, 'signingProfileArn', { required: true, max: 200, pattern: PROFILE_ARN, patternText: PROFILE_ARN_TEXT }) as string;
+    if (r === null || typeof r !== 'object')
+      throw invalidParameter(`signingConfiguration.rules.${i + 1}`, 'Member must be a structure');
+    const arn = str(r, 'signingProfileArn', {
+      required: true,
+      max: 200,
+      pattern: PROFILE_ARN,
+      patternText: PROFILE_ARN_TEXT,
+    }) as string;
     const filters = list<Record<string, unknown>>(r, 'repositoryFilters', { min: 1, max: MAX_FILTERS });
     const rule: SigningRule = { signingProfileArn: arn };
     if (filters) {
       rule.repositoryFilters = filters.map((f) => {
-        const filter = str(f, 'filter', { required: true, min: 1, max: 256, pattern: FILTER, patternText: FILTER_TEXT }) as string;
+        const filter = str(f, 'filter', {
+          required: true,
+          min: 1,
+          max: 256,
+          pattern: FILTER,
+          patternText: FILTER_TEXT,
+        }) as string;
         const filterType = str(f, 'filterType', { required: true }) as string;
-        if (filterType !== 'WILDCARD_MATCH') throw invalidParameter('filterType', 'Member must satisfy enum value set: [WILDCARD_MATCH]');
+        if (filterType !== 'WILDCARD_MATCH')
+          throw invalidParameter('filterType', 'Member must satisfy enum value set: [WILDCARD_MATCH]');
         return { filter, filterType };
       });
     }
@@ -81,7 +110,10 @@ function readRules(input: Record<string, unknown>): SigningRule[] {
 }
 
 function notFound(registry: RegistryRecord): ApiError {
-  return new ApiError('SigningConfigurationNotFoundException', `Signing configuration not found for registry '${registry.account}'`);
+  return new ApiError(
+    'SigningConfigurationNotFoundException',
+    `Signing configuration not found for registry '${registry.account}'`,
+  );
 }
 
 /** The signature referrers of digest in a repository's images, by signing profile. */
@@ -138,7 +170,8 @@ export const signingOperations: OperationTable = {
     const signatures = signaturesOf(repo.images, image.digest);
     const stored = storedOf(registry);
     // Profiles whose rule covered this push (the configuration predates the image).
-    const expected = stored && stored.updatedAt <= image.pushedAt && !image.subject ? profilesFor(stored, repositoryName) : [];
+    const expected =
+      stored && stored.updatedAt <= image.pushedAt && !image.subject ? profilesFor(stored, repositoryName) : [];
     const profiles = [...new Set([...signatures.keys(), ...expected])].filter((p) => p !== '');
     const signingStatuses = profiles.map((signingProfileArn) =>
       signatures.has(signingProfileArn)
@@ -165,7 +198,12 @@ export const signingOperations: OperationTable = {
  * themselves (manifests with a subject) and replicas are not signed. Failures are logged:
  * the push itself has succeeded, and the status then reports FAILED.
  */
-export async function signOnPush(ctx: LocalContext, registry: RegistryRecord, repository: string, image: ImageRecord): Promise<void> {
+export async function signOnPush(
+  ctx: LocalContext,
+  registry: RegistryRecord,
+  repository: string,
+  image: ImageRecord,
+): Promise<void> {
   if (registry.kind !== 'private' || image.subject) return;
   const profiles = profilesFor(storedOf(registry), repository);
   for (const profile of profiles) {
@@ -199,7 +237,9 @@ export async function signOnPush(ctx: LocalContext, registry: RegistryRecord, re
       };
       await putManifest(ctx, { registry, repository, bytes: Buffer.from(JSON.stringify(manifest)), refuseNoop: false });
     } catch (err) {
-      ctx.log(`signing ${repository}@${image.digest} with ${profile} failed: ${err instanceof Error ? err.message : String(err)}`);
+      ctx.log(
+        `signing ${repository}@${image.digest} with ${profile} failed: ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
   }
 }

@@ -10,7 +10,17 @@ import { ApiError, invalidParameter } from '../errors.js';
 import { resolveImage } from '../images.js';
 import type { ImageRecord, RepositoryRecord } from '../store.js';
 import { imageOperations } from './images.js';
-import { type ApiRequest, type Handler, obj, type OperationTable, privateRegistry, reqStr, requireRepository, str, ts } from './kit.js';
+import {
+  type ApiRequest,
+  type Handler,
+  obj,
+  type OperationTable,
+  privateRegistry,
+  reqStr,
+  requireRepository,
+  str,
+  ts,
+} from './kit.js';
 import { scanningOperations } from './scanning.js';
 
 const STATUSES = ['ACTIVE', 'ARCHIVED', 'ACTIVATING', 'ANY'];
@@ -86,14 +96,20 @@ export const storageOperations: OperationTable = {
       let imageStatus: string;
       if (target === 'ARCHIVE') {
         if (image.imageStatus === 'ARCHIVED') {
-          throw new ApiError('ImageStorageClassUpdateNotSupportedException', `The image ${image.digest} is already archived`);
+          throw new ApiError(
+            'ImageStorageClassUpdateNotSupportedException',
+            `The image ${image.digest} is already archived`,
+          );
         }
         image.imageStatus = 'ARCHIVED';
         image.lastArchivedAt = now;
         imageStatus = 'ARCHIVED';
       } else {
         if (image.imageStatus !== 'ARCHIVED') {
-          throw new ApiError('ImageStorageClassUpdateNotSupportedException', `The image ${image.digest} is not archived: only an archived image can be restored`);
+          throw new ApiError(
+            'ImageStorageClassUpdateNotSupportedException',
+            `The image ${image.digest} is not archived: only an archived image can be restored`,
+          );
         }
         delete image.imageStatus;
         image.lastActivatedAt = now;
@@ -151,7 +167,12 @@ export const storageOperations: OperationTable = {
   async StartImageScan(req) {
     const repo = repoOf(req);
     const id = obj(req.input, 'imageId');
-    const image = id ? resolveImage(repo, { ...(typeof id.imageDigest === 'string' ? { imageDigest: id.imageDigest } : {}), ...(typeof id.imageTag === 'string' ? { imageTag: id.imageTag } : {}) }) : undefined;
+    const image = id
+      ? resolveImage(repo, {
+          ...(typeof id.imageDigest === 'string' ? { imageDigest: id.imageDigest } : {}),
+          ...(typeof id.imageTag === 'string' ? { imageTag: id.imageTag } : {}),
+        })
+      : undefined;
     if (image && image !== 'mismatch' && image.imageStatus === 'ARCHIVED') {
       throw new ApiError('ImageArchivedException', 'The specified image is archived and cannot be scanned.');
     }

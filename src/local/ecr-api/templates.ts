@@ -45,7 +45,9 @@ export function templatesOf(registry: RegistryRecord): TemplateRecord[] {
 
 /** Returns the template that applies to a new repository `name` for `use`, if any. */
 export function templateFor(registry: RegistryRecord, name: string, use: AppliedFor): TemplateRecord | undefined {
-  const stored = (registry.settings as { repositoryCreationTemplates?: TemplateRecord[] } | undefined)?.repositoryCreationTemplates ?? [];
+  const stored =
+    (registry.settings as { repositoryCreationTemplates?: TemplateRecord[] } | undefined)
+      ?.repositoryCreationTemplates ?? [];
   const candidates = stored.filter((t) => t.appliedFor.includes(use));
   let best: TemplateRecord | undefined;
   for (const t of candidates) {
@@ -59,13 +61,20 @@ export function templateFor(registry: RegistryRecord, name: string, use: Applied
  * Adds repository `name` to registry with the template's settings (in memory; the caller
  * is inside store.mutate). Returns the new record.
  */
-export function createFromTemplate(ctx: LocalContext, registry: RegistryRecord, name: string, template: TemplateRecord | undefined): RepositoryRecord {
+export function createFromTemplate(
+  ctx: LocalContext,
+  registry: RegistryRecord,
+  name: string,
+  template: TemplateRecord | undefined,
+): RepositoryRecord {
   const record: RepositoryRecord = {
     name,
     createdAt: ctx.now(),
     imageTagMutability: template?.imageTagMutability ?? 'MUTABLE',
     scanOnPush: false,
-    encryption: template?.encryptionConfiguration ? { ...template.encryptionConfiguration } : { encryptionType: 'AES256' },
+    encryption: template?.encryptionConfiguration
+      ? { ...template.encryptionConfiguration }
+      : { encryptionType: 'AES256' },
     resourceTags: template ? template.resourceTags.map((t) => ({ ...t })) : [],
     images: {},
     tags: {},
@@ -84,8 +93,13 @@ export function createFromTemplate(ctx: LocalContext, registry: RegistryRecord, 
  * Creates repository `name` on a data-plane push when a CREATE_ON_PUSH template covers it;
  * returns the repository, or undefined when no template applies (the push is refused).
  */
-export async function createOnPush(ctx: LocalContext, registry: RegistryRecord, name: string): Promise<RepositoryRecord | undefined> {
-  if (registry.kind !== 'private' || name.length < 2 || name.length > 256 || !REPOSITORY_NAME.test(name)) return undefined;
+export async function createOnPush(
+  ctx: LocalContext,
+  registry: RegistryRecord,
+  name: string,
+): Promise<RepositoryRecord | undefined> {
+  if (registry.kind !== 'private' || name.length < 2 || name.length > 256 || !REPOSITORY_NAME.test(name))
+    return undefined;
   if (!templateFor(registry, name, 'CREATE_ON_PUSH')) return undefined;
   return ctx.store.mutate(() => {
     // Two pushes can race to create it: the second finds the first one's repository.
@@ -125,7 +139,10 @@ function jsonText(input: Record<string, unknown>, field: string, max: number, wh
     const doc = JSON.parse(text) as unknown;
     if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new Error('not an object');
   } catch {
-    throw new ApiError('InvalidParameterException', `Invalid parameter at '${field}': ${what} is not a valid JSON document`);
+    throw new ApiError(
+      'InvalidParameterException',
+      `Invalid parameter at '${field}': ${what} is not a valid JSON document`,
+    );
   }
   return text;
 }
@@ -138,7 +155,9 @@ function describeTemplate(t: TemplateRecord) {
     encryptionConfiguration: t.encryptionConfiguration ?? { encryptionType: 'AES256' },
     resourceTags: t.resourceTags,
     imageTagMutability: t.imageTagMutability,
-    ...(t.imageTagMutabilityExclusionFilters ? { imageTagMutabilityExclusionFilters: t.imageTagMutabilityExclusionFilters } : {}),
+    ...(t.imageTagMutabilityExclusionFilters
+      ? { imageTagMutabilityExclusionFilters: t.imageTagMutabilityExclusionFilters }
+      : {}),
     ...(t.repositoryPolicy !== undefined ? { repositoryPolicy: t.repositoryPolicy } : {}),
     ...(t.lifecyclePolicy !== undefined ? { lifecyclePolicy: t.lifecyclePolicy } : {}),
     appliedFor: t.appliedFor,
@@ -149,14 +168,18 @@ function describeTemplate(t: TemplateRecord) {
 }
 
 function notFound(prefix: string, registry: RegistryRecord): ApiError {
-  return new ApiError('TemplateNotFoundException', `The specified repository creation template with prefix '${prefix}' does not exist in the registry with id '${registry.account}'`);
+  return new ApiError(
+    'TemplateNotFoundException',
+    `The specified repository creation template with prefix '${prefix}' does not exist in the registry with id '${registry.account}'`,
+  );
 }
 
 /** Reads the settings fields Create and Update share (undefined = not given). */
 function settingsOf(input: Record<string, unknown>) {
   const description = str(input, 'description', { min: 0, max: 256 });
   const mutabilityGiven = input.imageTagMutability !== undefined && input.imageTagMutability !== null;
-  const mutability = mutabilityGiven || input.imageTagMutabilityExclusionFilters !== undefined ? mutabilityOf(input, false) : undefined;
+  const mutability =
+    mutabilityGiven || input.imageTagMutabilityExclusionFilters !== undefined ? mutabilityOf(input, false) : undefined;
   const tagsGiven = input.resourceTags !== undefined && input.resourceTags !== null;
   const resourceTags = tagsGiven ? mergeTags([], resourceTagsOf(input, 'resourceTags')) : undefined;
   const customRoleArn = str(input, 'customRoleArn', { max: 2048 });
@@ -180,10 +203,16 @@ export const templateOperations: OperationTable = {
     const created = await req.ctx.store.mutate(() => {
       const templates = templatesOf(registry);
       if (templates.some((t) => t.prefix === prefix)) {
-        throw new ApiError('TemplateAlreadyExistsException', `The repository creation template with prefix '${prefix}' already exists in the registry with id '${registry.account}'`);
+        throw new ApiError(
+          'TemplateAlreadyExistsException',
+          `The repository creation template with prefix '${prefix}' already exists in the registry with id '${registry.account}'`,
+        );
       }
       if (templates.length >= MAX_TEMPLATES) {
-        throw new ApiError('LimitExceededException', `The maximum number of repository creation templates (${MAX_TEMPLATES}) has been reached`);
+        throw new ApiError(
+          'LimitExceededException',
+          `The maximum number of repository creation templates (${MAX_TEMPLATES}) has been reached`,
+        );
       }
       const now = req.ctx.now();
       const t: TemplateRecord = {

@@ -57,9 +57,13 @@ async function catalogDataOf(req: ApiRequest, input: Record<string, unknown>): P
   const usageText = str(input, 'usageText', { max: 10240 });
   const architectures = list<string>(input, 'architectures', { max: 50 });
   const operatingSystems = list<string>(input, 'operatingSystems', { max: 50 });
-  for (const [field, values] of [['architectures', architectures], ['operatingSystems', operatingSystems]] as const) {
+  for (const [field, values] of [
+    ['architectures', architectures],
+    ['operatingSystems', operatingSystems],
+  ] as const) {
     for (const v of values ?? []) {
-      if (typeof v !== 'string' || v.length < 1 || v.length > 50) throw invalidParameter(field, 'Member must have length between 1 and 50');
+      if (typeof v !== 'string' || v.length < 1 || v.length > 50)
+        throw invalidParameter(field, 'Member must have length between 1 and 50');
     }
   }
   if (description !== undefined) out.description = description;
@@ -70,9 +74,13 @@ async function catalogDataOf(req: ApiRequest, input: Record<string, unknown>): P
   const logo = str(input, 'logoImageBlob');
   if (logo !== undefined) {
     const bytes = Buffer.from(logo, 'base64');
-    if (bytes.length > 512000) throw invalidParameter('logoImageBlob', 'Member must have length less than or equal to 512000');
+    if (bytes.length > 512000)
+      throw invalidParameter('logoImageBlob', 'Member must have length less than or equal to 512000');
     if (!bytes.subarray(0, 8).equals(PNG_SIGNATURE)) {
-      throw new ApiError('InvalidParameterException', 'Invalid parameter at logoImageBlob: the logo must be a PNG image');
+      throw new ApiError(
+        'InvalidParameterException',
+        'Invalid parameter at logoImageBlob: the logo must be a PNG image',
+      );
     }
     out.logoDigest = await req.ctx.store.writeBlob(bytes);
   }
@@ -205,8 +213,15 @@ export const PUBLIC_OPERATIONS: OperationTable = {
     const registry = req.ctx.store.registry('public', req.ctx.account, PUBLIC_REGION);
     await req.ctx.registryEndpoint(registry);
     const exp = req.ctx.now() + req.ctx.tokenTtlMs;
-    const password = mintPassword(req.ctx.store.secret, { kind: 'public', account: registry.account, region: PUBLIC_REGION, exp });
-    return { authorizationData: { authorizationToken: Buffer.from(`AWS:${password}`).toString('base64'), expiresAt: ts(exp) } };
+    const password = mintPassword(req.ctx.store.secret, {
+      kind: 'public',
+      account: registry.account,
+      region: PUBLIC_REGION,
+      exp,
+    });
+    return {
+      authorizationData: { authorizationToken: Buffer.from(`AWS:${password}`).toString('base64'), expiresAt: ts(exp) },
+    };
   },
 
   async DescribeImages(req) {
@@ -230,7 +245,10 @@ export const PUBLIC_OPERATIONS: OperationTable = {
       return { imageDetails: [...new Set(found)].map((i) => publicImageDetail(registry, repo, i)) };
     }
     const p = page(Object.values(repo.images), pushOrderKey, req.input);
-    return { imageDetails: p.items.map((i) => publicImageDetail(registry, repo, i)), ...(p.nextToken ? { nextToken: p.nextToken } : {}) };
+    return {
+      imageDetails: p.items.map((i) => publicImageDetail(registry, repo, i)),
+      ...(p.nextToken ? { nextToken: p.nextToken } : {}),
+    };
   },
 
   async DescribeImageTags(req) {
@@ -267,7 +285,9 @@ export const PUBLIC_OPERATIONS: OperationTable = {
           registryArn: `arn:aws:ecr-public::${r.account}:registry/${r.account}`,
           registryUri: await registryUri(req, r),
           verified: false,
-          aliases: [{ name: r.alias ?? 'local', status: 'ACTIVE', primaryRegistryAlias: true, defaultRegistryAlias: true }],
+          aliases: [
+            { name: r.alias ?? 'local', status: 'ACTIVE', primaryRegistryAlias: true, defaultRegistryAlias: true },
+          ],
         })),
       ),
       ...(p.nextToken ? { nextToken: p.nextToken } : {}),
@@ -292,4 +312,3 @@ export const PUBLIC_OPERATIONS: OperationTable = {
 
   ...resourceTagOperations(resourceOf, { refuseEmpty: false }),
 };
-

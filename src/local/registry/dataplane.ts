@@ -71,7 +71,8 @@ export function dataPlaneHandler(ctx: LocalContext, registry: RegistryRecord, en
       let repo = repoName === undefined ? undefined : findRepository(registry, repoName);
       // A push (upload start or manifest PUT) may create the repository from a
       // CREATE_ON_PUSH repository creation template, as ECR does.
-      const pushStart = (r.kind === 'uploads' && method === 'POST' && r.ref === '') || (r.kind === 'manifests' && method === 'PUT');
+      const pushStart =
+        (r.kind === 'uploads' && method === 'POST' && r.ref === '') || (r.kind === 'manifests' && method === 'PUT');
       if (!repo && repoName !== undefined && pushStart) repo = await createOnPush(ctx, registry, repoName);
       if (!repo || repoName === undefined) {
         throw new OciError(
@@ -111,14 +112,23 @@ export function dataPlaneHandler(ctx: LocalContext, registry: RegistryRecord, en
     } catch (err) {
       let e: OciError;
       if (err instanceof OciError) e = err;
-      else if (err instanceof BodyTooLarge) e = new OciError('MANIFEST_INVALID', `manifest exceeds the ${MAX_MANIFEST_BYTES}-byte limit`, 413);
+      else if (err instanceof BodyTooLarge)
+        e = new OciError('MANIFEST_INVALID', `manifest exceeds the ${MAX_MANIFEST_BYTES}-byte limit`, 413);
       else {
-        ctx.log(`registry ${method} ${url.pathname} 500 ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+        ctx.log(
+          `registry ${method} ${url.pathname} 500 ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+        );
         e = new OciError('UNKNOWN', 'an internal error occurred in the local registry', 500);
       }
       if (!res.headersSent) {
         if (err instanceof BodyTooLarge) res.setHeader('Connection', 'close');
-        send(res, e.status, { ...COMMON, 'Content-Type': 'application/json', ...e.headers }, ociBody(e.code, e.message, e.detail), head);
+        send(
+          res,
+          e.status,
+          { ...COMMON, 'Content-Type': 'application/json', ...e.headers },
+          ociBody(e.code, e.message, e.detail),
+          head,
+        );
       } else {
         res.destroy();
       }
@@ -138,7 +148,14 @@ function unsupported(): OciError {
   return new OciError('UNSUPPORTED', 'the operation is unsupported', 405);
 }
 
-function authorize(ctx: LocalContext, registry: RegistryRecord, req: IncomingMessage, url: URL, r: Route | 'base', endpoint: string): void {
+function authorize(
+  ctx: LocalContext,
+  registry: RegistryRecord,
+  req: IncomingMessage,
+  url: URL,
+  r: Route | 'base',
+  endpoint: string,
+): void {
   const challenge = {
     'WWW-Authenticate': `Basic realm="${endpoint}/",service="${registry.kind === 'public' ? 'ecr-public' : 'ecr'}.amazonaws.com"`,
   };
@@ -173,7 +190,11 @@ function authorize(ctx: LocalContext, registry: RegistryRecord, req: IncomingMes
   if (colon < 0 || user !== 'AWS') throw denied('Not Authorized');
   const claims = readPassword(ctx.store.secret, password);
   if (!claims) throw denied('Not Authorized');
-  if (claims.kind !== registry.kind || claims.account !== registry.account || (registry.kind === 'private' && claims.region !== registry.region)) {
+  if (
+    claims.kind !== registry.kind ||
+    claims.account !== registry.account ||
+    (registry.kind === 'private' && claims.region !== registry.region)
+  ) {
     throw denied('Not Authorized: the token was issued for another registry');
   }
   if (claims.exp <= ctx.now()) throw denied('Your authorization token has expired. Reauthenticate and try again.');
@@ -237,7 +258,8 @@ async function manifests(
   }
   if (method === 'PUT') {
     const bytes = await readBody(req, MAX_MANIFEST_BYTES);
-    if (byDigest && !SHA256_DIGEST.test(r.ref)) throw new OciError('DIGEST_INVALID', `unsupported digest '${r.ref}': ECR stores sha256 only`, 400);
+    if (byDigest && !SHA256_DIGEST.test(r.ref))
+      throw new OciError('DIGEST_INVALID', `unsupported digest '${r.ref}': ECR stores sha256 only`, 400);
     const contentType = req.headers['content-type'];
     try {
       const { image } = await putManifest(ctx, {
@@ -267,7 +289,11 @@ async function manifests(
       return deleteImageOrTag(repo, image, id.imageTag);
     });
     if (result.referencedBy) {
-      throw new OciError('DENIED', `Requested image referenced by manifest list: [${result.referencedBy.join(', ')}]`, 409);
+      throw new OciError(
+        'DENIED',
+        `Requested image referenced by manifest list: [${result.referencedBy.join(', ')}]`,
+        409,
+      );
     }
     send(res, 202, COMMON);
     return;
@@ -275,7 +301,14 @@ async function manifests(
   throw unsupported();
 }
 
-async function blobs(ctx: LocalContext, repo: RepositoryRecord, r: Route, req: IncomingMessage, res: ServerResponse, method: string): Promise<void> {
+async function blobs(
+  ctx: LocalContext,
+  repo: RepositoryRecord,
+  r: Route,
+  req: IncomingMessage,
+  res: ServerResponse,
+  method: string,
+): Promise<void> {
   if (method === 'DELETE') throw unsupported();
   if (method !== 'GET' && method !== 'HEAD') throw unsupported();
   if (!ANY_DIGEST.test(r.ref)) throw new OciError('DIGEST_INVALID', `invalid digest '${r.ref}'`, 400);
@@ -304,7 +337,12 @@ async function blobs(ctx: LocalContext, repo: RepositoryRecord, r: Route, req: I
         if (m[2] !== '') end = Math.min(end, Number(m[2]));
       }
       if (start > end || start >= size) {
-        send(res, 416, { ...COMMON, 'Content-Range': `bytes */${size}`, 'Content-Type': 'application/json' }, ociBody('BLOB_UNKNOWN', 'requested range not satisfiable'));
+        send(
+          res,
+          416,
+          { ...COMMON, 'Content-Range': `bytes */${size}`, 'Content-Type': 'application/json' },
+          ociBody('BLOB_UNKNOWN', 'requested range not satisfiable'),
+        );
         return;
       }
       status = 206;
@@ -348,16 +386,26 @@ async function uploads(
     const actual = uploadDigest(session);
     if (actual !== digest) {
       await abortUpload(ctx, session);
-      throw new OciError('DIGEST_INVALID', `provided digest did not match uploaded content: uploaded ${actual}, expected ${digest}`, 400, {
-        expected: digest,
-        actual,
-      });
+      throw new OciError(
+        'DIGEST_INVALID',
+        `provided digest did not match uploaded content: uploaded ${actual}, expected ${digest}`,
+        400,
+        {
+          expected: digest,
+          actual,
+        },
+      );
     }
     const size = session.size;
     await commitUpload(ctx, session, actual);
     await ctx.store.mutate(() => {
       const current = findRepository(registry, repo.name);
-      if (!current) throw new OciError('NAME_UNKNOWN', `The repository with name '${repo.name}' does not exist in the registry with id '${registry.account}'`, 404);
+      if (!current)
+        throw new OciError(
+          'NAME_UNKNOWN',
+          `The repository with name '${repo.name}' does not exist in the registry with id '${registry.account}'`,
+          404,
+        );
       current.blobs[actual] = size;
     });
     send(res, 201, { ...COMMON, Location: `/v2/${r.name}/blobs/${actual}`, 'Docker-Content-Digest': actual });
@@ -406,7 +454,12 @@ async function uploads(
         const m = /^(?:bytes[ =])?(\d+)-(\d+)$/.exec(String(range).trim());
         if (!m || Number(m[1]) !== session.size) {
           await readBody(req, Number.MAX_SAFE_INTEGER).catch(() => undefined);
-          send(res, 416, { ...progress(), 'Content-Type': 'application/json' }, ociBody('BLOB_UPLOAD_INVALID', `the chunk must start at byte ${session.size}`));
+          send(
+            res,
+            416,
+            { ...progress(), 'Content-Type': 'application/json' },
+            ociBody('BLOB_UPLOAD_INVALID', `the chunk must start at byte ${session.size}`),
+          );
           return;
         }
       }
@@ -438,10 +491,16 @@ function tagsList(repo: RepositoryRecord, r: Route, res: ServerResponse, method:
   const nParam = url.searchParams.get('n');
   let n = MAX_TAGS_PAGE;
   if (nParam !== null) {
-    if (!/^\d+$/.test(nParam)) throw new OciError('PAGINATION_NUMBER_INVALID', `invalid number of results requested: '${nParam}'`, 400);
+    if (!/^\d+$/.test(nParam))
+      throw new OciError('PAGINATION_NUMBER_INVALID', `invalid number of results requested: '${nParam}'`, 400);
     n = Number(nParam);
     if (n > MAX_TAGS_PAGE) {
-      throw new OciError('PAGINATION_NUMBER_INVALID', `invalid number of results requested: n must be at most ${MAX_TAGS_PAGE}, got ${n}`, 400, { n });
+      throw new OciError(
+        'PAGINATION_NUMBER_INVALID',
+        `invalid number of results requested: n must be at most ${MAX_TAGS_PAGE}, got ${n}`,
+        400,
+        { n },
+      );
     }
   }
   const last = url.searchParams.get('last');
@@ -455,7 +514,13 @@ function tagsList(repo: RepositoryRecord, r: Route, res: ServerResponse, method:
   send(res, 200, headers, JSON.stringify({ name: r.name, tags }), method === 'HEAD');
 }
 
-async function servePublicLogo(ctx: LocalContext, registry: RegistryRecord, digest: string, res: ServerResponse, head: boolean): Promise<void> {
+async function servePublicLogo(
+  ctx: LocalContext,
+  registry: RegistryRecord,
+  digest: string,
+  res: ServerResponse,
+  head: boolean,
+): Promise<void> {
   // Catalog logos are public: the gallery shows them to anyone.
   const known = Object.values(registry.repositories).some((r) => r.catalogData?.logoDigest === digest);
   if (!known) throw new OciError('BLOB_UNKNOWN', 'logo not found', 404);
@@ -478,5 +543,11 @@ function referrers(repo: RepositoryRecord, r: Route, res: ServerResponse, method
     }));
   const headers: Record<string, string> = { ...COMMON, 'Content-Type': MEDIA_TYPES.ociIndex };
   if (artifactType !== null) headers['OCI-Filters-Applied'] = 'artifactType';
-  send(res, 200, headers, JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_TYPES.ociIndex, manifests }), method === 'HEAD');
+  send(
+    res,
+    200,
+    headers,
+    JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_TYPES.ociIndex, manifests }),
+    method === 'HEAD',
+  );
 }

@@ -87,7 +87,13 @@ export function manifestMediaType(json: Record<string, unknown>, known?: string)
 }
 
 /** Throws DigestMismatchError naming place and entry unless bytes hash to digest and match size. */
-export function verifyBytes(bytes: Buffer, digest: string, size: number | undefined, place: string, entry: string): void {
+export function verifyBytes(
+  bytes: Buffer,
+  digest: string,
+  size: number | undefined,
+  place: string,
+  entry: string,
+): void {
   const actual = `${parseDigest(digest).algorithm}:${hasherFor(digest).update(bytes).digest('hex')}`;
   if (size !== undefined && bytes.length !== size) {
     throw new DigestMismatchError(`${place}: ${entry}: is ${bytes.length} bytes, its descriptor says ${size}`, {
@@ -200,7 +206,12 @@ class PositionedSink extends Writable {
   }
 }
 
-async function hashRange(fh: FileHandle, start: number, length: number, hash: ReturnType<typeof hasherFor>): Promise<void> {
+async function hashRange(
+  fh: FileHandle,
+  start: number,
+  length: number,
+  hash: ReturnType<typeof hasherFor>,
+): Promise<void> {
   const buf = Buffer.alloc(Math.min(length, 1024 * 1024));
   for (let pos = 0; pos < length; ) {
     const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, length - pos), start + pos);

@@ -62,7 +62,13 @@ export class DockerArchiveReader implements ImageSource {
   readonly #blobs = new Map<string, TarEntry>();
   readonly #layerDigests = new Map<TarEntry, string>();
 
-  private constructor(file: string, name: string, entries: Map<string, TarEntry>, images: ArchiveImage[], defaultRef: string) {
+  private constructor(
+    file: string,
+    name: string,
+    entries: Map<string, TarEntry>,
+    images: ArchiveImage[],
+    defaultRef: string,
+  ) {
     this.file = file;
     this.displayName = name;
     this.#entries = entries;
@@ -87,7 +93,9 @@ export class DockerArchiveReader implements ImageSource {
       }
       throw err;
     }
-    const images = entries.has('index.json') ? await ociImages(abs, name, entries) : await classicImages(abs, name, entries);
+    const images = entries.has('index.json')
+      ? await ociImages(abs, name, entries)
+      : await classicImages(abs, name, entries);
     const reader = new DockerArchiveReader(abs, name, entries, images, ref ?? '');
     if (ref !== undefined && !/^sha(256|512):/.test(ref)) reader.#select(ref); // fail early on a wrong name
     return reader;
@@ -143,14 +151,20 @@ export class DockerArchiveReader implements ImageSource {
         images.length === 0
           ? `${this.displayName}: the archive holds no images`
           : `${this.displayName}: the archive holds ${images.length} images; choose one: ${choices}`,
-        { rule: 'a docker-archive source with several images names one', fix: 'write docker-archive:FILE:NAME:TAG or docker-archive:FILE:@N' },
+        {
+          rule: 'a docker-archive source with several images names one',
+          fix: 'write docker-archive:FILE:NAME:TAG or docker-archive:FILE:@N',
+        },
       );
     }
     const at = /^@(\d+)$/.exec(reference);
     if (at) {
       const n = Number(at[1]);
       if (n < images.length) return n;
-      throw new NotFoundError(`${this.displayName}: no image @${n}; the archive holds ${images.length}`, { value: reference, fix: `choices: ${choices}` });
+      throw new NotFoundError(`${this.displayName}: no image @${n}; the archive holds ${images.length}`, {
+        value: reference,
+        fix: `choices: ${choices}`,
+      });
     }
     const wanted = familiar(reference);
     const matches = images
@@ -207,9 +221,14 @@ export class DockerArchiveReader implements ImageSource {
   async #readManifestBlob(digest: string, desc: Descriptor | undefined): Promise<ManifestBlob> {
     const entry = this.#blobEntry(digest);
     if (entry.size > MAX_MANIFEST_BYTES) {
-      throw layoutError(this.displayName, entry.name, `manifest is ${entry.size} bytes; the limit is ${MAX_MANIFEST_BYTES} (4 MiB)`, {
-        rule: 'manifests are at most 4 MiB',
-      });
+      throw layoutError(
+        this.displayName,
+        entry.name,
+        `manifest is ${entry.size} bytes; the limit is ${MAX_MANIFEST_BYTES} (4 MiB)`,
+        {
+          rule: 'manifests are at most 4 MiB',
+        },
+      );
     }
     const bytes = await readEntry(this.file, entry, MAX_MANIFEST_BYTES, this.displayName);
     verifyBytes(bytes, digest, desc?.size, this.displayName, entry.name);
@@ -314,7 +333,9 @@ export class DockerArchiveWriter implements ImageTarget {
       const { algorithm, hex } = checkedDigest(descriptor.digest, this.displayName, 'blob', 'descriptor digest');
       if (this.#written.has(descriptor.digest)) return 'skipped';
       if (algorithm !== 'sha256') {
-        throw new UsageError(`${this.displayName}: docker-archive stores sha256 blobs only`, { value: descriptor.digest });
+        throw new UsageError(`${this.displayName}: docker-archive stores sha256 blobs only`, {
+          value: descriptor.digest,
+        });
       }
       const start = this.#pos;
       const fh = this.#fh!;
@@ -338,7 +359,9 @@ export class DockerArchiveWriter implements ImageTarget {
   async headManifest(reference: string, _opts?: OpOptions): Promise<Descriptor | undefined> {
     const digest = isDigest(reference) ? reference : this.#tags.get(this.#tagKey(reference))?.digest;
     const m = digest === undefined ? undefined : this.#manifests.get(digest);
-    return m === undefined || digest === undefined ? undefined : { mediaType: m.mediaType, digest, size: m.bytes.length };
+    return m === undefined || digest === undefined
+      ? undefined
+      : { mediaType: m.mediaType, digest, size: m.bytes.length };
   }
 
   /**
@@ -355,8 +378,9 @@ export class DockerArchiveWriter implements ImageTarget {
       });
     }
     if (!this.#manifests.has(manifest.digest)) {
-      await this.putBlob({ mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.bytes.length }, async () =>
-        Readable.from([manifest.bytes]),
+      await this.putBlob(
+        { mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.bytes.length },
+        async () => Readable.from([manifest.bytes]),
       );
       this.#manifests.set(manifest.digest, { mediaType: manifest.mediaType, bytes: manifest.bytes });
     }
@@ -366,7 +390,11 @@ export class DockerArchiveWriter implements ImageTarget {
       const repoTag = this.#repoTag(tag);
       const key = repoTag ?? tag;
       this.#tags.delete(key);
-      this.#tags.set(key, { repoTag, refName: repoTag === undefined ? tag : tagPart(repoTag), digest: manifest.digest });
+      this.#tags.set(key, {
+        repoTag,
+        refName: repoTag === undefined ? tag : tagPart(repoTag),
+        digest: manifest.digest,
+      });
     }
     return manifest.digest;
   }
@@ -397,9 +425,12 @@ export class DockerArchiveWriter implements ImageTarget {
         const blobs = [json.config, ...(json.layers ?? [])];
         for (const d of blobs) {
           if (d === undefined || !this.#written.has(d.digest)) {
-            throw new EcrctlError(`${this.displayName}: manifest ${digest} names blob ${d?.digest ?? '(no config)'} that was never written`, {
-              fix: 'this is a bug in the caller: blobs are written before their manifest',
-            });
+            throw new EcrctlError(
+              `${this.displayName}: manifest ${digest} names blob ${d?.digest ?? '(no config)'} that was never written`,
+              {
+                fix: 'this is a bug in the caller: blobs are written before their manifest',
+              },
+            );
           }
         }
         const repoTags = tags.map((t) => t.repoTag).filter((t): t is string => t !== undefined);
@@ -415,9 +446,13 @@ export class DockerArchiveWriter implements ImageTarget {
           repositories[repo] = { ...repositories[repo], [tagPart(t)]: top };
         }
       }
-      await this.#appendFile('index.json', Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: index })));
+      await this.#appendFile(
+        'index.json',
+        Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: index })),
+      );
       await this.#appendFile('manifest.json', Buffer.from(JSON.stringify(items)));
-      if (Object.keys(repositories).length > 0) await this.#appendFile('repositories', Buffer.from(JSON.stringify(repositories)));
+      if (Object.keys(repositories).length > 0)
+        await this.#appendFile('repositories', Buffer.from(JSON.stringify(repositories)));
       await this.#append(TAR_END);
       const fh = this.#fh!;
       await fh.truncate(this.#pos);
@@ -442,7 +477,8 @@ export class DockerArchiveWriter implements ImageTarget {
   // ---- internals --------------------------------------------------------------------
 
   #assertOpen(): void {
-    if (this.#state !== 'open') throw new EcrctlError(`${this.displayName}: cannot write: the archive is ${this.#state}`);
+    if (this.#state !== 'open')
+      throw new EcrctlError(`${this.displayName}: cannot write: the archive is ${this.#state}`);
   }
 
   #serial<T>(task: () => Promise<T>): Promise<T> {
@@ -487,7 +523,11 @@ async function ociImages(file: string, place: string, entries: Map<string, TarEn
   if (manifestJson !== undefined) {
     for (const item of await readManifestJson(file, place, manifestJson)) {
       const config = /^blobs\/(sha256)\/([a-f0-9]{64})$/.exec(typeof item.Config === 'string' ? item.Config : '');
-      if (config && Array.isArray(item.RepoTags)) repoTagsByConfig.set(`sha256:${config[2]}`, item.RepoTags.filter((t) => typeof t === 'string'));
+      if (config && Array.isArray(item.RepoTags))
+        repoTagsByConfig.set(
+          `sha256:${config[2]}`,
+          item.RepoTags.filter((t) => typeof t === 'string'),
+        );
     }
   }
   const images: ArchiveImage[] = [];
@@ -537,9 +577,14 @@ async function readManifestJson(file: string, place: string, entry: TarEntry): P
 async function classicImages(file: string, place: string, entries: Map<string, TarEntry>): Promise<ArchiveImage[]> {
   const manifestJson = entries.get('manifest.json');
   if (manifestJson === undefined) {
-    throw layoutError(place, 'manifest.json', 'is missing: not a docker-archive (neither manifest.json nor index.json found)', {
-      fix: 'use a file written by `docker save`, `skopeo copy … docker-archive:` or `ecrctl pull … docker-archive:`',
-    });
+    throw layoutError(
+      place,
+      'manifest.json',
+      'is missing: not a docker-archive (neither manifest.json nor index.json found)',
+      {
+        fix: 'use a file written by `docker save`, `skopeo copy … docker-archive:` or `ecrctl pull … docker-archive:`',
+      },
+    );
   }
   const items = await readManifestJson(file, place, manifestJson);
   return items.map((item, i) => {
@@ -553,9 +598,11 @@ async function classicImages(file: string, place: string, entries: Map<string, T
 
 /** Returns the tar entry a manifest.json path names, refusing paths that leave the archive, links and missing entries. */
 function resolveEntry(entries: Map<string, TarEntry>, place: string, value: unknown, field: string): TarEntry {
-  if (typeof value !== 'string' || value === '') throw layoutError(place, 'manifest.json', `${field} is missing or not a string`);
+  if (typeof value !== 'string' || value === '')
+    throw layoutError(place, 'manifest.json', `${field} is missing or not a string`);
   const shown = `${field} ${JSON.stringify(value)}`;
-  if (value.startsWith('/')) throw layoutError(place, 'manifest.json', `${shown} is an absolute path; paths are relative to the archive`);
+  if (value.startsWith('/'))
+    throw layoutError(place, 'manifest.json', `${shown} is an absolute path; paths are relative to the archive`);
   const parts = value.split('/').filter((p) => p !== '' && p !== '.');
   if (parts.includes('..')) throw layoutError(place, 'manifest.json', `${shown} leaves the archive with ".."`);
   const entry = entries.get(parts.join('/'));

@@ -66,7 +66,15 @@ export class OciLayout implements ImageSource, ImageTarget {
   readonly #verified = new Set<string>();
   readonly #tempFiles = new Set<string>();
 
-  private constructor(dir: string, root: string, realRoot: string, isNew: boolean, state: State, index: IndexJson, name: string) {
+  private constructor(
+    dir: string,
+    root: string,
+    realRoot: string,
+    isNew: boolean,
+    state: State,
+    index: IndexJson,
+    name: string,
+  ) {
     this.dir = dir;
     this.#root = root;
     this.#realRoot = realRoot;
@@ -82,10 +90,13 @@ export class OciLayout implements ImageSource, ImageTarget {
     const abs = path.resolve(dir);
     const kind = await probe(abs);
     if (kind !== 'layout') {
-      throw new NotFoundError(`${name}: not an OCI image layout (${kind === 'missing' ? 'the directory does not exist' : 'no oci-layout file'})`, {
-        value: dir,
-        fix: 'point at a directory written by `ecrctl pull … oci:DIR`, skopeo or another OCI tool',
-      });
+      throw new NotFoundError(
+        `${name}: not an OCI image layout (${kind === 'missing' ? 'the directory does not exist' : 'no oci-layout file'})`,
+        {
+          value: dir,
+          fix: 'point at a directory written by `ecrctl pull … oci:DIR`, skopeo or another OCI tool',
+        },
+      );
     }
     await checkLayoutFile(abs, name);
     const index = await readIndexJson(abs, name);
@@ -189,7 +200,11 @@ export class OciLayout implements ImageSource, ImageTarget {
     const { algorithm, hex } = checkedDigest(descriptor.digest, this.displayName, 'blob', 'descriptor digest');
     if (this.#verified.has(descriptor.digest)) return 'skipped';
     const existing = await this.#blobFile(descriptor.digest, 'blob', false);
-    if (existing !== undefined && existing.size === descriptor.size && (await this.#verifyFile(existing.path, descriptor))) {
+    if (
+      existing !== undefined &&
+      existing.size === descriptor.size &&
+      (await this.#verifyFile(existing.path, descriptor))
+    ) {
       this.#verified.add(descriptor.digest);
       return 'skipped';
     }
@@ -232,9 +247,14 @@ export class OciLayout implements ImageSource, ImageTarget {
     this.#assertWritable();
     checkedDigest(manifest.digest, this.displayName, 'manifest', 'digest');
     verifyBytes(manifest.bytes, manifest.digest, undefined, this.displayName, `manifest ${manifest.digest}`);
-    if (manifest.bytes.length > MAX_MANIFEST_BYTES) throw tooBig(this.displayName, `manifest ${manifest.digest}`, manifest.bytes.length);
+    if (manifest.bytes.length > MAX_MANIFEST_BYTES)
+      throw tooBig(this.displayName, `manifest ${manifest.digest}`, manifest.bytes.length);
     if (tag !== undefined && tag.length === 0) {
-      throw new UsageError(`${this.displayName}: empty tag`, { rule: 'a tag is not empty', value: tag, fix: 'use oci:DIR:TAG' });
+      throw new UsageError(`${this.displayName}: empty tag`, {
+        rule: 'a tag is not empty',
+        value: tag,
+        fix: 'use oci:DIR:TAG',
+      });
     }
     if (!this.#verified.has(manifest.digest)) {
       await this.putBlob(
@@ -243,7 +263,11 @@ export class OciLayout implements ImageSource, ImageTarget {
       );
     }
     for (const child of childDigests(manifest.bytes)) this.#children.add(child);
-    const descriptor: Descriptor = { mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.bytes.length };
+    const descriptor: Descriptor = {
+      mediaType: manifest.mediaType,
+      digest: manifest.digest,
+      size: manifest.bytes.length,
+    };
     if (tag === undefined) {
       this.#untagged.set(manifest.digest, descriptor);
     } else {
@@ -271,18 +295,24 @@ export class OciLayout implements ImageSource, ImageTarget {
     }
     const next: IndexJson = { ...index, schemaVersion: 2, mediaType: MediaType.ociIndex, manifests };
     if (this.#isNew) {
-      await writeFileAtomic(path.join(this.#root, 'oci-layout'), JSON.stringify({ imageLayoutVersion: LAYOUT_VERSION }));
+      await writeFileAtomic(
+        path.join(this.#root, 'oci-layout'),
+        JSON.stringify({ imageLayoutVersion: LAYOUT_VERSION }),
+      );
     }
     await writeFileAtomic(path.join(this.#root, 'index.json'), JSON.stringify(next));
     if (this.#isNew) {
       try {
         await rename(this.#root, this.dir);
       } catch (err) {
-        throw new EcrctlError(`${this.displayName}: cannot move the finished layout into place: ${(err as Error).message}`, {
-          value: this.dir,
-          fix: 'the directory was created by something else meanwhile; choose another one',
-          cause: err,
-        });
+        throw new EcrctlError(
+          `${this.displayName}: cannot move the finished layout into place: ${(err as Error).message}`,
+          {
+            value: this.dir,
+            fix: 'the directory was created by something else meanwhile; choose another one',
+            cause: err,
+          },
+        );
       }
       this.#root = this.dir;
       this.#realRoot = await realpath(this.dir);
@@ -306,7 +336,9 @@ export class OciLayout implements ImageSource, ImageTarget {
 
   #assertWritable(): void {
     if (this.#state !== 'open') {
-      throw new EcrctlError(`${this.displayName}: cannot write: the layout is ${this.#state === 'read' ? 'open for reading only' : this.#state}`);
+      throw new EcrctlError(
+        `${this.displayName}: cannot write: the layout is ${this.#state === 'read' ? 'open for reading only' : this.#state}`,
+      );
     }
   }
 
@@ -337,7 +369,8 @@ export class OciLayout implements ImageSource, ImageTarget {
     const tags = this.#index.manifests.map((d) => d.annotations?.[REF_NAME]).filter((t) => t !== undefined);
     throw new NotFoundError(`${this.displayName}: no image tagged ${JSON.stringify(reference)}`, {
       value: reference,
-      fix: tags.length > 0 ? `tags in this layout: ${tags.join(', ')}` : 'the layout has no tagged images; use a digest',
+      fix:
+        tags.length > 0 ? `tags in this layout: ${tags.join(', ')}` : 'the layout has no tagged images; use a digest',
     });
   }
 
@@ -364,12 +397,17 @@ export class OciLayout implements ImageSource, ImageTarget {
     try {
       info = await lstat(file);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR')
+        return undefined;
       throw err;
     }
     if (!info.isFile()) {
       if (!strict) return undefined;
-      throw layoutError(this.displayName, entry, info.isSymbolicLink() ? 'is a symbolic link; blobs must be regular files' : 'is not a regular file');
+      throw layoutError(
+        this.displayName,
+        entry,
+        info.isSymbolicLink() ? 'is a symbolic link; blobs must be regular files' : 'is not a regular file',
+      );
     }
     const real = await realpath(file);
     if (!real.startsWith(this.#realRoot + path.sep)) {
@@ -426,7 +464,11 @@ async function checkLayoutFile(dir: string, place: string): Promise<void> {
     version = undefined;
   }
   if (version !== LAYOUT_VERSION) {
-    throw layoutError(place, 'oci-layout', `imageLayoutVersion is ${JSON.stringify(version)}, expected "${LAYOUT_VERSION}"`);
+    throw layoutError(
+      place,
+      'oci-layout',
+      `imageLayoutVersion is ${JSON.stringify(version)}, expected "${LAYOUT_VERSION}"`,
+    );
   }
 }
 
@@ -445,7 +487,9 @@ async function readCapped(file: string, cap: number, place: string, entry: strin
     info = await lstat(file);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new NotFoundError(`${place}: ${entry} is missing`, { fix: 'the layout is incomplete or not an OCI layout' });
+      throw new NotFoundError(`${place}: ${entry} is missing`, {
+        fix: 'the layout is incomplete or not an OCI layout',
+      });
     }
     throw err;
   }

@@ -50,13 +50,21 @@ export async function indexTar(file: string, place: string): Promise<Map<string,
     let pax: Record<string, string> = {};
     while (pos < fileSize) {
       if (pos + BLOCK > fileSize) {
-        throw layoutError(place, `offset ${pos}`, `truncated archive: a tar header needs ${BLOCK} bytes, the file ends at ${fileSize}`);
+        throw layoutError(
+          place,
+          `offset ${pos}`,
+          `truncated archive: a tar header needs ${BLOCK} bytes, the file ends at ${fileSize}`,
+        );
       }
       await readAt(fh, header, pos);
       if (header.every((b) => b === 0)) break; // end-of-archive marker
       const rawName = cString(header, 0, 100);
       if (!checksumOk(header)) {
-        throw layoutError(place, `offset ${pos}`, `not a tar archive or a corrupt header (checksum mismatch${rawName ? ` at ${JSON.stringify(rawName)}` : ''})`);
+        throw layoutError(
+          place,
+          `offset ${pos}`,
+          `not a tar archive or a corrupt header (checksum mismatch${rawName ? ` at ${JSON.stringify(rawName)}` : ''})`,
+        );
       }
       const magic = header.toString('latin1', 257, 263);
       const prefix = magic === 'ustar\0' ? cString(header, 345, 155) : '';
@@ -78,7 +86,8 @@ export async function indexTar(file: string, place: string): Promise<Map<string,
       }
       pos = offset + Math.ceil(size / BLOCK) * BLOCK;
       if (type === 'L' || type === 'K' || type === 'x') {
-        if (size > MAX_LONG_NAME) throw layoutError(place, `entry ${JSON.stringify(name)}`, `extended header of ${size} bytes is too large`);
+        if (size > MAX_LONG_NAME)
+          throw layoutError(place, `entry ${JSON.stringify(name)}`, `extended header of ${size} bytes is too large`);
         const data = Buffer.alloc(size);
         await readAt(fh, data, offset);
         if (type === 'L') longName = cString(data, 0, size);
@@ -190,7 +199,10 @@ function parseNumber(h: Buffer, at: number, len: number): number {
     for (let i = at + 1; i < at + len; i++) v = (v << 8n) | BigInt(h[i]!);
     return v > BigInt(Number.MAX_SAFE_INTEGER) ? Number.NaN : Number(v);
   }
-  const text = h.toString('latin1', at, at + len).replace(/[\0 ]+$/g, '').trim();
+  const text = h
+    .toString('latin1', at, at + len)
+    .replace(/[\0 ]+$/g, '')
+    .trim();
   if (text === '') return 0;
   if (!/^[0-7]+$/.test(text)) return Number.NaN;
   return Number.parseInt(text, 8);

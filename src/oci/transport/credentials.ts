@@ -217,7 +217,10 @@ export class DockerConfigCredentials implements RegistryCredentialProvider {
     try {
       parsed = JSON.parse(out) as { Username?: unknown; Secret?: unknown };
     } catch (cause) {
-      throw new EcrctlError(`credential helper ${program} printed something that is not JSON`, { value: program, cause });
+      throw new EcrctlError(`credential helper ${program} printed something that is not JSON`, {
+        value: program,
+        cause,
+      });
     }
     if (typeof parsed.Secret !== 'string' || parsed.Secret === '') return undefined;
     this.#onSecret(parsed.Secret);

@@ -275,7 +275,9 @@ export class RegistryTransport {
         if (canRetry && isRetryableNetworkError(err)) {
           const wait = backoffDelay(retry, this.#retry, this.#random);
           if (retry < this.#retry.maxRetries && Date.now() - started + wait <= this.#retry.maxTotalMs) {
-            this.#opts.log?.(`retry ${retry + 1}/${this.#retry.maxRetries} of ${req.method} ${req.host} in ${wait} ms after ${errorCode(err)}`);
+            this.#opts.log?.(
+              `retry ${retry + 1}/${this.#retry.maxRetries} of ${req.method} ${req.host} in ${wait} ms after ${errorCode(err)}`,
+            );
             await sleep(wait, req.signal);
             continue;
           }
@@ -485,11 +487,15 @@ export class RegistryTransport {
         });
       case 404: {
         // ECR answers 404 for an archived image: say how to get it back.
-        const archived = errors.some((e) => /archived/i.test(e.message ?? '')) ? /^\/v2\/(.+)\/manifests\/([^/]+)$/.exec(res.url.pathname) : null;
+        const archived = errors.some((e) => /archived/i.test(e.message ?? ''))
+          ? /^\/v2\/(.+)\/manifests\/([^/]+)$/.exec(res.url.pathname)
+          : null;
         return new NotFoundError(`${what}: not found on ${req.host}${detail}`, {
           value: codes,
           ...(archived
-            ? { fix: `restore it with \`ecrctl restore ${req.host}/${archived[1]}${archived[2]?.includes(':') ? '@' : ':'}${archived[2]}\`, then pull again` }
+            ? {
+                fix: `restore it with \`ecrctl restore ${req.host}/${archived[1]}${archived[2]?.includes(':') ? '@' : ':'}${archived[2]}\`, then pull again`,
+              }
             : {}),
         });
       }
@@ -532,10 +538,13 @@ export class RegistryTransport {
         cause: err,
       });
     }
-    return new EcrctlError(`${req.method} ${req.what ?? req.path} on ${req.host} failed: ${message}${code ? ` (${code})` : ''}`, {
-      value: req.host,
-      cause: err,
-    });
+    return new EcrctlError(
+      `${req.method} ${req.what ?? req.path} on ${req.host} failed: ${message}${code ? ` (${code})` : ''}`,
+      {
+        value: req.host,
+        cause: err,
+      },
+    );
   }
 }
 

@@ -32,7 +32,8 @@ export function parseJsonWithPositions(text: string): JsonNode {
   p.skipWhitespace();
   const node = p.value();
   p.skipWhitespace();
-  if (p.pos < text.length) throw new JsonSyntaxError(`unexpected ${p.describeHere()} after the end of the document`, p.pos);
+  if (p.pos < text.length)
+    throw new JsonSyntaxError(`unexpected ${p.describeHere()} after the end of the document`, p.pos);
   return node;
 }
 
@@ -134,13 +135,19 @@ class Parser {
       this.skipWhitespace();
       if (this.text[this.pos] !== '"') {
         const hint = this.text[this.pos] === '}' ? ' (a trailing comma is not allowed in JSON)' : '';
-        throw new JsonSyntaxError(`expected a property name in double quotes but found ${this.describeHere()}${hint}`, this.pos);
+        throw new JsonSyntaxError(
+          `expected a property name in double quotes but found ${this.describeHere()}${hint}`,
+          this.pos,
+        );
       }
       const keyOffset = this.pos;
       const key = this.string();
       this.skipWhitespace();
       if (this.text[this.pos] !== ':') {
-        throw new JsonSyntaxError(`expected ":" after property name "${key}" but found ${this.describeHere()}`, this.pos);
+        throw new JsonSyntaxError(
+          `expected ":" after property name "${key}" but found ${this.describeHere()}`,
+          this.pos,
+        );
       }
       this.pos++;
       this.skipWhitespace();
@@ -155,7 +162,10 @@ class Parser {
         this.pos++;
         return { kind: 'object', offset, entries };
       }
-      throw new JsonSyntaxError(`expected "," or "}" after a property value but found ${this.describeHere()}`, this.pos);
+      throw new JsonSyntaxError(
+        `expected "," or "}" after a property value but found ${this.describeHere()}`,
+        this.pos,
+      );
     }
   }
 
@@ -184,7 +194,10 @@ class Parser {
         this.pos++;
         return { kind: 'array', offset, items };
       }
-      throw new JsonSyntaxError(`expected "," or "]" after an array element but found ${this.describeHere()}`, this.pos);
+      throw new JsonSyntaxError(
+        `expected "," or "]" after an array element but found ${this.describeHere()}`,
+        this.pos,
+      );
     }
   }
 
@@ -206,7 +219,16 @@ class Parser {
       if (c === 92) {
         out += t.slice(run, this.pos);
         const e = t[this.pos + 1];
-        const simple: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+        const simple: Record<string, string> = {
+          '"': '"',
+          '\\': '\\',
+          '/': '/',
+          b: '\b',
+          f: '\f',
+          n: '\n',
+          r: '\r',
+          t: '\t',
+        };
         if (e !== undefined && e in simple) {
           out += simple[e];
           this.pos += 2;

@@ -157,7 +157,8 @@ function checkParam(preset: string, spec: ParamSpec, value: string): void {
   };
   switch (spec.kind) {
     case 'count':
-      if (!/^[1-9][0-9]*$/.test(value) || !Number.isSafeInteger(Number(value))) bad('must be a whole number from 1 up', `e.g. --param ${spec.name}=10`);
+      if (!/^[1-9][0-9]*$/.test(value) || !Number.isSafeInteger(Number(value)))
+        bad('must be a whole number from 1 up', `e.g. --param ${spec.name}=10`);
       return;
     case 'majors': {
       const majors = majorsOf(value);

@@ -9,7 +9,9 @@ export function formatProblem(p: LifecycleProblem): string {
   const where: string[] = [];
   if (p.line !== undefined) where.push(`line ${p.line}:${p.column ?? 1}`);
   if (p.ruleIndex !== undefined) {
-    where.push(p.rulePriority !== undefined ? `rule ${p.rulePriority} (rules[${p.ruleIndex}])` : `rules[${p.ruleIndex}]`);
+    where.push(
+      p.rulePriority !== undefined ? `rule ${p.rulePriority} (rules[${p.ruleIndex}])` : `rules[${p.ruleIndex}]`,
+    );
   }
   if (p.field !== undefined) where.push(p.field);
   const head = where.length > 0 ? `${where.join(' ')}: ` : '';
@@ -29,7 +31,14 @@ export interface DecisionSummary {
 
 /** Returns counts and byte totals of a simulation. */
 export function summarizeDecisions(decisions: readonly LifecycleDecision[]): DecisionSummary {
-  const s: DecisionSummary = { images: decisions.length, expire: 0, transition: 0, keep: 0, bytesFreed: 0, bytesArchived: 0 };
+  const s: DecisionSummary = {
+    images: decisions.length,
+    expire: 0,
+    transition: 0,
+    keep: 0,
+    bytesFreed: 0,
+    bytesArchived: 0,
+  };
   for (const d of decisions) {
     s[d.action]++;
     if (d.action === 'expire') s.bytesFreed += d.sizeBytes ?? 0;
@@ -82,7 +91,8 @@ export function parseProtectList(text: string): string[] {
     } catch (err) {
       throw new Error(`not valid JSON: ${(err as Error).message}`);
     }
-    if (!Array.isArray(parsed) || parsed.some((x) => typeof x !== 'string')) throw new Error('a JSON protect list must be an array of strings');
+    if (!Array.isArray(parsed) || parsed.some((x) => typeof x !== 'string'))
+      throw new Error('a JSON protect list must be an array of strings');
     return (parsed as string[]).map((s) => s.trim()).filter((s) => s !== '');
   }
   return text
@@ -116,7 +126,10 @@ export function parseImageList(text: string): { images: LifecycleImage[]; proble
     }
   }
   if (!Array.isArray(list)) {
-    return { images: [], problems: ['expected an array of images, {"images": […]}, or describe-images output {"imageDetails": […]}'] };
+    return {
+      images: [],
+      problems: ['expected an array of images, {"images": […]}, or describe-images output {"imageDetails": […]}'],
+    };
   }
   const images: LifecycleImage[] = [];
   const problems: string[] = [];
@@ -153,7 +166,9 @@ export function parseImageList(text: string): { images: LifecycleImage[]; proble
       }
       const date = toDate(value);
       if (!date) {
-        problems.push(`${at} (${digest}): "${name}" is not a date: ${JSON.stringify(value)} (use ISO 8601, e.g. 2024-05-01T12:00:00Z)`);
+        problems.push(
+          `${at} (${digest}): "${name}" is not a date: ${JSON.stringify(value)} (use ISO 8601, e.g. 2024-05-01T12:00:00Z)`,
+        );
         ok = false;
         continue;
       }
@@ -168,7 +183,9 @@ export function parseImageList(text: string): { images: LifecycleImage[]; proble
         image.sizeBytes = size;
       }
     }
-    const storage = raw.storageClass ?? (raw.imageStatus === undefined ? undefined : raw.imageStatus === 'ARCHIVED' ? 'archive' : 'standard');
+    const storage =
+      raw.storageClass ??
+      (raw.imageStatus === undefined ? undefined : raw.imageStatus === 'ARCHIVED' ? 'archive' : 'standard');
     if (storage !== undefined) {
       if (storage !== 'standard' && storage !== 'archive') {
         problems.push(`${at} (${digest}): "storageClass" must be "standard" or "archive"`);
@@ -199,6 +216,10 @@ function toDate(v: unknown): Date | undefined {
   // The AWS CLI prints epoch seconds with some output settings; JSON has no date type.
   // Strings must start like ISO 8601: Date() would read "5" as the year 2005.
   const d =
-    typeof v === 'number' ? new Date(v * 1000) : typeof v === 'string' && /^\d{4}-\d{2}-\d{2}/.test(v) ? new Date(v) : undefined;
+    typeof v === 'number'
+      ? new Date(v * 1000)
+      : typeof v === 'string' && /^\d{4}-\d{2}-\d{2}/.test(v)
+        ? new Date(v)
+        : undefined;
   return d && !Number.isNaN(d.getTime()) ? d : undefined;
 }

@@ -147,7 +147,9 @@ function explain(c: CompiledRule, image: LifecycleImage, m: number | undefined):
     case 'sinceImagePushed':
       return `pushed ${fmtDays(m, n)} days ago${act ? ` > ${n}` : `, not more than ${n}`}`;
     case 'sinceImagePulled': {
-      const what = image.lastPulledAt ? `last pulled ${fmtDays(m, n)} days ago` : `never pulled; pushed ${fmtDays(m, n)} days ago`;
+      const what = image.lastPulledAt
+        ? `last pulled ${fmtDays(m, n)} days ago`
+        : `never pulled; pushed ${fmtDays(m, n)} days ago`;
       return `${what}${act ? ` > ${n}` : `, not more than ${n}`}`;
     }
     case 'sinceImageTransitioned':
@@ -163,7 +165,11 @@ function fmtDays(days: number, limit: number): string {
 }
 
 /** Applies a policy to images at time `now` with ECR's semantics; one decision per image. */
-export function simulateLifecycle(policy: LifecyclePolicy, images: readonly LifecycleImage[], now: Date): LifecycleDecision[] {
+export function simulateLifecycle(
+  policy: LifecyclePolicy,
+  images: readonly LifecycleImage[],
+  now: Date,
+): LifecycleDecision[] {
   const nowMs = now.getTime();
   const rules = [...policy.rules].sort((a, b) => a.rulePriority - b.rulePriority).map(compileRule);
   const order = newestFirst(images);
@@ -190,8 +196,13 @@ export function simulateLifecycle(policy: LifecyclePolicy, images: readonly Life
         governor[i] = r;
         const m = measure(c, image, rank, nowMs);
         verdicts[i] = { act: acts(c, m), text: explain(c, image, m) };
-      } else if (blockedNote[i] === undefined && verdicts[i]?.act === false && acts(c, measure(c, image, rank, nowMs))) {
-        blockedNote[i] = `rule ${c.rule.rulePriority} would ${c.rule.action.type} it, but rule ${rules[g]!.rule.rulePriority} selects it first`;
+      } else if (
+        blockedNote[i] === undefined &&
+        verdicts[i]?.act === false &&
+        acts(c, measure(c, image, rank, nowMs))
+      ) {
+        blockedNote[i] =
+          `rule ${c.rule.rulePriority} would ${c.rule.action.type} it, but rule ${rules[g]!.rule.rulePriority} selects it first`;
       }
       rank++;
     }
@@ -199,7 +210,12 @@ export function simulateLifecycle(policy: LifecyclePolicy, images: readonly Life
 
   const decisions: LifecycleDecision[] = images.map((image, i) => {
     const g = governor[i]!;
-    const d: LifecycleDecision = { digest: image.digest, tags: [...image.tags], action: 'keep', reason: 'no rule selects it' };
+    const d: LifecycleDecision = {
+      digest: image.digest,
+      tags: [...image.tags],
+      action: 'keep',
+      reason: 'no rule selects it',
+    };
     if (image.sizeBytes !== undefined) d.sizeBytes = image.sizeBytes;
     if (g === -1) return d;
     const rule = rules[g]!.rule;
@@ -229,7 +245,9 @@ function protectReferencedImages(images: readonly LifecycleImage[], decisions: L
     const j = indexOf.get(digest);
     return j === undefined || decisions[j]?.action !== 'expire';
   };
-  let pending = images.map((_, i) => i).filter((i) => decisions[i]!.action === 'expire' && (images[i]!.referencedBy?.length ?? 0) > 0);
+  let pending = images
+    .map((_, i) => i)
+    .filter((i) => decisions[i]!.action === 'expire' && (images[i]!.referencedBy?.length ?? 0) > 0);
   let changed = true;
   while (changed && pending.length > 0) {
     changed = false;

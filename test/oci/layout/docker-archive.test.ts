@@ -1,4 +1,13 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -10,7 +19,15 @@ import { OciLayout } from '../../../src/oci/layout/oci-dir.js';
 import { TAR_END, tarHeader, tarPadding } from '../../../src/oci/layout/tar.js';
 import { MediaType } from '../../../src/oci/media-types.js';
 import type { ImageManifest } from '../../../src/oci/types.js';
-import { layerTar, makeImage, readAll, run, skopeo, type TestImage, writeImage } from '../../helpers/layout-fixtures.js';
+import {
+  layerTar,
+  makeImage,
+  readAll,
+  run,
+  skopeo,
+  type TestImage,
+  writeImage,
+} from '../../helpers/layout-fixtures.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'ecrctl-docker-archive-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -72,7 +89,11 @@ describe('docker-archive reader', () => {
     writeFileSync(
       path.join(layout, 'manifest.json'),
       JSON.stringify([
-        { Config: `blobs/sha256/${zipped.descriptors[0]!.digest.slice(7)}`, RepoTags: ['team/app:v1'], Layers: zipped.descriptors.slice(1).map((d) => `blobs/sha256/${d.digest.slice(7)}`) },
+        {
+          Config: `blobs/sha256/${zipped.descriptors[0]!.digest.slice(7)}`,
+          RepoTags: ['team/app:v1'],
+          Layers: zipped.descriptors.slice(1).map((d) => `blobs/sha256/${d.digest.slice(7)}`),
+        },
       ]),
     );
     const file = path.join(dir, 'modern.tar');
@@ -93,7 +114,10 @@ describe('docker-archive reader', () => {
     mkdirSync(path.join(src, deep), { recursive: true });
     writeFileSync(path.join(src, deep, 'layer.tar'), base);
     writeFileSync(path.join(src, deep, 'config.json'), plain.config);
-    writeFileSync(path.join(src, 'manifest.json'), JSON.stringify([{ Config: `${deep}/config.json`, RepoTags: ['app:v1'], Layers: [`${deep}/layer.tar`] }]));
+    writeFileSync(
+      path.join(src, 'manifest.json'),
+      JSON.stringify([{ Config: `${deep}/config.json`, RepoTags: ['app:v1'], Layers: [`${deep}/layer.tar`] }]),
+    );
     const file = path.join(dir, 'long.tar');
     systemTar(src, ['manifest.json', `${deep}/layer.tar`, `${deep}/config.json`], file, format);
     const reader = await DockerArchiveReader.open(file, 'app:v1');
@@ -130,16 +154,32 @@ describe('docker-archive reader: hostile archives', () => {
     mkdirSync(src, { recursive: true });
     writeFileSync(path.join(src, 'config.json'), plain.config);
     writeFileSync(path.join(src, 'layer.tar'), base);
-    writeFileSync(path.join(src, 'manifest.json'), JSON.stringify([{ Config: 'config.json', RepoTags: ['app:v1'], Layers: layers }]));
+    writeFileSync(
+      path.join(src, 'manifest.json'),
+      JSON.stringify([{ Config: 'config.json', RepoTags: ['app:v1'], Layers: layers }]),
+    );
     const file = path.join(dir, 'evil.tar');
     systemTar(src, ['manifest.json', 'config.json', 'layer.tar', ...extra(src)], file);
     return file;
   }
 
   const cases: [string, () => string, (file: string) => string][] = [
-    ['a layer path with ..', () => classic(['../layer.tar']), (f) => `docker-archive:${f}: manifest.json: [0].Layers[0] "../layer.tar" leaves the archive with ".."`],
-    ['an absolute layer path', () => classic(['/etc/passwd']), (f) => `docker-archive:${f}: manifest.json: [0].Layers[0] "/etc/passwd" is an absolute path; paths are relative to the archive`],
-    ['a missing layer', () => classic(['layer.tar', 'gone.tar']), (f) => `docker-archive:${f}: manifest.json: [0].Layers[1] "gone.tar" is missing from the archive`],
+    [
+      'a layer path with ..',
+      () => classic(['../layer.tar']),
+      (f) => `docker-archive:${f}: manifest.json: [0].Layers[0] "../layer.tar" leaves the archive with ".."`,
+    ],
+    [
+      'an absolute layer path',
+      () => classic(['/etc/passwd']),
+      (f) =>
+        `docker-archive:${f}: manifest.json: [0].Layers[0] "/etc/passwd" is an absolute path; paths are relative to the archive`,
+    ],
+    [
+      'a missing layer',
+      () => classic(['layer.tar', 'gone.tar']),
+      (f) => `docker-archive:${f}: manifest.json: [0].Layers[1] "gone.tar" is missing from the archive`,
+    ],
     [
       'a symlink as layer',
       () =>
@@ -147,7 +187,8 @@ describe('docker-archive reader: hostile archives', () => {
           symlinkSync('/etc/passwd', path.join(src, 'link.tar'));
           return ['link.tar'];
         }),
-      (f) => `docker-archive:${f}: manifest.json: [0].Layers[0] "link.tar" is a symbolic link (to "/etc/passwd"); it must be a regular file in the archive`,
+      (f) =>
+        `docker-archive:${f}: manifest.json: [0].Layers[0] "link.tar" is a symbolic link (to "/etc/passwd"); it must be a regular file in the archive`,
     ],
     [
       'a truncated archive',
@@ -158,7 +199,8 @@ describe('docker-archive reader: hostile archives', () => {
         truncateSync(f, 2660);
         return f;
       },
-      (f) => `docker-archive:${f}: entry "layer.tar": truncated archive: the entry needs ${base.length} bytes at offset 2560, the file ends at 2660`,
+      (f) =>
+        `docker-archive:${f}: entry "layer.tar": truncated archive: the entry needs ${base.length} bytes at offset 2560, the file ends at 2660`,
     ],
     [
       'an entry that climbs out',
@@ -186,7 +228,8 @@ describe('docker-archive reader: hostile archives', () => {
         writeFileSync(f, Buffer.alloc(2048, 0x41));
         return f;
       },
-      (f) => `docker-archive:${f}: offset 0: not a tar archive or a corrupt header (checksum mismatch at "${'A'.repeat(100)}")`,
+      (f) =>
+        `docker-archive:${f}: offset 0: not a tar archive or a corrupt header (checksum mismatch at "${'A'.repeat(100)}")`,
     ],
     [
       'a tar without manifest.json or index.json',
@@ -195,7 +238,8 @@ describe('docker-archive reader: hostile archives', () => {
         writeFileSync(f, layerTar({ 'hello.txt': 'hi' }));
         return f;
       },
-      (f) => `docker-archive:${f}: manifest.json: is missing: not a docker-archive (neither manifest.json nor index.json found)`,
+      (f) =>
+        `docker-archive:${f}: manifest.json: is missing: not a docker-archive (neither manifest.json nor index.json found)`,
     ],
   ];
 
@@ -219,8 +263,14 @@ describe('docker-archive reader: hostile archives', () => {
     const { pipeline } = await import('node:stream/promises');
     const { Writable } = await import('node:stream');
     await expect(
-      pipeline(await reader.openBlob(layer), new VerifyingStream(layer.digest, layer.size), new Writable({ write: (_c, _e, cb) => cb() })),
-    ).rejects.toThrow(`content does not match its digest: expected ${layer.digest}, got ${sha256Digest(Buffer.alloc(layer.size, 1))}`);
+      pipeline(
+        await reader.openBlob(layer),
+        new VerifyingStream(layer.digest, layer.size),
+        new Writable({ write: (_c, _e, cb) => cb() }),
+      ),
+    ).rejects.toThrow(
+      `content does not match its digest: expected ${layer.digest}, got ${sha256Digest(Buffer.alloc(layer.size, 1))}`,
+    );
   });
 });
 
@@ -235,14 +285,18 @@ describe('docker-archive writer', () => {
     await writer.commit();
     expect(readdirSync(dir)).toEqual(['out.tar']);
 
-    const inspected = JSON.parse(skopeo('inspect', `docker-archive:${file}:team/app:v2`)) as { Layers: string[]; RepoTags: string[] };
+    const inspected = JSON.parse(skopeo('inspect', `docker-archive:${file}:team/app:v2`)) as {
+      Layers: string[];
+      RepoTags: string[];
+    };
     expect(inspected.Layers).toEqual(plain.descriptors.slice(1).map((d) => d.digest));
     // dir: keeps blobs as they are: the same digests and bytes come out
     const copiedDir = path.join(dir, 'copied-dir');
     skopeo('copy', `docker-archive:${file}:team/app:v1`, `dir:${copiedDir}`);
     const dirManifest = parsed(readFileSync(path.join(copiedDir, 'manifest.json')));
     expect(dirManifest.layers.map((l) => l.digest)).toEqual(plain.descriptors.slice(1).map((d) => d.digest));
-    for (const l of dirManifest.layers) expect(sha256Digest(readFileSync(path.join(copiedDir, l.digest.slice(7))))).toBe(l.digest);
+    for (const l of dirManifest.layers)
+      expect(sha256Digest(readFileSync(path.join(copiedDir, l.digest.slice(7))))).toBe(l.digest);
     // oci: makes skopeo gzip the layers; the config (and its diff IDs) arrive unchanged
     const copied = path.join(dir, 'copied');
     skopeo('copy', `docker-archive:${file}:team/app:v1`, `oci:${copied}:v1`);
@@ -273,7 +327,10 @@ describe('docker-archive writer', () => {
     const writer = await DockerArchiveWriter.create(file, 'app');
     await writeImage(writer, zipped, 'app');
     await writer.commit();
-    const inspected = JSON.parse(skopeo('inspect', `docker-archive:${file}`)) as { Layers: string[]; RepoTags: string[] };
+    const inspected = JSON.parse(skopeo('inspect', `docker-archive:${file}`)) as {
+      Layers: string[];
+      RepoTags: string[];
+    };
     expect(inspected.Layers).toEqual([sha256Digest(base), sha256Digest(top)]);
     const reader = await DockerArchiveReader.open(file, 'app:latest');
     expect((await reader.getManifest('')).digest).toBe(zipped.manifest.digest);
@@ -288,7 +345,9 @@ describe('docker-archive writer', () => {
 
     writer = await DockerArchiveWriter.create(file, 'app:v1');
     const claimed = { mediaType: MediaType.ociLayer, digest: sha256Digest('expected'), size: 8 };
-    const err = await writer.putBlob(claimed, async () => Readable.from([Buffer.from('tampered')])).catch((e: unknown) => e);
+    const err = await writer
+      .putBlob(claimed, async () => Readable.from([Buffer.from('tampered')]))
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DigestMismatchError);
     expect(await writer.hasBlob(claimed)).toBe(false);
     await writeImage(writer, plain, 'app:v1');
@@ -296,16 +355,18 @@ describe('docker-archive writer', () => {
     expect(readdirSync(dir)).toEqual(['out.tar']);
     const listing = run('tar', ['-tf', file]);
     expect(listing).not.toContain(claimed.digest.slice(7));
-    expect(JSON.parse(skopeo('inspect', `docker-archive:${file}`)).Layers).toEqual(plain.descriptors.slice(1).map((d) => d.digest));
+    expect(JSON.parse(skopeo('inspect', `docker-archive:${file}`)).Layers).toEqual(
+      plain.descriptors.slice(1).map((d) => d.digest),
+    );
   });
 
   it('refuses to name an index (docker load reads single images)', async () => {
     const file = path.join(dir, 'idx.tar');
     const writer = await DockerArchiveWriter.create(file, 'app:v1');
     const bytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] }));
-    await expect(writer.putManifest({ mediaType: MediaType.ociIndex, digest: sha256Digest(bytes), bytes }, 'app:v1')).rejects.toThrow(
-      `docker-archive:${file}: a docker-archive holds single-platform images, not an index`,
-    );
+    await expect(
+      writer.putManifest({ mediaType: MediaType.ociIndex, digest: sha256Digest(bytes), bytes }, 'app:v1'),
+    ).rejects.toThrow(`docker-archive:${file}: a docker-archive holds single-platform images, not an index`);
     await writer.abort();
     expect(readdirSync(dir)).toEqual([]);
   });

@@ -1,4 +1,13 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -8,7 +17,15 @@ import { sha256Digest } from '../../../src/oci/digest.js';
 import { OciLayout } from '../../../src/oci/layout/oci-dir.js';
 import { MediaType } from '../../../src/oci/media-types.js';
 import type { ManifestBlob } from '../../../src/oci/types.js';
-import { layerTar, makeImage, readAll, skopeo, tagged, writeImage, writeRawLayout } from '../../helpers/layout-fixtures.js';
+import {
+  layerTar,
+  makeImage,
+  readAll,
+  skopeo,
+  tagged,
+  writeImage,
+  writeRawLayout,
+} from '../../helpers/layout-fixtures.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'ecrctl-oci-dir-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -39,7 +56,10 @@ describe('OciLayout round trip', () => {
 
     const layout = await OciLayout.open(out);
     expect(await layout.listTags()).toEqual(['v1', 'v2']);
-    for (const [tag, image] of [['v1', imageA], ['v2', imageB]] as const) {
+    for (const [tag, image] of [
+      ['v1', imageA],
+      ['v2', imageB],
+    ] as const) {
       const m = await layout.getManifest(tag);
       expect(m.digest).toBe(image.manifest.digest);
       expect(m.bytes.equals(image.manifest.bytes)).toBe(true);
@@ -103,13 +123,19 @@ describe('OciLayout round trip', () => {
       JSON.stringify({
         schemaVersion: 2,
         mediaType: MediaType.ociIndex,
-        manifests: [imageA, imageB].map((i) => ({ mediaType: i.manifest.mediaType, digest: i.manifest.digest, size: i.manifest.bytes.length })),
+        manifests: [imageA, imageB].map((i) => ({
+          mediaType: i.manifest.mediaType,
+          digest: i.manifest.digest,
+          size: i.manifest.bytes.length,
+        })),
       }),
     );
     await target.putManifest({ mediaType: MediaType.ociIndex, digest: sha256Digest(indexBytes), bytes: indexBytes });
     await target.commit();
     const index = JSON.parse(readFileSync(path.join(out, 'index.json'), 'utf8'));
-    expect(index.manifests).toEqual([{ mediaType: MediaType.ociIndex, digest: sha256Digest(indexBytes), size: indexBytes.length }]);
+    expect(index.manifests).toEqual([
+      { mediaType: MediaType.ociIndex, digest: sha256Digest(indexBytes), size: indexBytes.length },
+    ]);
     // '' means "the only image"
     const layout = await OciLayout.open(out);
     expect((await layout.getManifest('')).digest).toBe(sha256Digest(indexBytes));
@@ -120,7 +146,9 @@ describe('OciLayout round trip', () => {
     const target = await OciLayout.create(out);
     await writeImage(target, imageA, 'v1');
     const empty = Buffer.from('{}');
-    await target.putBlob({ mediaType: MediaType.ociEmpty, digest: sha256Digest(empty), size: 2 }, async () => Readable.from([empty]));
+    await target.putBlob({ mediaType: MediaType.ociEmpty, digest: sha256Digest(empty), size: 2 }, async () =>
+      Readable.from([empty]),
+    );
     const sbom = manifestOf({
       schemaVersion: 2,
       mediaType: MediaType.ociManifest,
@@ -133,7 +161,12 @@ describe('OciLayout round trip', () => {
     await target.commit();
     const layout = await OciLayout.open(out);
     expect(await layout.listReferrers(imageA.manifest.digest)).toEqual([
-      { mediaType: MediaType.ociManifest, digest: sbom.digest, size: sbom.bytes.length, artifactType: 'application/spdx+json' },
+      {
+        mediaType: MediaType.ociManifest,
+        digest: sbom.digest,
+        size: sbom.bytes.length,
+        artifactType: 'application/spdx+json',
+      },
     ]);
     expect(await layout.listReferrers(imageB.manifest.digest)).toEqual([]);
   });
@@ -187,7 +220,9 @@ describe('OciLayout atomicity', () => {
     target = await OciLayout.create(out);
     const claimed = { mediaType: MediaType.ociLayer, digest: sha256Digest('expected'), size: 8 };
     await expect(target.putBlob(claimed, async () => Readable.from([Buffer.from('tampered')]))).rejects.toThrow(
-      new DigestMismatchError(`content does not match its digest: expected ${claimed.digest}, got ${sha256Digest('tampered')}`),
+      new DigestMismatchError(
+        `content does not match its digest: expected ${claimed.digest}, got ${sha256Digest('tampered')}`,
+      ),
     );
     await target.abort();
     expect(readdirSync(path.join(out, 'blobs', 'sha256')).sort()).toEqual(blobsBefore);
@@ -218,8 +253,14 @@ describe('OciLayout hostile input', () => {
   const m = imageA.manifest;
 
   it('refuses a digest that is a path in index.json', async () => {
-    writeRawLayout(dir, {}, { schemaVersion: 2, manifests: [{ mediaType: MediaType.ociManifest, digest: 'sha256:../../x', size: 10 }] });
-    await expect(OciLayout.open(dir)).rejects.toThrow(`oci:${dir}: index.json: manifests[0].digest "sha256:../../x" is not a valid digest`);
+    writeRawLayout(
+      dir,
+      {},
+      { schemaVersion: 2, manifests: [{ mediaType: MediaType.ociManifest, digest: 'sha256:../../x', size: 10 }] },
+    );
+    await expect(OciLayout.open(dir)).rejects.toThrow(
+      `oci:${dir}: index.json: manifests[0].digest "sha256:../../x" is not a valid digest`,
+    );
   });
 
   it('refuses a digest that is a path inside a manifest, and in openBlob', async () => {
@@ -241,7 +282,11 @@ describe('OciLayout hostile input', () => {
 
   it('fails a manifest whose bytes do not match its name', async () => {
     const tampered = Buffer.from(m.bytes.toString().replace('"schemaVersion":2', '"schemaVersion":2 '));
-    writeRawLayout(dir, { [m.digest]: tampered }, { schemaVersion: 2, manifests: [{ ...tagged(m, 'v1'), size: tampered.length }] });
+    writeRawLayout(
+      dir,
+      { [m.digest]: tampered },
+      { schemaVersion: 2, manifests: [{ ...tagged(m, 'v1'), size: tampered.length }] },
+    );
     const layout = await OciLayout.open(dir);
     const err = await layout.getManifest('v1').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DigestMismatchError);
@@ -253,7 +298,21 @@ describe('OciLayout hostile input', () => {
   it('refuses a manifest over 4 MiB without reading it', async () => {
     const huge = Buffer.alloc(4 * 1024 * 1024 + 1, 0x20);
     const digest = sha256Digest(huge);
-    writeRawLayout(dir, { [digest]: huge }, { schemaVersion: 2, manifests: [{ mediaType: MediaType.ociManifest, digest, size: huge.length, annotations: { 'org.opencontainers.image.ref.name': 'big' } }] });
+    writeRawLayout(
+      dir,
+      { [digest]: huge },
+      {
+        schemaVersion: 2,
+        manifests: [
+          {
+            mediaType: MediaType.ociManifest,
+            digest,
+            size: huge.length,
+            annotations: { 'org.opencontainers.image.ref.name': 'big' },
+          },
+        ],
+      },
+    );
     const layout = await OciLayout.open(dir);
     await expect(layout.getManifest('big')).rejects.toThrow(
       `oci:${dir}: blobs/sha256/${digest.slice(7)}: manifest is 4194305 bytes; the limit is 4194304 (4 MiB)`,
@@ -274,9 +333,21 @@ describe('OciLayout hostile input', () => {
 
   it('reads one index without following its children (no recursion)', async () => {
     // An index whose child is itself an index, whose children are missing: only one is read.
-    const inner = manifestOf({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [{ mediaType: MediaType.ociIndex, digest: sha256Digest('missing'), size: 7 }] });
-    const outer = manifestOf({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [{ mediaType: MediaType.ociIndex, digest: inner.digest, size: inner.bytes.length }] });
-    writeRawLayout(dir, { [inner.digest]: inner.bytes, [outer.digest]: outer.bytes }, { schemaVersion: 2, manifests: [tagged(outer, 'v1')] });
+    const inner = manifestOf({
+      schemaVersion: 2,
+      mediaType: MediaType.ociIndex,
+      manifests: [{ mediaType: MediaType.ociIndex, digest: sha256Digest('missing'), size: 7 }],
+    });
+    const outer = manifestOf({
+      schemaVersion: 2,
+      mediaType: MediaType.ociIndex,
+      manifests: [{ mediaType: MediaType.ociIndex, digest: inner.digest, size: inner.bytes.length }],
+    });
+    writeRawLayout(
+      dir,
+      { [inner.digest]: inner.bytes, [outer.digest]: outer.bytes },
+      { schemaVersion: 2, manifests: [tagged(outer, 'v1')] },
+    );
     const layout = await OciLayout.open(dir);
     expect((await layout.getManifest('v1')).digest).toBe(outer.digest);
     expect((await layout.getManifest(inner.digest)).digest).toBe(inner.digest);
@@ -284,8 +355,19 @@ describe('OciLayout hostile input', () => {
   });
 
   it.each([
-    ['a missing directory', (d: string) => path.join(d, 'nope'), (d: string) => `oci:${path.join(d, 'nope')}: not an OCI image layout (the directory does not exist)`],
-    ['a directory without oci-layout', (d: string) => { writeFileSync(path.join(d, 'x'), ''); return d; }, (d: string) => `oci:${d}: not an OCI image layout (no oci-layout file)`],
+    [
+      'a missing directory',
+      (d: string) => path.join(d, 'nope'),
+      (d: string) => `oci:${path.join(d, 'nope')}: not an OCI image layout (the directory does not exist)`,
+    ],
+    [
+      'a directory without oci-layout',
+      (d: string) => {
+        writeFileSync(path.join(d, 'x'), '');
+        return d;
+      },
+      (d: string) => `oci:${d}: not an OCI image layout (no oci-layout file)`,
+    ],
   ])('open() of %s is NotFoundError', async (_name, make, message) => {
     const target = make(dir);
     const err = await OciLayout.open(target).catch((e: unknown) => e);
@@ -294,10 +376,14 @@ describe('OciLayout hostile input', () => {
   });
 
   it('names the tags when a tag is not there, and the images when none is given', async () => {
-    writeRawLayout(dir, { [m.digest]: m.bytes, [imageB.manifest.digest]: imageB.manifest.bytes }, {
-      schemaVersion: 2,
-      manifests: [tagged(m, 'v1'), tagged(imageB.manifest, 'v2')],
-    });
+    writeRawLayout(
+      dir,
+      { [m.digest]: m.bytes, [imageB.manifest.digest]: imageB.manifest.bytes },
+      {
+        schemaVersion: 2,
+        manifests: [tagged(m, 'v1'), tagged(imageB.manifest, 'v2')],
+      },
+    );
     const layout = await OciLayout.open(dir);
     const err = await layout.getManifest('v3').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NotFoundError);

@@ -110,7 +110,10 @@ describe('DockerConfigCredentials', () => {
   it('prefers credHelpers, then the store, then auths', async () => {
     const p = provider(
       {
-        auths: { 'helper.example.com': { auth: b64('file:filepass') }, 'file.example.com': { auth: b64('f:filepass2') } },
+        auths: {
+          'helper.example.com': { auth: b64('file:filepass') },
+          'file.example.com': { auth: b64('f:filepass2') },
+        },
         credHelpers: { 'helper.example.com': 'fake' },
         credsStore: 'fake',
       },
@@ -123,7 +126,9 @@ describe('DockerConfigCredentials', () => {
 
   it('reports a failing helper, a missing helper and a broken config clearly', async () => {
     const broken = provider({ credHelpers: { 'broken.example.com': 'fake', 'x.example.com': 'absent' } }, 'broken');
-    await expect(broken.get('broken.example.com')).rejects.toThrow(/docker-credential-fake failed for broken.example.com/);
+    await expect(broken.get('broken.example.com')).rejects.toThrow(
+      /docker-credential-fake failed for broken.example.com/,
+    );
     const missing = await broken.get('x.example.com').catch((e: unknown) => e);
     expect(missing).toBeInstanceOf(EcrctlError);
     expect((missing as Error).message).toMatch(/docker-credential-absent: not found on PATH/);

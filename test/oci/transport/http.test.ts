@@ -46,11 +46,15 @@ describe('redirects', () => {
       }
       res.writeHead(307, { location: `${storage.url}/bucket/blob?X-Signature=secret` }).end();
     });
-    const t = transport({ credentials: new StaticCredentials({ [registry.host]: { username: 'u', password: 'p4ssword!' } }) });
+    const t = transport({
+      credentials: new StaticCredentials({ [registry.host]: { username: 'u', password: 'p4ssword!' } }),
+    });
     const res = await t.request({ method: 'GET', host: registry.host, path: '/v2/app/blobs/sha256:abc' });
     expect(await res.body.text()).toBe('blob bytes');
     expect(res.url.host).toBe(storage.host);
-    expect(registry.requests.at(-1)?.headers.authorization).toBe(`Basic ${Buffer.from('u:p4ssword!').toString('base64')}`);
+    expect(registry.requests.at(-1)?.headers.authorization).toBe(
+      `Basic ${Buffer.from('u:p4ssword!').toString('base64')}`,
+    );
     expect(storage.requests).toHaveLength(1);
     expect(storage.requests[0]?.headers.authorization).toBeUndefined();
   });
@@ -93,9 +97,9 @@ describe('retries', () => {
 
   it('gives up on 429 after the retry count with RateLimitedError', async () => {
     const s = await serve((_req, res) => {
-      res.writeHead(429, { 'retry-after': '0', 'content-type': 'application/json' }).end(
-        JSON.stringify({ errors: [{ code: 'TOOMANYREQUESTS', message: 'slow down' }] }),
-      );
+      res
+        .writeHead(429, { 'retry-after': '0', 'content-type': 'application/json' })
+        .end(JSON.stringify({ errors: [{ code: 'TOOMANYREQUESTS', message: 'slow down' }] }));
     });
     const err = await transport()
       .request({ method: 'GET', host: s.host, path: '/v2/app/tags/list' })
@@ -156,31 +160,33 @@ describe('retries', () => {
     });
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 100);
-    await expect(transport().request({ method: 'GET', host: s.host, path: '/v2/', signal: ac.signal })).rejects.toBeInstanceOf(
-      InterruptedError,
-    );
+    await expect(
+      transport().request({ method: 'GET', host: s.host, path: '/v2/', signal: ac.signal }),
+    ).rejects.toBeInstanceOf(InterruptedError);
   });
 });
 
 describe('errors', () => {
   it('maps 404 to NotFoundError with the OCI codes and messages', async () => {
     const s = await serve((_req, res) => {
-      res.writeHead(404, { 'content-type': 'application/json' }).end(
-        JSON.stringify({ errors: [{ code: 'NAME_UNKNOWN', message: 'repository name not known to registry' }] }),
-      );
+      res
+        .writeHead(404, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ errors: [{ code: 'NAME_UNKNOWN', message: 'repository name not known to registry' }] }));
     });
     const err = await transport()
       .request({ method: 'GET', host: s.host, path: '/v2/app/tags/list', what: 'tags of app' })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NotFoundError);
-    expect((err as Error).message).toBe(`tags of app: not found on ${s.host} (NAME_UNKNOWN: repository name not known to registry)`);
+    expect((err as Error).message).toBe(
+      `tags of app: not found on ${s.host} (NAME_UNKNOWN: repository name not known to registry)`,
+    );
   });
 
   it('maps 403 to AuthError and other statuses to HttpStatusError', async () => {
     const s = await serve((req, res) => {
-      res.writeHead(req.url === '/403' ? 403 : 400, { 'content-type': 'application/json' }).end(
-        JSON.stringify({ errors: [{ code: req.url === '/403' ? 'DENIED' : 'TAG_INVALID', message: 'no' }] }),
-      );
+      res
+        .writeHead(req.url === '/403' ? 403 : 400, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ errors: [{ code: req.url === '/403' ? 'DENIED' : 'TAG_INVALID', message: 'no' }] }));
     });
     const t = transport();
     const denied = await t.request({ method: 'GET', host: s.host, path: '/403' }).catch((e: unknown) => e);

@@ -5,7 +5,10 @@ import { nextLinkUrl, parseLinkHeader } from '../../../src/oci/transport/link.js
 
 describe('parseLinkHeader', () => {
   it.each([
-    ['</v2/app/tags/list?last=b&n=2>; rel="next"', [{ target: '/v2/app/tags/list?last=b&n=2', params: { rel: 'next' } }]],
+    [
+      '</v2/app/tags/list?last=b&n=2>; rel="next"',
+      [{ target: '/v2/app/tags/list?last=b&n=2', params: { rel: 'next' } }],
+    ],
     [
       '<https://x/a,b;c>; rel=next; title="a, \\"b\\"", </prev>;rel="prev"',
       [

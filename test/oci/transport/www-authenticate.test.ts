@@ -20,9 +20,15 @@ describe('parseWwwAuthenticate', () => {
       ],
     ],
     // ECR's challenge, unquoted token values and odd spacing.
-    ['Basic realm="https://123.dkr.ecr.us-east-1.amazonaws.com/",service="ecr.amazonaws.com"', [
-      { scheme: 'basic', params: { realm: 'https://123.dkr.ecr.us-east-1.amazonaws.com/', service: 'ecr.amazonaws.com' } },
-    ]],
+    [
+      'Basic realm="https://123.dkr.ecr.us-east-1.amazonaws.com/",service="ecr.amazonaws.com"',
+      [
+        {
+          scheme: 'basic',
+          params: { realm: 'https://123.dkr.ecr.us-east-1.amazonaws.com/', service: 'ecr.amazonaws.com' },
+        },
+      ],
+    ],
     ['BEARER Realm = token , Service=svc', [{ scheme: 'bearer', params: { realm: 'token', service: 'svc' } }]],
     // Several challenges in one header, the second with a token68.
     [
@@ -34,7 +40,10 @@ describe('parseWwwAuthenticate', () => {
       ],
     ],
     // Quoted strings keep commas and unescape backslashes.
-    ['Bearer realm="a,b \\"c\\" \\\\d",scope="x y"', [{ scheme: 'bearer', params: { realm: 'a,b "c" \\d', scope: 'x y' } }]],
+    [
+      'Bearer realm="a,b \\"c\\" \\\\d",scope="x y"',
+      [{ scheme: 'bearer', params: { realm: 'a,b "c" \\d', scope: 'x y' } }],
+    ],
     ['Basic', [{ scheme: 'basic', params: {} }]],
     [', Basic realm="x",, ', [{ scheme: 'basic', params: { realm: 'x' } }]],
     ['', []],
@@ -85,7 +94,10 @@ describe('parseWwwAuthenticate', () => {
     fc.assert(
       fc.property(fc.array(challenge, { minLength: 1, maxLength: 3 }), (challenges) => {
         const header = challenges
-          .map((c) => `${c.scheme}${c.params.length ? ' ' : ''}${c.params.map(([k, v]) => `${k}=${quoteHeaderValue(v)}`).join(', ')}`)
+          .map(
+            (c) =>
+              `${c.scheme}${c.params.length ? ' ' : ''}${c.params.map(([k, v]) => `${k}=${quoteHeaderValue(v)}`).join(', ')}`,
+          )
           .join(', ');
         const parsed = parseWwwAuthenticate(header);
         expect(parsed).toEqual(

@@ -8,6 +8,8 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+// @aws-sdk/core warns under Node < 22 unless this is set before it loads (see cli/main.ts).
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const result = await runHelper(process.argv.slice(2), { env: process.env, readStdin });
 process.stdout.write(result.stdout);
 if (result.stderr) process.stderr.write(result.stderr);

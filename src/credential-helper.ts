@@ -2,7 +2,7 @@
 // Docker (and skopeo, Podman, buildah) run `docker-credential-ecrctl get` with the registry
 // on stdin and read {"ServerURL","Username","Secret"} from stdout; errors also go to stdout,
 // with exit 1. A cached `get` loads nothing of the AWS SDK: see src/ecr/aws-config.ts.
-import { createRequire } from 'node:module';
+import { VERSION } from './version.js';
 import type { AwsSettings } from './ecr/aws-config.js';
 import { TokenSource } from './ecr/auth.js';
 import { isEcrctlError } from './errors.js';
@@ -27,11 +27,6 @@ export function helperSettings(env: NodeJS.ProcessEnv, stderr?: (line: string) =
     settings.log = (m) => stderr(`docker-credential-ecrctl: ${m}\n`);
   }
   return settings;
-}
-
-function version(): string {
-  const require = createRequire(import.meta.url);
-  return (require('../package.json') as { version: string }).version;
 }
 
 const USAGE = 'Usage: docker-credential-ecrctl get|store|erase|list|version\n';
@@ -71,7 +66,7 @@ export async function runHelper(
       case 'version':
       case '--version':
       case '-v':
-        return { stdout: `docker-credential-ecrctl (ecrctl ${version()})\n`, stderr, code: 0 };
+        return { stdout: `docker-credential-ecrctl (ecrctl ${VERSION})\n`, stderr, code: 0 };
       case '--help':
       case '-h':
       case 'help':

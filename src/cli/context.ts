@@ -1,6 +1,9 @@
 // CliContext: everything a command needs from the outside world, passed in rather than
 // read from globals, so that tests can run commands in-process with their own streams.
 import type { Writable } from 'node:stream';
+import type { LogLevel, SecretRedactor, Session } from '../session.js';
+
+export { SecretRedactor } from '../session.js';
 
 export type OutputFormat = 'text' | 'json' | 'env';
 
@@ -35,50 +38,14 @@ export function sinkOf(stream: Writable & { isTTY?: boolean }): Sink {
 }
 
 /**
- * Collects secrets as they arrive and removes them from anything printed. In GitHub Actions
- * each one is also registered with `::add-mask::` the moment it is known, before anything
- * else could print it.
+ * A Session plus what only the command line has: the global options as parsed, the two
+ * output streams, and standard input. Ops receive it as a Session; renderers use the rest.
  */
-export class SecretRedactor {
-  readonly #secrets = new Set<string>();
-  readonly #announce: ((line: string) => void) | undefined;
-
-  constructor(announce?: (line: string) => void) {
-    this.#announce = announce;
-  }
-
-  /** Registers a secret (ignores short values that would redact ordinary words). */
-  add(secret: string | undefined): void {
-    if (!secret || secret.length < 8 || this.#secrets.has(secret)) return;
-    this.#secrets.add(secret);
-    this.#announce?.(`::add-mask::${secret}\n`);
-  }
-
-  /** Returns text with every registered secret replaced by `***`. */
-  redact(text: string): string {
-    let out = text;
-    for (const s of this.#secrets) out = out.split(s).join('***');
-    return out;
-  }
-}
-
-/** Logs to stderr: info unless --quiet, verbose only with --verbose; always redacted. */
-export interface Logger {
-  info(message: string): void;
-  warn(message: string): void;
-  verbose(message: string): void;
-}
-
-export interface CliContext {
+export interface CliContext extends Session {
   readonly globals: GlobalOptions;
-  readonly env: NodeJS.ProcessEnv;
-  readonly cwd: string;
   readonly stdout: Sink;
   readonly stderr: Sink;
-  /** Aborted on Ctrl-C / SIGTERM: long operations stop, clean up and throw InterruptedError. */
-  readonly signal: AbortSignal;
   readonly secrets: SecretRedactor;
-  readonly log: Logger;
   /** Reads all of standard input (for --password-stdin style options and the helper). */
   readStdin(): Promise<string>;
 }
@@ -93,21 +60,15 @@ export function inCodeBuild(env: NodeJS.ProcessEnv): boolean {
   return typeof env.CODEBUILD_BUILD_ID === 'string' && env.CODEBUILD_BUILD_ID !== '';
 }
 
-/** Returns a Logger that writes to ctx's stderr according to --quiet / --verbose. */
-export function makeLogger(
+/** Returns a function that prints a log line on stderr as --quiet / --verbose allow (already redacted). */
+export function logPrinter(
   stderr: Sink,
-  globals: Pick<GlobalOptions, 'quiet' | 'verbose' | 'color'>,
-  secrets: SecretRedactor,
+  globals: Pick<GlobalOptions, 'quiet' | 'verbose'>,
   paint: { warn(s: string): string; dim(s: string): string },
-): Logger {
-  const line = (s: string) => stderr.write(`${secrets.redact(s)}\n`);
-  return {
-    info: (m) => {
-      if (!globals.quiet) line(m);
-    },
-    warn: (m) => line(paint.warn(`warning: ${m}`)),
-    verbose: (m) => {
-      if (globals.verbose) line(paint.dim(m));
-    },
+): (level: LogLevel, message: string) => void {
+  return (level, message) => {
+    if (level === 'info' && !globals.quiet) stderr.write(`${message}\n`);
+    else if (level === 'warn') stderr.write(`${paint.warn(`warning: ${message}`)}\n`);
+    else if (level === 'verbose' && globals.verbose) stderr.write(`${paint.dim(message)}\n`);
   };
 }

@@ -2,15 +2,18 @@
 import { CommanderError } from 'commander';
 import { Chalk } from 'chalk';
 import { ExitCode, InterruptedError, isEcrctlError, RuleViolation } from '../errors.js';
+import { tuneProcess } from '../oci/memory.js';
+import { eventLogger, type SessionEvent } from '../session.js';
 import {
   type CliContext,
   type GlobalOptions,
   inGitHubActions,
-  makeLogger,
+  logPrinter,
   SecretRedactor,
   type Sink,
   sinkOf,
 } from './context.js';
+import { eventRenderer } from './events.js';
 import { buildProgram } from './program.js';
 
 export interface MainIo {
@@ -32,7 +35,9 @@ export async function main(argv: readonly string[], partial: Partial<MainIo> = {
     stdin: partial.stdin ?? process.stdin,
     signal: partial.signal ?? new AbortController().signal,
   };
-  const secrets = new SecretRedactor(inGitHubActions(io.env) ? (line) => io.stdout.write(line) : undefined);
+  const secrets = new SecretRedactor(
+    inGitHubActions(io.env) ? (secret) => io.stdout.write(`::add-mask::${secret}\n`) : undefined,
+  );
   let globals: GlobalOptions = {
     output: 'text',
     quiet: false,
@@ -42,21 +47,35 @@ export async function main(argv: readonly string[], partial: Partial<MainIo> = {
   };
   const paint = () => new Chalk({ level: globals.color ? 1 : 0 });
 
+  let ctx: CliContext | undefined;
+  const render = eventRenderer(
+    () => ctx as CliContext,
+    (level, message) => {
+      const p = paint();
+      logPrinter(io.stderr, globals, { warn: p.yellow, dim: p.dim })(level, message);
+    },
+  );
+  const emit = (event: SessionEvent) => render(event);
+
   const program = buildProgram({
     context(opts) {
       globals = { ...opts, color: opts.color && io.stderr.isTTY };
-      const p = paint();
-      return {
+      ctx = {
         globals,
         env: io.env,
         cwd: io.cwd,
         stdout: io.stdout,
         stderr: io.stderr,
         signal: io.signal,
+        aws: awsOptions(globals),
+        insecure: globals.insecure,
+        configFile: globals.config,
         secrets,
-        log: makeLogger(io.stderr, globals, secrets, { warn: p.yellow, dim: p.dim }),
+        log: eventLogger(emit, secrets),
+        emit,
         readStdin: () => readAll(io.stdin),
       } satisfies CliContext;
+      return ctx;
     },
     write: { out: (s) => io.stdout.write(s), err: (s) => io.stderr.write(s) },
     env: io.env,
@@ -68,6 +87,15 @@ export async function main(argv: readonly string[], partial: Partial<MainIo> = {
   } catch (err) {
     return report(err, io.stderr, secrets, globals, paint(), io.signal);
   }
+}
+
+function awsOptions(g: GlobalOptions): CliContext['aws'] {
+  return {
+    ...(g.region ? { region: g.region } : {}),
+    ...(g.profile ? { profile: g.profile } : {}),
+    ...(g.endpointUrl ? { endpointUrl: g.endpointUrl } : {}),
+    ...(g.registryId ? { registryId: g.registryId } : {}),
+  };
 }
 
 function report(
@@ -123,6 +151,10 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
 
 /** The process entry point used by bin/ecrctl.js: wires signals and sets the exit code. */
 export async function runProcess(): Promise<void> {
+  // @aws-sdk/core warns on every run under Node < 22 unless this is set before it loads; the
+  // CLI tells the same fact once through --verbose. Only the binary touches the process.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  tuneProcess();
   const controller = new AbortController();
   let interrupts = 0;
   const onSignal = () => {

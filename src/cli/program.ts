@@ -2,8 +2,8 @@
 // its options there; the heavy code behind a verb is imported only when that verb runs, so
 // `ecrctl --help` and `--version` start fast.
 import { Command, Option } from 'commander';
-import { createRequire } from 'node:module';
 import { UsageError } from '../errors.js';
+import { VERSION } from '../version.js';
 import { type CommandHost, type DefineCommand, examples } from './command-kit.js';
 import type { CliContext, GlobalOptions, OutputFormat } from './context.js';
 import { defineCacheRule } from './commands/cache-rule.js';
@@ -38,12 +38,6 @@ export interface ProgramHost {
   context(globals: GlobalOptions): CliContext;
   write: { out(s: string): void; err(s: string): void };
   env: NodeJS.ProcessEnv;
-}
-
-/** Returns the version from package.json. */
-export function version(): string {
-  const require = createRequire(import.meta.url);
-  return (require('../../package.json') as { version: string }).version;
 }
 
 // One line per verb, in the order `--help` lists them.
@@ -87,7 +81,7 @@ export function buildProgram(host: ProgramHost): Command {
         'right tags, pulls and copies them, keeps repositories clean with lifecycle rules, scans\n' +
         'images and replicates them. Images move through a built-in OCI distribution client.',
     )
-    .version(version(), '-V, --version', 'print the version')
+    .version(VERSION, '-V, --version', 'print the version')
     .addOption(new Option('--region <region>', 'AWS region').env('ECRCTL_REGION'))
     .addOption(new Option('--profile <name>', 'AWS shared-config profile').env('ECRCTL_PROFILE'))
     .addOption(
@@ -126,8 +120,7 @@ export function buildProgram(host: ProgramHost): Command {
 
   const commandHost: CommandHost = {
     context(cmd) {
-      const o = cmd.optsWithGlobals<Record<string, unknown>>();
-      return host.context(globalsFrom(o, host.env));
+      return host.context(globalsFrom(globalsWithEnv(cmd, host.env), host.env));
     },
   };
   for (const define of COMMANDS) {
@@ -171,6 +164,38 @@ export function reflow(text: string): string {
     else out.push(line);
   }
   return out.join('\n');
+}
+
+/**
+ * Returns the options of cmd and its ancestors with every ECRCTL_* value taken from env, the
+ * run's environment. commander reads Option.env() variables from process.env; a run given
+ * another environment (main(argv, { env }), an in-process test) must obey its own. A value
+ * typed on the command line still wins.
+ */
+function globalsWithEnv(cmd: Command, env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const o = { ...cmd.optsWithGlobals<Record<string, unknown>>() };
+  let root = cmd;
+  while (root.parent) root = root.parent;
+  for (const opt of root.options) {
+    if (!opt.envVar) continue;
+    const key = opt.attributeName();
+    const source = root.getOptionValueSource(key);
+    if (source === 'cli') continue;
+    const value = env[opt.envVar];
+    if (value !== undefined) {
+      if (opt.required || opt.optional) {
+        if (opt.argChoices && !opt.argChoices.includes(value)) {
+          throw new UsageError(`${opt.envVar} must be one of ${opt.argChoices.join(', ')}`, { value });
+        }
+        o[key] = value;
+      } else {
+        o[key] = !opt.negate;
+      }
+    } else if (source === 'env') {
+      o[key] = opt.defaultValue;
+    }
+  }
+  return o;
 }
 
 function globalsFrom(o: Record<string, unknown>, env: NodeJS.ProcessEnv): GlobalOptions {

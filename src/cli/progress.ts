@@ -10,8 +10,13 @@ export interface Task {
   fail(text?: string): void;
 }
 
-/** Starts a task: a spinner on a TTY (unless --quiet), else a single plain line. */
-export async function startTask(ctx: CliContext, label: string): Promise<Task> {
+type Spinner = { text: string; succeed(t?: string): void; fail(t?: string): void };
+
+/**
+ * Starts a task: a spinner on a TTY (unless --quiet), else a single plain line. Returns at
+ * once; the spinner library loads in the background and catches up with what was said.
+ */
+export function startTask(ctx: CliContext, label: string): Task {
   if (ctx.globals.quiet) return { update() {}, succeed() {}, fail() {} };
   // A terminal that reports no width (some `script` sessions, odd CI runners) makes a
   // spinner redraw endlessly: plain lines there too.
@@ -28,17 +33,25 @@ export async function startTask(ctx: CliContext, label: string): Promise<Task> {
       },
     };
   }
-  const { default: ora } = await import('ora');
-  const spinner = ora({ text: label, stream: process.stderr, discardStdin: false }).start();
+  const redact = (t: string | undefined) => (t === undefined ? undefined : ctx.secrets.redact(t));
+  let spinner: Spinner | undefined;
+  let text = label;
+  let ending: { ok: boolean; text: string | undefined } | undefined;
+  const loaded = import('ora').then(({ default: ora }) => {
+    spinner = ora({ text, stream: process.stderr, discardStdin: false }).start();
+    if (ending) (ending.ok ? spinner.succeed : spinner.fail).call(spinner, ending.text);
+  });
+  loaded.catch(() => {});
+  const end = (ok: boolean, t: string | undefined) => {
+    if (spinner) (ok ? spinner.succeed : spinner.fail).call(spinner, redact(t));
+    else ending = { ok, text: redact(t) };
+  };
   return {
     update: (t) => {
-      spinner.text = ctx.secrets.redact(t);
+      text = ctx.secrets.redact(t);
+      if (spinner) spinner.text = text;
     },
-    succeed: (t) => {
-      spinner.succeed(t === undefined ? undefined : ctx.secrets.redact(t));
-    },
-    fail: (t) => {
-      spinner.fail(t === undefined ? undefined : ctx.secrets.redact(t));
-    },
+    succeed: (t) => end(true, t),
+    fail: (t) => end(false, t),
   };
 }

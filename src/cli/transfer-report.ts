@@ -17,10 +17,10 @@ export interface TransferResult extends CopySummary {
 }
 
 /** Returns a CopyEvent handler that shows progress and a function that ends it. */
-export async function transferProgress(
+export function transferProgress(
   ctx: CliContext,
   label: string,
-): Promise<{ onEvent: (e: CopyEvent) => void; done(ok: boolean): void }> {
+): { onEvent: (e: CopyEvent) => void; done(ok: boolean): void } {
   const live = ctx.stderr.isTTY && ctx.globals.color && !ctx.globals.quiet;
   const short = (digest: string) => digest.replace(/^sha256:/, '').slice(0, 12);
   if (!live) {
@@ -39,7 +39,7 @@ export async function transferProgress(
       done() {},
     };
   }
-  const task: Task = await startTask(ctx, label);
+  const task: Task = startTask(ctx, label);
   const sent = new Map<string, number>();
   let total = 0;
   let blobs = 0;

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { AuthError, UsageError } from '../errors.js';
+import type { AwsCredentialsInput, Session } from '../session.js';
 
 /** How a command wants to reach AWS: the global options plus the environment. */
 export interface AwsSettings {
@@ -21,6 +22,8 @@ export interface AwsSettings {
   roleArn?: string;
   /** The AssumeRole ExternalId, when the role's trust policy asks for one. */
   externalId?: string;
+  /** Credentials given by a library caller, used instead of the default chain. */
+  credentials?: AwsCredentialsInput;
   /** Says what happens, for --verbose (never given a secret). */
   log?: (message: string) => void;
   /**
@@ -206,23 +209,17 @@ export function credentialFingerprint(
   return createHash('sha256').update(source).digest('hex').slice(0, 16);
 }
 
-/** The parts of a command context that AWS settings come from (structurally CliContext). */
-export interface SettingsSource {
-  globals: { region?: string; profile?: string; endpointUrl?: string };
-  env: NodeJS.ProcessEnv;
-  log: { verbose(message: string): void };
-  secrets: { add(secret: string | undefined): void };
-}
-
-/** Returns AwsSettings from a command context: global options, environment, verbose log, masking. */
-export function settingsFromContext(ctx: SettingsSource): AwsSettings {
+/** Returns AwsSettings for a session: its AWS options, environment, verbose log and masking. */
+export function settingsFromSession(session: Session): AwsSettings {
   const settings: AwsSettings = {
-    env: ctx.env,
-    log: (m) => ctx.log.verbose(m),
-    onSecret: (s) => ctx.secrets.add(s),
+    env: session.env,
+    log: (m) => session.log.verbose(m),
+    onSecret: (s) => session.secrets.add(s),
   };
-  if (ctx.globals.region) settings.region = ctx.globals.region;
-  if (ctx.globals.profile) settings.profile = ctx.globals.profile;
-  if (ctx.globals.endpointUrl) settings.endpointUrl = ctx.globals.endpointUrl;
+  const aws = session.aws;
+  if (aws.region) settings.region = aws.region;
+  if (aws.profile) settings.profile = aws.profile;
+  if (aws.endpointUrl) settings.endpointUrl = aws.endpointUrl;
+  if (aws.credentials) settings.credentials = aws.credentials;
   return settings;
 }

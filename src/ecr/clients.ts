@@ -4,17 +4,25 @@
 import type { ECRClient } from '@aws-sdk/client-ecr';
 import type { ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
 import type { fromNodeProviderChain } from '@aws-sdk/credential-providers';
-import { type AwsSettings, checkProfileExists, resolveEndpoint, selectedProfile } from './aws-config.js';
+import type { AwsCredentialsInput } from '../session.js';
+import {
+  type AwsSettings,
+  checkProfileExists,
+  resolveEndpoint,
+  selectedProfile,
+  sharedFilePaths,
+} from './aws-config.js';
 import { PUBLIC_ECR_REGION } from './hosts.js';
 
-// @aws-sdk/core warns on every run under Node < 22 (process.emitWarning). The variable must
-// be set before the SDK loads; the same fact is told once through --verbose instead.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
-let nodeNoticeGiven = false;
+// @aws-sdk/core warns under Node < 22 (process.emitWarning) unless
+// AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED is set; the CLI binary sets it at start-up
+// (a library leaves the process alone) and tells the same fact once through --verbose.
+// Told once per environment (one per CLI run; one per library session's env).
+const nodeNoticeGiven = new WeakSet<object>();
 
 function nodeNotice(settings: AwsSettings): void {
-  if (nodeNoticeGiven) return;
-  nodeNoticeGiven = true;
+  if (nodeNoticeGiven.has(settings.env)) return;
+  nodeNoticeGiven.add(settings.env);
   const major = Number(process.versions.node.split('.')[0]);
   if (major < 22) {
     settings.log?.(
@@ -36,11 +44,10 @@ const roleProviders = new Map<string, AwsCredentialIdentityProvider>();
 export async function credentialProvider(settings: AwsSettings): Promise<AwsCredentialIdentityProvider> {
   const known = providers.get(settings);
   if (known) return known;
-  checkProfileExists(settings);
   nodeNotice(settings);
   const sdk = await import('@aws-sdk/credential-providers');
   const profile = selectedProfile(settings);
-  const base = sdk.fromNodeProviderChain(profile === undefined ? {} : { profile });
+  const base = settings.credentials ? givenCredentials(settings.credentials) : defaultChain(settings, sdk);
   // A role from the project config's `registries:` is assumed with the base credentials;
   // STS comes with @aws-sdk/credential-providers (its nested STS client).
   let chain: AwsCredentialIdentityProvider = base;
@@ -73,6 +80,38 @@ export async function credentialProvider(settings: AwsSettings): Promise<AwsCred
   };
   providers.set(settings, provider);
   return provider;
+}
+
+/** Returns a provider over credentials a library caller gave (static, or a function). */
+function givenCredentials(given: AwsCredentialsInput): AwsCredentialIdentityProvider {
+  return typeof given === 'function' ? () => given() : async () => given;
+}
+
+/**
+ * Returns the SDK's default chain for settings. The SDK reads process.env; a session can carry
+ * another environment (a library caller's, an in-process test's): its static keys come first
+ * and its shared-file paths are passed on, so the session's environment is the one obeyed.
+ */
+function defaultChain(
+  settings: AwsSettings,
+  sdk: typeof import('@aws-sdk/credential-providers'),
+): AwsCredentialIdentityProvider {
+  checkProfileExists(settings);
+  const env = settings.env;
+  const profile = selectedProfile(settings);
+  if (profile === undefined && env !== process.env && env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) {
+    return givenCredentials({
+      accessKeyId: env.AWS_ACCESS_KEY_ID,
+      secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
+      ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
+    });
+  }
+  const files = sharedFilePaths(env);
+  return sdk.fromNodeProviderChain({
+    ...(profile === undefined ? {} : { profile }),
+    filepath: files.credentials,
+    configFilepath: files.config,
+  });
 }
 
 /** Returns provider with its answer reused until five minutes before it expires (each SDK client would ask again). */

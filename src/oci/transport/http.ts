@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { rootCertificates } from 'node:tls';
 import { setFlagsFromString } from 'node:v8';
+import { processTuned } from '../memory.js';
 import { Agent, type Dispatcher, EnvHttpProxyAgent } from 'undici';
 import {
   AuthError,
@@ -554,10 +555,10 @@ let wasmFlagsSet = false;
  * Tells V8 to keep WebAssembly in its baseline compiler. undici parses HTTP with llhttp
  * compiled to wasm, and V8's optimising tier-up of that one module briefly takes ~35 MB,
  * a third of ecrctl's peak memory; the baseline code parses headers just as well for us
- * (bodies are counted, not scanned).
+ * (bodies are counted, not scanned). Only when the binary asked for tuning (tuneProcess).
  */
 function keepWasmCompilerSmall(): void {
-  if (wasmFlagsSet) return;
+  if (wasmFlagsSet || !processTuned()) return;
   wasmFlagsSet = true;
   setFlagsFromString('--liftoff-only');
 }

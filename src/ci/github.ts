@@ -1,5 +1,5 @@
-// GitHub Actions and CodeBuild: which CI runs us, log groups, the step summary. Outputs go
-// through writeGitHubOutputs (src/cli/output.ts); this adds what a push reports there.
+// GitHub Actions and CodeBuild: which CI runs us, log groups, step outputs ($GITHUB_OUTPUT)
+// and the step summary, and what a push or promote reports there.
 import { appendFileSync } from 'node:fs';
 
 /** The CI system ecrctl runs in, if any. */
@@ -60,4 +60,34 @@ export interface PushSummary {
 export function pushSummaryMarkdown(s: PushSummary): string {
   const tags = s.tags.map((t) => (s.unchangedTags.includes(t) ? `\`${t}\` (unchanged)` : `\`${t}\``)).join(', ');
   return `### ecrctl ${s.verb}\n\n${markdownTable(['Image', 'Digest', 'Tags', 'Transfer'], [[`\`${s.imageUri}\``, `\`${s.digest}\``, tags, s.detail]])}\n`;
+}
+
+/**
+ * Appends name=value outputs to $GITHUB_OUTPUT (multi-line values use the heredoc form),
+ * when running in GitHub Actions. Returns true when it wrote.
+ */
+export function writeGitHubOutputs(env: NodeJS.ProcessEnv, outputs: Record<string, string>): boolean {
+  const file = env.GITHUB_OUTPUT;
+  if (env.GITHUB_ACTIONS !== 'true' || !file) return false;
+  let text = '';
+  for (const [k, v] of Object.entries(outputs)) {
+    if (v.includes('\n')) {
+      const marker = `ecrctl_${Math.random().toString(36).slice(2)}`;
+      text += `${k}<<${marker}\n${v}\n${marker}\n`;
+    } else {
+      text += `${k}=${v}\n`;
+    }
+  }
+  appendFileSync(file, text);
+  return true;
+}
+
+/**
+ * Writes a push's (or promote's) results to $GITHUB_OUTPUT (`image-uri`, `image-digest`,
+ * `image-tags`) and $GITHUB_STEP_SUMMARY when in GitHub Actions; does nothing elsewhere.
+ */
+export function reportPushToGitHub(env: NodeJS.ProcessEnv, r: PushSummary): void {
+  if (env.GITHUB_ACTIONS !== 'true') return;
+  writeGitHubOutputs(env, { 'image-uri': r.imageUri, 'image-digest': r.digest, 'image-tags': r.tags.join(',') });
+  appendStepSummary(env, pushSummaryMarkdown(r));
 }

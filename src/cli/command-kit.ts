@@ -21,3 +21,20 @@ export function examples(...lines: string[]): string {
 export function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
+
+/**
+ * Adds the transfer options every image-moving verb shares, declared once: --platform,
+ * --concurrency and (unless `referrers` is false) --no-referrers, each with the verb's own help.
+ */
+export function transferOptions(cmd: Command, help: { platform: string; referrers?: string | false }): Command {
+  cmd
+    .option('--platform <os/arch[/variant]>', help.platform)
+    .option('--concurrency <n>', 'blobs transferred at once', '4');
+  if (help.referrers !== false) {
+    cmd.option(
+      '--no-referrers',
+      help.referrers ?? "do not carry the image's referrers (signatures, SBOMs, attestations) along",
+    );
+  }
+  return cmd;
+}

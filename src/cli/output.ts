@@ -1,6 +1,5 @@
 // Renders a command's result as text, one JSON document, or KEY=value lines. Data goes to
 // stdout and nothing else does; every renderer passes through the secret redactor.
-import { appendFileSync } from 'node:fs';
 import type { CliContext } from './context.js';
 
 export interface Rendering<T> {
@@ -85,24 +84,4 @@ export function formatBytes(n: number): string {
 /** Returns a duration in ms as `1.23s` or `850ms`. */
 export function formatDuration(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)}ms` : `${(ms / 1000).toFixed(2)}s`;
-}
-
-/**
- * Appends name=value outputs to $GITHUB_OUTPUT (multi-line values use the heredoc form),
- * when running in GitHub Actions. Returns true when it wrote.
- */
-export function writeGitHubOutputs(env: NodeJS.ProcessEnv, outputs: Record<string, string>): boolean {
-  const file = env.GITHUB_OUTPUT;
-  if (env.GITHUB_ACTIONS !== 'true' || !file) return false;
-  let text = '';
-  for (const [k, v] of Object.entries(outputs)) {
-    if (v.includes('\n')) {
-      const marker = `ecrctl_${Math.random().toString(36).slice(2)}`;
-      text += `${k}<<${marker}\n${v}\n${marker}\n`;
-    } else {
-      text += `${k}=${v}\n`;
-    }
-  }
-  appendFileSync(file, text);
-  return true;
 }

@@ -37,6 +37,22 @@ export function parsePlatform(text: string): PlatformSpec {
   return variant === undefined ? { os, architecture } : { os, architecture, variant };
 }
 
+/**
+ * Returns the first index entry for a platform (os and architecture equal; the variant too
+ * when one is asked for), or undefined. The one platform matcher of the copy engine and plans.
+ */
+export function findPlatform<D extends { platform?: Platform | undefined }>(
+  entries: readonly D[],
+  want: PlatformSpec,
+): D | undefined {
+  return entries.find(
+    (d) =>
+      d.platform?.os === want.os &&
+      d.platform?.architecture === want.architecture &&
+      (want.variant === undefined || d.platform?.variant === want.variant),
+  );
+}
+
 /** Returns `os/arch[/variant]` for a platform. */
 export function formatPlatform(p: Platform | PlatformSpec): string {
   return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
@@ -251,12 +267,7 @@ async function planManifest(
   if (!Array.isArray(index.manifests)) throw new EcrctlError(`index ${m.digest} has no manifests list`);
   if (opts.platform && depth === 0) {
     const want = opts.platform;
-    const match = index.manifests.find(
-      (d) =>
-        d.platform?.os === want.os &&
-        d.platform?.architecture === want.architecture &&
-        (want.variant === undefined || d.platform?.variant === want.variant),
-    );
+    const match = findPlatform(index.manifests, want);
     if (!match) {
       const offered = index.manifests
         .filter((d) => d.platform)

@@ -1,8 +1,9 @@
-// Paces manifest PUTs to ECR. Each manifest PUT is a PutImage call, and ECR allows about 10
-// per second per repository: `copy --all-tags` or a tag-push with many tags hits that first,
-// and the throttled PUTs then fail after their retries. A small token bucket per
-// (registry host, repository) keeps the run under the limit instead.
-import type { ImageTarget } from '../oci/store.js';
+// Pacing of manifest writes. Each manifest PUT to ECR is a PutImage call, and ECR allows about
+// 10 per second per repository: `copy --all-tags` or a tag-push with many tags hits that first,
+// and the throttled PUTs then fail after their retries. A token bucket per (registry host,
+// repository), wrapped around the target (pacedTarget), keeps the run under the limit instead.
+import type { ImageTarget } from './store.js';
+import { sleep } from './transport/retry.js';
 
 /** ECR's documented PutImage rate (per second), with headroom so clock jitter never crosses it. */
 export const ECR_PUT_IMAGE_RATE = { perSecond: 10, headroom: 0.95 };
@@ -27,7 +28,7 @@ export class TokenBucket {
     this.#rate = opts.ratePerSecond;
     this.#burst = Math.max(1, opts.burst ?? 1);
     this.#now = opts.now ?? Date.now;
-    this.#sleep = opts.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.#sleep = opts.sleep ?? ((ms) => sleep(ms));
     this.#tokens = this.#burst;
     this.#last = this.#now();
   }
@@ -55,29 +56,22 @@ export class TokenBucket {
   }
 }
 
-const buckets = new WeakMap<object, Map<string, TokenBucket>>();
-
-/** Returns the PutImage bucket of one repository for a run (owner: the command's context). */
-export function putImageBucket(owner: object, host: string, repository: string): TokenBucket {
-  let byRepo = buckets.get(owner);
-  if (!byRepo) {
-    byRepo = new Map();
-    buckets.set(owner, byRepo);
-  }
-  const key = `${host}/${repository}`;
-  let bucket = byRepo.get(key);
-  if (!bucket) {
-    bucket = new TokenBucket({ ratePerSecond: ECR_PUT_IMAGE_RATE.perSecond * ECR_PUT_IMAGE_RATE.headroom });
-    byRepo.set(key, bucket);
-  }
-  return bucket;
-}
-
-/** Makes every putManifest of target wait for a token of bucket first (changes target in place). */
-export function paceManifestPuts(target: ImageTarget, bucket: TokenBucket): void {
-  const put = target.putManifest.bind(target);
-  target.putManifest = async (...args: Parameters<ImageTarget['putManifest']>) => {
-    await bucket.take();
-    return put(...args);
-  };
+/**
+ * Returns target with every putManifest waiting for a token of bucket first: a registry that
+ * limits manifest writes per second (ECR's PutImage) is then never pushed past its rate. The
+ * other methods are target's own; target itself is not changed.
+ */
+export function pacedTarget<T extends ImageTarget>(target: T, bucket: TokenBucket): T {
+  return new Proxy(target, {
+    get(t, key) {
+      if (key === 'putManifest') {
+        return async (...args: Parameters<ImageTarget['putManifest']>) => {
+          await bucket.take();
+          return t.putManifest(...args);
+        };
+      }
+      const value = Reflect.get(t, key);
+      return typeof value === 'function' ? value.bind(t) : value;
+    },
+  });
 }

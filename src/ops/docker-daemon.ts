@@ -4,17 +4,27 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { EcrctlError, NotFoundError } from '../errors.js';
-import type { CliContext } from './context.js';
-import type { OpenedLocation } from './locations.js';
+import type { Session } from '../session.js';
+import { DockerArchiveReader } from '../oci/layout/docker-archive.js';
+import type { ImageSource } from '../oci/store.js';
 
 /** Returns the image a Docker daemon holds, as a source read from a temporary `docker save`. */
-export async function openDockerDaemonImage(ctx: CliContext, image: string): Promise<OpenedLocation> {
+export async function openDockerDaemonImage(
+  ctx: Session,
+  image: string,
+): Promise<{ source: ImageSource; reference: string }> {
   const { execa } = await import('execa');
-  const dir = await mkdtemp(path.join(tmpdir(), 'ecrctl-daemon-'));
+  const dir = await mkdtemp(path.join(ctx.env.TMPDIR || tmpdir(), 'ecrctl-daemon-'));
   const file = path.join(dir, 'image.tar');
   try {
     ctx.log.verbose(`docker save ${image}`);
-    await execa('docker', ['save', '-o', file, image], { cancelSignal: ctx.signal, stdin: 'ignore' });
+    await execa('docker', ['save', '-o', file, image], {
+      cancelSignal: ctx.signal,
+      stdin: 'ignore',
+      cwd: ctx.cwd,
+      env: ctx.env,
+      extendEnv: false,
+    });
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
     const text = err instanceof Error ? err.message : String(err);
@@ -28,7 +38,6 @@ export async function openDockerDaemonImage(ctx: CliContext, image: string): Pro
       fix: 'check that the Docker daemon runs and has the image (`docker image ls`)',
     });
   }
-  const { DockerArchiveReader } = await import('../oci/layout/docker-archive.js');
   const reader = await DockerArchiveReader.open(file, undefined);
   const close = reader.close?.bind(reader);
   return {

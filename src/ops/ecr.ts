@@ -1,25 +1,34 @@
-// Wires the registry client to credentials: ECR hosts (and ecrctl local's data planes) get
+// One place that says how an op reaches ECR: the registry client with credentials (below),
+// the ECR API connection for a host or a command's defaults (ecrConnection), and what a
+// reference means for the ECR API (parseEcrRef).
+//
+// The registry client is wired to credentials: ECR hosts (and ecrctl local's data planes) get
 // tokens from GetAuthorizationToken through the token cache; every other host uses the
-// Docker config (auths, credHelpers, credsStore). One client per command run. The project
+// Docker config (auths, credHelpers, credsStore). One client per session. The project
 // config's `registries:` entries choose, per registry, the profile or role whose token is
 // used, so one copy can read from one account and write to another.
-import type { RegistryAccessConfig } from '../config/project-config.js';
-import type { TokenSource } from '../ecr/auth.js';
+import { loadProjectConfig, type RegistryAccessConfig, registryAccessFor } from '../config/project-config.js';
+import { TokenSource } from '../ecr/auth.js';
+import { type AwsSettings, requireRegion, settingsFromSession } from '../ecr/aws-config.js';
 import {
   type RegistryCredential,
   type RegistryCredentialProvider,
   DockerConfigCredentials,
 } from '../oci/transport/credentials.js';
 import { RegistryClient } from '../oci/registry.js';
-import type { CliContext } from './context.js';
-import { version } from './program.js';
+import type { Session } from '../session.js';
+import { userAgent } from '../version.js';
+import { UsageError } from '../errors.js';
+import { parseEcrHost, registryHostOf } from '../ecr/hosts.js';
+import { isLoopbackHost, parseReference } from '../oci/reference.js';
+import { connectEcr, type EcrConnection } from '../ecr/repositories.js';
 
-const clients = new WeakMap<CliContext, RegistryClient>();
-const tokenSources = new WeakMap<CliContext, Map<string, Promise<TokenSource>>>();
-const accessConfigs = new WeakMap<CliContext, Promise<RegistryAccessConfig[]>>();
+const clients = new WeakMap<Session, RegistryClient>();
+const tokenSources = new WeakMap<Session, Map<string, Promise<TokenSource>>>();
+const accessConfigs = new WeakMap<Session, Promise<RegistryAccessConfig[]>>();
 
 /** Returns the token source for the default credentials, or for one `registries:` entry. */
-async function tokenSource(ctx: CliContext, entry?: RegistryAccessConfig): Promise<TokenSource> {
+async function tokenSource(ctx: Session, entry?: RegistryAccessConfig): Promise<TokenSource> {
   let byEntry = tokenSources.get(ctx);
   if (!byEntry) {
     byEntry = new Map();
@@ -29,11 +38,7 @@ async function tokenSource(ctx: CliContext, entry?: RegistryAccessConfig): Promi
   let source = byEntry.get(id);
   if (!source) {
     source = (async () => {
-      const [{ TokenSource }, { settingsFromContext }] = await Promise.all([
-        import('../ecr/auth.js'),
-        import('../ecr/aws-config.js'),
-      ]);
-      const settings = withAccess(settingsFromContext(ctx), entry);
+      const settings = withAccess(settingsFromSession(ctx), entry);
       if (entry) {
         ctx.log.verbose(
           `registries entry ${entry.at}: ${entry.profile ? `profile ${entry.profile}` : 'default credentials'}${entry.roleArn ? `, role ${entry.roleArn}` : ''}`,
@@ -47,10 +52,7 @@ async function tokenSource(ctx: CliContext, entry?: RegistryAccessConfig): Promi
 }
 
 /** Returns settings with a `registries:` entry's profile, role and region applied (settings is changed). */
-export function withAccess<T extends import('../ecr/aws-config.js').AwsSettings>(
-  settings: T,
-  entry: RegistryAccessConfig | undefined,
-): T {
+export function withAccess<T extends AwsSettings>(settings: T, entry: RegistryAccessConfig | undefined): T {
   if (entry?.profile) settings.profile = entry.profile;
   if (entry?.roleArn) settings.roleArn = entry.roleArn;
   if (entry?.externalId) settings.externalId = entry.externalId;
@@ -59,11 +61,7 @@ export function withAccess<T extends import('../ecr/aws-config.js').AwsSettings>
 }
 
 /** Returns the `registries:` entry of the project config that covers a registry host, if any. */
-export async function registryAccessForHost(ctx: CliContext, host: string): Promise<RegistryAccessConfig | undefined> {
-  const [{ parseEcrHost, registryHostOf }, { registryAccessFor }] = await Promise.all([
-    import('../ecr/hosts.js'),
-    import('../config/project-config.js'),
-  ]);
+export async function registryAccessForHost(ctx: Session, host: string): Promise<RegistryAccessConfig | undefined> {
   const parsed = parseEcrHost(host);
   return registryAccessFor(
     { file: '', repositories: [], registries: await registryAccess(ctx) },
@@ -73,39 +71,32 @@ export async function registryAccessForHost(ctx: CliContext, host: string): Prom
 }
 
 /** Returns the project config's `registries:` entries (none without a config). */
-function registryAccess(ctx: CliContext): Promise<RegistryAccessConfig[]> {
+function registryAccess(ctx: Session): Promise<RegistryAccessConfig[]> {
   let found = accessConfigs.get(ctx);
   if (!found) {
-    found = import('../config/project-config.js').then(
-      async ({ loadProjectConfig }) => (await loadProjectConfig(ctx.cwd, ctx.globals.config))?.registries ?? [],
-    );
+    found = loadProjectConfig(ctx.cwd, ctx.configFile).then((config) => config?.registries ?? []);
     accessConfigs.set(ctx, found);
   }
   return found;
 }
 
 /** Returns true when a loopback host may be an ECR data plane (an endpoint such as ecrctl local is in play). */
-function endpointInPlay(ctx: CliContext): boolean {
+function endpointInPlay(ctx: Pick<Session, 'aws' | 'env'>): boolean {
   return (
-    ctx.globals.endpointUrl !== undefined ||
+    ctx.aws.endpointUrl !== undefined ||
     ctx.env.AWS_ENDPOINT_URL !== undefined ||
     ctx.env.AWS_ENDPOINT_URL_ECR !== undefined
   );
 }
 
 /** A provider that asks ECR only for hosts that can be ECR registries. */
-function ecrCredentials(ctx: CliContext): RegistryCredentialProvider & { isEcrHost(host: string): Promise<boolean> } {
+function ecrCredentials(ctx: Session): RegistryCredentialProvider & { isEcrHost(host: string): Promise<boolean> } {
   const usedFor = new Map<string, TokenSource>();
   return {
     async isEcrHost(host: string): Promise<boolean> {
-      const { parseEcrHost } = await import('../ecr/hosts.js');
       return parseEcrHost(host) !== undefined;
     },
     async get(host: string): Promise<RegistryCredential | undefined> {
-      const [{ parseEcrHost, registryHostOf }, { isLoopbackHost }] = await Promise.all([
-        import('../ecr/hosts.js'),
-        import('../oci/reference.js'),
-      ]);
       const parsed = parseEcrHost(host);
       const entry = await registryAccessForHost(ctx, host);
       // A loopback host is an ECR data plane only when an endpoint (ecrctl local) is in play,
@@ -174,8 +165,7 @@ export function ecrFirst(
 }
 
 /** Returns the registry client for this command run (created on first use). */
-export async function registryClient(ctx: CliContext): Promise<RegistryClient> {
-  const { parseEcrHost } = await import('../ecr/hosts.js');
+export async function registryClient(ctx: Session): Promise<RegistryClient> {
   let client = clients.get(ctx);
   if (!client) {
     const onSecret = (s: string) => ctx.secrets.add(s);
@@ -186,8 +176,8 @@ export async function registryClient(ctx: CliContext): Promise<RegistryClient> {
       env: ctx.env,
       log: (m: string) => ctx.log.verbose(m),
       onSecret,
-      insecure: ctx.globals.insecure,
-      userAgent: `ecrctl/${version()}`,
+      insecure: ctx.insecure,
+      userAgent: userAgent(),
     });
     clients.set(ctx, client);
   }
@@ -195,9 +185,9 @@ export async function registryClient(ctx: CliContext): Promise<RegistryClient> {
 }
 
 /** Returns the host of the default ECR registry (the caller's, or --registry-id's). */
-export async function defaultRegistryHost(ctx: CliContext): Promise<string> {
+export async function defaultRegistryHost(ctx: Session): Promise<string> {
   const source = await tokenSource(ctx);
-  const token = await source.privateToken(ctx.globals.registryId ? { registryId: ctx.globals.registryId } : {});
+  const token = await source.privateToken(ctx.aws.registryId ? { registryId: ctx.aws.registryId } : {});
   return token.host;
 }
 
@@ -205,10 +195,95 @@ export async function defaultRegistryHost(ctx: CliContext): Promise<string> {
  * Returns true when writes to host go to ECR (an ECR host, or a loopback data plane while an
  * ECR endpoint such as ecrctl local is in play): ECR's PutImage rate then applies.
  */
-export async function isEcrDataPlane(ctx: CliContext, host: string): Promise<boolean> {
-  const [{ parseEcrHost }, { isLoopbackHost }] = await Promise.all([
-    import('../ecr/hosts.js'),
-    import('../oci/reference.js'),
-  ]);
+export async function isEcrDataPlane(ctx: Session, host: string): Promise<boolean> {
   return parseEcrHost(host) !== undefined || (isLoopbackHost(host) && endpointInPlay(ctx));
+}
+
+/** Where an op can reach a registry's ECR API: its region and account, and whose credentials. */
+export interface EcrTarget {
+  /** The region the host names; undefined: the session's default region. */
+  region?: string;
+  /** The account the host names (or the `registries:` entry / session default). */
+  registryId?: string;
+  /** The project config's `registries:` entry that covers the host. */
+  access?: RegistryAccessConfig;
+}
+
+/** Returns where the ECR API of a registry host is, or undefined when the host is not ECR (nor ecrctl local). */
+export async function ecrTarget(ctx: Session, host: string): Promise<EcrTarget | undefined> {
+  const ecr = parseEcrHost(host);
+  // The project config's registries: entry says whose credentials reach this registry.
+  const access = ecr?.kind === 'public' ? undefined : await registryAccessForHost(ctx, host);
+  const withEntry = access ? { access } : {};
+  if (ecr?.kind === 'private') return { region: ecr.region, registryId: ecr.registryId, ...withEntry };
+  if (ecr?.kind === 'public') return undefined;
+  // ecrctl local: a loopback data plane while an endpoint is configured.
+  if (isLoopbackHost(host) && endpointInPlay(ctx)) {
+    const registryId = access?.account ?? ctx.aws.registryId;
+    return {
+      ...(registryId ? { registryId } : {}),
+      ...(access?.region ? { region: access.region } : {}),
+      ...withEntry,
+    };
+  }
+  return undefined;
+}
+
+/**
+ * Returns an ECR API connection: the region and registry given (from a host, see ecrTarget),
+ * else the session's default region (its `region`, AWS_REGION, the profile's) and registry.
+ * A `registries:` entry in `where.access` chooses the profile or role.
+ */
+export async function ecrConnection(ctx: Session, where: EcrTarget = {}): Promise<EcrConnection> {
+  const settings = withAccess(settingsFromSession(ctx), where.access);
+  const registryId = where.registryId ?? ctx.aws.registryId;
+  return connectEcr(settings, {
+    region: where.region ?? requireRegion(settings),
+    ...(registryId ? { registryId } : {}),
+  });
+}
+
+/** What a reference means for the ECR API. */
+export interface EcrRef {
+  /** The reference as written, for messages. */
+  text: string;
+  repository: string;
+  tag?: string;
+  digest?: string;
+  /** The region the host names; undefined: the default region. */
+  region?: string;
+  /** The account the host names, else the session's registryId; undefined: the caller's own. */
+  registryId?: string;
+}
+
+/**
+ * Returns the ECR repository, image and registry a reference (`repo:tag`, `repo@digest`,
+ * `<account>.dkr.ecr.<region>.amazonaws.com/repo:tag`) names; UsageError for another registry
+ * (unless an endpoint such as ecrctl local is in play: then its data plane is meant).
+ */
+export function parseEcrRef(
+  ctx: Pick<Session, 'aws' | 'env'>,
+  text: string,
+  names: 'image' | 'repository' = 'image',
+): EcrRef {
+  const ref = parseReference(text);
+  const out: EcrRef = { text, repository: ref.repository };
+  if (ctx.aws.registryId) out.registryId = ctx.aws.registryId;
+  if (ref.tag !== undefined) out.tag = ref.tag;
+  if (ref.digest !== undefined) out.digest = ref.digest;
+  if (!ref.registry) return out;
+  const host = parseEcrHost(ref.registry);
+  if (host?.kind === 'private') {
+    out.region = host.region;
+    out.registryId = host.registryId;
+  } else if (!endpointInPlay(ctx)) {
+    throw new UsageError(`${text} does not name a private ECR registry`, {
+      value: text,
+      fix:
+        names === 'image'
+          ? 'write repo:tag or repo@digest, or a reference on <account>.dkr.ecr.<region>.amazonaws.com'
+          : 'write the repository name (team/app) or <account>.dkr.ecr.<region>.amazonaws.com/team/app',
+    });
+  }
+  return out;
 }

@@ -3,14 +3,22 @@
 // mutability (DescribeRepositories, for ECR), and what each tag at the target points at now.
 // A broken rule or an immutable tag at another digest stops the push here, with nothing sent.
 import { AuthError, EcrctlError, NotFoundError, RuleViolation } from '../errors.js';
-import { manifestKind, type PlatformSpec, parseManifest } from '../oci/copy.js';
+import { findPlatform, manifestKind, type PlatformSpec, parseManifest } from '../oci/copy.js';
 import type { ImageLocation } from '../oci/reference.js';
 import type { ImageSource, ImageTarget } from '../oci/store.js';
 import type { ImageIndex } from '../oci/types.js';
 import type { DerivedTag, RuleCheck, TagState, TagStrategy } from '../policy/tags.js';
-import type { ProjectConfig, RegistryAccessConfig, RepositoryConfig } from '../config/project-config.js';
-import type { CliContext } from './context.js';
-import { render, table } from './output.js';
+import type { ProjectConfig, RepositoryConfig } from '../config/project-config.js';
+import type { Session } from '../session.js';
+import { ecrConnection, ecrTarget } from './ecr.js';
+import { createOnPushTemplate } from '../ecr/templates.js';
+import { describeRepository, ensureRepository, type EcrConnection } from '../ecr/repositories.js';
+import { requireRegion, settingsFromSession } from '../ecr/aws-config.js';
+import { loadProjectConfig, rulesFor } from '../config/project-config.js';
+import * as tagsPolicy from '../policy/tags.js';
+import * as naming from '../policy/naming.js';
+import { gitFacts } from '../ci/git.js';
+import { brokenRules, conflictsOf, IMMUTABLE_TAG_RULE, tagsAt } from './tag-plan.js';
 
 type RegistryLocation = Extract<ImageLocation, { transport: 'registry' }>;
 
@@ -39,7 +47,11 @@ export interface KnownMutability {
 export interface PushPlan {
   repository: string;
   digest: string;
+  /** Every tag the push writes: the given ones, the derived ones, else `latest`. */
   tags: string[];
+  /** The tags named directly (the target's own tag and `tags`). */
+  given: string[];
+  /** The tags the strategies derived, with where each came from. */
   derived: DerivedTag[];
   states: TagState[];
   checks: RuleCheck[];
@@ -50,6 +62,8 @@ export interface PushPlan {
   createRepository?: boolean;
   /** What each tag pointed at when the plan looked (undefined: absent), so the copy need not ask again. */
   present: ReadonlyMap<string, string | undefined>;
+  /** Set when a tag rule is broken or an immutable tag points elsewhere: nothing may be pushed. */
+  violation?: RuleViolation;
 }
 
 /** Returns the digest the copy will tag: the root manifest's, or the chosen platform's. */
@@ -63,30 +77,24 @@ async function plannedDigest(
   if (!platform) return root.digest;
   const doc = parseManifest(root);
   if (manifestKind(root, doc) !== 'index') return root.digest;
-  const match = (doc as ImageIndex).manifests.find(
-    (d) =>
-      d.platform?.os === platform.os &&
-      d.platform?.architecture === platform.architecture &&
-      (platform.variant === undefined || d.platform?.variant === platform.variant),
-  );
+  const match = findPlatform((doc as ImageIndex).manifests, platform);
   // No match: the copy engine reports it with the platforms on offer.
   return match?.digest ?? root.digest;
 }
 
 /** Returns the tags the strategies give in this environment (CI variables, then git). */
 export async function deriveStrategyTags(
-  ctx: CliContext,
+  ctx: Session,
   strategies: readonly TagStrategy[],
   semverAliases: boolean,
 ): Promise<DerivedTag[]> {
   if (strategies.length === 0) return [];
-  const tags = await import('../policy/tags.js');
+  const tags = tagsPolicy;
   const fromEnv = tags.factsFromEnv(ctx.env);
   const wanted = new Set([...tags.factsNeeded(strategies)].filter((k) => fromEnv[k] === undefined));
   let facts = fromEnv;
   let notes = {};
   if (wanted.size > 0) {
-    const { gitFacts } = await import('../ci/git.js');
     const git = await gitFacts(ctx.cwd, ctx.env, wanted, { signal: ctx.signal });
     facts = tags.mergeFacts(fromEnv, git.facts);
     notes = git.notes;
@@ -94,50 +102,10 @@ export async function deriveStrategyTags(
   return tags.deriveTags(strategies, facts, { semverAliases, gitNotes: notes });
 }
 
-/** Returns the region and registry id of a host whose ECR API ecrctl can ask, or undefined. */
-export async function ecrTarget(
-  ctx: CliContext,
-  host: string,
-): Promise<{ region?: string; registryId?: string; access?: RegistryAccessConfig } | undefined> {
-  const { parseEcrHost } = await import('../ecr/hosts.js');
-  const { isLoopbackHost } = await import('../oci/reference.js');
-  const { registryAccessForHost } = await import('./ecr-access.js');
-  const ecr = parseEcrHost(host);
-  // The project config's registries: entry says whose credentials reach this registry.
-  const access = ecr?.kind === 'public' ? undefined : await registryAccessForHost(ctx, host);
-  const withEntry = access ? { access } : {};
-  if (ecr?.kind === 'private') return { region: ecr.region, registryId: ecr.registryId, ...withEntry };
-  if (ecr?.kind === 'public') return undefined;
-  // ecrctl local: a loopback data plane while an endpoint is configured.
-  const endpoint = ctx.globals.endpointUrl ?? ctx.env.AWS_ENDPOINT_URL_ECR ?? ctx.env.AWS_ENDPOINT_URL;
-  if (isLoopbackHost(host) && endpoint) {
-    const registryId = access?.account ?? ctx.globals.registryId;
-    return {
-      ...(registryId ? { registryId } : {}),
-      ...(access?.region ? { region: access.region } : {}),
-      ...withEntry,
-    };
-  }
-  return undefined;
-}
-
-/** Returns an ECR connection for an ECR target (the region from the host, else the settings). */
-export async function connect(
-  ctx: CliContext,
-  where: { region?: string; registryId?: string; access?: RegistryAccessConfig },
-) {
-  const [{ settingsFromContext, requireRegion }, repos, { withAccess }] = await Promise.all([
-    import('../ecr/aws-config.js'),
-    import('../ecr/repositories.js'),
-    import('./ecr-access.js'),
-  ]);
-  const settings = withAccess(settingsFromContext(ctx), where.access);
-  const region = where.region ?? requireRegion(settings);
-  const conn = await repos.connectEcr(settings, {
-    region,
-    ...(where.registryId ? { registryId: where.registryId } : {}),
-  });
-  return { conn, repos, region };
+/** An ECR API connection with the region it uses. */
+interface PlanConnection {
+  conn: EcrConnection;
+  region: string;
 }
 
 /** Returns the strategies to use: --tag-strategy values, else the config's defaults. */
@@ -155,12 +123,8 @@ function strategiesFor(
  * broken tag rule or an immutable tag that points elsewhere, NotFoundError for a missing ECR
  * repository without --create-repo. Creates the repository with --create-repo (not on dry-run).
  */
-export async function planPush(ctx: CliContext, req: PushPlanRequest): Promise<PushPlan> {
-  const [{ loadProjectConfig, rulesFor }, tagsPolicy] = await Promise.all([
-    import('../config/project-config.js'),
-    import('../policy/tags.js'),
-  ]);
-  const config: ProjectConfig | undefined = await loadProjectConfig(ctx.cwd, ctx.globals.config);
+export async function planPush(ctx: Session, req: PushPlanRequest): Promise<PushPlan> {
+  const config: ProjectConfig | undefined = await loadProjectConfig(ctx.cwd, ctx.configFile);
   const repository = req.target.reference.repository;
   const host = req.target.reference.registry;
   const rules = rulesFor(config, repository);
@@ -181,11 +145,12 @@ export async function planPush(ctx: CliContext, req: PushPlanRequest): Promise<P
   let mutability: KnownMutability | undefined;
   let createRepository = false;
   const ecr = await ecrTarget(ctx, host);
-  let ecrConn: Awaited<ReturnType<typeof connect>> | undefined;
+  let ecrConn: PlanConnection | undefined;
   if (ecr) {
     try {
-      ecrConn = await connect(ctx, ecr);
-      const info = await ecrConn.repos.describeRepository(ecrConn.conn, repository);
+      const region = ecr.region ?? requireRegion(settingsFromSession(ctx));
+      ecrConn = { conn: await ecrConnection(ctx, { ...ecr, region }), region };
+      const info = await describeRepository(ecrConn.conn, repository);
       if (info) {
         mutability = { setting: info.tagMutability, exclusions: info.mutabilityExclusions };
       } else if (req.createRepo) {
@@ -194,7 +159,6 @@ export async function planPush(ctx: CliContext, req: PushPlanRequest): Promise<P
         mutability = { setting, exclusions: rules?.create?.mutabilityExclusions ?? [] };
       } else {
         // ECR creates the repository on push when a CREATE_ON_PUSH template covers it.
-        const { createOnPushTemplate } = await import('../ecr/templates.js');
         const template = await createOnPushTemplate(ecrConn.conn, repository);
         if (template) {
           ctx.log.info(`${repository} does not exist: the creation template ${template.prefix} creates it on push`);
@@ -238,21 +202,16 @@ export async function planPush(ctx: CliContext, req: PushPlanRequest): Promise<P
     ...(mutability ? { mutability } : {}),
   });
   const digest = await plannedDigest(req.source, req.sourceRef, req.platform, ctx.signal);
-  const { OCI_TAG } = await import('../policy/naming.js');
-  const present = new Map<string, string | undefined>();
-  for (const tag of tags) {
-    const ok = OCI_TAG.test(tag);
-    present.set(
-      tag,
-      createRepository || !ok ? undefined : (await req.targetStore.headManifest(tag, { signal: ctx.signal }))?.digest,
-    );
-  }
+  const present = createRepository
+    ? new Map<string, string | undefined>(tags.map((t) => [t, undefined]))
+    : await tagsAt(req.targetStore, tags, ctx.signal);
   const states = tagsPolicy.planTagStates(digest, present, mutability);
 
   const plan: PushPlan = {
     repository,
     digest,
     tags,
+    given: [...req.tags],
     derived,
     states,
     checks,
@@ -262,35 +221,30 @@ export async function planPush(ctx: CliContext, req: PushPlanRequest): Promise<P
     ...(mutability ? { mutability } : {}),
     ...(createRepository ? { createRepository } : {}),
   };
-  if (req.dryRun) renderPlan(ctx, plan, req);
-  else for (const c of checks) if (c.status === 'warning') ctx.log.warn(`${c.rule}: ${c.message}`);
+  if (!req.dryRun) for (const c of checks) if (c.status === 'warning') ctx.log.warn(`${c.rule}: ${c.message}`);
 
-  const errors = checks.filter((c) => c.status === 'error');
-  if (errors.length > 0) {
-    throw new RuleViolation(
-      `${errors.length === 1 ? `the tag rule ${errors[0]?.rule} is` : `${errors.length} tag rules are`} broken; nothing was pushed`,
-      {
-        rule: errors.map((c) => c.rule).join(', '),
-        value: tags.join(','),
-        fix: rules
-          ? `change the tags, or the rule in ${config?.file} (pattern ${rules.pattern}, ${rules.at})`
-          : 'change the tags',
-        problems: errors.map((c) => `${c.rule}: ${c.message}`),
-      },
-    );
-  }
-  const conflicts = states.filter((s) => s.action === 'conflict');
-  if (conflicts.length > 0) {
-    throw new RuleViolation(
+  const broken = brokenRules(checks, {
+    nothing: 'nothing was pushed',
+    value: tags.join(','),
+    fix: rules
+      ? `change the tags, or the rule in ${config?.file} (pattern ${rules.pattern}, ${rules.at})`
+      : 'change the tags',
+  });
+  if (broken) plan.violation = broken;
+  const conflicts = conflictsOf(states);
+  if (conflicts.length > 0 && !plan.violation) {
+    plan.violation = new RuleViolation(
       `${conflicts.length === 1 ? `tag '${conflicts[0]?.tag}' already exists` : `${conflicts.length} tags already exist`} in ${repository} at another image, and tags there are immutable (${mutability?.setting}); nothing was pushed`,
       {
-        rule: 'an immutable tag keeps pointing at the image it was first pushed with',
+        rule: IMMUTABLE_TAG_RULE,
         value: tags.join(','),
         fix: `push under a new tag (a new version or commit tag), or move an environment tag to an existing image with \`ecrctl promote ${repository}@${conflicts[0]?.current} TAG\` in a repository whose exclusions allow it`,
         problems: conflicts.map((c) => `tag '${c.tag}': points at ${c.current}; this push is ${digest}`),
       },
     );
   }
+  // A dry run reports the plan, broken rules included; the caller decides (the CLI exits 3).
+  if (plan.violation && !req.dryRun) throw plan.violation;
   if (!req.dryRun) {
     for (const s of states) if (s.action === 'moves') ctx.log.info(`tag ${s.tag} moves from ${s.current} to ${digest}`);
     if (createRepository && ecrConn) await createTargetRepository(ctx, ecrConn, repository, rules);
@@ -299,12 +253,7 @@ export async function planPush(ctx: CliContext, req: PushPlanRequest): Promise<P
 }
 
 /** Checks the repository name (naming rules, then house rules as the config says) before creating it. */
-async function checkRepositoryName(
-  ctx: CliContext,
-  repository: string,
-  config: ProjectConfig | undefined,
-): Promise<void> {
-  const naming = await import('../policy/naming.js');
+async function checkRepositoryName(ctx: Session, repository: string, config: ProjectConfig | undefined): Promise<void> {
   naming.assertRepositoryName(repository);
   const strict = config?.houseRulesAsErrors?.value === true;
   const warnings = naming.houseRuleWarnings(repository, ctx.env);
@@ -325,8 +274,8 @@ async function checkRepositoryName(
 }
 
 async function createTargetRepository(
-  ctx: CliContext,
-  ecr: Awaited<ReturnType<typeof connect>>,
+  ctx: Session,
+  ecr: PlanConnection,
   repository: string,
   rules: RepositoryConfig | undefined,
 ): Promise<void> {
@@ -340,74 +289,10 @@ async function createTargetRepository(
       : {}),
     ...(c?.scanOnPush !== undefined ? { scanOnPush: c.scanOnPush } : {}),
   };
-  const r = await ecr.repos.ensureRepository(ecr.conn, spec, { ifNotExists: true });
+  const r = await ensureRepository(ecr.conn, spec, { ifNotExists: true });
   ctx.log.info(
     `${r.status === 'created' ? 'created' : 'found'} repository ${repository}${setting ? ` (${setting})` : ''}`,
   );
-}
-
-function renderPlan(ctx: CliContext, plan: PushPlan, req: PushPlanRequest): void {
-  const from = (tag: string) => {
-    const d = plan.derived.find((x) => x.tag === tag);
-    return d
-      ? `${d.strategy}${d.from.length > 0 ? ` (${d.from.join(', ')})` : ''}`
-      : req.tags.includes(tag)
-        ? 'given'
-        : 'default';
-  };
-  const data = {
-    dryRun: true,
-    repository: `${req.target.reference.registry}/${plan.repository}`,
-    digest: plan.digest,
-    tags: plan.states.map((s) => ({
-      tag: s.tag,
-      from: from(s.tag),
-      action: s.action,
-      ...(s.current ? { current: s.current } : {}),
-    })),
-    checks: plan.checks,
-    ...(plan.config ? { config: plan.config } : {}),
-    ...(plan.pattern ? { pattern: plan.pattern } : {}),
-    mutability: plan.mutability?.setting ?? 'unknown',
-    ...(plan.createRepository ? { createRepository: true } : {}),
-  };
-  render(ctx, data, {
-    text: (d) => {
-      const head = `would push ${d.digest} to ${d.repository}${d.createRepository ? ' (the repository would be created)' : ''}`;
-      const tagTable = table(
-        ['TAG', 'FROM', 'NOW'],
-        d.tags.map((t) => [
-          t.tag,
-          t.from,
-          t.action === 'moves' || t.action === 'conflict' ? `${t.action} (at ${t.current})` : t.action,
-        ]),
-      );
-      const where = d.config
-        ? `${d.config}${d.pattern ? `, pattern ${d.pattern}` : ', no pattern matches'}`
-        : 'no .ecrctl.yaml';
-      const rules = d.checks.map((c) => `  ${c.status.padEnd(8)} ${c.rule}: ${c.message}`).join('\n');
-      return `${head}\n${tagTable}\nrules checked (${where}; tag mutability ${d.mutability}):\n${rules}\nnothing pushed (--dry-run)`;
-    },
-    env: (d) => ({ IMAGE_TAGS: d.tags.map((t) => t.tag).join(','), IMAGE_DIGEST: d.digest, DRY_RUN: 'true' }),
-  });
-}
-
-/** Writes a push's results to $GITHUB_OUTPUT and $GITHUB_STEP_SUMMARY when in GitHub Actions. */
-export async function reportToCi(
-  ctx: CliContext,
-  r: {
-    verb: string;
-    imageUri: string;
-    digest: string;
-    tags: readonly string[];
-    unchangedTags: readonly string[];
-    detail: string;
-  },
-): Promise<void> {
-  if (ctx.env.GITHUB_ACTIONS !== 'true') return;
-  const [{ writeGitHubOutputs }, gh] = await Promise.all([import('./output.js'), import('../ci/github.js')]);
-  writeGitHubOutputs(ctx.env, { 'image-uri': r.imageUri, 'image-digest': r.digest, 'image-tags': r.tags.join(',') });
-  gh.appendStepSummary(ctx.env, gh.pushSummaryMarkdown(r));
 }
 
 /** Returns err as a RuleViolation when a registry refused to move an immutable tag, else err. */
@@ -418,7 +303,7 @@ export function immutableTagRefusal(err: unknown, repository: string): unknown {
     /immutable|already exists/i.test(err.message)
   ) {
     return new RuleViolation(`the registry refused to move an immutable tag in ${repository}`, {
-      rule: 'an immutable tag keeps pointing at the image it was first pushed with',
+      rule: IMMUTABLE_TAG_RULE,
       fix: 'push under a new tag (a new version or commit tag)',
       cause: err,
       problems: [err.message],

@@ -1,7 +1,7 @@
 // Issue 12: a push into a full repository (the images-per-repository quota; ECR answers 403
 // DENIED on the manifest PUT) says which quota was hit and how to clean up or raise it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repositoryFull } from '../../src/cli/transfer.js';
+import { repositoryFull } from '../../src/ops/transfer.js';
 import { type FieldEnv, startField } from './field-env.js';
 
 let f: FieldEnv;

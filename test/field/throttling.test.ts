@@ -4,7 +4,7 @@
 // end to end by the PUT times the endpoint records.
 import { DescribeImagesCommand } from '@aws-sdk/client-ecr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ECR_PUT_IMAGE_RATE, TokenBucket } from '../../src/cli/put-pacer.js';
+import { ECR_PUT_IMAGE_RATE, TokenBucket } from '../../src/oci/pacing.js';
 import { retrySettings } from '../../src/ecr/clients.js';
 import { makeImages } from '../cli/repos-fixtures.js';
 import { type FieldEnv, requestsOf, startField } from './field-env.js';

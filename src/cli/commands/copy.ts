@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { type CommandHost, examples } from '../command-kit.js';
+import { type CommandHost, examples, transferOptions } from '../command-kit.js';
 
 /** Declares `ecrctl copy`. */
 export function defineCopy(program: Command, host: CommandHost): void {
-  program
+  const cmd = program
     .command('copy')
     .summary('copy an image between registries (all platforms, digests preserved)')
     .description(
@@ -18,10 +18,9 @@ export function defineCopy(program: Command, host: CommandHost): void {
     )
     .argument('<source>', 'registry reference (or oci:/docker-archive: location)')
     .argument('<target>', 'registry reference')
-    .option('--all-tags', 'copy every tag of the source repository')
-    .option('--platform <os/arch[/variant]>', 'copy only this platform')
-    .option('--concurrency <n>', 'blobs transferred at once', '4')
-    .option('--no-referrers', "do not carry the image's referrers (signatures, SBOMs, attestations) along")
+    .option('--all-tags', 'copy every tag of the source repository');
+  transferOptions(cmd, { platform: 'copy only this platform' });
+  cmd
     .addHelpText(
       'after',
       examples(
@@ -38,26 +37,8 @@ export function defineCopy(program: Command, host: CommandHost): void {
         cmd: Command,
       ) => {
         const ctx = host.context(cmd);
-        const { runTransfer, runCopyAllTags } = await import('../transfer.js');
-        const referrers = opts.referrers !== false;
-        if (opts.allTags)
-          await runCopyAllTags(ctx, {
-            source,
-            target,
-            platform: opts.platform,
-            concurrency: opts.concurrency,
-            referrers,
-          });
-        else
-          await runTransfer(ctx, {
-            action: 'copied',
-            source,
-            target,
-            tags: [],
-            platform: opts.platform,
-            concurrency: opts.concurrency,
-            referrers,
-          });
+        const { runCopy } = await import('../transfer.js');
+        await runCopy(ctx, { source, target, ...opts });
       },
     );
 }

@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { type CommandHost, examples } from '../command-kit.js';
-import { inGitHubActions } from '../context.js';
-import { render, writeGitHubOutputs } from '../output.js';
+import { inGitHubActions, SecretRedactor } from '../context.js';
+import { render } from '../output.js';
+import { writeGitHubOutputs } from '../../ci/github.js';
 
 interface LoginOptions {
   registryIds?: string;
@@ -16,7 +17,7 @@ interface LoginOptions {
 
 /** What `ecrctl login` reports (never a password). */
 interface LoginResult {
-  mode: 'auth' | 'helper' | 'password-stdout';
+  mode: 'auth' | 'helper';
   file?: string;
   registries: { registry: string; registryId?: string; region: string; expiresAt: string; cached: boolean }[];
 }
@@ -70,37 +71,27 @@ export function defineLogin(program: Command, host: CommandHost): void {
           fix: 'drop --registry-ids (or --public)',
         });
       }
-      const [{ settingsFromContext }, login, dockerConfig] = await Promise.all([
-        import('../../ecr/aws-config.js'),
+      const [{ login }, { githubOutputs }] = await Promise.all([
+        import('../../ops/login.js'),
         import('../../ecr/login.js'),
-        import('../../ecr/docker-config.js'),
       ]);
-      const settings = settingsFromContext(ctx);
-      if (opts.passwordStdout && inGitHubActions(ctx.env)) {
-        // stdout is piped into another login and must hold the password alone; the runner
-        // also reads workflow commands from stderr, so the mask goes there, still first.
-        const masked = new Set<string>();
-        settings.onSecret = (secret) => {
-          if (secret.length < 8 || masked.has(secret)) return;
-          masked.add(secret);
-          ctx.stderr.write(`::add-mask::${secret}\n`);
-        };
-      }
-      const tokens = await login.fetchLoginTokens({ settings, registryIds, public: opts.public === true });
-
-      // Step outputs first: the secrets are already masked (settings.onSecret).
-      writeGitHubOutputs(ctx.env, login.githubOutputs(tokens));
-
-      const result: LoginResult = {
-        mode: opts.passwordStdout ? 'password-stdout' : opts.helper ? 'helper' : 'auth',
-        registries: tokens.map((t) => ({
-          registry: t.host,
-          ...(t.registryId ? { registryId: t.registryId } : {}),
-          region: t.region,
-          expiresAt: t.expiresAt.toISOString(),
-          cached: t.fromCache,
-        })),
-      };
+      // stdout is piped into another login and must hold the password alone; the runner also
+      // reads workflow commands from stderr, so in GitHub Actions the mask goes there, still first.
+      const session =
+        opts.passwordStdout && inGitHubActions(ctx.env)
+          ? { ...ctx, secrets: new SecretRedactor((secret) => ctx.stderr.write(`::add-mask::${secret}\n`)) }
+          : ctx;
+      const done = await login(session, {
+        registryIds,
+        public: opts.public === true,
+        write: opts.passwordStdout ? 'none' : opts.helper ? 'helper' : 'auth',
+        dockerConfig: opts.dockerConfig,
+        authfile: opts.authfile,
+        podman: opts.podman,
+        // Step outputs first: the secrets are already masked.
+        onTokens: (tokens) => writeGitHubOutputs(ctx.env, githubOutputs(tokens)),
+      });
+      const { tokens } = done;
 
       if (opts.passwordStdout) {
         if (tokens.length > 1) {
@@ -113,26 +104,17 @@ export function defineLogin(program: Command, host: CommandHost): void {
         return;
       }
 
-      const useAuthFile = opts.authfile !== undefined || opts.podman === true || Boolean(ctx.env.REGISTRY_AUTH_FILE);
-      const file = useAuthFile
-        ? dockerConfig.containersAuthPath(ctx.env, opts.authfile)
-        : dockerConfig.dockerConfigPath(ctx.env, opts.dockerConfig);
-      result.file = file;
-      if (opts.helper) {
-        login.writeHelperEntries(
-          file,
-          tokens.map((t) => t.host),
-        );
-        ctx.log.verbose(`credHelpers in ${file}: ${tokens.map((t) => t.host).join(', ')} → docker-credential-ecrctl`);
-      } else {
-        const { credsStore } = login.writeAuthEntries(file, tokens);
-        if (credsStore) {
-          ctx.log.warn(
-            `${file} sets "credsStore": "${credsStore}", so Docker looks for credentials there and not in "auths"; ` +
-              'run `ecrctl login --helper` to have Docker ask docker-credential-ecrctl for these registries',
-          );
-        }
-      }
+      const result: LoginResult = {
+        mode: opts.helper ? 'helper' : 'auth',
+        registries: tokens.map((t) => ({
+          registry: t.host,
+          ...(t.registryId ? { registryId: t.registryId } : {}),
+          region: t.region,
+          expiresAt: t.expiresAt.toISOString(),
+          cached: t.fromCache,
+        })),
+        ...(done.file !== undefined ? { file: done.file } : {}),
+      };
       render(ctx, result, {
         text: (r) =>
           r.registries

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { type CommandHost, examples } from '../command-kit.js';
+import { type CommandHost, examples, transferOptions } from '../command-kit.js';
 
 /** Declares `ecrctl pull`. */
 export function definePull(program: Command, host: CommandHost): void {
-  program
+  const cmd = program
     .command('pull')
     .summary('pull an image from a registry into an OCI layout or a docker-archive')
     .description(
@@ -15,10 +15,12 @@ export function definePull(program: Command, host: CommandHost): void {
         'behind (a docker-archive cannot hold them).\nDEST: oci:DIR[:TAG] or docker-archive:FILE[:REF].',
     )
     .argument('<source>', 'registry reference, e.g. 127.0.0.1:5000/team/app:v1')
-    .argument('<dest>', 'oci:DIR[:TAG] or docker-archive:FILE[:REF]')
-    .option('--platform <os/arch[/variant]>', 'pull only this platform')
-    .option('--concurrency <n>', 'blobs transferred at once', '4')
-    .option('--no-referrers', "do not pull the image's referrers (signatures, SBOMs, attestations)")
+    .argument('<dest>', 'oci:DIR[:TAG] or docker-archive:FILE[:REF]');
+  transferOptions(cmd, {
+    platform: 'pull only this platform',
+    referrers: "do not pull the image's referrers (signatures, SBOMs, attestations)",
+  });
+  cmd
     .addHelpText(
       'after',
       examples(
@@ -34,16 +36,8 @@ export function definePull(program: Command, host: CommandHost): void {
         cmd: Command,
       ) => {
         const ctx = host.context(cmd);
-        const { runTransfer } = await import('../transfer.js');
-        await runTransfer(ctx, {
-          action: 'pulled',
-          source,
-          target: dest,
-          tags: [],
-          platform: opts.platform,
-          concurrency: opts.concurrency,
-          referrers: opts.referrers,
-        });
+        const { runPull } = await import('../transfer.js');
+        await runPull(ctx, { source, target: dest, ...opts });
       },
     );
 }

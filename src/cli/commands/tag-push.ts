@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { collect, type CommandHost, examples } from '../command-kit.js';
 import { UsageError } from '../../errors.js';
 import type { CliContext } from '../context.js';
-import type { TransferOutcome } from '../transfer.js';
+import type { TransferResult } from '../../ops/transfer.js';
 
 export interface TagPushOptions {
   tag?: string[];
@@ -72,9 +72,8 @@ export function defineTagPush(program: Command, host: CommandHost): void {
           fix: 'add --scan, e.g. --scan --fail-on HIGH',
         });
       }
-      const { runTransfer } = await import('../transfer.js');
-      const pushed = await runTransfer(ctx, {
-        action: 'pushed',
+      const { runPush } = await import('../transfer.js');
+      const pushed = await runPush(ctx, {
         source,
         target,
         tags: opts.tag ?? [],
@@ -94,11 +93,14 @@ export function defineTagPush(program: Command, host: CommandHost): void {
  * Scans what tag-push just pushed and reports on stderr (stdout keeps the push result, so
  * --output json stays one document); the exit code tells the build: 4 over --fail-on.
  */
-async function scanPushed(ctx: CliContext, pushed: TransferOutcome, opts: TagPushOptions): Promise<void> {
-  const [{ parseEcrHost }, { scanImage }] = await Promise.all([import('../../ecr/hosts.js'), import('./scan.js')]);
+async function scanPushed(ctx: CliContext, pushed: TransferResult, opts: TagPushOptions): Promise<void> {
+  const [{ parseEcrHost }, { scanImage, checkScanReport }, { printScanReport }] = await Promise.all([
+    import('../../ecr/hosts.js'),
+    import('../../ops/scan.js'),
+    import('../scan-report.js'),
+  ]);
   const ecr = parseEcrHost(pushed.registry ?? '');
-  const report: CliContext = { ...ctx, stdout: ctx.stderr, globals: { ...ctx.globals, output: 'text' } };
-  await scanImage(report, {
+  const result = await scanImage(ctx, {
     repository: pushed.repository!,
     digest: pushed.digest,
     wait: true,
@@ -107,5 +109,9 @@ async function scanPushed(ctx: CliContext, pushed: TransferOutcome, opts: TagPus
     ...(ecr?.kind === 'private' ? { registryId: ecr.registryId, region: ecr.region } : {}),
     ...(opts.failOn ? { failOn: opts.failOn } : {}),
     ...(opts.ignore ? { ignore: opts.ignore } : {}),
+    statusLines: !ctx.stderr.isTTY,
   });
+  const report: CliContext = { ...ctx, stdout: ctx.stderr, globals: { ...ctx.globals, output: 'text' } };
+  printScanReport(report, result, 'table');
+  checkScanReport(result);
 }

@@ -1,0 +1,127 @@
+// login and logout: registry tokens from GetAuthorizationToken (ECR, or ECR Public in
+// us-east-1) written into the Docker config or a containers auth file, or the
+// docker-credential-ecrctl helper registered instead; and logout takes out exactly what login
+// writes. Every token is registered with session.secrets the moment it is known.
+import type { RegistryToken } from '../ecr/auth.js';
+import { settingsFromSession } from '../ecr/aws-config.js';
+import { containersAuthPath, dockerConfigPath } from '../ecr/docker-config.js';
+import {
+  fetchLoginTokens,
+  type RemovedEntry,
+  removeLoginEntries,
+  writeAuthEntries,
+  writeHelperEntries,
+} from '../ecr/login.js';
+import type { Session } from '../session.js';
+
+/** Which file login and logout use: the Docker config, or a containers auth file. */
+export interface LoginFileOptions {
+  /** The Docker config directory (default: $DOCKER_CONFIG, else ~/.docker). */
+  dockerConfig?: string;
+  /** A containers auth file (Podman, skopeo, buildah) instead of the Docker config. */
+  authfile?: string;
+  /** The Podman auth file ($XDG_RUNTIME_DIR/containers/auth.json) instead of the Docker config. */
+  podman?: boolean;
+}
+
+/** What login accepts. */
+export interface LoginOptions extends LoginFileOptions {
+  /** Private registries by account id (12 digits each); none: the session's registryId, else your own. */
+  registryIds?: readonly string[];
+  /** Log in to ECR Public (public.ecr.aws); takes no registry ids. */
+  public?: boolean;
+  /**
+   * What to write: `auth` stores each token in `auths` (default); `helper` registers
+   * docker-credential-ecrctl under `credHelpers` instead; `none` writes nothing (the tokens
+   * are only returned, e.g. to print a password).
+   */
+  write?: 'auth' | 'helper' | 'none';
+  /**
+   * Called with the tokens as soon as they are known, before any file is written (the CLI
+   * sets the GitHub Actions step outputs here).
+   */
+  onTokens?: (tokens: readonly LoginToken[]) => void;
+}
+
+/**
+ * One registry login obtained: `host`, `username` (AWS), `password` (a token valid 12 hours, a
+ * secret already registered with session.secrets), `expiresAt`, `region`, `registryId`, and
+ * `fromCache` (true when it came from ecrctl's on-disk token cache).
+ */
+export type LoginToken = RegistryToken;
+
+/** What login did. */
+export interface LoginResult {
+  /** One login per registry, in the order asked. */
+  tokens: LoginToken[];
+  /** What was written: tokens (`auth`), helper entries (`helper`), or nothing (`none`). */
+  wrote: 'auth' | 'helper' | 'none';
+  /** The file written (absent when nothing was). */
+  file?: string;
+}
+
+/**
+ * Gets a token per registry and writes it (or the helper entry) into the Docker config or the
+ * containers auth file, atomically with mode 0600 and keeping everything else in the file.
+ * UsageError for a registry id that is not 12 digits.
+ */
+export async function login(session: Session, opts: LoginOptions = {}): Promise<LoginResult> {
+  const write = opts.write ?? 'auth';
+  const registryIds = opts.registryIds ?? (session.aws.registryId ? [session.aws.registryId] : []);
+  const tokens = await fetchLoginTokens({
+    settings: settingsFromSession(session),
+    registryIds,
+    public: opts.public === true,
+  });
+  opts.onTokens?.(tokens);
+  if (write === 'none') return { tokens, wrote: write };
+
+  const file = loginFile(session, opts);
+  if (write === 'helper') {
+    const hosts = tokens.map((t) => t.host);
+    writeHelperEntries(file, hosts);
+    session.log.verbose(`credHelpers in ${file}: ${hosts.join(', ')} → docker-credential-ecrctl`);
+  } else {
+    const { credsStore } = writeAuthEntries(file, tokens);
+    if (credsStore) {
+      session.log.warn(
+        `${file} sets "credsStore": "${credsStore}", so Docker looks for credentials there and not in "auths"; ` +
+          'run `ecrctl login --helper` to have Docker ask docker-credential-ecrctl for these registries',
+      );
+    }
+  }
+  return { tokens, wrote: write, file };
+}
+
+/** What logout accepts. */
+export interface LogoutOptions extends LoginFileOptions {
+  /** Registry hosts whose entries to remove; none: every ECR registry and every ecrctl helper entry. */
+  registries?: readonly string[];
+}
+
+/** What logout did. */
+export interface LogoutResult {
+  /** The file looked at. */
+  file: string;
+  /** The entries taken out (none when there was nothing of ecrctl's). */
+  removed: RemovedEntry[];
+}
+
+/**
+ * Removes what login writes: `auths` entries with user AWS and `credHelpers` entries naming
+ * ecrctl. Nothing else in the file changes.
+ */
+export async function logout(session: Session, opts: LogoutOptions = {}): Promise<LogoutResult> {
+  const file = loginFile(session, opts);
+  const removed = removeLoginEntries(file, opts.registries ?? []);
+  if (removed.length === 0) session.log.info(`nothing of ecrctl's to remove in ${file}`);
+  return { file, removed };
+}
+
+/** Returns the file login and logout use: the containers auth file when asked (or REGISTRY_AUTH_FILE is set), else the Docker config. */
+function loginFile(session: Session, opts: LoginFileOptions): string {
+  const useAuthFile = opts.authfile !== undefined || opts.podman === true || Boolean(session.env.REGISTRY_AUTH_FILE);
+  return useAuthFile
+    ? containersAuthPath(session.env, opts.authfile)
+    : dockerConfigPath(session.env, opts.dockerConfig);
+}

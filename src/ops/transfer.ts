@@ -1,0 +1,480 @@
+// The transfer use cases: push (tag-push), pull, copy (one image or every tag), inspect and
+// tags. Each parses its locations, opens them, runs the copy engine with the referrers, and
+// returns a result model; progress goes out as transfer events on the session.
+import { EcrctlError, InterruptedError, NotFoundError, UsageError } from '../errors.js';
+import {
+  type CopySummary,
+  copyImage,
+  formatPlatform,
+  manifestKind,
+  parseManifest,
+  parsePlatform,
+  type PlatformSpec,
+} from '../oci/copy.js';
+import { ECR_PUT_IMAGE_RATE, pacedTarget, TokenBucket } from '../oci/pacing.js';
+import { formatLocation, formatReference, type ImageLocation, parseLocation } from '../oci/reference.js';
+import { copyReferrers, type ReferrersReport } from '../oci/referrers.js';
+import type { ImageTarget } from '../oci/store.js';
+import type { ImageIndex, ImageManifest } from '../oci/types.js';
+import { nextEventId, type Session } from '../session.js';
+import { isEcrDataPlane } from './ecr.js';
+import { type OpenedLocation, openLocation, resolveLocation } from './locations.js';
+import { immutableTagRefusal, type PushPlan, planPush } from './push-plan.js';
+
+/** What every transfer accepts. */
+export interface TransferOptions {
+  /**
+   * Where the image comes from: a registry reference (`host/repo:tag`, `repo@sha256:…`; a
+   * reference without a host means the caller's default ECR registry), `oci:DIR[:TAG]`,
+   * `docker-archive:FILE[:REF]` or `docker-daemon:IMAGE`.
+   */
+  source: string;
+  /** Where it goes (see each op for the locations it accepts); its tag, if any, is written too. */
+  target: string;
+  /** More tags to write at the target. */
+  tags?: readonly string[];
+  /** Move only this platform out of a multi-platform image (`linux/arm64`, `linux/arm/v7`). */
+  platform?: string | PlatformSpec;
+  /** Blobs moved at once, 1 to 64 (default 4). */
+  concurrency?: number;
+  /**
+   * Carry the image's referrers (signatures, SBOMs, attestations) along (default true); a
+   * docker-archive cannot hold them, so pulls into one leave them behind.
+   */
+  referrers?: boolean;
+}
+
+/** What push (tag-push) accepts beyond a transfer's options. */
+export interface PushOptions extends TransferOptions {
+  /** Tag strategies (`branch-sha`, `sha`, `semver`, `date`…) that derive tags from CI variables or git; default: the project config's. */
+  strategies?: readonly string[];
+  /** With the semver strategy, also tag `1.2` and `1` for `1.2.3`. */
+  semverAliases?: boolean;
+  /** Decide the tags and check the rules, push nothing (the result has `plan` and no `transfer`). */
+  dryRun?: boolean;
+  /** Create a missing ECR repository (with the project config's settings). */
+  createRepo?: boolean;
+}
+
+/** What a transfer did and where the image went. */
+export interface TransferResult extends CopySummary {
+  action: 'pushed' | 'pulled' | 'copied';
+  /** The source as written back (`host/repo:tag`, `oci:./dir`). */
+  source: string;
+  /** The destination without tag or digest (`host/repo`, `oci:./out`). */
+  destination: string;
+  /** The destination pinned by digest, e.g. `host/repo@sha256:…`, when it is a registry. */
+  imageUri: string;
+  /** The registry host and repository, when the destination is a registry. */
+  registry?: string;
+  repository?: string;
+  /**
+   * The referrers carried along (absent when none were asked for or possible). A referrer the
+   * destination refused has status `refused`: the image is complete, its signature or SBOM is not there.
+   */
+  referrers?: ReferrersReport;
+}
+
+/** What push returns: the plan it followed, and the transfer unless it was a dry run. */
+export interface PushResult {
+  plan: PushPlan;
+  /** The registry repository pushed to (`host/repo`). */
+  repository: string;
+  transfer?: TransferResult;
+}
+
+/** Returns a concurrency checked to be a whole number from 1 to 64 (default 4). */
+export function checkConcurrency(n: number | undefined): number {
+  const value = n ?? 4;
+  if (!Number.isInteger(value) || value < 1 || value > 64) {
+    throw new UsageError('concurrency must be a whole number from 1 to 64', { value: String(n) });
+  }
+  return value;
+}
+
+/** Returns the tags a transfer writes: the target's own tag first, then the extra ones. */
+function targetTags(target: ImageLocation, extra: readonly string[]): string[] {
+  const own =
+    target.transport === 'registry'
+      ? target.reference.tag
+      : target.transport === 'oci'
+        ? target.tag
+        : target.transport === 'docker-archive'
+          ? target.ref
+          : undefined;
+  return [...new Set([...(own ? [own] : []), ...extra])];
+}
+
+const putBuckets = new WeakMap<Session, Map<string, TokenBucket>>();
+
+/** Returns the PutImage bucket of one repository for a session. */
+function putImageBucket(session: Session, host: string, repository: string): TokenBucket {
+  let byRepo = putBuckets.get(session);
+  if (!byRepo) {
+    byRepo = new Map();
+    putBuckets.set(session, byRepo);
+  }
+  const key = `${host}/${repository}`;
+  let bucket = byRepo.get(key);
+  if (!bucket) {
+    bucket = new TokenBucket({ ratePerSecond: ECR_PUT_IMAGE_RATE.perSecond * ECR_PUT_IMAGE_RATE.headroom });
+    byRepo.set(key, bucket);
+  }
+  return bucket;
+}
+
+type Action = TransferResult['action'];
+
+interface Prepared {
+  sourceLoc: ImageLocation;
+  targetLoc: ImageLocation;
+  tags: string[];
+}
+
+/** Resolves and checks the two locations of a transfer and the tags it writes. */
+async function prepare(session: Session, action: Action, opts: TransferOptions): Promise<Prepared> {
+  const sourceLoc = await resolveLocation(session, parseLocation(opts.source));
+  let targetLoc = await resolveLocation(session, parseLocation(opts.target));
+  if (action === 'pushed' || action === 'copied') {
+    if (targetLoc.transport !== 'registry') {
+      throw new UsageError(
+        `${action === 'pushed' ? 'tag-push' : 'copy'} writes to a registry, not ${targetLoc.transport}:`,
+        {
+          value: opts.target,
+          fix: 'to write a local layout or archive use `ecrctl pull SOURCE oci:DIR[:TAG]`',
+        },
+      );
+    }
+  } else if (targetLoc.transport === 'registry' || targetLoc.transport === 'docker-daemon') {
+    throw new UsageError('pull writes to oci:DIR[:TAG] or docker-archive:FILE[:REF]', {
+      value: opts.target,
+      fix: 'to copy between registries use `ecrctl copy`',
+    });
+  }
+  if (targetLoc.transport === 'registry' && targetLoc.reference.digest) {
+    throw new UsageError('a push target names a tag, not a digest', {
+      value: opts.target,
+      fix: 'drop the @sha256:… part; the digest is computed from what is pushed',
+    });
+  }
+  // An archive without a name would load as an untagged image: name it after the source.
+  if (targetLoc.transport === 'docker-archive' && !targetLoc.ref && sourceLoc.transport === 'registry') {
+    targetLoc = { ...targetLoc, ref: `${sourceLoc.reference.repository}:${sourceLoc.reference.tag ?? 'latest'}` };
+  }
+  let tags = targetTags(targetLoc, opts.tags ?? []);
+  // Pulling into a layout without a tag keeps the source's tag, as `docker pull` does.
+  if (action === 'pulled' && tags.length === 0 && sourceLoc.transport === 'registry' && sourceLoc.reference.tag) {
+    tags = [sourceLoc.reference.tag];
+  }
+  // push decides its tags in planPush (strategies, config defaults, then "latest").
+  if (action === 'copied' && tags.length === 0) {
+    session.log.warn('no tag given: pushing as "latest" (name a tag in TARGET or with --tag)');
+    tags = ['latest'];
+  }
+  if (targetLoc.transport === 'registry')
+    targetLoc = { ...targetLoc, reference: { ...targetLoc.reference, tag: undefined } } as ImageLocation;
+  return { sourceLoc, targetLoc, tags };
+}
+
+/**
+ * Runs one transfer after prepare(); `plan` (push only) may decide the tags first and stop
+ * the transfer (dry run) by returning undefined.
+ */
+async function transfer(
+  session: Session,
+  action: Action,
+  opts: TransferOptions,
+  prepared: Prepared,
+  plan?: (source: OpenedLocation, target: OpenedLocation, tags: string[]) => Promise<PushPlan | undefined>,
+): Promise<{ result?: TransferResult; plan?: PushPlan }> {
+  const { sourceLoc, targetLoc } = prepared;
+  let tags = prepared.tags;
+  const platform: PlatformSpec | undefined =
+    typeof opts.platform === 'string' ? parsePlatform(opts.platform) : opts.platform;
+  const concurrency = checkConcurrency(opts.concurrency);
+  const { signal } = session;
+  const source = await openLocation(session, sourceLoc, 'source');
+  let target: OpenedLocation | undefined;
+  let store: ImageTarget | undefined;
+  const verb = action === 'pulled' ? 'pulling' : action === 'pushed' ? 'pushing' : 'copying';
+  const id = nextEventId();
+  let started = false;
+  try {
+    target = await openLocation(session, targetLoc, 'target');
+    store = target.target!;
+    // ECR takes about 10 PutImage calls a second per repository: pace manifest writes under it.
+    if (targetLoc.transport === 'registry' && (await isEcrDataPlane(session, targetLoc.reference.registry))) {
+      store = pacedTarget(store, putImageBucket(session, targetLoc.reference.registry, targetLoc.reference.repository));
+    }
+    let knownTags: ReadonlyMap<string, string | undefined> | undefined;
+    let planned: PushPlan | undefined;
+    if (plan) {
+      planned = await plan(source, { ...target, target: store }, tags);
+      if (!planned || (opts as PushOptions).dryRun) return planned ? { plan: planned } : {};
+      tags = planned.tags;
+      knownTags = planned.present;
+    }
+    const destination = formatLocation(targetLoc);
+    session.emit({
+      type: 'transfer-start',
+      id,
+      label: `${verb} ${formatLocation(sourceLoc)}`,
+      source: formatLocation(sourceLoc),
+      destination,
+    });
+    started = true;
+    // Referrers (signatures, SBOMs) come along by default; see oci/referrers.ts. An OCI
+    // layout lists them in index.json, so it is committed once, after them.
+    const withReferrers =
+      opts.referrers !== false &&
+      targetLoc.transport !== 'docker-archive' &&
+      source.source!.listReferrers !== undefined;
+    if (opts.referrers !== false && targetLoc.transport === 'docker-archive') {
+      session.log.verbose('a docker-archive cannot hold referrers (signatures, SBOMs): pulling the image alone');
+    }
+    const summary = await copyImage(source.source!, source.reference, store, {
+      tags,
+      concurrency,
+      signal,
+      onEvent: (event) => session.emit({ type: 'transfer', id, event }),
+      commit: !withReferrers,
+      ...(platform ? { platform } : {}),
+      ...(knownTags ? { knownTags } : {}),
+    });
+    let referrers: ReferrersReport | undefined;
+    if (withReferrers) {
+      try {
+        referrers = await copyReferrers(source.source!, store, summary.digest, {
+          signal,
+          log: (m) => session.log.warn(m),
+          note: (m) => session.log.verbose(m),
+        });
+      } catch (err) {
+        // The image itself is complete: keep it (unless interrupted), then say what failed.
+        if (!signal.aborted && !(err instanceof InterruptedError)) await store.commit({ signal });
+        throw err;
+      }
+      await store.commit({ signal });
+    }
+    session.emit({ type: 'transfer-end', id, ok: true });
+    started = false;
+    const imageUri = targetLoc.transport === 'registry' ? `${destination}@${summary.digest}` : destination;
+    const result: TransferResult = {
+      ...summary,
+      action,
+      source: formatLocation(sourceLoc),
+      destination,
+      imageUri,
+      ...(targetLoc.transport === 'registry'
+        ? { registry: targetLoc.reference.registry, repository: targetLoc.reference.repository }
+        : {}),
+      ...(referrers ? { referrers } : {}),
+    };
+    return { result, ...(planned ? { plan: planned } : {}) };
+  } catch (err) {
+    if (started) session.emit({ type: 'transfer-end', id, ok: false });
+    await store?.abort().catch(() => {});
+    if (targetLoc.transport === 'registry') {
+      const full = repositoryFull(err, targetLoc.reference.registry, targetLoc.reference.repository);
+      if (full) throw full;
+    }
+    if (action === 'pushed' && targetLoc.transport === 'registry')
+      throw immutableTagRefusal(err, targetLoc.reference.repository);
+    throw err;
+  } finally {
+    await source.source?.close?.().catch(() => {});
+  }
+}
+
+/**
+ * Copies an image from any registry (or the Docker daemon) to a registry: every platform,
+ * or one with `platform`; with its referrers unless `referrers: false`. Tags named in
+ * `target` and `tags` are written after every blob and manifest is in place; no tag is
+ * written when the copy fails or `session.signal` aborts.
+ *
+ * @example
+ * const r = await copy(session, { source: 'public.ecr.aws/docker/library/alpine:3', target: 'mirror/alpine:3', tags: ['latest'] });
+ * console.log(r.imageUri); // 123456789012.dkr.ecr.eu-west-1.amazonaws.com/mirror/alpine@sha256:…
+ */
+export async function copy(session: Session, opts: TransferOptions): Promise<TransferResult> {
+  const prepared = await prepare(session, 'copied', opts);
+  const { result } = await transfer(session, 'copied', opts, prepared);
+  return result!;
+}
+
+/** Pulls an image from a registry into an OCI layout (`oci:DIR[:TAG]`) or a docker-archive (`docker-archive:FILE[:REF]`). */
+export async function pull(session: Session, opts: TransferOptions): Promise<TransferResult> {
+  const prepared = await prepare(session, 'pulled', opts);
+  const { result } = await transfer(session, 'pulled', opts, prepared);
+  return result!;
+}
+
+/**
+ * Pushes a local image (OCI layout, docker-archive, Docker daemon; or a registry image) to a
+ * registry with the tags the strategies and the project config's rules decide. Checks tag
+ * rules and immutable tags before any blob moves (RuleViolation, nothing pushed); creates
+ * the ECR repository with `createRepo`.
+ */
+export async function push(session: Session, opts: PushOptions): Promise<PushResult> {
+  const prepared = await prepare(session, 'pushed', opts);
+  const { targetLoc } = prepared;
+  if (targetLoc.transport !== 'registry') throw new Error('unreachable: push targets a registry');
+  const platform: PlatformSpec | undefined =
+    typeof opts.platform === 'string' ? parsePlatform(opts.platform) : opts.platform;
+  const out = await transfer(session, 'pushed', opts, prepared, (source, target, tags) =>
+    planPush(session, {
+      target: targetLoc,
+      targetStore: target.target!,
+      source: source.source!,
+      sourceRef: source.reference,
+      platform,
+      tags,
+      strategies: opts.strategies ?? [],
+      semverAliases: opts.semverAliases,
+      createRepo: opts.createRepo,
+      dryRun: opts.dryRun,
+    }),
+  );
+  return {
+    plan: out.plan!,
+    repository: `${targetLoc.reference.registry}/${targetLoc.reference.repository}`,
+    ...(out.result ? { transfer: out.result } : {}),
+  };
+}
+
+/**
+ * Returns the error to show when a registry refused a manifest because the repository holds
+ * as many images as its quota allows (ECR answers 403 DENIED "… already has the maximum
+ * allowed number of images which is 'N'"), else undefined. A 403 reads like missing
+ * permissions; this says which quota was hit and what to do.
+ */
+export function repositoryFull(err: unknown, host: string, repository: string): EcrctlError | undefined {
+  const message = err instanceof Error ? err.message : '';
+  const m = /maximum allowed number of images which is '?(\d+)'?/i.exec(message);
+  if (!m) return undefined;
+  return new EcrctlError(
+    `${host}/${repository} is full: it holds ${Number(m[1]).toLocaleString('en-US')} images, the "images per repository" quota, so ECR refused the new image (403 DENIED)`,
+    {
+      rule: 'Amazon ECR service quota: images per repository (default 10,000, adjustable)',
+      value: repository,
+      fix:
+        `clean up: \`ecrctl images ${repository}\` then \`ecrctl delete\`, or add a lifecycle policy that expires old images ` +
+        `(\`ecrctl lifecycle put ${repository} preset:expire-untagged --param days=7\`); ` +
+        'or raise the quota in Service Quotas (Amazon Elastic Container Registry → Images per repository)',
+      cause: err,
+    },
+  );
+}
+
+/** What copyAllTags accepts: `source` is a repository without tag or digest; `target` a repository. */
+export type CopyAllTagsOptions = Omit<TransferOptions, 'tags'>;
+
+/** Copies every tag of a source repository to the target repository, one image after another. */
+export async function copyAllTags(session: Session, opts: CopyAllTagsOptions): Promise<TransferResult[]> {
+  const sourceLoc = await resolveLocation(session, parseLocation(opts.source));
+  if (sourceLoc.transport !== 'registry' || sourceLoc.reference.tag || sourceLoc.reference.digest) {
+    throw new UsageError('--all-tags takes a repository without a tag or digest', {
+      value: opts.source,
+      fix: 'write the source as host/repository',
+    });
+  }
+  const opened = await openLocation(session, sourceLoc, 'source');
+  const tags = await opened.source!.listTags({ signal: session.signal });
+  if (tags.length === 0) throw new NotFoundError(`${opts.source} has no tags`);
+  session.log.info(`copying ${tags.length} tags from ${formatLocation(sourceLoc)}`);
+  const results: TransferResult[] = [];
+  for (const tag of tags) {
+    results.push(
+      await copy(session, {
+        ...opts,
+        source: formatReference({ ...sourceLoc.reference, tag }),
+        target: `${opts.target.replace(/:[^/:@]*$/, '')}:${tag}`,
+      }),
+    );
+  }
+  return results;
+}
+
+interface InspectHead {
+  reference: string;
+  digest: string;
+  mediaType: string;
+  size: number;
+}
+
+/** What a manifest holds: an index's platforms, or an image's config and layers. */
+export type InspectResult =
+  | (InspectHead & {
+      kind: 'index';
+      manifests: { digest: string; mediaType: string; size: number; platform?: string }[];
+    })
+  | (InspectHead & {
+      kind: 'image';
+      artifactType?: string;
+      config: { digest: string; mediaType: string; size: number };
+      layers: { digest: string; mediaType: string; size: number }[];
+      totalSize: number;
+    });
+
+function imageInfo(head: InspectHead, doc: ImageManifest): InspectResult {
+  return {
+    ...head,
+    kind: 'image',
+    ...(doc.artifactType ? { artifactType: doc.artifactType } : {}),
+    config: { digest: doc.config.digest, mediaType: doc.config.mediaType, size: doc.config.size },
+    layers: doc.layers.map((d) => ({ digest: d.digest, mediaType: d.mediaType, size: d.size })),
+    totalSize: doc.layers.reduce((n, d) => n + d.size, doc.config.size),
+  };
+}
+
+/** Returns a manifest's exact bytes, digest and media type (a registry image, layout or archive). */
+export async function getManifest(
+  session: Session,
+  ref: string,
+): Promise<{ bytes: Buffer; digest: string; mediaType: string; reference: string }> {
+  const loc = await resolveLocation(session, parseLocation(ref));
+  const opened = await openLocation(session, loc, 'source');
+  try {
+    const m = await opened.source!.getManifest(opened.reference, { signal: session.signal });
+    return { bytes: m.bytes, digest: m.digest, mediaType: m.mediaType, reference: formatLocation(loc) };
+  } finally {
+    await opened.source?.close?.().catch(() => {});
+  }
+}
+
+/** Returns what a manifest holds (an index's platforms, or an image's config and layers). */
+export async function inspect(session: Session, ref: string): Promise<InspectResult> {
+  const m = await getManifest(session, ref);
+  const doc = parseManifest(m);
+  const head = { reference: m.reference, digest: m.digest, mediaType: m.mediaType, size: m.bytes.length };
+  return manifestKind(m, doc) === 'index'
+    ? {
+        ...head,
+        kind: 'index',
+        manifests: (doc as ImageIndex).manifests.map((d) => ({
+          digest: d.digest,
+          mediaType: d.mediaType,
+          size: d.size,
+          ...(d.platform ? { platform: formatPlatform(d.platform) } : {}),
+        })),
+      }
+    : imageInfo(head, doc as ImageManifest);
+}
+
+/** Returns every tag of a repository (a registry repository, or an OCI layout). */
+export async function listTags(session: Session, repo: string): Promise<{ repository: string; tags: string[] }> {
+  const loc = await resolveLocation(session, parseLocation(repo));
+  if (loc.transport === 'registry' && (loc.reference.tag || loc.reference.digest)) {
+    throw new UsageError('tags takes a repository, without a tag or digest', {
+      value: repo,
+      fix: 'write host/repository',
+    });
+  }
+  const opened = await openLocation(session, loc, 'source');
+  try {
+    const tags = await opened.source!.listTags({ signal: session.signal });
+    return { repository: formatLocation(loc), tags };
+  } finally {
+    await opened.source?.close?.().catch(() => {});
+  }
+}

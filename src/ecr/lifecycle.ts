@@ -1,7 +1,8 @@
-// ECR lifecycle policy calls (get, put, delete, preview) and the image list the lifecycle
-// simulator needs, behind adapters that return our own types, page through every result and
-// map service exceptions to our error kinds. No SDK type leaves this file.
-import { EcrctlError, InterruptedError, NotFoundError } from '../errors.js';
+// ECR lifecycle policy calls (get, put, delete, start and read a preview) and the image list
+// the lifecycle simulator needs, behind adapters that return our own types, page through every
+// result and map service exceptions to our error kinds. No SDK type leaves this file. Waiting
+// for a preview is a use case: src/ops/lifecycle.ts.
+import { EcrctlError, NotFoundError } from '../errors.js';
 import type { LifecycleImage } from '../policy/lifecycle/index.js';
 import { listImages } from './images.js';
 import { awsErrorName, callEcr, type EcrConnection, putLifecyclePolicy as putPolicy } from './repositories.js';
@@ -143,66 +144,6 @@ export async function getLifecyclePreview(conn: EcrConnection, repository: strin
     nextToken = out.nextToken;
   } while (nextToken);
   return preview;
-}
-
-/**
- * Polls getLifecyclePreview until the preview is no longer IN_PROGRESS and returns it; throws
- * when timeoutMs passes first or the signal aborts. onPoll sees each status and the elapsed ms.
- */
-export async function waitForLifecyclePreview(
-  conn: EcrConnection,
-  repository: string,
-  opts: {
-    timeoutMs: number;
-    signal?: AbortSignal;
-    onPoll?: (status: string, elapsedMs: number) => void;
-    pollMs?: number[];
-  },
-): Promise<LifecyclePreview> {
-  // ECR takes seconds to minutes: start quick, then back off to one look every 5 s.
-  const schedule = opts.pollMs ?? [500, 1000, 2000, 3000, 5000];
-  const started = Date.now();
-  for (let attempt = 0; ; attempt++) {
-    const preview = await getLifecyclePreview(conn, repository);
-    const elapsed = Date.now() - started;
-    opts.onPoll?.(preview.status, elapsed);
-    if (preview.status !== 'IN_PROGRESS') {
-      if (preview.status !== 'COMPLETE') {
-        throw new EcrctlError(`the lifecycle policy preview of ${repository} ended with status ${preview.status}`, {
-          fix: 'run the preview again',
-        });
-      }
-      return preview;
-    }
-    const wait = schedule[Math.min(attempt, schedule.length - 1)] ?? 5000;
-    if (elapsed + wait > opts.timeoutMs) {
-      throw new EcrctlError(
-        `the lifecycle policy preview of ${repository} did not finish within ${Math.round(opts.timeoutMs / 1000)} s`,
-        {
-          fix: 'run `ecrctl lifecycle preview` again with a larger --timeout (ECR keeps the preview running), or use `ecrctl lifecycle simulate`, which answers at once',
-        },
-      );
-    }
-    await sleep(wait, opts.signal);
-  }
-}
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(new InterruptedError('interrupted while waiting for the lifecycle policy preview'));
-      return;
-    }
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new InterruptedError('interrupted while waiting for the lifecycle policy preview'));
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 const INDEX_TYPES = new Set([

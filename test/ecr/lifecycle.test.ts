@@ -9,8 +9,8 @@ import {
   listLifecycleImages,
   putLifecyclePolicy,
   startLifecyclePreview,
-  waitForLifecyclePreview,
 } from '../../src/ecr/lifecycle.js';
+import { waitForLifecyclePreview } from '../../src/ops/lifecycle.js';
 import type { EcrConnection } from '../../src/ecr/repositories.js';
 import { simulateLifecycle, parseLifecyclePolicy } from '../../src/policy/lifecycle/index.js';
 import { makeImages, type MadeImage, type RepoTestEnv, sha256, startRepoEnv } from '../cli/repos-fixtures.js';

@@ -1,19 +1,14 @@
+// `ecrctl lifecycle`: validate, simulate, presets, get, put, delete, diff and preview of ECR
+// lifecycle policies. The workflows are in src/ops/lifecycle.ts; here: the commands, reading
+// the files and presets they name, and the tables.
 import type { Command } from 'commander';
-import { NotFoundError, RuleViolation, UsageError } from '../../errors.js';
-import type { StoredLifecyclePolicy } from '../../ecr/lifecycle.js';
-import type { EcrConnection } from '../../ecr/repositories.js';
-import type {
-  LifecycleDecision,
-  LifecycleImage,
-  LifecyclePolicy,
-  LifecycleProblem,
-  LifecycleRule,
-} from '../../policy/lifecycle/index.js';
-import type { DecisionSummary } from '../../policy/lifecycle/report.js';
+import { NotFoundError, UsageError } from '../../errors.js';
+import type { LifecycleImage, LifecyclePolicy } from '../../policy/lifecycle/index.js';
 import { type CommandHost, collect, examples } from '../command-kit.js';
 import type { CliContext } from '../context.js';
-import { formatBytes, render, table } from '../output.js';
 import { readInputFile } from '../inputs.js';
+import { renderDiff, renderSimulation } from '../lifecycle-report.js';
+import { render, table } from '../output.js';
 
 /** Declares `ecrctl lifecycle` and its subcommands. */
 export function defineLifecycle(program: Command, host: CommandHost): void {
@@ -53,15 +48,11 @@ export function defineLifecycle(program: Command, host: CommandHost): void {
     )
     .action(async (file: string, _opts: unknown, cmd: Command) => {
       const ctx = host.context(cmd);
-      const { parseLifecyclePolicy } = await import('../../policy/lifecycle/index.js');
-      const { formatProblem } = await import('../../policy/lifecycle/report.js');
-      const text = await readInputFile(ctx, file, 'policy');
-      const { policy, problems } = parseLifecyclePolicy(text);
-      if (ctx.globals.output === 'json') {
-        render(ctx, { valid: problems.length === 0, rules: policy?.rules.length ?? 0, problems });
-      }
-      if (problems.length > 0) throw policyProblems(file, problems, formatProblem);
-      const n = policy?.rules.length ?? 0;
+      const { validateLifecyclePolicy, lifecyclePolicyError } = await import('../../ops/lifecycle.js');
+      const result = validateLifecyclePolicy(await readInputFile(ctx, file, 'policy'));
+      if (ctx.globals.output === 'json') render(ctx, result);
+      if (!result.valid) throw lifecyclePolicyError(file, result.problems);
+      const n = result.rules;
       if (ctx.globals.output !== 'json') {
         render(ctx, { valid: true, rules: n }, { text: () => `valid: ${n} ${n === 1 ? 'rule' : 'rules'}` });
       }
@@ -154,7 +145,7 @@ export function defineLifecycle(program: Command, host: CommandHost): void {
         cmd: Command,
       ) => {
         const ctx = host.context(cmd);
-        const { simulateLifecycle } = await import('../../policy/lifecycle/index.js');
+        const { simulateLifecyclePolicy, checkProtection } = await import('../../ops/lifecycle.js');
         if (repo !== undefined && opts.images !== undefined) {
           throw new UsageError('give either REPO (images from ECR) or --images FILE (offline), not both', {
             value: repo,
@@ -172,32 +163,13 @@ export function defineLifecycle(program: Command, host: CommandHost): void {
         }
         checkParams(opts.policy, opts.param);
         const at = parseAt(opts.at);
-        const policy = opts.policy ? await loadPolicy(ctx, opts.policy, parseParams(opts.param)) : undefined;
+        const policy = opts.policy ? await loadPolicy(ctx, opts.policy, parseParams(opts.param)) : {};
         const protect = await loadProtect(ctx, opts.protect);
-
-        let images: LifecycleImage[];
-        let effective: LifecyclePolicy;
-        if (repo !== undefined) {
-          const { conn, repository } = await connect(ctx, repo);
-          const ecr = await import('../../ecr/lifecycle.js');
-          effective = policy ?? (await repositoryPolicy(ctx, conn, repository)).policy;
-          images = await ecr.listLifecycleImages(conn, repository);
-          ctx.log.info(`${images.length} ${images.length === 1 ? 'image' : 'images'} in ${repository}`);
-        } else {
-          const { parseImageList } = await import('../../policy/lifecycle/report.js');
-          const parsed = parseImageList(await readInputFile(ctx, opts.images as string, 'image list'));
-          if (parsed.problems.length > 0) {
-            throw new UsageError(`the image list ${opts.images} is not usable: ${parsed.problems.join('; ')}`, {
-              fix: 'each image needs a digest, tags (may be empty) and pushedAt as an ISO 8601 date',
-            });
-          }
-          images = parsed.images;
-          effective = policy as LifecyclePolicy;
-        }
-
-        const decisions = simulateLifecycle(effective, images, at);
-        await renderSimulation(ctx, decisions, { at, all: opts.all === true });
-        await checkProtection(ctx, decisions, protect);
+        const source =
+          repo !== undefined ? { repository: repo } : { images: await loadImages(ctx, opts.images as string) };
+        const result = await simulateLifecyclePolicy(ctx, { ...source, ...policy, at });
+        renderSimulation(ctx, result, opts.all === true);
+        checkProtection(ctx, result.decisions, protect);
       },
     );
 
@@ -212,17 +184,12 @@ export function defineLifecycle(program: Command, host: CommandHost): void {
     )
     .action(async (repo: string, _opts: unknown, cmd: Command) => {
       const ctx = host.context(cmd);
-      const { conn, repository } = await connect(ctx, repo);
-      const { stored } = await repositoryPolicy(ctx, conn, repository);
-      let doc: unknown = stored.text;
-      try {
-        doc = JSON.parse(stored.text);
-      } catch {
-        /* shown as ECR holds it */
-      }
+      const { getLifecyclePolicy } = await import('../../ops/lifecycle.js');
+      const stored = await getLifecyclePolicy(ctx, { repository: repo });
+      const doc = stored.document;
       render(
         ctx,
-        { repository, policy: doc, lastEvaluatedAt: stored.lastEvaluatedAt ?? null },
+        { repository: stored.repository, policy: doc, lastEvaluatedAt: stored.lastEvaluatedAt ?? null },
         {
           text: () => (typeof doc === 'string' ? doc : JSON.stringify(doc, null, 2)),
           env: () => ({ LIFECYCLE_POLICY: typeof doc === 'string' ? doc : JSON.stringify(doc) }),
@@ -250,13 +217,10 @@ export function defineLifecycle(program: Command, host: CommandHost): void {
     .action(async (repo: string, source: string, opts: { param?: string[] }, cmd: Command) => {
       const ctx = host.context(cmd);
       checkParams(source, opts.param);
-      const { text, policy } = await loadPolicyText(ctx, source, parseParams(opts.param));
-      const { conn, repository } = await connect(ctx, repo);
-      const ecr = await import('../../ecr/lifecycle.js');
-      await ecr.putLifecyclePolicy(conn, repository, text);
-      const n = policy.rules.length;
-      ctx.log.info(`lifecycle policy of ${repository} set: ${n} ${n === 1 ? 'rule' : 'rules'}`);
-      render(ctx, { repository, rules: n }, { env: () => ({ REPOSITORY: repository, RULES: String(n) }) });
+      const policy = await loadPolicy(ctx, source, parseParams(opts.param));
+      const { putLifecyclePolicy } = await import('../../ops/lifecycle.js');
+      const { repository, rules } = await putLifecyclePolicy(ctx, { repository: repo, ...policy });
+      render(ctx, { repository, rules }, { env: () => ({ REPOSITORY: repository, RULES: String(rules) }) });
     });
 
   lifecycle
@@ -267,11 +231,8 @@ export function defineLifecycle(program: Command, host: CommandHost): void {
     .addHelpText('after', examples('ecrctl lifecycle delete team/app'))
     .action(async (repo: string, _opts: unknown, cmd: Command) => {
       const ctx = host.context(cmd);
-      const { conn, repository } = await connect(ctx, repo);
-      const ecr = await import('../../ecr/lifecycle.js');
-      const old = await ecr.deleteLifecyclePolicy(conn, repository);
-      if (old === undefined) throw noPolicy(repository);
-      ctx.log.info(`lifecycle policy of ${repository} deleted`);
+      const { deleteLifecyclePolicy } = await import('../../ops/lifecycle.js');
+      const { repository } = await deleteLifecyclePolicy(ctx, { repository: repo });
       render(ctx, { repository, deleted: true }, { env: () => ({ REPOSITORY: repository, DELETED: 'true' }) });
     });
 
@@ -298,81 +259,10 @@ export function defineLifecycle(program: Command, host: CommandHost): void {
       const ctx = host.context(cmd);
       checkParams(source, opts.param);
       const at = parseAt(opts.at);
-      const next = await loadPolicyText(ctx, source, parseParams(opts.param));
-      const { conn, repository } = await connect(ctx, repo);
-      const ecr = await import('../../ecr/lifecycle.js');
-      const { simulateLifecycle, parseLifecyclePolicy } = await import('../../policy/lifecycle/index.js');
-      const stored = await ecr.getLifecyclePolicy(conn, repository);
-      let current: LifecyclePolicy = { rules: [] };
-      if (stored) {
-        const parsed = parseLifecyclePolicy(stored.text);
-        if (parsed.policy) current = parsed.policy;
-        else
-          ctx.log.warn(
-            `the current policy of ${repository} does not pass local validation; comparing rules as far as they parse`,
-          );
-      } else {
-        ctx.log.info(`${repository} has no lifecycle policy yet`);
-      }
-      const rules = diffRules(current, next.policy);
-      const images = await ecr.listLifecycleImages(conn, repository);
-      const before = new Map(simulateLifecycle(current, images, at).map((d) => [d.digest, d]));
-      const changed = simulateLifecycle(next.policy, images, at)
-        .filter((d) => before.get(d.digest)?.action !== d.action)
-        .map((d) => ({
-          digest: d.digest,
-          tags: d.tags,
-          before: before.get(d.digest)?.action ?? 'keep',
-          after: d.action,
-          reason: d.reason,
-          sizeBytes: d.sizeBytes,
-        }));
-      render(
-        ctx,
-        { repository, at, rules, images: changed, imageCount: images.length },
-        {
-          text: () => {
-            const lines: string[] = [];
-            const total = rules.added.length + rules.removed.length + rules.changed.length;
-            lines.push(total === 0 ? 'rules: no change' : 'rules:');
-            for (const r of rules.removed) lines.push(`  - rule ${r.rulePriority}: ${describeRule(r)}`);
-            for (const c of rules.changed) {
-              lines.push(
-                `  ~ rule ${c.rulePriority}: ${describeRule(c.before)}`,
-                `      now: ${describeRule(c.after)}`,
-              );
-            }
-            for (const r of rules.added) lines.push(`  + rule ${r.rulePriority}: ${describeRule(r)}`);
-            lines.push('');
-            if (changed.length === 0) {
-              lines.push(`images: no change (all ${images.length} keep their fate)`);
-            } else {
-              lines.push(`images whose fate changes (${changed.length} of ${images.length}):`);
-              lines.push(
-                table(
-                  ['DIGEST', 'TAGS', 'SIZE', 'NOW', 'WITH NEW POLICY', 'REASON'],
-                  changed.map((c) => [
-                    shortDigest(c.digest),
-                    c.tags.length > 0 ? c.tags.join(',') : '<untagged>',
-                    c.sizeBytes === undefined ? '-' : formatBytes(c.sizeBytes),
-                    c.before,
-                    c.after,
-                    c.reason,
-                  ]),
-                ),
-              );
-            }
-            return lines.join('\n');
-          },
-          env: () => ({
-            RULES_ADDED: String(rules.added.length),
-            RULES_REMOVED: String(rules.removed.length),
-            RULES_CHANGED: String(rules.changed.length),
-            IMAGES_CHANGED: String(changed.length),
-            NEWLY_EXPIRED: String(changed.filter((c) => c.after === 'expire').length),
-          }),
-        },
-      );
+      const policy = await loadPolicy(ctx, source, parseParams(opts.param));
+      const { diffLifecyclePolicy } = await import('../../ops/lifecycle.js');
+      const diff = await diffLifecyclePolicy(ctx, { repository: repo, ...policy, at });
+      renderDiff(ctx, diff);
     });
 
   lifecycle
@@ -414,174 +304,34 @@ export function defineLifecycle(program: Command, host: CommandHost): void {
             fix: 'e.g. --timeout 120',
           });
         }
-        const given = opts.policy ? await loadPolicyText(ctx, opts.policy, parseParams(opts.param)) : undefined;
+        const policy = opts.policy ? await loadPolicy(ctx, opts.policy, parseParams(opts.param)) : {};
         const protect = await loadProtect(ctx, opts.protect);
-        const { conn, repository } = await connect(ctx, repo);
-        const ecr = await import('../../ecr/lifecycle.js');
-        const { startTask } = await import('../progress.js');
-        await ecr.startLifecyclePreview(conn, repository, given?.text);
-        const task = await startTask(ctx, `ECR is previewing the lifecycle policy of ${repository}`);
-        let preview: Awaited<ReturnType<typeof ecr.getLifecyclePreview>>;
-        try {
-          preview = await ecr.waitForLifecyclePreview(conn, repository, {
-            timeoutMs: timeout * 1000,
-            signal: ctx.signal,
-            onPoll: (status, ms) =>
-              task.update(
-                `ECR is previewing the lifecycle policy of ${repository}: ${status} (${(ms / 1000).toFixed(0)} s)`,
-              ),
-          });
-        } catch (err) {
-          task.fail('preview did not complete');
-          throw err;
-        }
-        task.succeed(`preview complete: ${preview.expiringCount} to expire, ${preview.transitioningCount} to archive`);
-        const { parseLifecyclePolicy } = await import('../../policy/lifecycle/index.js');
-        const rules = new Map(
-          (parseLifecyclePolicy(preview.policyText ?? given?.text ?? '').policy?.rules ?? []).map((r) => [
-            r.rulePriority,
-            r,
-          ]),
-        );
-        const images = await ecr.listLifecycleImages(conn, repository);
-        const acted = new Map(preview.results.map((r) => [r.digest, r]));
-        const decisions: LifecycleDecision[] = images.map((image) => {
-          const r = acted.get(image.digest);
-          acted.delete(image.digest);
-          return previewDecision(image.digest, image.tags, image.sizeBytes, r, rules);
-        });
-        // Results for images gone since the preview ran still show what ECR said.
-        for (const r of acted.values()) decisions.push(previewDecision(r.digest, r.tags, undefined, r, rules));
-        await renderSimulation(ctx, decisions, { at: new Date(), all: opts.all === true });
-        await checkProtection(ctx, decisions, protect);
+        const { previewLifecyclePolicy, checkProtection } = await import('../../ops/lifecycle.js');
+        const result = await previewLifecyclePolicy(ctx, { repository: repo, ...policy, timeoutMs: timeout * 1000 });
+        renderSimulation(ctx, result, opts.all === true);
+        checkProtection(ctx, result.decisions, protect);
       },
     );
 }
 
-/** Returns a decision for the table from what ECR's preview said about one image. */
-function previewDecision(
-  digest: string,
-  tags: string[],
-  sizeBytes: number | undefined,
-  r: { action: 'expire' | 'transition'; rulePriority?: number } | undefined,
-  rules: Map<number, LifecycleRule>,
-): LifecycleDecision {
-  const d: LifecycleDecision = { digest, tags: [...tags], action: 'keep', reason: 'ECR preview: no rule acts on it' };
-  if (sizeBytes !== undefined) d.sizeBytes = sizeBytes;
-  if (r) {
-    d.action = r.action;
-    if (r.rulePriority !== undefined) {
-      d.rulePriority = r.rulePriority;
-      const rule = rules.get(r.rulePriority);
-      d.reason = `rule ${r.rulePriority} (ECR preview)${rule ? `: ${describeRule(rule)}` : ''}`;
-    } else {
-      d.reason = 'ECR preview';
-    }
-  }
-  return d;
-}
-
-/** Returns one line saying what a rule does: "expire images tagged v* beyond the newest 3". */
-export function describeRule(rule: LifecycleRule): string {
-  const s = rule.selection;
-  const patterns = s.tagPatternList ?? (s.tagPrefixList ?? []).map((p) => `${p}*`);
-  let what =
-    s.tagStatus === 'tagged'
-      ? `images tagged ${patterns.join(' and ')}`
-      : s.tagStatus === 'untagged'
-        ? 'untagged images'
-        : 'any images';
-  if (s.storageClass === 'archive') what += ' in archive';
-  const verb = rule.action.type === 'transition' ? 'archive' : 'expire';
-  const n = s.countNumber;
-  const when =
-    s.countType === 'imageCountMoreThan'
-      ? `beyond the newest ${n}`
-      : s.countType === 'sinceImagePushed'
-        ? `pushed more than ${n} days ago`
-        : s.countType === 'sinceImagePulled'
-          ? `not pulled for more than ${n} days`
-          : `archived more than ${n} days ago`;
-  return `${verb} ${what} ${when}${rule.description ? ` ("${rule.description}")` : ''}`;
-}
-
-/** Returns the rules added, removed and changed between two policies, matched by rulePriority. */
-export function diffRules(
-  before: LifecyclePolicy,
-  after: LifecyclePolicy,
-): {
-  added: LifecycleRule[];
-  removed: LifecycleRule[];
-  changed: { rulePriority: number; before: LifecycleRule; after: LifecycleRule }[];
-} {
-  const canonical = (r: LifecycleRule) => JSON.stringify(sortKeys(r));
-  const old = new Map(before.rules.map((r) => [r.rulePriority, r]));
-  const now = new Map(after.rules.map((r) => [r.rulePriority, r]));
-  const byPriority = (a: LifecycleRule, b: LifecycleRule) => a.rulePriority - b.rulePriority;
-  const changed = after.rules
-    .filter((r) => old.has(r.rulePriority) && canonical(old.get(r.rulePriority) as LifecycleRule) !== canonical(r))
-    .sort(byPriority)
-    .map((r) => ({ rulePriority: r.rulePriority, before: old.get(r.rulePriority) as LifecycleRule, after: r }));
-  return {
-    added: after.rules.filter((r) => !old.has(r.rulePriority)).sort(byPriority),
-    removed: before.rules.filter((r) => !now.has(r.rulePriority)).sort(byPriority),
-    changed,
-  };
-}
-
-function sortKeys(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(sortKeys);
-  if (v !== null && typeof v === 'object') {
-    return Object.fromEntries(
-      Object.keys(v as Record<string, unknown>)
-        .sort()
-        .map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]),
-    );
-  }
-  return v;
-}
-
-/** Returns an ECR connection and the repository name REPO names (a name, or a full ECR reference). */
-async function connect(ctx: CliContext, repo: string): Promise<{ conn: EcrConnection; repository: string }> {
-  const { parseReference } = await import('../../oci/reference.js');
-  const { parseEcrRef } = await import('../ecr-ref.js');
-  const { settingsFromContext, requireRegion, resolveRegion } = await import('../../ecr/aws-config.js');
-  const { connectEcr } = await import('../../ecr/repositories.js');
-  const ref = parseReference(repo);
-  if (ref.tag !== undefined || ref.digest !== undefined) {
-    throw new UsageError(`${repo} names an image; lifecycle policies belong to a repository`, {
-      value: repo,
-      fix: `write the repository alone: ${ref.registry ? `${ref.registry}/` : ''}${ref.repository}`,
-    });
-  }
-  const settings = settingsFromContext(ctx);
-  const { registryId, region: named } = parseEcrRef(ctx, repo, 'repository');
-  const region = named ?? resolveRegion(settings) ?? requireRegion(settings);
-  const conn = await connectEcr(settings, { region, ...(registryId ? { registryId } : {}) });
-  return { conn, repository: ref.repository };
-}
-
-function noPolicy(repository: string): NotFoundError {
-  return new NotFoundError(`repository ${repository} has no lifecycle policy`, {
-    fix: `set one with \`ecrctl lifecycle put ${repository} policy.json\` (or preset:NAME)`,
-  });
-}
-
-/** Returns the repository's stored policy and its parsed form; exit 6 when it has none. */
-async function repositoryPolicy(
+/**
+ * Returns the policy a `FILE | - | preset:NAME` argument names, as the ops take it; exit 3
+ * with every problem when ECR would reject it (before anything else is read or sent).
+ */
+async function loadPolicy(
   ctx: CliContext,
-  conn: EcrConnection,
-  repository: string,
-): Promise<{ stored: StoredLifecyclePolicy; policy: LifecyclePolicy }> {
-  const ecr = await import('../../ecr/lifecycle.js');
-  const { parseLifecyclePolicy } = await import('../../policy/lifecycle/index.js');
-  const { formatProblem } = await import('../../policy/lifecycle/report.js');
-  const stored = await ecr.getLifecyclePolicy(conn, repository);
-  if (!stored) throw noPolicy(repository);
-  const { policy, problems } = parseLifecyclePolicy(stored.text);
-  if (!policy) throw policyProblems(`of ${repository}`, problems, formatProblem);
-  for (const p of problems) ctx.log.warn(`the policy of ${repository}: ${formatProblem(p)}`);
-  return { stored, policy };
+  source: string,
+  params: Record<string, string>,
+): Promise<{ policy: string; policyName: string }> {
+  const [{ renderPreset }, { checkLifecyclePolicy }] = await Promise.all([
+    import('../../policy/lifecycle/index.js'),
+    import('../../ops/lifecycle.js'),
+  ]);
+  const text = source.startsWith('preset:')
+    ? renderPreset(source.slice('preset:'.length), params)
+    : await readInputFile(ctx, source, 'policy');
+  checkLifecyclePolicy(text, source);
+  return { policy: text, policyName: source };
 }
 
 async function loadProtect(ctx: CliContext, file: string | undefined): Promise<string[]> {
@@ -595,129 +345,21 @@ async function loadProtect(ctx: CliContext, file: string | undefined): Promise<s
   }
 }
 
+async function loadImages(ctx: CliContext, file: string): Promise<LifecycleImage[]> {
+  const { parseImageList } = await import('../../policy/lifecycle/report.js');
+  const parsed = parseImageList(await readInputFile(ctx, file, 'image list'));
+  if (parsed.problems.length > 0) {
+    throw new UsageError(`the image list ${file} is not usable: ${parsed.problems.join('; ')}`, {
+      fix: 'each image needs a digest, tags (may be empty) and pushedAt as an ISO 8601 date',
+    });
+  }
+  return parsed.images;
+}
+
 function checkParams(source: string | undefined, params: readonly string[] | undefined): void {
   if (params && !source?.startsWith('preset:')) {
     throw new UsageError('--param works only with a policy given as preset:NAME', { value: params.join(' ') });
   }
-}
-
-/** Prints a simulation: a table of what would go and why plus totals (or JSON / env); returns the totals. */
-export async function renderSimulation(
-  ctx: CliContext,
-  decisions: readonly LifecycleDecision[],
-  o: { at: Date; all: boolean },
-): Promise<DecisionSummary> {
-  const { summarizeDecisions } = await import('../../policy/lifecycle/report.js');
-  const summary = summarizeDecisions(decisions);
-  render(
-    ctx,
-    { at: o.at, summary, decisions },
-    {
-      text: () => {
-        const shown = o.all ? decisions : decisions.filter((d) => d.action !== 'keep');
-        const order = { expire: 0, transition: 1, keep: 2 } as const;
-        const rows = [...shown]
-          .sort((a, b) => order[a.action] - order[b.action] || (a.rulePriority ?? 1e9) - (b.rulePriority ?? 1e9))
-          .map((d) => [
-            d.action,
-            shortDigest(d.digest),
-            d.tags.length > 0 ? d.tags.join(',') : '<untagged>',
-            d.sizeBytes === undefined ? '-' : formatBytes(d.sizeBytes),
-            d.reason,
-          ]);
-        const lines: string[] = [];
-        if (rows.length > 0) lines.push(table(['ACTION', 'DIGEST', 'TAGS', 'SIZE', 'REASON'], rows), '');
-        lines.push(totalsLine(summary));
-        return lines.join('\n');
-      },
-      env: () => ({
-        EXPIRE_COUNT: String(summary.expire),
-        TRANSITION_COUNT: String(summary.transition),
-        KEEP_COUNT: String(summary.keep),
-        BYTES_FREED: String(summary.bytesFreed),
-        BYTES_ARCHIVED: String(summary.bytesArchived),
-      }),
-    },
-  );
-  return summary;
-}
-
-/** Throws RuleViolation (exit 3) naming each protected image the policy would expire; warns about entries that match nothing. */
-export async function checkProtection(
-  ctx: CliContext,
-  decisions: readonly LifecycleDecision[],
-  protect: readonly string[],
-): Promise<void> {
-  if (protect.length === 0) return;
-  const { findProtectedExpirations } = await import('../../policy/lifecycle/report.js');
-  const { violations, unmatched } = findProtectedExpirations(decisions, protect);
-  for (const entry of unmatched) ctx.log.warn(`protected entry "${entry}" matches no image`);
-  if (violations.length === 0) {
-    ctx.log.info(
-      `protected: no protected image would be expired (${protect.length} ${protect.length === 1 ? 'entry' : 'entries'} checked)`,
-    );
-    return;
-  }
-  const images = new Set(violations.map((v) => v.decision.digest));
-  throw new RuleViolation(
-    `the policy would expire ${images.size} protected ${images.size === 1 ? 'image' : 'images'}`,
-    {
-      problems: violations.map(
-        (v) =>
-          `${v.decision.digest} (${v.decision.tags.join(',') || 'untagged'}) is protected by "${v.entry}": ${v.decision.reason}`,
-      ),
-      fix: 'add a rule with a lower rulePriority that selects these tags and never expires them (e.g. imageCountMoreThan 9999), or narrow the rule that expires them',
-    },
-  );
-}
-
-function totalsLine(s: DecisionSummary): string {
-  if (s.expire === 0 && s.transition === 0)
-    return `nothing to do: all ${s.images} ${s.images === 1 ? 'image stays' : 'images stay'}`;
-  const parts = [
-    `${s.expire} of ${s.images} ${s.images === 1 ? 'image' : 'images'} would expire, freeing ${formatBytes(s.bytesFreed)}`,
-  ];
-  if (s.transition > 0) parts.push(`${s.transition} would move to archive (${formatBytes(s.bytesArchived)})`);
-  parts.push(`${s.keep} kept`);
-  return parts.join('; ');
-}
-
-function shortDigest(digest: string): string {
-  const [alg, hex] = digest.split(':');
-  return hex && hex.length > 12 ? `${alg}:${hex.slice(0, 12)}` : digest;
-}
-
-function policyProblems(
-  source: string,
-  problems: readonly LifecycleProblem[],
-  format: (p: LifecycleProblem) => string,
-): RuleViolation {
-  return new RuleViolation(
-    `lifecycle policy ${source} is not valid: ${problems.length} ${problems.length === 1 ? 'problem' : 'problems'}`,
-    {
-      problems: problems.map(format),
-    },
-  );
-}
-
-async function loadPolicy(ctx: CliContext, source: string, params: Record<string, string>): Promise<LifecyclePolicy> {
-  return (await loadPolicyText(ctx, source, params)).policy;
-}
-
-/** Returns a policy's text and parsed form (file, stdin or preset); exit 3 with every problem when invalid. */
-async function loadPolicyText(
-  ctx: CliContext,
-  source: string,
-  params: Record<string, string>,
-): Promise<{ text: string; policy: LifecyclePolicy }> {
-  const { parseLifecyclePolicy, renderPreset } = await import('../../policy/lifecycle/index.js');
-  const { formatProblem } = await import('../../policy/lifecycle/report.js');
-  const text = source.startsWith('preset:')
-    ? renderPreset(source.slice('preset:'.length), params)
-    : await readInputFile(ctx, source, 'policy');
-  const { policy, problems } = parseLifecyclePolicy(text);
-  if (!policy || problems.length > 0) throw policyProblems(source, problems, formatProblem);
-  return { text, policy };
 }
 
 function parseParams(list: readonly string[] | undefined): Record<string, string> {

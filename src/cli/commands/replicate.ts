@@ -1,19 +1,13 @@
+// `ecrctl replicate`: replication rules, one image's replication status, on-demand copies to
+// other regions and accounts, and backfills. The workflows are in src/ops/replicate.ts; here:
+// the commands, their options, and the tables.
 import type { Command } from 'commander';
-import {
-  DigestMismatchError,
-  EcrctlError,
-  InterruptedError,
-  NotFoundError,
-  RuleViolation,
-  UsageError,
-} from '../../errors.js';
-import type { ReplicationDestination, ReplicationRule } from '../../policy/replication.js';
+import { UsageError } from '../../errors.js';
+import type { ReplicationRules } from '../../ops/replicate.js';
 import { type CommandHost, collect, examples } from '../command-kit.js';
 import type { CliContext } from '../context.js';
-import { render, table } from '../output.js';
 import { readInputFile } from '../inputs.js';
-
-type EcrConnection = import('../../ecr/repositories.js').EcrConnection;
+import { render, table } from '../output.js';
 
 /** Declares `ecrctl replicate`. */
 export function defineReplicate(program: Command, host: CommandHost): void {
@@ -56,10 +50,8 @@ export function defineReplicate(program: Command, host: CommandHost): void {
     )
     .action(async (_opts: unknown, cmd: Command) => {
       const ctx = host.context(cmd);
-      const conn = await connect(ctx);
-      const { getReplicationConfiguration } = await import('../../ecr/replication.js');
-      const cfg = await getReplicationConfiguration(conn);
-      renderRules(ctx, cfg.registryId, cfg.rules);
+      const { getReplicationRules } = await import('../../ops/replicate.js');
+      renderRules(ctx, await getReplicationRules(ctx));
     });
   config
     .command('set')
@@ -71,11 +63,9 @@ export function defineReplicate(program: Command, host: CommandHost): void {
     .addHelpText('after', examples('ecrctl replicate config set replication.json'))
     .action(async (file: string, _opts: unknown, cmd: Command) => {
       const ctx = host.context(cmd);
-      const rules = await readRulesFile(ctx, file);
-      const conn = await connect(ctx);
-      const { getReplicationConfiguration } = await import('../../ecr/replication.js');
-      const current = await getReplicationConfiguration(conn);
-      await putChecked(ctx, conn, current.registryId, rules);
+      const { parseReplicationRules, setReplicationRules } = await import('../../ops/replicate.js');
+      const rules = parseReplicationRules(await readInputFile(ctx, file, 'replication rules'), file);
+      renderRules(ctx, await setReplicationRules(ctx, { rules }));
     });
   config
     .command('add')
@@ -95,14 +85,11 @@ export function defineReplicate(program: Command, host: CommandHost): void {
     )
     .action(async (opts: { to: string[]; filter?: string[] }, cmd: Command) => {
       const ctx = host.context(cmd);
-      const conn = await connect(ctx);
-      const { getReplicationConfiguration } = await import('../../ecr/replication.js');
-      const current = await getReplicationConfiguration(conn);
-      const destinations = await parseDestinations(current.registryId, opts.to);
-      const rule: ReplicationRule = { destinations };
-      if (opts.filter && opts.filter.length > 0)
-        rule.repositoryFilters = opts.filter.map((filter) => ({ filter, filterType: 'PREFIX_MATCH' }));
-      await putChecked(ctx, conn, current.registryId, [...current.rules, rule]);
+      const { addReplicationRule } = await import('../../ops/replicate.js');
+      renderRules(
+        ctx,
+        await addReplicationRule(ctx, { to: opts.to, ...(opts.filter ? { filters: opts.filter } : {}) }),
+      );
     });
   config
     .command('remove')
@@ -115,40 +102,14 @@ export function defineReplicate(program: Command, host: CommandHost): void {
     )
     .action(async (opts: { rule?: string; to?: string }, cmd: Command) => {
       const ctx = host.context(cmd);
-      if ((opts.rule === undefined) === (opts.to === undefined)) {
-        throw new UsageError('give exactly one of --rule N and --to REGION[:ACCOUNT]', {
-          fix: 'see `ecrctl replicate config get` for the rule numbers',
-        });
-      }
-      const conn = await connect(ctx);
-      const { getReplicationConfiguration } = await import('../../ecr/replication.js');
-      const current = await getReplicationConfiguration(conn);
-      let rules: ReplicationRule[];
-      if (opts.rule !== undefined) {
-        const n = Number(opts.rule);
-        if (!Number.isInteger(n) || n < 1 || n > current.rules.length) {
-          throw new UsageError(
-            `--rule ${opts.rule}: the configuration has ${current.rules.length} rule${current.rules.length === 1 ? '' : 's'}`,
-            {
-              value: opts.rule,
-              fix: 'see `ecrctl replicate config get` for the rule numbers',
-            },
-          );
-        }
-        rules = current.rules.filter((_, i) => i !== n - 1);
-      } else {
-        const [dest] = await parseDestinations(current.registryId, [opts.to as string]);
-        const same = (d: ReplicationDestination) => d.region === dest?.region && d.registryId === dest?.registryId;
-        if (!current.rules.some((r) => r.destinations.some(same))) {
-          throw new NotFoundError(`no replication rule has the destination ${opts.to}`, {
-            fix: 'see `ecrctl replicate config get`',
-          });
-        }
-        rules = current.rules
-          .map((r) => ({ ...r, destinations: r.destinations.filter((d) => !same(d)) }))
-          .filter((r) => r.destinations.length > 0);
-      }
-      await putChecked(ctx, conn, current.registryId, rules);
+      const { removeReplicationRule } = await import('../../ops/replicate.js');
+      renderRules(
+        ctx,
+        await removeReplicationRule(ctx, {
+          ...(opts.rule !== undefined ? { rule: opts.rule } : {}),
+          ...(opts.to !== undefined ? { to: opts.to } : {}),
+        }),
+      );
     });
 
   replicate
@@ -211,63 +172,7 @@ export function defineReplicate(program: Command, host: CommandHost): void {
     });
 }
 
-// ---- shared ----------------------------------------------------------------------------
-
-async function connect(ctx: CliContext, where: { region?: string; registryId?: string } = {}): Promise<EcrConnection> {
-  return (await import('../ecr-ref.js')).ecrConnection(ctx, where);
-}
-
-async function parseDestinations(defaultAccount: string, texts: readonly string[]): Promise<ReplicationDestination[]> {
-  const { parseDestination } = await import('../../policy/replication.js');
-  const problems: string[] = [];
-  const out: ReplicationDestination[] = [];
-  for (const t of texts) {
-    const d = parseDestination(t, defaultAccount);
-    if ('problem' in d) problems.push(d.problem);
-    else if (!out.some((x) => x.region === d.region && x.registryId === d.registryId)) out.push(d);
-  }
-  if (problems.length > 0) {
-    throw new RuleViolation(problems.length === 1 ? (problems[0] as string) : 'the destinations break the rules', {
-      rule: 'a destination is REGION or REGION:ACCOUNT (12 digits)',
-      fix: 'write e.g. --to eu-west-1 or --to us-east-2:111122223333',
-      ...(problems.length > 1 ? { problems } : {}),
-    });
-  }
-  return out;
-}
-
-/** Checks rules against ECR's limits (exit 3 with every problem), then puts them. */
-async function putChecked(
-  ctx: CliContext,
-  conn: EcrConnection,
-  registryId: string,
-  rules: ReplicationRule[],
-): Promise<void> {
-  const { checkReplicationRules } = await import('../../policy/replication.js');
-  const problems = checkReplicationRules(rules, { region: conn.region, registryId });
-  if (problems.length > 0) {
-    throw new RuleViolation(
-      problems.length === 1
-        ? `the replication configuration breaks a rule: ${problems[0]}`
-        : `the replication configuration breaks ${problems.length} rules; nothing was changed`,
-      {
-        rule: 'at most 10 rules, 25 unique destinations in all, 1–100 PREFIX_MATCH filters per rule, no destination equal to the source registry',
-        fix: 'fix the problems listed; `ecrctl replicate config get` shows the current rules',
-        ...(problems.length > 1 ? { problems } : {}),
-      },
-    );
-  }
-  const { putReplicationConfiguration } = await import('../../ecr/replication.js');
-  const stored = await putReplicationConfiguration(conn, rules);
-  ctx.log.info(
-    rules.length === 0
-      ? 'replication turned off (no rules)'
-      : `replication configuration saved: ${rules.length} rule${rules.length === 1 ? '' : 's'}`,
-  );
-  renderRules(ctx, registryId, stored);
-}
-
-function renderRules(ctx: CliContext, registryId: string, rules: ReplicationRule[]): void {
+function renderRules(ctx: CliContext, { registryId, rules }: ReplicationRules): void {
   render(
     ctx,
     { registryId, rules },
@@ -287,64 +192,6 @@ function renderRules(ctx: CliContext, registryId: string, rules: ReplicationRule
   );
 }
 
-async function readRulesFile(ctx: CliContext, file: string): Promise<ReplicationRule[]> {
-  const text = await readInputFile(ctx, file, 'replication rules');
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (err) {
-    throw new RuleViolation(`${file} is not valid JSON: ${(err as Error).message}`, {
-      value: file,
-      fix: 'write {"rules":[{"destinations":[{"region":"eu-west-1","registryId":"…"}]}]}',
-    });
-  }
-  const holder = (doc as { replicationConfiguration?: unknown })?.replicationConfiguration ?? doc;
-  const rules = (holder as { rules?: unknown })?.rules;
-  if (!Array.isArray(rules)) {
-    throw new RuleViolation(`${file} has no "rules" list`, {
-      value: file,
-      fix: 'write {"rules":[{"destinations":[{"region":"eu-west-1","registryId":"…"}]}]}',
-    });
-  }
-  return rules as ReplicationRule[];
-}
-
-/** Where an image reference points: its registry host (if named), repository, tag or digest. */
-interface ImageRef {
-  text: string;
-  host: string;
-  repository: string;
-  tag?: string;
-  digest?: string;
-  /** From an ECR host name. */
-  region?: string;
-  registryId?: string;
-}
-
-async function parseImageRef(text: string): Promise<ImageRef> {
-  const { parseReference } = await import('../../oci/reference.js');
-  const { parseEcrHost } = await import('../../ecr/hosts.js');
-  const r = parseReference(text);
-  const out: ImageRef = { text, host: r.registry, repository: r.repository };
-  if (r.digest) out.digest = r.digest;
-  else out.tag = r.tag ?? 'latest';
-  const ecr = r.registry ? parseEcrHost(r.registry) : undefined;
-  if (ecr?.kind === 'private') {
-    out.region = ecr.region;
-    out.registryId = ecr.registryId;
-  } else if (ecr?.kind === 'public') {
-    throw new UsageError('ECR Public repositories are not replicated', {
-      value: text,
-      fix: 'name a private ECR image',
-    });
-  }
-  return out;
-}
-
-function describeRef(ref: ImageRef): string {
-  return `${ref.repository}${ref.digest ? `@${ref.digest}` : `:${ref.tag}`}`;
-}
-
 function secondsOption(text: string | undefined, fallback: number, name: string): number {
   if (text === undefined) return fallback;
   const n = Number(text);
@@ -352,99 +199,17 @@ function secondsOption(text: string | undefined, fallback: number, name: string)
   return n;
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
-
-function throwIfInterrupted(ctx: CliContext): void {
-  if (ctx.signal.aborted) throw new InterruptedError();
-}
-
-// ---- status ----------------------------------------------------------------------------
-
 async function runStatus(ctx: CliContext, text: string, opts: { wait?: boolean; timeout?: string }): Promise<void> {
-  const ref = await parseImageRef(text);
+  const { replicationStatus, checkReplicationStatus } = await import('../../ops/replicate.js');
   const timeoutMs = secondsOption(opts.timeout, 900, '--timeout') * 1000;
-  const conn = await connect(ctx, {
-    ...(ref.region ? { region: ref.region } : {}),
-    ...(ref.registryId ? { registryId: ref.registryId } : {}),
-  });
-  const { describeReplicationStatus } = await import('../../ecr/replication.js');
-  const started = Date.now();
-  let interval = 1000;
-  let result = await describeReplicationStatus(conn, ref.repository, ref);
-  const done = () => result.destinations.every((d) => d.status === 'COMPLETE' || d.status === 'FAILED');
-  if (opts.wait && result.destinations.length === 0) {
-    ctx.log.warn(
-      `${describeRef(ref)} has no replication destinations: no replication rule covers ${ref.repository}, or it was pushed before the rule existed (see \`ecrctl replicate backfill\`)`,
-    );
-  }
-  while (opts.wait && !done()) {
-    throwIfInterrupted(ctx);
-    if (Date.now() - started > timeoutMs) {
-      renderStatus(ctx, ref, result);
-      throw new EcrctlError(
-        `replication of ${describeRef(ref)} did not finish within ${Math.round(timeoutMs / 1000)} s`,
-        {
-          fix: 'run again with a longer --timeout, or check the destinations with `ecrctl replicate status`',
-        },
-      );
-    }
-    const pending = result.destinations.filter((d) => d.status !== 'COMPLETE' && d.status !== 'FAILED');
-    ctx.log.info(
-      `waiting for ${pending.map((d) => `${d.region}:${d.registryId}`).join(', ')} (${pending[0]?.status ?? ''})`,
-    );
-    await sleep(interval, ctx.signal);
-    interval = Math.min(interval * 1.5, 10_000);
-    result = await describeReplicationStatus(conn, ref.repository, { digest: result.digest });
-  }
-  renderStatus(ctx, ref, result);
-  const failed = result.destinations.filter((d) => d.status === 'FAILED');
-  if (failed.length > 0) {
-    throw new EcrctlError(
-      `replication of ${describeRef(ref)} failed at ${failed.map((d) => `${d.region}:${d.registryId}${d.failureCode ? ` (${d.failureCode})` : ''}`).join(', ')}`,
-      {
-        fix: 'check the destination repository (an immutable tag already set there, a repository policy, a KMS key); `ecrctl replicate copy` copies on demand',
-      },
-    );
-  }
-}
-
-function overall(destinations: readonly { status: string }[]): string {
-  if (destinations.length === 0) return 'NONE';
-  if (destinations.some((d) => d.status === 'FAILED')) return 'FAILED';
-  if (destinations.every((d) => d.status === 'COMPLETE')) return 'COMPLETE';
-  return 'IN_PROGRESS';
-}
-
-function renderStatus(
-  ctx: CliContext,
-  ref: ImageRef,
-  result: {
-    digest: string;
-    destinations: { region: string; registryId: string; status: string; failureCode?: string }[];
-  },
-): void {
+  const report = await replicationStatus(ctx, { image: text, wait: opts.wait === true, timeoutMs });
   render(
     ctx,
-    {
-      repository: ref.repository,
-      digest: result.digest,
-      status: overall(result.destinations),
-      destinations: result.destinations,
-    },
+    { repository: report.repository, digest: report.digest, status: report.status, destinations: report.destinations },
     {
       text: (d) =>
         d.destinations.length === 0
-          ? `${describeRef(ref)} (${d.digest}): no replication destinations`
+          ? `${report.image} (${d.digest}): no replication destinations`
           : table(
               ['DESTINATION', 'STATUS', 'FAILURE'],
               d.destinations.map((x) => [`${x.region}:${x.registryId}`, x.status, x.failureCode ?? '']),
@@ -452,21 +217,7 @@ function renderStatus(
       env: (d) => ({ IMAGE_DIGEST: d.digest, REPLICATION_STATUS: d.status }),
     },
   );
-}
-
-// ---- copy ------------------------------------------------------------------------------
-
-interface CopyOutcome {
-  destination: string;
-  region: string;
-  registryId: string;
-  uri?: string;
-  digest?: string;
-  repositoryCreated?: boolean;
-  /** The referrers carried along (absent with --no-referrers). */
-  referrers?: import('../../oci/referrers.js').ReferrersReport;
-  status: 'copied' | 'failed';
-  error?: string;
+  checkReplicationStatus(report);
 }
 
 async function runCopy(
@@ -474,181 +225,40 @@ async function runCopy(
   text: string,
   opts: { to: string[]; createRepo?: boolean; referrers?: boolean },
 ): Promise<void> {
-  const ref = await parseImageRef(text);
-  const { settingsFromContext, requireRegion } = await import('../../ecr/aws-config.js');
-  const settings = settingsFromContext(ctx);
-  const sourceRegion = ref.region ?? requireRegion(settings);
-  const sourceConn = await connect(ctx, {
-    region: sourceRegion,
-    ...(ref.registryId ? { registryId: ref.registryId } : {}),
+  const { replicateImage, checkReplicatedImage } = await import('../../ops/replicate.js');
+  const result = await replicateImage(ctx, {
+    image: text,
+    to: opts.to,
+    createRepo: opts.createRepo === true,
+    referrers: opts.referrers !== false,
   });
-  const { getReplicationConfiguration } = await import('../../ecr/replication.js');
-  const account =
-    ref.registryId ?? ctx.globals.registryId ?? (await getReplicationConfiguration(sourceConn)).registryId;
-  const destinations = await parseDestinations(account, opts.to);
-  const self = destinations.find((d) => d.region === sourceRegion && d.registryId === account);
-  if (self) {
-    throw new RuleViolation(`--to ${self.region}:${self.registryId} is the source registry itself`, {
-      fix: 'name other regions or accounts',
-    });
-  }
-
-  const { TokenSource } = await import('../../ecr/auth.js');
-  const tokens = new TokenSource(settings);
-  const sourceHost =
-    ref.host ||
-    (
-      await tokens.privateToken({
-        region: sourceRegion,
-        ...((ref.registryId ?? ctx.globals.registryId) ? { registryId: ref.registryId ?? ctx.globals.registryId } : {}),
-      })
-    ).host;
-  const repos = await import('../../ecr/repositories.js');
-  let sourceSettings: Awaited<ReturnType<typeof repos.describeRepository>> | undefined;
-  if (opts.createRepo) {
-    sourceSettings = await repos.describeRepository(sourceConn, ref.repository);
-    if (!sourceSettings)
-      throw new NotFoundError(`repository ${ref.repository} does not exist in ${sourceRegion}:${account}`);
-  }
-  const { registryClient } = await import('../ecr-access.js');
-  const client = await registryClient(ctx);
-  const { copyImage } = await import('../../oci/copy.js');
-  const source = client.repository(sourceHost, ref.repository);
-  const manifestRef = ref.digest ?? (ref.tag as string);
-  ctx.log.info(`copying ${describeRef(ref)} to ${destinations.map((d) => `${d.region}:${d.registryId}`).join(', ')}`);
-
-  const one = async (d: ReplicationDestination): Promise<CopyOutcome> => {
-    const name = `${d.region}:${d.registryId}`;
-    const outcome: CopyOutcome = { destination: name, region: d.region, registryId: d.registryId, status: 'failed' };
-    try {
-      const token = await tokens.privateToken({ registryId: d.registryId, region: d.region });
-      if (opts.createRepo && sourceSettings) {
-        const conn = await repos.connectEcr(settings, { region: d.region, registryId: d.registryId });
-        // A KMS key belongs to one region: elsewhere the AWS managed key is used.
-        const kmsKey =
-          sourceSettings.encryption.kmsKey && d.region === sourceRegion ? sourceSettings.encryption.kmsKey : undefined;
-        const made = await repos.createRepository(conn, {
-          name: ref.repository,
-          tagMutability: sourceSettings.tagMutability as import('../../ecr/repositories.js').TagMutability,
-          ...(sourceSettings.mutabilityExclusions.length > 0
-            ? { mutabilityExclusions: sourceSettings.mutabilityExclusions }
-            : {}),
-          scanOnPush: sourceSettings.scanOnPush,
-          encryption: {
-            type: sourceSettings.encryption.type === 'AES256' ? 'AES256' : 'KMS',
-            ...(kmsKey ? { kmsKey } : {}),
-          },
-        });
-        outcome.repositoryCreated = made.created;
-        if (made.created) ctx.log.info(`${name}: created repository ${ref.repository}`);
-      }
-      const target = client.repository(token.host, ref.repository);
-      const summary = await copyImage(source, manifestRef, target, {
-        tags: ref.tag && !ref.digest ? [ref.tag] : [],
-        signal: ctx.signal,
-      });
-      const present = await target.headManifest(summary.digest, { signal: ctx.signal });
-      if (present?.digest !== summary.digest) {
-        throw new DigestMismatchError(
-          `${name}: the registry reports ${present?.digest ?? 'no manifest'} for ${summary.digest} after the copy`,
-        );
-      }
-      if (opts.referrers !== false) {
-        const { copyReferrers, checkReferrersReport } = await import('../../oci/referrers.js');
-        outcome.referrers = await copyReferrers(source, target, summary.digest, {
-          signal: ctx.signal,
-          log: (m) => ctx.log.warn(`${name}: ${m}`),
-          note: (m) => ctx.log.verbose(`${name}: ${m}`),
-        });
-        // Refused referrers make this destination a failure: the table names them.
-        checkReferrersReport(outcome.referrers, `${name}`, (m) => ctx.log.info(`${name}: ${m}`));
-      }
-      outcome.status = 'copied';
-      outcome.digest = summary.digest;
-      outcome.uri = `${token.host}/${ref.repository}@${summary.digest}`;
-      ctx.log.info(
-        `${name}: copied ${summary.digest} (${summary.blobs.uploaded} blobs uploaded, ${summary.blobs.skipped} present)`,
-      );
-    } catch (err) {
-      outcome.error = err instanceof Error ? err.message : String(err);
-      ctx.log.warn(`${name}: ${outcome.error}`);
-    }
-    return outcome;
-  };
-  const outcomes = await Promise.all(destinations.map(one));
-  throwIfInterrupted(ctx);
-  render(
-    ctx,
-    { source: describeRef(ref), destinations: outcomes },
-    {
-      text: (d) =>
-        table(
-          ['DESTINATION', 'STATUS', 'DIGEST / ERROR'],
-          d.destinations.map((o) => [
-            o.destination,
-            o.status,
-            o.status === 'copied' ? (o.digest ?? '') : (o.error ?? ''),
-          ]),
-        ),
-      env: (d) => ({
-        COPIED: d.destinations
-          .filter((o) => o.status === 'copied')
+  render(ctx, result, {
+    text: (d) =>
+      table(
+        ['DESTINATION', 'STATUS', 'DIGEST / ERROR'],
+        d.destinations.map((o) => [
+          o.destination,
+          o.status,
+          o.status === 'copied' ? (o.digest ?? '') : (o.error ?? ''),
+        ]),
+      ),
+    env: (d) => {
+      const at = (status: string) =>
+        d.destinations
+          .filter((o) => o.status === status)
           .map((o) => o.destination)
-          .join(' '),
-        FAILED: d.destinations
-          .filter((o) => o.status === 'failed')
-          .map((o) => o.destination)
-          .join(' '),
-        ...(d.destinations.find((o) => o.digest)
-          ? { IMAGE_DIGEST: d.destinations.find((o) => o.digest)?.digest ?? '' }
-          : {}),
-      }),
+          .join(' ');
+      const digest = d.destinations.find((o) => o.digest)?.digest;
+      return { COPIED: at('copied'), FAILED: at('failed'), ...(digest ? { IMAGE_DIGEST: digest } : {}) };
     },
-  );
-  const failed = outcomes.filter((o) => o.status === 'failed');
-  if (failed.length > 0) {
-    throw new EcrctlError(
-      `replicate copy failed for ${failed.length} of ${outcomes.length} destinations: ${failed.map((o) => o.destination).join(', ')}`,
-      {
-        fix: opts.createRepo
-          ? 'see the errors above'
-          : 'a missing destination repository is created with --create-repo',
-      },
-    );
-  }
+  });
+  checkReplicatedImage(result, { createRepo: opts.createRepo === true });
 }
 
-// ---- backfill --------------------------------------------------------------------------
-
 async function runBackfill(ctx: CliContext, opts: { to: string; wait?: boolean; timeout?: string }): Promise<void> {
+  const { backfillReplication, checkBackfill } = await import('../../ops/replicate.js');
   const timeoutMs = secondsOption(opts.timeout, 3600, '--timeout') * 1000;
-  const conn = await connect(ctx);
-  const rep = await import('../../ecr/replication.js');
-  const current = await rep.getReplicationConfiguration(conn);
-  const [destination] = await parseDestinations(current.registryId, [opts.to]);
-  const dest = destination as ReplicationDestination;
-  if (
-    !current.rules.some((r) => r.destinations.some((d) => d.region === dest.region && d.registryId === dest.registryId))
-  ) {
-    throw new NotFoundError(`no replication rule has the destination ${dest.region}:${dest.registryId}`, {
-      fix: `add one first: ecrctl replicate config add --to ${dest.region}:${dest.registryId}`,
-    });
-  }
-  const started = await rep.startBackfill(conn, dest);
-  ctx.log.info(`backfill ${started.id} to ${dest.region}:${dest.registryId}: ${started.status}`);
-  let b = await rep.describeBackfill(conn, started.id);
-  const t0 = Date.now();
-  let interval = 1000;
-  const final = (s: string) => s === 'COMPLETE' || s === 'FAILED' || s === 'STOPPED';
-  while (opts.wait && !final(b.status)) {
-    throwIfInterrupted(ctx);
-    if (Date.now() - t0 > timeoutMs)
-      throw new EcrctlError(`backfill ${started.id} did not finish within ${Math.round(timeoutMs / 1000)} s`);
-    await sleep(interval, ctx.signal);
-    interval = Math.min(interval * 1.5, 10_000);
-    b = await rep.describeBackfill(conn, started.id);
-    ctx.log.info(`backfill ${b.id}: ${b.status} (${b.completed + b.failed}/${b.total})`);
-  }
+  const b = await backfillReplication(ctx, { to: opts.to, wait: opts.wait === true, timeoutMs });
   render(ctx, b, {
     text: (x) =>
       [
@@ -657,9 +267,5 @@ async function runBackfill(ctx: CliContext, opts: { to: string; wait?: boolean; 
       ].join('\n'),
     env: (x) => ({ BACKFILL_ID: x.id, BACKFILL_STATUS: x.status }),
   });
-  if (b.status === 'FAILED' || b.failed > 0) {
-    throw new EcrctlError(
-      `backfill ${b.id}: ${b.failed} image${b.failed === 1 ? '' : 's'} failed to replicate${b.failureCodes.length ? ` (${b.failureCodes.join(', ')})` : ''}`,
-    );
-  }
+  checkBackfill(b);
 }

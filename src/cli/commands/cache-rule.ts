@@ -3,21 +3,13 @@
 // ROOT; the authenticated upstreams need a Secrets Manager secret named
 // ecr-pullthroughcache/…), so a mistake exits 3 before anything is created.
 import { type Command, Option } from 'commander';
-import { EcrctlError, RuleViolation } from '../../errors.js';
-import { UPSTREAMS, type Upstream } from '../../policy/replication.js';
+import type { CreateCacheRuleOptions } from '../../ops/cache-rule.js';
+import { UPSTREAMS } from '../../policy/replication.js';
 import { type CommandHost, examples } from '../command-kit.js';
-import type { CliContext } from '../context.js';
 import { render, table } from '../output.js';
 
-interface CreateOptions {
-  upstream: Upstream;
-  upstreamUrl?: string;
-  upstreamAccount?: string;
-  upstreamRegion?: string;
-  upstreamPrefix?: string;
-  secretArn?: string;
-  roleArn?: string;
-}
+/** The create options as commander parses them: the op's, but the prefix. */
+type CreateOptions = Omit<CreateCacheRuleOptions, 'prefix'>;
 
 /** Declares `ecrctl cache-rule`. */
 export function defineCacheRule(program: Command, host: CommandHost): void {
@@ -69,11 +61,8 @@ export function defineCacheRule(program: Command, host: CommandHost): void {
     )
     .action(async (prefix: string, opts: CreateOptions, c: Command) => {
       const ctx = host.context(c);
-      const spec = await checkedSpec(prefix, opts);
-      const conn = await connect(ctx);
-      const { createCacheRule } = await import('../../ecr/cache-rules.js');
-      const rule = await createCacheRule(conn, spec);
-      ctx.log.info(`created pull-through cache rule ${rule.prefix} → ${rule.upstreamUrl}`);
+      const { createCacheRule } = await import('../../ops/cache-rule.js');
+      const rule = await createCacheRule(ctx, { prefix, ...opts });
       render(ctx, rule, {
         text: (r) => `${r.prefix}\t${r.upstream}\t${r.upstreamUrl}`,
         env: (r) => ({ CACHE_PREFIX: r.prefix, UPSTREAM_URL: r.upstreamUrl }),
@@ -86,23 +75,17 @@ export function defineCacheRule(program: Command, host: CommandHost): void {
     .addHelpText('after', examples('ecrctl cache-rule list', 'ecrctl cache-rule list --output json'))
     .action(async (_opts: unknown, c: Command) => {
       const ctx = host.context(c);
-      const conn = await connect(ctx);
-      const { listCacheRules } = await import('../../ecr/cache-rules.js');
-      const rules = await listCacheRules(conn);
-      render(
-        ctx,
-        { rules },
-        {
-          text: (d) =>
-            d.rules.length === 0
-              ? 'no pull-through cache rules'
-              : table(
-                  ['PREFIX', 'UPSTREAM', 'URL', 'SECRET'],
-                  d.rules.map((r) => [r.prefix, r.upstream, r.upstreamUrl, r.credentialArn ?? '']),
-                ),
-          env: (d) => ({ CACHE_PREFIXES: d.rules.map((r) => r.prefix).join(' ') }),
-        },
-      );
+      const { listCacheRules } = await import('../../ops/cache-rule.js');
+      render(ctx, await listCacheRules(ctx), {
+        text: (d) =>
+          d.rules.length === 0
+            ? 'no pull-through cache rules'
+            : table(
+                ['PREFIX', 'UPSTREAM', 'URL', 'SECRET'],
+                d.rules.map((r) => [r.prefix, r.upstream, r.upstreamUrl, r.credentialArn ?? '']),
+              ),
+        env: (d) => ({ CACHE_PREFIXES: d.rules.map((r) => r.prefix).join(' ') }),
+      });
     });
 
   cmd
@@ -112,11 +95,8 @@ export function defineCacheRule(program: Command, host: CommandHost): void {
     .addHelpText('after', examples('ecrctl cache-rule delete docker-hub'))
     .action(async (prefix: string, _opts: unknown, c: Command) => {
       const ctx = host.context(c);
-      await checkPrefix(prefix);
-      const conn = await connect(ctx);
-      const { deleteCacheRule } = await import('../../ecr/cache-rules.js');
-      const rule = await deleteCacheRule(conn, prefix);
-      ctx.log.info(`deleted pull-through cache rule ${rule.prefix}`);
+      const { deleteCacheRule } = await import('../../ops/cache-rule.js');
+      const rule = await deleteCacheRule(ctx, { prefix });
       render(ctx, rule, { text: (r) => r.prefix, env: (r) => ({ CACHE_PREFIX: r.prefix }) });
     });
 
@@ -127,78 +107,13 @@ export function defineCacheRule(program: Command, host: CommandHost): void {
     .addHelpText('after', examples('ecrctl cache-rule validate docker-hub'))
     .action(async (prefix: string, _opts: unknown, c: Command) => {
       const ctx = host.context(c);
-      await checkPrefix(prefix);
-      const conn = await connect(ctx);
-      const { validateCacheRule } = await import('../../ecr/cache-rules.js');
-      const v = await validateCacheRule(conn, prefix);
+      const { validateCacheRule, cacheRuleValidationError } = await import('../../ops/cache-rule.js');
+      const v = await validateCacheRule(ctx, { prefix });
       render(ctx, v, {
         text: (r) => `${r.prefix}: ${r.valid ? 'valid' : `not valid${r.failure ? `: ${r.failure}` : ''}`}`,
         env: (r) => ({ CACHE_RULE_VALID: String(r.valid) }),
       });
-      if (!v.valid) {
-        throw new EcrctlError(`pull-through cache rule ${prefix} is not valid${v.failure ? `: ${v.failure}` : ''}`, {
-          fix: 'check the secret (username and accessToken) and that ECR may read it',
-        });
-      }
+      const invalid = cacheRuleValidationError(v, prefix);
+      if (invalid) throw invalid;
     });
-}
-
-async function connect(ctx: CliContext) {
-  return (await import('../ecr-ref.js')).ecrConnection(ctx);
-}
-
-async function checkPrefix(prefix: string): Promise<void> {
-  const { prefixProblem } = await import('../../policy/replication.js');
-  const p = prefixProblem(prefix, 30);
-  if (p)
-    throw new RuleViolation(p, {
-      rule: 'a pull-through cache prefix is 2–30 characters of a repository namespace, or ROOT',
-      value: prefix,
-    });
-}
-
-/** Returns the rule to create, or throws RuleViolation naming every problem. */
-async function checkedSpec(
-  prefix: string,
-  opts: CreateOptions,
-): Promise<import('../../ecr/cache-rules.js').CacheRuleSpec> {
-  const policy = await import('../../policy/replication.js');
-  const problems: string[] = [];
-  const p = policy.prefixProblem(prefix, 30);
-  if (p) problems.push(p);
-  const url = policy.upstreamUrlFor(opts.upstream, {
-    ...(opts.upstreamUrl ? { url: opts.upstreamUrl.replace(/^https?:\/\//, '').replace(/\/$/, '') } : {}),
-    ...(opts.upstreamAccount ? { account: opts.upstreamAccount } : {}),
-    ...(opts.upstreamRegion ? { region: opts.upstreamRegion } : {}),
-  });
-  if ('problem' in url) problems.push(url.problem);
-  problems.push(...policy.credentialArnProblems(opts.upstream, opts.secretArn));
-  if (opts.upstreamPrefix !== undefined) {
-    if (opts.upstream !== 'ecr') problems.push('--upstream-prefix works only with --upstream ecr');
-    const up = policy.prefixProblem(opts.upstreamPrefix, 30);
-    if (up) problems.push(`--upstream-prefix: ${up}`);
-  }
-  if (opts.roleArn !== undefined && !/^arn:aws[a-z-]*:iam::[0-9]{12}:role\/\S+$/.test(opts.roleArn)) {
-    problems.push(`--role-arn "${opts.roleArn}": not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)`);
-  }
-  if (problems.length > 0 || 'problem' in url) {
-    throw new RuleViolation(
-      problems.length === 1
-        ? (problems[0] as string)
-        : `the cache rule breaks ${problems.length} rules; nothing was created`,
-      {
-        rule: `prefix 2–30 characters or ROOT; ${policy.UPSTREAMS_NEEDING_SECRET.join(', ')} need a Secrets Manager secret named ${policy.CACHE_SECRET_PREFIX}…`,
-        fix: 'fix the problems listed',
-        ...(problems.length > 1 ? { problems } : {}),
-      },
-    );
-  }
-  return {
-    prefix: prefix.replace(/\/$/, ''),
-    upstream: opts.upstream,
-    upstreamUrl: url.url,
-    ...(opts.secretArn ? { credentialArn: opts.secretArn } : {}),
-    ...(opts.roleArn ? { customRoleArn: opts.roleArn } : {}),
-    ...(opts.upstreamPrefix ? { upstreamPrefix: opts.upstreamPrefix } : {}),
-  };
 }

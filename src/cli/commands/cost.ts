@@ -1,12 +1,9 @@
 // `ecrctl cost`: a monthly estimate of ECR storage and data transfer from amounts the user
 // gives, priced by the rate table in src/policy/pricing-rates.ts or a --pricing file.
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import type { Command } from 'commander';
-import { NotFoundError, UsageError } from '../../errors.js';
-import type { CostEstimate, PricingRates, StorageMeasure } from '../../policy/pricing.js';
+import { UsageError } from '../../errors.js';
+import type { CostEstimate, StorageMeasure } from '../../policy/pricing.js';
 import { type CommandHost, examples } from '../command-kit.js';
-import type { CliContext } from '../context.js';
 import { formatBytes, render, table } from '../output.js';
 
 interface CostOptions {
@@ -63,10 +60,8 @@ export function defineCost(program: Command, host: CommandHost): void {
     )
     .action(async (opts: CostOptions, cmd: Command) => {
       const ctx = host.context(cmd);
-      const pricing = await import('../../policy/pricing.js');
-      const rates = opts.pricing
-        ? await loadRates(ctx, opts.pricing, pricing.parsePricingRates)
-        : pricing.DEFAULT_PRICING_RATES;
+      const { estimateCost, loadPricingRates, measureStorage } = await import('../../ops/cost.js');
+      const rates = await loadPricingRates(ctx, opts.pricing || undefined);
       if (opts.printPricing) {
         render(ctx, rates, { text: (r) => JSON.stringify(r, null, 2) });
         return;
@@ -76,35 +71,19 @@ export function defineCost(program: Command, host: CommandHost): void {
           fix: 'drop --storage-gb to use the measured size, or drop --repos to describe a scenario',
         });
       }
-      const measured = opts.repos === undefined ? undefined : await measureRepositories(ctx, opts.repos);
-      const amounts = {
-        storageGb: measured ? measured.storageGb : gbOption('--storage-gb', opts.storageGb),
+      const measured = opts.repos === undefined ? undefined : await measureStorage(ctx, { repositories: opts.repos });
+      const estimate = await estimateCost(ctx, {
+        storageGb: measured ? undefined : gbOption('--storage-gb', opts.storageGb),
         egressGb: gbOption('--egress-gb', opts.egressGb),
         egressRegionGb: gbOption('--egress-region-gb', opts.egressRegionGb),
         sameRegionGb: gbOption('--same-region-gb', opts.sameRegionGb),
-      };
-      if (Object.values(amounts).every((v) => v === undefined)) {
-        throw new UsageError('nothing to estimate: give at least one amount', {
-          fix: 'pass --storage-gb, --egress-gb, --egress-region-gb or --same-region-gb, e.g. ecrctl cost --storage-gb 50 --egress-gb 200',
-        });
-      }
-      if (opts.withAccount && !opts.public) {
-        throw new UsageError('--with-account applies to public repositories', {
-          fix: 'add --public, or drop --with-account for private repositories',
-        });
-      }
-      const estimate = pricing.estimateCost(
-        {
-          region: ctx.globals.region ?? ctx.env.AWS_REGION ?? 'us-east-1',
-          ...amounts,
-          public: opts.public === true,
-          withAccount: opts.withAccount === true,
-          freeTier: opts.freeTier === true,
-        },
+        storage: measured,
+        public: opts.public === true,
+        withAccount: opts.withAccount === true,
+        freeTier: opts.freeTier === true,
         rates,
-      );
-      for (const w of estimate.warnings) ctx.log.warn(w);
-      render(ctx, measured ? { ...estimate, storage: measured } : estimate, {
+      });
+      render(ctx, estimate, {
         text: (e) => (measured ? `${renderStorage(measured)}\n\n` : '') + renderEstimate(e),
         env: (e) => ({
           TOTAL_USD: e.totalUsd.toFixed(2),
@@ -115,32 +94,6 @@ export function defineCost(program: Command, host: CommandHost): void {
         }),
       });
     });
-}
-
-/** Returns the storage of the repositories matching pattern, each layer counted once per repository. */
-async function measureRepositories(ctx: CliContext, pattern: string): Promise<StorageMeasure> {
-  const [{ ecrConnection }, repos, { repositoryLayers }, { measureRepositoryStorage }] = await Promise.all([
-    import('../ecr-ref.js'),
-    import('../../ecr/repositories.js'),
-    import('../../ecr/storage.js'),
-    import('../../policy/pricing.js'),
-  ]);
-  const conn = await ecrConnection(ctx);
-  const match = repos.globToRegExp(pattern);
-  const names = (await repos.listRepositories(conn))
-    .map((r) => r.name)
-    .filter((n) => match.test(n))
-    .sort();
-  if (names.length === 0) {
-    throw new NotFoundError(`no repository matches ${pattern}`, {
-      value: pattern,
-      fix: "list them with `ecrctl repos`, or use '*' for all",
-    });
-  }
-  ctx.log.info(`measuring ${names.length} ${names.length === 1 ? 'repository' : 'repositories'}`);
-  const measured = [];
-  for (const name of names) measured.push({ name, images: await repositoryLayers(conn, name) });
-  return measureRepositoryStorage(measured);
 }
 
 /** Returns the measured storage as a table per repository, with what layer sharing saved. */
@@ -168,28 +121,6 @@ function gbOption(flag: string, raw: string | undefined): number | undefined {
     });
   }
   return Number(s);
-}
-
-async function loadRates(
-  ctx: CliContext,
-  file: string,
-  parse: (json: string, source: string) => PricingRates,
-): Promise<PricingRates> {
-  let text: string;
-  try {
-    text = await readFile(path.resolve(ctx.cwd, file), 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new NotFoundError(`pricing file not found: ${file}`, {
-        value: file,
-        fix: 'write one to edit with: ecrctl cost --print-pricing > rates.json',
-        cause: err,
-      });
-    }
-    throw err;
-  }
-  ctx.log.verbose(`rates from ${file}`);
-  return parse(text, file);
 }
 
 function formatQuantity(n: number): string {

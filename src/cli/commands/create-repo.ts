@@ -4,8 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type Command, Option } from 'commander';
-import { EcrctlError, NotFoundError, RuleViolation, UsageError } from '../../errors.js';
-import type { ResourceTag } from '../../policy/naming.js';
+import { EcrctlError, NotFoundError, UsageError } from '../../errors.js';
 import { type CommandHost, collect, examples } from '../command-kit.js';
 import type { CliContext } from '../context.js';
 import { lifecyclePolicyText, readInputFile, repositoryPolicyText } from '../inputs.js';
@@ -35,17 +34,6 @@ export interface CreateRepoOptions {
   os?: string[];
   arch?: string[];
   logo?: string;
-}
-
-/** What create-repo reports per repository. */
-interface CreatedRepository {
-  name: string;
-  uri: string;
-  arn: string;
-  public: boolean;
-  status: 'created' | 'exists' | 'updated';
-  changes: string[];
-  warnings: string[];
 }
 
 /** Declares `ecrctl create-repo`. */
@@ -103,92 +91,34 @@ export function defineCreateRepo(program: Command, host: CommandHost): void {
     });
 }
 
-/** Checks everything, creates (or accepts / updates) each repository and prints the URIs. */
-export async function runCreateRepo(ctx: CliContext, names: string[], opts: CreateRepoOptions): Promise<void> {
+/** Checks the option combinations, creates (or accepts / updates) each repository and prints the URIs. */
+async function runCreateRepo(ctx: CliContext, names: string[], opts: CreateRepoOptions): Promise<void> {
   const isPublic = opts.public === true;
   checkCombinations(opts, isPublic);
-  // The project config can make the house naming rules errors, as --strict-names does.
-  const { loadProjectConfig } = await import('../../config/project-config.js');
-  const config = await loadProjectConfig(ctx.cwd, ctx.globals.config);
-  await checkNames(ctx, names, config?.houseRulesAsErrors?.value ? { ...opts, strictNames: true } : opts, isPublic);
-
-  const tags = await parseResourceTags(opts.tag ?? []);
-  const results: CreatedRepository[] = [];
-  const errors: EcrctlError[] = [];
-  const { settingsFromContext, requireRegion } = await import('../../ecr/aws-config.js');
-  const settings = settingsFromContext(ctx);
-
-  if (isPublic) {
-    const catalog = await readCatalogData(ctx, opts);
-    const pub = await import('../../ecr/public-repositories.js');
-    const conn = await pub.connectEcrPublic(
-      settings,
-      ctx.globals.registryId ? { registryId: ctx.globals.registryId } : {},
-    );
-    for (const name of names) {
-      try {
-        const made = await pub.createPublicRepository(conn, { name, catalogData: catalog, tags });
-        if (made.created) {
-          results.push({ ...made.repository, public: true, status: 'created', changes: [], warnings: [] });
-          continue;
-        }
-        if (!opts.ifNotExists) throw alreadyExists(name);
-        const info = await pub.describePublicRepository(conn, name);
-        if (!info)
-          throw new EcrctlError(`public repository ${name} exists but DescribeRepositories did not find it; try again`);
-        // Catalog data cannot be read back as it was sent (the logo comes back as a URL), so
-        // --apply replaces it whenever catalog options are given.
-        const changes = pub.hasCatalogData(catalog) ? ['catalog data: replaced'] : [];
-        if (opts.apply && changes.length > 0) await pub.putCatalogData(conn, name, catalog);
-        const warnings =
-          tags.length > 0 ? ['resource tags of an existing public repository are not compared or changed'] : [];
-        results.push({
-          ...info,
-          public: true,
-          status: opts.apply && changes.length > 0 ? 'updated' : 'exists',
-          changes: opts.apply ? changes : [],
-          warnings,
-        });
-      } catch (err) {
-        errors.push(asEcrctlError(err));
-      }
-    }
-  } else {
-    const spec = await privateSpec(ctx, opts, tags);
-    const region = requireRegion(settings);
-    const repos = await import('../../ecr/repositories.js');
-    const conn = await repos.connectEcr(settings, {
-      region,
-      ...(ctx.globals.registryId ? { registryId: ctx.globals.registryId } : {}),
-    });
-    for (const name of names) {
-      try {
-        const r = await repos.ensureRepository(
-          conn,
-          { ...spec, name },
-          { ifNotExists: opts.ifNotExists === true, apply: opts.apply === true },
-        );
-        results.push({ ...r, public: false });
-      } catch (err) {
-        errors.push(asEcrctlError(err));
-      }
-    }
-  }
-
-  for (const r of results) {
-    const what = `${r.public ? 'public repository' : 'repository'} ${r.name}`;
-    if (r.status === 'created') ctx.log.info(`created ${what}`);
-    else if (r.status === 'updated') ctx.log.info(`updated ${what}: ${r.changes.join('; ')}`);
-    else ctx.log.info(`${what} exists`);
-    if (r.status === 'exists' && r.changes.length > 0) {
-      ctx.log.warn(`${what} differs from the options given: ${r.changes.join('; ')} (add --apply to change it)`);
-    }
-    for (const w of r.warnings) ctx.log.warn(w);
-  }
-  if (results.length > 0 || errors.length === 0) {
+  const { createRepositories } = await import('../../ops/create-repo.js');
+  const { repositories, errors } = await createRepositories(ctx, {
+    names,
+    public: isPublic,
+    tagMutability: opts.tagMutability,
+    immutable: opts.immutable,
+    mutabilityExclusions: opts.mutabilityExclusion,
+    scanOnPush: opts.scanOnPush,
+    encryption: opts.encryption,
+    kmsKey: opts.kmsKey,
+    // Files are read when the op gets to them: a bad name is reported before a missing file.
+    lifecyclePolicy:
+      opts.lifecycle === undefined ? undefined : () => lifecyclePolicyText(ctx, opts.lifecycle as string),
+    repositoryPolicy: opts.policy === undefined ? undefined : () => repositoryPolicyText(ctx, opts.policy as string),
+    catalog: isPublic ? () => readCatalogData(ctx, opts) : undefined,
+    tags: opts.tag,
+    strictNames: opts.strictNames,
+    ifNotExists: opts.ifNotExists,
+    apply: opts.apply,
+  });
+  if (repositories.length > 0 || errors.length === 0) {
     render(
       ctx,
-      { repositories: results },
+      { repositories },
       {
         text: (d) => d.repositories.map((r) => r.uri).join('\n'),
         env: (d): Record<string, string> => {
@@ -213,20 +143,6 @@ export async function runCreateRepo(ctx: CliContext, names: string[], opts: Crea
       first.message = `${first.message} (and ${errors.length - 1} more error${errors.length > 2 ? 's' : ''} above)`;
     throw first;
   }
-}
-
-function asEcrctlError(err: unknown): EcrctlError {
-  return err instanceof EcrctlError
-    ? err
-    : new EcrctlError(err instanceof Error ? err.message : String(err), { cause: err });
-}
-
-function alreadyExists(name: string): EcrctlError {
-  return new EcrctlError(`public repository ${name} already exists`, {
-    rule: 'create-repo creates new repositories; an existing one is an error unless --if-not-exists is given',
-    value: name,
-    fix: 'add --if-not-exists to accept an existing repository',
-  });
 }
 
 /** Throws UsageError for options that do not go together. */
@@ -266,146 +182,6 @@ function checkCombinations(opts: CreateRepoOptions, isPublic: boolean): void {
       );
     }
   }
-}
-
-/** Validates every name (all at once) and applies the house rules; throws RuleViolation. */
-async function checkNames(ctx: CliContext, names: string[], opts: CreateRepoOptions, isPublic: boolean): Promise<void> {
-  const naming = await import('../../policy/naming.js');
-  const rule = { public: isPublic };
-  const invalid = names.filter((n) => naming.validateRepositoryName(n, rule).length > 0);
-  if (invalid.length > 0) {
-    const problems = invalid.flatMap((n) =>
-      naming.validateRepositoryName(n, rule).map((p) => (names.length > 1 ? `${n}: ${p.message}` : p.message)),
-    );
-    const suggestions = invalid.map((n) => {
-      const s = naming.suggestRepositoryName(n, rule);
-      return s ? `'${s}' instead of '${n}'` : `a name with lowercase letters and digits instead of '${n}'`;
-    });
-    throw new RuleViolation(
-      invalid.length === 1
-        ? `'${invalid[0]}' is not a valid ${isPublic ? 'public ' : ''}repository name; nothing was created`
-        : `${invalid.length} names are not valid ${isPublic ? 'public ' : ''}repository names; nothing was created`,
-      {
-        rule: naming.repositoryNameRule(rule),
-        value: invalid.join(' '),
-        fix: `use ${suggestions.join(', ')}`,
-        problems,
-      },
-    );
-  }
-  const strict: string[] = [];
-  const fixes: string[] = [];
-  for (const name of names) {
-    for (const w of naming.houseRuleWarnings(name, ctx.env)) {
-      if (opts.strictNames) {
-        strict.push(w.message);
-        if (w.suggestion) fixes.push(`'${w.suggestion}' instead of '${name}'`);
-      } else {
-        ctx.log.warn(`${w.message}${w.suggestion ? ` (e.g. '${w.suggestion}')` : ''}`);
-      }
-    }
-  }
-  if (strict.length > 0) {
-    throw new RuleViolation(
-      `${strict.length === 1 ? 'a name breaks a house rule' : 'names break house rules'} (--strict-names); nothing was created`,
-      {
-        rule: 'house rules: repository names use lowercase letters, digits and hyphens only; in CodeBuild the name equals the project name',
-        fix:
-          fixes.length > 0
-            ? `use ${[...new Set(fixes)].join(', ')}`
-            : 'rename, or drop --strict-names to get warnings instead',
-        problems: strict,
-      },
-    );
-  }
-}
-
-/** Returns resource tags from KEY=VALUE options, checked against the limits. */
-async function parseResourceTags(options: readonly string[]): Promise<ResourceTag[]> {
-  const tags: ResourceTag[] = [];
-  for (const o of options) {
-    const eq = o.indexOf('=');
-    if (eq < 0) {
-      throw new UsageError(`--tag takes KEY=VALUE, not "${o}"`, {
-        value: o,
-        fix: `write e.g. --tag team=payments (an empty value is --tag ${o}=)`,
-      });
-    }
-    tags.push({ key: o.slice(0, eq), value: o.slice(eq + 1) });
-  }
-  if (tags.length === 0) return tags;
-  const { validateResourceTags } = await import('../../policy/naming.js');
-  const problems = validateResourceTags(tags);
-  if (problems.length > 0) {
-    throw new RuleViolation(
-      problems.length === 1 ? `--tag: ${problems[0]?.message}` : '--tag: the resource tags break the limits',
-      {
-        rule: 'a repository has at most 50 resource tags; keys have 1–128 characters, values at most 256; keys do not start with aws:',
-        fix: 'shorten or remove the tags named above',
-        ...(problems.length > 1 ? { problems: problems.map((p) => p.message) } : {}),
-      },
-    );
-  }
-  return tags;
-}
-
-/** Returns the private repository settings from the options, every one checked. */
-async function privateSpec(
-  ctx: CliContext,
-  opts: CreateRepoOptions,
-  tags: ResourceTag[],
-): Promise<Omit<import('../../ecr/repositories.js').RepositorySpec, 'name'>> {
-  let mutability = opts.tagMutability;
-  if (opts.immutable) {
-    if (mutability !== undefined && mutability !== 'IMMUTABLE') {
-      throw new UsageError(`--immutable contradicts --tag-mutability ${mutability}`, { fix: 'give one of them' });
-    }
-    mutability = 'IMMUTABLE';
-  }
-  const exclusions = opts.mutabilityExclusion ?? [];
-  const withExclusion = mutability?.endsWith('_WITH_EXCLUSION') === true;
-  if (exclusions.length > 0 && !withExclusion) {
-    throw new UsageError('--mutability-exclusion needs an *_WITH_EXCLUSION tag mutability', {
-      value: exclusions.join(' '),
-      fix:
-        mutability === 'MUTABLE'
-          ? 'use --tag-mutability MUTABLE_WITH_EXCLUSION (the patterns name the tags that become immutable)'
-          : 'use --tag-mutability IMMUTABLE_WITH_EXCLUSION (the patterns name the tags that stay mutable)',
-    });
-  }
-  if (withExclusion) {
-    const { validateMutabilityExclusionFilters } = await import('../../policy/naming.js');
-    const problems = validateMutabilityExclusionFilters(exclusions);
-    if (problems.length > 0) {
-      throw new RuleViolation(
-        `--mutability-exclusion: ${problems.length === 1 ? problems[0]?.message : 'the exclusion filters break the rules'}`,
-        {
-          rule: `${mutability} takes 1–5 --mutability-exclusion patterns of letters, digits, '.', '_', '-' and '*' (1–128 characters each)`,
-          fix:
-            exclusions.length === 0
-              ? `add e.g. --mutability-exclusion "dev-*"`
-              : 'fix or remove the patterns named above',
-          ...(problems.length > 1 ? { problems: problems.map((p) => p.message) } : {}),
-        },
-      );
-    }
-  }
-  if (opts.kmsKey !== undefined && opts.encryption === 'AES256') {
-    throw new UsageError('--kms-key works with --encryption KMS, not AES256', {
-      fix: 'use --encryption KMS --kms-key ARN, or drop --kms-key',
-    });
-  }
-  const encryption = opts.encryption ?? (opts.kmsKey !== undefined ? 'KMS' : undefined);
-
-  const spec: Omit<import('../../ecr/repositories.js').RepositorySpec, 'name'> = {};
-  if (mutability) spec.tagMutability = mutability;
-  if (withExclusion) spec.mutabilityExclusions = exclusions;
-  if (opts.scanOnPush !== undefined) spec.scanOnPush = opts.scanOnPush;
-  if (encryption) spec.encryption = { type: encryption, ...(opts.kmsKey ? { kmsKey: opts.kmsKey } : {}) };
-  if (tags.length > 0) spec.tags = tags;
-  if (opts.lifecycle !== undefined) spec.lifecyclePolicy = await lifecyclePolicyText(ctx, opts.lifecycle);
-  if (opts.policy !== undefined) spec.policy = await repositoryPolicyText(ctx, opts.policy);
-  return spec;
 }
 
 /** Returns the catalog data of --public from the options and files, every limit checked. */

@@ -22,42 +22,12 @@ export function defineDeleteRepo(program: Command, host: CommandHost): void {
     });
 }
 
+/** Deletes the repository and prints its URI. */
 async function runDeleteRepo(ctx: CliContext, name: string, force: boolean): Promise<void> {
-  const { settingsFromContext, requireRegion } = await import('../../ecr/aws-config.js');
-  const { EcrctlError, NotFoundError } = await import('../../errors.js');
-  const repos = await import('../../ecr/repositories.js');
-  const { countImages } = await import('../../ecr/images.js');
-  const settings = settingsFromContext(ctx);
-  const conn = await repos.connectEcr(settings, {
-    region: requireRegion(settings),
-    ...(ctx.globals.registryId ? { registryId: ctx.globals.registryId } : {}),
+  const { deleteRepository } = await import('../../ops/delete-repo.js');
+  const result = await deleteRepository(ctx, { name, force });
+  render(ctx, result, {
+    text: (d) => d.uri,
+    env: (d) => ({ REPOSITORY_NAME: d.name, REPOSITORY_URI: d.uri, IMAGES_DELETED: String(d.imagesDeleted) }),
   });
-  const info = await repos.describeRepository(conn, name);
-  if (!info) {
-    throw new NotFoundError(
-      `repository ${name} does not exist in ${conn.region}${conn.registryId ? ` (registry ${conn.registryId})` : ''}`,
-      {
-        value: name,
-        fix: '`ecrctl repos` lists the repositories; check --region and --registry-id',
-      },
-    );
-  }
-  const images = await countImages(conn, name);
-  if (images > 0 && !force) {
-    throw new EcrctlError(`repository ${name} holds ${images} image${images === 1 ? '' : 's'}; not deleted`, {
-      rule: 'a repository with images is deleted only with --force',
-      value: name,
-      fix: `run \`ecrctl delete-repo ${name} --force\` to delete it with its ${images} image${images === 1 ? '' : 's'}`,
-    });
-  }
-  await repos.deleteRepository(conn, name, force);
-  ctx.log.info(`deleted repository ${name}${images > 0 ? ` and its ${images} image${images === 1 ? '' : 's'}` : ''}`);
-  render(
-    ctx,
-    { name, uri: info.uri, imagesDeleted: images },
-    {
-      text: (d) => d.uri,
-      env: (d) => ({ REPOSITORY_NAME: d.name, REPOSITORY_URI: d.uri, IMAGES_DELETED: String(d.imagesDeleted) }),
-    },
-  );
 }

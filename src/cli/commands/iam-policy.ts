@@ -36,33 +36,13 @@ export function defineIamPolicy(program: Command, host: CommandHost): void {
     .action(
       async (groups: string[], opts: { repo?: string[]; account?: string; createRepo?: boolean }, cmd: Command) => {
         const ctx = host.context(cmd);
-        const { identityPolicy, VERB_GROUPS, GROUP_VERBS } = await import('../../policy/iam.js');
-        const { RuleViolation } = await import('../../errors.js');
-        const problems: string[] = [];
-        for (const g of groups) {
-          if (!(VERB_GROUPS as readonly string[]).includes(g))
-            problems.push(`"${g}" is not a verb group: use ${VERB_GROUPS.join(', ')}`);
-        }
-        const account = opts.account ?? ctx.globals.registryId;
-        if (account !== undefined && account !== '*' && !/^[0-9]{12}$/.test(account))
-          problems.push(`--account ${account}: an account id is 12 digits`);
-        for (const r of opts.repo ?? []) {
-          if (!/^[a-z0-9*?][a-z0-9._/*?-]*$/.test(r))
-            problems.push(
-              `--repo ${r}: a repository pattern uses lowercase letters, digits, . _ - / and the wildcards * ?`,
-            );
-        }
-        if (opts.createRepo && !groups.includes('push')) problems.push('--create-repo goes with the push group');
-        if (problems.length > 0) throw new RuleViolation('cannot build the IAM policy', { problems });
-        const chosen = VERB_GROUPS.filter((g) => groups.includes(g));
-        const doc = identityPolicy({
-          groups: chosen,
-          ...(opts.repo ? { repos: opts.repo } : {}),
-          ...(ctx.globals.region ? { region: ctx.globals.region } : {}),
-          ...(account ? { account } : {}),
-          ...(opts.createRepo ? { createRepo: true } : {}),
+        const { iamPolicy } = await import('../../ops/iam-policy.js');
+        const { document: doc } = await iamPolicy(ctx, {
+          groups,
+          repos: opts.repo,
+          account: opts.account,
+          createRepo: opts.createRepo,
         });
-        for (const g of chosen) ctx.log.info(`${g}: ${GROUP_VERBS[g]}`);
         render(ctx, doc, { text: (d) => JSON.stringify(d, null, 2), env: (d) => ({ IAM_POLICY: JSON.stringify(d) }) });
       },
     );

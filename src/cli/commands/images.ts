@@ -52,54 +52,37 @@ async function runImages(ctx: CliContext, repository: string, opts: ImagesOption
       fix: 'give one of them, or neither for all images',
     });
   }
-  const images = await import('../../ecr/images.js');
-  const since = opts.since !== undefined ? images.parseSince(opts.since, new Date()) : undefined;
-  const { settingsFromContext, requireRegion } = await import('../../ecr/aws-config.js');
-  const { connectEcr } = await import('../../ecr/repositories.js');
-  const settings = settingsFromContext(ctx);
-  const conn = await connectEcr(settings, {
-    region: requireRegion(settings),
-    ...(ctx.globals.registryId ? { registryId: ctx.globals.registryId } : {}),
-  });
-  const all = await images.listImages(
-    conn,
+  const [{ parseSince }, { listImages }] = await Promise.all([
+    import('../../ecr/images.js'),
+    import('../../ops/images.js'),
+  ]);
+  const since = opts.since !== undefined ? parseSince(opts.since, new Date()) : undefined;
+  const result = await listImages(ctx, {
     repository,
-    opts.tagged ? { tagStatus: 'TAGGED' } : opts.untagged ? { tagStatus: 'UNTAGGED' } : {},
-  );
-  const shown = images.sortImages(
-    images.filterImages(all, {
-      ...(opts.tagged ? { tagged: true } : {}),
-      ...(opts.untagged ? { untagged: true } : {}),
-      ...(since ? { since } : {}),
-    }),
-    opts.sort,
-  );
-  if (shown.length === 0)
-    ctx.log.info(all.length === 0 ? `repository ${repository} has no images` : 'no image matches the filters');
+    filter: opts.tagged ? 'tagged' : opts.untagged ? 'untagged' : undefined,
+    since,
+    sort: opts.sort,
+  });
   const day = (d: Date | undefined) => (d ? d.toISOString().replace(/\.\d{3}Z$/, 'Z') : '-');
-  render(
-    ctx,
-    { repository, images: shown },
-    {
-      text: (d) =>
-        d.images.length === 0
-          ? ''
-          : table(
-              ['DIGEST', 'TAGS', 'SIZE', 'PUSHED', 'LAST PULL', 'SCAN', 'STATUS'],
-              d.images.map((i) => [
-                i.digest.slice(0, 19),
-                i.tags.length > 0 ? i.tags.join(',') : '<untagged>',
-                formatBytes(i.sizeBytes),
-                day(i.pushedAt),
-                day(i.lastPulledAt),
-                i.scanStatus ?? '-',
-                i.status === 'ARCHIVED' ? `ARCHIVED ${day(i.lastArchivedAt)}` : (i.status ?? 'ACTIVE'),
-              ]),
-            ),
-      env: (d) => ({
-        IMAGE_COUNT: String(d.images.length),
-        ...(d.images[0] ? { LATEST_DIGEST: d.images[0].digest, LATEST_TAGS: d.images[0].tags.join(',') } : {}),
-      }),
-    },
-  );
+  render(ctx, result, {
+    text: (d) =>
+      d.images.length === 0
+        ? ''
+        : table(
+            ['DIGEST', 'TAGS', 'SIZE', 'PUSHED', 'LAST PULL', 'SCAN', 'STATUS'],
+            d.images.map((i) => [
+              i.digest.slice(0, 19),
+              i.tags.length > 0 ? i.tags.join(',') : '<untagged>',
+              formatBytes(i.sizeBytes),
+              day(i.pushedAt),
+              day(i.lastPulledAt),
+              i.scanStatus ?? '-',
+              i.status === 'ARCHIVED' ? `ARCHIVED ${day(i.lastArchivedAt)}` : (i.status ?? 'ACTIVE'),
+            ]),
+          ),
+    env: (d) => ({
+      IMAGE_COUNT: String(d.images.length),
+      ...(d.images[0] ? { LATEST_DIGEST: d.images[0].digest, LATEST_TAGS: d.images[0].tags.join(',') } : {}),
+    }),
+  });
 }

@@ -28,23 +28,11 @@ export function defineLogout(program: Command, host: CommandHost): void {
     )
     .action(async (registries: string[], opts: LogoutOptions, cmd: Command) => {
       const ctx = host.context(cmd);
-      const [login, dockerConfig] = await Promise.all([
-        import('../../ecr/login.js'),
-        import('../../ecr/docker-config.js'),
-      ]);
-      const useAuthFile = opts.authfile !== undefined || opts.podman === true || Boolean(ctx.env.REGISTRY_AUTH_FILE);
-      const file = useAuthFile
-        ? dockerConfig.containersAuthPath(ctx.env, opts.authfile)
-        : dockerConfig.dockerConfigPath(ctx.env, opts.dockerConfig);
-      const removed = login.removeLoginEntries(file, registries);
-      if (removed.length === 0) ctx.log.info(`nothing of ecrctl's to remove in ${file}`);
-      render(
-        ctx,
-        { file, removed },
-        {
-          text: (r) => r.removed.map((e) => `Removed ${e.registry} (${e.kind}) from ${r.file}`).join('\n'),
-          env: (r) => ({ CONFIG_FILE: r.file, REMOVED: r.removed.map((e) => e.registry).join(',') }),
-        },
-      );
+      const { logout } = await import('../../ops/login.js');
+      const result = await logout(ctx, { registries, ...opts });
+      render(ctx, result, {
+        text: (r) => r.removed.map((e) => `Removed ${e.registry} (${e.kind}) from ${r.file}`).join('\n'),
+        env: (r) => ({ CONFIG_FILE: r.file, REMOVED: r.removed.map((e) => e.registry).join(',') }),
+      });
     });
 }

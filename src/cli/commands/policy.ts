@@ -105,13 +105,10 @@ export function definePolicy(program: Command, host: CommandHost): void {
     .action(async (file: string, opts: { registry?: boolean }, cmd: Command) => {
       const ctx = host.context(cmd);
       const scope: Scope = opts.registry ? 'registry' : 'repository';
-      const { text } = await readPolicy(ctx, file, scope);
-      ctx.log.info(`${file}: a valid ${scope} policy`);
-      render(
-        ctx,
-        { file, scope, valid: true, characters: text.length },
-        { env: (d) => ({ POLICY_VALID: String(d.valid) }) },
-      );
+      const text = await readPolicyFile(ctx, file);
+      const { validatePolicy } = await import('../../ops/policy.js');
+      const result = await validatePolicy(ctx, { text, source: file, scope });
+      render(ctx, { file, ...result }, { env: (d) => ({ POLICY_VALID: String(d.valid) }) });
     });
 
   policy
@@ -154,37 +151,18 @@ export function definePolicy(program: Command, host: CommandHost): void {
     });
 }
 
-/** Reads a policy file (or stdin) and validates it; throws RuleViolation (exit 3) with every problem. */
-async function readPolicy(ctx: CliContext, file: string, scope: Scope): Promise<{ text: string }> {
-  const { UsageError, RuleViolation } = await import('../../errors.js');
-  const { validateResourcePolicy, formatPolicyProblem } = await import('../../policy/iam.js');
-  let text: string;
-  if (file === '-') text = await ctx.readStdin();
-  else {
-    try {
-      text = await readFile(path.resolve(ctx.cwd, file), 'utf8');
-    } catch (err) {
-      throw new UsageError(`cannot read the policy file ${file}: ${(err as Error).message}`, {
-        value: file,
-        fix: 'check the path',
-      });
-    }
+/** Returns the text of a policy file, or of standard input for `-`. */
+async function readPolicyFile(ctx: CliContext, file: string): Promise<string> {
+  if (file === '-') return ctx.readStdin();
+  try {
+    return await readFile(path.resolve(ctx.cwd, file), 'utf8');
+  } catch (err) {
+    const { UsageError } = await import('../../errors.js');
+    throw new UsageError(`cannot read the policy file ${file}: ${(err as Error).message}`, {
+      value: file,
+      fix: 'check the path',
+    });
   }
-  const { problems } = validateResourcePolicy(text, scope);
-  if (problems.length > 0) {
-    throw new RuleViolation(
-      `${file === '-' ? 'the policy on standard input' : file} is not a valid ${scope} policy (${problems.length} problem${problems.length === 1 ? '' : 's'})`,
-      {
-        problems: problems.map(formatPolicyProblem),
-        fix: 'correct every problem listed, then run again; `ecrctl policy template` prints working examples',
-      },
-    );
-  }
-  return { text };
-}
-
-async function connect(ctx: CliContext) {
-  return (await import('../ecr-ref.js')).ecrConnection(ctx);
 }
 
 /** Returns the policy text pretty-printed when it is JSON (as stored otherwise). */
@@ -204,23 +182,14 @@ function parsed(text: string): unknown {
   }
 }
 
+/** Returns the op's target: the repository, or nothing for the registry policy. */
+function target(scope: Scope, repo?: string): { repository?: string } {
+  return scope === 'repository' ? { repository: repo as string } : {};
+}
+
 async function runGet(ctx: CliContext, scope: Scope, repo?: string): Promise<void> {
-  const ecr = await import('../../ecr/policies.js');
-  const conn = await connect(ctx);
-  const stored =
-    scope === 'repository'
-      ? await ecr.getRepositoryPolicyText(conn, repo as string)
-      : await ecr.getRegistryPolicyText(conn);
-  if (!stored) {
-    throw ecr.noPolicy(
-      scope === 'repository'
-        ? `repository ${repo}`
-        : `the registry${conn.registryId ? ` ${conn.registryId}` : ''} in ${conn.region}`,
-      scope === 'repository'
-        ? `set one with \`ecrctl policy set ${repo} FILE\` (\`ecrctl policy template\` prints examples)`
-        : 'set one with `ecrctl policy registry set FILE` (`ecrctl policy template replication` prints an example)',
-    );
-  }
+  const { getPolicy } = await import('../../ops/policy.js');
+  const stored = await getPolicy(ctx, target(scope, repo));
   render(
     ctx,
     { ...(repo ? { repository: repo } : {}), registryId: stored.registryId, policy: parsed(stored.text) },
@@ -229,29 +198,15 @@ async function runGet(ctx: CliContext, scope: Scope, repo?: string): Promise<voi
 }
 
 async function runSet(ctx: CliContext, scope: Scope, file: string, repo?: string): Promise<void> {
-  const { text } = await readPolicy(ctx, file, scope);
-  const ecr = await import('../../ecr/policies.js');
-  const conn = await connect(ctx);
-  const stored =
-    scope === 'repository'
-      ? await ecr.putRepositoryPolicy(conn, repo as string, text)
-      : await ecr.putRegistryPolicy(conn, text);
-  ctx.log.info(
-    scope === 'repository'
-      ? `set the repository policy of ${repo}`
-      : `set the registry policy of ${stored.registryId || 'the registry'}`,
-  );
+  const text = await readPolicyFile(ctx, file);
+  const { setPolicy } = await import('../../ops/policy.js');
+  const stored = await setPolicy(ctx, { ...target(scope, repo), text, source: file });
   render(ctx, { ...(repo ? { repository: repo } : {}), registryId: stored.registryId, status: 'set' }, {});
 }
 
 async function runDelete(ctx: CliContext, scope: Scope, repo?: string): Promise<void> {
-  const ecr = await import('../../ecr/policies.js');
-  const conn = await connect(ctx);
-  const stored =
-    scope === 'repository'
-      ? await ecr.deleteRepositoryPolicy(conn, repo as string)
-      : await ecr.deleteRegistryPolicy(conn);
-  ctx.log.info(scope === 'repository' ? `deleted the repository policy of ${repo}` : 'deleted the registry policy');
+  const { deletePolicy } = await import('../../ops/policy.js');
+  const stored = await deletePolicy(ctx, target(scope, repo));
   render(
     ctx,
     {
@@ -269,11 +224,8 @@ async function runTemplate(
   name: string | undefined,
   opts: { account?: string[]; role?: string[]; prefix?: string },
 ): Promise<void> {
-  const { POLICY_TEMPLATES, findTemplate, validateResourcePolicy, formatPolicyProblem } = await import(
-    '../../policy/iam.js'
-  );
-  const { UsageError, RuleViolation } = await import('../../errors.js');
   if (name === undefined) {
+    const { POLICY_TEMPLATES } = await import('../../policy/iam.js');
     render(
       ctx,
       {
@@ -288,49 +240,10 @@ async function runTemplate(
     );
     return;
   }
-  const template = findTemplate(name);
-  if (!template) {
-    throw new UsageError(`unknown policy template "${name}"`, {
-      value: name,
-      fix: `use one of ${POLICY_TEMPLATES.map((t) => t.name).join(', ')}`,
-    });
-  }
-  const accounts = opts.account ?? [];
-  const roles = opts.role ?? [];
-  const problems: string[] = [];
-  for (const a of accounts) if (!/^[0-9]{12}$/.test(a)) problems.push(`--account ${a}: an account id is 12 digits`);
-  for (const r of roles) {
-    if (!/^arn:aws[a-z-]*:iam::[0-9]{12}:role\/.+$/.test(r))
-      problems.push(`--role ${r}: a role ARN looks like arn:aws:iam::123456789012:role/NAME`);
-  }
-  const needsAccounts = /--account/.test(template.needs.split(';')[0] ?? '');
-  const needsRoles = /--role/.test(template.needs.split(';')[0] ?? '');
-  if (needsAccounts && accounts.length === 0) problems.push(`template ${name} needs --account ID (at least one)`);
-  if (needsRoles && roles.length === 0) problems.push(`template ${name} needs --role ARN (at least one)`);
-  if (problems.length > 0) {
-    throw new RuleViolation(`cannot fill template ${name}`, { problems, fix: `give ${template.needs}` });
-  }
-  const doc = template.build({
-    accounts,
-    roles,
-    ...(ctx.globals.region ? { region: ctx.globals.region } : {}),
-    ...(opts.prefix ? { prefix: opts.prefix } : {}),
-    ...(ctx.globals.registryId ? { registryAccount: ctx.globals.registryId } : {}),
-  });
-  const text = JSON.stringify(doc, null, 2);
-  // A template that fails our own validator would be a bug: say so rather than print it.
-  const check = validateResourcePolicy(text, template.scope);
-  if (check.problems.length > 0)
-    throw new RuleViolation(`template ${name} produced an invalid policy`, {
-      problems: check.problems.map(formatPolicyProblem),
-    });
-  ctx.log.info(
-    template.scope === 'repository'
-      ? `a repository policy: set it with \`ecrctl policy set REPO FILE\` (or pipe it into \`ecrctl policy set REPO -\`)`
-      : 'a registry policy: set it with `ecrctl policy registry set FILE`',
-  );
-  render(ctx, doc, {
-    text: () => text,
-    env: () => ({ POLICY_TEXT: JSON.stringify(doc), POLICY_SCOPE: template.scope }),
+  const { policyTemplate } = await import('../../ops/policy.js');
+  const filled = await policyTemplate(ctx, { name, accounts: opts.account, roles: opts.role, prefix: opts.prefix });
+  render(ctx, filled.document, {
+    text: () => filled.text,
+    env: () => ({ POLICY_TEXT: JSON.stringify(filled.document), POLICY_SCOPE: filled.scope }),
   });
 }

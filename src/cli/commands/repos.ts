@@ -5,19 +5,6 @@ import { type CommandHost, examples } from '../command-kit.js';
 import type { CliContext } from '../context.js';
 import { render, table } from '../output.js';
 
-/** One row of `repos`. */
-interface RepositoryRow {
-  name: string;
-  uri: string;
-  tagMutability: string;
-  mutabilityExclusions: string[];
-  scanOnPush: boolean;
-  encryption: string;
-  kmsKey?: string;
-  createdAt?: Date;
-  imageCount?: number;
-}
-
 /** Declares `ecrctl repos`. */
 export function defineRepos(program: Command, host: CommandHost): void {
   program
@@ -39,60 +26,28 @@ export function defineRepos(program: Command, host: CommandHost): void {
 }
 
 async function runRepos(ctx: CliContext, pattern: string | undefined, count: boolean): Promise<void> {
-  const repos = await import('../../ecr/repositories.js');
-  const conn = await (await import('../ecr-ref.js')).ecrConnection(ctx);
-  const match = pattern ? repos.globToRegExp(pattern) : undefined;
-  const found = (await repos.listRepositories(conn)).filter((r) => !match || match.test(r.name));
-  found.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  let counts: Map<string, number> | undefined;
-  if (count && found.length > 0) {
-    const { countImagesOf } = await import('../../ecr/images.js');
-    counts = await countImagesOf(
-      conn,
-      found.map((r) => r.name),
-    );
-  }
-  const rows: RepositoryRow[] = found.map((r) => {
-    const row: RepositoryRow = {
-      name: r.name,
-      uri: r.uri,
-      tagMutability: r.tagMutability,
-      mutabilityExclusions: r.mutabilityExclusions,
-      scanOnPush: r.scanOnPush,
-      encryption: r.encryption.type,
-    };
-    if (r.encryption.kmsKey) row.kmsKey = r.encryption.kmsKey;
-    if (r.createdAt) row.createdAt = r.createdAt;
-    const n = counts?.get(r.name);
-    if (n !== undefined) row.imageCount = n;
-    return row;
+  const { listRepositories } = await import('../../ops/repos.js');
+  const result = await listRepositories(ctx, { pattern, count });
+  render(ctx, result, {
+    text: (d) =>
+      d.repositories.length === 0
+        ? ''
+        : table(
+            ['NAME', 'URI', 'TAG MUTABILITY', 'SCAN ON PUSH', 'ENCRYPTION', ...(count ? ['IMAGES'] : [])],
+            d.repositories.map((r) => [
+              r.name,
+              r.uri,
+              r.mutabilityExclusions.length > 0
+                ? `${r.tagMutability} (${r.mutabilityExclusions.join(',')})`
+                : r.tagMutability,
+              r.scanOnPush ? 'yes' : 'no',
+              r.encryption,
+              ...(count ? [String(r.imageCount ?? '')] : []),
+            ]),
+          ),
+    env: (d) => ({
+      REPOSITORY_COUNT: String(d.repositories.length),
+      REPOSITORY_NAMES: d.repositories.map((r) => r.name).join(' '),
+    }),
   });
-  if (rows.length === 0)
-    ctx.log.info(pattern ? `no repository matches '${pattern}'` : 'the registry has no repositories');
-  render(
-    ctx,
-    { repositories: rows },
-    {
-      text: (d) =>
-        d.repositories.length === 0
-          ? ''
-          : table(
-              ['NAME', 'URI', 'TAG MUTABILITY', 'SCAN ON PUSH', 'ENCRYPTION', ...(count ? ['IMAGES'] : [])],
-              d.repositories.map((r) => [
-                r.name,
-                r.uri,
-                r.mutabilityExclusions.length > 0
-                  ? `${r.tagMutability} (${r.mutabilityExclusions.join(',')})`
-                  : r.tagMutability,
-                r.scanOnPush ? 'yes' : 'no',
-                r.encryption,
-                ...(count ? [String(r.imageCount ?? '')] : []),
-              ]),
-            ),
-      env: (d) => ({
-        REPOSITORY_COUNT: String(d.repositories.length),
-        REPOSITORY_NAMES: d.repositories.map((r) => r.name).join(' '),
-      }),
-    },
-  );
 }

@@ -1,13 +1,14 @@
+// `ecrctl signing`: managed signing rules (config get / set / delete) and the signing status of
+// an image; the work is in src/ops/signing.ts, this file declares the commands and renders.
 import type { Command } from 'commander';
-import { EcrctlError, NotFoundError, RuleViolation, UsageError } from '../../errors.js';
+import { UsageError } from '../../errors.js';
 import { type CommandHost, collect, examples } from '../command-kit.js';
 import type { CliContext } from '../context.js';
 import { render, table } from '../output.js';
 import { readInputFile } from '../inputs.js';
 
-type EcrConnection = import('../../ecr/repositories.js').EcrConnection;
-type SigningRule = import('../../ecr/signing.js').SigningRule;
-type ImageSigningStatus = import('../../ecr/signing.js').ImageSigningStatus;
+type SigningRule = import('../../ops/signing.js').SigningRule;
+type SigningRules = import('../../ops/signing.js').SigningRules;
 
 /** Declares `ecrctl signing`. */
 export function defineSigning(program: Command, host: CommandHost): void {
@@ -38,10 +39,8 @@ export function defineSigning(program: Command, host: CommandHost): void {
     )
     .action(async (_opts: unknown, cmd: Command) => {
       const ctx = host.context(cmd);
-      const conn = await connect(ctx);
-      const { getSigningConfiguration } = await import('../../ecr/signing.js');
-      const cfg = await getSigningConfiguration(conn);
-      renderRules(ctx, cfg?.rules ?? [], cfg !== undefined);
+      const { getSigningRules } = await import('../../ops/signing.js');
+      renderRules(ctx, await getSigningRules(ctx));
     });
   config
     .command('set')
@@ -74,7 +73,8 @@ export function defineSigning(program: Command, host: CommandHost): void {
             fix: 'put every rule in the file',
           });
         }
-        rules = await readRulesFile(ctx, file);
+        const { parseSigningRules } = await import('../../ops/signing.js');
+        rules = parseSigningRules(await readInputFile(ctx, file, 'signing rules'), file);
       } else {
         if (opts.signingProfileArn === undefined) {
           throw new UsageError('signing config set needs FILE or --signing-profile-arn', {
@@ -86,24 +86,8 @@ export function defineSigning(program: Command, host: CommandHost): void {
           rule.repositoryFilters = opts.filter.map((filter) => ({ filter, filterType: 'WILDCARD_MATCH' }));
         rules = [rule];
       }
-      const { checkSigningRules, putSigningConfiguration } = await import('../../ecr/signing.js');
-      const problems = checkSigningRules(rules);
-      if (problems.length > 0) {
-        throw new RuleViolation(
-          problems.length === 1
-            ? `the signing configuration breaks a rule: ${problems[0]}`
-            : `the signing configuration breaks ${problems.length} rules; nothing was changed`,
-          {
-            rule: 'at most 10 rules; each names an AWS Signer signing profile ARN and 1–100 WILDCARD_MATCH filters (1–256 characters) or none',
-            fix: 'fix the problems listed; `ecrctl signing config get` shows the current rules',
-            ...(problems.length > 1 ? { problems } : {}),
-          },
-        );
-      }
-      const conn = await connect(ctx);
-      const stored = await putSigningConfiguration(conn, rules);
-      ctx.log.info(`signing configuration saved: ${stored.length} rule${stored.length === 1 ? '' : 's'}`);
-      renderRules(ctx, stored, true);
+      const { setSigningRules } = await import('../../ops/signing.js');
+      renderRules(ctx, await setSigningRules(ctx, { rules }));
     });
   config
     .command('delete')
@@ -111,15 +95,9 @@ export function defineSigning(program: Command, host: CommandHost): void {
     .addHelpText('after', examples('ecrctl signing config delete'))
     .action(async (_opts: unknown, cmd: Command) => {
       const ctx = host.context(cmd);
-      const conn = await connect(ctx);
-      const { deleteSigningConfiguration } = await import('../../ecr/signing.js');
-      const removed = await deleteSigningConfiguration(conn);
-      if (removed === undefined)
-        throw new NotFoundError('the registry has no signing configuration', {
-          fix: 'see `ecrctl signing config get`',
-        });
-      ctx.log.info(`signing configuration deleted (${removed.length} rule${removed.length === 1 ? '' : 's'})`);
-      renderRules(ctx, [], false);
+      const { deleteSigningRules } = await import('../../ops/signing.js');
+      await deleteSigningRules(ctx);
+      renderRules(ctx, { configured: false, rules: [] });
     });
 
   signing
@@ -142,143 +120,42 @@ export function defineSigning(program: Command, host: CommandHost): void {
     });
 }
 
-async function connect(ctx: CliContext, where: { region?: string; registryId?: string } = {}): Promise<EcrConnection> {
-  return (await import('../ecr-ref.js')).ecrConnection(ctx, where);
-}
-
-function renderRules(ctx: CliContext, rules: SigningRule[], configured: boolean): void {
-  render(
-    ctx,
-    { configured, rules },
-    {
-      text: (d) =>
-        d.rules.length === 0
-          ? 'no signing rules'
-          : d.rules
-              .map(
-                (r, i) =>
-                  `rule ${i + 1}: ${r.signingProfileArn}; repositories: ${r.repositoryFilters?.length ? r.repositoryFilters.map((f) => f.filter).join(', ') : 'all'}`,
-              )
-              .join('\n'),
-      env: (d) => ({ SIGNING_RULES: String(d.rules.length) }),
-    },
-  );
-}
-
-async function readRulesFile(ctx: CliContext, file: string): Promise<SigningRule[]> {
-  const text = await readInputFile(ctx, file, 'signing rules');
-  const example =
-    'write {"rules":[{"signingProfileArn":"arn:aws:signer:…:/signing-profiles/NAME","repositoryFilters":[{"filter":"prod/*","filterType":"WILDCARD_MATCH"}]}]}';
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (err) {
-    throw new RuleViolation(`${file} is not valid JSON: ${(err as Error).message}`, { value: file, fix: example });
-  }
-  const holder = (doc as { signingConfiguration?: unknown })?.signingConfiguration ?? doc;
-  const rules = (holder as { rules?: unknown })?.rules;
-  if (!Array.isArray(rules) || rules.some((r) => r === null || typeof r !== 'object')) {
-    throw new RuleViolation(`${file} has no "rules" list of objects`, { value: file, fix: example });
-  }
-  return rules as SigningRule[];
-}
-
-interface ImageRow {
-  digest: string;
-  kind: 'index' | 'image';
-  platform?: string;
-  statuses: ImageSigningStatus[];
-}
-
-/** Returns the overall status: FAILED, IN_PROGRESS, COMPLETE (every platform image signed), PARTIAL or NONE. */
-function overall(rows: readonly ImageRow[]): string {
-  const all = rows.flatMap((r) => r.statuses);
-  if (all.length === 0) return 'NONE';
-  if (all.some((s) => s.status === 'FAILED')) return 'FAILED';
-  if (all.some((s) => s.status !== 'COMPLETE')) return 'IN_PROGRESS';
-  const images = rows.filter((r) => r.kind === 'image');
-  return images.every((r) => r.statuses.some((s) => s.status === 'COMPLETE')) ? 'COMPLETE' : 'PARTIAL';
+function renderRules(ctx: CliContext, data: SigningRules): void {
+  render(ctx, data, {
+    text: (d) =>
+      d.rules.length === 0
+        ? 'no signing rules'
+        : d.rules
+            .map(
+              (r, i) =>
+                `rule ${i + 1}: ${r.signingProfileArn}; repositories: ${r.repositoryFilters?.length ? r.repositoryFilters.map((f) => f.filter).join(', ') : 'all'}`,
+            )
+            .join('\n'),
+    env: (d) => ({ SIGNING_RULES: String(d.rules.length) }),
+  });
 }
 
 async function runStatus(ctx: CliContext, text: string, opts: { requireSigned?: boolean }): Promise<void> {
-  const { parseReference } = await import('../../oci/reference.js');
-  const { parseEcrHost } = await import('../../ecr/hosts.js');
-  const r = parseReference(text);
-  const ecr = r.registry ? parseEcrHost(r.registry) : undefined;
-  if (ecr?.kind === 'public')
-    throw new UsageError('ECR Public images are not signed by managed signing', {
-      value: text,
-      fix: 'name a private ECR image',
-    });
-  const conn = await connect(ctx, ecr?.kind === 'private' ? { region: ecr.region, registryId: ecr.registryId } : {});
-  const { describeImageSigningStatus } = await import('../../ecr/signing.js');
-  const { getEcrManifest } = await import('../../ecr/retag.js');
-  const { isIndexMediaType } = await import('../../oci/media-types.js');
-  const { formatPlatform } = await import('../../oci/copy.js');
-  const image = r.digest ? { digest: r.digest } : { tag: r.tag ?? 'latest' };
-  const top = await getEcrManifest(conn, r.repository, image);
-  const rows: ImageRow[] = [];
-  const isIndex = isIndexMediaType(top.mediaType);
-  rows.push({
-    digest: top.digest,
-    kind: isIndex ? 'index' : 'image',
-    statuses: (await describeImageSigningStatus(conn, r.repository, { digest: top.digest })).statuses,
+  const { signingStatus, signingStatusError } = await import('../../ops/signing.js');
+  const result = await signingStatus(ctx, { image: text });
+  render(ctx, result, {
+    text: (d) =>
+      table(
+        ['IMAGE', 'DIGEST', 'SIGNING PROFILE', 'STATUS', 'FAILURE'],
+        d.images.flatMap((row) => {
+          const name = row.kind === 'index' ? 'index' : (row.platform ?? 'image');
+          if (row.statuses.length === 0) return [[name, row.digest, '-', 'NOT SIGNED', '']];
+          return row.statuses.map((s) => [
+            name,
+            row.digest,
+            s.signingProfileArn,
+            s.status,
+            [s.failureCode, s.failureReason].filter(Boolean).join(': '),
+          ]);
+        }),
+      ),
+    env: (d) => ({ IMAGE_DIGEST: d.digest, SIGNING_STATUS: d.status }),
   });
-  if (isIndex) {
-    const doc = JSON.parse(top.manifest) as {
-      manifests?: { digest: string; platform?: { os: string; architecture: string; variant?: string } }[];
-    };
-    const children = await Promise.all(
-      (doc.manifests ?? []).map(async (d) => ({
-        digest: d.digest,
-        kind: 'image' as const,
-        ...(d.platform ? { platform: formatPlatform(d.platform) } : {}),
-        statuses: (await describeImageSigningStatus(conn, r.repository, { digest: d.digest })).statuses,
-      })),
-    );
-    rows.push(...children);
-  }
-  const status = overall(rows);
-  render(
-    ctx,
-    { repository: r.repository, digest: top.digest, status, images: rows },
-    {
-      text: (d) =>
-        table(
-          ['IMAGE', 'DIGEST', 'SIGNING PROFILE', 'STATUS', 'FAILURE'],
-          d.images.flatMap((row) => {
-            const name = row.kind === 'index' ? 'index' : (row.platform ?? 'image');
-            if (row.statuses.length === 0) return [[name, row.digest, '-', 'NOT SIGNED', '']];
-            return row.statuses.map((s) => [
-              name,
-              row.digest,
-              s.signingProfileArn,
-              s.status,
-              [s.failureCode, s.failureReason].filter(Boolean).join(': '),
-            ]);
-          }),
-        ),
-      env: (d) => ({ IMAGE_DIGEST: d.digest, SIGNING_STATUS: d.status }),
-    },
-  );
-  if (status === 'FAILED') {
-    const failed = rows.flatMap((row) =>
-      row.statuses
-        .filter((s) => s.status === 'FAILED')
-        .map(
-          (s) => `${row.platform ?? row.digest} (${s.signingProfileArn}${s.failureCode ? `: ${s.failureCode}` : ''})`,
-        ),
-    );
-    throw new EcrctlError(`signing of ${r.repository}@${top.digest} failed for ${failed.join(', ')}`, {
-      fix: 'check the signing profile (it must be active, and ECR must be allowed to use it); push the image again to retry',
-    });
-  }
-  if (opts.requireSigned && status !== 'COMPLETE') {
-    throw new EcrctlError(
-      `${r.repository}@${top.digest} is not signed${status === 'PARTIAL' ? ' for every platform' : ''} (status ${status})`,
-      {
-        fix: 'check `ecrctl signing config get`: a rule must cover the repository when the image is pushed',
-      },
-    );
-  }
+  const failure = signingStatusError(result, opts);
+  if (failure) throw failure;
 }

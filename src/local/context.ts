@@ -1,7 +1,7 @@
 // What every handler of the local endpoint shares: the store, the clock, the default
 // account, the token lifetime, upload sessions and the way to reach a registry's data plane.
 import type { Hash } from 'node:crypto';
-import type { RegistryRecord, RepositoryRecord, Store } from './store.js';
+import type { ImageRecord, RegistryRecord, RepositoryRecord, Store } from './store.js';
 
 /** An open blob upload (data-plane session or InitiateLayerUpload). */
 export interface UploadSession {
@@ -40,7 +40,32 @@ export interface LocalContext {
   log(line: string): void;
   /** Returns the data-plane URL (http://127.0.0.1:PORT) of a registry, starting it on first use. */
   registryEndpoint(registry: RegistryRecord): Promise<string>;
+  /**
+   * What happens after a client's push: putManifest (images.ts) awaits each hook in order
+   * once the manifest and its tag are stored and persisted. The server installs replication
+   * then managed signing (see push-hooks.ts); images.ts knows none of them.
+   */
+  readonly afterPush: readonly AfterPushHook[];
 }
+
+/** A push that has landed: the manifest is stored, the tag set, the state persisted. */
+export interface PushEvent {
+  registry: RegistryRecord;
+  repository: string;
+  /** The stored image (the existing record when the same manifest was pushed again). */
+  image: ImageRecord;
+  /** The tag the push set, if any. */
+  tag: string | undefined;
+  /** False when the manifest was already in the repository. */
+  created: boolean;
+}
+
+/**
+ * Runs after a client's push (never after a write ECR makes itself, such as a replica).
+ * The push has succeeded whatever a hook does: hooks report failures through ctx.log and
+ * the state they record, and must not throw.
+ */
+export type AfterPushHook = (ctx: LocalContext, event: PushEvent) => Promise<void>;
 
 /** One recorded request: the call label (as in `calls`), when it arrived, and its details. */
 export interface LocalRequestRecord {

@@ -3,8 +3,6 @@
 import { createHash } from 'node:crypto';
 import type { LocalContext } from './context.js';
 import { findRepository } from './context.js';
-import { replicateOnPush } from './ecr-api/replication.js';
-import { signOnPush } from './ecr-api/signing.js';
 import { ManifestProblem, parseManifest } from './manifest.js';
 import { tagIsImmutable } from './rules.js';
 import type { ImageRecord, RegistryRecord, RepositoryRecord } from './store.js';
@@ -70,7 +68,7 @@ export interface PutManifestInput {
   expectedDigest?: string;
   /** The API refuses a push that changes nothing; the data plane accepts it. */
   refuseNoop: boolean;
-  /** ECR itself writes this image (replication): it is not replicated onwards. */
+  /** ECR itself writes this image (replication): the afterPush hooks do not run, so it is not replicated onwards. */
   replica?: boolean;
 }
 
@@ -200,9 +198,11 @@ export async function putManifest(ctx: LocalContext, input: PutManifestInput): P
     repo.tags[tag] = { digest, at: now };
   }
   await ctx.store.persist();
-  if (!input.replica) await replicateOnPush(ctx, registry, repository, digest, tag);
-  // Managed signing: a rule covering the repository attaches a signature referrer.
-  if (!input.replica) await signOnPush(ctx, registry, repository, image);
+  // Replication, managed signing, …: whatever the server subscribed (see context.ts).
+  if (!input.replica) {
+    const event = { registry, repository, image, tag, created: !existing };
+    for (const hook of ctx.afterPush) await hook(ctx, event);
+  }
   return { image, created: !existing };
 }
 

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { handleApiRequest } from './api.js';
 import type { LocalContext, LocalFault, LocalRequestRecord, UploadSession } from './context.js';
 import { type AppliedLifecycle, applyLifecyclePolicies } from './ecr-api/lifecycle.js';
+import { defaultAfterPushHooks } from './push-hooks.js';
 import { dataPlaneHandler } from './registry/dataplane.js';
 import { REGISTRY_ID } from './rules.js';
 import { loadSigner } from './signer.js';
@@ -16,6 +17,12 @@ import { type RegistryRecord, registryKey, Store } from './store.js';
 export interface LocalServerOptions {
   /** Control-plane port; 0 = a free port; absent = the port of the last run when free. */
   port?: number;
+  /**
+   * The loopback address every listener binds to and the URLs name (default 127.0.0.1):
+   * an address in 127.0.0.0/8, `::1` or `localhost`. The endpoint checks no real
+   * credentials, so it is never served beyond this machine.
+   */
+  host?: string;
   dataDir: string;
   /** The account id of the default registry (default 123456789012). */
   account?: string;
@@ -36,7 +43,7 @@ export interface LocalServerOptions {
 }
 
 export interface LocalServer {
-  /** http://127.0.0.1:PORT, the ECR and ECR Public API endpoint. */
+  /** http://127.0.0.1:PORT (the host option's address), the ECR and ECR Public API endpoint. */
   readonly url: string;
   readonly account: string;
   /** The data-plane endpoint (http://127.0.0.1:PORT) of one private registry, started on demand. */
@@ -70,6 +77,11 @@ const DEFAULT_ACCOUNT = '123456789012';
 export async function startLocalServer(opts: LocalServerOptions): Promise<LocalServer> {
   const account = opts.account ?? DEFAULT_ACCOUNT;
   if (!REGISTRY_ID.test(account)) throw new Error(`account must be 12 digits, got '${account}'`);
+  const host = opts.host ?? '127.0.0.1';
+  if (!isLoopbackHost(host)) {
+    throw new Error(`host must be a loopback address (127.0.0.0/8, ::1 or localhost), got '${host}'`);
+  }
+  const urlOf = (port: number) => `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   if (opts.advisoriesFile !== undefined) {
     // Refuse a broken advisory file at start rather than failing every scan later.
     const { loadAdvisories } = await import('./scanner.js');
@@ -106,6 +118,7 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
     },
     log,
     registryEndpoint: async (registry) => (await startRegistry(registry)).url,
+    afterPush: defaultAfterPushHooks(),
   };
 
   function startRegistry(registry: RegistryRecord): Promise<{ server: Server; url: string }> {
@@ -120,8 +133,8 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
             log,
           ),
         );
-        const port = await listen(server, registry.port);
-        url = `http://127.0.0.1:${port}`;
+        const port = await listen(server, host, registry.port);
+        url = urlOf(port);
         if (registry.port !== port) {
           await store.mutate(() => {
             registry.port = port;
@@ -138,7 +151,7 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
   const api = createServer(wrap((req, res) => handleApiRequest(ctx, req, res), log));
   let apiPort: number;
   try {
-    apiPort = await listen(api, opts.port ?? store.state.apiPort, opts.port !== undefined && opts.port !== 0);
+    apiPort = await listen(api, host, opts.port ?? store.state.apiPort, opts.port !== undefined && opts.port !== 0);
   } catch (err) {
     await store.close();
     throw err;
@@ -148,7 +161,7 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
       s.apiPort = apiPort;
     });
   }
-  const url = `http://127.0.0.1:${apiPort}`;
+  const url = urlOf(apiPort);
   log(`API listening on ${url}`);
   let closed = false;
 
@@ -193,8 +206,15 @@ function wrap(handler: (req: IncomingMessage, res: ServerResponse) => Promise<vo
   };
 }
 
-/** Listens on 127.0.0.1:port; when that port is taken (and not demanded), on a free one. */
-async function listen(server: Server, port: number | undefined, demanded = false): Promise<number> {
+/** Returns true for the names of this machine's loopback interface: 127.0.0.0/8, ::1, localhost. */
+export function isLoopbackHost(host: string): boolean {
+  if (host === 'localhost' || host === '::1') return true;
+  const m = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host);
+  return m?.slice(1).every((n) => Number(n) <= 255) ?? false;
+}
+
+/** Listens on host:port; when that port is taken (and not demanded), on a free one. */
+async function listen(server: Server, host: string, port: number | undefined, demanded = false): Promise<number> {
   const attempt = (p: number) =>
     new Promise<number>((resolve, reject) => {
       const onError = (err: Error) => {
@@ -207,7 +227,7 @@ async function listen(server: Server, port: number | undefined, demanded = false
       };
       server.once('error', onError);
       server.once('listening', onListening);
-      server.listen(p, '127.0.0.1');
+      server.listen(p, host);
     });
   if (port === undefined || port === 0) return attempt(0);
   try {

@@ -83,9 +83,9 @@ describe('replication configuration', () => {
     ['the source registry', { rules: [{ destinations: [dest('us-east-1')] }] }, /are the source registry/],
     ['a bad account', { rules: [{ destinations: [dest('eu-west-1', '123')] }] }, /'registryId'/],
   ])('refuses %s', async (_what, replicationConfiguration, expected) => {
-    // biome-ignore lint/suspicious/noExplicitAny: deliberately invalid input
     expect(
       await errorOf(
+        // biome-ignore lint/suspicious/noExplicitAny: deliberately invalid input
         ecr.send(new PutReplicationConfigurationCommand({ replicationConfiguration: replicationConfiguration as any })),
       ),
     ).toMatch(new RegExp(`^InvalidParameterException: .*${expected.source}`));

@@ -110,8 +110,8 @@ describe('signing configuration', () => {
       /WILDCARD_MATCH/,
     ],
   ])('refuses %s with InvalidParameterException', async (_what, rules, message) => {
-    // biome-ignore lint/suspicious/noExplicitAny: deliberately malformed input the SDK types forbid
     const err = await errorOf(
+      // biome-ignore lint/suspicious/noExplicitAny: deliberately malformed input the SDK types forbid
       ecr.send(new PutSigningConfigurationCommand({ signingConfiguration: { rules: rules as any } })),
     );
     expect(err.name).toBe('InvalidParameterException');

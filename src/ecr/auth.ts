@@ -13,6 +13,7 @@ import {
   resolveEndpoint,
   type SharedProfiles,
 } from './aws-config.js';
+import { ecrClient, ecrCommands, ecrPublicClient, ecrPublicCommands } from './clients.js';
 import { mapAwsError } from './errors.js';
 import { parseEcrHost, PUBLIC_ECR_HOST, PUBLIC_ECR_REGION, registryHostOf } from './hosts.js';
 import { type CachedToken, isFresh, TokenCache, type TokenKey } from './token-cache.js';
@@ -98,7 +99,6 @@ export class TokenSource {
     checkProfileExists(this.settings, this.#shared);
     const key = this.#key('public', PUBLIC_ECR_REGION, 'public', 'ecr-public');
     return this.#once(key, async () => {
-      const { ecrPublicClient, ecrPublicCommands } = await import('./clients.js');
       const client = await ecrPublicClient(this.settings);
       const { GetAuthorizationTokenCommand } = await ecrPublicCommands();
       let data: { authorizationToken?: string; expiresAt?: Date } | undefined;
@@ -226,7 +226,6 @@ export class TokenSource {
   }
 
   async #fetchPrivate(region: string, registryIds: readonly string[]): Promise<RegistryToken[]> {
-    const { ecrClient, ecrCommands } = await import('./clients.js');
     const client = await ecrClient(this.settings, region);
     const { GetAuthorizationTokenCommand } = await ecrCommands();
     const endpoint = resolveEndpoint(this.settings, 'ecr');

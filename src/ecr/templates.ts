@@ -2,6 +2,7 @@
 // Returns our own types; maps service exceptions to our error kinds.
 import { AuthError, EcrctlError } from '../errors.js';
 import type { ResourceTag } from '../policy/naming.js';
+import { templateForRepository } from '../policy/replication.js';
 import { callEcr, type EcrConnection } from './repositories.js';
 
 /** What a template applies to. */
@@ -126,7 +127,6 @@ export async function createOnPushTemplate(
   conn: EcrConnection,
   repository: string,
 ): Promise<CreationTemplate | undefined> {
-  const { templateForRepository } = await import('../policy/replication.js');
   let templates: CreationTemplate[];
   try {
     templates = await listTemplates(conn);

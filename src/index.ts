@@ -1,0 +1,328 @@
+// `ecrctl` as a library: the ops the CLI runs, the Session they share, their option and
+// result types, and the error classes. Importing this module does nothing by itself: no
+// environment writes, no timers, no process hooks, and no AWS SDK until an op needs it.
+
+/**
+ * ecrctl, the library: everything the `ecrctl` command does, as functions.
+ *
+ * Create a {@link Session} once (credentials, region, cancellation, progress events), then
+ * call ops with it. Every op is `(session, options) => Promise<result>`: it never prints,
+ * never exits, and throws an {@link EcrctlError} subclass whose `exitCode` says what kind of
+ * failure it was.
+ *
+ * @example
+ * ```ts
+ * import { copy, createSession, InterruptedError } from 'ecrctl';
+ *
+ * const controller = new AbortController();
+ * const session = createSession({
+ *   region: 'eu-west-1',
+ *   signal: controller.signal,
+ *   onEvent: (e) => {
+ *     if (e.type === 'transfer' && e.event.kind === 'blob-done') console.error('sent', e.event.descriptor.digest);
+ *   },
+ * });
+ * setTimeout(() => controller.abort(), 10 * 60_000); // give up after ten minutes
+ * try {
+ *   const result = await copy(session, {
+ *     source: 'public.ecr.aws/docker/library/alpine:3.20',
+ *     target: 'mirror/alpine:3.20',
+ *     tags: ['latest'],
+ *   });
+ *   console.log(result.imageUri); // 123456789012.dkr.ecr.eu-west-1.amazonaws.com/mirror/alpine@sha256:…
+ * } catch (err) {
+ *   if (err instanceof InterruptedError) console.error('gave up: no tag was written');
+ *   throw err;
+ * }
+ * ```
+ *
+ * Other entry points: `ecrctl/local` (the ECR emulator, `startLocal()`), and
+ * `ecrctl/cloudformation` (a Lambda handler for a CloudFormation custom resource that copies
+ * an image into ECR).
+ *
+ * @packageDocumentation
+ */
+
+// ---- the session -----------------------------------------------------------------------
+
+export {
+  type AwsCredentialsInput,
+  type AwsOptions,
+  createSession,
+  type EventListener,
+  type Logger,
+  type LogLevel,
+  type SecretSink,
+  type Session,
+  type SessionEvent,
+  type SessionOptions,
+} from './session.js';
+
+// ---- transfers: push, pull, copy, inspect, tags ----------------------------------------
+
+export {
+  type CopyAllTagsOptions,
+  copy,
+  copyAllTags,
+  getManifest,
+  type InspectResult,
+  inspect,
+  listTags,
+  type PushOptions,
+  type PushResult,
+  pull,
+  push,
+  type TransferOptions,
+  type TransferResult,
+} from './ops/transfer.js';
+export type { PushPlan } from './ops/push-plan.js';
+export type { CopyEvent, CopySummary, PlatformSpec } from './oci/copy.js';
+export type { BlobPutResult } from './oci/store.js';
+export type { Descriptor, Platform } from './oci/types.js';
+export type { ReferrerOutcome, ReferrersReport } from './oci/referrers.js';
+
+// ---- tags on existing images -----------------------------------------------------------
+
+export { MAX_TAGS_PER_IMAGE, type PromoteOptions, type PromoteResult, promote } from './ops/promote.js';
+
+// ---- repositories ----------------------------------------------------------------------
+
+export {
+  type CreatedRepository,
+  type CreateRepositoriesOptions,
+  type CreateRepositoriesResult,
+  createRepositories,
+  type Deferred,
+} from './ops/create-repo.js';
+export {
+  type DeleteRepositoryOptions,
+  type DeleteRepositoryResult,
+  deleteRepository,
+} from './ops/delete-repo.js';
+export {
+  type ListRepositoriesOptions,
+  type ListRepositoriesResult,
+  listRepositories,
+  type RepositoryRow,
+} from './ops/repos.js';
+
+// ---- images ----------------------------------------------------------------------------
+
+export { type ListImagesOptions, type ListImagesResult, listImages } from './ops/images.js';
+export {
+  type DeleteImagesOptions,
+  type DeleteImagesResult,
+  type DeleteResult,
+  deleteImages,
+  deleteImagesError,
+} from './ops/delete.js';
+
+// ---- login -----------------------------------------------------------------------------
+
+export {
+  type LoginFileOptions,
+  type LoginOptions,
+  type LoginResult,
+  type LoginToken,
+  type LogoutOptions,
+  type LogoutResult,
+  login,
+  logout,
+} from './ops/login.js';
+
+// ---- policies --------------------------------------------------------------------------
+
+export {
+  deletePolicy,
+  getPolicy,
+  type PolicyDocumentInput,
+  type PolicyScope,
+  type PolicyTarget,
+  type PolicyTemplateOptions,
+  type PolicyTemplateResult,
+  policyTemplate,
+  type StoredPolicy,
+  setPolicy,
+  type ValidatePolicyOptions,
+  type ValidatePolicyResult,
+  validatePolicy,
+} from './ops/policy.js';
+export {
+  type IamPolicyOptions,
+  type IamPolicyResult,
+  iamPolicy,
+  type PolicyDocument,
+  type VerbGroup,
+} from './ops/iam-policy.js';
+
+// ---- lifecycle policies ----------------------------------------------------------------
+
+export {
+  checkLifecyclePolicy,
+  checkProtection,
+  type DeleteLifecycleResult,
+  deleteLifecyclePolicy,
+  diffLifecyclePolicy,
+  getLifecyclePolicy,
+  type ImageChange,
+  type LifecycleDiff,
+  type LifecyclePolicyInput,
+  type LifecycleRepositoryOptions,
+  type LifecycleSimulation,
+  type LifecycleValidation,
+  lifecyclePolicyError,
+  type PreviewLifecycleOptions,
+  type PutLifecycleResult,
+  previewLifecyclePolicy,
+  putLifecyclePolicy,
+  type RuleDiff,
+  type SimulateLifecycleOptions,
+  type StoredPolicy as StoredLifecyclePolicy,
+  simulateLifecyclePolicy,
+  validateLifecyclePolicy,
+  waitForLifecyclePreview,
+} from './ops/lifecycle.js';
+export type {
+  LifecycleDecision,
+  LifecycleImage,
+  LifecyclePolicy,
+  LifecycleProblem,
+  LifecycleRule,
+} from './policy/lifecycle/index.js';
+
+// ---- scanning --------------------------------------------------------------------------
+
+export {
+  checkScanReport,
+  getScanningConfig,
+  type ScanImageOptions,
+  type ScanReport,
+  type SetScanningConfigOptions,
+  scanImage,
+  setScanningConfig,
+} from './ops/scan.js';
+export type {
+  IgnoreEntry,
+  PlatformReport,
+  ScanningConfiguration,
+  ScanningRule,
+  ScanType,
+} from './policy/scan.js';
+
+// ---- replication -----------------------------------------------------------------------
+
+export {
+  type AddReplicationRuleOptions,
+  addReplicationRule,
+  type Backfill,
+  type BackfillOptions,
+  backfillReplication,
+  type CopyOutcome,
+  checkBackfill,
+  checkReplicatedImage,
+  checkReplicationStatus,
+  type DestinationStatus,
+  getReplicationRules,
+  parseReplicationRules,
+  type RemoveReplicationRuleOptions,
+  type ReplicateImageOptions,
+  type ReplicateImageResult,
+  type ReplicationRules,
+  type ReplicationStatusOptions,
+  type ReplicationStatusReport,
+  removeReplicationRule,
+  replicateImage,
+  replicationStatus,
+  setReplicationRules,
+} from './ops/replicate.js';
+export type { ReplicationDestination, ReplicationRule } from './policy/replication.js';
+
+// ---- archive storage class -------------------------------------------------------------
+
+export {
+  archiveImages,
+  restoreImages,
+  type StorageClassOptions,
+  type StorageClassResult,
+  type StorageResult,
+  storageClassError,
+} from './ops/archive.js';
+
+// ---- managed signing -------------------------------------------------------------------
+
+export {
+  deleteSigningRules,
+  getSigningRules,
+  type ImageSigningRow,
+  type ImageSigningStatus,
+  parseSigningRules,
+  type SetSigningRulesOptions,
+  type SigningRule,
+  type SigningRules,
+  type SigningStatusOptions,
+  type SigningStatusResult,
+  setSigningRules,
+  signingStatus,
+  signingStatusError,
+} from './ops/signing.js';
+
+// ---- repository creation templates -----------------------------------------------------
+
+export {
+  type CreateTemplateOptions,
+  type CreationTemplate,
+  createTemplate,
+  deleteTemplate,
+  listTemplates,
+  type TemplatePrefix,
+  type TemplateUse,
+} from './ops/template.js';
+
+// ---- pull-through cache ----------------------------------------------------------------
+
+export {
+  type CacheRule,
+  type CacheRulePrefix,
+  type CacheRuleValidation,
+  type CreateCacheRuleOptions,
+  cacheRuleValidationError,
+  createCacheRule,
+  deleteCacheRule,
+  listCacheRules,
+  type Upstream,
+  validateCacheRule,
+} from './ops/cache-rule.js';
+
+// ---- cost ------------------------------------------------------------------------------
+
+export {
+  type EstimateCostOptions,
+  type EstimateCostResult,
+  estimateCost,
+  loadPricingRates,
+  type MeasureStorageOptions,
+  measureStorage,
+} from './ops/cost.js';
+export type { CostEstimate, PricingRates, StorageMeasure } from './policy/pricing.js';
+
+// ---- errors ----------------------------------------------------------------------------
+
+export {
+  AuthError,
+  DigestMismatchError,
+  EcrctlError,
+  type ErrorDetails,
+  ExitCode,
+  HttpStatusError,
+  InterruptedError,
+  isEcrctlError,
+  NotFoundError,
+  RateLimitedError,
+  RuleViolation,
+  ScanThresholdError,
+  UsageError,
+} from './errors.js';
+
+// ---- version ---------------------------------------------------------------------------
+
+export { userAgent, VERSION } from './version.js';

@@ -4,8 +4,43 @@
 
 /** The one ECR Public registry host. */
 export const PUBLIC_ECR_HOST = 'public.ecr.aws';
+/** ECR Public's dual-stack (IPv4 and IPv6) registry host. */
+export const PUBLIC_ECR_DUAL_STACK_HOST = 'ecr-public.aws.com';
 /** ECR Public's GetAuthorizationToken exists only in this region. */
 export const PUBLIC_ECR_REGION = 'us-east-1';
+
+/** An AWS partition as its ECR hosts show it. */
+export interface EcrPartition {
+  /** The partition id: aws, aws-cn, aws-us-gov, aws-eusc, aws-iso, aws-iso-b, aws-iso-e, aws-iso-f. */
+  id: string;
+  /** The DNS suffix of `<account>.dkr.ecr[-fips].<region>.<suffix>`. */
+  suffix: string;
+  /** The DNS suffix of the dual-stack `<account>.dkr-ecr[-fips].<region>.<suffix>`. */
+  dualStackSuffix: string;
+  /** Whether a region name belongs to the partition. */
+  regions: RegExp;
+}
+
+/**
+ * The partitions, most specific first (aws-us-gov shares aws's suffixes and is told apart by
+ * its region names). The same list as the SDK's partitions and amazon-ecr-credential-helper's
+ * host pattern, with each partition's dual-stack suffix.
+ */
+export const ECR_PARTITIONS: readonly EcrPartition[] = [
+  { id: 'aws-cn', suffix: 'amazonaws.com.cn', dualStackSuffix: 'on.amazonwebservices.com.cn', regions: /^cn-/ },
+  { id: 'aws-eusc', suffix: 'amazonaws.eu', dualStackSuffix: 'on.amazonwebservices.eu', regions: /^eusc-/ },
+  { id: 'aws-iso', suffix: 'c2s.ic.gov', dualStackSuffix: 'on.aws.ic.gov', regions: /^us-iso-/ },
+  { id: 'aws-iso-b', suffix: 'sc2s.sgov.gov', dualStackSuffix: 'on.aws.scloud', regions: /^us-isob-/ },
+  { id: 'aws-iso-e', suffix: 'cloud.adc-e.uk', dualStackSuffix: 'on.cloud-aws.adc-e.uk', regions: /^eu-isoe-/ },
+  { id: 'aws-iso-f', suffix: 'csp.hci.ic.gov', dualStackSuffix: 'on.aws.hci.ic.gov', regions: /^us-isof-/ },
+  { id: 'aws-us-gov', suffix: 'amazonaws.com', dualStackSuffix: 'on.aws', regions: /^us-gov-/ },
+  { id: 'aws', suffix: 'amazonaws.com', dualStackSuffix: 'on.aws', regions: /^[a-z]{2}-/ },
+];
+
+/** Returns the partition of a region (aws for a name no other partition claims). */
+export function partitionOf(region: string): EcrPartition {
+  return ECR_PARTITIONS.find((p) => p.regions.test(region)) ?? (ECR_PARTITIONS.at(-1) as EcrPartition);
+}
 
 /** An ECR registry host, taken apart. */
 export type EcrHost =
@@ -15,16 +50,26 @@ export type EcrHost =
       host: string;
       registryId: string;
       region: string;
+      /** The AWS partition (aws, aws-cn, aws-us-gov, aws-eusc, aws-iso…). */
+      partition: string;
       fips: boolean;
       dualStack: boolean;
     }
-  | { kind: 'public'; host: typeof PUBLIC_ECR_HOST; region: typeof PUBLIC_ECR_REGION };
+  | {
+      kind: 'public';
+      /** public.ecr.aws, or its dual-stack name ecr-public.aws.com. */
+      host: string;
+      region: typeof PUBLIC_ECR_REGION;
+      dualStack: boolean;
+    };
 
-// <account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn] and the dual-stack
-// <account>.dkr-ecr[-fips].<region>.on.aws (on.amazonwebservices.com.cn in China).
-const PRIVATE = /^([0-9]{12})\.dkr\.ecr(-fips)?\.([a-z]{2}(?:-[a-z]+)+-[0-9]+)\.amazonaws\.com(?:\.cn)?$/;
-const DUAL_STACK =
-  /^([0-9]{12})\.dkr-ecr(-fips)?\.([a-z]{2}(?:-[a-z]+)+-[0-9]+)\.on\.(?:aws|amazonwebservices\.com\.cn)$/;
+const escape = (s: string) => s.replace(/\./g, '\\.');
+const SUFFIXES = [...new Set(ECR_PARTITIONS.flatMap((p) => [p.suffix, p.dualStackSuffix]))]
+  .sort((x, y) => y.length - x.length)
+  .map(escape)
+  .join('|');
+// <account>.dkr.ecr[-fips].<region>.<suffix> and the dual-stack <account>.dkr-ecr[-fips].<region>.<suffix>.
+const PRIVATE = new RegExp(`^([0-9]{12})\\.dkr([.-])ecr(-fips)?\\.([a-z]{2,5}(?:-[a-z]+)+-[0-9]+)\\.(${SUFFIXES})$`);
 
 /**
  * Returns the host part of a registry address as Docker and the credential helper protocol
@@ -39,28 +84,49 @@ export function registryHostOf(address: string): string {
   return s.toLowerCase();
 }
 
-/** Returns the parts of an ECR host (private, FIPS, dual-stack or public), or undefined. */
+/** Returns the parts of an ECR host (private, FIPS, dual-stack, any partition, or public), or undefined. */
 export function parseEcrHost(address: string): EcrHost | undefined {
   let host = registryHostOf(address);
   // ECR only listens on 443; an explicit :443 names the same registry.
   if (host.endsWith(':443')) host = host.slice(0, -4);
-  if (host === PUBLIC_ECR_HOST) return { kind: 'public', host: PUBLIC_ECR_HOST, region: PUBLIC_ECR_REGION };
-  const m = PRIVATE.exec(host) ?? DUAL_STACK.exec(host);
+  if (host === PUBLIC_ECR_HOST || host === PUBLIC_ECR_DUAL_STACK_HOST) {
+    return { kind: 'public', host, region: PUBLIC_ECR_REGION, dualStack: host === PUBLIC_ECR_DUAL_STACK_HOST };
+  }
+  const m = PRIVATE.exec(host);
   if (!m) return undefined;
+  const dualStack = m[2] === '-';
+  const region = m[4] as string;
+  const suffix = m[5] as string;
+  const partition = partitionOf(region);
+  // The suffix must be the region's partition's (a cn- region on amazonaws.com is not ECR),
+  // and the dual-stack suffix goes with dkr-ecr, the IPv4 one with dkr.ecr.
+  if (suffix !== (dualStack ? partition.dualStackSuffix : partition.suffix)) return undefined;
   return {
     kind: 'private',
     host,
     registryId: m[1] as string,
-    region: m[3] as string,
-    fips: m[2] !== undefined,
-    dualStack: host.includes('.dkr-ecr.'),
+    region,
+    partition: partition.id,
+    fips: m[3] !== undefined,
+    dualStack,
   };
 }
 
-/** Returns the private registry host of an account in a region (`.com.cn` in China). */
-export function privateRegistryHost(registryId: string, region: string, opts: { fips?: boolean } = {}): string {
-  const suffix = region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com';
-  return `${registryId}.dkr.ecr${opts.fips ? '-fips' : ''}.${region}.${suffix}`;
+/**
+ * Returns the private registry host of an account in a region, in the region's partition
+ * (`.amazonaws.com.cn` in China, `.amazonaws.eu` in the European Sovereign Cloud, …); with
+ * `dualStack`, the IPv4-and-IPv6 host (`dkr-ecr.<region>.on.aws` and its partition forms).
+ */
+export function privateRegistryHost(
+  registryId: string,
+  region: string,
+  opts: { fips?: boolean; dualStack?: boolean } = {},
+): string {
+  const partition = partitionOf(region);
+  const fips = opts.fips ? '-fips' : '';
+  return opts.dualStack
+    ? `${registryId}.dkr-ecr${fips}.${region}.${partition.dualStackSuffix}`
+    : `${registryId}.dkr.ecr${fips}.${region}.${partition.suffix}`;
 }
 
 /** Returns true when a host is an ECR registry host (private or public). */

@@ -28,4 +28,4 @@ it('examples/local-demo.sh runs the main job end to end and exits 0', () => {
   } finally {
     rmSync(home, { recursive: true, force: true });
   }
-});
+}, 180_000); // a dozen commands end to end: ~15 s alone, several times that on a loaded machine

@@ -108,7 +108,7 @@ describe('promote on ECR', () => {
     expect(env.server.calls.slice(mark)).not.toContain('ecr:PutImage');
     const one = await env.cli(['promote', 'pro/many:t0', 'x1', 't5'], { cwd: plain });
     expect(one.code).toBe(0);
-  });
+  }, 180_000); // 999 PutImage calls to set up: ~7 s alone, more on a loaded machine
 });
 
 describe('promote on another registry', () => {

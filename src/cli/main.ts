@@ -1,7 +1,8 @@
 // The one place that turns errors into messages and exit codes (DESIGN.md, STYLE.md rule 2).
 import { CommanderError } from 'commander';
 import { Chalk } from 'chalk';
-import { ExitCode, InterruptedError, isEcrctlError, RuleViolation } from '../errors.js';
+import { errorJson } from '../ci/error-json.js';
+import { ExitCode, InterruptedError, isEcrctlError, RuleViolation, UsageError } from '../errors.js';
 import { tuneProcess } from '../oci/memory.js';
 import { eventLogger, type SessionEvent } from '../session.js';
 import {
@@ -27,16 +28,25 @@ export interface MainIo {
 
 /** Runs ecrctl with argv (without node and script) and returns the exit code. */
 export async function main(argv: readonly string[], partial: Partial<MainIo> = {}): Promise<number> {
+  const out = partial.stdout ?? sinkOf(process.stdout);
+  let printed = false; // anything on stdout yet (a result document, which a JSON error must not follow)
   const io: MainIo = {
-    stdout: partial.stdout ?? sinkOf(process.stdout),
+    stdout: {
+      write(s) {
+        printed = true;
+        out.write(s);
+      },
+      isTTY: out.isTTY,
+    },
     stderr: partial.stderr ?? sinkOf(process.stderr),
     env: partial.env ?? process.env,
     cwd: partial.cwd ?? process.cwd(),
     stdin: partial.stdin ?? process.stdin,
     signal: partial.signal ?? new AbortController().signal,
   };
+  // The runner reads workflow commands from stderr too; stdout is data alone (eval, jq, $GITHUB_ENV).
   const secrets = new SecretRedactor(
-    inGitHubActions(io.env) ? (secret) => io.stdout.write(`::add-mask::${secret}\n`) : undefined,
+    inGitHubActions(io.env) ? (secret) => io.stderr.write(`::add-mask::${secret}\n`) : undefined,
   );
   let globals: GlobalOptions = {
     output: 'text',
@@ -85,7 +95,14 @@ export async function main(argv: readonly string[], partial: Partial<MainIo> = {
     await program.parseAsync([...argv], { from: 'user' });
     return ExitCode.ok;
   } catch (err) {
-    return report(err, io.stderr, secrets, globals, paint(), io.signal);
+    const code = report(err, io.stderr, secrets, globals, paint(), io.signal);
+    // Scripts parse stdout: with json asked for (also where commander stops before reading the
+    // options), a failure that printed no result document prints one JSON error document there.
+    const json = ctx ? globals.output === 'json' : outputOf(argv, io.env) === 'json';
+    if (code !== ExitCode.ok && json && !printed) {
+      io.stdout.write(`${secrets.redact(JSON.stringify(errorJson(usageOf(err), code), null, 2))}\n`);
+    }
+    return code;
   }
 }
 
@@ -133,6 +150,26 @@ function report(
   if (globals.verbose && err instanceof Error && err.stack) write(p.dim(err.stack));
   else write(p.dim('  (run again with --verbose for details)'));
   return ExitCode.failure;
+}
+
+/** Returns a commander error ("error: unknown option '--x'\n(Did you mean --y?)") as a UsageError. */
+function usageOf(err: unknown): unknown {
+  if (!(err instanceof CommanderError)) return err;
+  const [message = '', ...rest] = err.message.replace(/^error: /, '').split('\n');
+  const fix = rest.join(' ').replace(/^\((.*)\)$/, '$1');
+  return new UsageError(message, fix ? { fix } : {});
+}
+
+/** Returns the --output asked for in argv (the last one before `--`) or ECRCTL_OUTPUT. */
+function outputOf(argv: readonly string[], env: NodeJS.ProcessEnv): string | undefined {
+  let output = env.ECRCTL_OUTPUT;
+  for (let i = 0; i < argv.length && argv[i] !== '--'; i++) {
+    const a = argv[i] as string;
+    if (a === '-o' || a === '--output') output = argv[++i];
+    else if (a.startsWith('--output=')) output = a.slice('--output='.length);
+    else if (/^-o[a-z]/.test(a)) output = a.slice(2);
+  }
+  return output;
 }
 
 function describe(err: unknown): string {

@@ -1,11 +1,12 @@
 // Renders a command's result as text, one JSON document, or KEY=value lines. Data goes to
 // stdout and nothing else does; every renderer passes through the secret redactor.
+import { shellAssignment } from '../ci/shell.js';
 import type { CliContext } from './context.js';
 
 export interface Rendering<T> {
   /** Human text for stdout (may be several lines); omit to print nothing in text mode. */
   text?: (data: T) => string;
-  /** KEY=value pairs for --output env; omit to fall back to flattening the JSON. */
+  /** KEY=value pairs for --output env (lists comma-separated, JSON on one line); omit to flatten the JSON. */
   env?: (data: T) => Record<string, string>;
 }
 
@@ -18,7 +19,7 @@ export function render<T>(ctx: CliContext, data: T, how: Rendering<T> = {}): voi
       return;
     case 'env': {
       const pairs = how.env ? how.env(data) : flattenForEnv(data);
-      for (const [k, v] of Object.entries(pairs)) out(`${k}=${envValue(v)}\n`);
+      for (const [k, v] of Object.entries(pairs)) out(shellAssignment(k, ctx.secrets.redact(v)));
       return;
     }
     default: {
@@ -33,12 +34,6 @@ function jsonReplacer(_key: string, value: unknown): unknown {
   if (typeof value === 'bigint') return Number(value);
   if (value instanceof Date) return value.toISOString();
   return value;
-}
-
-/** Returns v quoted only when a shell or $GITHUB_OUTPUT would misread it. */
-function envValue(v: string): string {
-  if (/[\n\r]/.test(v)) return JSON.stringify(v);
-  return v;
 }
 
 /** Returns UPPER_SNAKE keys for the scalar fields of a plain object (one level). */

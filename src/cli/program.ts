@@ -218,6 +218,12 @@ function globalsFrom(o: Record<string, unknown>, env: NodeJS.ProcessEnv): Global
   const region = str(o.region);
   const profile = str(o.profile);
   const endpointUrl = str(o.endpointUrl);
+  if (endpointUrl !== undefined && !/^https?:$/.test(URL.parse(endpointUrl)?.protocol ?? '')) {
+    throw new UsageError('--endpoint-url must be a URL with a scheme, http:// or https://', {
+      value: endpointUrl,
+      fix: `write the scheme, e.g. --endpoint-url http://${endpointUrl.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '')}`,
+    });
+  }
   const config = str(o.config);
   if (region) globals.region = region;
   if (profile) globals.profile = profile;

@@ -77,6 +77,15 @@ export function transferProgress(
   };
 }
 
+/** Returns a pull's result in download words: `bytesDownloaded`, `blobs.downloaded`. */
+function inDownloadWords({
+  bytesUploaded: bytesDownloaded,
+  blobs: { uploaded: downloaded, ...b },
+  ...r
+}: TransferResult) {
+  return { ...r, blobs: { total: b.total, downloaded, skipped: b.skipped, mounted: b.mounted }, bytesDownloaded };
+}
+
 /** Prints the result: the summary line on stderr (text), or the data on stdout. */
 export function reportTransfer(ctx: CliContext, r: TransferResult): void {
   // A pull "uploads" into the layout: say what the user sees happen.
@@ -87,7 +96,7 @@ export function reportTransfer(ctx: CliContext, r: TransferResult): void {
       ? ` tags ${r.tags.join(',')}${r.unchangedTags.length ? ` (unchanged: ${r.unchangedTags.join(',')})` : ''}`
       : '';
   const line = `${r.action} ${r.destination}${tags} ${r.digest} (${blobs}; ${formatBytes(r.bytesUploaded)} ${r.action === 'pulled' ? 'written' : 'sent'} of ${formatBytes(r.bytesTotal)} in ${formatDuration(r.durationMs)})`;
-  render(ctx, r, {
+  render(ctx, r.action === 'pulled' ? inDownloadWords(r) : r, {
     text: () => line,
     env: (x) => ({
       IMAGE_URI: x.imageUri,

@@ -152,10 +152,8 @@ function renderPlan(ctx: CliContext, plan: PushPlan, repository: string): void {
 /** `ecrctl inspect`: what a manifest holds, or its raw bytes. */
 export async function runInspect(ctx: CliContext, ref: string, raw: boolean): Promise<void> {
   if (raw) {
-    const m = await getManifest(ctx, ref);
-    const text = m.bytes.toString('utf8');
-    ctx.stdout.write(text);
-    if (!text.endsWith('\n')) ctx.stdout.write('\n');
+    // The bytes exactly, no newline added: `| sha256sum` is the digest (as crane and skopeo).
+    ctx.stdout.write((await getManifest(ctx, ref)).bytes.toString('utf8'));
     return;
   }
   render(ctx, await inspect(ctx, ref), {

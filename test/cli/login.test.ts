@@ -317,7 +317,11 @@ describe('ecrctl login', () => {
     expect(r.code, r.stderr).toBe(0);
     const host = new URL(await server.registryEndpoint('us-east-1')).host;
     const password = passwordIn(path.join(h.dir, '.docker', 'config.json'), host);
-    const lines = r.stdout.split('\n');
+    // The masks go to stderr (the runner reads it too), before any other line there; stdout
+    // is the data alone.
+    expect(r.stdout).not.toContain('::add-mask::');
+    expect(r.stdout).not.toContain(password);
+    const lines = r.stderr.split('\n');
     const firstPlain = lines.findIndex((l) => !l.startsWith('::add-mask::'));
     expect(lines.slice(0, firstPlain)).toContain(`::add-mask::${password}`);
     expect(lines.slice(firstPlain).join('\n')).not.toContain(password);

@@ -163,6 +163,22 @@ describe('pull', () => {
     expect(sha256(raw.stdout)).toBe(image.manifest.digest);
   });
 
+  it('-o json reports a pull in download words: blobs.downloaded and bytesDownloaded', async () => {
+    const image = buildImage(40, { layers: 2, layerSize: 20_000 });
+    const src = path.join(tmp, 'src40');
+    writeOciLayout(src, [{ image, tag: 'v1' }]);
+    expect((await runCli(['tag-push', `oci:${src}:v1`, `${reg.host}/pulljson/app:v1`], { env: env() })).code).toBe(0);
+    const out = path.join(tmp, 'out40');
+    const r = await runCli(['pull', `${reg.host}/pulljson/app:v1`, `oci:${out}`, '-o', 'json'], { env: env() });
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    const layers = image.layers.reduce((n, l) => n + l.bytes.length, 0);
+    expect(doc.action).toBe('pulled');
+    expect(doc.blobs).toEqual({ total: 3, downloaded: 3, skipped: 0, mounted: 0 });
+    expect(doc.bytesDownloaded).toBe(layers + image.config.bytes.length);
+    expect(doc).not.toHaveProperty('bytesUploaded');
+  });
+
   it('pulls into a docker-archive that skopeo reads, named after the source', async () => {
     const image = buildImage(5, { format: 'docker' });
     const src = path.join(tmp, 'src5');
@@ -267,7 +283,10 @@ describe('inspect and tags', () => {
     expect(text.stdout).toContain(`digest:     ${image.manifest.digest}`);
     expect(text.stdout).toContain('in 2 layers');
     const raw = await runCli(['inspect', `${reg.host}/insp/app:v1`, '--raw'], { env: env() });
-    expect(sha256(raw.stdout.replace(/\n$/, ''))).toBe(image.manifest.digest);
+    // exactly the bytes, no newline added: `ecrctl inspect --raw REF | sha256sum` is the digest
+    expect(raw.code, raw.stderr).toBe(0);
+    expect(sha256(raw.stdout)).toBe(image.manifest.digest);
+    expect(raw.stdout).toBe(image.manifest.bytes.toString('utf8'));
   });
 
   it('tags lists more than one page of tags', async () => {

@@ -84,7 +84,7 @@ export function defineCacheRule(program: Command, host: CommandHost): void {
                 ['PREFIX', 'UPSTREAM', 'URL', 'SECRET'],
                 d.rules.map((r) => [r.prefix, r.upstream, r.upstreamUrl, r.credentialArn ?? '']),
               ),
-        env: (d) => ({ CACHE_PREFIXES: d.rules.map((r) => r.prefix).join(' ') }),
+        env: (d) => ({ CACHE_PREFIXES: d.rules.map((r) => r.prefix).join(',') }),
       });
     });
 

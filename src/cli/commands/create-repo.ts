@@ -131,7 +131,7 @@ async function runCreateRepo(ctx: CliContext, names: string[], opts: CreateRepoO
               REPOSITORY_STATUS: first.status,
             };
           }
-          return { REPOSITORY_URIS: d.repositories.map((r) => r.uri).join(' ') };
+          return { REPOSITORY_URIS: d.repositories.map((r) => r.uri).join(',') };
         },
       },
     );

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { type CommandHost, examples } from '../command-kit.js';
-import { inGitHubActions, SecretRedactor } from '../context.js';
 import { render } from '../output.js';
 import { writeGitHubOutputs } from '../../ci/github.js';
 
@@ -75,13 +74,7 @@ export function defineLogin(program: Command, host: CommandHost): void {
         import('../../ops/login.js'),
         import('../../ecr/login.js'),
       ]);
-      // stdout is piped into another login and must hold the password alone; the runner also
-      // reads workflow commands from stderr, so in GitHub Actions the mask goes there, still first.
-      const session =
-        opts.passwordStdout && inGitHubActions(ctx.env)
-          ? { ...ctx, secrets: new SecretRedactor((secret) => ctx.stderr.write(`::add-mask::${secret}\n`)) }
-          : ctx;
-      const done = await login(session, {
+      const done = await login(ctx, {
         registryIds,
         public: opts.public === true,
         write: opts.passwordStdout ? 'none' : opts.helper ? 'helper' : 'auth',

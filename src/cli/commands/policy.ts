@@ -190,10 +190,13 @@ function target(scope: Scope, repo?: string): { repository?: string } {
 async function runGet(ctx: CliContext, scope: Scope, repo?: string): Promise<void> {
   const { getPolicy } = await import('../../ops/policy.js');
   const stored = await getPolicy(ctx, target(scope, repo));
+  const policy = parsed(stored.text);
+  // POLICY_TEXT is the document on one line (what a stored policy looks like in any spacing).
+  const text = typeof policy === 'string' ? policy : JSON.stringify(policy);
   render(
     ctx,
-    { ...(repo ? { repository: repo } : {}), registryId: stored.registryId, policy: parsed(stored.text) },
-    { text: () => pretty(stored.text), env: () => ({ POLICY_TEXT: stored.text, REGISTRY_ID: stored.registryId }) },
+    { ...(repo ? { repository: repo } : {}), registryId: stored.registryId, policy },
+    { text: () => pretty(stored.text), env: () => ({ POLICY_TEXT: text, REGISTRY_ID: stored.registryId }) },
   );
 }
 

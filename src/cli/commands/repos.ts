@@ -47,7 +47,7 @@ async function runRepos(ctx: CliContext, pattern: string | undefined, count: boo
           ),
     env: (d) => ({
       REPOSITORY_COUNT: String(d.repositories.length),
-      REPOSITORY_NAMES: d.repositories.map((r) => r.name).join(' '),
+      REPOSITORY_NAMES: d.repositories.map((r) => r.name).join(','),
     }),
   });
 }

@@ -23,6 +23,7 @@ export interface TagPushOptions {
 export function defineTagPush(program: Command, host: CommandHost): void {
   program
     .command('tag-push')
+    .alias('push')
     .summary('push an image from an OCI layout, a docker-archive or a registry, with tags')
     .description(
       'Pushes the image SOURCE names to the repository TARGET names, under the tag in TARGET,\n' +

@@ -115,7 +115,7 @@ export function defineTemplate(program: Command, host: CommandHost): void {
                   t.repositoryPolicy ? 'yes' : '-',
                 ]),
               ),
-        env: (d) => ({ TEMPLATE_PREFIXES: d.templates.map((t) => t.prefix).join(' ') }),
+        env: (d) => ({ TEMPLATE_PREFIXES: d.templates.map((t) => t.prefix).join(',') }),
       });
     });
 

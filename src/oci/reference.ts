@@ -177,9 +177,24 @@ export function parseLocation(text: string): ImageLocation {
   if (prefix === 'docker-daemon') {
     const image = text.slice('docker-daemon:'.length);
     if (image === '') throw new UsageError('docker-daemon: needs an image name', { fix: 'e.g. docker-daemon:app:v1' });
-    return { transport: 'docker-daemon', image };
+    return { transport: 'docker-daemon', image: checkedDaemonImage(image) };
   }
   return { transport: 'registry', reference: parseReference(text) };
+}
+
+/**
+ * Returns a `docker-daemon:` image name, or throws UsageError for one starting with `-`,
+ * which `docker save` would read as an option (`--output=/tmp/x` writes wherever it says).
+ */
+export function checkedDaemonImage(image: string): string {
+  if (image.startsWith('-')) {
+    throw new UsageError(`docker-daemon: the image name ${JSON.stringify(image)} starts with "-"`, {
+      rule: 'an image name does not start with "-" (docker would read it as an option)',
+      value: image,
+      fix: 'write the image as docker lists it, e.g. docker-daemon:app:v1 (see `docker image ls`)',
+    });
+  }
+  return image;
 }
 
 /** Returns a location as the text a user would type for it. */

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { EcrctlError, NotFoundError } from '../errors.js';
 import type { Session } from '../session.js';
 import { DockerArchiveReader } from '../oci/layout/docker-archive.js';
+import { checkedDaemonImage } from '../oci/reference.js';
 import type { ImageSource } from '../oci/store.js';
 
 /** Returns the image a Docker daemon holds, as a source read from a temporary `docker save`. */
@@ -13,12 +14,14 @@ export async function openDockerDaemonImage(
   ctx: Session,
   image: string,
 ): Promise<{ source: ImageSource; reference: string }> {
+  checkedDaemonImage(image); // before docker runs: a leading "-" would be an option of it
   const { execa } = await import('execa');
   const dir = await mkdtemp(path.join(ctx.env.TMPDIR || tmpdir(), 'ecrctl-daemon-'));
   const file = path.join(dir, 'image.tar');
   try {
-    ctx.log.verbose(`docker save ${image}`);
-    await execa('docker', ['save', '-o', file, image], {
+    ctx.log.verbose(`docker save -- ${image}`);
+    // `--` ends docker's options: whatever the name, it is never read as one.
+    await execa('docker', ['save', '-o', file, '--', image], {
       cancelSignal: ctx.signal,
       stdin: 'ignore',
       cwd: ctx.cwd,

@@ -1,9 +1,11 @@
 // Pieces shared by the OCI layout directory and the docker-archive tar: error wording for
 // hostile or corrupt content, digest and descriptor checks, and verified blob writes.
-import type { FileHandle } from 'node:fs/promises';
+import { constants, type Stats } from 'node:fs';
+import { type FileHandle, open, statfs } from 'node:fs/promises';
+import path from 'node:path';
 import { type Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { DigestMismatchError, EcrctlError, type ErrorDetails } from '../../errors.js';
+import { DigestMismatchError, EcrctlError, type ErrorDetails, UsageError } from '../../errors.js';
 import { hasherFor, type ParsedDigest, parseDigest, VerifyingStream } from '../digest.js';
 import { MediaType } from '../media-types.js';
 import type { BlobWriteOptions } from '../store.js';
@@ -15,6 +17,88 @@ export const REF_NAME = 'org.opencontainers.image.ref.name';
 export const IMAGE_NAME = 'io.containerd.image.name';
 
 const CORRUPT_FIX = 'the file is corrupt or was tampered with; recreate it from a trusted source';
+
+/**
+ * Flags for opening a file to read: O_NONBLOCK makes open() of a FIFO return at once
+ * instead of waiting for a writer (a regular file ignores it), so a FIFO swapped in after a
+ * check cannot hang a read either.
+ */
+export const READ_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
+
+/** Returns what kind of non-regular file info describes, in words ("a FIFO"). */
+export function fileKind(info: Stats): string {
+  if (info.isFIFO()) return 'a FIFO';
+  if (info.isDirectory()) return 'a directory';
+  if (info.isCharacterDevice() || info.isBlockDevice()) return 'a device';
+  if (info.isSocket()) return 'a socket';
+  if (info.isSymbolicLink()) return 'a symbolic link';
+  return 'a regular file';
+}
+
+/**
+ * Returns a handle on file opened for reading after checking (on the open handle, so nothing
+ * can be swapped in between) that it is a regular file; throws UsageError naming what it is.
+ */
+export async function openRegularFile(file: string, place: string): Promise<FileHandle> {
+  const fh = await open(file, READ_FLAGS);
+  let info: Stats;
+  try {
+    info = await fh.stat();
+  } catch (err) {
+    await fh.close();
+    throw err;
+  }
+  if (info.isFile()) return fh;
+  await fh.close();
+  throw new UsageError(`${place}: ${file} is ${fileKind(info)}, not a regular file`, {
+    rule: 'a docker-archive is a regular file',
+    value: file,
+    fix: 'write the archive to a regular file first (it is read by random access), e.g. `docker save -o app.tar IMAGE`',
+  });
+}
+
+/**
+ * Returns err as an EcrctlError naming the file, the bytes its write needs and (for ENOSPC)
+ * the bytes free on its filesystem when err is a full disk (ENOSPC) or exhausted quota
+ * (EDQUOT); returns any other err unchanged.
+ */
+export async function diskFullError(err: unknown, place: string, file: string, needed: number): Promise<unknown> {
+  if (!isDiskFull(err)) return err;
+  const code = (err as NodeJS.ErrnoException).code;
+  const dir = path.dirname(file);
+  let free = '';
+  if (code === 'ENOSPC') {
+    // The nearest directory that exists: a layout's blobs/ may not have been created yet.
+    for (let at = dir; ; at = path.dirname(at)) {
+      const info = await statfs(at).catch(() => undefined);
+      if (info !== undefined) {
+        free = `; ${info.bavail * info.bsize} bytes are free there`;
+        break;
+      }
+      if (path.dirname(at) === at) break;
+    }
+  }
+  const what = code === 'ENOSPC' ? 'no space left on the device' : 'disk quota exceeded';
+  return new EcrctlError(`${place}: ${what}: writing ${file} needs ${needed} bytes${free}`, {
+    value: file,
+    fix: `free space on the filesystem of ${dir} or pull elsewhere`,
+    cause: err,
+  });
+}
+
+function isDiskFull(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
+
+/** Runs write and returns its result; a full disk or quota becomes diskFullError's error. */
+export async function mapDiskFull<T>(place: string, file: string, needed: number, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    throw await diskFullError(err, place, file, needed);
+  }
+}
 
 /** Returns an error that names the place (`oci:./out`), the entry inside it and the problem. */
 export function layoutError(place: string, entry: string, problem: string, details: ErrorDetails = {}): EcrctlError {
@@ -158,8 +242,8 @@ export async function writeVerified(
       return;
     } catch (err) {
       written += sink.bytesWritten;
-      // Our own errors (digest mismatch) and interruptions are final; I/O hiccups retry.
-      if (opts.signal?.aborted || err instanceof EcrctlError || attempt >= MAX_ATTEMPTS) throw err;
+      // Our own errors (digest mismatch), interruptions and a full disk are final; I/O hiccups retry.
+      if (opts.signal?.aborted || err instanceof EcrctlError || isDiskFull(err) || attempt >= MAX_ATTEMPTS) throw err;
     }
   }
 }

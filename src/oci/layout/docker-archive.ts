@@ -6,8 +6,7 @@
 // (Docker >= 25) is an OCI image layout inside the tar (`oci-layout`, `index.json`,
 // `blobs/sha256/…`) plus the same manifest.json for old readers. The writer produces the
 // modern form, which `docker load` (old and new) and skopeo both read.
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { type FileHandle, mkdir, open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -25,10 +24,13 @@ import {
   IMAGE_NAME,
   layoutError,
   manifestMediaType,
+  mapDiskFull,
+  READ_FLAGS,
   REF_NAME,
   verifyBytes,
   writeVerified,
 } from './common.js';
+import { removeStaleTemps, siblingTempPattern, tempSuffix } from './stale-temp.js';
 import { BLOCK, indexTar, isRegularFile, TAR_END, type TarEntry, tarHeader, tarPadding } from './tar.js';
 
 const MAX_METADATA_BYTES = 64 * 1024 * 1024;
@@ -133,7 +135,7 @@ export class DockerArchiveReader implements ImageSource {
   /** Returns a stream of a blob's bytes from offset, straight out of the tar (verified by the copy engine). */
   async openBlob(descriptor: Descriptor, opts: OpOptions & { offset?: number } = {}): Promise<Readable> {
     const entry = this.#blobEntry(descriptor.digest);
-    return this.#stream(entry, opts.offset ?? 0);
+    return await this.#stream(entry, opts.offset ?? 0);
   }
 
   /** Nothing to release: every read opens and closes its own file handle. */
@@ -212,7 +214,7 @@ export class DockerArchiveReader implements ImageSource {
     const cached = this.#layerDigests.get(layer);
     if (cached !== undefined) return cached;
     const hash = createHash('sha256');
-    for await (const chunk of this.#stream(layer)) hash.update(chunk as Buffer);
+    for await (const chunk of await this.#stream(layer)) hash.update(chunk as Buffer);
     const digest = `sha256:${hash.digest('hex')}`;
     this.#layerDigests.set(layer, digest);
     return digest;
@@ -252,9 +254,11 @@ export class DockerArchiveReader implements ImageSource {
     return entry;
   }
 
-  #stream(entry: TarEntry, from = 0): Readable {
+  async #stream(entry: TarEntry, from = 0): Promise<Readable> {
     if (entry.size <= from) return Readable.from([]);
-    return createReadStream(this.file, {
+    const fh = await open(this.file, READ_FLAGS);
+    // autoClose (the default) closes fh when the stream ends, fails or is destroyed.
+    return fh.createReadStream({
       start: entry.offset + from,
       end: entry.offset + entry.size - 1,
       highWaterMark: BLOB_READ_CHUNK,
@@ -302,7 +306,8 @@ export class DockerArchiveWriter implements ImageTarget {
     }
     const abs = path.resolve(file);
     await mkdir(path.dirname(abs), { recursive: true });
-    const temp = path.join(path.dirname(abs), `.${path.basename(abs)}.tmp-${randomBytes(6).toString('hex')}`);
+    await removeStaleTemps(path.dirname(abs), siblingTempPattern(path.basename(abs)));
+    const temp = path.join(path.dirname(abs), `.${path.basename(abs)}.tmp-${tempSuffix()}`);
     const fh = await open(temp, 'wx+', 0o644);
     const writer = new DockerArchiveWriter(abs, temp, fh, ref, name);
     try {
@@ -339,11 +344,13 @@ export class DockerArchiveWriter implements ImageTarget {
       }
       const start = this.#pos;
       const fh = this.#fh!;
+      const pad = tarPadding(descriptor.size);
       try {
-        await fh.write(tarHeader(`blobs/sha256/${hex}`, descriptor.size), 0, BLOCK, start);
-        await writeVerified(fh, start + BLOCK, descriptor, openSource, opts);
-        const pad = tarPadding(descriptor.size);
-        if (pad.length > 0) await fh.write(pad, 0, pad.length, start + BLOCK + descriptor.size);
+        await mapDiskFull(this.displayName, this.file, BLOCK + descriptor.size + pad.length, async () => {
+          await fh.write(tarHeader(`blobs/sha256/${hex}`, descriptor.size), 0, BLOCK, start);
+          await writeVerified(fh, start + BLOCK, descriptor, openSource, opts);
+          if (pad.length > 0) await fh.write(pad, 0, pad.length, start + BLOCK + descriptor.size);
+        });
       } catch (err) {
         // Cut the half-written entry off so the next blob starts on a clean boundary.
         if (this.#state === 'open') await fh.truncate(start).catch(() => undefined);
@@ -456,7 +463,7 @@ export class DockerArchiveWriter implements ImageTarget {
       await this.#append(TAR_END);
       const fh = this.#fh!;
       await fh.truncate(this.#pos);
-      await fh.sync();
+      await mapDiskFull(this.displayName, this.file, this.#pos, () => fh.sync());
       await fh.close();
       this.#fh = undefined;
       await rename(this.#temp, this.file);
@@ -488,7 +495,8 @@ export class DockerArchiveWriter implements ImageTarget {
   }
 
   async #append(bytes: Buffer): Promise<void> {
-    await this.#fh!.write(bytes, 0, bytes.length, this.#pos);
+    const fh = this.#fh!;
+    await mapDiskFull(this.displayName, this.file, bytes.length, () => fh.write(bytes, 0, bytes.length, this.#pos));
     this.#pos += bytes.length;
   }
 
@@ -543,10 +551,11 @@ async function ociImages(file: string, place: string, entries: Map<string, TarEn
         if (config !== undefined) names.push(...(repoTagsByConfig.get(config) ?? []));
       }
     }
-    const full = d.annotations?.[IMAGE_NAME];
-    if (full !== undefined) names.push(full);
-    const refName = d.annotations?.[REF_NAME];
-    if (refName !== undefined) names.push(refName);
+    // Annotations are not checked by checkedDescriptor: a name that is not a string is ignored.
+    const full: unknown = d.annotations?.[IMAGE_NAME];
+    if (typeof full === 'string') names.push(full);
+    const refName: unknown = d.annotations?.[REF_NAME];
+    if (typeof refName === 'string') names.push(refName);
     // Docker writes one index.json entry per tag; several tags of one image are one choice.
     const same = images.find((i) => i.descriptor?.digest === d.digest);
     if (same !== undefined) same.names = [...new Set([...same.names, ...names])];
@@ -571,6 +580,10 @@ async function readManifestJson(file: string, place: string, entry: TarEntry): P
     throw layoutError(place, 'manifest.json', `is not valid JSON (${(err as Error).message})`);
   }
   if (!Array.isArray(json)) throw layoutError(place, 'manifest.json', 'is not a JSON array');
+  for (const [i, item] of json.entries()) {
+    if (typeof item !== 'object' || item === null || Array.isArray(item))
+      throw layoutError(place, 'manifest.json', `[${i}] is not an object`);
+  }
   return json as ManifestItem[];
 }
 
@@ -626,7 +639,7 @@ function checkRegular(entry: TarEntry, place: string, where: string, shown: stri
 
 async function readEntry(file: string, entry: TarEntry, cap: number, place: string): Promise<Buffer> {
   if (entry.size > cap) throw layoutError(place, entry.name, `is ${entry.size} bytes; the limit is ${cap}`);
-  const fh = await open(file, 'r');
+  const fh = await open(file, READ_FLAGS);
   try {
     const buf = Buffer.alloc(entry.size);
     let done = 0;
@@ -644,7 +657,7 @@ async function readEntry(file: string, entry: TarEntry, cap: number, place: stri
 /** Returns the OCI layer media type that a layer's first bytes reveal (gzip, zstd or plain tar). */
 async function layerMediaType(file: string, entry: TarEntry): Promise<string> {
   const head = Buffer.alloc(4);
-  const fh = await open(file, 'r');
+  const fh = await open(file, READ_FLAGS);
   try {
     await fh.read(head, 0, Math.min(4, entry.size), entry.offset);
   } finally {

@@ -5,8 +5,7 @@
 // commit(); an existing layout gets blobs in place (content-addressed) and a new index.json
 // by write-temp-then-rename.
 import { randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { lstat, mkdir, open, readdir, realpath, rename, rm, stat, unlink } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, readlink, realpath, rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -23,10 +22,19 @@ import {
   childDigests,
   layoutError,
   manifestMediaType,
+  mapDiskFull,
+  READ_FLAGS,
   REF_NAME,
   verifyBytes,
   writeVerified,
 } from './common.js';
+import {
+  BLOB_TEMP_PATTERN,
+  INDEX_TEMP_PATTERN,
+  removeStaleTemps,
+  siblingTempPattern,
+  tempSuffix,
+} from './stale-temp.js';
 
 /** index.json lists every tag; allow far more than a manifest, but still refuse absurd sizes. */
 const MAX_INDEX_JSON_BYTES = 64 * 1024 * 1024;
@@ -114,6 +122,10 @@ export class OciLayout implements ImageSource, ImageTarget {
     const kind = await probe(abs);
     if (kind === 'layout') {
       await checkLayoutFile(abs, name);
+      await removeStaleTemps(abs, INDEX_TEMP_PATTERN);
+      await removeStaleTemps(path.join(abs, 'blobs'), BLOB_TEMP_PATTERN);
+      // Refuse before downloading anything: a symlinked blobs/ would receive every blob.
+      for (const alg of ['sha256', 'sha512']) await realDirs(abs, ['blobs', alg], name, false);
       const index = await readIndexJson(abs, name);
       return new OciLayout(abs, abs, await realpath(abs), false, 'open', index, name);
     }
@@ -126,8 +138,9 @@ export class OciLayout implements ImageSource, ImageTarget {
     }
     const parent = path.dirname(abs);
     await mkdir(parent, { recursive: true });
-    const temp = path.join(parent, `.${path.basename(abs)}.tmp-${randomBytes(6).toString('hex')}`);
-    await mkdir(temp);
+    await removeStaleTemps(parent, siblingTempPattern(path.basename(abs)));
+    const temp = path.join(parent, `.${path.basename(abs)}.tmp-${tempSuffix()}`);
+    await mapDiskFull(name, abs, 4096, () => mkdir(temp));
     const index: IndexJson = { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] };
     return new OciLayout(abs, temp, await realpath(temp), true, 'open', index, name);
   }
@@ -147,7 +160,8 @@ export class OciLayout implements ImageSource, ImageTarget {
   async openBlob(descriptor: Descriptor, opts: OpOptions & { offset?: number } = {}): Promise<Readable> {
     const file = await this.#blobFile(descriptor.digest, 'blob', true);
     if (file === undefined) throw this.#missing(descriptor.digest);
-    return createReadStream(file.path, { start: opts.offset ?? 0, highWaterMark: BLOB_READ_CHUNK });
+    const fh = await open(file.path, READ_FLAGS);
+    return fh.createReadStream({ start: opts.offset ?? 0, highWaterMark: BLOB_READ_CHUNK });
   }
 
   /** Returns every tag in index.json order (then tags written in this session). */
@@ -208,21 +222,29 @@ export class OciLayout implements ImageSource, ImageTarget {
       this.#verified.add(descriptor.digest);
       return 'skipped';
     }
-    const dir = path.join(this.#root, 'blobs', algorithm);
-    await mkdir(dir, { recursive: true });
-    const temp = path.join(this.#root, 'blobs', `.tmp-${hex.slice(0, 12)}-${randomBytes(6).toString('hex')}`);
+    const shown = path.join(this.dir, 'blobs', algorithm, hex);
+    const temp = path.join(
+      this.#root,
+      'blobs',
+      `.tmp-${process.pid}-${hex.slice(0, 12)}-${randomBytes(6).toString('hex')}`,
+    );
     this.#tempFiles.add(temp);
     try {
-      const fh = await open(temp, 'wx+', 0o644);
-      try {
-        await writeVerified(fh, 0, descriptor, openSource, opts);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await rename(temp, path.join(dir, hex));
-      this.#verified.add(descriptor.digest);
-      return 'uploaded';
+      return await mapDiskFull(this.displayName, shown, descriptor.size, async () => {
+        // Checked again per blob: the directories may have been swapped since create().
+        const dir = await realDirs(this.#root, ['blobs', algorithm], this.displayName, true);
+        const fh = await open(temp, 'wx+', 0o644);
+        try {
+          await writeVerified(fh, 0, descriptor, openSource, opts);
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+        await realDirs(this.#root, ['blobs', algorithm], this.displayName, false);
+        await rename(temp, path.join(dir, hex));
+        this.#verified.add(descriptor.digest);
+        return 'uploaded' as const;
+      });
     } finally {
       this.#tempFiles.delete(temp);
       await rm(temp, { force: true });
@@ -294,13 +316,16 @@ export class OciLayout implements ImageSource, ImageTarget {
       manifests.push(desc);
     }
     const next: IndexJson = { ...index, schemaVersion: 2, mediaType: MediaType.ociIndex, manifests };
-    if (this.#isNew) {
-      await writeFileAtomic(
-        path.join(this.#root, 'oci-layout'),
-        JSON.stringify({ imageLayoutVersion: LAYOUT_VERSION }),
-      );
-    }
-    await writeFileAtomic(path.join(this.#root, 'index.json'), JSON.stringify(next));
+    const indexText = JSON.stringify(next);
+    await mapDiskFull(this.displayName, path.join(this.dir, 'index.json'), Buffer.byteLength(indexText), async () => {
+      if (this.#isNew) {
+        await writeFileAtomic(
+          path.join(this.#root, 'oci-layout'),
+          JSON.stringify({ imageLayoutVersion: LAYOUT_VERSION }),
+        );
+      }
+      await writeFileAtomic(path.join(this.#root, 'index.json'), indexText);
+    });
     if (this.#isNew) {
       try {
         await rename(this.#root, this.dir);
@@ -440,6 +465,41 @@ function tooBig(place: string, entry: string, size: number): EcrctlError {
   });
 }
 
+/**
+ * Returns root/parts… after checking that each of its components below root is a real
+ * directory (lstat: not a symbolic link, not a file), creating missing ones when create is
+ * set; without create, a missing component ends the check. Throws naming the component.
+ */
+async function realDirs(root: string, parts: string[], place: string, create: boolean): Promise<string> {
+  let dir = root;
+  for (const [i, part] of parts.entries()) {
+    dir = path.join(dir, part);
+    const rel = parts.slice(0, i + 1).join('/');
+    let info = await lstat(dir).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return undefined;
+      throw err;
+    });
+    if (info === undefined) {
+      if (!create) return dir;
+      await mkdir(dir).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EEXIST') throw err;
+      });
+      info = await lstat(dir);
+    }
+    if (info.isDirectory()) continue;
+    const link = info.isSymbolicLink();
+    const what = link ? `is a symbolic link (to ${await readlink(dir).catch(() => '?')})` : 'is not a directory';
+    throw new EcrctlError(`${place}: ${rel} ${what}; the layout's directories must be real directories inside it`, {
+      rule: 'ecrctl writes into an OCI layout only through real directories, so no blob lands outside it',
+      value: dir,
+      fix: link
+        ? `replace ${dir} with a real directory (move what it points at into it), or pull into a new directory`
+        : `move ${dir} away, or pull into a new directory`,
+    });
+  }
+  return dir;
+}
+
 /** Returns what is at abs: a layout, an empty or missing dir, a file, or another dir. */
 async function probe(abs: string): Promise<'layout' | 'missing' | 'empty' | 'file' | 'other'> {
   let info: Awaited<ReturnType<typeof stat>>;
@@ -499,7 +559,7 @@ async function readCapped(file: string, cap: number, place: string, entry: strin
 }
 
 async function readExactly(file: string, size: number): Promise<Buffer> {
-  const fh = await open(file, 'r');
+  const fh = await open(file, READ_FLAGS);
   try {
     const buf = Buffer.alloc(size);
     let pos = 0;
@@ -515,15 +575,16 @@ async function readExactly(file: string, size: number): Promise<Buffer> {
 }
 
 async function hashFile(file: string, descriptor: Descriptor): Promise<void> {
+  const fh = await open(file, READ_FLAGS);
   await pipeline(
-    createReadStream(file, { highWaterMark: BLOB_READ_CHUNK }),
+    fh.createReadStream({ highWaterMark: BLOB_READ_CHUNK }),
     new VerifyingStream(descriptor.digest, descriptor.size),
     new Writable({ write: (_chunk, _enc, done) => done() }),
   );
 }
 
 async function writeFileAtomic(file: string, text: string): Promise<void> {
-  const temp = `${file}.tmp-${randomBytes(6).toString('hex')}`;
+  const temp = `${file}.tmp-${tempSuffix()}`;
   try {
     const fh = await open(temp, 'wx+', 0o644);
     try {

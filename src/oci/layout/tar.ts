@@ -7,9 +7,9 @@
 // of 512 bytes per entry, never the contents) and then streaming entries with
 // fs.createReadStream({start, end}) needs only the header format, which is small and stable:
 // ustar, GNU long names (`././@LongLink`) and PAX extended headers (`path`, `size`).
-import { open } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { EcrctlError } from '../../errors.js';
-import { layoutError } from './common.js';
+import { layoutError, openRegularFile } from './common.js';
 
 export const BLOCK = 512;
 
@@ -36,10 +36,11 @@ const MAX_LONG_NAME = 64 * 1024;
 /**
  * Returns every entry of the tar file by name (a later entry of the same name wins, as when
  * extracting). Reads only headers. Throws naming the archive and entry on a truncated file, a
- * bad header checksum, or a path that is absolute or climbs out with `..`.
+ * bad header checksum, or a path that is absolute or climbs out with `..`; throws UsageError when
+ * file is not a regular file (a FIFO would block every read).
  */
 export async function indexTar(file: string, place: string): Promise<Map<string, TarEntry>> {
-  const fh = await open(file, 'r');
+  const fh = await openRegularFile(file, place);
   try {
     const fileSize = (await fh.stat()).size;
     const entries = new Map<string, TarEntry>();
@@ -167,7 +168,7 @@ function writeOctal(h: Buffer, at: number, len: number, value: number): void {
   h.write(`${value.toString(8).padStart(len - 1, '0')}\0`, at, len, 'latin1');
 }
 
-async function readAt(fh: Awaited<ReturnType<typeof open>>, buf: Buffer, pos: number): Promise<void> {
+async function readAt(fh: FileHandle, buf: Buffer, pos: number): Promise<void> {
   let done = 0;
   while (done < buf.length) {
     const { bytesRead } = await fh.read(buf, done, buf.length - done, pos + done);
@@ -208,6 +209,14 @@ function parseNumber(h: Buffer, at: number, len: number): number {
   return Number.parseInt(text, 8);
 }
 
+/**
+ * Returns true for a PAX size as GNU tar accepts it: decimal digits only (no sign, space,
+ * exponent, hex or empty value), within the safe integer range. Number() took all of those.
+ */
+function isDecimalSize(text: string): boolean {
+  return /^[0-9]+$/.test(text) && Number.isSafeInteger(Number(text));
+}
+
 /** Returns the records of a PAX extended header ("LEN key=value\n" …). */
 function parsePax(data: Buffer, place: string, name: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -215,7 +224,9 @@ function parsePax(data: Buffer, place: string, name: string): Record<string, str
   while (pos < data.length) {
     const space = data.indexOf(0x20, pos);
     if (space < 0) break;
-    const len = Number.parseInt(data.toString('latin1', pos, space), 10);
+    const lenText = data.toString('latin1', pos, space);
+    // Decimal digits only, as GNU tar reads it (parseInt would take "0x1c" or "28abc").
+    const len = /^[0-9]+$/.test(lenText) ? Number(lenText) : Number.NaN;
     if (!Number.isSafeInteger(len) || len <= space - pos || pos + len > data.length) {
       if (data[pos] === 0) break; // zero padding after the last record
       throw layoutError(place, `entry ${JSON.stringify(name)}`, 'malformed PAX extended header');
@@ -223,6 +234,13 @@ function parsePax(data: Buffer, place: string, name: string): Record<string, str
     const record = data.toString('utf8', space + 1, pos + len - 1);
     const eq = record.indexOf('=');
     if (eq > 0) out[record.slice(0, eq)] = record.slice(eq + 1);
+    if (out.size !== undefined && !isDecimalSize(out.size)) {
+      throw layoutError(
+        place,
+        `entry ${JSON.stringify(name)}`,
+        `PAX size ${JSON.stringify(out.size)} is not a decimal byte count`,
+      );
+    }
     pos += len;
   }
   return out;

@@ -281,7 +281,7 @@ describe('docker-archive writer', () => {
     await writeImage(writer, plain, 'team/app:v1');
     await writer.putManifest(plain.manifest, 'v2'); // a bare tag joins the name
     expect(readdirSync(dir)).toHaveLength(1);
-    expect(readdirSync(dir)[0]).toMatch(/^\.out\.tar\.tmp-[0-9a-f]{12}$/);
+    expect(readdirSync(dir)[0]).toMatch(/^\.out\.tar\.tmp-\d+-[0-9a-f]{12}$/);
     await writer.commit();
     expect(readdirSync(dir)).toEqual(['out.tar']);
 

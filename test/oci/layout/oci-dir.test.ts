@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { DigestMismatchError, NotFoundError, UsageError } from '../../../src/errors.js';
+import { DigestMismatchError, EcrctlError, NotFoundError, UsageError } from '../../../src/errors.js';
 import { sha256Digest } from '../../../src/oci/digest.js';
 import { OciLayout } from '../../../src/oci/layout/oci-dir.js';
 import { MediaType } from '../../../src/oci/media-types.js';
@@ -204,7 +204,7 @@ describe('OciLayout atomicity', () => {
     const target = await OciLayout.create(out);
     await writeImage(target, imageA, 'v1');
     expect(readdirSync(dir)).toHaveLength(1); // the sibling temp dir
-    expect(readdirSync(dir)[0]).toMatch(/^\.out\.tmp-[0-9a-f]{12}$/);
+    expect(readdirSync(dir)[0]).toMatch(/^\.out\.tmp-\d+-[0-9a-f]{12}$/);
     await target.abort();
     expect(readdirSync(dir)).toEqual([]);
   });
@@ -390,5 +390,60 @@ describe('OciLayout hostile input', () => {
     expect((err as NotFoundError).message).toBe(`oci:${dir}: no image tagged "v3"`);
     expect((err as NotFoundError).fix).toBe('tags in this layout: v1, v2');
     await expect(layout.getManifest('')).rejects.toThrow(`oci:${dir}: the layout holds 2 images; name one: v1, v2`);
+  });
+});
+
+describe('OciLayout writes stay inside the layout', () => {
+  const m = imageA.manifest;
+  const layer = imageA.descriptors[1]!;
+  const layerBytes = imageA.blobs.get(layer.digest)!;
+
+  it.each([
+    ['blobs/sha256', ['blobs', 'sha256']],
+    ['blobs', ['blobs']],
+  ])(
+    'create() refuses an existing layout whose %s is a symbolic link, and writes nothing there',
+    async (shown, parts) => {
+      writeRawLayout(dir, {}, { schemaVersion: 2, manifests: [] });
+      const other = mkdtempSync(path.join(root, 'elsewhere-'));
+      const link = path.join(dir, ...parts);
+      rmSync(link, { recursive: true });
+      symlinkSync(other, link);
+
+      const err = await OciLayout.create(dir).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(EcrctlError);
+      expect((err as EcrctlError).exitCode).toBe(1);
+      expect((err as EcrctlError).message).toBe(
+        `oci:${dir}: ${shown} is a symbolic link (to ${other}); the layout's directories must be real directories inside it`,
+      );
+      expect((err as EcrctlError).fix).toBe(
+        `replace ${link} with a real directory (move what it points at into it), or pull into a new directory`,
+      );
+      expect(readdirSync(other)).toEqual([]);
+    },
+  );
+
+  it('putBlob() refuses when blobs/sha256 became a symbolic link after create(), and writes nothing there', async () => {
+    writeRawLayout(dir, { [m.digest]: m.bytes }, { schemaVersion: 2, manifests: [tagged(m, 'v1')] });
+    const target = await OciLayout.create(dir);
+    const other = mkdtempSync(path.join(root, 'elsewhere-'));
+    rmSync(path.join(dir, 'blobs', 'sha256'), { recursive: true });
+    symlinkSync(other, path.join(dir, 'blobs', 'sha256'));
+
+    await expect(target.putBlob(layer, async () => Readable.from([layerBytes]))).rejects.toThrow(
+      `oci:${dir}: blobs/sha256 is a symbolic link (to ${other}); the layout's directories must be real directories inside it`,
+    );
+    await target.abort();
+    expect(readdirSync(other)).toEqual([]);
+    expect(readdirSync(path.join(dir, 'blobs'))).toEqual(['sha256']);
+  });
+
+  it('create() refuses a layout whose blobs is a file', async () => {
+    writeRawLayout(dir, {}, { schemaVersion: 2, manifests: [] });
+    rmSync(path.join(dir, 'blobs'), { recursive: true });
+    writeFileSync(path.join(dir, 'blobs'), '');
+    await expect(OciLayout.create(dir)).rejects.toThrow(
+      `oci:${dir}: blobs is not a directory; the layout's directories must be real directories inside it`,
+    );
   });
 });

@@ -1,8 +1,8 @@
 // The only module that loads the AWS SDK clients, and it loads them lazily: `ecrctl --help`
 // and a cached credential-helper `get` never pay for the SDK. Everything outside src/ecr/
 // gets our own types from the adapters, never these clients.
-import type { ECRClient } from '@aws-sdk/client-ecr';
-import type { ECRPUBLICClient } from '@aws-sdk/client-ecr-public';
+import type { ECRClient, RuntimeExtension } from '@aws-sdk/client-ecr';
+import type { ECRPUBLICClient, RuntimeExtension as PublicRuntimeExtension } from '@aws-sdk/client-ecr-public';
 import type { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import type { AwsCredentialsInput } from '../session.js';
 import {
@@ -12,6 +12,7 @@ import {
   selectedProfile,
   sharedFilePaths,
 } from './aws-config.js';
+import { isNonJsonAnswer } from './errors.js';
 import { PUBLIC_ECR_REGION } from './hosts.js';
 
 // @aws-sdk/core warns under Node < 22 (process.emitWarning) unless
@@ -165,13 +166,76 @@ export function retrySettings(env: NodeJS.ProcessEnv): {
   };
 }
 
+// The retry-strategy part of an SDK client's extension configuration, and what it holds,
+// spelled through the client package so that no @smithy package is imported by name.
+type RetryConfiguration = Pick<Parameters<RuntimeExtension['configure']>[0], 'retryStrategy' | 'setRetryStrategy'>;
+type SdkRetryStrategy = Awaited<ReturnType<ReturnType<RetryConfiguration['retryStrategy']>>>;
+
+/**
+ * Error names never retried although the SDK classes them as throttling. ECR's
+ * LimitExceededException is a limit that waiting seconds does not lift: the one basic scan
+ * per image per 24 hours (StartImageScan), the images-per-repository and repositories quotas
+ * (PutImage, CreateRepository). Retried, it cost six adaptive attempts (20–30 s) and slowed
+ * the client's sending rate for the rest of the run.
+ */
+export const NOT_RETRIED_ERRORS: ReadonlySet<string> = new Set(['LimitExceededException']);
+
+/**
+ * Retries of an answer that is not JSON (a proxy's HTML error page, an endpoint that lacks
+ * the operation): one, for a gateway's passing hiccup; a page that comes twice stays.
+ */
+export const NON_JSON_RETRIES = 1;
+
+/**
+ * Returns the client extension that wraps the SDK's retry strategy (standard or adaptive, as
+ * retrySettings chose): errors in NOT_RETRIED_ERRORS end the call at once and never reach
+ * the adaptive rate limiter; an answer that is not JSON is retried NON_JSON_RETRIES times;
+ * everything else is retried as before.
+ */
+export function noLimitRetries(): RuntimeExtension {
+  return {
+    configure(config: RetryConfiguration) {
+      const inner = config.retryStrategy();
+      let wrapped: Promise<SdkRetryStrategy> | undefined;
+      config.setRetryStrategy(() => {
+        wrapped ??= Promise.resolve(inner()).then(withoutLimitRetries);
+        return wrapped;
+      });
+    },
+  };
+}
+
+function withoutLimitRetries(strategy: SdkRetryStrategy): SdkRetryStrategy {
+  // Only the token-based (V2) strategies have the hook; the SDK makes no other kind itself.
+  if (!('refreshRetryTokenForRetry' in strategy)) return strategy;
+  const mode = (strategy as { mode?: string }).mode;
+  return {
+    ...(mode === undefined ? {} : { mode }),
+    acquireInitialRetryToken: (scope) => strategy.acquireInitialRetryToken(scope),
+    refreshRetryTokenForRetry: (token, info) => {
+      const name = (info.error as { name?: unknown } | undefined)?.name;
+      // Rejecting here makes the SDK throw the service's own error, after one attempt.
+      if (typeof name === 'string' && NOT_RETRIED_ERRORS.has(name)) return Promise.reject(info.error);
+      if (isNonJsonAnswer(info.error) && token.getRetryCount() >= NON_JSON_RETRIES) return Promise.reject(info.error);
+      return strategy.refreshRetryTokenForRetry(token, info);
+    },
+    recordSuccess: (token) => strategy.recordSuccess(token),
+  } as SdkRetryStrategy;
+}
+
 /** Returns an ECR client for region (endpoint from --endpoint-url / AWS_ENDPOINT_URL_ECR). */
 export async function ecrClient(settings: AwsSettings, region: string): Promise<ECRClient> {
   const credentials = await credentialProvider(settings);
   const { ECRClient } = await import('@aws-sdk/client-ecr');
   const endpoint = resolveEndpoint(settings, 'ecr');
   settings.log?.(`ECR API: region ${region}${endpoint ? `, endpoint ${endpoint}` : ''}`);
-  return new ECRClient({ region, credentials, ...retrySettings(settings.env), ...(endpoint ? { endpoint } : {}) });
+  return new ECRClient({
+    region,
+    credentials,
+    ...retrySettings(settings.env),
+    extensions: [noLimitRetries()],
+    ...(endpoint ? { endpoint } : {}),
+  });
 }
 
 /** Returns an ECR Public client; ECR Public's control plane is in us-east-1 only. */
@@ -186,6 +250,8 @@ export async function ecrPublicClient(settings: AwsSettings): Promise<ECRPUBLICC
     region: PUBLIC_ECR_REGION,
     credentials,
     ...retrySettings(settings.env),
+    // ECR Public's RuntimeExtension has the same retry configuration as ECR's.
+    extensions: [noLimitRetries() as PublicRuntimeExtension],
     ...(endpoint ? { endpoint } : {}),
   });
 }

@@ -60,13 +60,35 @@ const BAD_CREDENTIALS = new Set([
   'RequestExpired',
 ]);
 
-const THROTTLED = new Set(['ThrottlingException', 'TooManyRequestsException', 'LimitExceededException', 'Throttling']);
+const THROTTLED = new Set(['ThrottlingException', 'TooManyRequestsException', 'Throttling']);
 
 const NO_CREDENTIALS_FIX =
   'provide credentials in one of the ways the AWS CLI reads them: AWS_ACCESS_KEY_ID and ' +
   'AWS_SECRET_ACCESS_KEY; a profile in ~/.aws/config or ~/.aws/credentials (--profile / AWS_PROFILE); ' +
   '`aws sso login --profile NAME`; in GitHub Actions aws-actions/configure-aws-credentials; ' +
   'in CodeBuild or ECS the task role; on EC2 an instance profile';
+
+/**
+ * Returns true when err is the SDK failing to parse an answer that is not JSON (an HTML
+ * error page from a proxy or load balancer, an endpoint that lacks the operation): the SDK
+ * throws its parser's SyntaxError with the response attached.
+ */
+export function isNonJsonAnswer(err: unknown): boolean {
+  if (err === null || typeof err !== 'object') return false;
+  const e = err as SdkErrorShape & { $response?: unknown };
+  return (
+    (e.name === 'SyntaxError' || /Deserialization error/.test(e.message ?? '')) &&
+    (e.$response !== undefined || e.$metadata?.httpStatusCode !== undefined)
+  );
+}
+
+/** Returns the first line of an HTML page's <title>, if the body text has one (for messages). */
+function pageTitle(err: unknown): string | undefined {
+  const text = (err as { $responseBodyText?: unknown }).$responseBodyText;
+  if (typeof text !== 'string') return undefined;
+  const title = /<title[^>]*>([^<]{1,120})<\/title>/i.exec(text)?.[1]?.trim();
+  return title ? title.replace(/\s+/g, ' ') : undefined;
+}
 
 /** Returns the ecrctl error for anything an SDK call threw (our own errors pass through). */
 export function mapAwsError(err: unknown, call: CallInfo): EcrctlError {
@@ -76,6 +98,20 @@ export function mapAwsError(err: unknown, call: CallInfo): EcrctlError {
   const message = e.message ?? String(err);
   const status = e.$metadata?.httpStatusCode;
   const what = call.resource ? `${call.operation} (${call.resource})` : call.operation;
+
+  if (isNonJsonAnswer(err)) {
+    const title = pageTitle(err);
+    return new EcrctlError(
+      `${what} failed: the endpoint answered HTTP ${status ?? '(unknown status)'} with a non-JSON body (it may not implement ${call.operation})${title ? `; its page says "${title}"` : ''}`,
+      {
+        value: call.endpoint,
+        fix: call.endpoint
+          ? `check that ${call.endpoint} (--endpoint-url / AWS_ENDPOINT_URL) is an ECR API endpoint that serves ${call.operation}, and that no proxy (HTTPS_PROXY) answers in its place`
+          : 'a proxy or gateway between here and ECR may have answered: check HTTPS_PROXY / NO_PROXY, or try again later',
+        cause: err,
+      },
+    );
+  }
 
   if (name === 'CredentialsProviderError' || /Could not load credentials/i.test(message)) {
     const profileMissing = /Profile (.+?) could not be found/i.exec(message);
@@ -115,6 +151,14 @@ export function mapAwsError(err: unknown, call: CallInfo): EcrctlError {
   }
   if (NOT_FOUND.has(name)) {
     return new NotFoundError(message || `${what}: not found`, { cause: err });
+  }
+  if (name === 'LimitExceededException') {
+    // Not throttling, whatever the SDK's classification says: a daily limit or a quota.
+    return new EcrctlError(`${what}: ECR refused it because a limit was reached: ${message}`, {
+      rule: 'ECR allows one basic scan per image per 24 hours, and by default 10,000 images per repository and 10,000 repositories per registry',
+      fix: 'for a scan, use the result of the last 24 hours or wait a day; for a quota, delete images or repositories no longer needed (a lifecycle policy keeps them in check) or request an increase in Service Quotas',
+      cause: err,
+    });
   }
   if (THROTTLED.has(name) || status === 429) {
     return new RateLimitedError(`ECR is throttling ${call.operation} requests: ${message}`, {

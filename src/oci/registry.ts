@@ -18,6 +18,7 @@ import { MANIFEST_ACCEPT, MediaType } from './media-types.js';
 import type { BlobPutResult, BlobWriteOptions, ImageSource, ImageTarget, OpOptions } from './store.js';
 import { repositoryScope } from './transport/auth.js';
 import {
+  isExpiredTokenError,
   RegistryTransport,
   readLimited,
   type TransportOptions,
@@ -76,6 +77,44 @@ export class RegistryClient {
       signal: opts.signal,
     });
     await res.body.dump();
+  }
+
+  /**
+   * Returns the name of every repository on host (GET /v2/_catalog, following
+   * `Link: <…>; rel="next"` pages of at most pageSize names). Registries that do not offer
+   * the catalog answer 404 or 401/403 (Docker Hub, GHCR, ECR): that failure is thrown.
+   */
+  async catalog(host: string, opts: OpOptions & { pageSize?: number } = {}): Promise<string[]> {
+    const n = Math.max(1, Math.min(1000, opts.pageSize ?? 1000));
+    const what = `the repository catalog of ${host}`;
+    const names: string[] = [];
+    const seen = new Set<string>();
+    let path = `/v2/_catalog?n=${n}`;
+    for (;;) {
+      const res = await this.transport.request({
+        method: 'GET',
+        host,
+        path,
+        scopes: ['registry:catalog:*'],
+        what,
+        signal: opts.signal,
+      });
+      seen.add(res.url.href);
+      const bytes = await readLimited(res.body, LIST_BODY_LIMIT);
+      if (bytes === undefined) throw new EcrctlError(`${what}: a page is larger than 32 MiB`);
+      let page: unknown;
+      try {
+        page = JSON.parse(bytes.toString('utf8'));
+      } catch {
+        throw new EcrctlError(`${what}: the registry answered something that is not JSON`);
+      }
+      const list = (page as { repositories?: unknown }).repositories;
+      if (Array.isArray(list)) for (const r of list) if (typeof r === 'string') names.push(r);
+      const next = nextLinkUrl(res.header('link'), res.url);
+      if (next === undefined) return names;
+      if (seen.has(next.href)) throw new EcrctlError(`${what}: the registry's pages link back to a page already read`);
+      path = next.href;
+    }
   }
 
   /** Closes pooled connections. */
@@ -328,6 +367,8 @@ export class RegistryRepository implements ImageSource, ImageTarget {
         }
         const transient =
           isRetryableNetworkError(err) ||
+          // The token expired while the bytes were on their way: start over with a fresh one.
+          isExpiredTokenError(err) ||
           err instanceof RateLimitedError ||
           (err instanceof HttpStatusError && isRetryableStatus(err.status));
         if (transient && retry < this.#opts.retry.maxRetries) {

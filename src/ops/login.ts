@@ -12,6 +12,7 @@ import {
   writeAuthEntries,
   writeHelperEntries,
 } from '../ecr/login.js';
+import { EcrctlError } from '../errors.js';
 import type { Session } from '../session.js';
 
 /** Which file login and logout use: the Docker config, or a containers auth file. */
@@ -73,6 +74,7 @@ export async function login(session: Session, opts: LoginOptions = {}): Promise<
     registryIds,
     public: opts.public === true,
   });
+  checkNotExpired(tokens, Date.now());
   opts.onTokens?.(tokens);
   if (write === 'none') return { tokens, wrote: write };
 
@@ -91,6 +93,24 @@ export async function login(session: Session, opts: LoginOptions = {}): Promise<
     }
   }
   return { tokens, wrote: write, file };
+}
+
+/**
+ * Throws when a token had already expired when it arrived: written, it would only make the
+ * next pull fail with "access denied". ECR's tokens last 12 hours, so this means the clock
+ * of this machine is far ahead, or the endpoint issues tokens that are born expired.
+ */
+export function checkNotExpired(tokens: readonly LoginToken[], nowMs: number): void {
+  const expired = tokens.find((t) => t.expiresAt.getTime() <= nowMs);
+  if (expired === undefined) return;
+  throw new EcrctlError(
+    `the registry token for ${expired.host} had already expired when it arrived (at ${expired.expiresAt.toISOString()}; this machine's clock says ${new Date(nowMs).toISOString()}); nothing was written`,
+    {
+      rule: 'login writes only tokens that are still valid (ECR issues them for 12 hours)',
+      value: expired.expiresAt.toISOString(),
+      fix: "check this machine's clock and time zone (e.g. `timedatectl`); a clock far ahead makes every new token look expired. With an endpoint override, check how long it issues tokens for",
+    },
+  );
 }
 
 /** What logout accepts. */

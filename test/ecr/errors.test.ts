@@ -72,6 +72,23 @@ describe('mapAwsError', () => {
     expect(mapped.exitCode).toBe(5);
   });
 
+  it('reports LimitExceededException as the limit it is, not as throttling', () => {
+    const mapped = mapAwsError(
+      sdkError(
+        'LimitExceededException',
+        'The maximum number of images in repository app has been reached (10000).',
+        400,
+      ),
+      { operation: 'PutImage', resource: 'image app:v2' },
+    );
+    expect(mapped).not.toBeInstanceOf(RateLimitedError);
+    expect(mapped.message).toBe(
+      'PutImage (image app:v2): ECR refused it because a limit was reached: The maximum number of images in repository app has been reached (10000).',
+    );
+    expect(mapped.fix).toContain('Service Quotas');
+    expect(mapped.exitCode).toBe(1);
+  });
+
   it('says which endpoint could not be reached', () => {
     const e = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' });
     const mapped = mapAwsError(e, { ...call, endpoint: 'http://127.0.0.1:9' });

@@ -34,6 +34,8 @@ export interface AuthenticatorOptions {
   onSecret?: (secret: string) => void;
   log?: (message: string) => void;
   now?: () => number;
+  /** Throws when credentials for host must not be sent to url (plain HTTP off loopback). */
+  checkCredentialUrl?: (host: string, url: URL) => void;
 }
 
 /** Keeps per-host auth state for one client. */
@@ -144,6 +146,7 @@ export class Authenticator {
       throw new AuthError(`${host} named a token realm that is not an http(s) URL: ${scheme.realm}`, { cause });
     }
     const cred = await this.#credential(host);
+    if (cred !== undefined) this.#opts.checkCredentialUrl?.(host, url);
     const headers: Record<string, string> = { accept: 'application/json' };
     let res: { status: number; text: string };
     const sortedScopes = [...new Set(scopes)].sort();

@@ -54,6 +54,18 @@ export interface TransportOptions {
   headersTimeoutMs?: number;
   /** Time a response body may stay idle (default: ECRCTL_HTTP_TIMEOUT_MS in env, else 60 s). */
   bodyTimeoutMs?: number;
+  /**
+   * Deadline for a whole small response — manifests, tag lists, tokens, anything but a blob
+   * download or a streamed upload — headers and body (default: ECRCTL_REQUEST_TIMEOUT, else
+   * 60 s; false: none).
+   */
+  requestTimeoutMs?: number | false;
+  /**
+   * Below this rate for a whole window, a response body has stalled (default:
+   * ECRCTL_MIN_THROUGHPUT, else 1 KiB/s over 60 s; false: none). Time our own reader takes
+   * does not count.
+   */
+  minThroughput?: MinThroughput | false;
   /** Connections kept per origin (default 8). */
   connectionsPerOrigin?: number;
   /** The environment: proxy variables and NODE_EXTRA_CA_CERTS are read from here. */
@@ -79,6 +91,11 @@ export interface TransportRequest {
   body?: Buffer | string | Readable;
   /** Retry on transient failures; default: true for GET, HEAD, PUT and DELETE with a replayable body. */
   retry?: boolean;
+  /**
+   * Whether ECRCTL_REQUEST_TIMEOUT applies: default true, except for blob downloads (GET of
+   * /blobs/) and streamed bodies, which only the minimum throughput limits.
+   */
+  deadline?: boolean;
   /** Follow redirects (default for GET and HEAD). */
   followRedirects?: boolean;
   /** Statuses returned to the caller instead of thrown (2xx always are). */
@@ -179,6 +196,79 @@ export function timeoutFromEnv(env: NodeJS.ProcessEnv): number | undefined {
   return ms;
 }
 
+/** A minimum rate: below bytesPerSecond, measured over windowMs, a body has stalled. */
+export interface MinThroughput {
+  bytesPerSecond: number;
+  windowMs: number;
+}
+
+const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
+const DEFAULT_MIN_THROUGHPUT: MinThroughput = { bytesPerSecond: 1024, windowMs: 60_000 };
+const DURATION = /^(\d+)(ms|s|m)?$/;
+const BYTES = /^(\d+)(B|KiB|MiB)?$/;
+
+function parseDuration(text: string): number | undefined {
+  const m = DURATION.exec(text.trim());
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  const ms = m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000;
+  return Number.isSafeInteger(ms) ? ms : undefined;
+}
+
+/**
+ * Returns the deadline ECRCTL_REQUEST_TIMEOUT sets for small responses in milliseconds
+ * (`90` or `90s`, `500ms`, `2m`; default 60 s), or undefined when it is `0` (no deadline).
+ */
+export function requestTimeoutFromEnv(env: NodeJS.ProcessEnv): number | undefined {
+  const text = env.ECRCTL_REQUEST_TIMEOUT;
+  if (text === undefined || text === '') return DEFAULT_REQUEST_TIMEOUT_MS;
+  const ms = parseDuration(text);
+  if (ms === undefined) {
+    throw new UsageError(`ECRCTL_REQUEST_TIMEOUT must be a duration, not ${JSON.stringify(text)}`, {
+      rule: 'ECRCTL_REQUEST_TIMEOUT is a whole number of seconds, or with a unit: 500ms, 90s, 2m; 0 turns the deadline off (default 60s)',
+      value: text,
+      fix: 'set e.g. ECRCTL_REQUEST_TIMEOUT=120s, or unset it',
+    });
+  }
+  return ms === 0 ? undefined : ms;
+}
+
+/**
+ * Returns the minimum rate ECRCTL_MIN_THROUGHPUT sets: `BYTES[/WINDOW]`, bytes per second
+ * (`1024`, `10KiB`, `1MiB`) over a window (`60s` by default; `500ms`, `2m`), default
+ * 1KiB/60s; undefined when it is `0` (no minimum).
+ */
+export function minThroughputFromEnv(env: NodeJS.ProcessEnv): MinThroughput | undefined {
+  const text = env.ECRCTL_MIN_THROUGHPUT;
+  if (text === undefined || text === '') return { ...DEFAULT_MIN_THROUGHPUT };
+  const [rate = '', window, extra] = text.trim().split('/');
+  const b = BYTES.exec(rate);
+  const windowMs = window === undefined ? DEFAULT_MIN_THROUGHPUT.windowMs : parseDuration(window);
+  const bytesPerSecond = b ? Number(b[1]) * (b[2] === 'KiB' ? 1024 : b[2] === 'MiB' ? 1024 * 1024 : 1) : undefined;
+  if (bytesPerSecond === undefined || windowMs === undefined || windowMs === 0 || extra !== undefined) {
+    throw new UsageError(`ECRCTL_MIN_THROUGHPUT must be BYTES[/WINDOW], not ${JSON.stringify(text)}`, {
+      rule: 'ECRCTL_MIN_THROUGHPUT is bytes per second (1024, 10KiB, 1MiB), optionally over a window (/60s, /500ms, /2m); 0 turns it off (default 1KiB/60s)',
+      value: text,
+      fix: 'set e.g. ECRCTL_MIN_THROUGHPUT=1KiB/120s, or unset it',
+    });
+  }
+  return bytesPerSecond === 0 ? undefined : { bytesPerSecond, windowMs };
+}
+
+function formatMs(ms: number): string {
+  if (ms % 60_000 === 0 && ms >= 60_000) return `${ms / 60_000}m`;
+  if (ms % 1000 === 0 && ms >= 1000) return `${ms / 1000}s`;
+  return `${ms}ms`;
+}
+
+/** What a guarded request is, for the deadline and stall messages. */
+interface Guard {
+  host: string;
+  what: string;
+  /** Apply the small-response deadline. */
+  deadline: boolean;
+}
+
 /** Returns the path and query of a URL without secrets a presigned URL may carry. */
 function describeUrl(url: URL): string {
   return `${url.protocol}//${url.host}${url.pathname}`;
@@ -194,6 +284,8 @@ export class RegistryTransport {
   readonly #schemes = new Map<string, 'http' | 'https'>();
   readonly #headersTimeout: number;
   readonly #bodyTimeout: number;
+  readonly #requestTimeout: number | undefined;
+  readonly #minThroughput: MinThroughput | undefined;
   readonly #userAgent: string;
 
   constructor(opts: TransportOptions = {}) {
@@ -205,6 +297,9 @@ export class RegistryTransport {
     const fromEnv = timeoutFromEnv(env);
     this.#headersTimeout = opts.headersTimeoutMs ?? fromEnv ?? DEFAULT_TIMEOUT_MS;
     this.#bodyTimeout = opts.bodyTimeoutMs ?? fromEnv ?? DEFAULT_TIMEOUT_MS;
+    this.#requestTimeout =
+      opts.requestTimeoutMs === false ? undefined : (opts.requestTimeoutMs ?? requestTimeoutFromEnv(env));
+    this.#minThroughput = opts.minThroughput === false ? undefined : (opts.minThroughput ?? minThroughputFromEnv(env));
     this.#userAgent = opts.userAgent ?? 'ecrctl';
     const connect: { rejectUnauthorized: boolean; ca?: string[] } = { rejectUnauthorized: !opts.insecure };
     if (opts.caFile) {
@@ -237,6 +332,7 @@ export class RegistryTransport {
       credentials: opts.credentials,
       presumeBasic: opts.basicAuthHosts,
       fetchToken: this.#fetchToken,
+      checkCredentialUrl: refusePlainHttpCredentials,
       onSecret: opts.onSecret,
       log: opts.log,
     });
@@ -267,7 +363,7 @@ export class RegistryTransport {
     const started = Date.now();
     for (let retry = 0; ; retry++) {
       if (req.signal?.aborted) throw new InterruptedError();
-      let res: TransportResponse & { sentAuth: boolean };
+      let res: AuthorizedResponse;
       try {
         res = await this.#authorized(req, streamBody);
       } catch (err) {
@@ -304,13 +400,47 @@ export class RegistryTransport {
     }
   }
 
-  async #authorized(req: TransportRequest, streamBody: boolean): Promise<TransportResponse & { sentAuth: boolean }> {
+  async #authorized(req: TransportRequest, streamBody: boolean): Promise<AuthorizedResponse> {
     let scopes = req.scopes ?? [];
     let auth = await this.#auth.header(req.host, scopes, req.signal);
     let refreshed = false;
     for (;;) {
-      const res = await this.#follow(req, auth);
-      if (res.status !== 401 || streamBody) return { ...res, sentAuth: auth !== undefined };
+      let res = await this.#follow(req, auth);
+      const sentAuth = auth !== undefined;
+      if (sentAuth && (res.status === 403 || res.status === 400)) {
+        // ECR answers an expired or invalid token with 403 (ECR Public: 400) DENIED and no
+        // challenge, not 401. Refresh once on that answer, and only on it: a permission 403
+        // ("not authorized to perform") is final.
+        const denied = await tokenDenial(req, res);
+        res = denied.res;
+        if (denied.expired === 'no') return { ...res, sentAuth };
+        // A bodiless answer (HEAD) may be an expired token or a permission: one refresh
+        // tells, and a second refusal is reported as the plain 403 it probably is.
+        if (denied.expired === 'maybe' && (streamBody || refreshed)) return { ...res, sentAuth };
+        if (streamBody || refreshed) {
+          // A streamed body cannot be sent again: forget the token so the next request
+          // (the caller's retry) gets a fresh one.
+          if (streamBody) this.#auth.invalidate(req.host, scopes);
+          return { ...res, sentAuth, tokenRefused: refreshed ? 'refused-again' : 'mid-stream' };
+        }
+        refreshed = true;
+        this.#auth.invalidate(req.host, scopes);
+        this.#opts.log?.(`${req.host} says our token has expired or is invalid (${res.status}); refreshing it once`);
+        let next: string | undefined;
+        try {
+          next = await this.#auth.header(req.host, scopes, req.signal);
+        } catch (err) {
+          await res.body.dump().catch(() => {});
+          if (req.signal?.aborted) throw new InterruptedError();
+          if (err instanceof InterruptedError || denied.expired === 'maybe') throw err;
+          throw tokenRefusedError(req.host, `: ${(err as Error).message}`, err);
+        }
+        if (next === undefined) return { ...res, sentAuth, tokenRefused: 'refused-again' };
+        await res.body.dump().catch(() => {});
+        auth = next;
+        continue;
+      }
+      if (res.status !== 401 || streamBody) return { ...res, sentAuth };
       const challenges = this.#challenges(res);
       let next: string | undefined;
       if (auth === undefined) {
@@ -352,8 +482,12 @@ export class RegistryTransport {
     const seen = new Set([url.href]);
     for (let hops = 0; ; hops++) {
       const headers: Record<string, string> = { 'user-agent': this.#userAgent, ...req.headers };
-      // Credentials go to the registry itself only, never to a host it redirects to.
-      if (auth !== undefined && url.host === registry.host) headers.authorization = auth;
+      // Credentials go to the registry itself only — same scheme, host and port — never to
+      // a host it redirects to, nor over a redirect from https to http on the same host.
+      if (auth !== undefined && url.origin === registry.origin) {
+        refusePlainHttpCredentials(req.host, url);
+        headers.authorization = auth;
+      }
       const res = await this.#send(req, url, headers);
       if (!follow || !REDIRECTS.has(res.status)) return res;
       const location = res.header('location');
@@ -376,21 +510,27 @@ export class RegistryTransport {
   }
 
   async #send(req: TransportRequest, url: URL, headers: Record<string, string>): Promise<TransportResponse> {
+    const streamBody = req.body instanceof Readable;
+    const deadline =
+      req.deadline ?? (!streamBody && !(req.method === 'GET' && /\/blobs\/(?!uploads\/)/.test(url.pathname)));
     const send = async (target: URL): Promise<TransportResponse> => {
-      const res = await this.#dispatcher.request({
-        origin: target.origin,
-        path: `${target.pathname}${target.search}`,
-        method: req.method,
-        headers,
-        body: req.body,
-        signal: req.signal,
-        headersTimeout: this.#headersTimeout,
-        bodyTimeout: this.#bodyTimeout,
-        // undici closes the connection after every HEAD unless told otherwise (in case a
-        // server sends a body anyway). Registries answer HEAD properly, and a new connection
-        // per HEAD cost a TCP (and, for ECR, a TLS) handshake per blob checked.
-        ...(req.method === 'HEAD' ? { reset: false } : {}),
-      });
+      const res = await this.#dispatch(
+        {
+          origin: target.origin,
+          path: `${target.pathname}${target.search}`,
+          method: req.method,
+          headers,
+          body: req.body,
+          signal: req.signal,
+          headersTimeout: this.#headersTimeout,
+          bodyTimeout: this.#bodyTimeout,
+          // undici closes the connection after every HEAD unless told otherwise (in case a
+          // server sends a body anyway). Registries answer HEAD properly, and a new connection
+          // per HEAD cost a TCP (and, for ECR, a TLS) handshake per blob checked.
+          ...(req.method === 'HEAD' ? { reset: false } : {}),
+        },
+        { host: req.host, what: req.what ?? `${req.method} ${target.pathname}`, deadline },
+      );
       const resHeaders = res.headers as TransportResponse['headers'];
       return {
         status: res.statusCode,
@@ -419,10 +559,107 @@ export class RegistryTransport {
         this.#opts.log?.(`${req.host} does not speak TLS; using plain HTTP (--insecure)`);
         const plain = new URL(url);
         plain.protocol = 'http:';
+        if (headers.authorization !== undefined) refusePlainHttpCredentials(req.host, plain);
         return await send(plain);
       }
       throw err;
     }
+  }
+
+  /**
+   * Sends one HTTP request with the two rules a trickling server cannot dodge: the deadline
+   * for small responses (headers and body, ECRCTL_REQUEST_TIMEOUT) and the minimum
+   * throughput of the body (ECRCTL_MIN_THROUGHPUT). Either destroys the body with an
+   * EcrctlError that the reader gets.
+   */
+  async #dispatch(opts: Dispatcher.RequestOptions<null>, guard: Guard): Promise<Dispatcher.ResponseData<null>> {
+    const ms = guard.deadline ? this.#requestTimeout : undefined;
+    if (ms === undefined && this.#minThroughput === undefined) return this.#dispatcher.request(opts);
+    const controller = new AbortController();
+    const signal = opts.signal ? AbortSignal.any([opts.signal as AbortSignal, controller.signal]) : controller.signal;
+    let failure: EcrctlError | undefined;
+    let body: Readable | undefined;
+    const fail = (err: EcrctlError) => {
+      failure ??= err;
+      if (body === undefined) {
+        controller.abort(failure);
+        return;
+      }
+      // A body nobody reads yet must not turn the error into an uncaught one.
+      if (body.listenerCount('error') === 0) body.once('error', () => {});
+      body.destroy(failure);
+    };
+    let deadline: NodeJS.Timeout | undefined;
+    if (ms !== undefined) {
+      deadline = setTimeout(
+        () =>
+          fail(
+            new EcrctlError(`${guard.host} did not finish answering ${guard.what} within ${formatMs(ms)}`, {
+              rule: 'a small response (manifest, tag list, token) must arrive whole within ECRCTL_REQUEST_TIMEOUT (default 60s)',
+              value: guard.host,
+              fix: 'try again; on a slow link raise the deadline, e.g. ECRCTL_REQUEST_TIMEOUT=5m (0 turns it off)',
+            }),
+          ),
+        ms,
+      );
+      deadline.unref();
+    }
+    let res: Dispatcher.ResponseData<null>;
+    try {
+      res = await this.#dispatcher.request({ ...opts, signal });
+    } catch (err) {
+      clearTimeout(deadline);
+      if (failure) throw failure;
+      throw err;
+    }
+    body = res.body;
+    let monitor: NodeJS.Timeout | undefined;
+    const done = () => {
+      clearTimeout(deadline);
+      clearInterval(monitor);
+    };
+    body.once('close', done);
+    body.once('end', done);
+    // Counted as undici hands the bytes over: once the last has come, neither rule applies
+    // (a caller slow to read what has all arrived is no slow server); a full buffer means
+    // our reader is the slow one, and that window does not count.
+    let received = 0;
+    let backpressure = false;
+    const target = body;
+    const push = target.push;
+    target.push = (chunk: unknown, encoding?: BufferEncoding) => {
+      if (chunk === null) done();
+      else if (chunk !== undefined) received += (chunk as Buffer).length;
+      const more = push.call(target, chunk, encoding);
+      if (!more) backpressure = true;
+      return more;
+    };
+    const rule = this.#minThroughput;
+    if (rule !== undefined) {
+      let mark = 0;
+      monitor = setInterval(() => {
+        const got = received - mark;
+        mark = received;
+        const behind = backpressure || target.readableLength > 0;
+        backpressure = false;
+        if (behind) return;
+        const rate = Math.floor((got * 1000) / rule.windowMs);
+        if (rate >= rule.bytesPerSecond) return;
+        fail(
+          new EcrctlError(
+            `${guard.host} sent ${guard.what} at ${rate} bytes/s over the last ${formatMs(rule.windowMs)}, below the minimum of ${rule.bytesPerSecond} bytes/s`,
+            {
+              rule: 'a response body must keep above ECRCTL_MIN_THROUGHPUT (default 1KiB/60s: 1 KiB/s over 60 s)',
+              value: guard.host,
+              fix: 'try again; on a slow link lower the minimum, e.g. ECRCTL_MIN_THROUGHPUT=256/120s (0 turns it off)',
+            },
+          ),
+        );
+      }, rule.windowMs);
+      monitor.unref();
+    }
+    if (body.destroyed || body.readableEnded) done();
+    return res;
   }
 
   #schemeFor(host: string): 'http' | 'https' {
@@ -434,18 +671,22 @@ export class RegistryTransport {
   readonly #fetchToken: TokenFetch = async (req) => {
     let res: Dispatcher.ResponseData;
     try {
-      res = await this.#dispatcher.request({
-        origin: req.url.origin,
-        path: `${req.url.pathname}${req.url.search}`,
-        method: req.method,
-        headers: { 'user-agent': this.#userAgent, ...req.headers },
-        body: req.body,
-        signal: req.signal,
-        headersTimeout: this.#headersTimeout,
-        bodyTimeout: this.#bodyTimeout,
-      });
+      res = await this.#dispatch(
+        {
+          origin: req.url.origin,
+          path: `${req.url.pathname}${req.url.search}`,
+          method: req.method,
+          headers: { 'user-agent': this.#userAgent, ...req.headers },
+          body: req.body,
+          signal: req.signal,
+          headersTimeout: this.#headersTimeout,
+          bodyTimeout: this.#bodyTimeout,
+        },
+        { host: req.url.host, what: `a token from ${req.url.origin}${req.url.pathname}`, deadline: true },
+      );
     } catch (err) {
       if (req.signal?.aborted) throw new InterruptedError();
+      if (isEcrctlError(err)) throw err;
       throw new EcrctlError(`cannot reach the token server ${req.url.origin}: ${(err as Error).message}`, {
         cause: err,
       });
@@ -454,7 +695,7 @@ export class RegistryTransport {
     return { status: res.statusCode, text: buf === undefined ? '' : buf.toString('utf8') };
   };
 
-  async #statusError(req: TransportRequest, res: TransportResponse & { sentAuth: boolean }): Promise<Error> {
+  async #statusError(req: TransportRequest, res: AuthorizedResponse): Promise<Error> {
     let text = '';
     if (req.method !== 'HEAD') {
       try {
@@ -473,6 +714,20 @@ export class RegistryTransport {
           : '';
     const what = req.what ?? `${req.method} ${describeUrl(res.url)}`;
     const codes = errors.map((e) => e.code).join(',') || undefined;
+    if (res.tokenRefused === 'refused-again') {
+      return tokenRefusedError(req.host, ` for ${what}${detail}`);
+    }
+    if (res.tokenRefused === 'mid-stream') {
+      const err = new AuthError(
+        `${req.host} refused ${what}: the registry token expired while it was being sent${detail}`,
+        {
+          value: req.host,
+          fix: 'try again: a fresh token is fetched for the next request',
+        },
+      );
+      expiredTokenErrors.add(err);
+      return err;
+    }
     switch (res.status) {
       case 401:
         return new AuthError(
@@ -589,4 +844,99 @@ function withChallengeScopes(scopes: readonly string[], challenges: readonly Aut
       return !ours.some((o) => o.resource === a.resource && a.actions.every((x) => o.actions.includes(x)));
     });
   return missing.length === 0 ? scopes : [...scopes, ...missing];
+}
+
+/** A response with what #authorized learnt about it. */
+type AuthorizedResponse = TransportResponse & {
+  sentAuth: boolean;
+  /**
+   * Set when the registry said our token expired or is invalid (ECR's 403/400 DENIED):
+   * `refused-again` after a refresh, `mid-stream` when the body could not be sent again.
+   */
+  tokenRefused?: 'refused-again' | 'mid-stream';
+};
+
+const expiredTokenErrors = new WeakSet<Error>();
+
+/**
+ * Returns true when err is the transport's answer to a registry that refused a token as
+ * expired while a streamed body was being sent: the request may be started over (with a new
+ * body), and the next attempt gets a fresh token.
+ */
+export function isExpiredTokenError(err: unknown): boolean {
+  return err instanceof Error && expiredTokenErrors.has(err);
+}
+
+// ECR: "Your authorization token has expired. Reauthenticate and try again."
+// ECR Public: "Your Authorization Token is invalid."
+const TOKEN_DENIED = /\btoken\b[^.]*\b(expired|invalid)\b|\b(expired|invalid)\b[^.]*\btoken\b/i;
+
+/**
+ * Reads a 400/403 answer to a request that carried credentials and tells whether it says
+ * the token expired or is invalid (DENIED with such a message), or, for HEAD, which has no
+ * body, that it may have. Returns the response with its body still readable.
+ */
+async function tokenDenial(
+  req: TransportRequest,
+  res: TransportResponse,
+): Promise<{ res: TransportResponse; expired: 'yes' | 'maybe' | 'no' }> {
+  if (req.method === 'HEAD') {
+    await res.body.dump().catch(() => {});
+    return { res: { ...res, body: bufferedBody(Buffer.alloc(0)) }, expired: 'maybe' };
+  }
+  let buf: Buffer;
+  try {
+    buf = (await readLimited(res.body, ERROR_BODY_LIMIT)) ?? Buffer.alloc(0);
+  } catch {
+    buf = Buffer.alloc(0);
+  }
+  const expired = parseOciErrors(buf.toString('utf8')).some((e) => e.code === 'DENIED' && TOKEN_DENIED.test(e.message));
+  return { res: { ...res, body: bufferedBody(buf) }, expired: expired ? 'yes' : 'no' };
+}
+
+/** Returns a body that gives buf back through the methods callers use on undici's bodies. */
+function bufferedBody(buf: Buffer): TransportResponse['body'] {
+  const stream = Readable.from(buf.length === 0 ? [] : [buf]);
+  const text = async () => {
+    stream.destroy();
+    return buf.toString('utf8');
+  };
+  return Object.assign(stream, {
+    text,
+    json: async () => JSON.parse(await text()) as unknown,
+    arrayBuffer: async () => {
+      stream.destroy();
+      return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
+    },
+    bytes: async () => {
+      stream.destroy();
+      return new Uint8Array(buf);
+    },
+    dump: async () => {
+      stream.destroy();
+    },
+  }) as unknown as TransportResponse['body'];
+}
+
+/** The error for a registry that refused our token as expired even after a refresh. */
+function tokenRefusedError(host: string, detail: string, cause?: unknown): AuthError {
+  return new AuthError(`${host}: the registry token has expired (or is invalid) and a fresh one was refused${detail}`, {
+    value: host,
+    fix: `run \`ecrctl login\` (or \`docker login ${host}\`) to get a new token, then try again; for ECR, check that the AWS credentials are valid (\`aws sts get-caller-identity\`)`,
+    ...(cause === undefined ? {} : { cause }),
+  });
+}
+
+/**
+ * Throws AuthError when credentials would go over plain HTTP to a host that is not loopback
+ * (a registry reached with --insecure that speaks only HTTP): anyone on the path could read
+ * them. Loopback (a local registry, an SSH tunnel) is fine.
+ */
+export function refusePlainHttpCredentials(host: string, url: URL): void {
+  if (url.protocol !== 'http:' || isLoopbackHost(url.host)) return;
+  throw new AuthError(`ecrctl does not send credentials over plain HTTP to ${url.host} (registry ${host})`, {
+    rule: 'credentials travel over HTTPS, or over plain HTTP to a loopback address only',
+    value: url.host,
+    fix: 'give the registry TLS (a self-signed certificate works with --ca-file, or --insecure to skip verification), or reach it through a tunnel on localhost (ssh -L 5000:registry:5000 …)',
+  });
 }

@@ -30,6 +30,12 @@ export interface StartLocalOptions {
    * never listens beyond this machine.
    */
   host?: string;
+  /**
+   * How long the passwords GetAuthorizationToken hands out stay valid: seconds, or a
+   * duration such as `30s`, `10m`, `1h`. Default 12 hours, as on ECR. Short lifetimes let a
+   * test make a token expire mid-transfer; the data plane then answers 403 DENIED as ECR does.
+   */
+  tokenTtl?: number | string;
 }
 
 /** A running emulator. */
@@ -99,6 +105,7 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new TypeError(`port must be an integer from 0 to 65535, got ${String(port)}`);
   }
+  const tokenTtlSeconds = options.tokenTtl === undefined ? undefined : ttlSeconds(options.tokenTtl);
   const temporary = options.data === undefined;
   const data = temporary ? await mkdtemp(path.join(tmpdir(), 'ecrctl-local-')) : path.resolve(options.data!);
   const discard = () => (temporary ? rm(data, { recursive: true, force: true }) : Promise.resolve());
@@ -110,6 +117,7 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
       port,
       ...(options.account !== undefined ? { account: options.account } : {}),
       ...(options.host !== undefined ? { host: options.host } : {}),
+      ...(tokenTtlSeconds !== undefined ? { tokenTtlSeconds } : {}),
     });
   } catch (err) {
     await discard();
@@ -139,4 +147,19 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
       return closing;
     },
   };
+}
+
+const TTL_UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600 };
+
+/** Returns the seconds of a tokenTtl (a number of seconds, or `30s` / `10m` / `1h`). */
+function ttlSeconds(value: number | string): number {
+  const m = typeof value === 'string' ? /^(\d+(?:\.\d+)?)(s|m|h)?$/.exec(value.trim()) : undefined;
+  const seconds =
+    typeof value === 'number' ? value : m ? Number(m[1]) * (TTL_UNIT_SECONDS[m[2] ?? 's'] as number) : Number.NaN;
+  if (!Number.isFinite(seconds) || seconds < 1) {
+    throw new TypeError(
+      `tokenTtl must be at least 1 second: a number of seconds or a duration (e.g. 30s, 10m, 1h), got ${JSON.stringify(value)}`,
+    );
+  }
+  return seconds;
 }

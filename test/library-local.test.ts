@@ -196,10 +196,34 @@ describe('startLocal', () => {
     expect(signals.map((s) => process.listenerCount(s))).toEqual(listeners);
   });
 
+  it('gives tokens the lifetime tokenTtl asks for; an expired one gets 403 DENIED as on ECR', async () => {
+    const emulator = await run({ tokenTtl: '1s' });
+    const ecr = client(emulator);
+    const out = await ecr.send(new GetAuthorizationTokenCommand({}));
+    const expiresAt = out.authorizationData?.[0]?.expiresAt?.getTime() ?? 0;
+    expect(expiresAt - Date.now()).toBeLessThanOrEqual(1000);
+    const { auth } = await login(ecr);
+    const base = `http://${emulator.registryHost}`;
+    expect((await fetch(`${base}/v2/`, { headers: { Authorization: auth } })).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 1100));
+    const res = await fetch(`${base}/v2/`, { headers: { Authorization: auth } });
+    expect(res.status).toBe(403);
+    expect(res.headers.get('www-authenticate')).toBeNull();
+    // Seconds as a number work too; the default stays 12 hours.
+    const numeric = await run({ tokenTtl: 90 });
+    const t = (await client(numeric).send(new GetAuthorizationTokenCommand({}))).authorizationData?.[0];
+    expect(Math.round(((t?.expiresAt?.getTime() ?? 0) - Date.now()) / 1000)).toBe(90);
+    const byDefault = await run();
+    const d = (await client(byDefault).send(new GetAuthorizationTokenCommand({}))).authorizationData?.[0];
+    expect(Math.round(((d?.expiresAt?.getTime() ?? 0) - Date.now()) / 3600_000)).toBe(12);
+  });
+
   it('refuses bad options before starting anything', async () => {
     await expect(startLocal({ host: '0.0.0.0' })).rejects.toThrow(/loopback/);
     await expect(startLocal({ account: '42' })).rejects.toThrow(/12 digits/);
     await expect(startLocal({ port: 70000 })).rejects.toThrow(/port/);
     await expect(startLocal({ region: 'Not A Region' })).rejects.toThrow(/region/);
+    await expect(startLocal({ tokenTtl: 'soon' })).rejects.toThrow(/tokenTtl .*e\.g\. 30s/);
+    await expect(startLocal({ tokenTtl: 0 })).rejects.toThrow(/tokenTtl/);
   });
 });

@@ -11,6 +11,7 @@ import type { OperationTable } from './ecr-api/kit.js';
 import { PUBLIC_OPERATIONS } from './ecr-public/index.js';
 import { ApiError } from './errors.js';
 import { BodyTooLarge, readBody, send } from './http.js';
+import { RegistryLimitError } from './store.js';
 
 const SERVICES: Record<string, { iamPrefix: string; operations: OperationTable }> = {
   AmazonEC2ContainerRegistry_V20150921: { iamPrefix: 'ecr', operations: ECR_OPERATIONS },
@@ -121,6 +122,9 @@ export async function handleApiRequest(ctx: LocalContext, req: IncomingMessage, 
     if (err instanceof ApiError) {
       fail(err);
       ctx.log(`${opLabel} ${err.status} ${err.type}`);
+    } else if (err instanceof RegistryLimitError) {
+      fail(new ApiError('LimitExceededException', err.message));
+      ctx.log(`${opLabel} 400 LimitExceededException (registry limit)`);
     } else if (err instanceof BodyTooLarge) {
       res.setHeader('Connection', 'close');
       fail(new ApiError('SerializationException', 'Request body too large', 413));

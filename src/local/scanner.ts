@@ -343,8 +343,41 @@ class ByteReader {
   }
 }
 
+/**
+ * What the scanner reads of one layer at most. A layer is untrusted input: a small gzip can
+ * claim a gigabyte-long name, or expand without end. Past a limit the layer's scan fails.
+ */
+export interface LayerReadLimits {
+  /** GNU long-name / long-link header (`L`, `K`): PATH_MAX-sized names. Default 4096. */
+  maxNameBytes?: number;
+  /** PAX extended header (`x`, `g`). Default 1 MiB. */
+  maxPaxBytes?: number;
+  /** One package database read into memory. Default 64 MiB. */
+  maxFileBytes?: number;
+  /** Tar entries per layer. Default 1,000,000. */
+  maxEntries?: number;
+  /** Decompressed bytes read per layer. Default 16 GiB. */
+  maxTotalBytes?: number;
+}
+
+const LAYER_LIMITS: Required<LayerReadLimits> = {
+  maxNameBytes: 4096,
+  maxPaxBytes: 1 << 20,
+  maxFileBytes: 64 << 20,
+  maxEntries: 1_000_000,
+  maxTotalBytes: 16 * 1024 ** 3,
+};
+
+/** Thrown when a layer goes past a LayerReadLimits limit; the scan reports its message. */
+export class LayerLimitError extends Error {}
+
 /** Returns the contents of the wanted regular files in a layer (gzip or plain tar). */
-export async function readLayerFiles(stream: Readable, wanted: ReadonlySet<string>): Promise<Map<string, Buffer>> {
+export async function readLayerFiles(
+  stream: Readable,
+  wanted: ReadonlySet<string>,
+  limits: LayerReadLimits = {},
+): Promise<Map<string, Buffer>> {
+  const lim = { ...LAYER_LIMITS, ...limits };
   const found = new Map<string, Buffer>();
   const head = new ByteReader(stream as AsyncIterable<Buffer>);
   const magic = await head.read(4);
@@ -380,10 +413,28 @@ export async function readLayerFiles(stream: Readable, wanted: ReadonlySet<strin
     source = gz;
     void feed;
   }
-  const tar = new ByteReader(source);
+  // Counts decompressed bytes as the tar reader pulls them: a gzip bomb stops at the limit.
+  async function* counted(from: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+    let total = 0;
+    for await (const chunk of from) {
+      total += chunk.length;
+      if (total > lim.maxTotalBytes) {
+        throw new LayerLimitError(`the layer expands to more than ${lim.maxTotalBytes} bytes (the scanner's limit)`);
+      }
+      yield chunk;
+    }
+  }
+  const tar = new ByteReader(counted(source));
+  /** Reads an extended header's data, refusing more than max bytes before reading any. */
+  const readExtended = async (what: string, size: number, padded: number, max: number): Promise<Buffer> => {
+    if (size > max)
+      throw new LayerLimitError(`a ${what} header of ${size} bytes exceeds the scanner limit of ${max} bytes`);
+    return (await tar.read(padded)).subarray(0, size);
+  };
   try {
     let longName: string | undefined;
     let paxPath: string | undefined;
+    let entries = 0;
     for (;;) {
       const header = await tar.read(512);
       if (header.length < 512) {
@@ -391,6 +442,7 @@ export async function readLayerFiles(stream: Readable, wanted: ReadonlySet<strin
         throw new Error('truncated tar header');
       }
       if (header.every((b) => b === 0)) break;
+      if (++entries > lim.maxEntries) throw new LayerLimitError(`the layer has more than ${lim.maxEntries} entries`);
       const sizeField = header.subarray(124, 136);
       const size =
         sizeField[0] !== undefined && (sizeField[0] & 0x80) !== 0
@@ -399,16 +451,22 @@ export async function readLayerFiles(stream: Readable, wanted: ReadonlySet<strin
       if (!tarChecksumOk(header)) throw new Error('bad tar header checksum (not a tar layer?)');
       const type = String.fromCharCode(header[156] ?? 0x30);
       const padded = Math.ceil(size / 512) * 512;
+      if (!Number.isSafeInteger(size) || size < 0)
+        throw new LayerLimitError('a tar header declares an impossible size');
       if (type === 'L') {
-        longName = cString((await tar.read(padded)).subarray(0, size));
+        longName = cString(await readExtended('GNU long name', size, padded, lim.maxNameBytes));
+        continue;
+      }
+      if (type === 'K') {
+        await readExtended('GNU long link', size, padded, lim.maxNameBytes);
         continue;
       }
       if (type === 'x') {
-        paxPath = paxField((await tar.read(padded)).subarray(0, size), 'path') ?? paxPath;
+        paxPath = paxField(await readExtended('PAX', size, padded, lim.maxPaxBytes), 'path') ?? paxPath;
         continue;
       }
       if (type === 'g') {
-        await tar.skip(padded);
+        await readExtended('PAX', size, padded, lim.maxPaxBytes);
         continue;
       }
       const prefix = cString(header.subarray(345, 500));
@@ -416,8 +474,16 @@ export async function readLayerFiles(stream: Readable, wanted: ReadonlySet<strin
       const raw = paxPath ?? longName ?? (prefix ? `${prefix}/${base}` : base);
       longName = undefined;
       paxPath = undefined;
+      if (Buffer.byteLength(raw) > lim.maxNameBytes) {
+        throw new LayerLimitError(
+          `a file name of ${Buffer.byteLength(raw)} bytes exceeds the scanner limit of ${lim.maxNameBytes} bytes`,
+        );
+      }
       const name = raw.replace(/^(\.\/|\/)+/, '');
       if ((type === '0' || type === '\0' || type === '7') && wanted.has(name)) {
+        if (size > lim.maxFileBytes) {
+          throw new LayerLimitError(`${name} is ${size} bytes, over the scanner limit of ${lim.maxFileBytes} bytes`);
+        }
         found.set(name, (await tar.read(padded)).subarray(0, size));
       } else if (padded > 0) {
         await tar.skip(padded);

@@ -38,6 +38,12 @@ export interface LocalServerOptions {
    * `toomanyrequests: Rate exceeded`). The array stays live: tests may push to it later.
    */
   faults?: LocalFault[];
+  /**
+   * The most registries (private account/region pairs plus public registries) the endpoint
+   * creates, each with its own listener (default 16). A request that would create one more
+   * gets LimitExceededException. Reads create nothing; writes and GetAuthorizationToken do.
+   */
+  maxRegistries?: number;
   /** Test-only images-per-repository quota: pushes of a new image beyond it are refused as ECR does. */
   imagesPerRepositoryLimit?: number;
 }
@@ -72,6 +78,7 @@ export interface LocalServer {
 }
 
 const DEFAULT_ACCOUNT = '123456789012';
+const DEFAULT_MAX_REGISTRIES = 16;
 
 /** Starts the endpoint and resolves once it listens. */
 export async function startLocalServer(opts: LocalServerOptions): Promise<LocalServer> {
@@ -87,7 +94,12 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
     const { loadAdvisories } = await import('./scanner.js');
     await loadAdvisories(opts.advisoriesFile);
   }
+  const maxRegistries = opts.maxRegistries ?? DEFAULT_MAX_REGISTRIES;
+  if (!Number.isInteger(maxRegistries) || maxRegistries < 1) {
+    throw new Error(`maxRegistries must be a whole number of at least 1, got ${String(opts.maxRegistries)}`);
+  }
   const store = await Store.open(opts.dataDir);
+  store.maxRegistries = maxRegistries;
   let signingPublicKeyPem: string;
   try {
     signingPublicKeyPem = (await loadSigner(store.dataDir)).publicKeyPem;
@@ -131,6 +143,7 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
           wrap(
             dataPlaneHandler(ctx, registry, () => url),
             log,
+            'registry',
           ),
         );
         const port = await listen(server, host, registry.port);
@@ -148,7 +161,7 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
     return started;
   }
 
-  const api = createServer(wrap((req, res) => handleApiRequest(ctx, req, res), log));
+  const api = createServer(wrap((req, res) => handleApiRequest(ctx, req, res), log, 'api'));
   let apiPort: number;
   try {
     apiPort = await listen(api, host, opts.port ?? store.state.apiPort, opts.port !== undefined && opts.port !== 0);
@@ -192,8 +205,20 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
   };
 }
 
-function wrap(handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>, log: (line: string) => void) {
+function wrap(
+  handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
+  log: (line: string) => void,
+  plane: 'api' | 'registry',
+) {
   return (req: IncomingMessage, res: ServerResponse) => {
+    // DNS rebinding: a web page whose name resolves to 127.0.0.1 would reach us with its own
+    // name in Host. Only loopback names are served (the ones this server prints are loopback).
+    const host = req.headers.host;
+    if (host !== undefined && !isLoopbackHost(hostnameOf(host))) {
+      refuseHost(req, res, host, plane);
+      log(`refused a request with Host '${host}' (not a loopback name)`);
+      return;
+    }
     handler(req, res).catch((err: unknown) => {
       log(`unhandled: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
       if (!res.headersSent) {
@@ -204,6 +229,29 @@ function wrap(handler: (req: IncomingMessage, res: ServerResponse) => Promise<vo
       }
     });
   };
+}
+
+/** Returns the host name of a Host header value (`name:port`, `[v6]:port`), lowercased. */
+function hostnameOf(host: string): string {
+  const h = host.trim().toLowerCase();
+  if (h.startsWith('[')) return h.slice(1, h.indexOf(']') < 0 ? h.length : h.indexOf(']'));
+  const colon = h.indexOf(':');
+  return colon < 0 ? h : h.slice(0, colon);
+}
+
+/** Answers 403 to a request whose Host is not a loopback name, in the plane's error shape. */
+function refuseHost(req: IncomingMessage, res: ServerResponse, host: string, plane: 'api' | 'registry'): void {
+  const message =
+    `ecrctl local serves loopback names only: the Host header '${host}' is not 127.0.0.0/8, ::1 or localhost ` +
+    '(a web page may be trying to reach this endpoint through DNS rebinding); use the URL the server printed';
+  const body =
+    plane === 'api'
+      ? JSON.stringify({ __type: 'AccessDeniedException', message })
+      : JSON.stringify({ errors: [{ code: 'DENIED', message }] });
+  const contentType = plane === 'api' ? 'application/x-amz-json-1.1' : 'application/json';
+  req.resume();
+  res.writeHead(403, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body), Connection: 'close' });
+  res.end(body);
 }
 
 /** Returns true for the names of this machine's loopback interface: 127.0.0.0/8, ::1, localhost. */

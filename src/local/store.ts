@@ -6,7 +6,7 @@
 // caller's promise settles only when a write that includes its change is on disk.
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import { mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { EcrctlError } from '../errors.js';
 
@@ -154,6 +154,30 @@ export interface StateFile {
 }
 
 const STATE = 'state.json';
+/** Untouched registries kept in memory at most (see Store.registry). */
+const MAX_PENDING_REGISTRIES = 256;
+const BASE_REGISTRY_KEYS = new Set(['kind', 'account', 'region', 'alias', 'repositories']);
+
+/** Thrown when a request would create one registry more than the store allows. */
+export class RegistryLimitError extends Error {
+  constructor(
+    readonly key: string,
+    readonly limit: number,
+  ) {
+    super(
+      `ecrctl local serves at most ${limit} registries (account/region pairs and public registries); ` +
+        `this request would add ${key}. Restart it with --max-registries N to allow more`,
+    );
+    this.name = 'RegistryLimitError';
+  }
+}
+
+/** Returns true when a registry holds anything worth keeping. */
+function hasContent(reg: RegistryRecord): boolean {
+  if (Object.keys(reg.repositories).length > 0) return true;
+  if (reg.kind === 'public' && reg.alias !== 'local') return true;
+  return Object.entries(reg).some(([k, v]) => !BASE_REGISTRY_KEYS.has(k) && v !== undefined);
+}
 
 /** Returns the key of a registry in StateFile.registries. */
 export function registryKey(kind: 'private' | 'public', account: string, region: string): string {
@@ -170,6 +194,10 @@ export class Store {
   #running = false;
   #tmpCounter = 0;
   #closed = false;
+  /** Registries handed out but not yet written to (see registry()). */
+  readonly #pending = new Map<string, RegistryRecord>();
+  /** The most registries (account/region pairs and public registries) this store holds. */
+  maxRegistries = Number.POSITIVE_INFINITY;
 
   private constructor(dataDir: string, state: StateFile, secret: Buffer) {
     this.dataDir = dataDir;
@@ -180,12 +208,18 @@ export class Store {
   /** Opens (creating when needed) the data directory and reads its state. */
   static async open(dataDir: string): Promise<Store> {
     const dir = path.resolve(dataDir);
-    await mkdir(path.join(dir, 'blobs', 'sha256'), { recursive: true });
+    // Blobs and state are the user's images: readable by the owner only, whatever the umask.
+    await mkdir(path.join(dir, 'blobs', 'sha256'), { recursive: true, mode: 0o700 });
     await lockDir(dir);
     try {
       // Upload sessions live in memory; files of sessions from a previous run are orphans.
       await rm(path.join(dir, 'uploads'), { recursive: true, force: true });
-      await mkdir(path.join(dir, 'uploads'), { recursive: true });
+      await mkdir(path.join(dir, 'uploads'), { recursive: true, mode: 0o700 });
+      // Directories and state an older version created with the umask's modes.
+      for (const sub of ['blobs', path.join('blobs', 'sha256'), 'uploads']) await chmod(path.join(dir, sub), 0o700);
+      await chmod(path.join(dir, STATE), 0o600).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+      });
       let state: StateFile = { version: 1, registries: {} };
       try {
         const parsed = JSON.parse(await readFile(path.join(dir, STATE), 'utf8')) as StateFile;
@@ -215,16 +249,37 @@ export class Store {
     }
   }
 
-  /** Returns the registry record for key, creating an empty one in memory when missing. */
+  /**
+   * Returns the registry record for key. A registry nobody has written to yet is held apart
+   * (not in state.json, not counted) until a write gives it content — a repository, a
+   * setting or a data-plane port — so reads naming made-up accounts leave nothing behind.
+   * Throws RegistryLimitError when maxRegistries registries exist already.
+   */
   registry(kind: 'private' | 'public', account: string, region: string): RegistryRecord {
     const key = registryKey(kind, account, region);
-    let reg = this.state.registries[key];
-    if (!reg) {
-      reg = { kind, account, region, repositories: {} };
-      if (kind === 'public') reg.alias = 'local';
-      this.state.registries[key] = reg;
+    if (Object.hasOwn(this.state.registries, key)) return this.state.registries[key] as RegistryRecord;
+    if (Object.keys(this.state.registries).length >= this.maxRegistries)
+      throw new RegistryLimitError(key, this.maxRegistries);
+    const pending = this.#pending.get(key);
+    if (pending) return pending;
+    const reg: RegistryRecord = { kind, account, region, repositories: {} };
+    if (kind === 'public') reg.alias = 'local';
+    this.#pending.set(key, reg);
+    // Bound the memory a flood of made-up accounts can take; the oldest untouched go first.
+    if (this.#pending.size > MAX_PENDING_REGISTRIES) {
+      const oldest = this.#pending.keys().next().value as string;
+      this.#pending.delete(oldest);
     }
     return reg;
+  }
+
+  /** Moves registries that have been written to into the state. */
+  #adoptPending(): void {
+    for (const [key, reg] of this.#pending) {
+      if (!hasContent(reg)) continue;
+      this.state.registries[key] = reg;
+      this.#pending.delete(key);
+    }
   }
 
   /**
@@ -233,6 +288,7 @@ export class Store {
    */
   async mutate<T>(fn: (state: StateFile) => T): Promise<T> {
     const result = fn(this.state);
+    this.#adoptPending();
     await this.persist();
     return result;
   }
@@ -261,6 +317,7 @@ export class Store {
       const batch = this.#waiters.splice(0);
       try {
         // Serialised synchronously here: every mutation applied before this line is included.
+        this.#adoptPending();
         const text = JSON.stringify(this.state);
         await this.#writeFileAtomic(path.join(this.dataDir, STATE), Buffer.from(text));
         for (const w of batch) w.resolve();
@@ -271,7 +328,7 @@ export class Store {
     this.#running = false;
   }
 
-  async #writeFileAtomic(file: string, data: Buffer, mode = 0o644): Promise<void> {
+  async #writeFileAtomic(file: string, data: Buffer, mode = 0o600): Promise<void> {
     const tmp = `${file}.${process.pid}.${++this.#tmpCounter}.tmp`;
     const fh = await open(tmp, 'w', mode);
     try {
@@ -348,7 +405,20 @@ export class Store {
   }
 }
 
-/** Claims dir for this process, or throws when a live server already uses it. */
+/** What the lock file records: who holds the directory, and when that process started. */
+interface LockRecord {
+  pid: number;
+  /** The holder's start time (Linux: clock ticks since boot, /proc/PID/stat field 22). */
+  start?: string;
+  /** A random value: tells this lock from one another run of the same pid wrote. */
+  token: string;
+}
+
+/**
+ * Claims dir for this process, or throws when a live server already uses it. The lock file
+ * is created exclusively; a lock whose process is gone, or whose pid now belongs to a
+ * process that started at another time, is stale and replaced.
+ */
 async function lockDir(dir: string): Promise<void> {
   const inUse = (who: string) =>
     new EcrctlError(`the data directory ${dir} is in use by ${who}`, {
@@ -356,14 +426,65 @@ async function lockDir(dir: string): Promise<void> {
     });
   if (openDirs.has(dir)) throw inUse('another server in this process');
   const lock = path.join(dir, 'lock');
-  try {
-    const pid = Number((await readFile(lock, 'utf8')).trim());
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) throw inUse(`process ${pid}`);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  const mine: LockRecord = { pid: process.pid, token: randomBytes(16).toString('hex') };
+  const start = await processStart(process.pid);
+  if (start !== undefined) mine.start = start;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await writeFile(lock, `${JSON.stringify(mine)}\n`, { flag: 'wx', mode: 0o600 });
+      openDirs.add(dir);
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 3) throw err;
+    }
+    let text: string;
+    try {
+      text = await readFile(lock, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // released meanwhile
+      throw err;
+    }
+    const holder = parseLock(text);
+    if (holder && (await lockHeld(holder))) throw inUse(`process ${holder.pid}`);
+    // Stale: remove it unless another process replaced it since we read it.
+    const again = await readFile(lock, 'utf8').catch(() => undefined);
+    if (again === text) await rm(lock, { force: true });
   }
-  await writeFile(lock, `${process.pid}\n`);
-  openDirs.add(dir);
+}
+
+/** Returns the lock's record; a lock of older versions holds only the pid. */
+function parseLock(text: string): { pid: number; start?: string } | undefined {
+  const trimmed = text.trim();
+  if (/^\d+$/.test(trimmed)) return { pid: Number(trimmed) };
+  try {
+    const doc = JSON.parse(trimmed) as Partial<LockRecord>;
+    if (typeof doc.pid !== 'number' || !Number.isInteger(doc.pid) || doc.pid <= 0) return undefined;
+    return typeof doc.start === 'string' ? { pid: doc.pid, start: doc.start } : { pid: doc.pid };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Returns true when the process that wrote a lock still runs. */
+async function lockHeld(holder: { pid: number; start?: string }): Promise<boolean> {
+  // Our own pid but not in openDirs: a server of this process that never released it.
+  if (holder.pid === process.pid) return false;
+  if (!processAlive(holder.pid)) return false;
+  if (holder.start === undefined) return true; // an old lock: the pid is all we can check
+  const now = await processStart(holder.pid);
+  // Where start times cannot be read (not Linux), a live pid counts as the holder.
+  return now === undefined || now === holder.start;
+}
+
+/** Returns a process's start time (Linux: /proc/PID/stat field 22), or undefined where unknown. */
+async function processStart(pid: number): Promise<string | undefined> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) is in parentheses and may hold spaces: count after it.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
 }
 
 function processAlive(pid: number): boolean {

@@ -82,3 +82,14 @@ export function readDownloadToken(secret: Buffer, token: string): DownloadClaims
   }
   return { registry: c.g, repository: c.n, digest: c.d, exp: c.e };
 }
+
+/** Returns the opaque `last` token of a tag-list page that ended at tag (ECR's Link tokens are opaque too). */
+export function mintTagPageToken(secret: Buffer, repository: string, lastTag: string): string {
+  return seal(secret, 'ecrT1', { n: repository, t: lastTag }, 0);
+}
+
+/** Returns the tag a page token ended at, or undefined when the token was not issued for this repository. */
+export function readTagPageToken(secret: Buffer, repository: string, token: string): string | undefined {
+  const c = open(secret, 'ecrT1', token) as { n?: string; t?: string } | undefined;
+  return c && c.n === repository && typeof c.t === 'string' ? c.t : undefined;
+}

@@ -24,7 +24,8 @@ export async function startUpload(
     hash: createHash('sha256'),
     startedAt: ctx.now(),
   };
-  await writeFile(ctx.store.uploadPath(session.id), '');
+  // Owner-only, like every blob it becomes (the upload is renamed into blobs/).
+  await writeFile(ctx.store.uploadPath(session.id), '', { mode: 0o600, flag: 'wx' });
   ctx.uploads.set(session.id, session);
   return session;
 }

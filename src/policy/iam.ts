@@ -302,7 +302,15 @@ function checkStatement(s: JsonNode, name: string, scope: PolicyScope, add: Add,
       checkAction(a.value, a.node, a.field, scope, add);
 
   const resource = entry(s, 'Resource') ?? entry(s, 'NotResource');
-  if (resource) {
+  if (resource && scope === 'repository') {
+    // ECR answers "Invalid repository policy provided": the repository is the resource.
+    add(
+      `${name}.${resource.key}`,
+      { offset: resource.keyOffset },
+      `ECR refuses a ${resource.key} element in a repository policy (the policy applies to its own repository)`,
+      `remove "${resource.key}"; to cover other repositories, set a policy on each of them`,
+    );
+  } else if (resource) {
     for (const r of stringsOf(resource.value, `${name}.${resource.key}`, add)) {
       if (r.value !== '*' && !ECR_ARN.test(r.value)) {
         add(

@@ -23,10 +23,11 @@ afterAll(async () => {
 });
 
 describe('a token that expires during a run', () => {
-  it('is refreshed once when the registry answers 401 "authorization token has expired", and the push completes', async () => {
+  it('is refreshed once when the registry answers 403 DENIED "authorization token has expired", and the push completes', async () => {
     const { ref, image } = f.layout('expiry-src', 7, { layers: 4 });
     // After the first blob lands, the endpoint's clock jumps past the token lifetime: every
-    // later request with the token the CLI holds gets ECR's 401 "token has expired".
+    // later request with the token the CLI holds gets ECR's 403 DENIED "token has expired"
+    // (no challenge, as ECR answers).
     f.server.faults.push({ operation: 'registry:PUT uploads', kind: 'expire-tokens', times: 1 });
     const tokensBefore = requestsOf(f.server, 'ecr:GetAuthorizationToken').length;
     const r = await f.cli([
@@ -41,7 +42,7 @@ describe('a token that expires during a run', () => {
     ]);
     expect(r.code, r.stderr).toBe(0);
     expect(requestsOf(f.server, 'ecr:GetAuthorizationToken').length - tokensBefore).toBe(2);
-    expect(r.stderr).toContain('refused our credentials; refreshing them once');
+    expect(r.stderr).toContain('says our token has expired or is invalid (403); refreshing it once');
     expect(r.stderr.match(/token for [^:]+:\d+: new/g)).toHaveLength(2);
     const images = await f.ecr().send(new DescribeImagesCommand({ repositoryName: 'field/expiry' }));
     expect(images.imageDetails?.map((d) => d.imageDigest)).toEqual([image.manifest.digest]);

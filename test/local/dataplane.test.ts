@@ -8,6 +8,8 @@ import {
 } from '@aws-sdk/client-ecr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalServer } from '../../src/local/server.js';
+import { RegistryClient } from '../../src/oci/registry.js';
+import { StaticCredentials } from '../../src/oci/transport/credentials.js';
 import { digestOf, ecrClient, pushImage, start, tempDir, tinyImage } from './helpers.js';
 
 let server: LocalServer;
@@ -43,6 +45,11 @@ afterAll(async () => {
   tmp.remove();
 });
 
+/** Returns the password inside the Basic auth header. */
+function password(): string {
+  return Buffer.from(auth.slice('Basic '.length), 'base64').toString('utf8').slice('AWS:'.length);
+}
+
 async function errorsOf(res: Response): Promise<{ code: string; message: string }[]> {
   return ((await res.json()) as { errors: { code: string; message: string }[] }).errors;
 }
@@ -55,37 +62,51 @@ describe('authentication', () => {
     expect((await errorsOf(res))[0]?.code).toBe('UNAUTHORIZED');
   });
 
+  it('challenges a Bearer token with Basic (401), since this registry speaks Basic only', async () => {
+    const res = await fetch(`${endpoint}/v2/app/tags/list`, { headers: { Authorization: 'Bearer abc' } });
+    expect(res.status).toBe(401);
+    expect(res.headers.get('www-authenticate')).toMatch(/^Basic /);
+  });
+
+  // ECR answers a bad or stale token with 403 DENIED and no challenge (ECR-FACTS.md): a client
+  // that refreshes only on 401 never recovers there, so the emulator must not be kinder.
   it.each([
     ['a wrong user', `Basic ${Buffer.from('admin:secret').toString('base64')}`],
     ['a forged password', `Basic ${Buffer.from(`AWS:${'x'.repeat(2500)}`).toString('base64')}`],
-    ['a Bearer token', 'Bearer abc'],
-  ])('refuses %s with 401', async (_what, header) => {
+  ])('refuses %s with 403 DENIED and no challenge, as ECR does', async (_what, header) => {
     const res = await fetch(`${endpoint}/v2/app/tags/list`, { headers: { Authorization: header } });
-    expect(res.status).toBe(401);
+    expect(res.status).toBe(403);
+    expect(res.headers.get('www-authenticate')).toBeNull();
+    expect(await errorsOf(res)).toEqual([
+      { code: 'DENIED', message: 'Your authorization token has expired. Reauthenticate and try again.' },
+    ]);
   });
 
-  it('refuses a token of another region', async () => {
+  it('refuses a token of another region with 403 DENIED', async () => {
     const eu = await ecrClient(server, 'eu-west-1').send(new GetAuthorizationTokenCommand({}));
     const res = await fetch(`${endpoint}/v2/`, {
       headers: { Authorization: `Basic ${eu.authorizationData?.[0]?.authorizationToken}` },
     });
-    expect(res.status).toBe(401);
+    expect(res.status).toBe(403);
+    expect(res.headers.get('www-authenticate')).toBeNull();
   });
 
-  it('refuses an expired token with 401', async () => {
+  it('refuses an expired token with 403 DENIED and no challenge, as ECR does', async () => {
     const dir = tempDir();
     const short = await start(dir.dir, { tokenTtlSeconds: 1 });
     try {
       const t = await ecrClient(short).send(new GetAuthorizationTokenCommand({}));
+      expect(t.authorizationData?.[0]?.expiresAt?.getTime()).toBeLessThanOrEqual(Date.now() + 1000);
       const url = `${t.authorizationData?.[0]?.proxyEndpoint}/v2/`;
       const header = { Authorization: `Basic ${t.authorizationData?.[0]?.authorizationToken}` };
       expect((await fetch(url, { headers: header })).status).toBe(200);
       await new Promise((r) => setTimeout(r, 1100));
       const res = await fetch(url, { headers: header });
-      expect(res.status).toBe(401);
-      expect((await errorsOf(res))[0]?.message).toBe(
-        'Your authorization token has expired. Reauthenticate and try again.',
-      );
+      expect(res.status).toBe(403);
+      expect(res.headers.get('www-authenticate')).toBeNull();
+      expect(await errorsOf(res)).toEqual([
+        { code: 'DENIED', message: 'Your authorization token has expired. Reauthenticate and try again.' },
+      ]);
     } finally {
       await short.close();
       dir.remove();
@@ -324,20 +345,93 @@ describe('push and pull', () => {
 });
 
 describe('tags, indexes and referrers', () => {
-  it('lists tags in pages of n with a Link header, and refuses n > 1000', async () => {
-    const img = tinyImage('tags');
-    for (const t of ['a', 'b', 'c', 'd', 'e'])
-      expect((await pushImage(endpoint, auth, 'tags', img, t)).status).toBe(201);
-    const p1 = await fetch(`${endpoint}/v2/tags/tags/list?n=2`, { headers: { Authorization: auth } });
-    expect(await p1.json()).toEqual({ name: 'tags', tags: ['a', 'b'] });
-    expect(p1.headers.get('link')).toBe('</v2/tags/tags/list?n=2&last=b>; rel="next"');
-    const p3 = await fetch(`${endpoint}/v2/tags/tags/list?n=2&last=d`, { headers: { Authorization: auth } });
-    expect(await p3.json()).toEqual({ name: 'tags', tags: ['e'] });
-    expect(p3.headers.get('link')).toBeNull();
-    const ok = await fetch(`${endpoint}/v2/tags/tags/list?n=1000`, { headers: { Authorization: auth } });
-    expect(ok.status).toBe(200);
-    const tooMany = await fetch(`${endpoint}/v2/tags/tags/list?n=1001`, { headers: { Authorization: auth } });
-    expect(tooMany.status).toBe(400);
+  // ECR (ECR-FACTS.md): pages of 100 when n is absent, an opaque `last` token in Link, tags
+  // not sorted, n outside 1–1000 refused with UNSUPPORTED.
+  describe('tag lists as ECR pages them', () => {
+    const all = Array.from({ length: 250 }, (_, i) => `t${String(i).padStart(3, '0')}`);
+    const get = (query: string) => fetch(`${endpoint}/v2/tags/tags/list${query}`, { headers: { Authorization: auth } });
+
+    /** Follows Link headers from a first query; returns the pages' tag lists. */
+    async function pages(query: string): Promise<string[][]> {
+      const out: string[][] = [];
+      let res = await get(query);
+      for (;;) {
+        expect(res.status).toBe(200);
+        out.push(((await res.json()) as { tags: string[] }).tags);
+        const link = res.headers.get('link');
+        if (!link) return out;
+        const next = /^<([^>]+)>; rel="next"$/.exec(link)?.[1];
+        expect(next).toBeDefined();
+        res = await fetch(new URL(next as string, endpoint), { headers: { Authorization: auth } });
+      }
+    }
+
+    beforeAll(async () => {
+      const img = tinyImage('tags');
+      expect((await pushImage(endpoint, auth, 'tags', img, all[0] as string)).status).toBe(201);
+      for (const t of all.slice(1)) {
+        const put = await fetch(`${endpoint}/v2/tags/manifests/${t}`, {
+          method: 'PUT',
+          headers: { Authorization: auth, 'Content-Type': img.mediaType },
+          body: img.manifest,
+        });
+        expect(put.status).toBe(201);
+      }
+    });
+
+    it('pages at 100 without n, with an opaque last token, unsorted, every tag once', async () => {
+      const first = await get('');
+      const link = first.headers.get('link') ?? '';
+      const last = new URL(/^<([^>]+)>/.exec(link)?.[1] ?? '', endpoint).searchParams.get('last');
+      expect(last).toBeTruthy();
+      expect(all).not.toContain(last); // a token, not a tag name
+      const got = await pages('');
+      expect(got.map((p) => p.length)).toEqual([100, 100, 50]);
+      const flat = got.flat();
+      expect([...flat].sort()).toEqual(all);
+      expect(flat).not.toEqual(all); // not sorted
+    });
+
+    it('pages at n when given, and the pages add up to every tag once', async () => {
+      const got = await pages('?n=7');
+      expect(got.slice(0, -1).every((p) => p.length === 7)).toBe(true);
+      expect(got.flat().sort()).toEqual(all);
+      expect((await pages('?n=1000')).map((p) => p.length)).toEqual([250]);
+    });
+
+    it.each([
+      ['1001', 'less than or equal to 1000'],
+      ['0', 'greater than or equal to 1'],
+    ])('refuses n=%s with UNSUPPORTED, as ECR does', async (n, rule) => {
+      const res = await get(`?n=${n}`);
+      expect(res.status).toBe(400);
+      const [e] = await errorsOf(res);
+      expect(e?.code).toBe('UNSUPPORTED');
+      expect(e?.message).toBe(
+        `1 validation error detected: Value '${n}' at 'maxResults' failed to satisfy constraint: Member must have value ${rule}`,
+      );
+    });
+
+    it('refuses a last value it did not issue', async () => {
+      const res = await get('?last=t010');
+      expect(res.status).toBe(400);
+      expect((await errorsOf(res))[0]?.code).toBe('UNSUPPORTED');
+    });
+
+    it("ecrctl's registry client lists every tag through ECR's pages", async () => {
+      const host = new URL(endpoint).host;
+      for (const tagPageSize of [undefined, 33]) {
+        const client = new RegistryClient({
+          credentials: new StaticCredentials({ [host]: { username: 'AWS', password: password() } }),
+          ...(tagPageSize ? { tagPageSize } : {}),
+        });
+        try {
+          expect((await client.repository(host, 'tags').listTags()).sort()).toEqual(all);
+        } finally {
+          await client.close();
+        }
+      }
+    });
   });
 
   it('stores an index whose children are present, and refuses one whose are not', async () => {

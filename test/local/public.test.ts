@@ -120,6 +120,29 @@ describe('ECR Public API', () => {
 });
 
 describe('ECR Public data plane', () => {
+  it('refuses an expired public token with 400 DENIED "Your Authorization Token is invalid."', async () => {
+    const dir = tempDir();
+    const short = await start(dir.dir, { tokenTtlSeconds: 1 });
+    try {
+      const endpoint = await short.publicRegistryEndpoint();
+      const token = (await publicClient(short).send(new GetAuthorizationTokenCommand({}))).authorizationData
+        ?.authorizationToken;
+      const url = `${endpoint}/v2/local/none/blobs/uploads/`;
+      const fresh = await fetch(url, { method: 'POST', headers: { Authorization: `Basic ${token}` } });
+      expect(fresh.status).toBe(404); // the token is good; the repository does not exist
+      await new Promise((r) => setTimeout(r, 1100));
+      const res = await fetch(url, { method: 'POST', headers: { Authorization: `Basic ${token}` } });
+      expect(res.status).toBe(400);
+      expect(res.headers.get('www-authenticate')).toBeNull();
+      expect(await res.json()).toEqual({
+        errors: [{ code: 'DENIED', message: 'Your Authorization Token is invalid.' }],
+      });
+    } finally {
+      await short.close();
+      dir.remove();
+    }
+  });
+
   it('takes a push with the public token, serves anonymous pulls, and describes images and tags', async () => {
     const endpoint = await server.publicRegistryEndpoint();
     const token = (await pub.send(new GetAuthorizationTokenCommand({}))).authorizationData?.authorizationToken;
@@ -135,7 +158,12 @@ describe('ECR Public data plane', () => {
     const privateToken = await fetch(`${endpoint}/v2/local/tools/cli/tags/list`, {
       headers: { Authorization: 'Basic QVdTOng=' },
     });
-    expect(privateToken.status).toBe(401);
+    // ECR Public answers a token it cannot use with 400 DENIED (ECR-FACTS.md), no challenge.
+    expect(privateToken.status).toBe(400);
+    expect(privateToken.headers.get('www-authenticate')).toBeNull();
+    expect(await privateToken.json()).toEqual({
+      errors: [{ code: 'DENIED', message: 'Your Authorization Token is invalid.' }],
+    });
 
     const images = await pub.send(new DescribeImagesCommand({ repositoryName: 'tools/cli' }));
     expect(images.imageDetails?.[0]).toMatchObject({

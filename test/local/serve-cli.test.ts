@@ -1,6 +1,11 @@
 // `ecrctl local serve` as a real process: prints the URL, answers the SDK, stops on Ctrl-C.
 import type { ChildProcess } from 'node:child_process';
-import { CreateRepositoryCommand, DescribeRepositoriesCommand, ECRClient } from '@aws-sdk/client-ecr';
+import {
+  CreateRepositoryCommand,
+  DescribeRepositoriesCommand,
+  ECRClient,
+  GetAuthorizationTokenCommand,
+} from '@aws-sdk/client-ecr';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { credentials, tempDir } from './helpers.js';
@@ -73,9 +78,31 @@ describe('ecrctl local serve', () => {
     expect(doc.account).toBe('123456789012');
   });
 
+  it('--token-ttl makes tokens expire: an expired one gets 403 DENIED, as on ECR', async () => {
+    const run = serve(['--port', '0', '--data', `${tmp.dir}/ttl`, '--token-ttl', '1s']);
+    const url = await run.firstLine();
+    try {
+      const ecr = new ECRClient({ endpoint: url, region: 'us-east-1', credentials, maxAttempts: 1 });
+      const data = (await ecr.send(new GetAuthorizationTokenCommand({}))).authorizationData?.[0];
+      expect((data?.expiresAt?.getTime() ?? 0) - Date.now()).toBeLessThanOrEqual(1000);
+      const auth = { Authorization: `Basic ${data?.authorizationToken}` };
+      expect((await fetch(`${data?.proxyEndpoint}/v2/`, { headers: auth })).status).toBe(200);
+      await new Promise((r) => setTimeout(r, 1100));
+      const res = await fetch(`${data?.proxyEndpoint}/v2/`, { headers: auth });
+      expect(res.status).toBe(403);
+      expect(await res.text()).toContain('Your authorization token has expired. Reauthenticate and try again.');
+    } finally {
+      run.child().kill('SIGINT');
+      expect((await run.done).code).toBe(0);
+    }
+  });
+
   it.each([
     [['--port', 'eighty'], /--port must be a port number/],
     [['--account', '12345'], /--account must be a 12-digit AWS account id/],
+    [['--token-ttl', 'soon'], /--token-ttl takes a duration/],
+    [['--token-ttl', '0s'], /--token-ttl must be at least 1 second/],
+    [['--max-registries', '0'], /--max-registries must be a whole number from 1 to 1000/],
   ])('refuses %j as a usage error (exit 2)', async (args, message) => {
     const r = await runCli(['local', 'serve', '--data', `${tmp.dir}/bad`, ...args]);
     expect(r.code).toBe(2);

@@ -80,7 +80,9 @@ describe('validateResourcePolicy', () => {
       'line 7, column 16: Statement[0].Principal.AWS: "bob" is not an AWS principal (fix: use a 12-digit account id, arn:aws:iam::ACCOUNT:root, or a role / user ARN)',
       'line 10, column 9: Statement[0].Action[0]: "ecr:PullImage" is not an ECR action (fix: did you mean ecr:PutImage?)',
       'line 11, column 9: Statement[0].Action[1]: "s3:GetObject" is not an ECR action (an ECR repository policy only governs ecr:* actions) (fix: name ecr: actions only)',
-      'line 13, column 19: Statement[0].Resource: "arn:aws:s3:::bucket" is not an ECR repository ARN (fix: use arn:aws:ecr:REGION:ACCOUNT:repository/NAME (wildcards allowed), or "*")',
+      // ECR refuses a repository policy that has a Resource element at all ("Invalid
+      // repository policy provided"), whatever it names.
+      'line 13, column 7: Statement[0].Resource: ECR refuses a Resource element in a repository policy (the policy applies to its own repository) (fix: remove "Resource"; to cover other repositories, set a policy on each of them)',
       'line 22, column 7: Statement[1].Colour: unknown statement field "Colour" (fix: use one of Sid, Effect, Principal, NotPrincipal, Action, NotAction, Resource, NotResource, Condition)',
       'line 16, column 14: Statement[1].Sid: Sid may hold only letters and digits (fix: e.g. "Sid": "AllowPull")',
       'line 20, column 20: Statement[1].Principal.Service: "lambda" is not a service principal (fix: e.g. lambda.amazonaws.com or codebuild.amazonaws.com)',

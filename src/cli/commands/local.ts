@@ -2,6 +2,7 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
+import { parseDuration } from '../../policy/scan.js';
 import { type CommandHost, examples } from '../command-kit.js';
 import type { CliContext } from '../context.js';
 import { render } from '../output.js';
@@ -20,6 +21,8 @@ interface ServeOptions {
   data?: string;
   account?: string;
   advisories?: string;
+  tokenTtl?: string;
+  maxRegistries?: string;
 }
 
 /** Declares `ecrctl local` and its `serve` subcommand. */
@@ -49,6 +52,14 @@ export function defineLocal(program: Command, host: CommandHost): void {
     .option(
       '--advisories <file>',
       'advisory file (JSON) the image scanner matches packages against (default: none, no findings)',
+    )
+    .option(
+      '--token-ttl <duration>',
+      'lifetime of GetAuthorizationToken passwords, e.g. 30s, 10m, 1h (default: 12h, as on ECR)',
+    )
+    .option(
+      '--max-registries <n>',
+      'most registries (account/region pairs) requests may create, each with its own port (default: 16)',
     )
     .addHelpText(
       'after',
@@ -81,6 +92,27 @@ async function serve(ctx: CliContext, opts: ServeOptions): Promise<void> {
       fix: 'e.g. --account 123456789012',
     });
   }
+  let tokenTtlSeconds: number | undefined;
+  if (opts.tokenTtl !== undefined) {
+    const ms = parseDuration(opts.tokenTtl, '--token-ttl');
+    if (ms < 1000) {
+      throw new UsageError('--token-ttl must be at least 1 second', {
+        value: opts.tokenTtl,
+        fix: 'e.g. --token-ttl 30s (the default is 12h, as on ECR)',
+      });
+    }
+    tokenTtlSeconds = ms / 1000;
+  }
+  let maxRegistries: number | undefined;
+  if (opts.maxRegistries !== undefined) {
+    if (!/^\d+$/.test(opts.maxRegistries) || Number(opts.maxRegistries) < 1 || Number(opts.maxRegistries) > 1000) {
+      throw new UsageError('--max-registries must be a whole number from 1 to 1000', {
+        value: opts.maxRegistries,
+        fix: 'e.g. --max-registries 32 (the default is 16)',
+      });
+    }
+    maxRegistries = Number(opts.maxRegistries);
+  }
   const dataDir = opts.data ? path.resolve(ctx.cwd, opts.data) : defaultLocalDataDir(ctx.env);
   const { startLocalServer } = await import('../../local/server.js');
   let server: Awaited<ReturnType<typeof startLocalServer>>;
@@ -89,6 +121,8 @@ async function serve(ctx: CliContext, opts: ServeOptions): Promise<void> {
       dataDir,
       ...(port !== undefined ? { port } : {}),
       ...(opts.account ? { account: opts.account } : {}),
+      ...(tokenTtlSeconds !== undefined ? { tokenTtlSeconds } : {}),
+      ...(maxRegistries !== undefined ? { maxRegistries } : {}),
       ...(opts.advisories ? { advisoriesFile: path.resolve(ctx.cwd, opts.advisories) } : {}),
       log: (line) => ctx.log.verbose(line),
     });

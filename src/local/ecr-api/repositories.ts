@@ -18,6 +18,7 @@ import {
   str,
   ts,
 } from './kit.js';
+import { acceptablePolicy } from './policies.js';
 
 /** Reads repositoryName with ECR's name rule. */
 export function repositoryNameOf(input: Record<string, unknown>): string {
@@ -152,16 +153,7 @@ function encryptionOf(input: Record<string, unknown>): RepositoryRecord['encrypt
 
 function policyTextOf(input: Record<string, unknown>): string {
   const text = reqStr(input, 'policyText', { min: 0, max: 10240 });
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch {
-    doc = undefined;
-  }
-  const statements = doc && typeof doc === 'object' ? (doc as { Statement?: unknown }).Statement : undefined;
-  if (!statements || typeof statements !== 'object') {
-    throw invalidParameter('PolicyText', 'Invalid repository policy provided');
-  }
+  if (!acceptablePolicy(text, 'repository')) throw invalidParameter('PolicyText', 'Invalid repository policy provided');
   return text;
 }
 

@@ -1,9 +1,10 @@
 // The OCI distribution API of one registry (one listener per private (account, region) and
 // one for the account's public registry), behaving as ECR's data plane does: repositories
 // must exist, HTTP Basic auth with a GetAuthorizationToken password (user AWS), tag lists
-// of at most 1,000 per page, manifests of at most 4 MiB, blobs verified on upload,
-// immutable tags refused with TAG_INVALID. Cross-repository mounts always start a normal
+// paged as ECR pages them (100 by default, at most 1,000, opaque `last` tokens, unsorted),
+// manifests of at most 4 MiB, blobs verified on upload, immutable tags refused with TAG_INVALID. Cross-repository mounts always start a normal
 // upload (202), as ECR does while the BLOB_MOUNTING account setting is off.
+import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { findRepository, type LocalContext, takeFault, type UploadSession } from '../context.js';
 import { deleteImageOrTag } from '../ecr-api/images.js';
@@ -15,10 +16,14 @@ import { ImageProblem, MAX_MANIFEST_BYTES, putManifest, resolveImage } from '../
 import { MEDIA_TYPES } from '../manifest.js';
 import { ANY_DIGEST, OCI_TAG, SHA256_DIGEST } from '../rules.js';
 import type { RegistryRecord, RepositoryRecord } from '../store.js';
-import { readDownloadToken, readPassword } from '../tokens.js';
+import { mintTagPageToken, readDownloadToken, readPassword, readTagPageToken } from '../tokens.js';
 import { abortUpload, appendStream, commitUpload, startUpload, uploadDigest } from '../uploads.js';
 
 const MAX_TAGS_PAGE = 1000;
+/** ECR's answer to an expired, forged or foreign token (403, no challenge). */
+export const TOKEN_EXPIRED = 'Your authorization token has expired. Reauthenticate and try again.';
+/** ECR Public's answer to a token it cannot use (400). */
+export const PUBLIC_TOKEN_INVALID = 'Your Authorization Token is invalid.';
 
 interface Route {
   name: string;
@@ -44,7 +49,8 @@ function route(pathname: string): Route | 'base' | undefined {
 const COMMON = { 'Docker-Distribution-API-Version': 'registry/2.0' };
 
 function ociBody(code: string, message: string, detail?: unknown): string {
-  return JSON.stringify({ errors: [{ code, message, detail: detail ?? null }] });
+  // ECR leaves `detail` out when it has none (the spec makes it optional).
+  return JSON.stringify({ errors: [{ code, message, ...(detail !== undefined ? { detail } : {}) }] });
 }
 
 /** Returns the request handler of one registry's data plane. */
@@ -102,7 +108,7 @@ export function dataPlaneHandler(ctx: LocalContext, registry: RegistryRecord, en
           await uploads(ctx, registry, repo, r, req, res, method, url);
           break;
         case 'tags':
-          tagsList(repo, r, res, method, url);
+          tagsList(ctx, repo, r, res, method, url);
           break;
         case 'referrers':
           referrers(repo, r, res, method, url);
@@ -159,7 +165,14 @@ function authorize(
   const challenge = {
     'WWW-Authenticate': `Basic realm="${endpoint}/",service="${registry.kind === 'public' ? 'ecr-public' : 'ecr'}.amazonaws.com"`,
   };
-  const denied = (message: string) => new OciError('UNAUTHORIZED', message, 401, undefined, challenge);
+  // No credentials at all: the Basic challenge. Credentials that are not a current token of
+  // this registry: ECR answers 403 DENIED (ECR Public 400 DENIED) with no challenge, so a
+  // client that re-authenticates only on 401 is caught here as it would be on ECR.
+  const challenged = () => new OciError('UNAUTHORIZED', 'Not Authorized', 401, undefined, challenge);
+  const badToken = () =>
+    registry.kind === 'public'
+      ? new OciError('DENIED', PUBLIC_TOKEN_INVALID, 400)
+      : new OciError('DENIED', TOKEN_EXPIRED, 403);
   const readOnly = req.method === 'GET' || req.method === 'HEAD';
   // A GetDownloadUrlForLayer URL carries its own short-lived grant instead of Basic auth.
   const downloadToken = url.searchParams.get('download-token');
@@ -179,25 +192,25 @@ function authorize(
   const header = req.headers.authorization;
   if (!header) {
     if (registry.kind === 'public' && readOnly) return; // public repositories pull anonymously
-    throw denied('Not Authorized');
+    throw challenged();
   }
   const m = /^Basic\s+(.+)$/i.exec(header);
-  if (!m) throw denied('Not Authorized');
+  if (!m) throw challenged();
   const decoded = Buffer.from(m[1] as string, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   const user = decoded.slice(0, colon);
   const password = decoded.slice(colon + 1);
-  if (colon < 0 || user !== 'AWS') throw denied('Not Authorized');
+  if (colon < 0 || user !== 'AWS') throw badToken();
   const claims = readPassword(ctx.store.secret, password);
-  if (!claims) throw denied('Not Authorized');
+  if (!claims) throw badToken();
   if (
     claims.kind !== registry.kind ||
     claims.account !== registry.account ||
     (registry.kind === 'private' && claims.region !== registry.region)
   ) {
-    throw denied('Not Authorized: the token was issued for another registry');
+    throw badToken();
   }
-  if (claims.exp <= ctx.now()) throw denied('Your authorization token has expired. Reauthenticate and try again.');
+  if (claims.exp <= ctx.now()) throw badToken();
 }
 
 function problemToOci(err: unknown, repo: RepositoryRecord): unknown {
@@ -486,30 +499,65 @@ async function appendOrAbort(ctx: LocalContext, session: UploadSession, req: Inc
   }
 }
 
-function tagsList(repo: RepositoryRecord, r: Route, res: ServerResponse, method: string, url: URL): void {
+/** ECR's page size when a tag list request has no `n`. */
+const DEFAULT_TAGS_PAGE = 100;
+
+/** Returns ECR's validation message for an `n` outside 1–1000. */
+function maxResultsMessage(n: string, rule: string): string {
+  return `1 validation error detected: Value '${n}' at 'maxResults' failed to satisfy constraint: Member must have value ${rule}`;
+}
+
+/**
+ * Orders tags the way this registry lists them: by a hash of the name, then the name. ECR
+ * does not sort tag lists; a fixed, visibly unsorted order keeps pages stable while tags
+ * come and go, and catches a client that assumes sorted pages.
+ */
+function tagOrderKey(tag: string): string {
+  return `${createHash('sha256').update(tag).digest('hex').slice(0, 16)}\u0000${tag}`;
+}
+
+function tagsList(
+  ctx: LocalContext,
+  repo: RepositoryRecord,
+  r: Route,
+  res: ServerResponse,
+  method: string,
+  url: URL,
+): void {
   if (method !== 'GET' && method !== 'HEAD') throw unsupported();
   const nParam = url.searchParams.get('n');
-  let n = MAX_TAGS_PAGE;
+  let n = DEFAULT_TAGS_PAGE;
   if (nParam !== null) {
-    if (!/^\d+$/.test(nParam))
+    if (!/^-?\d+$/.test(nParam))
       throw new OciError('PAGINATION_NUMBER_INVALID', `invalid number of results requested: '${nParam}'`, 400);
     n = Number(nParam);
-    if (n > MAX_TAGS_PAGE) {
+    if (n > MAX_TAGS_PAGE)
+      throw new OciError('UNSUPPORTED', maxResultsMessage(nParam, `less than or equal to ${MAX_TAGS_PAGE}`), 400);
+    if (n < 1) throw new OciError('UNSUPPORTED', maxResultsMessage(nParam, 'greater than or equal to 1'), 400);
+  }
+  const lastParam = url.searchParams.get('last');
+  let afterKey: string | undefined;
+  if (lastParam !== null) {
+    const lastTag = readTagPageToken(ctx.store.secret, repo.name, lastParam);
+    if (lastTag === undefined) {
       throw new OciError(
-        'PAGINATION_NUMBER_INVALID',
-        `invalid number of results requested: n must be at most ${MAX_TAGS_PAGE}, got ${n}`,
+        'UNSUPPORTED',
+        "Invalid parameter at 'last': not a token from this repository's Link header; follow the Link of the previous page",
         400,
-        { n },
       );
     }
+    afterKey = tagOrderKey(lastTag);
   }
-  const last = url.searchParams.get('last');
-  const all = Object.keys(repo.tags).sort();
-  const after = last === null ? all : all.filter((t) => t > last);
-  const tags = after.slice(0, n);
+  const ordered = Object.keys(repo.tags)
+    .map((tag) => ({ tag, key: tagOrderKey(tag) }))
+    .filter((t) => afterKey === undefined || t.key > afterKey)
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const tags = ordered.slice(0, n).map((t) => t.tag);
   const headers: Record<string, string> = { ...COMMON, 'Content-Type': 'application/json' };
-  if (after.length > n && tags.length > 0) {
-    headers.Link = `</v2/${r.name}/tags/list?n=${n}&last=${encodeURIComponent(tags[tags.length - 1] as string)}>; rel="next"`;
+  if (ordered.length > n && tags.length > 0) {
+    const token = mintTagPageToken(ctx.store.secret, repo.name, tags[tags.length - 1] as string);
+    const query = nParam === null ? '' : `n=${n}&`;
+    headers.Link = `</v2/${r.name}/tags/list?${query}last=${encodeURIComponent(token)}>; rel="next"`;
   }
   send(res, 200, headers, JSON.stringify({ name: r.name, tags }), method === 'HEAD');
 }

@@ -5,6 +5,7 @@
 import { VERSION } from './version.js';
 import type { AwsSettings } from './ecr/aws-config.js';
 import { TokenSource } from './ecr/auth.js';
+import { TokenCache } from './ecr/token-cache.js';
 import { isEcrctlError } from './errors.js';
 
 /** The protocol's answer for a host the helper has nothing for. */
@@ -53,10 +54,19 @@ export async function runHelper(
         return { stdout: `${JSON.stringify(answer)}\n`, stderr, code: 0 };
       }
       case 'store':
-      case 'erase':
         // Tokens come from AWS, not from `docker login`: accept the input and keep nothing.
         await io.readStdin();
         return { stdout: '', stderr, code: 0 };
+      case 'erase': {
+        // `docker logout`: the cached token of that registry goes, so none is left on disk.
+        // Only the cache is touched: no AWS credentials are needed to forget a token.
+        const serverUrl = (await io.readStdin()).trim();
+        if (serverUrl === '') return { stdout: 'no server URL given on standard input\n', stderr, code: 1 };
+        const cache = new TokenCache(io.env, undefined, settings.log ? { log: settings.log } : {});
+        const removed = cache.deleteHost(serverUrl);
+        settings.log?.(`erase ${serverUrl}: removed ${removed} cached token${removed === 1 ? '' : 's'}`);
+        return { stdout: '', stderr, code: 0 };
+      }
       case 'list': {
         const source = new TokenSource(settings, io.now ? { now: io.now } : {});
         const list: Record<string, string> = {};

@@ -6,7 +6,7 @@ import { CreateRepositoryCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalServer, type LocalServer } from '../src/local/server.js';
 import { builtEntry, runCli } from './helpers/cli.js';
-import { ACCESS_KEY_ID, run, SECRET_ACCESS_KEY, type TempHome, tempHome } from './ecr/env.js';
+import { ACCESS_KEY_ID, filesUnder, run, SECRET_ACCESS_KEY, type TempHome, tempHome } from './ecr/env.js';
 
 let server: LocalServer;
 let h: TempHome;
@@ -50,7 +50,7 @@ describe('docker-credential-ecrctl', () => {
     }
   });
 
-  it('store and erase accept input and keep nothing; version and list answer', async () => {
+  it('store accepts input and keeps nothing; erase of an unknown host succeeds; version and list answer', async () => {
     const store = await helper(['store'], JSON.stringify({ ServerURL: 'x', Username: 'u', Secret: 's' }));
     expect([store.code, store.stdout]).toEqual([0, '']);
     const erase = await helper(['erase'], 'x');
@@ -69,6 +69,68 @@ describe('docker-credential-ecrctl', () => {
     const listed = JSON.parse(list.stdout) as Record<string, string>;
     expect(listed['public.ecr.aws']).toBe('AWS');
     expect(Object.keys(listed).filter((k) => /^127\.0\.0\.1:\d+$/.test(k))).toHaveLength(1);
+  });
+
+  it('erase removes the cached token of that registry only, so the next get asks AWS again', async () => {
+    const home = tempHome('ecrctl-helper-erase-');
+    try {
+      const env = { ...home.env, AWS_ENDPOINT_URL: server.url };
+      const run1 = (cmd: string, input: string, extra: NodeJS.ProcessEnv = {}) =>
+        runCli([cmd], { bin: 'docker-credential-ecrctl', input, env: { ...env, ...extra } });
+      const gone = 'https://123456789012.dkr.ecr.eu-west-1.amazonaws.com';
+      const kept = '123456789012.dkr.ecr.eu-central-1.amazonaws.com';
+      const first = JSON.parse((await run1('get', gone)).stdout).Secret as string;
+      const other = JSON.parse((await run1('get', kept)).stdout).Secret as string;
+      const cached = () => filesUnder(home.cache).map((f) => f.text);
+      expect(cached().some((t) => t.includes(first))).toBe(true);
+
+      // what `docker logout 123456789012.dkr.ecr.eu-west-1.amazonaws.com` sends
+      const erase = await run1('erase', '123456789012.dkr.ecr.eu-west-1.amazonaws.com\n', { ECRCTL_VERBOSE: '1' });
+      expect([erase.code, erase.stdout]).toEqual([0, '']);
+      expect(erase.stderr).toBe(
+        'docker-credential-ecrctl: erase 123456789012.dkr.ecr.eu-west-1.amazonaws.com: removed 1 cached token\n',
+      );
+      expect(cached().some((t) => t.includes(first))).toBe(false);
+      expect(cached().some((t) => t.includes(other))).toBe(true);
+
+      const before = server.calls.filter((c) => c === 'ecr:GetAuthorizationToken').length;
+      const again = JSON.parse((await run1('get', gone)).stdout).Secret as string;
+      expect(server.calls.filter((c) => c === 'ecr:GetAuthorizationToken').length - before).toBe(1);
+      expect(again).not.toBe(first);
+      // the other registry is still served from the cache
+      const still = JSON.parse((await run1('get', kept)).stdout).Secret as string;
+      expect(still).toBe(other);
+      expect(server.calls.filter((c) => c === 'ecr:GetAuthorizationToken').length - before).toBe(1);
+    } finally {
+      home.remove();
+    }
+  });
+
+  it('ten parallel gets on an empty cache make one GetAuthorizationToken call and share its token', async () => {
+    const home = tempHome('ecrctl-helper-lock-');
+    try {
+      const env = { ...home.env, AWS_ENDPOINT_URL: server.url };
+      const calls = () => server.calls.filter((c) => c === 'ecr:GetAuthorizationToken').length;
+      const before = calls();
+      const answers = await Promise.all(
+        Array.from({ length: 10 }, () =>
+          runCli(['get'], {
+            bin: 'docker-credential-ecrctl',
+            input: '123456789012.dkr.ecr.ap-southeast-2.amazonaws.com',
+            env,
+          }),
+        ),
+      );
+      for (const a of answers) expect(a.code, a.stdout + a.stderr).toBe(0);
+      expect(new Set(answers.map((a) => JSON.parse(a.stdout).Secret)).size).toBe(1);
+      expect(calls() - before).toBe(1);
+      // the lock is gone afterwards: only the token file is left
+      expect(filesUnder(home.cache).map((f) => path.basename(f.name))).toEqual([
+        expect.stringMatching(/^token-[0-9a-f]{40}\.json$/),
+      ]);
+    } finally {
+      home.remove();
+    }
   });
 
   it('a cached get loads no AWS SDK module and needs no endpoint', async () => {

@@ -60,7 +60,7 @@ export class TokenSource {
 
   constructor(settings: AwsSettings, opts: { cache?: TokenCache; now?: () => number } = {}) {
     this.settings = settings;
-    this.cache = opts.cache ?? new TokenCache(settings.env);
+    this.cache = opts.cache ?? new TokenCache(settings.env, undefined, settings.log ? { log: settings.log } : {});
     this.#now = opts.now ?? Date.now;
     this.#shared = loadSharedProfiles(settings.env);
     this.#identity = credentialFingerprint(settings, this.#shared);
@@ -218,7 +218,9 @@ export class TokenSource {
     const id = cacheId(key);
     let pending = this.#inFlight.get(id);
     if (!pending) {
-      pending = fetch();
+      // Across processes (parallel credential-helper runs): one refreshes under the cache's
+      // lock, and the others find its token in the cache once they get the lock.
+      pending = this.cache.withLock(key, async () => this.#fromCache(key) ?? fetch());
       this.#inFlight.set(id, pending);
       pending.catch(() => this.#inFlight.delete(id));
     }

@@ -1,9 +1,20 @@
 // Reads and rewrites the Docker config (~/.docker/config.json) and the containers auth file
 // (Podman, skopeo, buildah): only the entries ecrctl owns change, every other key is kept
-// as it was; the new file is written beside the old one with mode 0600 and renamed over it,
-// so Docker never reads half a file and a crash leaves the old one.
+// as it was; the new file is written beside the old one with mode 0600 (a symlinked file's
+// target keeps its mode) and renamed over it, so Docker never reads half a file and a crash
+// leaves the old one.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { EcrctlError } from '../errors.js';
@@ -66,8 +77,10 @@ export function readDockerConfig(file: string): DockerConfig {
 }
 
 /**
- * Applies change to the config in file and writes it back atomically with mode 0600.
- * Returns the config written. A symlinked config file is written through the link.
+ * Applies change to the config in file and writes it back atomically. Returns the config
+ * written. A regular file (or a new one) gets mode 0600. A symlinked config file is written
+ * through the link and its target keeps its mode, as Docker does; so a change that stores a
+ * password is refused when that target is readable by group or others.
  */
 export function updateDockerConfig(file: string, change: (config: DockerConfig) => void): DockerConfig {
   let target = file;
@@ -76,19 +89,45 @@ export function updateDockerConfig(file: string, change: (config: DockerConfig) 
   } catch {
     // does not exist yet: created below
   }
+  // The mode the file keeps: only a linked target's (someone manages that file on purpose).
+  let mode = 0o600;
+  try {
+    if (lstatSync(file).isSymbolicLink()) mode = statSync(target).mode & 0o777;
+  } catch {
+    // no file yet, or a dangling link: the file is created, private
+  }
   const config = readDockerConfig(target);
+  const before = JSON.stringify(config.auths ?? {});
   change(config);
+  if ((mode & 0o077) !== 0 && storesSecret(JSON.parse(before), config.auths ?? {})) {
+    const octal = `0${mode.toString(8).padStart(3, '0')}`;
+    throw new EcrctlError(
+      `${file} is a symlink to ${target} (mode ${octal}, readable by others): ecrctl keeps a linked file's mode, ` +
+        'so it will not write a registry password there',
+      {
+        value: target,
+        fix: `run chmod 600 ${target}, or register the helper with \`ecrctl login --helper\` so no password is stored`,
+      },
+    );
+  }
   const dir = path.dirname(target);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const tmp = path.join(dir, `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
     writeFileSync(tmp, `${JSON.stringify(config, null, '\t')}\n`, { mode: 0o600, flag: 'wx' });
+    // writeFileSync's mode passes through the umask; a kept mode is set exactly.
+    if (mode !== 0o600) chmodSync(tmp, mode);
     renameSync(tmp, target);
   } catch (err) {
     rmSync(tmp, { force: true });
     throw new EcrctlError(`cannot write ${target}: ${(err as Error).message}`, { cause: err });
   }
   return config;
+}
+
+/** Returns true when after has an `auths` entry that before did not have or that changed. */
+function storesSecret(before: NonNullable<DockerConfig['auths']>, after: NonNullable<DockerConfig['auths']>): boolean {
+  return Object.entries(after).some(([key, entry]) => JSON.stringify(entry) !== JSON.stringify(before[key]));
 }
 
 /** Returns the base64 `auth` value of a Docker config entry. */

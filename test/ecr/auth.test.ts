@@ -1,5 +1,6 @@
 // The ECR credential provider in-process against ecrctl local: what the registry client gets
 // for a host, how often it calls GetAuthorizationToken, and that secrets are announced first.
+import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AwsSettings } from '../../src/ecr/aws-config.js';
@@ -135,5 +136,54 @@ describe('ECR credential provider', () => {
     expect(tokenCalls() - before).toBe(1);
     expect(renewed?.host).toBe(first.host);
     expect(renewed?.password).not.toBe(first.password);
+  });
+
+  it('does not use a planted cache entry: a mode-0666 file or a world-writable directory means a new token', async () => {
+    const lines: string[] = [];
+    const s = settings({ log: (m) => lines.push(m) }, 'c8');
+    const dir = path.join(h.dir, 'c8', 'ecrctl');
+    const real = await new TokenSource(s).privateToken();
+    const [name] = readdirSync(dir).filter((n) => n.endsWith('.json'));
+    const file = path.join(dir, name as string);
+    // What an attacker would write: their registry on another loopback port, their password.
+    const planted = JSON.parse(readFileSync(file, 'utf8'));
+    Object.assign(planted, { password: 'planted-password', issuedAt: Date.now() });
+    for (const plant of ['file 0666', 'directory 0777'] as const) {
+      writeFileSync(file, JSON.stringify(planted));
+      chmodSync(file, plant === 'file 0666' ? 0o666 : 0o600);
+      chmodSync(dir, plant === 'directory 0777' ? 0o777 : 0o700);
+      lines.length = 0;
+      const before = tokenCalls();
+      const token = await new TokenSource(s).privateToken();
+      expect(tokenCalls() - before, plant).toBe(1);
+      expect(token.password).not.toBe('planted-password');
+      expect(token.host).toBe(real.host);
+      const why =
+        plant === 'file 0666'
+          ? `${file}: it is writable by group or others (mode 0666)`
+          : `${dir}: it is writable by group or others (mode 0777)`;
+      expect(lines, plant).toContain(`token cache: ignoring ${why}`);
+      // the new token replaced the planted one, privately
+      expect(JSON.parse(readFileSync(file, 'utf8')).password).toBe(token.password);
+    }
+  });
+
+  it('does not send a cached token to a host other than the registry it was issued for', async () => {
+    const s = settings({}, 'c9');
+    const dir = path.join(h.dir, 'c9', 'ecrctl');
+    await new TokenSource(s).privateToken({ registryId: '123456789012', region: 'eu-west-1' });
+    const [name] = readdirSync(dir).filter((n) => n.endsWith('.json'));
+    const file = path.join(dir, name as string);
+    // The entry names another account's ECR host (a file of ours, edited or swapped).
+    const entry = JSON.parse(readFileSync(file, 'utf8'));
+    entry.host = '210987654321.dkr.ecr.eu-west-1.amazonaws.com';
+    entry.proxyEndpoint = `https://${entry.host}`;
+    entry.password = 'for-another-registry';
+    writeFileSync(file, JSON.stringify(entry), { mode: 0o600 });
+    const before = tokenCalls();
+    const provider = createEcrCredentialProvider(s);
+    const got = await provider.get('123456789012.dkr.ecr.eu-west-1.amazonaws.com');
+    expect(tokenCalls() - before).toBe(1);
+    expect(got?.password).not.toBe('for-another-registry');
   });
 });

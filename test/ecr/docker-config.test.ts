@@ -1,4 +1,6 @@
 import {
+  chmodSync,
+  lstatSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
@@ -93,10 +95,51 @@ describe('updateDockerConfig', () => {
   it('writes through a symlinked config file', () => {
     const d = dir('link');
     const real = path.join(d, 'real.json');
-    writeFileSync(real, '{"keep":true}');
+    writeFileSync(real, '{"keep":true}', { mode: 0o600 });
     symlinkSync(real, path.join(d, 'config.json'));
     updateDockerConfig(path.join(d, 'config.json'), (c) => setAuth(c, HOST, 'AWS', 'pw'));
     expect(JSON.parse(readFileSync(real, 'utf8'))).toMatchObject({ keep: true, auths: { [HOST]: {} } });
+  });
+
+  it("keeps a symlinked file's mode (0644) for entries without a secret, and the link stays a link", () => {
+    const d = dir('link-mode');
+    const real = path.join(d, 'real.json');
+    writeFileSync(real, '{"keep":true}');
+    chmodSync(real, 0o644);
+    const link = path.join(d, 'config.json');
+    symlinkSync(real, link);
+    updateDockerConfig(link, (c) => setHelper(c, HOST));
+    expect(statSync(real).mode & 0o777).toBe(0o644);
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(JSON.parse(readFileSync(real, 'utf8'))).toEqual({ keep: true, credHelpers: { [HOST]: 'ecrctl' } });
+    expect(readdirSync(d).sort()).toEqual(['config.json', 'real.json']);
+  });
+
+  it('refuses to write a password through a symlink to a file others can read, and says how to fix it', () => {
+    const d = dir('link-secret');
+    const real = path.join(d, 'real.json');
+    writeFileSync(real, '{"keep":true}');
+    chmodSync(real, 0o644);
+    const link = path.join(d, 'config.json');
+    symlinkSync(real, link);
+    let message = '';
+    try {
+      updateDockerConfig(link, (c) => setAuth(c, HOST, 'AWS', 'pw-secret'));
+    } catch (err) {
+      message = `${(err as Error).message} / ${(err as { fix?: string }).fix}`;
+    }
+    expect(message).toBe(
+      `${link} is a symlink to ${real} (mode 0644, readable by others): ecrctl keeps a linked file's mode, ` +
+        `so it will not write a registry password there / run chmod 600 ${real}, or register the helper with ` +
+        '`ecrctl login --helper` so no password is stored',
+    );
+    expect(readFileSync(real, 'utf8')).toBe('{"keep":true}');
+    expect(statSync(real).mode & 0o777).toBe(0o644);
+    // once the target is private, the password goes in and the mode stays 0600
+    chmodSync(real, 0o600);
+    updateDockerConfig(link, (c) => setAuth(c, HOST, 'AWS', 'pw-secret'));
+    expect(statSync(real).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(readFileSync(real, 'utf8')).auths[HOST].auth).toBe(encodeAuth('AWS', 'pw-secret'));
   });
 
   it('the old file stays whole when the change throws (atomic)', () => {

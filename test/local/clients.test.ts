@@ -2,7 +2,7 @@
 // plane, and the AWS CLI v2 (Debian's, /usr/bin/aws) drives the API. What they see must
 // match what @aws-sdk/client-ecr sees.
 import { execFile } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import {
@@ -82,7 +82,11 @@ async function aws(args: string[]): Promise<{ code: number; stdout: string; stde
   }
 }
 
+/** Every argument list skopeo ran with (to check no password ever reached an argv). */
+const skopeoArgv: string[][] = [];
+
 function skopeo(args: string[]) {
+  skopeoArgv.push(args);
   return run('/usr/bin/skopeo', ['--insecure-policy', ...args], {
     env: { PATH: process.env.PATH, HOME: tmp.dir, XDG_RUNTIME_DIR: tmp.dir },
     maxBuffer: 16 * 1024 * 1024,
@@ -141,13 +145,22 @@ describe('skopeo and the AWS CLI on one image', () => {
     const token = (await ecr.send(new GetAuthorizationTokenCommand({}))).authorizationData?.[0];
     const host = new URL(token?.proxyEndpoint ?? '').host;
 
+    // The password goes to skopeo in a 0600 auth file, never in argv (where `ps` shows it).
+    const authfile = path.join(tmp.dir, 'skopeo-auth.json');
+    writeFileSync(
+      authfile,
+      JSON.stringify({ auths: { [host]: { auth: Buffer.from(`AWS:${password}`).toString('base64') } } }),
+      { mode: 0o600, flag: 'wx' },
+    );
+    expect(statSync(authfile).mode & 0o777).toBe(0o600);
+
     const image = tinyImage('skopeo');
     const src = path.join(tmp.dir, 'src-layout');
     writeOciLayout(src, image, 'v1');
     await skopeo([
       'copy',
-      '--dest-creds',
-      `AWS:${password}`,
+      '--dest-authfile',
+      authfile,
       '--dest-tls-verify=false',
       `oci:${src}:v1`,
       `docker://${host}/skopeo/app:v1`,
@@ -156,8 +169,8 @@ describe('skopeo and the AWS CLI on one image', () => {
     const raw = await skopeo([
       'inspect',
       '--raw',
-      '--creds',
-      `AWS:${password}`,
+      '--authfile',
+      authfile,
       '--tls-verify=false',
       `docker://${host}/skopeo/app:v1`,
     ]);
@@ -166,8 +179,8 @@ describe('skopeo and the AWS CLI on one image', () => {
     const out = path.join(tmp.dir, 'out-layout');
     await skopeo([
       'copy',
-      '--src-creds',
-      `AWS:${password}`,
+      '--src-authfile',
+      authfile,
       '--src-tls-verify=false',
       `docker://${host}/skopeo/app:v1`,
       `oci:${out}:v1`,
@@ -175,6 +188,7 @@ describe('skopeo and the AWS CLI on one image', () => {
     const index = JSON.parse(readFileSync(path.join(out, 'index.json'), 'utf8')) as { manifests: { digest: string }[] };
     expect(index.manifests[0]?.digest).toBe(image.manifestDigest);
     expect(readFileSync(path.join(out, 'blobs', 'sha256', image.layerDigest.slice(7)))).toEqual(image.layer);
+    expect(skopeoArgv.flat().join(' ')).not.toContain(password.slice(0, 40));
 
     const cli = await aws(['ecr', 'describe-images', '--repository-name', 'skopeo/app']);
     expect(cli.code, cli.stderr).toBe(0);

@@ -1,6 +1,7 @@
 // create-repo: checks every name and every setting locally first (nothing is created when
 // anything is wrong), then creates private or public repositories with their settings, or
 // with ifNotExists accepts existing ones and with apply brings them in line.
+import { checkLifecyclePolicyText, checkRepositoryPolicyText } from '../policy/policy-text.js';
 import { loadProjectConfig } from '../config/project-config.js';
 import {
   type CatalogData,
@@ -326,7 +327,9 @@ async function privateSpec(
   if (opts.scanOnPush !== undefined) spec.scanOnPush = opts.scanOnPush;
   if (encryption) spec.encryption = { type: encryption, ...(opts.kmsKey ? { kmsKey: opts.kmsKey } : {}) };
   if (tags.length > 0) spec.tags = tags;
-  if (opts.lifecyclePolicy !== undefined) spec.lifecyclePolicy = await resolveDeferred(opts.lifecyclePolicy);
-  if (opts.repositoryPolicy !== undefined) spec.policy = await resolveDeferred(opts.repositoryPolicy);
+  if (opts.lifecyclePolicy !== undefined)
+    spec.lifecyclePolicy = checkLifecyclePolicyText(await resolveDeferred(opts.lifecyclePolicy), 'lifecyclePolicy');
+  if (opts.repositoryPolicy !== undefined)
+    spec.policy = checkRepositoryPolicyText(await resolveDeferred(opts.repositoryPolicy), 'repositoryPolicy');
   return spec;
 }

@@ -1,6 +1,7 @@
 // template: repository creation templates, the settings ECR gives the repositories it
 // creates itself (on a push to a missing repository, on replication, on a pull-through
 // cache). Everything is checked before anything is sent.
+import { checkLifecyclePolicyText, checkRepositoryPolicyText } from '../policy/policy-text.js';
 import {
   type CreationTemplate,
   createTemplate as createEcrTemplate,
@@ -138,7 +139,9 @@ async function checkedTemplate(opts: CreateTemplateOptions): Promise<CreationTem
   if (encryption) t.encryption = { type: encryption, ...(opts.kmsKey ? { kmsKey: opts.kmsKey } : {}) };
   if (tags.length > 0) t.tags = tags;
   if (opts.roleArn) t.customRoleArn = opts.roleArn;
-  if (opts.lifecyclePolicy !== undefined) t.lifecyclePolicy = await resolveDeferred(opts.lifecyclePolicy);
-  if (opts.repositoryPolicy !== undefined) t.repositoryPolicy = await resolveDeferred(opts.repositoryPolicy);
+  if (opts.lifecyclePolicy !== undefined)
+    t.lifecyclePolicy = checkLifecyclePolicyText(await resolveDeferred(opts.lifecyclePolicy), 'lifecyclePolicy');
+  if (opts.repositoryPolicy !== undefined)
+    t.repositoryPolicy = checkRepositoryPolicyText(await resolveDeferred(opts.repositoryPolicy), 'repositoryPolicy');
   return t;
 }

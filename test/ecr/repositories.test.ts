@@ -24,7 +24,7 @@ import {
   planRepositoryChanges,
   type RepositoryInfo,
 } from '../../src/ecr/repositories.js';
-import { parsePresetSpec } from '../../src/cli/inputs.js';
+import { parsePresetSpec } from '../../src/policy/policy-text.js';
 import { makeImages, pngBytes, type RepoTestEnv, sha256, startRepoEnv } from '../cli/repos-fixtures.js';
 
 let env: RepoTestEnv;

@@ -1,5 +1,6 @@
-// The texts behind `ecrctl help TOPIC`: things that concern many commands at once, so no single
-// command's --help is the place for them. Plain data and two small lookups, no commander.
+// The texts behind `ecrctl help TOPIC`: things that concern many commands at once, or a file
+// format (sync's config), so no single option's help is the place for them. Documentation as
+// plain data and two small lookups: no commander, no I/O; the CLI prints them.
 
 /** One `ecrctl help` topic. */
 export interface HelpTopic {
@@ -150,11 +151,57 @@ repository with mutable tags.
 `;
 
 /** Every topic of `ecrctl help TOPIC`, in the order the root --help lists them. */
+const sync = `Sync configuration (ecrctl sync plan|apply|check -f FILE)
+
+A sync file says which repositories to mirror where. Each tag is compared with
+its target by digest using HEAD requests only, so an image the target already
+has is never downloaded (no Docker Hub pull quota spent).
+
+  version: 1
+  defaults:                    # every entry's settings unless it sets its own
+    platforms: all             # or one platform: [linux/arm64]
+    referrers: true            # signatures, SBOMs and attestations come along
+    createRepositories: true   # missing ECR targets are created (naming rules)
+    existing: overwrite        # a target tag elsewhere: overwrite, or skip
+    repository:                # settings of the repositories sync creates
+      tagMutability: IMMUTABLE_WITH_EXCLUSION
+      mutabilityExclusions: [latest]
+      scanOnPush: true
+    tags: { deny: ['-rc'] }    # the tag filter of entries that name none
+  sync:
+    - source: docker.io/library/node     # one repository
+      target: mirror/node                # no host: the default ECR registry
+      tags:
+        allow: ['^22\\.', '^24\\.']        # regular expressions, unanchored
+        deny: ['-rc']                    # tags matching any are left out
+        newest: 10                       # then the 10 highest versions
+    - source: registry.example:5000/acme/      # every repository under a prefix
+      target: 111122223333.dkr.ecr.eu-west-1.amazonaws.com/acme/
+      repositories: { deny: ['^legacy/'] }
+
+Prefix sources are listed with the registry catalog (/v2/_catalog), or with
+DescribeRepositories for an ECR registry, every page. apply copies what is
+missing or moved (unless existing: skip), every tag of one image at once, tags
+last, PutImage paced under ECR's per-repository rate. A failing tag or
+repository is reported and the rest goes on.
+
+  --state DIR     a journal of completed tags: after a kill, the next apply
+                  redoes nothing that completed
+  --shard I/N     only slice I of N of the target repositories (a stable hash
+                  of each name): N parallel jobs do exactly one run's work
+  --report FILE   every success and failure as JSON, written whole or not at all
+
+Exit codes: 0 done or up to date; 1 something failed (the rest was synced);
+2 usage; 3 the config has problems (each as file:line) or check found stale
+tags; 6 the file does not exist. Examples: examples/sync/.
+`;
+
 export const HELP_TOPICS: readonly HelpTopic[] = [
   { name: 'references', summary: 'image references and transports, plain HTTP', text: references },
   { name: 'tag-strategies', summary: 'branch-sha, semver, sha, env:NAME, latest', text: tagStrategies },
   { name: 'exit-codes', summary: 'what each exit code means', text: exitCodes },
   { name: 'config', summary: 'the project config .ecrctl.yaml (tag rules)', text: config },
+  { name: 'sync-config', summary: 'the file `ecrctl sync` reads: sources, targets, tag filters', text: sync },
 ];
 
 /** Returns the topic with this name, or undefined. */

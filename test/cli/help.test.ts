@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HELP_TOPICS, nearest } from '../../src/cli/help-topics.js';
+import { HELP_TOPICS, nearest } from '../../src/help/topics.js';
 import { parseProjectConfig } from '../../src/config/project-config.js';
 import { ExitCode } from '../../src/errors.js';
 import { runCli } from '../helpers/cli.js';

@@ -3,7 +3,7 @@ import { UsageError } from '../../errors.js';
 import type { CommandHost } from '../command-kit.js';
 import { examples } from '../command-kit.js';
 import { completeArgumentWith } from '../completion.js';
-import { findTopic, HELP_TOPICS, nearest, topicListText } from '../help-topics.js';
+import { findTopic, HELP_TOPICS, nearest, topicListText } from '../../help/topics.js';
 
 /**
  * Declares `ecrctl help [topic-or-command...]` in place of commander's own help command:

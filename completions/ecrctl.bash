@@ -5,13 +5,17 @@
 # Sets _ecrctl_subs, _ecrctl_flags, _ecrctl_nargs and _ecrctl_variadic for the command path $1.
 _ecrctl_cmd() {
   case $1 in
-    '') _ecrctl_subs='login logout create-repo tag-push pull copy promote repos images inspect tags delete delete-repo lifecycle policy iam-policy archive restore scan signing replicate cache-rule template cost local completion help' _ecrctl_flags='-V --version --region --profile --endpoint-url --registry-id -o --output -q --quiet -v --verbose --no-color --insecure --config -h --help' _ecrctl_nargs=0 _ecrctl_variadic=0 ;;
+    '') _ecrctl_subs='login logout create-repo tag-push pull copy sync promote repos images inspect tags delete delete-repo lifecycle policy iam-policy archive restore scan signing replicate cache-rule template cost local completion help' _ecrctl_flags='-V --version --region --profile --endpoint-url --registry-id -o --output -q --quiet -v --verbose --no-color --insecure --config -h --help' _ecrctl_nargs=0 _ecrctl_variadic=0 ;;
     'login') _ecrctl_subs='' _ecrctl_flags='--registry-ids --public --docker-config --password-stdout --helper --authfile --podman -h --help -V --version --region --profile --endpoint-url --registry-id -o --output -q --quiet -v --verbose --no-color --insecure --config' _ecrctl_nargs=0 _ecrctl_variadic=0 ;;
     'logout') _ecrctl_subs='' _ecrctl_flags='--docker-config --authfile --podman -h --help -V --version --region --profile --endpoint-url --registry-id -o --output -q --quiet -v --verbose --no-color --insecure --config' _ecrctl_nargs=1 _ecrctl_variadic=1 ;;
     'create-repo') _ecrctl_subs='' _ecrctl_flags='--tag-mutability --immutable --mutability-exclusion --scan-on-push --no-scan-on-push --encryption --kms-key --lifecycle --policy --tag --strict-names --if-not-exists --apply --public --description --about --usage --os --arch --logo -h --help -V --version --region --profile --endpoint-url --registry-id -o --output -q --quiet -v --verbose --no-color --insecure --config' _ecrctl_nargs=1 _ecrctl_variadic=1 ;;
     'tag-push') _ecrctl_subs='' _ecrctl_flags='-t --tag -s --tag-strategy --semver-aliases --dry-run --create-repo --platform --concurrency --no-referrers --scan --fail-on --ignore --scan-timeout -h --help -V --version --region --profile --endpoint-url --registry-id -o --output -q --quiet -v --verbose --no-color --insecure --config' _ecrctl_nargs=2 _ecrctl_variadic=0 ;;
     'pull') _ecrctl_subs='' _ecrctl_flags='--platform --concurrency --no-referrers -h --help -V --version --region --profile --endpoint-url --registry-id -o --output -q --quiet -v --verbose --no-color --insecure --config' _ecrctl_nargs=2 _ecrctl_variadic=0 ;;
     'copy') _ecrctl_subs='' _ecrctl_flags='--all-tags --platform --concurrency --no-referrers -h --help -V --version --region --profile --endpoint-url --registry-id -o --output -q --quiet -v --verbose --no-color --insecure --config' _ecrctl_nargs=2 _ecrctl_variadic=0 ;;
+    'sync') _ecrctl_subs='plan apply check' _ecrctl_flags='-h --help -V --version --region --profile --endpoint-url --registry-id -o --output -q --quiet -v --verbose --no-color --insecure --config' _ecrctl_nargs=0 _ecrctl_variadic=0 ;;
+    'sync plan') _ecrctl_subs='' _ecrctl_flags='-f --file --shard --state --concurrency -h --help -V --version --region --profile --endpoint-url --registry-id -o --output -q --quiet -v --verbose --no-color --insecure --config' _ecrctl_nargs=0 _ecrctl_variadic=0 ;;
+    'sync apply') _ecrctl_subs='' _ecrctl_flags='-f --file --shard --state --concurrency --report --dry-run -h --help -V --version --region --profile --endpoint-url --registry-id -o --output -q --quiet -v --verbose --no-color --insecure --config' _ecrctl_nargs=0 _ecrctl_variadic=0 ;;
+    'sync check') _ecrctl_subs='' _ecrctl_flags='-f --file --shard --state --concurrency -h --help -V --version --region --profile --endpoint-url --registry-id -o --output -q --quiet -v --verbose --no-color --insecure --config' _ecrctl_nargs=0 _ecrctl_variadic=0 ;;
     'promote') _ecrctl_subs='' _ecrctl_flags='--dry-run -h --help -V --version --region --profile --endpoint-url --registry-id -o --output -q --quiet -v --verbose --no-color --insecure --config' _ecrctl_nargs=2 _ecrctl_variadic=1 ;;
     'repos') _ecrctl_subs='' _ecrctl_flags='--no-count -h --help -V --version --region --profile --endpoint-url --registry-id -o --output -q --quiet -v --verbose --no-color --insecure --config' _ecrctl_nargs=1 _ecrctl_variadic=0 ;;
     'images') _ecrctl_subs='' _ecrctl_flags='--sort --tagged --untagged --since -h --help -V --version --region --profile --endpoint-url --registry-id -o --output -q --quiet -v --verbose --no-color --insecure --config' _ecrctl_nargs=1 _ecrctl_variadic=0 ;;
@@ -73,7 +77,7 @@ _ecrctl_cmd() {
     'template delete') _ecrctl_subs='' _ecrctl_flags='-h --help -V --version --region --profile --endpoint-url --registry-id -o --output -q --quiet -v --verbose --no-color --insecure --config' _ecrctl_nargs=1 _ecrctl_variadic=0 ;;
     'cost') _ecrctl_subs='' _ecrctl_flags='--repos --storage-gb --egress-gb --egress-region-gb --same-region-gb --public --with-account --free-tier --pricing --print-pricing -h --help -V --version --region --profile --endpoint-url --registry-id -o --output -q --quiet -v --verbose --no-color --insecure --config' _ecrctl_nargs=0 _ecrctl_variadic=0 ;;
     'local') _ecrctl_subs='serve' _ecrctl_flags='-h --help -V --version --region --profile --endpoint-url --registry-id -o --output -q --quiet -v --verbose --no-color --insecure --config' _ecrctl_nargs=0 _ecrctl_variadic=0 ;;
-    'local serve') _ecrctl_subs='' _ecrctl_flags='--port --data --account --advisories -h --help -V --version --region --profile --endpoint-url --registry-id -o --output -q --quiet -v --verbose --no-color --insecure --config' _ecrctl_nargs=0 _ecrctl_variadic=0 ;;
+    'local serve') _ecrctl_subs='' _ecrctl_flags='--port --data --account --advisories --token-ttl --max-registries -h --help -V --version --region --profile --endpoint-url --registry-id -o --output -q --quiet -v --verbose --no-color --insecure --config' _ecrctl_nargs=0 _ecrctl_variadic=0 ;;
     'completion') _ecrctl_subs='' _ecrctl_flags='-h --help -V --version --region --profile --endpoint-url --registry-id -o --output -q --quiet -v --verbose --no-color --insecure --config' _ecrctl_nargs=1 _ecrctl_variadic=0 ;;
     'help') _ecrctl_subs='' _ecrctl_flags='-h --help -V --version --region --profile --endpoint-url --registry-id -o --output -q --quiet -v --verbose --no-color --insecure --config' _ecrctl_nargs=1 _ecrctl_variadic=0 ;;
     *) _ecrctl_subs='' _ecrctl_flags='' _ecrctl_nargs=0 _ecrctl_variadic=0 ;;
@@ -154,6 +158,43 @@ _ecrctl_opt() {
     'copy|--registry-id') _ecrctl_kind=none ;;
     'copy|-o'|'copy|--output') _ecrctl_kind=words _ecrctl_words='text json env' ;;
     'copy|--config') _ecrctl_kind=files ;;
+    'sync|--region') _ecrctl_kind=none ;;
+    'sync|--profile') _ecrctl_kind=none ;;
+    'sync|--endpoint-url') _ecrctl_kind=none ;;
+    'sync|--registry-id') _ecrctl_kind=none ;;
+    'sync|-o'|'sync|--output') _ecrctl_kind=words _ecrctl_words='text json env' ;;
+    'sync|--config') _ecrctl_kind=files ;;
+    'sync plan|-f'|'sync plan|--file') _ecrctl_kind=files ;;
+    'sync plan|--shard') _ecrctl_kind=none ;;
+    'sync plan|--state') _ecrctl_kind=files ;;
+    'sync plan|--concurrency') _ecrctl_kind=none ;;
+    'sync plan|--region') _ecrctl_kind=none ;;
+    'sync plan|--profile') _ecrctl_kind=none ;;
+    'sync plan|--endpoint-url') _ecrctl_kind=none ;;
+    'sync plan|--registry-id') _ecrctl_kind=none ;;
+    'sync plan|-o'|'sync plan|--output') _ecrctl_kind=words _ecrctl_words='text json env' ;;
+    'sync plan|--config') _ecrctl_kind=files ;;
+    'sync apply|-f'|'sync apply|--file') _ecrctl_kind=files ;;
+    'sync apply|--shard') _ecrctl_kind=none ;;
+    'sync apply|--state') _ecrctl_kind=files ;;
+    'sync apply|--concurrency') _ecrctl_kind=none ;;
+    'sync apply|--report') _ecrctl_kind=files ;;
+    'sync apply|--region') _ecrctl_kind=none ;;
+    'sync apply|--profile') _ecrctl_kind=none ;;
+    'sync apply|--endpoint-url') _ecrctl_kind=none ;;
+    'sync apply|--registry-id') _ecrctl_kind=none ;;
+    'sync apply|-o'|'sync apply|--output') _ecrctl_kind=words _ecrctl_words='text json env' ;;
+    'sync apply|--config') _ecrctl_kind=files ;;
+    'sync check|-f'|'sync check|--file') _ecrctl_kind=files ;;
+    'sync check|--shard') _ecrctl_kind=none ;;
+    'sync check|--state') _ecrctl_kind=files ;;
+    'sync check|--concurrency') _ecrctl_kind=none ;;
+    'sync check|--region') _ecrctl_kind=none ;;
+    'sync check|--profile') _ecrctl_kind=none ;;
+    'sync check|--endpoint-url') _ecrctl_kind=none ;;
+    'sync check|--registry-id') _ecrctl_kind=none ;;
+    'sync check|-o'|'sync check|--output') _ecrctl_kind=words _ecrctl_words='text json env' ;;
+    'sync check|--config') _ecrctl_kind=files ;;
     'promote|--region') _ecrctl_kind=none ;;
     'promote|--profile') _ecrctl_kind=none ;;
     'promote|--endpoint-url') _ecrctl_kind=none ;;
@@ -607,6 +648,8 @@ _ecrctl_opt() {
     'local serve|--data') _ecrctl_kind=files ;;
     'local serve|--account') _ecrctl_kind=none ;;
     'local serve|--advisories') _ecrctl_kind=files ;;
+    'local serve|--token-ttl') _ecrctl_kind=none ;;
+    'local serve|--max-registries') _ecrctl_kind=none ;;
     'local serve|--region') _ecrctl_kind=none ;;
     'local serve|--profile') _ecrctl_kind=none ;;
     'local serve|--endpoint-url') _ecrctl_kind=none ;;
@@ -680,7 +723,7 @@ _ecrctl_arg() {
     'template create|0') _ecrctl_kind=files ;;
     'template delete|0') _ecrctl_kind=files ;;
     'completion|0') _ecrctl_kind=words _ecrctl_words='bash zsh fish' ;;
-    'help|0') _ecrctl_kind=words _ecrctl_words='references tag-strategies exit-codes config login logout create-repo tag-push pull copy promote repos images inspect tags delete delete-repo lifecycle policy iam-policy archive restore scan signing replicate cache-rule template cost local completion' ;;
+    'help|0') _ecrctl_kind=words _ecrctl_words='references tag-strategies exit-codes config sync-config login logout create-repo tag-push pull copy sync promote repos images inspect tags delete delete-repo lifecycle policy iam-policy archive restore scan signing replicate cache-rule template cost local completion' ;;
     *) _ecrctl_kind=none ;;
   esac
 }

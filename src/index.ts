@@ -326,3 +326,23 @@ export {
 // ---- version ---------------------------------------------------------------------------
 
 export { userAgent, VERSION } from './version.js';
+
+// Whole registries: plan, apply and check a sync config (see `ecrctl help sync-config`).
+export {
+  applySync,
+  checkSync,
+  planSync,
+  type StaleTag,
+  type SyncApplyOptions,
+  type SyncApplyResult,
+  type SyncCheckResult,
+  type SyncCounts,
+  type SyncFailure,
+  type SyncOptions,
+  type SyncPlan,
+  type SyncRepository,
+  type SyncStage,
+  type SyncSuccess,
+  type SyncTag,
+} from './ops/sync.js';
+export { parseSyncConfig, type SyncConfig, type SyncEntry } from './policy/sync-config.js';

@@ -29,6 +29,7 @@ import { defineReplicate } from './commands/replicate.js';
 import { defineRepos } from './commands/repos.js';
 import { defineScan } from './commands/scan.js';
 import { defineSigning } from './commands/signing.js';
+import { defineSync } from './commands/sync.js';
 import { defineTagPush } from './commands/tag-push.js';
 import { defineTags } from './commands/tags.js';
 import { defineTemplate } from './commands/template.js';
@@ -48,6 +49,7 @@ const COMMANDS: DefineCommand[] = [
   defineTagPush,
   definePull,
   defineCopy,
+  defineSync,
   definePromote,
   defineRepos,
   defineImages,

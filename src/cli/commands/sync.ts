@@ -1,0 +1,150 @@
+import type { Command } from 'commander';
+import type { SyncFailure, SyncPlan } from '../../ops/sync.js';
+import { type CommandHost, examples } from '../command-kit.js';
+import type { CliContext } from '../context.js';
+
+interface SyncFlags {
+  file: string;
+  shard?: string;
+  state?: string;
+  report?: string;
+  concurrency: string;
+  dryRun?: boolean;
+}
+type Verb = 'plan' | 'apply' | 'check';
+
+/** Declares `ecrctl sync plan|apply|check`. */
+export function defineSync(program: Command, host: CommandHost): void {
+  const sync = program
+    .command('sync')
+    .summary('mirror whole repositories and registries, declared in a config file')
+    .description(
+      'Syncs the repositories a YAML config names (one repository, or every repository under a\n' +
+        'prefix) to their targets: tags filtered, compared by digest with HEAD requests only,\n' +
+        'copied with every platform and referrer, missing ECR repositories created. A failing\n' +
+        'tag or repository does not stop the others. See `ecrctl help sync-config` for the config.',
+    );
+  const verbs: [Verb, string, string][] = [
+    ['plan', 'show what apply would create, copy, overwrite and skip; write nothing', 'plan -f sync.yaml --shard 1/4'],
+    ['apply', 'create missing repositories, copy the tags missing or moved', 'apply -f sync.yaml --state .sync'],
+    ['check', 'list stale tags (missing or moved at the target); exit 3 when any', 'check -f sync.yaml'],
+  ];
+  for (const [verb, summary, example] of verbs) {
+    const cmd = sync
+      .command(verb)
+      .summary(summary)
+      .description(summary)
+      .requiredOption('-f, --file <file>', 'the sync config (YAML, see `ecrctl help sync-config`)')
+      .option('--shard <I/N>', 'only the target repositories of slice I of N (stable; for parallel jobs)')
+      .option('--state <dir>', 'journal of completed tags: a rerun skips what completed')
+      .option('--concurrency <n>', 'repositories at once, 1 to 64', '4')
+      .addHelpText('after', examples(`ecrctl sync ${example}`))
+      .action((flags: SyncFlags, c: Command) => run(host.context(c), verb, flags));
+    if (verb === 'apply') {
+      cmd
+        .option('--report <file>', 'write the result (every success and failure) as JSON to FILE')
+        .option('--dry-run', 'plan and report, write nothing');
+    }
+  }
+}
+
+async function run(ctx: CliContext, verb: Verb, flags: SyncFlags): Promise<void> {
+  const [fs, path, errors, { parseSyncConfig }, ops, { render, table }] = await Promise.all([
+    import('node:fs/promises'),
+    import('node:path'),
+    import('../../errors.js'),
+    import('../../policy/sync-config.js'),
+    import('../../ops/sync.js'),
+    import('../output.js'),
+  ]);
+  const text = await fs.readFile(path.resolve(ctx.cwd, flags.file), 'utf8').catch((err: NodeJS.ErrnoException) => {
+    throw new errors.NotFoundError(`cannot read the sync config ${flags.file}: ${err.code ?? err.message}`, {
+      value: flags.file,
+      fix: 'give the path of a sync config with -f (see `ecrctl help sync-config`)',
+    });
+  });
+  const concurrency = Number(flags.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64)
+    throw new errors.UsageError('--concurrency must be a whole number from 1 to 64', { value: flags.concurrency });
+  const opts = {
+    config: parseSyncConfig(text, flags.file),
+    concurrency,
+    ...(flags.shard ? { shard: flags.shard } : {}),
+    ...(flags.state ? { state: flags.state } : {}),
+  };
+  const failed = (list: readonly SyncFailure[], head: string) =>
+    list.length === 0
+      ? []
+      : [
+          head,
+          ...list.map(
+            (f) =>
+              `  ${f.source}${f.tags ? `:${f.tags.join(',')}` : ''}${f.target ? ` → ${f.target}` : ''}\n` +
+              `    ${f.stage}: ${f.kind}: ${f.message}${f.fix ? `\n    fix: ${f.fix}` : ''}`,
+          ),
+        ];
+  const totals = (c: SyncPlan['counts']) =>
+    `${c.tags} tags in ${c.repositories} repositories: ${c.copy} to copy, ${c.overwrite} to overwrite, ` +
+    `${c.skip} to skip; ${c.create} repositories to create; ${c.failures} failures`;
+  const fail = (n: number, what: string) =>
+    new errors.EcrctlError(`${n} ${what} (listed above)`, {
+      fix: 'fix the causes named, then run the same command again: what completed is skipped',
+    });
+  if (verb === 'plan') {
+    const plan = await ops.planSync(ctx, opts);
+    const rows = plan.repositories.map((r) => {
+      const n = (a: string) => String(r.tags.filter((t) => t.action === a).length);
+      return [r.target, r.source, r.create ? 'yes' : 'no', n('copy'), n('overwrite'), n('skip')];
+    });
+    const head = ['TARGET', 'SOURCE', 'CREATE', 'COPY', 'OVERWRITE', 'SKIP'];
+    render(ctx, plan, {
+      text: (p) => [table(head, rows), totals(p.counts), ...failed(p.failures, 'could not plan:')].join('\n'),
+    });
+    if (plan.failures.length > 0) throw fail(plan.failures.length, 'sources could not be planned');
+  } else if (verb === 'check') {
+    const check = await ops.checkSync(ctx, opts);
+    const rows = check.stale.map((s) => [s.target, s.tag, s.action === 'copy' ? 'missing' : 'moved', s.sourceDigest]);
+    render(ctx, check, {
+      text: (c) =>
+        [
+          rows.length === 0
+            ? `up to date: ${c.counts.tags} tags in ${c.counts.repositories} repositories`
+            : table(['TARGET', 'TAG', 'STALE', 'SOURCE DIGEST'], rows),
+          ...failed(c.failures, 'could not check:'),
+        ].join('\n'),
+    });
+    if (check.stale.length > 0) {
+      throw new errors.RuleViolation(`${check.stale.length} tags are stale at their targets`, {
+        rule: 'sync check: every tag the config selects is at its target with the source digest',
+        fix: `run \`ecrctl sync apply -f ${flags.file}\``,
+      });
+    }
+    if (check.failures.length > 0) throw fail(check.failures.length, 'sources could not be checked');
+  } else {
+    const result = await ops.applySync(ctx, { ...opts, dryRun: flags.dryRun === true });
+    if (flags.report) {
+      // Written whole under a temporary name, then renamed: a reader never sees half a report.
+      const file = path.resolve(ctx.cwd, flags.report);
+      const temp = `${file}.${process.pid}.tmp`;
+      try {
+        await fs.writeFile(temp, `${ctx.secrets.redact(JSON.stringify(result, null, 2))}\n`);
+        await fs.rename(temp, file);
+      } finally {
+        await fs.rm(temp, { force: true });
+      }
+    }
+    render(ctx, result, {
+      text: (r) =>
+        [
+          ...r.created.map((c) => `created ${c}`),
+          ...r.copied.map((c) => `${c.action} ${c.source}@${c.digest} → ${c.target}:${c.tags.join(',')}`),
+          r.dryRun
+            ? `${totals(r.counts)}\nnothing written (--dry-run)`
+            : `${r.counts.copiedTags} tags synced, ${r.skipped} skipped, ${r.counts.failedTags} failed; ` +
+              `${r.created.length} repositories created`,
+          ...failed(r.failures, 'failed:'),
+        ].join('\n'),
+    });
+    if (result.failures.length > 0) throw fail(result.failures.length, 'sync failures; everything else was synced');
+  }
+}

@@ -1,0 +1,466 @@
+// The `ecrctl sync` config file: which repositories and tags go where, and how. Parsed and
+// checked here without any I/O (the caller reads the file), so every problem is reported at
+// once with its file:line; plus the pure pieces the sync engine needs: tag filters and the
+// stable shard of a repository.
+import { isMap, isScalar, isSeq, LineCounter, type Node, type Pair, parseDocument, type YAMLMap } from 'yaml';
+import { RuleViolation, UsageError } from '../errors.js';
+import { MUTABILITY_EXCLUSION_FILTER } from './naming.js';
+
+/** What happens to a target tag that exists and points at another image than the source's. */
+export type ExistingTags = 'skip' | 'overwrite';
+
+/** Which tags of a source repository are synced. */
+export interface TagFilter {
+  /** Regular expressions (unanchored, like `grep -E`); a tag must match one of them (none: every tag). */
+  allow: string[];
+  /** Regular expressions; a tag matching any of them is left out. */
+  deny: string[];
+  /** Keep only the N highest tags after allow/deny, in version order (numbers compared as numbers). */
+  newest?: number;
+}
+
+/** Settings of the repositories sync creates at an ECR target. */
+export interface RepositorySettings {
+  tagMutability?: 'MUTABLE' | 'IMMUTABLE' | 'IMMUTABLE_WITH_EXCLUSION' | 'MUTABLE_WITH_EXCLUSION';
+  mutabilityExclusions?: string[];
+  scanOnPush?: boolean;
+}
+
+/** How every entry behaves unless it says otherwise. */
+export interface SyncDefaults {
+  /** `all`, or the one platform (`linux/amd64`) to take out of multi-platform images. */
+  platforms: 'all' | string[];
+  /** Carry signatures, SBOMs and attestations along (default true). */
+  referrers: boolean;
+  /** Create missing ECR target repositories (default true). */
+  createRepositories: boolean;
+  /** A target tag that points elsewhere: `overwrite` (default) or `skip` (left as it is). */
+  existing: ExistingTags;
+  /** Settings of the repositories created. */
+  repository: RepositorySettings;
+  /** The tag filter of entries that name none. */
+  tags: TagFilter;
+}
+
+/** One `sync:` entry, with the defaults applied. */
+export interface SyncEntry {
+  /** Position in the `sync:` list, from 0. */
+  index: number;
+  /** `file:line` of the entry, for messages. */
+  at: string;
+  /** The source as written, without the trailing `/` of a prefix. */
+  source: string;
+  /** The target as written, without the trailing `/` of a prefix (may be '' for a registry root). */
+  target: string;
+  /** true: source and target end with `/`: every repository under the source prefix. */
+  prefix: boolean;
+  /** Prefix entries: regular expressions over the repository path under the prefix. */
+  repositories: { allow: string[]; deny: string[] };
+  tags: TagFilter;
+  platforms: 'all' | string[];
+  referrers: boolean;
+  createRepositories: boolean;
+  existing: ExistingTags;
+  repository: RepositorySettings;
+}
+
+/** A parsed and checked sync config. */
+export interface SyncConfig {
+  file: string;
+  defaults: SyncDefaults;
+  entries: SyncEntry[];
+}
+
+const TOP_KEYS = ['version', 'defaults', 'sync'] as const;
+const COMMON_KEYS = ['platforms', 'referrers', 'createRepositories', 'existing', 'repository', 'tags'] as const;
+const ENTRY_KEYS = ['source', 'target', 'repositories', ...COMMON_KEYS] as const;
+const TAG_KEYS = ['allow', 'deny', 'newest'] as const;
+const REPO_FILTER_KEYS = ['allow', 'deny'] as const;
+const REPOSITORY_KEYS = ['tagMutability', 'mutabilityExclusions', 'scanOnPush'] as const;
+const MUTABILITIES = ['MUTABLE', 'IMMUTABLE', 'IMMUTABLE_WITH_EXCLUSION', 'MUTABLE_WITH_EXCLUSION'] as const;
+const PLATFORM = /^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/;
+/** Keys users reach for that are not there yet: said so, rather than "unknown key". */
+const NOT_YET: Record<string, string> = {
+  semver: 'tags.semver is not supported yet; use tags.allow with a regular expression such as ^1\\.(4|[5-9])\\.',
+  since: 'tags.since is not supported yet; use tags.newest: N',
+  credentials: 'credentials per entry are not supported yet; use the registries: entries of .ecrctl.yaml',
+};
+
+type Problem = (node: Node | Pair | null | undefined, message: string) => void;
+
+/**
+ * Returns the sync config that text (the contents of file) describes, or throws RuleViolation
+ * (exit 3) listing every problem as `file:line: message`.
+ */
+export function parseSyncConfig(text: string, file: string): SyncConfig {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const problems: string[] = [];
+  for (const e of doc.errors) {
+    const pos = lines.linePos(e.pos[0]);
+    problems.push(`${file}:${pos.line}:${pos.col}: ${e.message.split('\n')[0]}`);
+  }
+  if (problems.length > 0) throw invalid(file, problems);
+  const at = (node: Node | Pair | null | undefined): string => {
+    const range =
+      node && 'range' in node ? node.range : node && 'key' in node ? (node.key as Node | null)?.range : undefined;
+    return `${file}:${range ? lines.linePos(range[0]).line : 1}`;
+  };
+  const problem: Problem = (node, message) => problems.push(`${at(node)}: ${message}`);
+
+  const defaults: SyncDefaults = {
+    platforms: 'all',
+    referrers: true,
+    createRepositories: true,
+    existing: 'overwrite',
+    repository: {},
+    tags: { allow: [], deny: [] },
+  };
+  const entries: SyncEntry[] = [];
+  const root = doc.contents;
+  if (!isMap(root)) {
+    problem(root, 'the sync config is a mapping with the keys defaults and sync (see `ecrctl help sync`)');
+    throw invalid(file, problems);
+  }
+  let syncNode: Node | null = null;
+  for (const pair of known(root, TOP_KEYS, '', problem)) {
+    const key = keyOf(pair);
+    const value = pair.value as Node | null;
+    if (key === 'version') {
+      if (!isScalar(value) || value.value !== 1) problem(value ?? pair, 'version: only version 1 exists');
+    } else if (key === 'defaults') {
+      if (!isMap(value)) problem(value ?? pair, 'defaults: is a mapping, e.g. defaults: { existing: skip }');
+      else for (const p of known(value, COMMON_KEYS, 'defaults.', problem)) common(p, 'defaults.', defaults, problem);
+    } else if (key === 'sync') {
+      syncNode = value;
+    }
+  }
+  if (!isSeq(syncNode) || syncNode.items.length === 0) {
+    problem(syncNode ?? root, 'sync: is a list of entries, each starting with - source: … and target: …');
+  } else {
+    const targets = new Map<string, number>();
+    syncNode.items.forEach((item, index) => {
+      const node = item as Node;
+      const where = `sync[${index}]`;
+      if (!isMap(node)) {
+        problem(node, `${where}: an entry is a mapping with source: and target:`);
+        return;
+      }
+      const entry: SyncEntry = {
+        index,
+        at: at(node),
+        source: '',
+        target: '',
+        prefix: false,
+        repositories: { allow: [], deny: [] },
+        tags: { ...defaults.tags },
+        platforms: defaults.platforms,
+        referrers: defaults.referrers,
+        createRepositories: defaults.createRepositories,
+        existing: defaults.existing,
+        repository: { ...defaults.repository },
+      };
+      let source: string | undefined;
+      let target: string | undefined;
+      let sourceNode: Pair | undefined;
+      let repositoriesNode: Pair | undefined;
+      for (const p of known(node, ENTRY_KEYS, `${where}.`, problem)) {
+        const key = keyOf(p);
+        if (key === 'source') {
+          source = str(p, `${where}.source`, problem);
+          sourceNode = p;
+        } else if (key === 'target') target = str(p, `${where}.target`, problem);
+        else if (key === 'repositories') {
+          repositoriesNode = p;
+          const f = filterMap(p, `${where}.repositories`, REPO_FILTER_KEYS, problem);
+          if (f) entry.repositories = { allow: f.allow, deny: f.deny };
+        } else common(p, `${where}.`, entry, problem);
+      }
+      if (source === undefined || target === undefined) {
+        problem(node, `${where}: an entry names both source: and target:`);
+        return;
+      }
+      const sp = source.endsWith('/');
+      const tp = target.endsWith('/');
+      if (sp !== tp) {
+        problem(
+          sourceNode ?? node,
+          `${where}: source and target both end with / (every repository under a prefix) or neither does; got source ${JSON.stringify(source)}, target ${JSON.stringify(target)}`,
+        );
+        return;
+      }
+      for (const [what, text] of [
+        ['source', source],
+        ['target', target],
+      ] as const) {
+        const t = text.replace(/\/$/, '');
+        const last = t.slice(t.lastIndexOf('/') + 1);
+        if (t.includes('@') || (last.includes(':') && t.includes('/'))) {
+          problem(
+            sourceNode ?? node,
+            `${where}.${what}: names a repository, without a tag or digest (${JSON.stringify(text)}); choose tags with tags.allow`,
+          );
+        }
+      }
+      if (!sp && repositoriesNode)
+        problem(repositoriesNode, `${where}.repositories: only applies to a prefix entry (source ending with /)`);
+      entry.source = sp ? source.slice(0, -1) : source;
+      entry.target = tp ? target.slice(0, -1) : target;
+      entry.prefix = sp;
+      if (!sp && entry.source === '') problem(sourceNode ?? node, `${where}.source: is empty`);
+      const key = `${entry.target}${tp ? '/' : ''}`;
+      const first = targets.get(key);
+      if (first !== undefined)
+        problem(node, `${where}.target: ${JSON.stringify(target)} is already the target of sync[${first}]`);
+      else targets.set(key, index);
+      entries.push(entry);
+    });
+  }
+  if (problems.length > 0) throw invalid(file, problems);
+  return { file, defaults, entries };
+}
+
+/** Applies one of the keys entries and defaults share. */
+function common(
+  pair: Pair,
+  prefix: string,
+  into: Pick<SyncDefaults, (typeof COMMON_KEYS)[number]>,
+  problem: Problem,
+): void {
+  const key = keyOf(pair);
+  const value = pair.value as Node | null;
+  const name = `${prefix}${key}`;
+  switch (key) {
+    case 'platforms': {
+      if (isScalar(value) && value.value === 'all') into.platforms = 'all';
+      else {
+        const list = isScalar(value) && typeof value.value === 'string' ? [value.value] : strList(pair, name, problem);
+        if (!list) return;
+        const bad = list.filter((p) => !PLATFORM.test(p));
+        if (bad.length > 0) problem(pair, `${name}: ${bad.join(', ')} is not os/arch[/variant] (e.g. linux/arm64)`);
+        else if (list.length !== 1)
+          problem(pair, `${name}: all, or one platform (several platforms out of one index are not supported yet)`);
+        else into.platforms = list;
+      }
+      return;
+    }
+    case 'referrers':
+    case 'createRepositories': {
+      const b = bool(pair, name, problem);
+      if (b !== undefined) into[key] = b;
+      return;
+    }
+    case 'existing': {
+      if (isScalar(value) && (value.value === 'skip' || value.value === 'overwrite')) into.existing = value.value;
+      else problem(pair, `${name}: skip or overwrite, not ${JSON.stringify(scalarText(value))}`);
+      return;
+    }
+    case 'tags': {
+      const f = filterMap(pair, name, TAG_KEYS, problem);
+      if (!f) return;
+      const tags: TagFilter = { allow: f.allow, deny: f.deny };
+      const newest = f.map.items.find((p) => keyOf(p) === 'newest');
+      if (newest) {
+        const v = newest.value as Node | null;
+        if (isScalar(v) && typeof v.value === 'number' && Number.isInteger(v.value) && v.value >= 1) {
+          tags.newest = v.value;
+        } else problem(newest, `${name}.newest: a whole number of at least 1, e.g. newest: 10`);
+      }
+      into.tags = tags;
+      return;
+    }
+    case 'repository': {
+      if (!isMap(value)) {
+        problem(pair, `${name}: a mapping, e.g. repository: { tagMutability: IMMUTABLE, scanOnPush: true }`);
+        return;
+      }
+      const settings: RepositorySettings = {};
+      for (const p of known(value, REPOSITORY_KEYS, `${name}.`, problem)) {
+        const k = keyOf(p);
+        if (k === 'tagMutability') {
+          const v = str(p, `${name}.tagMutability`, problem);
+          if (v === undefined) continue;
+          if ((MUTABILITIES as readonly string[]).includes(v))
+            settings.tagMutability = v as RepositorySettings['tagMutability'];
+          else problem(p, `${name}.tagMutability: one of ${MUTABILITIES.join(', ')}, not ${JSON.stringify(v)}`);
+        } else if (k === 'mutabilityExclusions') {
+          const list = strList(p, `${name}.mutabilityExclusions`, problem);
+          if (!list) continue;
+          const bad = list.filter((f) => !MUTABILITY_EXCLUSION_FILTER.test(f));
+          if (bad.length > 0)
+            problem(p, `${name}.mutabilityExclusions: ${bad.join(', ')}: filters are 1-128 of a-z A-Z 0-9 . _ - *`);
+          else settings.mutabilityExclusions = list;
+        } else if (k === 'scanOnPush') {
+          const b = bool(p, `${name}.scanOnPush`, problem);
+          if (b !== undefined) settings.scanOnPush = b;
+        }
+      }
+      if (settings.mutabilityExclusions && !settings.tagMutability?.endsWith('_WITH_EXCLUSION'))
+        problem(
+          value,
+          `${name}.mutabilityExclusions: needs tagMutability IMMUTABLE_WITH_EXCLUSION or MUTABLE_WITH_EXCLUSION`,
+        );
+      into.repository = settings;
+      return;
+    }
+  }
+}
+
+/** Reads a mapping of `allow:` / `deny:` regular-expression lists (plus other known keys). */
+function filterMap(
+  pair: Pair,
+  name: string,
+  keys: readonly string[],
+  problem: Problem,
+): { allow: string[]; deny: string[]; map: YAMLMap } | undefined {
+  const value = pair.value as Node | null;
+  if (!isMap(value)) {
+    problem(pair, `${name}: a mapping, e.g. ${name.split('.').pop()}: { allow: ['^v1\\.'], deny: ['-rc'] }`);
+    return undefined;
+  }
+  const out = { allow: [] as string[], deny: [] as string[], map: value };
+  for (const p of known(value, keys, `${name}.`, problem)) {
+    const k = keyOf(p);
+    if (k !== 'allow' && k !== 'deny') continue;
+    const list = strList(p, `${name}.${k}`, problem);
+    if (!list) continue;
+    for (const re of list) {
+      try {
+        new RegExp(re);
+      } catch (err) {
+        problem(p, `${name}.${k}: ${JSON.stringify(re)} is not a regular expression (${(err as Error).message})`);
+      }
+    }
+    out[k] = list;
+  }
+  return out;
+}
+
+/** Returns the pairs of map whose keys are known; reports the others. */
+function known(map: YAMLMap, keys: readonly string[], prefix: string, problem: Problem): Pair[] {
+  const out: Pair[] = [];
+  for (const pair of map.items) {
+    const key = keyOf(pair);
+    if (keys.includes(key)) out.push(pair);
+    else if (NOT_YET[key]) problem(pair, `${prefix}${key}: ${NOT_YET[key]}`);
+    else problem(pair, `unknown key '${prefix}${key}'; known keys: ${keys.join(', ')}`);
+  }
+  return out;
+}
+
+function keyOf(pair: Pair): string {
+  return isScalar(pair.key) ? String(pair.key.value) : '?';
+}
+
+function scalarText(node: Node | null): string {
+  return isScalar(node) ? String(node.value) : isSeq(node) ? 'a list' : isMap(node) ? 'a mapping' : '';
+}
+
+function str(pair: Pair, name: string, problem: Problem): string | undefined {
+  const v = pair.value as Node | null;
+  if (isScalar(v) && typeof v.value === 'string' && v.value !== '') return v.value;
+  problem(pair, `${name}: a non-empty text`);
+  return undefined;
+}
+
+function bool(pair: Pair, name: string, problem: Problem): boolean | undefined {
+  const v = pair.value as Node | null;
+  if (isScalar(v) && typeof v.value === 'boolean') return v.value;
+  problem(pair, `${name}: true or false, not ${JSON.stringify(scalarText(v))}`);
+  return undefined;
+}
+
+function strList(pair: Pair, name: string, problem: Problem): string[] | undefined {
+  const v = pair.value as Node | null;
+  if (isSeq(v) && v.items.every((i) => isScalar(i) && typeof i.value === 'string')) {
+    return v.items.map((i) => String((i as { value: unknown }).value));
+  }
+  problem(pair, `${name}: a list of texts, e.g. ['^v1\\.', 'latest']`);
+  return undefined;
+}
+
+function invalid(file: string, unsorted: string[]): RuleViolation {
+  const line = (p: string) => Number(/^.*?:(\d+)/.exec(p.slice(file.length))?.[1] ?? 0);
+  const problems = [...unsorted].sort((a, b) => line(a) - line(b));
+  return new RuleViolation(`the sync config ${file} is not valid; nothing was done`, {
+    rule: 'see `ecrctl help sync` for the keys of a sync config',
+    value: file,
+    fix: `fix the ${problems.length === 1 ? 'line' : 'lines'} named above`,
+    problems,
+  });
+}
+
+/**
+ * Returns the tags of a source repository that filter keeps, in version order: those matching
+ * an allow expression (any, when none is given), minus those matching a deny expression, then
+ * with `newest` only the N highest.
+ */
+export function filterTags(tags: readonly string[], filter: TagFilter): string[] {
+  const allow = filter.allow.map((r) => new RegExp(r));
+  const deny = filter.deny.map((r) => new RegExp(r));
+  const kept = tags
+    .filter((t) => (allow.length === 0 || allow.some((r) => r.test(t))) && !deny.some((r) => r.test(t)))
+    .sort(compareVersions);
+  return filter.newest === undefined ? kept : kept.slice(Math.max(0, kept.length - filter.newest));
+}
+
+/** Returns true when a repository path (under a prefix) passes an allow/deny filter. */
+export function repositoryAllowed(name: string, filter: { allow: string[]; deny: string[] }): boolean {
+  return (
+    (filter.allow.length === 0 || filter.allow.some((r) => new RegExp(r).test(name))) &&
+    !filter.deny.some((r) => new RegExp(r).test(name))
+  );
+}
+
+/** Orders tags as versions: runs of digits compare as numbers (`1.10` after `1.9`), the rest as text. */
+export function compareVersions(a: string, b: string): number {
+  const pa = a.match(/\d+|\D+/g) ?? [];
+  const pb = b.match(/\d+|\D+/g) ?? [];
+  for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
+    const x = pa[i]!;
+    const y = pb[i]!;
+    if (x === y) continue;
+    const nx = /^\d/.test(x);
+    const ny = /^\d/.test(y);
+    if (nx && ny) {
+      const d = BigInt(x) - BigInt(y);
+      if (d !== 0n) return d < 0n ? -1 : 1;
+      continue;
+    }
+    return x < y ? -1 : 1;
+  }
+  return pa.length - pb.length || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+/** A slice of the work: shard `index` (1-based) of `count`. */
+export interface Shard {
+  index: number;
+  count: number;
+}
+
+/** Returns the shard `I/N` names (1 ≤ I ≤ N ≤ 10000), or throws UsageError. */
+export function parseShard(text: string): Shard {
+  const m = /^(\d+)\/(\d+)$/.exec(text.trim());
+  const index = m ? Number(m[1]) : Number.NaN;
+  const count = m ? Number(m[2]) : Number.NaN;
+  if (!m || count < 1 || count > 10_000 || index < 1 || index > count) {
+    throw new UsageError('--shard is I/N: this run takes slice I of N (1 ≤ I ≤ N ≤ 10000)', {
+      value: text,
+      fix: 'write e.g. --shard 2/3',
+    });
+  }
+  return { index, count };
+}
+
+/**
+ * Returns the shard (1-based, of count) a target repository belongs to: the 32-bit FNV-1a
+ * hash of its name's UTF-8 bytes, modulo count. Stable across runs, machines and Node versions.
+ */
+export function shardOf(repository: string, count: number): number {
+  let h = 0x811c9dc5;
+  for (const byte of new TextEncoder().encode(repository)) {
+    h ^= byte;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return (h % count) + 1;
+}

@@ -1,0 +1,181 @@
+// The sync config: parsing, every problem at its file:line (exit 3), tag filters, shards.
+import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ExitCode, RuleViolation, UsageError } from '../../src/errors.js';
+import { compareVersions, filterTags, parseShard, parseSyncConfig, shardOf } from '../../src/policy/sync-config.js';
+
+function problemsOf(text: string): string[] {
+  try {
+    parseSyncConfig(text, 'sync.yaml');
+  } catch (err) {
+    expect(err).toBeInstanceOf(RuleViolation);
+    expect((err as RuleViolation).exitCode).toBe(ExitCode.rule);
+    return [...(err as RuleViolation).problems];
+  }
+  throw new Error('expected the config to be refused');
+}
+
+describe('parseSyncConfig', () => {
+  it('reads defaults, single-repository and prefix entries, with defaults applied', () => {
+    const c = parseSyncConfig(
+      [
+        'version: 1',
+        'defaults:',
+        '  platforms: all',
+        '  referrers: false',
+        '  existing: skip',
+        '  repository: { tagMutability: IMMUTABLE_WITH_EXCLUSION, mutabilityExclusions: [latest], scanOnPush: true }',
+        'sync:',
+        '  - source: docker.io/library/node',
+        '    target: mirror/node',
+        "    tags: { allow: ['^22\\.', '^24\\.'], deny: ['-rc'], newest: 10 }",
+        '  - source: 127.0.0.1:5000/acme/',
+        '    target: 111122223333.dkr.ecr.eu-west-1.amazonaws.com/acme/',
+        "    repositories: { deny: ['^legacy/'] }",
+        '    platforms: [linux/arm64]',
+        '    existing: overwrite',
+      ].join('\n'),
+      'sync.yaml',
+    );
+    expect(c.entries).toHaveLength(2);
+    const [node, acme] = c.entries;
+    expect(node).toMatchObject({
+      source: 'docker.io/library/node',
+      target: 'mirror/node',
+      prefix: false,
+      referrers: false,
+      existing: 'skip',
+      platforms: 'all',
+      createRepositories: true,
+      tags: { allow: ['^22\\.', '^24\\.'], deny: ['-rc'], newest: 10 },
+      repository: { tagMutability: 'IMMUTABLE_WITH_EXCLUSION', mutabilityExclusions: ['latest'], scanOnPush: true },
+      at: 'sync.yaml:8',
+    });
+    expect(acme).toMatchObject({
+      source: '127.0.0.1:5000/acme',
+      target: '111122223333.dkr.ecr.eu-west-1.amazonaws.com/acme',
+      prefix: true,
+      platforms: ['linux/arm64'],
+      existing: 'overwrite',
+      repositories: { allow: [], deny: ['^legacy/'] },
+      at: 'sync.yaml:11',
+    });
+  });
+
+  it('defaults to every platform, referrers, created repositories and overwriting moved tags', () => {
+    const c = parseSyncConfig('sync:\n  - { source: a.example/app, target: app }\n', 'f.yaml');
+    expect(c.entries[0]).toMatchObject({
+      platforms: 'all',
+      referrers: true,
+      createRepositories: true,
+      existing: 'overwrite',
+      tags: { allow: [], deny: [] },
+    });
+  });
+
+  it('lists every problem with its file and line, and names the fix', () => {
+    const problems = problemsOf(
+      [
+        'defaults:',
+        '  existing: backup',
+        '  referers: true',
+        'sync:',
+        '  - source: reg.example/app:v1',
+        '    target: mirror/app',
+        "    tags: { allow: ['(unclosed'], semver: '>=1.4' }",
+        '  - source: reg.example/acme/',
+        '    target: mirror/acme',
+        '  - source: reg.example/b',
+        '    target: mirror/app',
+        '    platforms: [linux/amd64, linux/arm64]',
+        '  - target: x',
+      ].join('\n'),
+    );
+    expect(problems).toEqual([
+      'sync.yaml:2: defaults.existing: skip or overwrite, not "backup"',
+      "sync.yaml:3: unknown key 'defaults.referers'; known keys: platforms, referrers, createRepositories, existing, repository, tags",
+      expect.stringMatching(/^sync\.yaml:5: sync\[0\]\.source: names a repository, without a tag or digest/),
+      expect.stringMatching(/^sync\.yaml:7: sync\[0\]\.tags\.semver: tags\.semver is not supported yet/),
+      expect.stringMatching(/^sync\.yaml:7: sync\[0\]\.tags\.allow: "\(unclosed" is not a regular expression/),
+      expect.stringMatching(/^sync\.yaml:8: sync\[1\]: source and target both end with \//),
+      'sync.yaml:10: sync[2].target: "mirror/app" is already the target of sync[0]',
+      'sync.yaml:12: sync[2].platforms: all, or one platform (several platforms out of one index are not supported yet)',
+      'sync.yaml:13: sync[3]: an entry names both source: and target:',
+    ]);
+  });
+
+  it('accepts examples/sync/sync.yaml as written', () => {
+    const c = parseSyncConfig(readFileSync('examples/sync/sync.yaml', 'utf8'), 'examples/sync/sync.yaml');
+    expect(c.entries.map((e) => [e.source, e.target, e.prefix])).toEqual([
+      ['docker.io/library/node', 'mirror/node', false],
+      ['registry.internal.example:5000/acme', '111122223333.dkr.ecr.eu-west-1.amazonaws.com/acme', true],
+    ]);
+    expect(filterTags(['22.1.0', '22.2.0-rc1', '24.0.0-alpine3.18', '24.0.0', '20.0.0'], c.entries[0]!.tags)).toEqual([
+      '22.1.0',
+      '24.0.0',
+    ]);
+  });
+
+  it('reports YAML syntax errors with line and column', () => {
+    const problems = problemsOf('sync:\n  - source: a\n   target: [b\n');
+    expect(problems[0]).toMatch(/^sync\.yaml:\d+:\d+: /);
+  });
+
+  it('refuses a config without entries', () => {
+    expect(problemsOf('defaults: {}\n')).toEqual([
+      'sync.yaml:1: sync: is a list of entries, each starting with - source: … and target: …',
+    ]);
+  });
+});
+
+describe('filterTags', () => {
+  const tags = ['22.1.0', '22.10.0', '22.2.0', '22.9.0-rc1', '24.0.0', '20.0.0', 'latest'];
+
+  it('keeps allowed tags, drops denied ones, in version order', () => {
+    expect(filterTags(tags, { allow: ['^22\\.', '^24\\.'], deny: ['-rc'] })).toEqual([
+      '22.1.0',
+      '22.2.0',
+      '22.10.0',
+      '24.0.0',
+    ]);
+  });
+
+  it('keeps the newest N in version order (1.10 after 1.9)', () => {
+    expect(filterTags(tags, { allow: ['^\\d'], deny: ['-rc'], newest: 2 })).toEqual(['22.10.0', '24.0.0']);
+  });
+
+  it('keeps every tag without allow and deny', () => {
+    expect(filterTags(tags, { allow: [], deny: [] })).toHaveLength(tags.length);
+  });
+
+  it('orders versions as numbers, and totally', () => {
+    expect(compareVersions('1.9', '1.10')).toBeLessThan(0);
+    fc.assert(
+      fc.property(
+        fc.string(),
+        fc.string(),
+        (a, b) => Math.sign(compareVersions(a, b)) === -Math.sign(compareVersions(b, a)),
+      ),
+    );
+  });
+});
+
+describe('shards', () => {
+  it('parses I/N and refuses the rest', () => {
+    expect(parseShard('2/3')).toEqual({ index: 2, count: 3 });
+    for (const bad of ['0/3', '4/3', '1/0', 'a/b', '1-3']) expect(() => parseShard(bad)).toThrow(UsageError);
+  });
+
+  it('puts each repository in exactly one stable shard, spread over all of them', () => {
+    const names = Array.from({ length: 300 }, (_, i) => `team-${i}/service`);
+    const counts = [0, 0, 0];
+    for (const n of names) {
+      const s = shardOf(n, 3);
+      expect(s).toBe(shardOf(n, 3));
+      counts[s - 1]! += 1;
+    }
+    for (const c of counts) expect(c).toBeGreaterThan(60);
+    expect(shardOf('anything', 1)).toBe(1);
+  });
+});

@@ -4,7 +4,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { EcrctlError, NotFoundError } from '../errors.js';
-import { checkLifecyclePolicyText, checkRepositoryPolicyText, presetPolicyText } from '../policy/policy-text.js';
 import type { CliContext } from './context.js';
 
 /**
@@ -32,11 +31,14 @@ export async function readInputFile(ctx: CliContext, file: string, what: string)
  * validated; throws RuleViolation with every problem (nothing is sent to ECR).
  */
 export async function lifecyclePolicyText(ctx: CliContext, source: string): Promise<string> {
+  // Loaded here, not at start-up: the lifecycle rules and YAML are not needed for --help.
+  const { checkLifecyclePolicyText, presetPolicyText } = await import('../policy/policy-text.js');
   const text = presetPolicyText(source) ?? (await readInputFile(ctx, source, 'lifecycle policy'));
   return checkLifecyclePolicyText(text, source);
 }
 
 /** Returns the repository policy text of `--policy FILE`, checked (checkRepositoryPolicyText). */
 export async function repositoryPolicyText(ctx: CliContext, file: string): Promise<string> {
+  const { checkRepositoryPolicyText } = await import('../policy/policy-text.js');
   return checkRepositoryPolicyText(await readInputFile(ctx, file, 'repository policy'), file);
 }

@@ -7,7 +7,6 @@ import type { LifecycleImage, LifecyclePolicy } from '../../policy/lifecycle/ind
 import { type CommandHost, collect, examples } from '../command-kit.js';
 import type { CliContext } from '../context.js';
 import { readInputFile } from '../inputs.js';
-import { renderDiff, renderSimulation } from '../lifecycle-report.js';
 import { render, table } from '../output.js';
 
 /** Declares `ecrctl lifecycle` and its subcommands. */
@@ -168,7 +167,7 @@ export function defineLifecycle(program: Command, host: CommandHost): void {
         const source =
           repo !== undefined ? { repository: repo } : { images: await loadImages(ctx, opts.images as string) };
         const result = await simulateLifecyclePolicy(ctx, { ...source, ...policy, at });
-        renderSimulation(ctx, result, opts.all === true);
+        (await import('../lifecycle-report.js')).renderSimulation(ctx, result, opts.all === true);
         checkProtection(ctx, result.decisions, protect);
       },
     );
@@ -262,7 +261,7 @@ export function defineLifecycle(program: Command, host: CommandHost): void {
       const policy = await loadPolicy(ctx, source, parseParams(opts.param));
       const { diffLifecyclePolicy } = await import('../../ops/lifecycle.js');
       const diff = await diffLifecyclePolicy(ctx, { repository: repo, ...policy, at });
-      renderDiff(ctx, diff);
+      (await import('../lifecycle-report.js')).renderDiff(ctx, diff);
     });
 
   lifecycle
@@ -308,7 +307,7 @@ export function defineLifecycle(program: Command, host: CommandHost): void {
         const protect = await loadProtect(ctx, opts.protect);
         const { previewLifecyclePolicy, checkProtection } = await import('../../ops/lifecycle.js');
         const result = await previewLifecyclePolicy(ctx, { repository: repo, ...policy, timeoutMs: timeout * 1000 });
-        renderSimulation(ctx, result, opts.all === true);
+        (await import('../lifecycle-report.js')).renderSimulation(ctx, result, opts.all === true);
         checkProtection(ctx, result.decisions, protect);
       },
     );

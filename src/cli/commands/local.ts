@@ -2,7 +2,6 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
-import { parseDuration } from '../../policy/scan.js';
 import { type CommandHost, examples } from '../command-kit.js';
 import type { CliContext } from '../context.js';
 import { render } from '../output.js';
@@ -94,6 +93,7 @@ async function serve(ctx: CliContext, opts: ServeOptions): Promise<void> {
   }
   let tokenTtlSeconds: number | undefined;
   if (opts.tokenTtl !== undefined) {
+    const { parseDuration } = await import('../../policy/scan.js');
     const ms = parseDuration(opts.tokenTtl, '--token-ttl');
     if (ms < 1000) {
       throw new UsageError('--token-ttl must be at least 1 second', {

@@ -63,10 +63,10 @@ export type EcrHost =
       dualStack: boolean;
     };
 
-const escape = (s: string) => s.replace(/\./g, '\\.');
+const escapeDots = (s: string) => s.replace(/\./g, '\\.');
 const SUFFIXES = [...new Set(ECR_PARTITIONS.flatMap((p) => [p.suffix, p.dualStackSuffix]))]
   .sort((x, y) => y.length - x.length)
-  .map(escape)
+  .map(escapeDots)
   .join('|');
 // <account>.dkr.ecr[-fips].<region>.<suffix> and the dual-stack <account>.dkr-ecr[-fips].<region>.<suffix>.
 const PRIVATE = new RegExp(`^([0-9]{12})\\.dkr([.-])ecr(-fips)?\\.([a-z]{2,5}(?:-[a-z]+)+-[0-9]+)\\.(${SUFFIXES})$`);

@@ -23,6 +23,14 @@ export function defineSync(program: Command, host: CommandHost): void {
         'prefix) to their targets: tags filtered, compared by digest with HEAD requests only,\n' +
         'copied with every platform and referrer, missing ECR repositories created. A failing\n' +
         'tag or repository does not stop the others. See `ecrctl help sync-config` for the config.',
+    )
+    .addHelpText(
+      'after',
+      examples(
+        'ecrctl sync plan -f sync.yaml',
+        'ecrctl sync apply -f sync.yaml --state .sync --report sync-report.json',
+        'ecrctl sync check -f sync.yaml || echo "a mirror is stale"',
+      ),
     );
   const verbs: [Verb, string, string][] = [
     ['plan', 'show what apply would create, copy, overwrite and skip; write nothing', 'plan -f sync.yaml --shard 1/4'],

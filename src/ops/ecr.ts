@@ -184,11 +184,27 @@ export async function registryClient(ctx: Session): Promise<RegistryClient> {
   return client;
 }
 
-/** Returns the host of the default ECR registry (the caller's, or --registry-id's). */
-export async function defaultRegistryHost(ctx: Session): Promise<string> {
+/**
+ * Returns the data-plane host of a private ECR registry (from GetAuthorizationToken's proxy
+ * endpoint, through the session's token source and cache): the session's region and
+ * registry unless `where` names others.
+ */
+export async function ecrRegistryHost(
+  ctx: Session,
+  where: { region?: string | undefined; registryId?: string | undefined } = {},
+): Promise<string> {
   const source = await tokenSource(ctx);
-  const token = await source.privateToken(ctx.aws.registryId ? { registryId: ctx.aws.registryId } : {});
+  const registryId = where.registryId ?? ctx.aws.registryId;
+  const token = await source.privateToken({
+    ...(where.region ? { region: where.region } : {}),
+    ...(registryId ? { registryId } : {}),
+  });
   return token.host;
+}
+
+/** Returns the host of the default ECR registry (the caller's, or --registry-id's). */
+export function defaultRegistryHost(ctx: Session): Promise<string> {
+  return ecrRegistryHost(ctx);
 }
 
 /**

@@ -3,7 +3,6 @@
 // (waiting until each ends), copies to other regions and accounts on demand through ecrctl
 // itself, and backfills of images pushed before a rule existed. The check* functions turn a
 // result into the exit-code verdict after the caller has shown it.
-import { TokenSource } from '../ecr/auth.js';
 import { requireRegion, settingsFromSession } from '../ecr/aws-config.js';
 import { parseEcrHost } from '../ecr/hosts.js';
 import {
@@ -40,7 +39,7 @@ import {
   type ReplicationRule,
 } from '../policy/replication.js';
 import type { Session } from '../session.js';
-import { ecrConnection, registryClient } from './ecr.js';
+import { ecrConnection, registryClient, ecrRegistryHost } from './ecr.js';
 import { backoff, pollUntil } from './wait.js';
 
 export type { Backfill, DestinationStatus } from '../ecr/replication.js';
@@ -327,15 +326,8 @@ export async function replicateImage(session: Session, opts: ReplicateImageOptio
     });
   }
 
-  const tokens = new TokenSource(settings);
   const sourceHost =
-    ref.host ||
-    (
-      await tokens.privateToken({
-        region: sourceRegion,
-        ...(defaultRegistry ? { registryId: defaultRegistry } : {}),
-      })
-    ).host;
+    ref.host || (await ecrRegistryHost(session, { region: sourceRegion, registryId: defaultRegistry }));
   let sourceSettings: RepositoryInfo | undefined;
   if (opts.createRepo) {
     sourceSettings = await describeRepository(sourceConn, ref.repository);
@@ -353,7 +345,7 @@ export async function replicateImage(session: Session, opts: ReplicateImageOptio
     const name = `${d.region}:${d.registryId}`;
     const outcome: CopyOutcome = { destination: name, region: d.region, registryId: d.registryId, status: 'failed' };
     try {
-      const token = await tokens.privateToken({ registryId: d.registryId, region: d.region });
+      const host = await ecrRegistryHost(session, { region: d.region, registryId: d.registryId });
       if (opts.createRepo && sourceSettings) {
         const conn = await ecrConnection(session, { region: d.region, registryId: d.registryId });
         // A KMS key belongs to one region: elsewhere the AWS managed key is used.
@@ -374,7 +366,7 @@ export async function replicateImage(session: Session, opts: ReplicateImageOptio
         outcome.repositoryCreated = made.created;
         if (made.created) session.log.info(`${name}: created repository ${ref.repository}`);
       }
-      const target = client.repository(token.host, ref.repository);
+      const target = client.repository(host, ref.repository);
       const summary = await copyImage(source, manifestRef, target, {
         tags: ref.tag && !ref.digest ? [ref.tag] : [],
         signal: session.signal,
@@ -396,7 +388,7 @@ export async function replicateImage(session: Session, opts: ReplicateImageOptio
       }
       outcome.status = 'copied';
       outcome.digest = summary.digest;
-      outcome.uri = `${token.host}/${ref.repository}@${summary.digest}`;
+      outcome.uri = `${host}/${ref.repository}@${summary.digest}`;
       session.log.info(
         `${name}: copied ${summary.digest} (${summary.blobs.uploaded} blobs uploaded, ${summary.blobs.skipped} present)`,
       );

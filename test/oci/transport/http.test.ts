@@ -1,7 +1,7 @@
 // The transport against scripted loopback servers: redirects, retries, timeouts, errors.
 import net from 'node:net';
 import { Readable } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   AuthError,
   EcrctlError,
@@ -11,28 +11,9 @@ import {
   RateLimitedError,
 } from '../../../src/errors.js';
 import { StaticCredentials } from '../../../src/oci/transport/credentials.js';
-import { RegistryTransport, type TransportOptions } from '../../../src/oci/transport/http.js';
-import { type ScriptedServer, scriptedServer } from './scripted-server.js';
+import { transportFixture } from './scripted-server.js';
 
-const servers: ScriptedServer[] = [];
-const transports: RegistryTransport[] = [];
-
-afterEach(async () => {
-  await Promise.all(transports.splice(0).map((t) => t.close()));
-  await Promise.all(servers.splice(0).map((s) => s.stop()));
-});
-
-async function serve(handler: Parameters<typeof scriptedServer>[0]): Promise<ScriptedServer> {
-  const s = await scriptedServer(handler);
-  servers.push(s);
-  return s;
-}
-
-function transport(opts: TransportOptions = {}): RegistryTransport {
-  const t = new RegistryTransport({ retry: { baseDelayMs: 5, maxRetries: 3 }, ...opts });
-  transports.push(t);
-  return t;
-}
+const { serve, transport } = transportFixture();
 
 describe('redirects', () => {
   it('follows a redirect to storage on another host without sending Authorization there', async () => {

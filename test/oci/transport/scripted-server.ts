@@ -2,6 +2,8 @@
 // registry will not produce on demand (drops, 503s, redirects to another host…).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { afterEach } from 'vitest';
+import { RegistryTransport, type TransportOptions } from '../../../src/oci/transport/http.js';
 
 export interface RecordedRequest {
   method: string;
@@ -42,5 +44,34 @@ export async function scriptedServer(
         server.closeAllConnections();
         server.close(() => resolve());
       }),
+  };
+}
+
+/**
+ * Registers an afterEach that closes what a test opened, and returns the two openers:
+ * serve() starts a scripted server, transport() a RegistryTransport (quick retries unless
+ * opts says otherwise). The one fixture of the transport tests.
+ */
+export function transportFixture(): {
+  serve(handler: Parameters<typeof scriptedServer>[0]): Promise<ScriptedServer>;
+  transport(opts?: TransportOptions): RegistryTransport;
+} {
+  const servers: ScriptedServer[] = [];
+  const transports: RegistryTransport[] = [];
+  afterEach(async () => {
+    await Promise.all(transports.splice(0).map((t) => t.close()));
+    await Promise.all(servers.splice(0).map((s) => s.stop()));
+  });
+  return {
+    async serve(handler) {
+      const s = await scriptedServer(handler);
+      servers.push(s);
+      return s;
+    },
+    transport(opts = {}) {
+      const t = new RegistryTransport({ retry: { baseDelayMs: 5, maxRetries: 3 }, ...opts });
+      transports.push(t);
+      return t;
+    },
   };
 }

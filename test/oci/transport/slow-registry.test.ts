@@ -6,32 +6,22 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { EcrctlError, UsageError } from '../../../src/errors.js';
 import {
   minThroughputFromEnv,
-  RegistryTransport,
+  type RegistryTransport,
   requestTimeoutFromEnv,
   type TransportOptions,
 } from '../../../src/oci/transport/http.js';
-import { type ScriptedServer, scriptedServer } from './scripted-server.js';
+import { transportFixture } from './scripted-server.js';
 
-const servers: ScriptedServer[] = [];
-const transports: RegistryTransport[] = [];
+const fixture = transportFixture();
+const { serve } = fixture;
 const timers: NodeJS.Timeout[] = [];
 
-afterEach(async () => {
+afterEach(() => {
   for (const t of timers.splice(0)) clearInterval(t);
-  await Promise.all(transports.splice(0).map((t) => t.close()));
-  await Promise.all(servers.splice(0).map((s) => s.stop()));
 });
 
-async function serve(handler: Parameters<typeof scriptedServer>[0]): Promise<ScriptedServer> {
-  const s = await scriptedServer(handler);
-  servers.push(s);
-  return s;
-}
-
 function transport(env: NodeJS.ProcessEnv, opts: TransportOptions = {}): RegistryTransport {
-  const t = new RegistryTransport({ env, retry: { baseDelayMs: 5, maxRetries: 0 }, ...opts });
-  transports.push(t);
-  return t;
+  return fixture.transport({ env, retry: { baseDelayMs: 5, maxRetries: 0 }, ...opts });
 }
 
 /** Sends headers, then one byte every intervalMs, forever. */

@@ -3,11 +3,10 @@
 // Token is invalid.", and a HEAD gets the status with no body. The transport refreshes the
 // credential once on those answers (and only those), against scripted loopback servers.
 import type http from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AuthError } from '../../../src/errors.js';
 import type { RegistryCredential, RegistryCredentialProvider } from '../../../src/oci/transport/credentials.js';
-import { RegistryTransport, type TransportOptions } from '../../../src/oci/transport/http.js';
-import { type ScriptedServer, scriptedServer } from './scripted-server.js';
+import { transportFixture } from './scripted-server.js';
 
 const EXPIRED = JSON.stringify({
   errors: [{ code: 'DENIED', message: 'Your authorization token has expired. Reauthenticate and try again.' }],
@@ -25,25 +24,7 @@ const IAM_DENIED = JSON.stringify({
   ],
 });
 
-const servers: ScriptedServer[] = [];
-const transports: RegistryTransport[] = [];
-
-afterEach(async () => {
-  await Promise.all(transports.splice(0).map((t) => t.close()));
-  await Promise.all(servers.splice(0).map((s) => s.stop()));
-});
-
-async function serve(handler: Parameters<typeof scriptedServer>[0]): Promise<ScriptedServer> {
-  const s = await scriptedServer(handler);
-  servers.push(s);
-  return s;
-}
-
-function transport(opts: TransportOptions): RegistryTransport {
-  const t = new RegistryTransport({ retry: { baseDelayMs: 5, maxRetries: 3 }, ...opts });
-  transports.push(t);
-  return t;
-}
+const { serve, transport } = transportFixture();
 
 /** An ECR-like credential source: each fetch (first use, and after invalidate) mints a new token. */
 function tokenSource(opts: { failAfter?: number } = {}) {

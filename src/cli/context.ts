@@ -19,6 +19,8 @@ export interface GlobalOptions {
   color: boolean;
   insecure: boolean;
   config?: string;
+  /** --query: a JMESPath expression applied to the JSON result (checked before the command runs). */
+  query?: string;
 }
 
 /** A place to write text: a stream and whether a person is looking at it. */

@@ -2,6 +2,7 @@
 // stdout and nothing else does; every renderer passes through the secret redactor.
 import { shellAssignment } from '../ci/shell.js';
 import type { CliContext } from './context.js';
+import { applyQuery, jsonReplacer, queryText } from './query.js';
 
 export interface Rendering<T> {
   /** Human text for stdout (may be several lines); omit to print nothing in text mode. */
@@ -13,6 +14,10 @@ export interface Rendering<T> {
 /** Writes data to stdout in the format chosen by --output. */
 export function render<T>(ctx: CliContext, data: T, how: Rendering<T> = {}): void {
   const out = (s: string) => ctx.stdout.write(ctx.secrets.redact(s));
+  if (ctx.globals.query !== undefined) {
+    writeQueried(ctx, data);
+    return;
+  }
   switch (ctx.globals.output) {
     case 'json':
       out(`${JSON.stringify(data, jsonReplacer, 2)}\n`);
@@ -30,10 +35,20 @@ export function render<T>(ctx: CliContext, data: T, how: Rendering<T> = {}): voi
   }
 }
 
-function jsonReplacer(_key: string, value: unknown): unknown {
-  if (typeof value === 'bigint') return Number(value);
-  if (value instanceof Date) return value.toISOString();
-  return value;
+/**
+ * Writes a JSON document to stdout: the --query result when --query is given (as JSON with
+ * --output json, as text otherwise), else the document itself. For commands whose JSON is
+ * not a plain render() (reports with formats of their own).
+ */
+export function writeJson(ctx: CliContext, data: unknown): void {
+  if (ctx.globals.query !== undefined) writeQueried(ctx, data);
+  else ctx.stdout.write(ctx.secrets.redact(`${JSON.stringify(data, jsonReplacer, 2)}\n`));
+}
+
+function writeQueried(ctx: CliContext, data: unknown): void {
+  const result = applyQuery(data, ctx.globals.query ?? '@');
+  const text = ctx.globals.output === 'json' ? JSON.stringify(result ?? null, null, 2) : queryText(result);
+  if (text !== '' || ctx.globals.output === 'json') ctx.stdout.write(ctx.secrets.redact(`${text}\n`));
 }
 
 /** Returns UPPER_SNAKE keys for the scalar fields of a plain object (one level). */

@@ -3,6 +3,7 @@
 // `ecrctl --help` and `--version` start fast.
 import { Command, Option } from 'commander';
 import { UsageError } from '../errors.js';
+import { checkQuery } from './query.js';
 import { VERSION } from '../version.js';
 import { type CommandHost, type DefineCommand, examples } from './command-kit.js';
 import type { CliContext, GlobalOptions, OutputFormat } from './context.js';
@@ -97,6 +98,9 @@ export function buildProgram(host: ProgramHost): Command {
         .choices(['text', 'json', 'env'])
         .default('text')
         .env('ECRCTL_OUTPUT'),
+    )
+    .addOption(
+      new Option('--query <expr>', "JMESPath applied to the JSON result, as the AWS CLI's --query").env('ECRCTL_QUERY'),
     )
     .addOption(new Option('-q, --quiet', 'print only results and errors').env('ECRCTL_QUIET'))
     .addOption(new Option('-v, --verbose', 'explain each step on stderr').env('ECRCTL_VERBOSE'))
@@ -227,6 +231,17 @@ function globalsFrom(o: Record<string, unknown>, env: NodeJS.ProcessEnv): Global
     });
   }
   const config = str(o.config);
+  const query = str(o.query);
+  if (query !== undefined) {
+    if (output === 'env') {
+      throw new UsageError('--query works with --output json or text, not env', {
+        value: query,
+        fix: 'drop --output env, or name the fields with --output env alone',
+      });
+    }
+    checkQuery(query);
+    globals.query = query;
+  }
   if (region) globals.region = region;
   if (profile) globals.profile = profile;
   if (endpointUrl) globals.endpointUrl = endpointUrl;

@@ -11,7 +11,7 @@ import {
 } from '../policy/scan.js';
 import { VERSION } from '../version.js';
 import type { CliContext } from './context.js';
-import { render, table } from './output.js';
+import { render, table, writeJson } from './output.js';
 
 /** Output formats of `ecrctl scan`. */
 export type ScanFormat = 'table' | 'json' | 'sarif';
@@ -33,7 +33,7 @@ export function printScanReport(
     return;
   }
   if (format === 'json') {
-    out(`${JSON.stringify(report, null, 2)}\n`);
+    writeJson(ctx, report);
     return;
   }
   render(ctx, report, {

@@ -13,6 +13,8 @@ export interface DeleteImagesOptions {
   refs: readonly string[];
   /** Remove the tags named and keep the images (an image's only tag is refused: ECR would delete it). */
   untagOnly?: boolean;
+  /** Report what would be deleted (from one DescribeImages listing per repository) and delete nothing. */
+  dryRun?: boolean;
 }
 
 /** What happened to one reference. */
@@ -45,6 +47,8 @@ export interface DeleteImagesResult {
   notFound: number;
   /** How many references failed for another reason. */
   failed: number;
+  /** True when nothing was deleted: the statuses say what would have happened. */
+  dryRun: boolean;
 }
 
 interface ParsedRef {
@@ -64,6 +68,7 @@ interface ParsedRef {
  */
 export async function deleteImages(session: Session, opts: DeleteImagesOptions): Promise<DeleteImagesResult> {
   const untagOnly = opts.untagOnly === true;
+  const dryRun = opts.dryRun === true;
   const settings = settingsFromSession(session);
   const region = resolveRegion(settings) ?? '';
   const parsed = parseRefs(session, opts.refs, untagOnly, region);
@@ -86,9 +91,13 @@ export async function deleteImages(session: Session, opts: DeleteImagesOptions):
     try {
       // Tags are resolved from one listing: a plain delete by tag deletes the image (by
       // digest), and --untag-only must know which other tags the image keeps.
+      // A dry run lists in every case, to say whether a digest exists (DescribeImages: no
+      // manifest is read, so no image counts as pulled).
       const byTag = new Map<string, { digest: string; tags: string[] }>();
-      if (members.some((m) => m.tag !== undefined)) {
+      const byDigest = new Map<string, string[]>();
+      if (dryRun || members.some((m) => m.tag !== undefined)) {
         for (const image of await listEcrImages(conn, repository)) {
+          byDigest.set(image.digest, image.tags);
           for (const t of image.tags) byTag.set(t, { digest: image.digest, tags: image.tags });
         }
       }
@@ -136,7 +145,9 @@ export async function deleteImages(session: Session, opts: DeleteImagesOptions):
         pending.push({ ref: m, digest: found.digest });
       }
       if (ids.length === 0) continue;
-      const { deleted, failures } = await deleteEcrImages(conn, repository, ids);
+      const { deleted, failures } = dryRun
+        ? simulateDelete(ids, byDigest)
+        : await deleteEcrImages(conn, repository, ids);
       for (const { ref: m, digest, tag } of pending) {
         const r = results.get(m) ?? base(m);
         if (digest !== undefined) {
@@ -192,7 +203,32 @@ export async function deleteImages(session: Session, opts: DeleteImagesOptions):
     untagged: count('untagged'),
     notFound: count('not-found'),
     failed: count('failed'),
+    dryRun,
   };
+}
+
+/** What BatchDeleteImage would answer for ids, from a listing (digest → tags). */
+function simulateDelete(
+  ids: readonly { digest?: string; tag?: string }[],
+  byDigest: ReadonlyMap<string, readonly string[]>,
+): Awaited<ReturnType<typeof deleteEcrImages>> {
+  const deleted: { digest: string; tag?: string }[] = [];
+  const failures: { id: { digest?: string; tag?: string }; code: string; reason: string }[] = [];
+  for (const id of ids) {
+    if (id.tag !== undefined) {
+      const digest = [...byDigest].find(([, tags]) => tags.includes(id.tag as string))?.[0];
+      if (digest) deleted.push({ digest, tag: id.tag });
+      continue;
+    }
+    const tags = byDigest.get(id.digest as string);
+    if (!tags) {
+      failures.push({ id, code: 'ImageNotFound', reason: `no image ${id.digest} in the repository` });
+      continue;
+    }
+    if (tags.length === 0) deleted.push({ digest: id.digest as string });
+    for (const tag of tags) deleted.push({ digest: id.digest as string, tag });
+  }
+  return { deleted, failures } as Awaited<ReturnType<typeof deleteEcrImages>>;
 }
 
 /**

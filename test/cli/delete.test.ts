@@ -132,6 +132,34 @@ describe('delete', () => {
   });
 });
 
+describe('delete --dry-run', () => {
+  it('says what would go, from one listing, and deletes nothing', async () => {
+    await env.ecr.send(new CreateRepositoryCommand({ repositoryName: 'dry' }));
+    const made = await makeImages(env.ecr, 'dry', 3, { tags: (i) => [['v1', 'latest'], ['v2'], []][i] ?? [] });
+    const before = await imagesOf('dry');
+    const batches = batchCalls();
+    const missing = `sha256:${'0'.repeat(64)}`;
+    const refs = ['dry:v1', `dry@${made[2]?.digest}`, `dry@${missing}`, 'dry:nope'];
+    const r = await env.cli(['delete', ...refs, '--dry-run', '--output', 'json']);
+    expect(r.code).toBe(6);
+    const doc = JSON.parse(r.stdout) as { dryRun: boolean; deleted: number; results: Record<string, unknown>[] };
+    expect(doc.dryRun).toBe(true);
+    expect(doc.results.map((x) => [x.ref, x.status, x.tags])).toEqual([
+      ['dry:v1', 'deleted', ['latest', 'v1']],
+      [`dry@${made[2]?.digest}`, 'deleted', []],
+      [`dry@${missing}`, 'not-found', undefined],
+      ['dry:nope', 'not-found', undefined],
+    ]);
+    expect(batchCalls()).toBe(batches);
+    expect(await imagesOf('dry')).toEqual(before);
+
+    const text = await env.cli(['delete', 'dry:v2', '--dry-run']);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toBe(`dry run: nothing deleted\nwould delete dry:v2 (${made[1]?.digest}, tags v2)\n`);
+    expect(await imagesOf('dry')).toEqual(before);
+  });
+});
+
 describe('delete-repo', () => {
   it('refuses a repository with images without --force (exit 1, count and fix)', async () => {
     await env.ecr.send(new CreateRepositoryCommand({ repositoryName: 'full' }));

@@ -76,6 +76,14 @@ describe('images', () => {
     expect(lines[3]).toContain('latest,v1.2.0');
   });
 
+  it('-q prints whole digests one per line (docker images -q); --no-trunc widens the table', async () => {
+    const quiet = await env.cli(['images', 'team/app', '--untagged', '-q']);
+    expect(quiet.code).toBe(0);
+    expect(quiet.stdout).toBe(`${[4, 1].map((i) => made[i]?.digest).join('\n')}\n`);
+    const wide = await env.cli(['images', 'team/app', '--no-trunc']);
+    expect(wide.stdout.split('\n')[1]).toMatch(new RegExp(`^${made[4]?.digest} +<untagged>`));
+  });
+
   it('rejects bad filters and a missing repository', async () => {
     const both = await env.cli(['images', 'team/app', '--tagged', '--untagged']);
     expect(both.code).toBe(2);

@@ -22,40 +22,44 @@ export function defineDelete(program: Command, host: CommandHost): void {
       'images: team/app:v1, team/app@sha256:…, 123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:v1',
     )
     .option('--untag-only', 'remove the tags named and keep the images')
+    .option('--dry-run', 'say what would be deleted; delete nothing')
     .addHelpText(
       'after',
       examples(
         'ecrctl delete team/app:v1 team/app:v2',
         'ecrctl delete team/app@sha256:0123…',
         'ecrctl delete team/app:old-name --untag-only',
+        'ecrctl delete team/app:v1 --dry-run',
       ),
     )
-    .action(async (refs: string[], opts: { untagOnly?: boolean }, cmd: Command) => {
+    .action(async (refs: string[], opts: { untagOnly?: boolean; dryRun?: boolean }, cmd: Command) => {
       const ctx = host.context(cmd);
-      await runDelete(ctx, refs, opts.untagOnly === true);
+      await runDelete(ctx, refs, opts.untagOnly === true, opts.dryRun === true);
     });
 }
 
 /** Deletes the images (or tags), prints what happened to each reference. */
-async function runDelete(ctx: CliContext, refs: string[], untagOnly: boolean): Promise<void> {
+async function runDelete(ctx: CliContext, refs: string[], untagOnly: boolean, dryRun: boolean): Promise<void> {
   const { deleteImages, deleteImagesError } = await import('../../ops/delete.js');
-  const result = await deleteImages(ctx, { refs, untagOnly });
+  const result = await deleteImages(ctx, { refs, untagOnly, dryRun });
+  const said = (done: string, verb: string) => (dryRun ? `would ${verb}` : done).padEnd(dryRun ? 12 : 9);
   render(ctx, result, {
     text: (d) =>
       d.results
         .map((r) => {
           switch (r.status) {
             case 'deleted':
-              return `deleted   ${r.ref} (${r.digest}${r.tags && r.tags.length > 0 ? `, tags ${r.tags.join(', ')}` : ', untagged'})`;
+              return `${said('deleted', 'delete')} ${r.ref} (${r.digest}${r.tags && r.tags.length > 0 ? `, tags ${r.tags.join(', ')}` : ', untagged'})`;
             case 'untagged':
-              return `untagged  ${r.ref} (image ${r.digest} kept)`;
+              return `${said('untagged', 'untag')} ${r.ref} (image ${r.digest} kept)`;
             case 'not-found':
               return `not found ${r.ref}: ${r.reason}`;
             default:
               return `failed    ${r.ref}: ${r.code ? `${r.code}: ` : ''}${r.reason}`;
           }
         })
-        .join('\n'),
+        .join('\n')
+        .replace(/^/, dryRun ? 'dry run: nothing deleted\n' : ''),
     env: (d) => ({
       DELETED: String(d.deleted),
       UNTAGGED: String(d.untagged),

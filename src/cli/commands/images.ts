@@ -10,6 +10,7 @@ interface ImagesOptions {
   tagged?: boolean;
   untagged?: boolean;
   since?: string;
+  trunc: boolean;
 }
 
 /** Declares `ecrctl images`. */
@@ -20,7 +21,8 @@ export function defineImages(program: Command, host: CommandHost): void {
     .description(
       'Lists every image of REPO (every page of DescribeImages), newest push first unless\n' +
         '--sort says otherwise. --since takes a duration back from now (7d, 12h, 30m, 2w) or a\n' +
-        'date, and keeps images pushed at or after it.',
+        'date, and keeps images pushed at or after it. With -q (--quiet) only the full\n' +
+        'digests print, one per line, as `docker images -q` prints IDs.',
     )
     .argument('<repo>', 'repository name, e.g. team/app')
     .addOption(
@@ -31,11 +33,13 @@ export function defineImages(program: Command, host: CommandHost): void {
     .option('--tagged', 'only images with at least one tag')
     .option('--untagged', 'only images without tags')
     .option('--since <date|duration>', 'only images pushed since, e.g. 7d or 2025-01-31')
+    .option('--no-trunc', 'print whole digests in the table')
     .addHelpText(
       'after',
       examples(
         'ecrctl images team/app',
         'ecrctl images team/app --untagged --since 30d',
+        "ecrctl images team/app --untagged -q | sed 's|^|team/app@|' | xargs -r ecrctl delete",
         'ecrctl images team/app --sort size --output json',
       ),
     )
@@ -68,18 +72,20 @@ async function runImages(ctx: CliContext, repository: string, opts: ImagesOption
     text: (d) =>
       d.images.length === 0
         ? ''
-        : table(
-            ['DIGEST', 'TAGS', 'SIZE', 'PUSHED', 'LAST PULL', 'SCAN', 'STATUS'],
-            d.images.map((i) => [
-              i.digest.slice(0, 19),
-              i.tags.length > 0 ? i.tags.join(',') : '<untagged>',
-              formatBytes(i.sizeBytes),
-              day(i.pushedAt),
-              day(i.lastPulledAt),
-              i.scanStatus ?? '-',
-              i.status === 'ARCHIVED' ? `ARCHIVED ${day(i.lastArchivedAt)}` : (i.status ?? 'ACTIVE'),
-            ]),
-          ),
+        : ctx.globals.quiet
+          ? d.images.map((i) => i.digest).join('\n')
+          : table(
+              ['DIGEST', 'TAGS', 'SIZE', 'PUSHED', 'LAST PULL', 'SCAN', 'STATUS'],
+              d.images.map((i) => [
+                opts.trunc ? i.digest.slice(0, 19) : i.digest,
+                i.tags.length > 0 ? i.tags.join(',') : '<untagged>',
+                formatBytes(i.sizeBytes),
+                day(i.pushedAt),
+                day(i.lastPulledAt),
+                i.scanStatus ?? '-',
+                i.status === 'ARCHIVED' ? `ARCHIVED ${day(i.lastArchivedAt)}` : (i.status ?? 'ACTIVE'),
+              ]),
+            ),
     env: (d) => ({
       IMAGE_COUNT: String(d.images.length),
       ...(d.images[0] ? { LATEST_DIGEST: d.images[0].digest, LATEST_TAGS: d.images[0].tags.join(',') } : {}),

@@ -2,6 +2,7 @@
 // command files do not import the module that imports them.
 import type { Command } from 'commander';
 import type { CliContext } from './context.js';
+import { wrapExample } from './help-format.js';
 
 /** What each commands/<verb>.ts receives to declare itself. */
 export interface CommandHost {
@@ -12,9 +13,13 @@ export interface CommandHost {
 /** A verb's declaration: adds one top-level command (with its subcommands) to program. */
 export type DefineCommand = (program: Command, host: CommandHost) => void;
 
-/** Returns an example block for --help: `Examples:` then one indented line each. */
+/**
+ * Returns an example block for --help: `Examples:` then one indented line each (a command
+ * longer than 80 columns continues on the next line after ` \`).
+ */
 export function examples(...lines: string[]): string {
-  return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`;
+  const block = lines.flatMap((l) => wrapExample(`  $ ${l}`, 80, '      '));
+  return `\nExamples:\n${block.join('\n')}\n`;
 }
 
 /** Collects a repeatable option into an array. */

@@ -3,6 +3,7 @@
 // `ecrctl --help` and `--version` start fast.
 import { Command, Option } from 'commander';
 import { UsageError } from '../errors.js';
+import { helpConfiguration } from './help-format.js';
 import { checkQuery } from './query.js';
 import { VERSION } from '../version.js';
 import { type CommandHost, type DefineCommand, examples } from './command-kit.js';
@@ -111,6 +112,7 @@ export function buildProgram(host: ProgramHost): Command {
     .addOption(
       new Option('--config <file>', 'project config file (default: .ecrctl.yaml found upward)').env('ECRCTL_CONFIG'),
     )
+    .configureHelp(helpConfiguration)
     .showSuggestionAfterError(true)
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()

@@ -201,7 +201,7 @@ export const HELP_TOPICS: readonly HelpTopic[] = [
   { name: 'tag-strategies', summary: 'branch-sha, semver, sha, env:NAME, latest', text: tagStrategies },
   { name: 'exit-codes', summary: 'what each exit code means', text: exitCodes },
   { name: 'config', summary: 'the project config .ecrctl.yaml (tag rules)', text: config },
-  { name: 'sync-config', summary: 'the file `ecrctl sync` reads: sources, targets, tag filters', text: sync },
+  { name: 'sync-config', summary: '`ecrctl sync`: sources, targets, tag filters', text: sync },
 ];
 
 /** Returns the topic with this name, or undefined. */

@@ -54,7 +54,7 @@ export function defineCacheRule(program: Command, host: CommandHost): void {
     .addHelpText(
       'after',
       examples(
-        'ecrctl cache-rule create docker-hub --upstream docker-hub --secret-arn arn:aws:secretsmanager:us-east-1:111122223333:secret:ecr-pullthroughcache/docker-hub-AbCdEf',
+        'ecrctl cache-rule create docker-hub --upstream docker-hub --secret-arn "$HUB_SECRET_ARN"',
         'ecrctl cache-rule create quay --upstream quay',
         'ecrctl cache-rule create acr --upstream azure-container-registry --upstream-url myteam.azurecr.io --secret-arn ARN',
       ),

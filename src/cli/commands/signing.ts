@@ -46,16 +46,14 @@ export function defineSigning(program: Command, host: CommandHost): void {
     .command('set')
     .summary('replace the signing rules (from a JSON file, or one rule from options)')
     .description(
-      'FILE holds {"rules":[{"signingProfileArn":"…","repositoryFilters":[{"filter":"prod/*","filterType":"WILDCARD_MATCH"}]}]}\n' +
+      'FILE holds {"rules": [{"signingProfileArn": "…", "repositoryFilters": [{"filter": "prod/*",\n' +
+        '"filterType": "WILDCARD_MATCH"}]}]}\n' +
         '(or the {"signingConfiguration":{…}} that the API returns). Without FILE, one rule is made from\n' +
         '--signing-profile-arn and --filter (no --filter: every repository). In a filter, * matches\n' +
         'any run of characters (prod/*, */production, *prod*).',
     )
     .argument('[file]', 'JSON file with the rules')
-    .option(
-      '--signing-profile-arn <arn>',
-      'the AWS Signer signing profile (arn:aws:signer:REGION:ACCOUNT:/signing-profiles/NAME)',
-    )
+    .option('--signing-profile-arn <arn>', 'the AWS Signer signing profile (arn:aws:signer:…:/signing-profiles/NAME)')
     .option('--filter <pattern>', 'sign only repositories matching this pattern (repeatable; default: all)', collect)
     .addHelpText(
       'after',
@@ -106,7 +104,9 @@ export function defineSigning(program: Command, host: CommandHost): void {
     .description(
       'Prints, per image and signing profile, whether ECR has signed it (IN_PROGRESS, COMPLETE,\n' +
         'FAILED with the reason). For an index, the index and each platform image are listed.\n' +
-        'Exits 1 when a signature FAILED, or with --require-signed when an image is not signed.',
+        'Exits 1 when a signature FAILED, or with --require-signed when an image is not signed.\n' +
+        "The image is found with DescribeImages; only an index's manifest is read (BatchGetImage,\n" +
+        'which ECR records as a pull of the index) to learn its platforms.',
     )
     .argument('<ref>', 'the image: REPO:TAG, REPO@DIGEST, or a full ECR reference')
     .option('--require-signed', 'exit 1 unless every image (each platform) has a COMPLETE signature')

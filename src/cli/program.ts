@@ -28,6 +28,7 @@ import { definePolicy } from './commands/policy.js';
 import { definePromote } from './commands/promote.js';
 import { definePull } from './commands/pull.js';
 import { defineReplicate } from './commands/replicate.js';
+import { defineRepo } from './commands/repo.js';
 import { defineRepos } from './commands/repos.js';
 import { defineScan } from './commands/scan.js';
 import { defineSigning } from './commands/signing.js';
@@ -54,6 +55,7 @@ const COMMANDS: DefineCommand[] = [
   defineSync,
   definePromote,
   defineRepos,
+  defineRepo,
   defineImages,
   defineInspect,
   defineTags,

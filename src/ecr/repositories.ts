@@ -553,6 +553,19 @@ export async function ensureRepository(
   const info = await describeRepository(conn, spec.name);
   if (!info)
     throw new EcrctlError(`repository ${spec.name} exists but DescribeRepositories did not find it; try again`);
+  return updateRepository(conn, spec, info, { apply: opts.apply === true });
+}
+
+/**
+ * Compares an existing repository (info) with spec and, with apply, changes the settings that
+ * differ and can change; without it, returns the differences (status exists).
+ */
+export async function updateRepository(
+  conn: EcrConnection,
+  spec: RepositorySpec,
+  info: RepositoryInfo,
+  opts: { apply: boolean },
+): Promise<EnsureResult> {
   const state: RepositoryState = { info };
   if (spec.lifecyclePolicy !== undefined) state.lifecyclePolicy = (await getLifecyclePolicy(conn, spec.name)) ?? null;
   if (spec.policy !== undefined) state.policy = (await getRepositoryPolicy(conn, spec.name)) ?? null;

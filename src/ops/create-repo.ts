@@ -248,14 +248,14 @@ function checkNames(session: Session, names: readonly string[], strictNames: boo
 }
 
 /** Returns resource tags from KEY=VALUE texts, checked against the limits. */
-function parseResourceTags(options: readonly string[]): ResourceTag[] {
+export function parseResourceTags(options: readonly string[]): ResourceTag[] {
   const tags: ResourceTag[] = [];
   for (const o of options) {
     const eq = o.indexOf('=');
     if (eq < 0) {
-      throw new UsageError(`--tag takes KEY=VALUE, not "${o}"`, {
+      throw new UsageError(`a resource tag takes KEY=VALUE, not "${o}"`, {
         value: o,
-        fix: `write e.g. --tag team=payments (an empty value is --tag ${o}=)`,
+        fix: `write e.g. --resource-tag team=payments (an empty value is --resource-tag ${o}=)`,
       });
     }
     tags.push({ key: o.slice(0, eq), value: o.slice(eq + 1) });
@@ -264,7 +264,7 @@ function parseResourceTags(options: readonly string[]): ResourceTag[] {
   const problems = validateResourceTags(tags);
   if (problems.length > 0) {
     throw new RuleViolation(
-      problems.length === 1 ? `--tag: ${problems[0]?.message}` : '--tag: the resource tags break the limits',
+      problems.length === 1 ? `resource tags: ${problems[0]?.message}` : 'the resource tags break the limits',
       {
         rule: 'a repository has at most 50 resource tags; keys have 1–128 characters, values at most 256; keys do not start with aws:',
         fix: 'shorten or remove the tags named above',
@@ -276,7 +276,7 @@ function parseResourceTags(options: readonly string[]): ResourceTag[] {
 }
 
 /** Returns the private repository settings from the options, every one checked. */
-async function privateSpec(
+export async function privateSpec(
   opts: CreateRepositoriesOptions,
   tags: ResourceTag[],
 ): Promise<Omit<RepositorySpec, 'name'>> {

@@ -118,7 +118,7 @@ async function checkedTemplate(opts: CreateTemplateOptions): Promise<CreationTem
   const tags: ResourceTag[] = [];
   for (const o of opts.tags ?? []) {
     const eq = o.indexOf('=');
-    if (eq < 0) throw new UsageError(`--tag takes KEY=VALUE, not "${o}"`, { value: o });
+    if (eq < 0) throw new UsageError(`a resource tag takes KEY=VALUE, not "${o}"`, { value: o });
     tags.push({ key: o.slice(0, eq), value: o.slice(eq + 1) });
   }
   if (tags.length > 0) {

@@ -24,6 +24,7 @@ export interface CreateRepoOptions {
   lifecycle?: string;
   policy?: string;
   tag?: string[];
+  resourceTag?: string[];
   strictNames?: boolean;
   ifNotExists?: boolean;
   apply?: boolean;
@@ -64,7 +65,9 @@ export function defineCreateRepo(program: Command, host: CommandHost): void {
     .option('--kms-key <arn>', 'KMS key for --encryption KMS (default: the AWS managed key aws/ecr)')
     .option('--lifecycle <file|preset:NAME[,k=v...]>', 'lifecycle policy JSON file, or a preset with its parameters')
     .option('--policy <file>', 'repository policy JSON file (≤ 10,240 characters)')
-    .option('--tag <key=value>', 'a resource tag (repeatable; ≤ 50)', collect)
+    .option('--resource-tag <key=value>', 'a resource tag (repeatable; ≤ 50)', collect)
+    // The old spelling: --tag means an image tag everywhere else.
+    .addOption(new Option('--tag <key=value>', 'a resource tag').argParser(collect).hideHelp())
     .option('--strict-names', 'treat house naming rules as errors (exit 3)')
     .option('--if-not-exists', 'an existing repository is success (for re-runnable scripts)')
     .option('--apply', 'with --if-not-exists: change the settings given here that differ')
@@ -79,7 +82,7 @@ export function defineCreateRepo(program: Command, host: CommandHost): void {
       'after',
       examples(
         'ecrctl create-repo team/payment-api --immutable --scan-on-push',
-        'ecrctl create-repo app --lifecycle preset:expire-untagged,days=7 --tag team=payments',
+        'ecrctl create-repo app --lifecycle preset:expire-untagged,days=7 --resource-tag team=payments',
         'ecrctl create-repo app --if-not-exists --apply --tag-mutability IMMUTABLE_WITH_EXCLUSION --mutability-exclusion "dev-*"',
         'ecrctl create-repo tools --public --description "Build tools" --os Linux --arch x86-64 --arch ARM64 --logo logo.png',
         'eval "$(ecrctl create-repo app --if-not-exists --output env)"; echo "$REPOSITORY_URI"',
@@ -110,7 +113,7 @@ async function runCreateRepo(ctx: CliContext, names: string[], opts: CreateRepoO
       opts.lifecycle === undefined ? undefined : () => lifecyclePolicyText(ctx, opts.lifecycle as string),
     repositoryPolicy: opts.policy === undefined ? undefined : () => repositoryPolicyText(ctx, opts.policy as string),
     catalog: isPublic ? () => readCatalogData(ctx, opts) : undefined,
-    tags: opts.tag,
+    tags: [...(opts.resourceTag ?? []), ...(opts.tag ?? [])],
     strictNames: opts.strictNames,
     ifNotExists: opts.ifNotExists,
     apply: opts.apply,

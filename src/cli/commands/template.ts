@@ -17,6 +17,7 @@ interface CreateOptions {
   lifecycle?: string;
   policy?: string;
   tag?: string[];
+  resourceTag?: string[];
   description?: string;
   roleArn?: string;
 }
@@ -61,7 +62,9 @@ export function defineTemplate(program: Command, host: CommandHost): void {
     .option('--kms-key <arn>', 'KMS key for --encryption KMS / KMS_DSSE')
     .option('--lifecycle <file|preset:NAME[,k=v...]>', 'lifecycle policy JSON file, or a preset with its parameters')
     .option('--policy <file>', 'repository policy JSON file (≤ 10,240 characters)')
-    .option('--tag <key=value>', 'a resource tag (repeatable; ≤ 50)', collect)
+    .option('--resource-tag <key=value>', 'a resource tag (repeatable; ≤ 50)', collect)
+    // The old spelling: --tag means an image tag everywhere else.
+    .addOption(new Option('--tag <key=value>', 'a resource tag').argParser(collect).hideHelp())
     .option('--description <text>', 'what the template is for')
     .option('--role-arn <arn>', 'IAM role ECR assumes to apply tags and KMS keys')
     .addHelpText(
@@ -86,7 +89,7 @@ export function defineTemplate(program: Command, host: CommandHost): void {
           opts.lifecycle === undefined ? undefined : () => lifecyclePolicyText(ctx, opts.lifecycle as string),
         repositoryPolicy:
           opts.policy === undefined ? undefined : () => repositoryPolicyText(ctx, opts.policy as string),
-        tags: opts.tag,
+        tags: [...(opts.resourceTag ?? []), ...(opts.tag ?? [])],
         description: opts.description,
         roleArn: opts.roleArn,
       });

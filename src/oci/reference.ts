@@ -59,6 +59,13 @@ export function parseReference(text: string): RegistryReference {
   }
   let tag: string | undefined;
   const colon = rest.lastIndexOf(':');
+  if (colon >= 0 && rest.indexOf(':') !== colon) {
+    throw bad(
+      text,
+      'a reference has one :TAG after the repository',
+      `write ${rest.slice(0, rest.indexOf(':'))}:${rest.slice(rest.indexOf(':') + 1).split(':')[0]} (more tags: --tag)`,
+    );
+  }
   if (colon >= 0) {
     tag = rest.slice(colon + 1);
     rest = rest.slice(0, colon);
@@ -146,8 +153,40 @@ export function isLoopbackHost(hostPort: string): boolean {
   return host === 'localhost' || host === '::1' || /^127(?:\.[0-9]{1,3}){3}$/.test(host);
 }
 
+/** The transports ecrctl reads and writes, as the help and errors name them. */
+export const TRANSPORTS = 'oci:DIR[:TAG], docker-archive:FILE[:REF], docker-daemon:IMAGE, or a registry reference';
+
+/** Transports other tools (skopeo, podman) have and ecrctl does not. */
+const FOREIGN_TRANSPORTS = [
+  'dir',
+  'oci-archive',
+  'containers-storage',
+  'ostree',
+  'sif',
+  'tarball',
+  'docker-archive-v1',
+];
+
 /** Returns the image location a command-line argument names (transport prefix or registry). */
 export function parseLocation(text: string): ImageLocation {
+  const foreign = /^([a-z][a-z0-9-]*):/.exec(text)?.[1];
+  if (foreign !== undefined && FOREIGN_TRANSPORTS.includes(foreign)) {
+    throw new UsageError(`ecrctl has no ${foreign}: transport`, {
+      rule: `an image location is ${TRANSPORTS}`,
+      value: text,
+      fix:
+        foreign === 'dir' || foreign === 'oci-archive'
+          ? `write oci:${text.slice(foreign.length + 1)} for an OCI image layout directory`
+          : 'export the image to an OCI layout or a docker archive first, or push it to a registry',
+    });
+  }
+  if (/^(?:\.{1,2}\/|\/|~\/)/.test(text) || text === '.' || text === '..') {
+    throw new UsageError(`${JSON.stringify(text)} is a path, not an image reference`, {
+      rule: `an image location is ${TRANSPORTS}`,
+      value: text,
+      fix: `write oci:${text} for an OCI image layout directory, or docker-archive:${text} for a tar file`,
+    });
+  }
   const prefix = /^(oci|docker-archive|docker-daemon|docker):/.exec(text)?.[1];
   if (prefix === 'oci' || prefix === 'docker-archive') {
     const body = text.slice(prefix.length + 1);

@@ -1,6 +1,7 @@
 // Opens image locations for the transfer verbs: a registry repository through the OCI
 // client (with credentials from ECR for ECR hosts, else the Docker config), an OCI layout
 // directory, a docker-archive tar, or the Docker daemon through `docker save`.
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
 import { formatReference, type ImageLocation, manifestReference } from '../oci/reference.js';
@@ -24,8 +25,32 @@ export interface OpenedLocation {
  */
 export async function resolveLocation(ctx: Session, loc: ImageLocation): Promise<ImageLocation> {
   if (loc.transport !== 'registry' || loc.reference.registry !== '') return loc;
+  checkNotLocal(ctx, loc.reference.repository, loc.reference.tag);
   const registry = await defaultRegistryHost(ctx);
   return { transport: 'registry', reference: { ...loc.reference, registry } };
+}
+
+/**
+ * A short reference (`hello`, `image.tar`) that names something in the working directory
+ * was most likely meant as that: say so rather than go to the default ECR registry.
+ */
+function checkNotLocal(ctx: Session, repository: string, tag: string | undefined): void {
+  const here = path.resolve(ctx.cwd, repository);
+  const short = `${repository}${tag !== undefined ? `:${tag}` : ''}`;
+  if (existsSync(path.join(here, 'oci-layout'))) {
+    throw new UsageError(`${short} names an ECR repository, and ./${repository} is an OCI image layout`, {
+      rule: 'a location without a transport is a registry reference (here: the default ECR registry)',
+      value: short,
+      fix: `did you mean oci:${short}? (for the repository, write its full ECR reference)`,
+    });
+  }
+  if (tag === undefined && /\.tar(?:\.gz)?$/.test(repository) && existsSync(here) && statSync(here).isFile()) {
+    throw new UsageError(`${repository} names an ECR repository, and ./${repository} is a file`, {
+      rule: 'a location without a transport is a registry reference (here: the default ECR registry)',
+      value: repository,
+      fix: `did you mean docker-archive:${repository}?`,
+    });
+  }
 }
 
 /** Opens a location as a source or a target. */

@@ -105,6 +105,39 @@ describe('parseLocation', () => {
   });
 });
 
+describe('wrong locations name the part that is wrong', () => {
+  const error = (text: string): UsageError => {
+    try {
+      parseLocation(text);
+    } catch (err) {
+      return err as UsageError;
+    }
+    throw new Error(`${text} parsed`);
+  };
+
+  it.each([
+    ['dev/web:v1:extra', 'a reference has one :TAG after the repository', 'write dev/web:v1 (more tags: --tag)'],
+    ['./x', 'an image location is oci:DIR[:TAG]', 'write oci:./x for an OCI image layout directory'],
+    ['/abs/dir', 'an image location is oci:DIR[:TAG]', 'docker-archive:/abs/dir for a tar file'],
+    ['dir:./x', 'an image location is oci:DIR[:TAG]', 'write oci:./x for an OCI image layout directory'],
+    ['containers-storage:app', 'docker-daemon:IMAGE, or a registry reference', 'export the image'],
+  ])('%s', (text, rule, fix) => {
+    const err = error(text);
+    expect(err).toBeInstanceOf(UsageError);
+    expect(err.rule).toContain(rule);
+    expect(err.fix).toContain(fix);
+    expect(err.value).toBe(text);
+  });
+
+  it('still reads repo:tag, host:port/repo and localhost references', () => {
+    expect(parseLocation('web:v1')).toEqual({
+      transport: 'registry',
+      reference: { registry: '', repository: 'web', tag: 'v1' },
+    });
+    expect(parseLocation('localhost:5000/a:b')).toMatchObject({ reference: { registry: 'localhost:5000', tag: 'b' } });
+  });
+});
+
 describe('isLoopbackHost', () => {
   it.each([
     ['localhost', true],

@@ -174,6 +174,7 @@ has is never downloaded (no Docker Hub pull quota spent).
       tags:
         allow: ['^22\\.', '^24\\.']        # regular expressions, unanchored
         deny: ['-rc']                    # tags matching any are left out
+        semver: '>=22 <25'               # version tags in an npm semver range
         newest: 10                       # then the 10 highest versions
     - source: registry.example:5000/acme/      # every repository under a prefix
       target: 111122223333.dkr.ecr.eu-west-1.amazonaws.com/acme/

@@ -2,6 +2,7 @@
 // checked here without any I/O (the caller reads the file), so every problem is reported at
 // once with its file:line; plus the pure pieces the sync engine needs: tag filters and the
 // stable shard of a repository.
+import semver from 'semver';
 import { isMap, isScalar, isSeq, LineCounter, type Node, type Pair, parseDocument, type YAMLMap } from 'yaml';
 import { RuleViolation, UsageError } from '../errors.js';
 import { MUTABILITY_EXCLUSION_FILTER } from './naming.js';
@@ -15,6 +16,12 @@ export interface TagFilter {
   allow: string[];
   /** Regular expressions; a tag matching any of them is left out. */
   deny: string[];
+  /**
+   * An npm semver range (`>=1.4 <2`, `^1.4`, `~1.4.2`, `1.x`): only tags that read as versions
+   * (`1`, `v1.4`, `1.4.2`, `1.4.2-rc.1`; missing parts are 0) and satisfy it. A `-suffix` is
+   * a prerelease, kept only when the range names a prerelease of the same version (semver's rule).
+   */
+  semver?: string;
   /** Keep only the N highest tags after allow/deny, in version order (numbers compared as numbers). */
   newest?: number;
 }
@@ -74,14 +81,13 @@ export interface SyncConfig {
 const TOP_KEYS = ['version', 'defaults', 'sync'] as const;
 const COMMON_KEYS = ['platforms', 'referrers', 'createRepositories', 'existing', 'repository', 'tags'] as const;
 const ENTRY_KEYS = ['source', 'target', 'repositories', ...COMMON_KEYS] as const;
-const TAG_KEYS = ['allow', 'deny', 'newest'] as const;
+const TAG_KEYS = ['allow', 'deny', 'semver', 'newest'] as const;
 const REPO_FILTER_KEYS = ['allow', 'deny'] as const;
 const REPOSITORY_KEYS = ['tagMutability', 'mutabilityExclusions', 'scanOnPush'] as const;
 const MUTABILITIES = ['MUTABLE', 'IMMUTABLE', 'IMMUTABLE_WITH_EXCLUSION', 'MUTABLE_WITH_EXCLUSION'] as const;
 const PLATFORM = /^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/;
 /** Keys users reach for that are not there yet: said so, rather than "unknown key". */
 const NOT_YET: Record<string, string> = {
-  semver: 'tags.semver is not supported yet; use tags.allow with a regular expression such as ^1\\.(4|[5-9])\\.',
   since: 'tags.since is not supported yet; use tags.newest: N',
   credentials: 'credentials per entry are not supported yet; use the registries: entries of .ecrctl.yaml',
 };
@@ -259,6 +265,17 @@ function common(
       const f = filterMap(pair, name, TAG_KEYS, problem);
       if (!f) return;
       const tags: TagFilter = { allow: f.allow, deny: f.deny };
+      const range = f.map.items.find((p) => keyOf(p) === 'semver');
+      if (range) {
+        const v = range.value as Node | null;
+        const text = isScalar(v) ? String(v.value) : '';
+        if (text !== '' && semver.validRange(text) !== null) tags.semver = text;
+        else
+          problem(
+            range,
+            `${name}.semver: an npm semver range such as ">=1.4 <2", "^1.4" or "1.x", not ${JSON.stringify(scalarText(v))}`,
+          );
+      }
       const newest = f.map.items.find((p) => keyOf(p) === 'newest');
       if (newest) {
         const v = newest.value as Node | null;
@@ -398,10 +415,30 @@ function invalid(file: string, unsorted: string[]): RuleViolation {
 export function filterTags(tags: readonly string[], filter: TagFilter): string[] {
   const allow = filter.allow.map((r) => new RegExp(r));
   const deny = filter.deny.map((r) => new RegExp(r));
+  const range = filter.semver;
   const kept = tags
     .filter((t) => (allow.length === 0 || allow.some((r) => r.test(t))) && !deny.some((r) => r.test(t)))
-    .sort(compareVersions);
+    .filter((t) => range === undefined || tagSatisfies(t, range))
+    .sort(
+      range === undefined
+        ? compareVersions
+        : (a, b) => semver.compare(asVersion(a), asVersion(b)) || compareVersions(a, b),
+    );
   return filter.newest === undefined ? kept : kept.slice(Math.max(0, kept.length - filter.newest));
+}
+
+const VERSION_TAG = /^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:-([0-9A-Za-z.-]+))?$/;
+
+/** Returns true when a tag reads as a version (see TagFilter.semver) that satisfies range. */
+export function tagSatisfies(tag: string, range: string): boolean {
+  const version = asVersion(tag);
+  return semver.valid(version) !== null && semver.satisfies(version, range);
+}
+
+/** Returns a version tag as full semver text (`v1.4` → `1.4.0`), or '' when it is not one. */
+function asVersion(tag: string): string {
+  const m = VERSION_TAG.exec(tag);
+  return m ? `${Number(m[1])}.${Number(m[2] ?? 0)}.${Number(m[3] ?? 0)}${m[4] ? `-${m[4]}` : ''}` : '';
 }
 
 /** Returns true when a repository path (under a prefix) passes an allow/deny filter. */

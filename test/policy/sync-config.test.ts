@@ -96,7 +96,6 @@ describe('parseSyncConfig', () => {
       'sync.yaml:2: defaults.existing: skip or overwrite, not "backup"',
       "sync.yaml:3: unknown key 'defaults.referers'; known keys: platforms, referrers, createRepositories, existing, repository, tags",
       expect.stringMatching(/^sync\.yaml:5: sync\[0\]\.source: names a repository, without a tag or digest/),
-      expect.stringMatching(/^sync\.yaml:7: sync\[0\]\.tags\.semver: tags\.semver is not supported yet/),
       expect.stringMatching(/^sync\.yaml:7: sync\[0\]\.tags\.allow: "\(unclosed" is not a regular expression/),
       expect.stringMatching(/^sync\.yaml:8: sync\[1\]: source and target both end with \//),
       'sync.yaml:10: sync[2].target: "mirror/app" is already the target of sync[0]',
@@ -143,6 +142,25 @@ describe('filterTags', () => {
 
   it('keeps the newest N in version order (1.10 after 1.9)', () => {
     expect(filterTags(tags, { allow: ['^\\d'], deny: ['-rc'], newest: 2 })).toEqual(['22.10.0', '24.0.0']);
+  });
+
+  it('keeps the tags that read as versions within a semver range (prereleases only when named)', () => {
+    const all = ['1.3.9', 'v1.4', '1.4.2', '1.10', '1.4.3-rc.1', '2.0.0', '1', 'latest', '1.5-alpine', 'v1.12.0'];
+    expect(filterTags(all, { allow: [], deny: [], semver: '>=1.4 <2' })).toEqual(['v1.4', '1.4.2', '1.10', 'v1.12.0']);
+    expect(filterTags(all, { allow: [], deny: [], semver: '^1.4.3-rc.0' })).toEqual(['1.4.3-rc.1', '1.10', 'v1.12.0']);
+    expect(filterTags(all, { allow: [], deny: [], semver: '1.x', newest: 2 })).toEqual(['1.10', 'v1.12.0']);
+  });
+
+  it('refuses a range that does not parse, at its line', () => {
+    const text = 'sync:\n  - source: a.example/x\n    target: y\n    tags: { semver: "bananas" }\n';
+    expect(() => parseSyncConfig(text, 'sync.yaml')).toThrow(/./);
+    try {
+      parseSyncConfig(text, 'sync.yaml');
+    } catch (err) {
+      expect((err as { problems: string[] }).problems).toEqual([
+        'sync.yaml:4: sync[0].tags.semver: an npm semver range such as ">=1.4 <2", "^1.4" or "1.x", not "bananas"',
+      ]);
+    }
   });
 
   it('keeps every tag without allow and deny', () => {

@@ -148,6 +148,99 @@ export async function describePublicRepository(
   }
 }
 
+/** Returns every public repository of the registry (all pages), with when it was created. */
+export async function listPublicRepositories(
+  conn: EcrPublicConnection,
+): Promise<(PublicRepositoryInfo & { createdAt?: Date })[]> {
+  const { DescribeRepositoriesCommand } = conn.sdk;
+  const out: (PublicRepositoryInfo & { createdAt?: Date })[] = [];
+  let nextToken: string | undefined;
+  do {
+    try {
+      const page = await conn.client.send(
+        new DescribeRepositoriesCommand({
+          ...(conn.registryId ? { registryId: conn.registryId } : {}),
+          maxResults: 1000,
+          ...(nextToken ? { nextToken } : {}),
+        }),
+      );
+      for (const r of page.repositories ?? [])
+        out.push({ ...toInfo(r, 'DescribeRepositories'), ...(r.createdAt ? { createdAt: r.createdAt } : {}) });
+      nextToken = page.nextToken;
+    } catch (err) {
+      throw mapPublic(conn, err, 'DescribeRepositories', '*');
+    }
+  } while (nextToken);
+  return out;
+}
+
+/** One image of a public repository. */
+export interface PublicImage {
+  repository: string;
+  digest: string;
+  tags: string[];
+  sizeBytes: number;
+  pushedAt?: Date;
+  mediaType?: string;
+  artifactMediaType?: string;
+}
+
+/** Returns every image of a public repository (all pages of DescribeImages). */
+export async function listPublicImages(conn: EcrPublicConnection, repository: string): Promise<PublicImage[]> {
+  const { DescribeImagesCommand } = conn.sdk;
+  const out: PublicImage[] = [];
+  let nextToken: string | undefined;
+  do {
+    try {
+      const page = await conn.client.send(
+        new DescribeImagesCommand({
+          ...(conn.registryId ? { registryId: conn.registryId } : {}),
+          repositoryName: repository,
+          maxResults: 1000,
+          ...(nextToken ? { nextToken } : {}),
+        }),
+      );
+      for (const d of page.imageDetails ?? []) {
+        out.push({
+          repository,
+          digest: d.imageDigest ?? '',
+          tags: [...(d.imageTags ?? [])],
+          sizeBytes: Number(d.imageSizeInBytes ?? 0),
+          ...(d.imagePushedAt ? { pushedAt: d.imagePushedAt } : {}),
+          ...(d.imageManifestMediaType ? { mediaType: d.imageManifestMediaType } : {}),
+          ...(d.artifactMediaType ? { artifactMediaType: d.artifactMediaType } : {}),
+        });
+      }
+      nextToken = page.nextToken;
+    } catch (err) {
+      throw mapPublic(conn, err, 'DescribeImages', repository);
+    }
+  } while (nextToken);
+  return out;
+}
+
+/** Deletes a public repository (with its images when force); undefined when it does not exist. */
+export async function deletePublicRepository(
+  conn: EcrPublicConnection,
+  name: string,
+  force: boolean,
+): Promise<PublicRepositoryInfo | undefined> {
+  const { DeleteRepositoryCommand } = conn.sdk;
+  try {
+    const out = await conn.client.send(
+      new DeleteRepositoryCommand({
+        ...(conn.registryId ? { registryId: conn.registryId } : {}),
+        repositoryName: name,
+        force,
+      }),
+    );
+    return out.repository ? toInfo(out.repository, 'DeleteRepository') : undefined;
+  } catch (err) {
+    if (awsErrorName(err) === 'RepositoryNotFoundException') return undefined;
+    throw mapPublic(conn, err, 'DeleteRepository', name);
+  }
+}
+
 /** Replaces the catalog data of a public repository. */
 export async function putCatalogData(conn: EcrPublicConnection, name: string, data: CatalogData): Promise<void> {
   const { PutRepositoryCatalogDataCommand } = conn.sdk;

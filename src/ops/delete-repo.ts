@@ -3,6 +3,13 @@
 import { countImages } from '../ecr/images.js';
 import { deleteRepository as deleteEcrRepository, describeRepository } from '../ecr/repositories.js';
 import { EcrctlError, NotFoundError } from '../errors.js';
+import { settingsFromSession } from '../ecr/aws-config.js';
+import {
+  connectEcrPublic,
+  deletePublicRepository,
+  describePublicRepository,
+  listPublicImages,
+} from '../ecr/public-repositories.js';
 import type { Session } from '../session.js';
 import { ecrConnection } from './ecr.js';
 
@@ -12,6 +19,10 @@ export interface DeleteRepositoryOptions {
   name: string;
   /** Delete the repository together with its images; without it a repository with images is refused. */
   force?: boolean;
+  /** An ECR Public repository of the account (us-east-1). */
+  public?: boolean;
+  /** Say what would be deleted; delete nothing. */
+  dryRun?: boolean;
 }
 
 /** What deleteRepository did. */
@@ -20,8 +31,10 @@ export interface DeleteRepositoryResult {
   name: string;
   /** The URI the repository had. */
   uri: string;
-  /** How many images went with it (0 unless force). */
+  /** How many images went with it (0 unless force); on a dry run, how many would. */
   imagesDeleted: number;
+  /** True when nothing was deleted (dryRun). */
+  dryRun: boolean;
 }
 
 /**
@@ -34,6 +47,8 @@ export async function deleteRepository(
 ): Promise<DeleteRepositoryResult> {
   const { name } = opts;
   const force = opts.force === true;
+  const dryRun = opts.dryRun === true;
+  if (opts.public) return deletePublic(session, name, force, dryRun);
   const conn = await ecrConnection(session);
   const info = await describeRepository(conn, name);
   if (!info) {
@@ -46,16 +61,50 @@ export async function deleteRepository(
     );
   }
   const images = await countImages(conn, name);
-  if (images > 0 && !force) {
-    throw new EcrctlError(`repository ${name} holds ${images} image${images === 1 ? '' : 's'}; not deleted`, {
-      rule: 'a repository with images is deleted only with --force',
-      value: name,
-      fix: `run \`ecrctl delete-repo ${name} --force\` to delete it with its ${images} image${images === 1 ? '' : 's'}`,
-    });
+  if (images > 0 && !force) throw notEmpty(name, images, '');
+  if (dryRun) {
+    session.log.info(
+      `dry run: would delete repository ${name}${images > 0 ? ` and its ${images} image${images === 1 ? '' : 's'}` : ''}`,
+    );
+    return { name, uri: info.uri, imagesDeleted: images, dryRun };
   }
   await deleteEcrRepository(conn, name, force);
   session.log.info(
     `deleted repository ${name}${images > 0 ? ` and its ${images} image${images === 1 ? '' : 's'}` : ''}`,
   );
-  return { name, uri: info.uri, imagesDeleted: images };
+  return { name, uri: info.uri, imagesDeleted: images, dryRun };
+}
+
+async function deletePublic(
+  session: Session,
+  name: string,
+  force: boolean,
+  dryRun: boolean,
+): Promise<DeleteRepositoryResult> {
+  const conn = await connectEcrPublic(
+    settingsFromSession(session),
+    session.aws.registryId ? { registryId: session.aws.registryId } : {},
+  );
+  const info = await describePublicRepository(conn, name);
+  if (!info) {
+    throw new NotFoundError(`public repository ${name} does not exist`, {
+      value: name,
+      fix: '`ecrctl repos --public` lists the public repositories',
+    });
+  }
+  const images = (await listPublicImages(conn, name)).length;
+  if (images > 0 && !force) throw notEmpty(name, images, ' --public');
+  if (!dryRun) await deletePublicRepository(conn, name, force);
+  session.log.info(
+    `${dryRun ? 'dry run: would delete' : 'deleted'} public repository ${name}${images > 0 ? ` and its ${images} image${images === 1 ? '' : 's'}` : ''}`,
+  );
+  return { name, uri: info.uri, imagesDeleted: images, dryRun };
+}
+
+function notEmpty(name: string, images: number, flags: string): EcrctlError {
+  return new EcrctlError(`repository ${name} holds ${images} image${images === 1 ? '' : 's'}; not deleted`, {
+    rule: 'a repository with images is deleted only with --force',
+    value: name,
+    fix: `run \`ecrctl delete-repo ${name}${flags} --force\` to delete it with its ${images} image${images === 1 ? '' : 's'}`,
+  });
 }

@@ -7,6 +7,8 @@ import {
   listImages as listEcrImages,
   sortImages,
 } from '../ecr/images.js';
+import { settingsFromSession } from '../ecr/aws-config.js';
+import { connectEcrPublic, listPublicImages } from '../ecr/public-repositories.js';
 import type { Session } from '../session.js';
 import { ecrConnection } from './ecr.js';
 
@@ -20,6 +22,8 @@ export interface ListImagesOptions {
   since?: Date;
   /** Newest push first (default), largest first, or by first tag. */
   sort?: ImageSort;
+  /** An ECR Public repository of the account (us-east-1). */
+  public?: boolean;
 }
 
 /** The images of a repository. */
@@ -33,14 +37,21 @@ export interface ListImagesResult {
 /** Lists the images of a repository, filtered and sorted; logs when none are left. */
 export async function listImages(session: Session, opts: ListImagesOptions): Promise<ListImagesResult> {
   const { repository } = opts;
-  const conn = await ecrConnection(session);
   const tagged = opts.filter === 'tagged';
   const untagged = opts.filter === 'untagged';
-  const all = await listEcrImages(
-    conn,
-    repository,
-    tagged ? { tagStatus: 'TAGGED' } : untagged ? { tagStatus: 'UNTAGGED' } : {},
-  );
+  const all: ImageSummary[] = opts.public
+    ? await listPublicImages(
+        await connectEcrPublic(
+          settingsFromSession(session),
+          session.aws.registryId ? { registryId: session.aws.registryId } : {},
+        ),
+        repository,
+      )
+    : await listEcrImages(
+        await ecrConnection(session),
+        repository,
+        tagged ? { tagStatus: 'TAGGED' } : untagged ? { tagStatus: 'UNTAGGED' } : {},
+      );
   const shown = sortImages(
     filterImages(all, {
       ...(tagged ? { tagged: true } : {}),

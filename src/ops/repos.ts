@@ -1,6 +1,8 @@
 // repos: every repository of the registry (all pages), with its settings and, unless told
 // not to, how many images it holds (counted a few repositories at a time).
 import { countImagesOf } from '../ecr/images.js';
+import { settingsFromSession } from '../ecr/aws-config.js';
+import { connectEcrPublic, listPublicImages, listPublicRepositories } from '../ecr/public-repositories.js';
 import { globToRegExp, listRepositories as listEcrRepositories } from '../ecr/repositories.js';
 import type { Session } from '../session.js';
 import { ecrConnection } from './ecr.js';
@@ -11,6 +13,8 @@ export interface ListRepositoriesOptions {
   pattern?: string;
   /** Count the images of each repository (one DescribeImages walk each, 8 at a time); default true. */
   count?: boolean;
+  /** List the ECR Public repositories of the account instead (us-east-1). */
+  public?: boolean;
 }
 
 /** One repository with its settings. */
@@ -19,14 +23,14 @@ export interface RepositoryRow {
   name: string;
   /** The repository URI (`<registry>/<name>`). */
   uri: string;
-  /** MUTABLE, IMMUTABLE, IMMUTABLE_WITH_EXCLUSION or MUTABLE_WITH_EXCLUSION. */
-  tagMutability: string;
-  /** Wildcard filters of the *_WITH_EXCLUSION settings. */
-  mutabilityExclusions: string[];
-  /** Whether images are scanned when pushed. */
-  scanOnPush: boolean;
-  /** AES256, KMS or KMS_DSSE. */
-  encryption: string;
+  /** MUTABLE, IMMUTABLE, IMMUTABLE_WITH_EXCLUSION or MUTABLE_WITH_EXCLUSION (absent for a public repository). */
+  tagMutability?: string;
+  /** Wildcard filters of the *_WITH_EXCLUSION settings (absent for a public repository). */
+  mutabilityExclusions?: string[];
+  /** Whether images are scanned when pushed (absent for a public repository). */
+  scanOnPush?: boolean;
+  /** AES256, KMS or KMS_DSSE (absent for a public repository). */
+  encryption?: string;
   /** The KMS key, for KMS encryption with a key of your own. */
   kmsKey?: string;
   /** When the repository was created. */
@@ -47,6 +51,7 @@ export async function listRepositories(
   opts: ListRepositoriesOptions = {},
 ): Promise<ListRepositoriesResult> {
   const { pattern } = opts;
+  if (opts.public) return listPublic(session, opts);
   const conn = await ecrConnection(session);
   const match = pattern ? globToRegExp(pattern) : undefined;
   const found = (await listEcrRepositories(conn)).filter((r) => !match || match.test(r.name));
@@ -75,5 +80,36 @@ export async function listRepositories(
   });
   if (rows.length === 0)
     session.log.info(pattern ? `no repository matches '${pattern}'` : 'the registry has no repositories');
+  return { repositories: rows };
+}
+
+/** The ECR Public repositories of the account (names, URIs, creation times, image counts). */
+async function listPublic(session: Session, opts: ListRepositoriesOptions): Promise<ListRepositoriesResult> {
+  const conn = await connectEcrPublic(
+    settingsFromSession(session),
+    session.aws.registryId ? { registryId: session.aws.registryId } : {},
+  );
+  const match = opts.pattern ? globToRegExp(opts.pattern) : undefined;
+  const found = (await listPublicRepositories(conn)).filter((r) => !match || match.test(r.name));
+  found.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const rows: RepositoryRow[] = found.map((r) => ({
+    name: r.name,
+    uri: r.uri,
+    ...(r.createdAt ? { createdAt: r.createdAt } : {}),
+  }));
+  if (opts.count !== false) {
+    // 8 repositories at a time, as for private ones.
+    for (let i = 0; i < rows.length; i += 8) {
+      await Promise.all(
+        rows.slice(i, i + 8).map(async (row) => {
+          row.imageCount = (await listPublicImages(conn, row.name)).length;
+        }),
+      );
+    }
+  }
+  if (rows.length === 0)
+    session.log.info(
+      opts.pattern ? `no public repository matches '${opts.pattern}'` : 'the account has no public repositories',
+    );
   return { repositories: rows };
 }

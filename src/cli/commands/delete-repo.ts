@@ -15,19 +15,42 @@ export function defineDeleteRepo(program: Command, host: CommandHost): void {
     )
     .argument('<name>', 'repository name, e.g. team/app')
     .option('--force', 'delete the repository together with its images')
-    .addHelpText('after', examples('ecrctl delete-repo team/old-app', 'ecrctl delete-repo team/old-app --force'))
-    .action(async (name: string, opts: { force?: boolean }, cmd: Command) => {
+    .option('--public', 'an ECR Public repository of the account')
+    .option('--dry-run', 'say what would be deleted; delete nothing')
+    .addHelpText(
+      'after',
+      examples(
+        'ecrctl delete-repo team/old-app',
+        'ecrctl delete-repo team/old-app --force --dry-run',
+        'ecrctl delete-repo old-tool --public --force',
+      ),
+    )
+    .action(async (name: string, opts: { force?: boolean; public?: boolean; dryRun?: boolean }, cmd: Command) => {
       const ctx = host.context(cmd);
-      await runDeleteRepo(ctx, name, opts.force === true);
+      await runDeleteRepo(ctx, name, opts);
     });
 }
 
 /** Deletes the repository and prints its URI. */
-async function runDeleteRepo(ctx: CliContext, name: string, force: boolean): Promise<void> {
+async function runDeleteRepo(
+  ctx: CliContext,
+  name: string,
+  opts: { force?: boolean; public?: boolean; dryRun?: boolean },
+): Promise<void> {
   const { deleteRepository } = await import('../../ops/delete-repo.js');
-  const result = await deleteRepository(ctx, { name, force });
+  const result = await deleteRepository(ctx, {
+    name,
+    force: opts.force === true,
+    public: opts.public === true,
+    dryRun: opts.dryRun === true,
+  });
   render(ctx, result, {
-    text: (d) => d.uri,
-    env: (d) => ({ REPOSITORY_NAME: d.name, REPOSITORY_URI: d.uri, IMAGES_DELETED: String(d.imagesDeleted) }),
+    text: (d) => (d.dryRun ? `would delete ${d.uri}` : d.uri),
+    env: (d) => ({
+      REPOSITORY_NAME: d.name,
+      REPOSITORY_URI: d.uri,
+      IMAGES_DELETED: String(d.imagesDeleted),
+      DRY_RUN: String(d.dryRun),
+    }),
   });
 }

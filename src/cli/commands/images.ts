@@ -11,6 +11,7 @@ interface ImagesOptions {
   untagged?: boolean;
   since?: string;
   trunc: boolean;
+  public?: boolean;
 }
 
 /** Declares `ecrctl images`. */
@@ -34,6 +35,7 @@ export function defineImages(program: Command, host: CommandHost): void {
     .option('--untagged', 'only images without tags')
     .option('--since <date|duration>', 'only images pushed since, e.g. 7d or 2025-01-31')
     .option('--no-trunc', 'print whole digests in the table')
+    .option('--public', 'a repository of ECR Public (of the account)')
     .addHelpText(
       'after',
       examples(
@@ -66,6 +68,7 @@ async function runImages(ctx: CliContext, repository: string, opts: ImagesOption
     filter: opts.tagged ? 'tagged' : opts.untagged ? 'untagged' : undefined,
     since,
     sort: opts.sort,
+    public: opts.public === true,
   });
   const day = (d: Date | undefined) => (d ? d.toISOString().replace(/\.\d{3}Z$/, 'Z') : '-');
   render(ctx, result, {

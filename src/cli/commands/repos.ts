@@ -18,33 +18,58 @@ export function defineRepos(program: Command, host: CommandHost): void {
     )
     .argument('[pattern]', "glob over repository names, e.g. 'team/*'")
     .option('--no-count', 'do not count images (one DescribeImages walk per repository)')
-    .addHelpText('after', examples('ecrctl repos', "ecrctl repos 'team/*' --no-count", 'ecrctl repos --output json'))
-    .action(async (pattern: string | undefined, opts: { count: boolean }, cmd: Command) => {
+    .option('--public', 'the ECR Public repositories of the account')
+    .addHelpText(
+      'after',
+      examples(
+        'ecrctl repos',
+        "ecrctl repos 'team/*' --no-count",
+        'ecrctl repos --public',
+        'ecrctl repos --output json',
+      ),
+    )
+    .action(async (pattern: string | undefined, opts: { count: boolean; public?: boolean }, cmd: Command) => {
       const ctx = host.context(cmd);
-      await runRepos(ctx, pattern, opts.count !== false);
+      await runRepos(ctx, pattern, opts.count !== false, opts.public === true);
     });
 }
 
-async function runRepos(ctx: CliContext, pattern: string | undefined, count: boolean): Promise<void> {
+async function runRepos(
+  ctx: CliContext,
+  pattern: string | undefined,
+  count: boolean,
+  isPublic: boolean,
+): Promise<void> {
   const { listRepositories } = await import('../../ops/repos.js');
-  const result = await listRepositories(ctx, { pattern, count });
+  const result = await listRepositories(ctx, { pattern, count, public: isPublic });
+  const day = (x: Date | undefined) => (x ? x.toISOString().replace(/\.\d{3}Z$/, 'Z') : '-');
   render(ctx, result, {
     text: (d) =>
       d.repositories.length === 0
         ? ''
-        : table(
-            ['NAME', 'URI', 'TAG MUTABILITY', 'SCAN ON PUSH', 'ENCRYPTION', ...(count ? ['IMAGES'] : [])],
-            d.repositories.map((r) => [
-              r.name,
-              r.uri,
-              r.mutabilityExclusions.length > 0
-                ? `${r.tagMutability} (${r.mutabilityExclusions.join(',')})`
-                : r.tagMutability,
-              r.scanOnPush ? 'yes' : 'no',
-              r.encryption,
-              ...(count ? [String(r.imageCount ?? '')] : []),
-            ]),
-          ),
+        : isPublic
+          ? table(
+              ['NAME', 'URI', 'CREATED', ...(count ? ['IMAGES'] : [])],
+              d.repositories.map((r) => [
+                r.name,
+                r.uri,
+                day(r.createdAt),
+                ...(count ? [String(r.imageCount ?? '')] : []),
+              ]),
+            )
+          : table(
+              ['NAME', 'URI', 'TAG MUTABILITY', 'SCAN ON PUSH', 'ENCRYPTION', ...(count ? ['IMAGES'] : [])],
+              d.repositories.map((r) => [
+                r.name,
+                r.uri,
+                r.mutabilityExclusions && r.mutabilityExclusions.length > 0
+                  ? `${r.tagMutability} (${r.mutabilityExclusions.join(',')})`
+                  : (r.tagMutability ?? '-'),
+                r.scanOnPush ? 'yes' : 'no',
+                r.encryption ?? '-',
+                ...(count ? [String(r.imageCount ?? '')] : []),
+              ]),
+            ),
     env: (d) => ({
       REPOSITORY_COUNT: String(d.repositories.length),
       REPOSITORY_NAMES: d.repositories.map((r) => r.name).join(','),

@@ -4,6 +4,7 @@ import type { CopyEvent, CopySummary } from '../oci/copy.js';
 import type { CliContext } from './context.js';
 import { formatBytes, formatDuration, render } from './output.js';
 import { startTask, type Task } from './progress.js';
+import { plural } from '../text.js';
 
 /** What a transfer command reports: the summary plus where the image went. */
 export interface TransferResult extends CopySummary {
@@ -26,7 +27,7 @@ export function transferProgress(
   if (!live) {
     return {
       onEvent(e) {
-        if (e.kind === 'plan') ctx.log.info(`${label}: ${e.blobs} blobs, ${formatBytes(e.bytes)}`);
+        if (e.kind === 'plan') ctx.log.info(`${label}: ${plural(e.blobs, 'blob')}, ${formatBytes(e.bytes)}`);
         else if (e.kind === 'blob-done')
           ctx.log.info(
             `  blob ${short(e.descriptor.digest)} ${formatBytes(e.descriptor.size)} ${e.result === 'uploaded' && label.startsWith('pull') ? 'downloaded' : e.result}`,
@@ -90,7 +91,7 @@ function inDownloadWords({
 export function reportTransfer(ctx: CliContext, r: TransferResult): void {
   // A pull "uploads" into the layout: say what the user sees happen.
   const moved = r.action === 'pulled' ? 'downloaded' : 'uploaded';
-  const blobs = `${r.blobs.total} blobs: ${r.blobs.uploaded} ${moved}, ${r.blobs.skipped} skipped, ${r.blobs.mounted} mounted`;
+  const blobs = `${plural(r.blobs.total, 'blob')}: ${r.blobs.uploaded} ${moved}, ${r.blobs.skipped} skipped, ${r.blobs.mounted} mounted`;
   const tags =
     r.tags.length > 0
       ? ` tags ${r.tags.join(',')}${r.unchangedTags.length ? ` (unchanged: ${r.unchangedTags.join(',')})` : ''}`

@@ -30,6 +30,7 @@ import {
 import type { Session } from '../session.js';
 import { defaultRegistryHost, ecrConnection, ecrTarget, registryClient } from './ecr.js';
 import { copy } from './transfer.js';
+import { plural } from '../text.js';
 
 /** What planSync, applySync and checkSync accept. */
 export interface SyncOptions {
@@ -632,7 +633,7 @@ export async function applySync(session: Session, opts: SyncApplyOptions): Promi
       }
     }
     const failed = failures.filter((f) => f.target === repo.target).reduce((n, f) => n + (f.tags?.length ?? 0), 0);
-    session.log.info(`${repo.target}: ${work.length - failed} of ${work.length} tags synced`);
+    session.log.info(`${repo.target}: ${work.length - failed} of ${plural(work.length, 'tag')} synced`);
   });
   return result();
 }

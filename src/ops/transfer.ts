@@ -20,6 +20,7 @@ import { nextEventId, type Session } from '../session.js';
 import { isEcrDataPlane } from './ecr.js';
 import { type OpenedLocation, openLocation, resolveLocation } from './locations.js';
 import { immutableTagRefusal, type PushPlan, planPush } from './push-plan.js';
+import { plural } from '../text.js';
 
 /** What every transfer accepts. */
 export interface TransferOptions {
@@ -381,7 +382,7 @@ export async function copyAllTags(session: Session, opts: CopyAllTagsOptions): P
   const opened = await openLocation(session, sourceLoc, 'source');
   const tags = await opened.source!.listTags({ signal: session.signal });
   if (tags.length === 0) throw new NotFoundError(`${opts.source} has no tags`);
-  session.log.info(`copying ${tags.length} tags from ${formatLocation(sourceLoc)}`);
+  session.log.info(`copying ${plural(tags.length, 'tag')} from ${formatLocation(sourceLoc)}`);
   const results: TransferResult[] = [];
   for (const tag of tags) {
     results.push(

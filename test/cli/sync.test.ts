@@ -142,7 +142,7 @@ describe('ecrctl sync', () => {
     const [moved] = await seed('apps/web', [buildImage(15)], 'v2');
     const r = await sync(['check', '-f', 'sync.yaml'], 'json');
     expect(r.code).toBe(3);
-    expect(r.error).toBe('1 tags are stale at their targets');
+    expect(r.error).toBe('1 tag is stale at their targets');
     const out = JSON.parse(r.stdout);
     expect(out.stale).toEqual([
       expect.objectContaining({ tag: 'v2', action: 'overwrite', sourceDigest: moved!.manifest.digest }),

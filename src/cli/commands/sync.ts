@@ -122,10 +122,13 @@ async function run(ctx: CliContext, verb: Verb, flags: SyncFlags): Promise<void>
         ].join('\n'),
     });
     if (check.stale.length > 0) {
-      throw new errors.RuleViolation(`${check.stale.length} tags are stale at their targets`, {
-        rule: 'sync check: every tag the config selects is at its target with the source digest',
-        fix: `run \`ecrctl sync apply -f ${flags.file}\``,
-      });
+      throw new errors.RuleViolation(
+        `${check.stale.length === 1 ? '1 tag is' : `${check.stale.length} tags are`} stale at their targets`,
+        {
+          rule: 'sync check: every tag the config selects is at its target with the source digest',
+          fix: `run \`ecrctl sync apply -f ${flags.file}\``,
+        },
+      );
     }
     if (check.failures.length > 0) throw fail(check.failures.length, 'sources could not be checked');
   } else {

@@ -35,6 +35,7 @@ import {
   siblingTempPattern,
   tempSuffix,
 } from './stale-temp.js';
+import { plural } from '../../text.js';
 
 /** index.json lists every tag; allow far more than a manifest, but still refuse absurd sizes. */
 const MAX_INDEX_JSON_BYTES = 64 * 1024 * 1024;
@@ -379,7 +380,7 @@ export class OciLayout implements ImageSource, ImageTarget {
       throw new UsageError(
         all.length === 0
           ? `${this.displayName}: the layout holds no images`
-          : `${this.displayName}: the layout holds ${all.length} images; name one: ${choices.join(', ')}`,
+          : `${this.displayName}: the layout holds ${plural(all.length, 'image')}; name one: ${choices.join(', ')}`,
         { rule: 'an oci: source without a tag must hold exactly one image', fix: 'use oci:DIR:TAG or oci:DIR@DIGEST' },
       );
     }

@@ -1,6 +1,7 @@
 // Pure comparisons of lifecycle policies: a rule in one line of words, and the rules added,
 // removed and changed between two policies (matched by rulePriority). No I/O.
 import type { LifecyclePolicy, LifecycleRule } from './types.js';
+import { plural } from '../../text.js';
 
 /** The rules that differ between two policies, each list sorted by rulePriority. */
 export interface RuleDiff {
@@ -29,10 +30,10 @@ export function describeRule(rule: LifecycleRule): string {
     s.countType === 'imageCountMoreThan'
       ? `beyond the newest ${n}`
       : s.countType === 'sinceImagePushed'
-        ? `pushed more than ${n} days ago`
+        ? `pushed more than ${plural(n, 'day')} ago`
         : s.countType === 'sinceImagePulled'
-          ? `not pulled for more than ${n} days`
-          : `archived more than ${n} days ago`;
+          ? `not pulled for more than ${plural(n, 'day')}`
+          : `archived more than ${plural(n, 'day')} ago`;
   return `${verb} ${what} ${when}${rule.description ? ` ("${rule.description}")` : ''}`;
 }
 

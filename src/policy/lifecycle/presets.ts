@@ -3,6 +3,7 @@
 import { UsageError } from '../../errors.js';
 import type { LifecyclePolicy, LifecycleRule } from './types.js';
 import { MAX_RULES } from './validate.js';
+import { plural } from '../../text.js';
 
 interface ParamSpec {
   name: string;
@@ -28,7 +29,7 @@ const PRESETS: Preset[] = [
       { name: 'count', kind: 'count', default: '10', help: 'images to keep' },
     ],
     build: (p) => [
-      rule(1, `Keep the newest ${p.count} images tagged ${p.prefix}*`, {
+      rule(1, `Keep the newest ${plural(Number(p.count), 'image')} tagged ${p.prefix}*`, {
         tagStatus: 'tagged',
         tagPatternList: [`${p.prefix}*`],
         countType: 'imageCountMoreThan',
@@ -41,7 +42,7 @@ const PRESETS: Preset[] = [
     summary: 'expire untagged images DAYS days after they were pushed',
     params: [{ name: 'days', kind: 'count', default: '14', help: 'age in days' }],
     build: (p) => [
-      rule(1, `Expire untagged images older than ${p.days} days`, {
+      rule(1, `Expire untagged images older than ${plural(Number(p.days), 'day')}`, {
         tagStatus: 'untagged',
         countType: 'sinceImagePushed',
         countUnit: 'days',
@@ -56,7 +57,7 @@ const PRESETS: Preset[] = [
     build: (p) => [
       rule(
         1,
-        `Archive images not pulled for ${p.days} days`,
+        `Archive images not pulled for ${plural(Number(p.days), 'day')}`,
         { tagStatus: 'any', countType: 'sinceImagePulled', countUnit: 'days', countNumber: Number(p.days) },
         { type: 'transition', targetStorageClass: 'archive' },
       ),
@@ -74,7 +75,7 @@ const PRESETS: Preset[] = [
     // catch v10.x (it needs the dot right after the number).
     build: (p) =>
       majorsOf(p.majors ?? '').map((major, i) =>
-        rule(i + 1, `Keep the newest ${p.count} images of ${p.prefix}${major}.x`, {
+        rule(i + 1, `Keep the newest ${plural(Number(p.count), 'image')} of ${p.prefix}${major}.x`, {
           tagStatus: 'tagged',
           tagPatternList: [`${p.prefix}${major}.*`],
           countType: 'imageCountMoreThan',

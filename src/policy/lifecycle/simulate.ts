@@ -145,16 +145,21 @@ function explain(c: CompiledRule, image: LifecycleImage, m: number | undefined):
       return n === 1 ? `the newest ${what}` : `#${m + 1} of the newest ${n} ${what}`;
     }
     case 'sinceImagePushed':
-      return `pushed ${fmtDays(m, n)} days ago${act ? ` > ${n}` : `, not more than ${n}`}`;
+      return `pushed ${days(fmtDays(m, n))} ago${act ? ` > ${n}` : `, not more than ${n}`}`;
     case 'sinceImagePulled': {
       const what = image.lastPulledAt
-        ? `last pulled ${fmtDays(m, n)} days ago`
-        : `never pulled; pushed ${fmtDays(m, n)} days ago`;
+        ? `last pulled ${days(fmtDays(m, n))} ago`
+        : `never pulled; pushed ${days(fmtDays(m, n))} ago`;
       return `${what}${act ? ` > ${n}` : `, not more than ${n}`}`;
     }
     case 'sinceImageTransitioned':
-      return `archived ${fmtDays(m, n)} days ago${act ? ` > ${n}` : `, not more than ${n}`}`;
+      return `archived ${days(fmtDays(m, n))} ago${act ? ` > ${n}` : `, not more than ${n}`}`;
   }
+}
+
+/** Returns a day count as text with its unit: `1 day`, `2 days`, `0.9 days`. */
+function days(text: string): string {
+  return `${text} ${text === '1' ? 'day' : 'days'}`;
 }
 
 /** Returns whole days, or one decimal when whole days would hide which side of the limit it is. */

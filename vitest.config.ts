@@ -20,6 +20,7 @@ const E2E = [
   'test/import-side-effects.test.ts',
   'test/library-package.test.ts',
   'test/local/serve-cli.test.ts',
+  'test/action/**/*.test.ts',
 ];
 
 export default defineConfig({

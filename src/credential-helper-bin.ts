@@ -10,7 +10,7 @@ async function readStdin(): Promise<string> {
 
 // @aws-sdk/core warns under Node < 22 unless this is set before it loads (see cli/main.ts).
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-const result = await runHelper(process.argv.slice(2), { env: process.env, readStdin });
+const result = await runHelper(process.argv.slice(2), { env: process.env, readStdin, cwd: process.cwd() });
 process.stdout.write(result.stdout);
 if (result.stderr) process.stderr.write(result.stderr);
 // Exit once the output is flushed rather than wait for kept-alive SDK sockets.

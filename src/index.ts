@@ -128,7 +128,20 @@ export {
   type LogoutResult,
   login,
   logout,
+  type PullSecretManifest,
+  type PullSecretTarget,
+  parsePullSecretTarget,
+  pullSecretManifest,
 } from './ops/login.js';
+// Custom domains and mirrors (the registries: map), the kubelet provider, dual-stack hosts.
+export { loadRegistryEntries, mirroredRepository, type RegistryRoute, routeFor, routeToken } from './ops/registries.js';
+export {
+  type CredentialProviderRequest,
+  type CredentialProviderResponse,
+  kubeletCredentials,
+  parseCredentialProviderRequest,
+} from './ops/kubelet.js';
+export { dualStackWanted, toDualStackHost } from './ecr/hosts.js';
 
 // ---- policies --------------------------------------------------------------------------
 

@@ -31,7 +31,10 @@ export interface RepositoryConfig extends RepositoryTagRules {
 /**
  * One `registries:` entry: which registries it covers (a host pattern, an account id, a
  * region — every one given must match) and whose credentials reach them (a profile, a role
- * to assume, or both: the role assumed with the profile's credentials).
+ * to assume, or both: the role assumed with the profile's credentials). An entry whose
+ * `match` names a host that is not ECR's own (a custom domain, a `docker.io` mirror) and
+ * that gives `account` and `region` is an alias: that host authenticates with the token of
+ * the ECR registry of that account and region (default credentials unless it names some).
  */
 export interface RegistryAccessConfig {
   /** Host pattern, `*` for any run of characters: `111111111111.dkr.ecr.*`. */
@@ -42,6 +45,12 @@ export interface RegistryAccessConfig {
   profile?: string;
   roleArn?: string;
   externalId?: string;
+  /**
+   * The pull-through cache prefix that mirrors the aliased registry inside the ECR registry
+   * (`docker-hub` for `match: docker.io`): `docker.io/library/nginx` is
+   * `<account>.dkr.ecr.<region>.amazonaws.com/docker-hub/library/nginx`.
+   */
+  prefix?: string;
   at: string;
 }
 
@@ -55,7 +64,7 @@ export interface ProjectConfig {
 }
 
 const TOP_KEYS = ['version', 'naming', 'repositories', 'registries'];
-const REGISTRY_KEYS = ['match', 'account', 'region', 'profile', 'roleArn', 'externalId'];
+const REGISTRY_KEYS = ['match', 'account', 'region', 'profile', 'roleArn', 'externalId', 'prefix'];
 const NAMING_KEYS = ['houseRulesAsErrors'];
 const REPO_KEYS = [
   'pattern',
@@ -365,6 +374,12 @@ const REGISTRY_VALUE_RULES: Record<string, { re: RegExp; what: string }> = {
     what: 'a role ARN: arn:aws:iam::111111111111:role/NAME',
   },
   externalId: { re: /^[\w+=,.@:/-]{2,1224}$/, what: 'an external id (2-1224 characters)' },
+  // ECR's pull-through cache rule prefix (ecrRepositoryPrefix): 2-30 characters of
+  // lowercase repository-name parts.
+  prefix: {
+    re: /^(?=.{2,30}$)(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/,
+    what: 'a pull-through cache prefix such as docker-hub (2-30 lowercase letters, digits, . _ - /)',
+  },
 };
 
 function registryEntry(
@@ -397,11 +412,39 @@ function registryEntry(
     problem(item, `${name} names no registry: give match:, account: or region:`);
     return undefined;
   }
-  if (r.profile === undefined && r.roleArn === undefined) {
-    problem(item, `${name} says nothing about credentials: give profile:, roleArn: or both`);
+  const alias = isAlias(r);
+  if (r.prefix !== undefined && !alias) {
+    problem(item, `${name}.prefix needs match:, account: and region: (the host it mirrors and the ECR registry)`);
+    return undefined;
+  }
+  // An alias names the registry whose token it takes; the default credentials may fetch it.
+  if (r.profile === undefined && r.roleArn === undefined && !alias) {
+    problem(
+      item,
+      `${name} says nothing about credentials: give profile:, roleArn: or both (or match:, account: and region: to map a host to an ECR registry)`,
+    );
     return undefined;
   }
   return r;
+}
+
+/**
+ * Returns true when an entry maps a host to an ECR registry: it names the host (`match`), the
+ * account and the region, so a host that names none of them (a custom domain, `docker.io`)
+ * has a registry to take a token from.
+ */
+export function isAlias(entry: Pick<RegistryAccessConfig, 'match' | 'account' | 'region'>): boolean {
+  return entry.match !== undefined && entry.account !== undefined && entry.region !== undefined;
+}
+
+// Docker Hub answers to several names: Docker asks credential helpers for
+// `https://index.docker.io/v1/`, containerd for `docker.io` or `registry-1.docker.io`.
+const DOCKER_HUB_NAMES = ['docker.io', 'index.docker.io', 'registry-1.docker.io'];
+
+/** Returns the names a registry host is known by (Docker Hub's three, else the host itself). */
+export function registryHostNames(host: string): string[] {
+  const h = host.toLowerCase();
+  return DOCKER_HUB_NAMES.includes(h) ? DOCKER_HUB_NAMES : [h];
 }
 
 /** Returns a regular expression for a `registries[].match` host pattern (`*` = any characters). */
@@ -424,12 +467,14 @@ export function registryAccessFor(
   host: string,
   parsed: { registryId?: string; region?: string } = {},
 ): RegistryAccessConfig | undefined {
+  const names = registryHostNames(host);
   return config?.registries?.find(
     (r) =>
-      (r.match === undefined || hostPattern(r.match).test(host)) &&
+      (r.match === undefined || names.some((n) => hostPattern(r.match as string).test(n))) &&
       (r.account === undefined || parsed.registryId === undefined || r.account === parsed.registryId) &&
       (r.account === undefined || parsed.registryId !== undefined || r.match !== undefined) &&
-      (r.region === undefined || r.region === parsed.region),
+      // A host that names no region (an alias, ecrctl local) takes the entry's region.
+      (r.region === undefined || r.region === parsed.region || (parsed.region === undefined && r.match !== undefined)),
   );
 }
 

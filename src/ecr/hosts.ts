@@ -133,3 +133,25 @@ export function privateRegistryHost(
 export function isEcrHost(address: string): boolean {
   return parseEcrHost(address) !== undefined;
 }
+
+/**
+ * Returns true when the environment asks for dual-stack (IPv4 and IPv6) registry hosts:
+ * `ECRCTL_DUAL_STACK` set to 1/true, or the SDK's own `AWS_USE_DUALSTACK_ENDPOINT=true`.
+ */
+export function dualStackWanted(env: NodeJS.ProcessEnv): boolean {
+  const on = (v: string | undefined) => v !== undefined && /^(1|true|yes)$/i.test(v.trim());
+  if (env.ECRCTL_DUAL_STACK !== undefined && env.ECRCTL_DUAL_STACK.trim() !== '') return on(env.ECRCTL_DUAL_STACK);
+  return on(env.AWS_USE_DUALSTACK_ENDPOINT);
+}
+
+/**
+ * Returns the dual-stack name of an ECR registry host (`<account>.dkr-ecr[-fips].<region>.on.aws`
+ * and its partition forms; `ecr-public.aws.com` for ECR Public); any other host (a loopback
+ * data plane, a custom domain) is returned unchanged. The same token serves both names.
+ */
+export function toDualStackHost(address: string): string {
+  const parsed = parseEcrHost(address);
+  if (parsed === undefined || parsed.dualStack) return address;
+  if (parsed.kind === 'public') return PUBLIC_ECR_DUAL_STACK_HOST;
+  return privateRegistryHost(parsed.registryId, parsed.region, { fips: parsed.fips, dualStack: true });
+}

@@ -19,7 +19,7 @@ import { RegistryClient } from '../oci/registry.js';
 import type { Session } from '../session.js';
 import { userAgent } from '../version.js';
 import { UsageError } from '../errors.js';
-import { parseEcrHost, registryHostOf } from '../ecr/hosts.js';
+import { dualStackWanted, parseEcrHost, registryHostOf, toDualStackHost } from '../ecr/hosts.js';
 import { isLoopbackHost, parseReference } from '../oci/reference.js';
 import { connectEcr, type EcrConnection } from '../ecr/repositories.js';
 
@@ -199,7 +199,8 @@ export async function ecrRegistryHost(
     ...(where.region ? { region: where.region } : {}),
     ...(registryId ? { registryId } : {}),
   });
-  return token.host;
+  // ECRCTL_DUAL_STACK: the IPv4-and-IPv6 name of the same registry (the token serves both).
+  return dualStackWanted(ctx.env) ? toDualStackHost(token.host) : token.host;
 }
 
 /** Returns the host of the default ECR registry (the caller's, or --registry-id's). */

@@ -12,8 +12,10 @@ import {
   writeAuthEntries,
   writeHelperEntries,
 } from '../ecr/login.js';
-import { EcrctlError } from '../errors.js';
+import { dualStackWanted, toDualStackHost } from '../ecr/hosts.js';
+import { EcrctlError, UsageError } from '../errors.js';
 import type { Session } from '../session.js';
+import { loadRegistryEntries, routeFor, routeToken } from './registries.js';
 
 /** Which file login and logout use: the Docker config, or a containers auth file. */
 export interface LoginFileOptions {
@@ -31,6 +33,18 @@ export interface LoginOptions extends LoginFileOptions {
   registryIds?: readonly string[];
   /** Log in to ECR Public (public.ecr.aws); takes no registry ids. */
   public?: boolean;
+  /**
+   * Registries by host: ECR hosts (any partition, FIPS, dual-stack, ECR Public), or hosts the
+   * project config's `registries:` entries map to an ECR registry (a custom domain, a
+   * `docker.io` mirror), which are logged in under their own name with the mapped
+   * registry's token. Instead of registryIds / public.
+   */
+  registries?: readonly string[];
+  /**
+   * Log in under the dual-stack (IPv4 and IPv6) registry names (`dkr-ecr.<region>.on.aws`,
+   * `ecr-public.aws.com`); default: ECRCTL_DUAL_STACK / AWS_USE_DUALSTACK_ENDPOINT.
+   */
+  dualStack?: boolean;
   /**
    * What to write: `auth` stores each token in `auths` (default); `helper` registers
    * docker-credential-ecrctl under `credHelpers` instead; `none` writes nothing (the tokens
@@ -69,11 +83,16 @@ export interface LoginResult {
 export async function login(session: Session, opts: LoginOptions = {}): Promise<LoginResult> {
   const write = opts.write ?? 'auth';
   const registryIds = opts.registryIds ?? (session.aws.registryId ? [session.aws.registryId] : []);
-  const tokens = await fetchLoginTokens({
-    settings: settingsFromSession(session),
-    registryIds,
-    public: opts.public === true,
-  });
+  const fetched =
+    opts.registries && opts.registries.length > 0
+      ? await tokensForHosts(session, opts.registries)
+      : await fetchLoginTokens({
+          settings: settingsFromSession(session),
+          registryIds,
+          public: opts.public === true,
+        });
+  const dualStack = opts.dualStack ?? dualStackWanted(session.env);
+  const tokens = dualStack ? fetched.map(asDualStack) : fetched;
   checkNotExpired(tokens, Date.now());
   opts.onTokens?.(tokens);
   if (write === 'none') return { tokens, wrote: write };
@@ -93,6 +112,112 @@ export async function login(session: Session, opts: LoginOptions = {}): Promise<
     }
   }
   return { tokens, wrote: write, file };
+}
+
+/** Returns a token under its registry's dual-stack name (hosts without one stay as they are). */
+function asDualStack(token: LoginToken): LoginToken {
+  const host = toDualStackHost(token.host);
+  return host === token.host ? token : { ...token, host, proxyEndpoint: `https://${host}` };
+}
+
+/** Returns a token per registry host: ECR hosts by name, other hosts through the `registries:` map. */
+async function tokensForHosts(session: Session, hosts: readonly string[]): Promise<LoginToken[]> {
+  const entries = await loadRegistryEntries(session.cwd, session.configFile);
+  const settings = settingsFromSession(session);
+  const tokens: LoginToken[] = [];
+  for (const host of hosts) {
+    const route = await routeFor(entries, host);
+    if (!route) {
+      throw new UsageError(
+        `${host} is not an ECR registry host, and no registries: entry of the project config maps it`,
+        {
+          rule: 'login takes ECR hosts, or hosts that .ecrctl.yaml maps to an ECR registry (match:, account:, region:)',
+          value: host,
+          fix: `add to .ecrctl.yaml: registries: [{ match: ${host}, account: '111122223333', region: us-east-1 }] (or pass --config FILE)`,
+        },
+      );
+    }
+    if (route.alias)
+      session.log.verbose(
+        `${route.host}: the token of account ${route.registryId} in ${route.region} (${route.entry?.at})`,
+      );
+    tokens.push(await routeToken(settings, route));
+  }
+  return tokens;
+}
+
+/** Where a pull secret goes and what it is called. */
+export interface PullSecretTarget {
+  namespace: string;
+  name: string;
+}
+
+/** The annotation that says when the tokens of a pull secret expire (the earliest). */
+export const PULL_SECRET_EXPIRY_ANNOTATION = 'ecrctl/expires-at';
+
+/** A `kubernetes.io/dockerconfigjson` Secret manifest (what `kubectl apply -f -` takes). */
+export interface PullSecretManifest {
+  apiVersion: 'v1';
+  kind: 'Secret';
+  metadata: { name: string; namespace: string; annotations: Record<string, string> };
+  type: 'kubernetes.io/dockerconfigjson';
+  /** `.dockerconfigjson`: base64 of `{"auths":{host:{username,password,auth}}}`. */
+  data: { '.dockerconfigjson': string };
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** Returns NAMESPACE/NAME taken apart, or throws UsageError naming Kubernetes's rule. */
+export function parsePullSecretTarget(text: string): PullSecretTarget {
+  const [namespace = '', name = '', ...rest] = text.split('/');
+  const okNamespace = namespace.length <= 63 && DNS_LABEL.test(namespace);
+  const okName = name.length <= 253 && DNS_SUBDOMAIN.test(name);
+  if (rest.length > 0 || !okNamespace || !okName) {
+    throw new UsageError(`--k8s-secret takes NAMESPACE/NAME, not ${JSON.stringify(text)}`, {
+      rule: 'a namespace is a DNS label (lowercase letters, digits, -; at most 63), a Secret name a DNS subdomain (also .)',
+      value: text,
+      fix: 'e.g. --k8s-secret default/ecr-pull',
+    });
+  }
+  return { namespace, name };
+}
+
+/**
+ * Returns a `kubernetes.io/dockerconfigjson` Secret holding the tokens, annotated with the
+ * earliest expiry (`ecrctl/expires-at`), so a CronJob can refresh pull secrets without the
+ * docker CLI. The encoded config is registered with session.secrets (masked in CI).
+ */
+export function pullSecretManifest(
+  session: Pick<Session, 'secrets'>,
+  tokens: readonly LoginToken[],
+  target: PullSecretTarget,
+): PullSecretManifest {
+  const auths: Record<string, { username: string; password: string; auth: string }> = {};
+  for (const t of tokens) {
+    auths[t.host] = {
+      username: t.username,
+      password: t.password,
+      auth: Buffer.from(`${t.username}:${t.password}`).toString('base64'),
+    };
+  }
+  const encoded = Buffer.from(JSON.stringify({ auths })).toString('base64');
+  session.secrets.add(encoded);
+  const expires = Math.min(...tokens.map((t) => t.expiresAt.getTime()));
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: {
+      name: target.name,
+      namespace: target.namespace,
+      annotations: {
+        [PULL_SECRET_EXPIRY_ANNOTATION]: new Date(expires).toISOString(),
+        'ecrctl/registries': tokens.map((t) => t.host).join(','),
+      },
+    },
+    type: 'kubernetes.io/dockerconfigjson',
+    data: { '.dockerconfigjson': encoded },
+  };
 }
 
 /**
@@ -117,6 +242,11 @@ export function checkNotExpired(tokens: readonly LoginToken[], nowMs: number): v
 export interface LogoutOptions extends LoginFileOptions {
   /** Registry hosts whose entries to remove; none: every ECR registry and every ecrctl helper entry. */
   registries?: readonly string[];
+  /**
+   * Log in under the dual-stack (IPv4 and IPv6) registry names (`dkr-ecr.<region>.on.aws`,
+   * `ecr-public.aws.com`); default: ECRCTL_DUAL_STACK / AWS_USE_DUALSTACK_ENDPOINT.
+   */
+  dualStack?: boolean;
 }
 
 /** What logout did. */

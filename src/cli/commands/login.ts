@@ -12,6 +12,8 @@ interface LoginOptions {
   helper?: boolean;
   authfile?: string;
   podman?: boolean;
+  k8sSecret?: string;
+  dualStack?: boolean;
 }
 
 /** What `ecrctl login` reports (never a password). */
@@ -34,8 +36,13 @@ export function defineLogin(program: Command, host: CommandHost): void {
         'prints only the password, like `aws ecr get-login-password`. --authfile / --podman write\n' +
         'the containers auth file that Podman, skopeo and buildah read.\n' +
         'ECR Public tokens are always issued in us-east-1. In GitHub Actions the password is masked\n' +
-        'first and the step outputs of aws-actions/amazon-ecr-login are set.',
+        'first and the step outputs of aws-actions/amazon-ecr-login are set.\n' +
+        'Registries named by host may also be hosts that the registries: entries of .ecrctl.yaml\n' +
+        'map to an ECR registry (a custom domain, a docker.io mirror): they get its token.\n' +
+        '--k8s-secret NS/NAME prints a kubernetes.io/dockerconfigjson Secret (YAML; JSON with\n' +
+        '-o json) for `kubectl apply -f -`, annotated with ecrctl/expires-at; nothing is written.',
     )
+    .argument('[registry...]', 'registry hosts: ECR hosts, or hosts .ecrctl.yaml maps (default: your own)')
     .option('--registry-ids <ids>', 'comma-separated account ids (default: your own registry)')
     .option('--public', 'log in to ECR Public (public.ecr.aws)')
     .option('--docker-config <dir>', 'Docker config directory (default: $DOCKER_CONFIG or ~/.docker)')
@@ -43,6 +50,8 @@ export function defineLogin(program: Command, host: CommandHost): void {
     .option('--helper', 'register docker-credential-ecrctl under credHelpers instead of storing a token')
     .option('--authfile <file>', 'write a containers auth file instead (also REGISTRY_AUTH_FILE)')
     .option('--podman', 'write the Podman auth file (default: $XDG_RUNTIME_DIR/containers/auth.json)')
+    .option('--dual-stack', 'use the IPv4+IPv6 registry names (also ECRCTL_DUAL_STACK=1)')
+    .option('--k8s-secret <namespace/name>', 'print a Kubernetes pull Secret manifest instead of writing')
     .addHelpText(
       'after',
       examples(
@@ -52,13 +61,27 @@ export function defineLogin(program: Command, host: CommandHost): void {
         'ecrctl login --helper',
         'ecrctl login --password-stdout | helm registry login --username AWS --password-stdin 123456789012.dkr.ecr.us-east-1.amazonaws.com',
         'ecrctl login --podman',
+        'ecrctl login registry.example.com docker.io   # mapped by registries: in .ecrctl.yaml',
+        'ecrctl login --k8s-secret default/ecr-pull | kubectl apply -f -',
       ),
     )
-    .action(async (opts: LoginOptions, cmd: Command) => {
+    .action(async (registries: string[], opts: LoginOptions, cmd: Command) => {
       const ctx = host.context(cmd);
-      if (opts.passwordStdout && opts.helper) {
-        throw new UsageError('--password-stdout and --helper do not go together', {
-          fix: 'use --password-stdout to pipe a password, or --helper to register the credential helper',
+      const modes = [
+        opts.passwordStdout && '--password-stdout',
+        opts.helper && '--helper',
+        opts.k8sSecret && '--k8s-secret',
+      ];
+      const chosen = modes.filter((m): m is string => typeof m === 'string');
+      if (chosen.length > 1) {
+        throw new UsageError(`${chosen.join(' and ')} do not go together`, {
+          fix: 'use --password-stdout to pipe a password, --helper to register the credential helper, or --k8s-secret to print a pull Secret',
+        });
+      }
+      if (registries.length > 0 && (opts.public || opts.registryIds)) {
+        throw new UsageError('registry hosts do not go with --public or --registry-ids', {
+          value: registries.join(' '),
+          fix: 'name the registries either by host or by --registry-ids / --public',
         });
       }
       const registryIds = (opts.registryIds ?? ctx.globals.registryId ?? '')
@@ -70,14 +93,24 @@ export function defineLogin(program: Command, host: CommandHost): void {
           fix: 'drop --registry-ids (or --public)',
         });
       }
+      const target = opts.k8sSecret
+        ? (await import('../../ops/login.js')).parsePullSecretTarget(opts.k8sSecret)
+        : undefined;
+      if (target && ctx.globals.output === 'env') {
+        throw new UsageError('--k8s-secret prints a manifest: YAML (-o text) or JSON (-o json), not env', {
+          fix: 'drop --output env',
+        });
+      }
       const [{ login }, { githubOutputs }] = await Promise.all([
         import('../../ops/login.js'),
         import('../../ecr/login.js'),
       ]);
       const done = await login(ctx, {
         registryIds,
+        registries,
+        ...(opts.dualStack ? { dualStack: true } : {}),
         public: opts.public === true,
-        write: opts.passwordStdout ? 'none' : opts.helper ? 'helper' : 'auth',
+        write: opts.passwordStdout || target ? 'none' : opts.helper ? 'helper' : 'auth',
         dockerConfig: opts.dockerConfig,
         authfile: opts.authfile,
         podman: opts.podman,
@@ -94,6 +127,18 @@ export function defineLogin(program: Command, host: CommandHost): void {
         }
         // The one place a password is printed on purpose: straight to stdout, not redacted.
         ctx.stdout.write(`${tokens[0]?.password ?? ''}\n`);
+        return;
+      }
+
+      if (target) {
+        const { pullSecretManifest } = await import('../../ops/login.js');
+        const manifest = pullSecretManifest(ctx, tokens, target);
+        // The manifest carries the tokens on purpose: straight to stdout, not redacted.
+        const text =
+          ctx.globals.output === 'json'
+            ? `${JSON.stringify(manifest, null, 2)}\n`
+            : (await import('yaml')).stringify(manifest, { lineWidth: 0 });
+        ctx.stdout.write(text);
         return;
       }
 

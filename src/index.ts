@@ -359,3 +359,35 @@ export {
   type SyncTag,
 } from './ops/sync.js';
 export { parseSyncConfig, type SyncConfig, type SyncEntry } from './policy/sync-config.js';
+
+// Inventory and in-use-aware cleanup across accounts and regions.
+export {
+  collectImages,
+  IMAGES_PER_REPOSITORY_QUOTA,
+  type IdleBucket,
+  type InventoryImage,
+  type InventoryOptions,
+  type InventoryRepository,
+  type InventoryResult,
+  type InventoryTargets,
+  type InventoryTotals,
+  inventory,
+  readInUseEvidence,
+} from './ops/inventory.js';
+export {
+  type PruneEntry,
+  type PruneFailure,
+  type PruneOptions,
+  type PruneResult,
+  parseDays,
+  prune,
+} from './ops/prune.js';
+export {
+  type InUseEvidence,
+  type InUseMatch,
+  type InUseRef,
+  matchInUse,
+  parseImageRef,
+  parseInUseEvidence,
+} from './policy/in-use.js';
+export { expireTags, type PruneDecision, type PruneImage, type PruneRules, planPrune } from './policy/prune/index.js';

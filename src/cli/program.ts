@@ -13,6 +13,8 @@ import { defineArchive, defineRestore } from './commands/archive.js';
 import { defineCompletion } from './commands/completion.js';
 import { defineCopy } from './commands/copy.js';
 import { defineCost } from './commands/cost.js';
+import { defineInventory } from './commands/inventory.js';
+import { definePrune } from './commands/prune.js';
 import { defineCreateRepo } from './commands/create-repo.js';
 import { defineDelete } from './commands/delete.js';
 import { defineDeleteRepo } from './commands/delete-repo.js';
@@ -72,6 +74,8 @@ const COMMANDS: DefineCommand[] = [
   defineCacheRule,
   defineTemplate,
   defineCost,
+  defineInventory,
+  definePrune,
   defineLocal,
   defineCompletion,
   defineHelp,

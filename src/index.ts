@@ -391,3 +391,34 @@ export {
   parseInUseEvidence,
 } from './policy/in-use.js';
 export { expireTags, type PruneDecision, type PruneImage, type PruneRules, planPrune } from './policy/prune/index.js';
+
+// Signature verification (Notary Project JWS and COSE envelopes, offline).
+export {
+  checkVerified,
+  loadTrustStore,
+  pinToVerified,
+  requireSigned,
+  type SignatureVerification,
+  type TrustOptions,
+  type VerifyOptions,
+  type VerifyResult,
+  verifyImage,
+} from './ops/verify.js';
+export {
+  CHECKS,
+  type CheckName,
+  type CheckResult,
+  type EnvelopeVerification,
+  type TrustAnchor,
+  verifyEnvelope,
+} from './oci/notary/verify.js';
+export { parseEnvelope, targetArtifactOf } from './oci/notary/envelope.js';
+export type { SignatureEnvelope, TargetArtifact } from './oci/notary/model.js';
+export {
+  defaultTrustPolicy,
+  matchIdentity,
+  parseTrustPolicy,
+  selectStatement,
+  type TrustPolicy,
+  type TrustPolicyStatement,
+} from './policy/trust-policy.js';

@@ -34,6 +34,7 @@ import { defineRepo } from './commands/repo.js';
 import { defineRepos } from './commands/repos.js';
 import { defineScan } from './commands/scan.js';
 import { defineSigning } from './commands/signing.js';
+import { defineVerify } from './commands/verify.js';
 import { defineSync } from './commands/sync.js';
 import { defineTagPush } from './commands/tag-push.js';
 import { defineTags } from './commands/tags.js';
@@ -70,6 +71,7 @@ const COMMANDS: DefineCommand[] = [
   defineRestore,
   defineScan,
   defineSigning,
+  defineVerify,
   defineReplicate,
   defineCacheRule,
   defineTemplate,

@@ -10,6 +10,7 @@ import { checkTagRules, planTagStates, type RuleCheck, type TagState } from '../
 import type { Session } from '../session.js';
 import { ecrConnection, ecrTarget, registryClient } from './ecr.js';
 import { resolveLocation } from './locations.js';
+import type { TrustOptions } from './verify.js';
 import { immutableTagRefusal } from './push-plan.js';
 import { brokenRules, conflictsOf, IMMUTABLE_TAG_RULE, tagsAt } from './tag-plan.js';
 
@@ -24,6 +25,8 @@ export interface PromoteOptions {
   tags: readonly string[];
   /** Decide and report, write nothing. */
   dryRun?: boolean;
+  /** Refuse (RuleViolation, nothing written) unless a Notary signature of the image verifies. */
+  requireSigned?: TrustOptions;
 }
 
 /** What promote did. */
@@ -37,6 +40,8 @@ export interface PromoteResult {
   /** Tags that already pointed at the image. */
   unchanged: string[];
   dryRun: boolean;
+  /** The signature that verified, with --require-signed. */
+  signature?: { digest: string; signer?: string; signingProfile?: string };
 }
 
 /**
@@ -53,6 +58,33 @@ export async function promote(session: Session, opts: PromoteOptions): Promise<P
       fix: 'write e.g. app:main-abc1234 or app@sha256:…',
     });
   }
+  // The signature gate runs first: an image that does not verify leaves every tag as it was.
+  let signature: PromoteResult['signature'];
+  let verifiedDigest: string | undefined;
+  if (opts.requireSigned) {
+    // Loaded only for the gate: verification brings CBOR and X.509 code promote does not need otherwise.
+    const { requireSigned } = await import('./verify.js');
+    const v = await requireSigned(session, opts.image, opts.requireSigned);
+    const s = v.signatures.find((x) => x.digest === v.verifiedBy);
+    verifiedDigest = v.subject.digest;
+    signature = {
+      digest: v.verifiedBy as string,
+      ...(s?.signer ? { signer: s.signer.subject } : {}),
+      ...(s?.signingProfile ? { signingProfile: s.signingProfile } : {}),
+    };
+  }
+  const sameAsVerified = (digest: string) => {
+    if (verifiedDigest !== undefined && digest !== verifiedDigest) {
+      throw new RuleViolation(
+        `${opts.image} changed during verification (${verifiedDigest} -> ${digest}); no tag was added`,
+        {
+          rule: 'only the image whose signature verified is promoted',
+          value: digest,
+          fix: 'promote by digest (REPO@sha256:…), or run again',
+        },
+      );
+    }
+  };
   const unique = [...new Set(opts.tags)];
   const repository = loc.reference.repository;
   const config = await loadProjectConfig(session.cwd, session.configFile);
@@ -76,6 +108,7 @@ export async function promote(session: Session, opts: PromoteOptions): Promise<P
       ...(loc.reference.tag ? { tag: loc.reference.tag } : {}),
       ...(loc.reference.digest ? { digest: loc.reference.digest } : {}),
     });
+    sameAsVerified(image.digest);
     checkRules(checkTagRules({ repository, tags: unique, ...(rules ? { rules } : {}), mutability }));
     const existing = await tagsOfImage(conn, repository, image.digest);
     const fresh = unique.filter((t) => !existing.includes(t));
@@ -102,11 +135,13 @@ export async function promote(session: Session, opts: PromoteOptions): Promise<P
       added: written,
       unchanged: unique.filter((t) => !written.includes(t)),
       dryRun,
+      ...(signature ? { signature } : {}),
     };
   }
 
   const target = (await registryClient(session)).repository(loc.reference.registry, repository);
   const m = await target.getManifest(manifestReference(loc.reference), { signal: session.signal });
+  sameAsVerified(m.digest);
   checkRules(checkTagRules({ repository, tags: unique, ...(rules ? { rules } : {}) }));
   const states = planTagStates(m.digest, await tagsAt(target, unique, session.signal));
   const fresh = states.filter((s) => s.action !== 'unchanged').map((s) => s.tag);
@@ -127,6 +162,7 @@ export async function promote(session: Session, opts: PromoteOptions): Promise<P
     added: fresh,
     unchanged: unique.filter((t) => !fresh.includes(t)),
     dryRun,
+    ...(signature ? { signature } : {}),
   };
 }
 

@@ -1,9 +1,10 @@
 // Managed signing in `ecrctl local`: the signing configuration API (round trip, the model's
 // limits with ECR's exception names), signing on push (a Notary signature referrer whose JWS
-// verifies with the server's public key), and DescribeImageSigningStatus derived from it.
-import { statSync } from 'node:fs';
+// verifies with the server's key and carries an x5c chain up to `<data>/signing/root.pem`),
+// and DescribeImageSigningStatus derived from it.
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { createPublicKey, verify } from 'node:crypto';
+import { createHash, createPublicKey, verify, X509Certificate } from 'node:crypto';
 import {
   CreateRepositoryCommand,
   DeleteSigningConfigurationCommand,
@@ -122,6 +123,7 @@ describe('signing configuration', () => {
 interface Jws {
   payload: string;
   protected: string;
+  header: { x5c: string[] };
   signature: string;
 }
 
@@ -145,6 +147,8 @@ describe('signing on push', () => {
   });
 
   it('attaches a Notary signature whose JWS verifies with the server key, and reports COMPLETE', async () => {
+    // The root is there as soon as signing is configured: a trust store can be built before a push.
+    expect(new X509Certificate(readFileSync(path.join(tmp.dir, 'data', 'signing', 'root.pem'))).ca).toBe(true);
     const image = tinyImage('signed-api');
     expect((await pushImage(endpoint, auth, 'prod/api', image, 'v1')).status).toBe(201);
 
@@ -165,7 +169,11 @@ describe('signing on push', () => {
       await fetch(`${endpoint}/v2/prod/api/manifests/${index.manifests[0]?.digest}`, {
         headers: { Authorization: auth },
       })
-    ).json()) as { subject: { digest: string; size: number }; layers: { mediaType: string; digest: string }[] };
+    ).json()) as {
+      subject: { digest: string; size: number };
+      layers: { mediaType: string; digest: string }[];
+      annotations: Record<string, string>;
+    };
     expect(sigManifest.subject).toMatchObject({ digest: image.manifestDigest, size: image.manifest.length });
     expect(sigManifest.layers[0]?.mediaType).toBe('application/jose+json');
 
@@ -178,8 +186,26 @@ describe('signing on push', () => {
     );
     expect(digestOf(envelope)).toBe(sigManifest.layers[0]?.digest);
     const jws = JSON.parse(envelope.toString('utf8')) as Jws;
+    const headers = JSON.parse(Buffer.from(jws.protected, 'base64url').toString('utf8')) as Record<string, unknown>;
+    expect(headers).toMatchObject({
+      alg: 'ES384',
+      cty: 'application/vnd.cncf.notary.payload.v1+json',
+      'io.cncf.notary.signingScheme': 'notary.x509.signingAuthority',
+      'com.amazonaws.signer.signingProfileVersion': expect.stringMatching(new RegExp(`^${PROFILE}/[0-9a-f]{10}$`)),
+    });
+    expect(headers.crit).toContain('io.cncf.notary.authenticSigningTime');
+    // The chain: the leaf (the server's signing key) issued by the root kept in the data directory.
+    const [leaf, root] = jws.header.x5c.map((c) => new X509Certificate(Buffer.from(c, 'base64')));
+    const rootPem = new X509Certificate(readFileSync(path.join(tmp.dir, 'data', 'signing', 'root.pem')));
+    expect(root?.raw.equals(rootPem.raw)).toBe(true);
+    expect(leaf?.checkIssued(rootPem) && leaf.verify(rootPem.publicKey)).toBe(true);
+    expect(leaf?.ca).toBe(false);
+    expect(leaf?.publicKey.export({ type: 'spki', format: 'pem' })).toBe(server.signingPublicKeyPem);
+    expect(JSON.parse(sigManifest.annotations['io.cncf.notary.x509chain.thumbprint#S256'] as string)).toEqual(
+      [leaf, root].map((c) => createHash('sha256').update(c!.raw).digest('hex')),
+    );
     const ok = verify(
-      'sha256',
+      'sha384',
       Buffer.from(`${jws.protected}.${jws.payload}`),
       { key: createPublicKey(server.signingPublicKeyPem), dsaEncoding: 'ieee-p1363' },
       Buffer.from(jws.signature, 'base64url'),
@@ -193,7 +219,7 @@ describe('signing on push', () => {
     const forged = Buffer.from(JSON.stringify({ targetArtifact: { digest: digestOf('other') } })).toString('base64url');
     expect(
       verify(
-        'sha256',
+        'sha384',
         Buffer.from(`${jws.protected}.${forged}`),
         { key: createPublicKey(server.signingPublicKeyPem), dsaEncoding: 'ieee-p1363' },
         Buffer.from(jws.signature, 'base64url'),
@@ -201,8 +227,13 @@ describe('signing on push', () => {
     ).toBe(false);
   });
 
-  it('keeps the private key 0600 in the data directory', () => {
-    expect(statSync(path.join(tmp.dir, 'data', 'signing-key.pem')).mode & 0o777).toBe(0o600);
+  it('keeps the private keys 0600 beside the certificates in the data directory', () => {
+    const dir = path.join(tmp.dir, 'data', 'signing');
+    expect(statSync(path.join(dir, 'root-key.pem')).mode & 0o777).toBe(0o600);
+    expect(statSync(path.join(dir, 'leaf-key.pem')).mode & 0o777).toBe(0o600);
+    const root = new X509Certificate(readFileSync(path.join(dir, 'root.pem')));
+    expect(root.ca).toBe(true);
+    expect(root.checkIssued(root) && root.verify(root.publicKey)).toBe(true);
   });
 
   it('leaves repositories no rule covers unsigned', async () => {

@@ -5,10 +5,11 @@ import type { Command } from 'commander';
 import { type CommandHost, examples } from '../command-kit.js';
 import type { CliContext } from '../context.js';
 import { render } from '../output.js';
+import { type TrustCliOptions, trustOptions, trustSettings } from '../trust-options.js';
 
 /** Declares `ecrctl promote`. */
 export function definePromote(program: Command, host: CommandHost): void {
-  program
+  const cmd = program
     .command('promote')
     .summary('add tags (staging, production, …) to an image already in the repository')
     .description(
@@ -17,32 +18,43 @@ export function definePromote(program: Command, host: CommandHost): void {
         'rules from .ecrctl.yaml apply. A tag already on the image is "unchanged"; an immutable\n' +
         'tag on another image exits 3 before anything is written, as does passing the 1,000\n' +
         'tags an ECR image can hold. ECR repositories are retagged through the ECR API\n' +
-        '(PutImage), other registries through the registry API.',
+        '(PutImage), other registries through the registry API. With --require-signed the\n' +
+        "image's Notary signature is verified first (as `ecrctl verify` does): when none\n" +
+        'verifies it exits 3 and no tag changes.',
     )
     .argument('<ref>', 'the image: REPO:TAG or REPO@DIGEST (short ECR form or HOST/REPO…)')
     .argument('<tags...>', 'tags to add')
-    .option('--dry-run', 'print what would change; write nothing')
+    .option('--dry-run', 'print what would change; write nothing');
+  trustOptions(cmd, true)
     .addHelpText(
       'after',
       examples(
         'ecrctl promote app:main-abc1234 staging',
         'ecrctl promote team/api@sha256:… production v1.4.2',
         'ecrctl promote 127.0.0.1:5000/app:v1 stable -o env',
+        'ecrctl promote app:v1 production --require-signed --trust-store ./signer-root.pem',
       ),
     )
-    .action(async (ref: string, tags: string[], opts: { dryRun?: boolean }, cmd: Command) => {
-      const ctx = host.context(cmd);
-      await runPromote(ctx, ref, tags, opts.dryRun === true);
+    .action(async (ref: string, tags: string[], opts: { dryRun?: boolean } & TrustCliOptions, c: Command) => {
+      const ctx = host.context(c);
+      await runPromote(ctx, ref, tags, opts.dryRun === true, opts);
     });
 }
 
 /** Adds tags to an existing image and reports what changed. */
-async function runPromote(ctx: CliContext, ref: string, tags: string[], dryRun: boolean): Promise<void> {
+async function runPromote(
+  ctx: CliContext,
+  ref: string,
+  tags: string[],
+  dryRun: boolean,
+  trust: TrustCliOptions,
+): Promise<void> {
+  const requireSigned = trustSettings(trust);
   const [{ promote }, { reportPushToGitHub }] = await Promise.all([
     import('../../ops/promote.js'),
     import('../../ci/github.js'),
   ]);
-  const result = await promote(ctx, { image: ref, tags, dryRun });
+  const result = await promote(ctx, { image: ref, tags, dryRun, ...(requireSigned ? { requireSigned } : {}) });
   const unique = [...new Set(tags)];
   render(ctx, result, {
     text: (r) =>

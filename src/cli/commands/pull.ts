@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { type CommandHost, examples, transferOptions } from '../command-kit.js';
+import { type TrustCliOptions, trustOptions, trustSettings } from '../trust-options.js';
 
 /** Declares `ecrctl pull`. */
 export function definePull(program: Command, host: CommandHost): void {
@@ -12,7 +13,9 @@ export function definePull(program: Command, host: CommandHost): void {
         'and renamed into place at the end. Multi-platform images keep all platforms unless\n' +
         "--platform picks one. Into an OCI layout the image's referrers (signatures, SBOMs,\n" +
         'attestations) come along, listed in index.json by digest; --no-referrers leaves them\n' +
-        'behind (a docker-archive cannot hold them).\nDEST: oci:DIR[:TAG] or docker-archive:FILE[:REF].',
+        'behind (a docker-archive cannot hold them). With --require-signed the Notary signature\n' +
+        'of SOURCE is verified first (as `ecrctl verify` does): none verifies, exit 3, nothing\n' +
+        'written.\nDEST: oci:DIR[:TAG] or docker-archive:FILE[:REF].',
     )
     .argument('<source>', 'registry reference, e.g. 127.0.0.1:5000/team/app:v1')
     .argument('<dest>', 'oci:DIR[:TAG] or docker-archive:FILE[:REF]');
@@ -20,7 +23,7 @@ export function definePull(program: Command, host: CommandHost): void {
     platform: 'pull only this platform',
     referrers: "do not pull the image's referrers (signatures, SBOMs, attestations)",
   });
-  cmd
+  trustOptions(cmd, true)
     .addHelpText(
       'after',
       examples(
@@ -32,12 +35,26 @@ export function definePull(program: Command, host: CommandHost): void {
       async (
         source: string,
         dest: string,
-        opts: { platform?: string; concurrency?: string; referrers?: boolean },
+        opts: { platform?: string; concurrency?: string; referrers?: boolean } & TrustCliOptions,
         cmd: Command,
       ) => {
         const ctx = host.context(cmd);
+        // --require-signed: the source's signature is verified before anything moves (exit 3).
+        const {
+          requireSigned: _gate,
+          trustStore: _store,
+          trustPolicy: _policy,
+          signingProfile: _profile,
+          ...transfer
+        } = opts;
+        const trust = trustSettings(opts);
+        let from = source;
+        if (trust) {
+          const { requireSigned, pinToVerified } = await import('../../ops/verify.js');
+          from = pinToVerified(source, await requireSigned(ctx, source, trust));
+        }
         const { runPull } = await import('../transfer.js');
-        await runPull(ctx, { source, target: dest, ...opts });
+        await runPull(ctx, { source: from, target: dest, ...transfer });
       },
     );
 }

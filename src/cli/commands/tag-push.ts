@@ -3,8 +3,9 @@ import { collect, type CommandHost, examples } from '../command-kit.js';
 import { UsageError } from '../../errors.js';
 import type { CliContext } from '../context.js';
 import type { TransferResult } from '../../ops/transfer.js';
+import { type TrustCliOptions, trustOptions, trustSettings } from '../trust-options.js';
 
-export interface TagPushOptions {
+export interface TagPushOptions extends TrustCliOptions {
   tag?: string[];
   tagStrategy?: string[];
   semverAliases?: boolean;
@@ -21,41 +22,50 @@ export interface TagPushOptions {
 
 /** Declares `ecrctl tag-push`. */
 export function defineTagPush(program: Command, host: CommandHost): void {
-  program
-    .command('tag-push')
-    .alias('push')
-    .summary('push an image from an OCI layout, a docker-archive or a registry, with tags')
-    .description(
-      'Pushes the image SOURCE names to the repository TARGET names, under the tag in TARGET,\n' +
-        'every --tag, and the tags each --tag-strategy derives from CodeBuild or GitHub Actions\n' +
-        'variables or git (or the strategies .ecrctl.yaml sets for the repository). Tag rules\n' +
-        'from .ecrctl.yaml are checked first (exit 3, nothing pushed). A tag already at the same\n' +
-        'image is "unchanged", so re-runs pass on immutable repositories; an immutable tag at\n' +
-        'another image exits 3 before any blob moves. Blobs the registry has are skipped; blobs\n' +
-        'go first and tags last, so a failed push never leaves a tag on a partial image.\n' +
-        'Referrers of the image in an OCI layout or registry source (signatures, SBOMs,\n' +
-        'attestations) are pushed too; --no-referrers leaves them behind.\n' +
-        'SOURCE: oci:DIR[:TAG], docker-archive:FILE[:REF], docker-daemon:IMAGE, or a registry reference.\n' +
-        'In GitHub Actions the results also go to $GITHUB_OUTPUT (image-uri, image-digest,\n' +
-        'image-tags) and $GITHUB_STEP_SUMMARY.',
-    )
-    .argument('<source>', 'image to push')
-    .argument('<target>', 'registry reference to push to, e.g. 127.0.0.1:5000/team/app:v1')
-    .option('-t, --tag <tag>', 'another tag for the pushed image (repeatable)', collect)
-    .option('-s, --tag-strategy <name>', 'derive tags: branch-sha, semver, sha, env:NAME, latest (repeatable)', collect)
-    .option('--semver-aliases', 'semver also tags vMAJOR.MINOR and vMAJOR')
-    .option('--dry-run', 'print the tags and the rules checked; push nothing')
-    .option('--create-repo', 'create a missing ECR repository (naming rules and .ecrctl.yaml defaults)')
-    .option('--platform <os/arch[/variant]>', 'push only this platform of a multi-platform source')
-    .option('--concurrency <n>', 'blobs transferred at once', '4')
-    .option('--no-referrers', "do not push the image's referrers (signatures, SBOMs, attestations)")
-    .option('--scan', 'after the push, scan the image and report (the image stays pushed)')
-    .option(
-      '--fail-on <severity>',
-      'with --scan: exit 4 when a finding at or above CRITICAL|HIGH|MEDIUM|LOW|INFORMATIONAL remains',
-    )
-    .option('--ignore <file>', 'with --scan: accepted findings (id, package, expiry, reason)')
-    .option('--scan-timeout <duration>', 'with --scan: the longest wait for the scan', '10m')
+  trustOptions(
+    program
+      .command('tag-push')
+      .alias('push')
+      .summary('push an image from an OCI layout, a docker-archive or a registry, with tags')
+      .description(
+        'Pushes the image SOURCE names to the repository TARGET names, under the tag in TARGET,\n' +
+          'every --tag, and the tags each --tag-strategy derives from CodeBuild or GitHub Actions\n' +
+          'variables or git (or the strategies .ecrctl.yaml sets for the repository). Tag rules\n' +
+          'from .ecrctl.yaml are checked first (exit 3, nothing pushed). A tag already at the same\n' +
+          'image is "unchanged", so re-runs pass on immutable repositories; an immutable tag at\n' +
+          'another image exits 3 before any blob moves. Blobs the registry has are skipped; blobs\n' +
+          'go first and tags last, so a failed push never leaves a tag on a partial image.\n' +
+          'Referrers of the image in an OCI layout or registry source (signatures, SBOMs,\n' +
+          'attestations) are pushed too; --no-referrers leaves them behind. With\n' +
+          '--require-signed the Notary signature of SOURCE is verified first (exit 3, nothing\n' +
+          'pushed when none verifies).\n' +
+          'SOURCE: oci:DIR[:TAG], docker-archive:FILE[:REF], docker-daemon:IMAGE, or a registry reference.\n' +
+          'In GitHub Actions the results also go to $GITHUB_OUTPUT (image-uri, image-digest,\n' +
+          'image-tags) and $GITHUB_STEP_SUMMARY.',
+      )
+      .argument('<source>', 'image to push')
+      .argument('<target>', 'registry reference to push to, e.g. 127.0.0.1:5000/team/app:v1')
+      .option('-t, --tag <tag>', 'another tag for the pushed image (repeatable)', collect)
+      .option(
+        '-s, --tag-strategy <name>',
+        'derive tags: branch-sha, semver, sha, env:NAME, latest (repeatable)',
+        collect,
+      )
+      .option('--semver-aliases', 'semver also tags vMAJOR.MINOR and vMAJOR')
+      .option('--dry-run', 'print the tags and the rules checked; push nothing')
+      .option('--create-repo', 'create a missing ECR repository (naming rules and .ecrctl.yaml defaults)')
+      .option('--platform <os/arch[/variant]>', 'push only this platform of a multi-platform source')
+      .option('--concurrency <n>', 'blobs transferred at once', '4')
+      .option('--no-referrers', "do not push the image's referrers (signatures, SBOMs, attestations)")
+      .option('--scan', 'after the push, scan the image and report (the image stays pushed)')
+      .option(
+        '--fail-on <severity>',
+        'with --scan: exit 4 when a finding at or above CRITICAL|HIGH|MEDIUM|LOW|INFORMATIONAL remains',
+      )
+      .option('--ignore <file>', 'with --scan: accepted findings (id, package, expiry, reason)')
+      .option('--scan-timeout <duration>', 'with --scan: the longest wait for the scan', '10m'),
+    true,
+  )
     .addHelpText(
       'after',
       examples(
@@ -73,9 +83,16 @@ export function defineTagPush(program: Command, host: CommandHost): void {
           fix: 'add --scan, e.g. --scan --fail-on HIGH',
         });
       }
+      // --require-signed: the source's signature is verified before anything moves (exit 3).
+      const trust = trustSettings(opts);
+      let from = source;
+      if (trust) {
+        const { requireSigned, pinToVerified } = await import('../../ops/verify.js');
+        from = pinToVerified(source, await requireSigned(ctx, source, trust));
+      }
       const { runPush } = await import('../transfer.js');
       const pushed = await runPush(ctx, {
-        source,
+        source: from,
         target,
         tags: opts.tag ?? [],
         strategies: opts.tagStrategy ?? [],

@@ -2,10 +2,12 @@
 // signing on push. A push to a repository that a rule's WILDCARD_MATCH filters cover gets a
 // Notary Project signature attached as an OCI 1.1 referrer (artifactType
 // application/vnd.cncf.notary.signature, subject = the image, one application/jose+json
-// layer), signed with the data directory's key (see ../signer.ts) in place of AWS Signer.
+// layer), signed with the data directory's signing certificate, issued by its root CA in
+// `<data>/signing/root.pem` (see ../signer.ts), in place of AWS Signer.
 // Signing happens during the push, so the status is derived from what is stored: COMPLETE
 // when the signature referrer of that profile exists, FAILED when a rule covered the push
 // but no signature of its profile is there (signing failed, or it was deleted).
+import { createHash } from 'node:crypto';
 import type { LocalContext } from '../context.js';
 import { findRepository } from '../context.js';
 import { ApiError, invalidParameter } from '../errors.js';
@@ -134,6 +136,13 @@ export const signingOperations: OperationTable = {
       registry.settings ??= {};
       registry.settings.signingConfiguration = { rules, updatedAt: req.ctx.now() } satisfies StoredSigning;
     });
+    // The signing root appears in <data>/signing/root.pem as soon as managed signing is on,
+    // so that a trust store can be built before the first push.
+    try {
+      await (await loadSigner(req.ctx.store.dataDir)).ensureCertificates();
+    } catch (err) {
+      req.ctx.log(`creating the signing certificates failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
     return { signingConfiguration: { rules } };
   },
 
@@ -213,7 +222,8 @@ export async function signOnPush(
       if (signaturesOf(repo.images, image.digest).has(profile)) continue;
       const signer = await loadSigner(ctx.store.dataDir);
       const subject = { mediaType: image.mediaType, digest: image.digest, size: image.manifestSize };
-      const envelope = signer.envelope(subject, new Date(ctx.now()), profile);
+      const envelope = await signer.envelope(subject, new Date(ctx.now()), profile);
+      const { chain } = await signer.ensureCertificates();
       const envelopeDigest = await ctx.store.writeBlob(envelope);
       await ctx.store.writeBlob(Buffer.from('{}'));
       await ctx.store.mutate(() => {
@@ -230,7 +240,10 @@ export async function signOnPush(
         layers: [{ mediaType: JWS_MEDIA_TYPE, digest: envelopeDigest, size: envelope.length }],
         subject,
         annotations: {
-          'io.cncf.notary.x509chain.thumbprint#S256': '[]',
+          // The SHA-256 thumbprints of the chain in the envelope, leaf first, as notation writes them.
+          'io.cncf.notary.x509chain.thumbprint#S256': JSON.stringify(
+            chain.map((c) => createHash('sha256').update(c).digest('hex')),
+          ),
           [SIGNING_PROFILE_ANNOTATION]: profile,
           'org.opencontainers.image.created': new Date(ctx.now()).toISOString(),
         },

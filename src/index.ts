@@ -422,3 +422,8 @@ export {
   type TrustPolicy,
   type TrustPolicyStatement,
 } from './policy/trust-policy.js';
+
+// Daemonless builds: a base image plus reproducible layers; rebase; check-base.
+export { type BlobOutcome, type BuildOptions, type BuildResult, build, type LayerReport } from './ops/build.js';
+export { type RebaseOptions, rebase } from './ops/rebase.js';
+export { type CheckBaseOptions, type CheckBaseResult, checkBase } from './ops/check-base.js';

@@ -8,7 +8,9 @@ import { checkQuery } from './query.js';
 import { VERSION } from '../version.js';
 import { type CommandHost, type DefineCommand, examples } from './command-kit.js';
 import type { CliContext, GlobalOptions, OutputFormat } from './context.js';
+import { defineBuild } from './commands/build.js';
 import { defineCacheRule } from './commands/cache-rule.js';
+import { defineCheckBase } from './commands/check-base.js';
 import { defineArchive, defineRestore } from './commands/archive.js';
 import { defineCompletion } from './commands/completion.js';
 import { defineCopy } from './commands/copy.js';
@@ -29,6 +31,7 @@ import { defineLogout } from './commands/logout.js';
 import { definePolicy } from './commands/policy.js';
 import { definePromote } from './commands/promote.js';
 import { definePull } from './commands/pull.js';
+import { defineRebase } from './commands/rebase.js';
 import { defineReplicate } from './commands/replicate.js';
 import { defineRepo } from './commands/repo.js';
 import { defineRepos } from './commands/repos.js';
@@ -57,6 +60,9 @@ const COMMANDS: DefineCommand[] = [
   defineCopy,
   defineSync,
   definePromote,
+  defineBuild,
+  defineRebase,
+  defineCheckBase,
   defineRepos,
   defineRepo,
   defineImages,

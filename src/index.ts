@@ -427,3 +427,34 @@ export {
 export { type BlobOutcome, type BuildOptions, type BuildResult, build, type LayerReport } from './ops/build.js';
 export { type RebaseOptions, rebase } from './ops/rebase.js';
 export { type CheckBaseOptions, type CheckBaseResult, checkBase } from './ops/check-base.js';
+
+// Artifacts (files, Helm charts), referrers: attach and discover.
+export {
+  type ArtifactFileSpec,
+  type ArtifactPullOptions,
+  type ArtifactPullResult,
+  type ArtifactPushOptions,
+  type ArtifactPushResult,
+  artifactPull,
+  artifactPush,
+  type HelmPushOptions,
+  type HelmPushResult,
+  helmPush,
+  type PulledFile,
+  parseFileSpec,
+} from './ops/artifact.js';
+export { type AttachOptions, type AttachResult, attach } from './ops/attach.js';
+export {
+  type DiscoverOptions,
+  type DiscoverResult,
+  discover,
+  type ReferrerNode,
+  type ReferrerSource,
+} from './ops/discover.js';
+export {
+  artifactTypeProblems,
+  descriptorMediaTypeProblems,
+  MEDIA_TYPE_RULES,
+  type MediaTypeProblem,
+  manifestMediaTypeProblems,
+} from './policy/artifact-media-types.js';

@@ -12,6 +12,10 @@ import { defineBuild } from './commands/build.js';
 import { defineCacheRule } from './commands/cache-rule.js';
 import { defineCheckBase } from './commands/check-base.js';
 import { defineArchive, defineRestore } from './commands/archive.js';
+import { defineArtifact } from './commands/artifact.js';
+import { defineAttach } from './commands/attach.js';
+import { defineDiscover } from './commands/discover.js';
+import { defineHelm } from './commands/helm.js';
 import { defineCompletion } from './commands/completion.js';
 import { defineCopy } from './commands/copy.js';
 import { defineCost } from './commands/cost.js';
@@ -78,6 +82,10 @@ const COMMANDS: DefineCommand[] = [
   defineScan,
   defineSigning,
   defineVerify,
+  defineArtifact,
+  defineHelm,
+  defineAttach,
+  defineDiscover,
   defineReplicate,
   defineCacheRule,
   defineTemplate,

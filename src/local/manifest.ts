@@ -1,6 +1,9 @@
 // Reads the manifests the endpoint accepts (OCI image manifest and index, Docker v2 schema 2
 // manifest and manifest list) far enough to store them: what they reference, how big the
-// image is by ECR's definition, and the OCI 1.1 fields the referrers API reports.
+// image is by ECR's definition, and the OCI 1.1 fields the referrers API reports. Media
+// types ECR refuses (an artifactType with `;` parameters, …) are refused here as well, by
+// the same rules the client checks before it uploads (src/policy/artifact-media-types.ts).
+import { formatMediaTypeProblems, manifestMediaTypeProblems } from '../policy/artifact-media-types.js';
 
 export const MEDIA_TYPES = {
   ociManifest: 'application/vnd.oci.image.manifest.v1+json',
@@ -73,6 +76,8 @@ export function parseManifest(bytes: Buffer, declaredType: string | undefined): 
   }
   if (!isManifestMediaType(mediaType)) throw new ManifestProblem(`unsupported manifest media type '${mediaType}'`);
   if (doc.schemaVersion !== 2) throw new ManifestProblem('schemaVersion must be 2');
+  const mediaTypeProblems = manifestMediaTypeProblems(doc);
+  if (mediaTypeProblems.length > 0) throw new ManifestProblem(formatMediaTypeProblems(mediaTypeProblems).join('; '));
 
   const isIndex = INDEX_TYPES.has(mediaType);
   const out: ParsedManifest = { mediaType, isIndex, blobs: [], layersSize: 0, manifests: [] };

@@ -5,6 +5,7 @@ import { imageOperations } from './images.js';
 import type { OperationTable } from './kit.js';
 import { layerOperations } from './layers.js';
 import { policyOperations } from './policies.js';
+import { referrerOperations } from './referrers.js';
 import { lifecycleOperations } from './lifecycle.js';
 import { registryOperations } from './registry.js';
 import { replicationOperations } from './replication.js';
@@ -30,4 +31,5 @@ export const ECR_OPERATIONS: OperationTable = {
   ...scanningOperations,
   // After scanning: it wraps DescribeImages, ListImages, BatchGetImage and StartImageScan (archived images).
   ...storageOperations,
+  ...referrerOperations,
 };

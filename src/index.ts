@@ -458,3 +458,13 @@ export {
   type MediaTypeProblem,
   manifestMediaTypeProblems,
 } from './policy/artifact-media-types.js';
+
+// The pull-time update exclusion list (manifest reads ECR does not record as pulls).
+export {
+  addPullTimeExclusion,
+  checkPrincipalArn,
+  listPullTimeExclusionPrincipals,
+  type PullTimeExclusionChange,
+  type PullTimeExclusionList,
+  removePullTimeExclusion,
+} from './ops/pull-time-exclusion.js';

@@ -36,6 +36,17 @@ export interface StartLocalOptions {
    * test make a token expire mid-transfer; the data plane then answers 403 DENIED as ECR does.
    */
   tokenTtl?: number | string;
+  /**
+   * Serve HTTPS on every listener, as ECR does. A CA is made in `<data>/tls/ca.crt` (see
+   * `caFile`): give it to ecrctl (`createSession({ env: { AWS_CA_BUNDLE } })`, `--ca-file`),
+   * to SDK clients (an https.Agent with `ca`), or to skopeo (`--cert-dir`). Default false.
+   */
+  tls?: boolean;
+  /**
+   * ECR's API request rates: 1 (default) as ECR, a factor that scales every rate, or 'off'
+   * (no throttling; a leniency for tests that write faster than ECR allows).
+   */
+  throttleScale?: number | 'off';
 }
 
 /** A running emulator. */
@@ -57,6 +68,8 @@ export interface LocalEmulator {
   readonly region: string;
   /** The data directory in use (the temporary one when no `data` was given). */
   readonly data: string;
+  /** With `tls`: the CA certificate (PEM) clients must trust; undefined otherwise. */
+  readonly caFile: string | undefined;
   /**
    * Stops every listener, releases the data directory, and removes it when it was a
    * temporary one. Calling it again does nothing.
@@ -118,6 +131,8 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
       ...(options.account !== undefined ? { account: options.account } : {}),
       ...(options.host !== undefined ? { host: options.host } : {}),
       ...(tokenTtlSeconds !== undefined ? { tokenTtlSeconds } : {}),
+      ...(options.tls ? { tls: true } : {}),
+      ...(options.throttleScale !== undefined ? { throttleScale: options.throttleScale } : {}),
     });
   } catch (err) {
     await discard();
@@ -139,6 +154,7 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
     account: server.account,
     region,
     data,
+    caFile: server.tls?.caFile,
     close() {
       closing ??= (async () => {
         await server.close();

@@ -18,6 +18,8 @@ export interface GlobalOptions {
   verbose: boolean;
   color: boolean;
   insecure: boolean;
+  /** --ca-file (or AWS_CA_BUNDLE): extra CAs for the AWS API and registries; main() puts it in the env as AWS_CA_BUNDLE. */
+  caFile?: string;
   config?: string;
   /** --query: a JMESPath expression applied to the JSON result (checked before the command runs). */
   query?: string;

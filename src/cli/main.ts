@@ -1,4 +1,5 @@
 // The one place that turns errors into messages and exit codes (DESIGN.md, STYLE.md rule 2).
+import path from 'node:path';
 import { CommanderError } from 'commander';
 import { Chalk } from 'chalk';
 import { errorJson } from '../ci/error-json.js';
@@ -72,7 +73,11 @@ export async function main(argv: readonly string[], partial: Partial<MainIo> = {
       globals = { ...opts, color: opts.color && io.stderr.isTTY };
       ctx = {
         globals,
-        env: io.env,
+        // --ca-file reaches the SDK clients and the registry transport as AWS_CA_BUNDLE.
+        env:
+          globals.caFile && globals.caFile !== io.env.AWS_CA_BUNDLE
+            ? { ...io.env, AWS_CA_BUNDLE: path.resolve(io.cwd, globals.caFile) }
+            : io.env,
         cwd: io.cwd,
         stdout: io.stdout,
         stderr: io.stderr,

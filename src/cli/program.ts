@@ -8,14 +8,14 @@ import { checkQuery } from './query.js';
 import { VERSION } from '../version.js';
 import { type CommandHost, type DefineCommand, examples } from './command-kit.js';
 import type { CliContext, GlobalOptions, OutputFormat } from './context.js';
+import { defineArtifact } from './commands/artifact.js';
+import { defineAttach } from './commands/attach.js';
 import { defineBuild } from './commands/build.js';
+import { defineDiscover } from './commands/discover.js';
+import { defineHelm } from './commands/helm.js';
 import { defineCacheRule } from './commands/cache-rule.js';
 import { defineCheckBase } from './commands/check-base.js';
 import { defineArchive, defineRestore } from './commands/archive.js';
-import { defineArtifact } from './commands/artifact.js';
-import { defineAttach } from './commands/attach.js';
-import { defineDiscover } from './commands/discover.js';
-import { defineHelm } from './commands/helm.js';
 import { defineCompletion } from './commands/completion.js';
 import { defineCopy } from './commands/copy.js';
 import { defineCost } from './commands/cost.js';
@@ -35,6 +35,7 @@ import { defineLogout } from './commands/logout.js';
 import { definePolicy } from './commands/policy.js';
 import { definePromote } from './commands/promote.js';
 import { definePull } from './commands/pull.js';
+import { definePullTimeExclusion } from './commands/pull-time-exclusion.js';
 import { defineRebase } from './commands/rebase.js';
 import { defineReplicate } from './commands/replicate.js';
 import { defineRepo } from './commands/repo.js';
@@ -92,6 +93,7 @@ const COMMANDS: DefineCommand[] = [
   defineCost,
   defineInventory,
   definePrune,
+  definePullTimeExclusion,
   defineLocal,
   defineCompletion,
   defineHelp,
@@ -130,6 +132,9 @@ export function buildProgram(host: ProgramHost): Command {
     .addOption(new Option('--no-color', 'no colour (also NO_COLOR, or when stderr is not a terminal)'))
     .addOption(
       new Option('--insecure', 'allow plain HTTP and unverified TLS to non-loopback registries').env('ECRCTL_INSECURE'),
+    )
+    .addOption(
+      new Option('--ca-file <file>', 'PEM file of extra CAs to trust for AWS and registries').env('AWS_CA_BUNDLE'),
     )
     .addOption(
       new Option('--config <file>', 'project config file (default: .ecrctl.yaml found upward)').env('ECRCTL_CONFIG'),
@@ -271,5 +276,7 @@ function globalsFrom(o: Record<string, unknown>, env: NodeJS.ProcessEnv): Global
   if (endpointUrl) globals.endpointUrl = endpointUrl;
   if (registryId) globals.registryId = registryId;
   if (config) globals.config = config;
+  const caFile = str(o.caFile);
+  if (caFile) globals.caFile = caFile;
   return globals;
 }

@@ -12,6 +12,10 @@ import {
   selectedProfile,
   sharedFilePaths,
 } from './aws-config.js';
+import { readFileSync } from 'node:fs';
+import { Agent as HttpsAgent } from 'node:https';
+import { rootCertificates } from 'node:tls';
+import { UsageError } from '../errors.js';
 import { isNonJsonAnswer } from './errors.js';
 import { PUBLIC_ECR_REGION } from './hosts.js';
 
@@ -235,6 +239,7 @@ export async function ecrClient(settings: AwsSettings, region: string): Promise<
     ...retrySettings(settings.env),
     extensions: [noLimitRetries()],
     ...(endpoint ? { endpoint } : {}),
+    ...caBundleHandler(settings.env),
   });
 }
 
@@ -253,7 +258,29 @@ export async function ecrPublicClient(settings: AwsSettings): Promise<ECRPUBLICC
     // ECR Public's RuntimeExtension has the same retry configuration as ECR's.
     extensions: [noLimitRetries() as PublicRuntimeExtension],
     ...(endpoint ? { endpoint } : {}),
+    ...caBundleHandler(settings.env),
   });
+}
+
+/**
+ * Returns the request handler that trusts AWS_CA_BUNDLE (a PEM file; `--ca-file` sets it)
+ * besides Node's own CAs, as the AWS CLI does — the JS SDK ignores that variable. An
+ * endpoint with a private CA (`ecrctl local serve --tls`, a TLS-inspecting proxy) needs it.
+ */
+function caBundleHandler(env: NodeJS.ProcessEnv): { requestHandler?: { httpsAgent: HttpsAgent } } {
+  const file = env.AWS_CA_BUNDLE;
+  if (!file) return {};
+  let pem: string;
+  try {
+    pem = readFileSync(file, 'utf8');
+  } catch (cause) {
+    throw new UsageError(`cannot read the CA bundle ${file} (AWS_CA_BUNDLE or --ca-file)`, {
+      value: file,
+      fix: 'point AWS_CA_BUNDLE (or --ca-file) at a readable PEM file, or unset it',
+      cause,
+    });
+  }
+  return { requestHandler: { httpsAgent: new HttpsAgent({ ca: [...rootCertificates, pem], keepAlive: true }) } };
 }
 
 /** Returns the GetAuthorizationToken command class of ECR (loaded with the client). */

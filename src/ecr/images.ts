@@ -2,7 +2,7 @@
 // types, pages through everything and deletes in batches of at most 100 ids, plus the pure
 // sorting and filtering of image lists (ECR returns images in no useful order).
 import { EcrctlError, UsageError } from '../errors.js';
-import { callEcr, type EcrConnection } from './repositories.js';
+import { awsErrorName, callEcr, type EcrConnection } from './repositories.js';
 
 /** BatchDeleteImage takes at most this many image ids per call. */
 export const DELETE_BATCH = 100;
@@ -202,4 +202,51 @@ export async function countImagesOf(
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, repositories.length) }, worker));
   return counts;
+}
+
+/**
+ * Adds a principal to the registry's pull-time update exclusion list
+ * (RegisterPullTimeUpdateExclusion); 'exists' when it is on the list already.
+ */
+export async function registerPullTimeExclusion(
+  conn: EcrConnection,
+  principalArn: string,
+): Promise<{ outcome: 'added'; createdAt?: Date } | { outcome: 'exists' }> {
+  const { RegisterPullTimeUpdateExclusionCommand } = conn.sdk;
+  try {
+    const out = await conn.client.send(new RegisterPullTimeUpdateExclusionCommand({ principalArn }));
+    return { outcome: 'added', ...(out.createdAt ? { createdAt: out.createdAt } : {}) };
+  } catch (err) {
+    if (awsErrorName(err) === 'ExclusionAlreadyExistsException') return { outcome: 'exists' };
+    return callEcr(conn, 'RegisterPullTimeUpdateExclusion', undefined, () => Promise.reject(err));
+  }
+}
+
+/** Removes a principal from the exclusion list; false when it was not on it. */
+export async function deregisterPullTimeExclusion(conn: EcrConnection, principalArn: string): Promise<boolean> {
+  const { DeregisterPullTimeUpdateExclusionCommand } = conn.sdk;
+  try {
+    await conn.client.send(new DeregisterPullTimeUpdateExclusionCommand({ principalArn }));
+    return true;
+  } catch (err) {
+    if (awsErrorName(err) === 'ExclusionNotFoundException') return false;
+    return callEcr(conn, 'DeregisterPullTimeUpdateExclusion', undefined, () => Promise.reject(err));
+  }
+}
+
+/** Returns every principal on the registry's pull-time update exclusion list (all pages). */
+export async function listPullTimeExclusions(conn: EcrConnection): Promise<string[]> {
+  const { ListPullTimeUpdateExclusionsCommand } = conn.sdk;
+  const out: string[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await callEcr(conn, 'ListPullTimeUpdateExclusions', undefined, () =>
+      conn.client.send(
+        new ListPullTimeUpdateExclusionsCommand({ maxResults: 1000, ...(nextToken ? { nextToken } : {}) }),
+      ),
+    );
+    out.push(...(page.pullTimeUpdateExclusions ?? []));
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return out;
 }

@@ -151,12 +151,28 @@ const INDEX_TYPES = new Set([
   'application/vnd.docker.distribution.manifest.list.v2+json',
 ]);
 
+/** What listLifecycleImages found besides the images. */
+export interface LifecycleImageList {
+  images: LifecycleImage[];
+  /** Digests of the image indexes in the repository. */
+  indexes: string[];
+  /** Whether the indexes' manifests were read, so `referencedBy` is known. */
+  indexesRead: boolean;
+}
+
 /**
  * Returns every image of a repository as the lifecycle simulator needs it: all pages of
- * DescribeImages (tags, push and pull times, size, storage class), and for image indexes the
- * manifests they list (BatchGetImage), so images an index references are not expired.
+ * DescribeImages (tags, push and pull times, size, storage class, which images are indexes).
+ * With readIndexes, also the manifests the indexes list (BatchGetImage), so images an index
+ * references are not expired — but ECR records every BatchGetImage as a pull of the index
+ * (lastRecordedPullTime) unless the caller is on the pull-time update exclusion list, so
+ * that read is the caller's explicit choice.
  */
-export async function listLifecycleImages(conn: EcrConnection, repository: string): Promise<LifecycleImage[]> {
+export async function listLifecycleImages(
+  conn: EcrConnection,
+  repository: string,
+  opts: { readIndexes?: boolean } = {},
+): Promise<LifecycleImageList> {
   const { BatchGetImageCommand } = conn.sdk;
   const images: LifecycleImage[] = [];
   const indexes: string[] = [];
@@ -176,6 +192,7 @@ export async function listLifecycleImages(conn: EcrConnection, repository: strin
     images.push(image);
   }
 
+  if (!opts.readIndexes || indexes.length === 0) return { images, indexes, indexesRead: indexes.length === 0 };
   const byDigest = new Map(images.map((i) => [i.digest, i]));
   for (let i = 0; i < indexes.length; i += 100) {
     const batch = indexes.slice(i, i + 100);
@@ -205,5 +222,5 @@ export async function listLifecycleImages(conn: EcrConnection, repository: strin
       }
     }
   }
-  return images;
+  return { images, indexes, indexesRead: true };
 }

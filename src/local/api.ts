@@ -12,6 +12,7 @@ import { PUBLIC_OPERATIONS } from './ecr-public/index.js';
 import { ApiError } from './errors.js';
 import { BodyTooLarge, readBody, send } from './http.js';
 import { RegistryLimitError } from './store.js';
+import { takeToken } from './throttle.js';
 
 const SERVICES: Record<string, { iamPrefix: string; operations: OperationTable }> = {
   AmazonEC2ContainerRegistry_V20150921: { iamPrefix: 'ecr', operations: ECR_OPERATIONS },
@@ -114,6 +115,17 @@ export async function handleApiRequest(ctx: LocalContext, req: IncomingMessage, 
     if (fault?.kind === 'delay') await new Promise((r) => setTimeout(r, fault.delayMs ?? 0));
     if (fault?.kind === 'expire-tokens') ctx.advanceClock(ctx.tokenTtlMs + 1000);
     if (fault?.kind === 'throttle') throw new ApiError('ThrottlingException', 'Rate exceeded', 400);
+    // ECR's own rates (token buckets; LocalContext.throttleScale scales or disables them).
+    if (
+      family.iamPrefix === 'ecr' &&
+      !takeToken(ctx, op, {
+        account: typeof input.registryId === 'string' ? input.registryId : ctx.account,
+        region: scope.region,
+        repository: typeof input.repositoryName === 'string' ? input.repositoryName : undefined,
+      })
+    ) {
+      throw new ApiError('ThrottlingException', 'Rate exceeded', 400);
+    }
     const handler = family.operations[op] as OperationTable[string];
     const output = await handler({ ctx, region: scope.region, accessKeyId: scope.accessKeyId, input });
     reply(200, output ?? {});

@@ -23,6 +23,13 @@ export interface LocalContext {
   /** The account used when a request names no registryId. */
   readonly account: string;
   readonly tokenTtlMs: number;
+  /** Lifetime of blob redirect and GetDownloadUrlForLayer URLs (default 10 minutes). */
+  readonly blobUrlTtlMs?: number;
+  /**
+   * The blob host's base URL (the emulator's S3), started on first use; absent when blob
+   * GETs are served directly instead of redirected (LocalServerOptions.redirectBlobs false).
+   */
+  blobHostEndpoint?(): Promise<string>;
   /** The scanner's advisory file (JSON, see scanner.ts); absent = scans find nothing. */
   readonly advisoriesFile?: string;
   readonly uploads: Map<string, UploadSession>;
@@ -32,6 +39,12 @@ export interface LocalContext {
   readonly requests: LocalRequestRecord[];
   /** Test-only faults: throttle or delay named operations (see LocalFault). */
   readonly faults: LocalFault[];
+  /**
+   * Multiplies ECR's request rates (throttle.ts; 1: ECR's own), or `off`: no throttling
+   * beyond injected faults. The server sets it (LocalServerOptions.throttleScale, default 1);
+   * a context without it does not throttle.
+   */
+  readonly throttleScale?: number | 'off';
   /** Test-only images-per-repository quota (ECR's default is 10,000; absent = no limit). */
   readonly imagesPerRepositoryLimit?: number;
   now(): number;
@@ -89,10 +102,17 @@ export interface LocalRequestRecord {
 export interface LocalFault {
   operation: string;
   /** `expire-tokens`: the endpoint's clock jumps past the token lifetime, so every token issued so far has expired. */
-  kind: 'throttle' | 'delay' | 'expire-tokens';
+  /**
+   * `drop` (blob host only, `s3:GET blob`): the next download of a blob larger than
+   * `afterBytes` is cut off after that many bytes, and the clock jumps past the lifetime of
+   * every blob URL issued so far — a connection that stayed down until its URL expired.
+   */
+  kind: 'throttle' | 'delay' | 'expire-tokens' | 'drop';
   /** How many calls it applies to (default: every call). */
   times?: number;
   delayMs?: number;
+  /** `drop`: bytes sent before the connection is cut. */
+  afterBytes?: number;
 }
 
 /** Returns the fault that applies to the call now (counting it down), or undefined. */

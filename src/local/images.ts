@@ -225,3 +225,48 @@ export function removeImage(repo: RepositoryRecord, digest: string): string[] {
   delete repo.images[digest];
   return tags;
 }
+
+/** One entry of a registry's pull-time update exclusion list. */
+export interface PullTimeExclusion {
+  principalArn: string;
+  /** Epoch milliseconds. */
+  createdAt: number;
+}
+
+/** The registry settings key of the pull-time update exclusion list. */
+export const PULL_TIME_EXCLUSIONS_KEY = 'pullTimeUpdateExclusions';
+
+/**
+ * Returns the IAM principal the emulator takes a request's access key for. There is no IAM
+ * here, so every access key is a user of the default account named after the key: what ECR
+ * compares with the pull-time update exclusion list.
+ */
+export function principalArnOf(account: string, accessKeyId: string): string {
+  return `arn:aws:iam::${account}:user/${accessKeyId}`;
+}
+
+/** Returns the registry's pull-time update exclusions (oldest first). */
+export function pullTimeExclusions(registry: RegistryRecord): PullTimeExclusion[] {
+  const raw = registry.settings?.[PULL_TIME_EXCLUSIONS_KEY];
+  return Array.isArray(raw) ? (raw as PullTimeExclusion[]) : [];
+}
+
+/**
+ * Records a pull of images, as ECR does for BatchGetImage and manifest GETs, unless the
+ * principal is on the registry's pull-time update exclusion list (then nothing changes).
+ * Changes memory only; returns whether anything changed, so the caller persists.
+ */
+export function recordPull(
+  ctx: LocalContext,
+  registry: RegistryRecord,
+  images: readonly ImageRecord[],
+  principalArn: string | undefined,
+): boolean {
+  if (images.length === 0) return false;
+  if (principalArn !== undefined && pullTimeExclusions(registry).some((e) => e.principalArn === principalArn)) {
+    return false;
+  }
+  const now = ctx.now();
+  for (const image of images) image.lastPulledAt = now;
+  return true;
+}

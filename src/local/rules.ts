@@ -51,3 +51,53 @@ export function tagIsImmutable(
       return false;
   }
 }
+
+/** Returns the AWS partition a region belongs to (aws-cn for cn-*, aws-us-gov for us-gov-*). */
+export function partitionOf(region: string): string {
+  if (region.startsWith('cn-')) return 'aws-cn';
+  if (region.startsWith('us-gov-')) return 'aws-us-gov';
+  if (region.startsWith('us-iso-')) return 'aws-iso';
+  if (region.startsWith('us-isob-')) return 'aws-iso-b';
+  return 'aws';
+}
+
+const KMS_ARN = /^arn:(aws[a-z-]*):kms:([a-z0-9-]+):([0-9]{12}):(key\/[A-Za-z0-9-]+|alias\/[A-Za-z0-9/_-]+)$/;
+const KMS_KEY_ID = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$/;
+const KMS_ALIAS = /^alias\/[A-Za-z0-9/_-]{1,250}$/;
+
+/**
+ * Returns why a kmsKey is not a KMS key reference ECR could use in region — a key id, an
+ * alias name, or a key or alias ARN in the same partition and region — or undefined when
+ * its form is right. (Whether the key exists and may be used is KMS's answer; not here.)
+ */
+export function kmsKeyProblem(key: string, region: string | undefined): string | undefined {
+  const arn = KMS_ARN.exec(key);
+  if (arn) {
+    if (region === undefined) return undefined;
+    if (arn[1] !== partitionOf(region)) {
+      return `the KMS key ${key} is in partition ${arn[1]}, but the repository is in ${region} (partition ${partitionOf(region)})`;
+    }
+    if (arn[2] !== region) {
+      return `the KMS key ${key} is in region ${arn[2]}: a repository in ${region} can only use a key of its own region`;
+    }
+    return undefined;
+  }
+  if (key.startsWith('arn:')) {
+    return `${key} is not a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/KEY-ID or …:alias/NAME)`;
+  }
+  if (KMS_KEY_ID.test(key) || KMS_ALIAS.test(key)) return undefined;
+  return `${key} is not a KMS key id, alias (alias/NAME) or ARN`;
+}
+
+/**
+ * Returns why a Secrets Manager secret ARN cannot be a pull-through cache credential in
+ * region (another partition or region), or undefined when its form is right.
+ */
+export function secretArnProblem(arn: string, region: string): string | undefined {
+  const m = /^arn:(aws[a-z-]*):secretsmanager:([a-z0-9-]+):([0-9]{12}):secret:/.exec(arn);
+  if (!m) return `${arn} is not a Secrets Manager secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME)`;
+  if (m[1] !== partitionOf(region)) return `the secret ${arn} is in partition ${m[1]}, not ${partitionOf(region)}`;
+  if (m[2] !== region)
+    return `the secret ${arn} is in region ${m[2]}: a rule in ${region} can only use a secret of its own region`;
+  return undefined;
+}

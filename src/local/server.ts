@@ -3,16 +3,22 @@
 // account's public registry) gets its own listener, started on first use, whose URL is the
 // proxyEndpoint GetAuthorizationToken returns — so clients find the data plane the way they
 // do on AWS. State lives in the data directory and survives restarts.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { handleApiRequest } from './api.js';
 import type { LocalContext, LocalFault, LocalRequestRecord, UploadSession } from './context.js';
 import { type AppliedLifecycle, applyLifecyclePolicies } from './ecr-api/lifecycle.js';
 import { defaultAfterPushHooks } from './push-hooks.js';
+import { blobHostHandler, DEFAULT_BLOB_URL_TTL_SECONDS } from './registry/blob-host.js';
 import { dataPlaneHandler } from './registry/dataplane.js';
 import { REGISTRY_ID } from './rules.js';
 import { loadSigner } from './signer.js';
 import { type RegistryRecord, registryKey, Store } from './store.js';
+import { type LocalTls, loadLocalTls } from './tls.js';
+
+/** An HTTP or HTTPS listener (both have what is used here). */
+type Server = ReturnType<typeof createHttpServer> | ReturnType<typeof createHttpsServer>;
 
 export interface LocalServerOptions {
   /** Control-plane port; 0 = a free port; absent = the port of the last run when free. */
@@ -46,6 +52,23 @@ export interface LocalServerOptions {
   maxRegistries?: number;
   /** Test-only images-per-repository quota: pushes of a new image beyond it are refused as ECR does. */
   imagesPerRepositoryLimit?: number;
+  /**
+   * Serve HTTPS on every listener, as ECR does, with a CA and server certificate kept in
+   * <data>/tls/ (made on first use; see tls.ts). Clients trust `LocalServer.tls.caFile`.
+   */
+  tls?: boolean;
+  /**
+   * Answer blob GETs with 307 to a presigned URL on a separate blob host, as ECR redirects
+   * to S3 (default true). false serves blob bytes from the registry itself.
+   */
+  redirectBlobs?: boolean;
+  /** Lifetime of blob redirect and GetDownloadUrlForLayer URLs in seconds (default 600). */
+  blobUrlTtlSeconds?: number;
+  /**
+   * ECR's API request rates (token buckets, src/local/throttle.ts): 1 (default) as ECR, a
+   * factor to scale every rate, or 'off' (a leniency: no throttling but injected faults).
+   */
+  throttleScale?: number | 'off';
 }
 
 export interface LocalServer {
@@ -74,6 +97,8 @@ export interface LocalServer {
   applyLifecyclePolicies(now?: Date): Promise<AppliedLifecycle[]>;
   /** The public key (SPKI PEM) that verifies the signatures managed signing attaches (see signer.ts). */
   readonly signingPublicKeyPem: string;
+  /** With the tls option: the CA file clients trust and the directory (a skopeo --cert-dir). */
+  readonly tls: { caFile: string; dir: string } | undefined;
   close(): Promise<void>;
 }
 
@@ -88,7 +113,8 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
   if (!isLoopbackHost(host)) {
     throw new Error(`host must be a loopback address (127.0.0.0/8, ::1 or localhost), got '${host}'`);
   }
-  const urlOf = (port: number) => `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const scheme = opts.tls ? 'https' : 'http';
+  const urlOf = (port: number) => `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
   if (opts.advisoriesFile !== undefined) {
     // Refuse a broken advisory file at start rather than failing every scan later.
     const { loadAdvisories } = await import('./scanner.js');
@@ -107,6 +133,17 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
     await store.close();
     throw err;
   }
+  let tls: LocalTls | undefined;
+  if (opts.tls) {
+    try {
+      tls = await loadLocalTls(store.dataDir, host);
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+  }
+  const createServer = (handler: (req: IncomingMessage, res: ServerResponse) => void): Server =>
+    tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, handler) : createHttpServer(handler);
   const log = opts.log ?? (() => {});
   const listeners = new Map<string, Promise<{ server: Server; url: string }>>();
   const calls: string[] = [];
@@ -118,6 +155,9 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
     store,
     account,
     tokenTtlMs: (opts.tokenTtlSeconds ?? 12 * 3600) * 1000,
+    throttleScale: opts.throttleScale ?? 1,
+    blobUrlTtlMs: (opts.blobUrlTtlSeconds ?? DEFAULT_BLOB_URL_TTL_SECONDS) * 1000,
+    ...(opts.redirectBlobs === false ? {} : { blobHostEndpoint: () => startBlobHost() }),
     ...(opts.advisoriesFile !== undefined ? { advisoriesFile: opts.advisoriesFile } : {}),
     uploads: new Map<string, UploadSession>(),
     calls,
@@ -132,6 +172,22 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
     registryEndpoint: async (registry) => (await startRegistry(registry)).url,
     afterPush: defaultAfterPushHooks(),
   };
+
+  // The blob host (ECR's S3): one listener for every registry, named differently from the
+  // registries (localhost for 127.0.0.1) so that clients treat it as another host.
+  let blobHost: Promise<{ server: Server; url: string }> | undefined;
+  function startBlobHost(): Promise<string> {
+    blobHost ??= (async () => {
+      const server = createServer(wrap(blobHostHandler(ctx), log, 'registry'));
+      const bind = host === 'localhost' ? '127.0.0.1' : host;
+      const port = await listen(server, bind, 0);
+      const name = host === 'localhost' ? '127.0.0.1' : 'localhost';
+      const blobUrl = `${scheme}://${name}:${port}`;
+      log(`blob host listening on ${blobUrl}`);
+      return { server, url: blobUrl };
+    })();
+    return blobHost.then((b) => b.url);
+  }
 
   function startRegistry(registry: RegistryRecord): Promise<{ server: Server; url: string }> {
     const key = registryKey(registry.kind, registry.account, registry.region);
@@ -190,11 +246,14 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
       (await startRegistry(store.registry('public', acct ?? account, 'us-east-1'))).url,
     applyLifecyclePolicies: (now) => applyLifecyclePolicies(ctx, now),
     signingPublicKeyPem,
+    tls: tls ? { caFile: tls.caFile, dir: tls.dir } : undefined,
     async close() {
       if (closed) return;
       closed = true;
+      const blob = blobHost ? await blobHost.catch(() => undefined) : undefined;
       const servers = [
         api,
+        ...(blob ? [blob.server] : []),
         ...(await Promise.all([...listeners.values()].map((p) => p.catch(() => undefined))))
           .filter((x): x is { server: Server; url: string } => x !== undefined)
           .map((x) => x.server),

@@ -45,13 +45,24 @@ export async function loadPricingRates(session: Session, file?: string): Promise
 export interface MeasureStorageOptions {
   /** A glob over repository names of the session's default registry (`*` for all). */
   repositories: string;
+  /**
+   * Read every image's manifest (BatchGetImage) to count each layer once per repository.
+   * ECR records each read as a pull of the image (unless the caller is on the pull-time
+   * update exclusion list), so by default the sizes DescribeImages reports are summed
+   * instead: each image counted in full, nothing recorded as pulled.
+   */
+  readManifests?: boolean;
 }
 
+/** The measured storage, and whether layers were read (else: image sizes, sharing unmeasured). */
+export type MeasuredStorage = StorageMeasure & { layersRead: boolean };
+
 /**
- * Returns the storage of the repositories matching a glob, each layer counted once per
- * repository as ECR bills it. NotFoundError when no repository matches.
+ * Returns the storage of the repositories matching a glob: with readManifests each layer
+ * counted once per repository as ECR bills it, else the image sizes of DescribeImages (an
+ * upper bound). NotFoundError when no repository matches.
  */
-export async function measureStorage(session: Session, opts: MeasureStorageOptions): Promise<StorageMeasure> {
+export async function measureStorage(session: Session, opts: MeasureStorageOptions): Promise<MeasuredStorage> {
   const pattern = opts.repositories;
   const conn = await ecrConnection(session);
   const match = globToRegExp(pattern);
@@ -67,8 +78,15 @@ export async function measureStorage(session: Session, opts: MeasureStorageOptio
   }
   session.log.info(`measuring ${names.length} ${names.length === 1 ? 'repository' : 'repositories'}`);
   const measured = [];
-  for (const name of names) measured.push({ name, images: await repositoryLayers(conn, name) });
-  return measureRepositoryStorage(measured);
+  const readManifests = opts.readManifests === true;
+  for (const name of names) measured.push({ name, images: await repositoryLayers(conn, name, { readManifests }) });
+  if (!readManifests) {
+    session.log.info(
+      'sizes from DescribeImages, each image counted in full (layers shared between images are not seen); ' +
+        '--read-manifests counts each layer once, but ECR records reading a manifest as a pull',
+    );
+  }
+  return { ...measureRepositoryStorage(measured), layersRead: readManifests };
 }
 
 /** What estimateCost accepts: monthly amounts in GB (1 TB = 1,000 GB). */

@@ -160,6 +160,36 @@ export interface LifecycleSimulation {
   summary: DecisionSummary;
   /** One decision per image: expire, transition (archive) or keep, and why. */
   decisions: LifecycleDecision[];
+  /**
+   * Image indexes in the repository whose manifests were not read (readManifests off): the
+   * images they list are kept by ECR but could not be told apart here.
+   */
+  unreadIndexes?: number;
+}
+
+/**
+ * Lists a repository's images for the simulator, reading index manifests only when asked,
+ * and warns when images would expire while unread indexes might still list them.
+ */
+async function imagesForSimulation(
+  conn: EcrConnection,
+  repository: string,
+  readManifests: boolean | undefined,
+): Promise<{ images: LifecycleImage[]; unreadIndexes: number }> {
+  const list = await listLifecycleImages(conn, repository, { readIndexes: readManifests === true });
+  if (list.indexesRead) return { images: list.images, unreadIndexes: 0 };
+  return { images: list.images, unreadIndexes: list.indexes.length };
+}
+
+/** Warns that images judged to expire might be listed by indexes whose manifests were not read. */
+function warnUnreadIndexes(session: Session, repository: string, unread: number, expiring: number): void {
+  if (unread === 0 || expiring === 0) return;
+  session.log.warn(
+    `${repository} holds ${unread} image ${unread === 1 ? 'index' : 'indexes'} whose manifests were not read: ` +
+      `ECR keeps an image an index lists, so some of the ${expiring} images judged to expire may stay. ` +
+      '--read-manifests reads them (BatchGetImage; ECR records it as a pull of each index unless you are on the ' +
+      "registry's pull-time update exclusion list: ecrctl pull-time-exclusion add)",
+  );
 }
 
 /** What simulateLifecyclePolicy accepts: a repository (images from ECR) or an image list. */
@@ -174,6 +204,12 @@ export interface SimulateLifecycleOptions {
   policyName?: string;
   /** Judge the images as of this time (default: now). */
   at?: Date;
+  /**
+   * Read the manifests of the repository's image indexes (BatchGetImage), so the images they
+   * list are kept as ECR keeps them. ECR records each read as a pull of the index unless the
+   * caller is on the pull-time update exclusion list, so it is off by default.
+   */
+  readManifests?: boolean;
 }
 
 /**
@@ -188,10 +224,13 @@ export async function simulateLifecyclePolicy(
   const given = opts.policy !== undefined ? checkLifecyclePolicy(opts.policy, opts.policyName) : undefined;
   let images: LifecycleImage[];
   let effective: LifecyclePolicy;
+  let unreadIndexes = 0;
   if (opts.repository !== undefined) {
     const { conn, repository } = await connect(session, opts.repository);
     effective = given ?? (await repositoryPolicy(session, conn, repository)).policy;
-    images = await listLifecycleImages(conn, repository);
+    const listed = await imagesForSimulation(conn, repository, opts.readManifests);
+    images = listed.images;
+    unreadIndexes = listed.unreadIndexes;
     session.log.info(`${images.length} ${images.length === 1 ? 'image' : 'images'} in ${repository}`);
   } else {
     if (!opts.images) throw new UsageError('simulateLifecyclePolicy needs a repository or images');
@@ -200,7 +239,16 @@ export async function simulateLifecyclePolicy(
     effective = given;
   }
   const decisions = simulateLifecycle(effective, images, at);
-  return { at, summary: summarizeDecisions(decisions), decisions };
+  if (opts.repository !== undefined) {
+    const expiring = decisions.filter((d) => d.action === 'expire').length;
+    warnUnreadIndexes(session, opts.repository, unreadIndexes, expiring);
+  }
+  return {
+    at,
+    summary: summarizeDecisions(decisions),
+    decisions,
+    ...(unreadIndexes > 0 ? { unreadIndexes } : {}),
+  };
 }
 
 /** An image whose fate a new policy changes. */
@@ -231,6 +279,8 @@ export interface LifecycleDiff {
   images: ImageChange[];
   /** How many images the repository has. */
   imageCount: number;
+  /** Image indexes whose manifests were not read (see SimulateLifecycleOptions.readManifests). */
+  unreadIndexes?: number;
 }
 
 /**
@@ -239,7 +289,7 @@ export interface LifecycleDiff {
  */
 export async function diffLifecyclePolicy(
   session: Session,
-  opts: LifecycleRepositoryOptions & LifecyclePolicyInput & { at?: Date },
+  opts: LifecycleRepositoryOptions & LifecyclePolicyInput & { at?: Date; readManifests?: boolean },
 ): Promise<LifecycleDiff> {
   const at = opts.at ?? new Date();
   const next = checkLifecyclePolicy(opts.policy, opts.policyName);
@@ -257,9 +307,11 @@ export async function diffLifecyclePolicy(
     session.log.info(`${repository} has no lifecycle policy yet`);
   }
   const rules = diffRules(current, next);
-  const images = await listLifecycleImages(conn, repository);
+  const { images, unreadIndexes } = await imagesForSimulation(conn, repository, opts.readManifests);
   const before = new Map(simulateLifecycle(current, images, at).map((d) => [d.digest, d]));
-  const changed = simulateLifecycle(next, images, at)
+  const judged = simulateLifecycle(next, images, at);
+  warnUnreadIndexes(session, repository, unreadIndexes, judged.filter((d) => d.action === 'expire').length);
+  const changed = judged
     .filter((d) => before.get(d.digest)?.action !== d.action)
     .map((d) => ({
       digest: d.digest,
@@ -269,7 +321,14 @@ export async function diffLifecyclePolicy(
       reason: d.reason,
       sizeBytes: d.sizeBytes,
     }));
-  return { repository, at, rules, images: changed, imageCount: images.length };
+  return {
+    repository,
+    at,
+    rules,
+    images: changed,
+    imageCount: images.length,
+    ...(unreadIndexes > 0 ? { unreadIndexes } : {}),
+  };
 }
 
 /** What previewLifecyclePolicy accepts. */
@@ -312,7 +371,8 @@ export async function previewLifecyclePolicy(
   const rules = new Map(
     (parseLifecyclePolicy(preview.policyText ?? givenText ?? '').policy?.rules ?? []).map((r) => [r.rulePriority, r]),
   );
-  const images = await listLifecycleImages(conn, repository);
+  // Tags and sizes only: ECR's preview already knew which images indexes list.
+  const { images } = await listLifecycleImages(conn, repository);
   const acted = new Map(preview.results.map((r) => [r.digest, r]));
   const decisions: LifecycleDecision[] = images.map((image) => {
     const r = acted.get(image.digest);

@@ -1,7 +1,7 @@
 // signing: ECR managed signing. The registry's signing rules (get, set — checked against the
 // API model's limits before anything is sent — and delete), and whether an image (each
 // platform of an index) has been signed, per signing profile.
-import { getEcrManifest } from '../ecr/retag.js';
+import { describeScanTarget, indexChildren, isIndexMediaType } from '../ecr/scanning.js';
 import {
   checkSigningRules,
   deleteSigningConfiguration,
@@ -13,8 +13,6 @@ import {
 } from '../ecr/signing.js';
 import { parseEcrHost } from '../ecr/hosts.js';
 import { EcrctlError, NotFoundError, RuleViolation, UsageError } from '../errors.js';
-import { formatPlatform } from '../oci/copy.js';
-import { isIndexMediaType } from '../oci/media-types.js';
 import { parseReference } from '../oci/reference.js';
 import type { Session } from '../session.js';
 import { ecrConnection } from './ecr.js';
@@ -131,7 +129,11 @@ export interface SigningStatusResult {
   images: ImageSigningRow[];
 }
 
-/** Returns whether an image (each platform of an index) has been signed; UsageError for an ECR Public image. */
+/**
+ * Returns whether an image (each platform of an index) has been signed; UsageError for an ECR
+ * Public image. The image is found with DescribeImages; only an index's manifest is read
+ * (BatchGetImage, which ECR records as a pull of the index) to learn its platforms.
+ */
 export async function signingStatus(session: Session, opts: SigningStatusOptions): Promise<SigningStatusResult> {
   const text = opts.image;
   const r = parseReference(text);
@@ -146,7 +148,7 @@ export async function signingStatus(session: Session, opts: SigningStatusOptions
     ecr?.kind === 'private' ? { region: ecr.region, registryId: ecr.registryId } : {},
   );
   const image = r.digest ? { digest: r.digest } : { tag: r.tag ?? 'latest' };
-  const top = await getEcrManifest(conn, r.repository, image);
+  const top = await describeScanTarget(conn, r.repository, image);
   const rows: ImageSigningRow[] = [];
   const isIndex = isIndexMediaType(top.mediaType);
   rows.push({
@@ -155,14 +157,11 @@ export async function signingStatus(session: Session, opts: SigningStatusOptions
     statuses: (await describeImageSigningStatus(conn, r.repository, { digest: top.digest })).statuses,
   });
   if (isIndex) {
-    const doc = JSON.parse(top.manifest) as {
-      manifests?: { digest: string; platform?: { os: string; architecture: string; variant?: string } }[];
-    };
     const children = await Promise.all(
-      (doc.manifests ?? []).map(async (d) => ({
+      (await indexChildren(conn, r.repository, top.digest)).map(async (d) => ({
         digest: d.digest,
         kind: 'image' as const,
-        ...(d.platform ? { platform: formatPlatform(d.platform) } : {}),
+        ...(d.platform ? { platform: d.platform } : {}),
         statuses: (await describeImageSigningStatus(conn, r.repository, { digest: d.digest })).statuses,
       })),
     );

@@ -1,6 +1,7 @@
 // `ecrctl cost --repos`: storage measured from the registry (ecrctl local), each layer
 // counted once per repository however many images share it, and the saving reported.
 import path from 'node:path';
+import { DescribeImagesCommand } from '@aws-sdk/client-ecr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildImage, writeOciLayout } from '../helpers/fixtures.js';
 import { type LocalCliEnv, startLocalCliEnv } from './replicate-fixtures.js';
@@ -34,7 +35,7 @@ afterAll(async () => {
 
 describe('cost --repos', () => {
   it('counts each layer once per repository and says what sharing saved', async () => {
-    const r = await t.cli(['-o', 'json', 'cost', '--repos', 'team/*', '--egress-gb', '10']);
+    const r = await t.cli(['-o', 'json', 'cost', '--repos', 'team/*', '--read-manifests', '--egress-gb', '10']);
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
     const shared = base.layers.reduce((n, l) => n + l.descriptor.size, 0);
@@ -47,7 +48,7 @@ describe('cost --repos', () => {
   });
 
   it('prints a table per repository before the estimate, and measures every repository with *', async () => {
-    const r = await t.cli(['cost', '--repos', '*']);
+    const r = await t.cli(['cost', '--repos', '*', '--read-manifests']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(
       /^storage measured \(each layer counted once per repository\):\nREPOSITORY +IMAGES +LAYERS +STORED +SAVED BY SHARING\n/,
@@ -55,6 +56,31 @@ describe('cost --repos', () => {
     expect(r.stdout).toMatch(/^other\/db +1 +1 /m);
     expect(r.stdout).toMatch(/^team\/api +3 +3 /m);
     expect(r.stdout).toContain('ECR cost estimate per month');
+  });
+
+  it('by default sums the sizes DescribeImages reports and reads no manifest, so no pull is recorded', async () => {
+    const pullTimes = async () => {
+      const out = [];
+      for (const repositoryName of ['team/api', 'other/db']) {
+        const d = await t.ecr.send(new DescribeImagesCommand({ repositoryName }));
+        out.push(...(d.imageDetails ?? []).map((i) => [i.imageDigest, i.lastRecordedPullTime?.getTime() ?? null]));
+      }
+      return out;
+    };
+    const before = await pullTimes();
+    const batchGets = t.server.calls.filter((c) => c === 'ecr:BatchGetImage').length;
+    const r = await t.cli(['-o', 'json', 'cost', '--repos', 'team/*']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(t.server.calls.filter((c) => c === 'ecr:BatchGetImage').length).toBe(batchGets);
+    expect(await pullTimes()).toEqual(before);
+    const layers = (img: typeof base) => img.layers.reduce((n, l) => n + l.descriptor.size, 0);
+    const sum = layers(base) + layers(annotated) + layers(other);
+    const out = JSON.parse(r.stdout);
+    expect(out.storage).toMatchObject({ layersRead: false, bytes: sum });
+    expect(out.storage.repositories[0]).toMatchObject({ name: 'team/api', images: 3, bytes: sum });
+    const text = await t.cli(['cost', '--repos', '*']);
+    expect(text.stdout).toMatch(/^storage measured from image sizes .*\nREPOSITORY +IMAGES +STORED\n/);
+    expect(text.stderr).toContain('--read-manifests counts each layer once');
   });
 
   it('refuses --repos with --storage-gb (exit 2) and a pattern that matches nothing (exit 6)', async () => {

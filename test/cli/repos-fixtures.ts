@@ -28,7 +28,10 @@ export interface RepoTestEnv {
 /** Starts `ecrctl local` in a temp dir, with the CLI and an SDK client aimed at it. */
 export async function startRepoEnv(): Promise<RepoTestEnv> {
   const tmp = tempDir('ecrctl-repos-');
-  const server = await start(path.join(tmp.dir, 'data'));
+  // makeImages writes hundreds of images through SDK clients that do not retry: ECR's
+  // PutImage rate (about 10/s per repository) would throttle them, so this estate is built
+  // with throttling off (test/local/throttling.test.ts covers the rates).
+  const server = await start(path.join(tmp.dir, 'data'), { throttleScale: 'off' });
   const home = path.join(tmp.dir, 'home');
   mkdirSync(home, { recursive: true });
   return {

@@ -66,7 +66,7 @@ describe('lifecycle adapters', () => {
 
   it('lists every image over several DescribeImages pages, with sizes and push times', async () => {
     const before = calls('DescribeImages');
-    const images = await listLifecycleImages(conn, 'adapter/app');
+    const { images } = await listLifecycleImages(conn, 'adapter/app');
     expect(calls('DescribeImages') - before).toBe(4); // 4 + 4 + 4 + 3
     expect(images.map((i) => i.digest).sort()).toEqual(made.map((m) => m.digest).sort());
     const first = images.find((i) => i.digest === made[0]?.digest);
@@ -84,7 +84,7 @@ describe('lifecycle adapters', () => {
         targetStorageClass: 'ARCHIVE',
       }),
     );
-    const images = await listLifecycleImages(conn, 'adapter/archived');
+    const { images } = await listLifecycleImages(conn, 'adapter/archived');
     expect(images.map((i) => [i.digest, i.storageClass]).sort()).toEqual(
       [
         [kept!.digest, 'standard'],
@@ -94,7 +94,7 @@ describe('lifecycle adapters', () => {
     expect(images.find((i) => i.digest === archived!.digest)?.lastArchivedAt).toBeInstanceOf(Date);
   });
 
-  it('reads which images an index lists (BatchGetImage), so they count as referenced', async () => {
+  it('reads which images an index lists (BatchGetImage) only when asked, so they count as referenced', async () => {
     await env.ecr.send(new sdk.CreateRepositoryCommand({ repositoryName: 'adapter/index' }));
     const two = await makeImages(env.ecr, 'adapter/index', 2, { tags: (i) => [`p${i}`] });
     const index = JSON.stringify({
@@ -109,7 +109,15 @@ describe('lifecycle adapters', () => {
     await env.ecr.send(
       new sdk.PutImageCommand({ repositoryName: 'adapter/index', imageManifest: index, imageTag: 'multi' }),
     );
-    const images = await listLifecycleImages(conn, 'adapter/index');
+    // By default no manifest is read: on ECR a BatchGetImage is recorded as a pull.
+    const before = calls('BatchGetImage');
+    const plain = await listLifecycleImages(conn, 'adapter/index');
+    expect(calls('BatchGetImage')).toBe(before);
+    expect(plain).toMatchObject({ indexes: [sha256(index)], indexesRead: false });
+    for (const m of two) expect(plain.images.find((i) => i.digest === m.digest)?.referencedBy).toBeUndefined();
+    const { images, indexesRead } = await listLifecycleImages(conn, 'adapter/index', { readIndexes: true });
+    expect(calls('BatchGetImage')).toBe(before + 1);
+    expect(indexesRead).toBe(true);
     for (const m of two) expect(images.find((i) => i.digest === m.digest)?.referencedBy).toEqual([sha256(index)]);
     expect(images.find((i) => i.digest === sha256(index))?.referencedBy).toBeUndefined();
   });
@@ -122,9 +130,11 @@ describe('lifecycle adapters', () => {
     expect(preview.status).toBe('COMPLETE');
     const policy = parseLifecyclePolicy(POLICY).policy;
     if (!policy) throw new Error('test policy invalid');
-    const expected = simulateLifecycle(policy, await listLifecycleImages(conn, 'adapter/app'), new Date()).filter(
-      (d) => d.action !== 'keep',
-    );
+    const expected = simulateLifecycle(
+      policy,
+      (await listLifecycleImages(conn, 'adapter/app')).images,
+      new Date(),
+    ).filter((d) => d.action !== 'keep');
     // Rule 1 expires 7 of the 10 rc-* images; rule 5 ranks all 15 but acts only on the untagged
     // ones beyond the newest 10 (one): 8 results, two pages of 4.
     expect(preview.results.length).toBe(expected.length);

@@ -17,6 +17,7 @@ interface CostOptions {
   pricing?: string;
   printPricing?: boolean;
   repos?: string;
+  readManifests?: boolean;
 }
 
 /** Declares `ecrctl cost`. */
@@ -32,11 +33,21 @@ export function defineCost(program: Command, host: CommandHost): void {
         'other regions at internet rates, and the allowances of ECR Public.\n' +
         'Amounts are per month in GB (1 TB = 1,000 GB); prices in USD, excluding\n' +
         'taxes. The rates come from a built-in table; --pricing FILE replaces it\n' +
-        '(--print-pricing prints the table to start from).',
+        '(--print-pricing prints the table to start from).\n\n' +
+        '--repos sums the image sizes DescribeImages reports (an upper bound: layers\n' +
+        'shared between images counted each time). --read-manifests reads every image\n' +
+        'manifest (BatchGetImage) to count each layer once, as ECR bills it; ECR records\n' +
+        'each read as a pull of the image (lastRecordedPullTime), which defeats\n' +
+        'sinceImagePulled lifecycle rules, unless you are on the pull-time update\n' +
+        'exclusion list (`ecrctl pull-time-exclusion add`).',
     )
     .option(
       '--repos <pattern>',
-      "measure storage from the registry's repositories matching a glob ('*' for all): each layer counted once per repository",
+      "measure storage from the registry's repositories matching a glob ('*' for all), from the image sizes",
+    )
+    .option(
+      '--read-manifests',
+      'with --repos: read every manifest to count each layer once per repository (ECR records each read as a pull)',
     )
     .option('--storage-gb <n>', 'average GB stored over the month (GB-month) (default: 0)')
     .option('--egress-gb <n>', 'GB per month pulled to the internet, outside AWS (default: 0)')
@@ -52,6 +63,7 @@ export function defineCost(program: Command, host: CommandHost): void {
       examples(
         'ecrctl cost --storage-gb 50 --egress-gb 200',
         "ecrctl cost --repos 'team/*' --egress-gb 200",
+        "ecrctl cost --repos '*' --read-manifests",
         'ecrctl --region ap-northeast-2 cost --storage-gb 120 --egress-gb 15000 --egress-region-gb 300',
         'ecrctl cost --public --with-account --storage-gb 80 --egress-gb 7000',
         'ecrctl -o json cost --storage-gb 0.4 --free-tier',
@@ -71,7 +83,13 @@ export function defineCost(program: Command, host: CommandHost): void {
           fix: 'drop --storage-gb to use the measured size, or drop --repos to describe a scenario',
         });
       }
-      const measured = opts.repos === undefined ? undefined : await measureStorage(ctx, { repositories: opts.repos });
+      const measured =
+        opts.repos === undefined
+          ? undefined
+          : await measureStorage(ctx, {
+              repositories: opts.repos,
+              ...(opts.readManifests ? { readManifests: true } : {}),
+            });
       const estimate = await estimateCost(ctx, {
         storageGb: measured ? undefined : gbOption('--storage-gb', opts.storageGb),
         egressGb: gbOption('--egress-gb', opts.egressGb),
@@ -97,7 +115,13 @@ export function defineCost(program: Command, host: CommandHost): void {
 }
 
 /** Returns the measured storage as a table per repository, with what layer sharing saved. */
-function renderStorage(m: StorageMeasure): string {
+function renderStorage(m: StorageMeasure & { layersRead: boolean }): string {
+  if (!m.layersRead) {
+    // Only image sizes were read: layer counts and sharing are unknown.
+    const rows = m.repositories.map((r) => [r.name, String(r.images), formatBytes(r.bytes)]);
+    rows.push(['total', '', formatBytes(m.bytes)]);
+    return `storage measured from image sizes (shared layers counted once per image; --read-manifests counts them once):\n${table(['REPOSITORY', 'IMAGES', 'STORED'], rows)}`;
+  }
   const rows = m.repositories.map((r) => [
     r.name,
     String(r.images),

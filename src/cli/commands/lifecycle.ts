@@ -120,6 +120,10 @@ export function defineLifecycle(program: Command, host: CommandHost): void {
       'digests or tags (one per line, or a JSON array; * as in tagPatternList) that must survive: exit 3 if the policy would expire any',
     )
     .option('--all', 'list kept images too, with the reason they stay')
+    .option(
+      '--read-manifests',
+      'read index manifests (BatchGetImage) so images an index lists are kept; ECR records a pull of each index',
+    )
     .summary('show what a policy would expire or archive, and why')
     .description(
       "Applies a policy to a repository's images with ECR's semantics (rules in priority\n" +
@@ -127,20 +131,34 @@ export function defineLifecycle(program: Command, host: CommandHost): void {
         'ones, oldest first, images an index still references kept) and prints what\n' +
         'would go, why, and the bytes freed. With REPO the image list comes from ECR\n' +
         "(every page of DescribeImages) and the policy defaults to the repository's own;\n" +
-        'with --images it is read from a file and nothing is sent anywhere.',
+        'with --images it is read from a file and nothing is sent anywhere.\n\n' +
+        'Reading a manifest is a pull on ECR: BatchGetImage sets lastRecordedPullTime\n' +
+        'and so defeats sinceImagePulled rules. simulate reads no manifest unless\n' +
+        '--read-manifests asks it to read the image indexes (to learn which images they\n' +
+        'list); without it, a warning says when unread indexes may keep images judged\n' +
+        'to expire. `ecrctl pull-time-exclusion add` lets a principal read unrecorded.',
     )
     .addHelpText(
       'after',
       examples(
         'ecrctl lifecycle simulate team/app',
         'ecrctl lifecycle simulate team/app --policy preset:expire-untagged --param days=7 --protect protected.txt',
+        'ecrctl lifecycle simulate team/app --read-manifests',
         'ecrctl lifecycle simulate --images images.json --policy policy.json --at 2025-01-01 --all',
       ),
     )
     .action(
       async (
         repo: string | undefined,
-        opts: { images?: string; policy?: string; param?: string[]; at?: string; protect?: string; all?: boolean },
+        opts: {
+          images?: string;
+          policy?: string;
+          param?: string[];
+          at?: string;
+          protect?: string;
+          all?: boolean;
+          readManifests?: boolean;
+        },
         cmd: Command,
       ) => {
         const ctx = host.context(cmd);
@@ -166,7 +184,12 @@ export function defineLifecycle(program: Command, host: CommandHost): void {
         const protect = await loadProtect(ctx, opts.protect);
         const source =
           repo !== undefined ? { repository: repo } : { images: await loadImages(ctx, opts.images as string) };
-        const result = await simulateLifecyclePolicy(ctx, { ...source, ...policy, at });
+        const result = await simulateLifecyclePolicy(ctx, {
+          ...source,
+          ...policy,
+          at,
+          ...(opts.readManifests ? { readManifests: true } : {}),
+        });
         (await import('../lifecycle-report.js')).renderSimulation(ctx, result, opts.all === true);
         checkProtection(ctx, result.decisions, protect);
       },
@@ -241,11 +264,17 @@ export function defineLifecycle(program: Command, host: CommandHost): void {
     .argument('<policy>', 'the new policy: JSON file (- for stdin), or preset:NAME with --param values')
     .option('--param <key=value>', 'a preset parameter (repeatable; with preset:NAME)', collect)
     .option('--at <date>', 'judge the images as of this time, ISO 8601 (default: now)')
+    .option(
+      '--read-manifests',
+      'read index manifests (BatchGetImage) so images an index lists are kept; ECR records a pull of each index',
+    )
     .summary("compare a policy with the repository's, rule by rule and image by image")
     .description(
       'Shows what putting POLICY would change: rules added, removed and changed (by\n' +
         'rulePriority), and — running the simulator with the current and the new policy\n' +
-        "over the repository's real images — every image whose fate changes.",
+        "over the repository's real images — every image whose fate changes.\n\n" +
+        'Reads no manifest (on ECR a manifest read is recorded as a pull) unless\n' +
+        '--read-manifests: see `ecrctl lifecycle simulate --help`.',
     )
     .addHelpText(
       'after',
@@ -254,15 +283,27 @@ export function defineLifecycle(program: Command, host: CommandHost): void {
         'ecrctl -o json lifecycle diff team/app preset:expire-untagged --param days=3',
       ),
     )
-    .action(async (repo: string, source: string, opts: { param?: string[]; at?: string }, cmd: Command) => {
-      const ctx = host.context(cmd);
-      checkParams(source, opts.param);
-      const at = parseAt(opts.at);
-      const policy = await loadPolicy(ctx, source, parseParams(opts.param));
-      const { diffLifecyclePolicy } = await import('../../ops/lifecycle.js');
-      const diff = await diffLifecyclePolicy(ctx, { repository: repo, ...policy, at });
-      (await import('../lifecycle-report.js')).renderDiff(ctx, diff);
-    });
+    .action(
+      async (
+        repo: string,
+        source: string,
+        opts: { param?: string[]; at?: string; readManifests?: boolean },
+        cmd: Command,
+      ) => {
+        const ctx = host.context(cmd);
+        checkParams(source, opts.param);
+        const at = parseAt(opts.at);
+        const policy = await loadPolicy(ctx, source, parseParams(opts.param));
+        const { diffLifecyclePolicy } = await import('../../ops/lifecycle.js');
+        const diff = await diffLifecyclePolicy(ctx, {
+          repository: repo,
+          ...policy,
+          at,
+          ...(opts.readManifests ? { readManifests: true } : {}),
+        });
+        (await import('../lifecycle-report.js')).renderDiff(ctx, diff);
+      },
+    );
 
   lifecycle
     .command('preview')

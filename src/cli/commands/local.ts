@@ -21,7 +21,9 @@ interface ServeOptions {
   account?: string;
   advisories?: string;
   tokenTtl?: string;
+  throttleScale?: string;
   maxRegistries?: string;
+  tls?: boolean;
 }
 
 /** Declares `ecrctl local` and its `serve` subcommand. */
@@ -60,12 +62,18 @@ export function defineLocal(program: Command, host: CommandHost): void {
       '--max-registries <n>',
       'most registries (account/region pairs) requests may create, each with its own port (default: 16)',
     )
+    .option(
+      '--throttle-scale <n|off>',
+      "ECR's API request rates times N (default: 1, as ECR); off turns throttling off",
+    )
+    .option('--tls', 'serve HTTPS, as ECR does: a CA and certificate are made in <data>/tls/ (trust tls/ca.crt)')
     .addHelpText(
       'after',
       examples(
         'ecrctl local serve',
         'ecrctl local serve --port 4510 --data ./.ecr-local --account 111122223333',
-        'eval "$(ecrctl local serve --output env &)"   # in a script: read the URL, keep it running',
+        'ecrctl local serve --tls   # then: export AWS_CA_BUNDLE=<data>/tls/ca.crt',
+        'ecrctl local serve --output env > local.env &   # in a script; then: . ./local.env',
       ),
     )
     .action(async (opts: ServeOptions, cmd: Command) => {
@@ -103,6 +111,18 @@ async function serve(ctx: CliContext, opts: ServeOptions): Promise<void> {
     }
     tokenTtlSeconds = ms / 1000;
   }
+  let throttleScale: number | 'off' | undefined;
+  if (opts.throttleScale !== undefined) {
+    const { parseThrottleScale } = await import('../../local/throttle.js');
+    try {
+      throttleScale = parseThrottleScale(opts.throttleScale);
+    } catch (err) {
+      throw new UsageError((err as Error).message, {
+        value: opts.throttleScale,
+        fix: "e.g. --throttle-scale 10 (ten times ECR's rates) or --throttle-scale off",
+      });
+    }
+  }
   let maxRegistries: number | undefined;
   if (opts.maxRegistries !== undefined) {
     if (!/^\d+$/.test(opts.maxRegistries) || Number(opts.maxRegistries) < 1 || Number(opts.maxRegistries) > 1000) {
@@ -124,6 +144,8 @@ async function serve(ctx: CliContext, opts: ServeOptions): Promise<void> {
       ...(tokenTtlSeconds !== undefined ? { tokenTtlSeconds } : {}),
       ...(maxRegistries !== undefined ? { maxRegistries } : {}),
       ...(opts.advisories ? { advisoriesFile: path.resolve(ctx.cwd, opts.advisories) } : {}),
+      ...(opts.tls ? { tls: true } : {}),
+      ...(throttleScale !== undefined ? { throttleScale } : {}),
       log: (line) => ctx.log.verbose(line),
     });
   } catch (err) {
@@ -149,16 +171,28 @@ async function serve(ctx: CliContext, opts: ServeOptions): Promise<void> {
       region,
       account: server.account,
       dataDir,
+      ...(server.tls ? { caFile: server.tls.caFile, certDir: server.tls.dir } : {}),
     };
     render(ctx, result, {
       text: (r) => r.endpointUrl,
-      env: (r) => ({ AWS_ENDPOINT_URL: r.endpointUrl }),
+      env: (r) => ({
+        AWS_ENDPOINT_URL: r.endpointUrl,
+        // One file serves the AWS CLI (AWS_CA_BUNDLE), ecrctl (AWS_CA_BUNDLE or --ca-file)
+        // and other Node programs started afterwards (NODE_EXTRA_CA_CERTS).
+        ...(r.caFile ? { AWS_CA_BUNDLE: r.caFile, NODE_EXTRA_CA_CERTS: r.caFile } : {}),
+      }),
     });
+    const trust = result.caFile
+      ? `  export AWS_CA_BUNDLE=${result.caFile}   # AWS CLI and ecrctl (or: ecrctl --ca-file ${result.caFile})\n` +
+        `  export NODE_EXTRA_CA_CERTS=${result.caFile}   # other Node.js programs\n` +
+        `  skopeo … --cert-dir ${result.certDir}   # skopeo, buildah, podman (or copy ca.crt to /etc/containers/certs.d/HOST:PORT/)\n`
+      : '';
     ctx.log.info(
       `ecrctl local: ECR API on ${result.endpointUrl}, registry (${region}) on ${result.registryEndpoint}, data in ${dataDir}\n` +
         'Use it with:\n' +
         `  export AWS_ENDPOINT_URL=${result.endpointUrl}\n` +
         `  export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=${region}\n` +
+        trust +
         'Press Ctrl-C to stop.',
     );
     await new Promise<void>((resolve) => {

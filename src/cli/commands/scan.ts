@@ -18,12 +18,14 @@ export function defineScan(program: Command, host: CommandHost): void {
         'scan ECR already has from the last 24 hours (ECR allows one scan per image per day), waits\n' +
         'for it with --wait, and reports the findings: counts per severity, then each finding most\n' +
         'severe first. Basic and enhanced (Amazon Inspector) findings are read into one model.\n' +
-        'An image index is scanned platform by platform. --fail-on SEVERITY exits 4 when a finding\n' +
+        'An image index is scanned platform by platform: its manifest is read (BatchGetImage) to\n' +
+        'find them, and ECR records that read as a pull of the index (not of its images) unless\n' +
+        'you are on the pull-time update exclusion list. --fail-on SEVERITY exits 4 when a finding\n' +
         'at or above it remains after --ignore (a YAML/JSON list of {id, package, expires, reason},\n' +
         'matched by id and package). A COMPLETE scan with no findings is read twice before the\n' +
         'image is called clean. Exits 1 when a scan fails or --timeout passes.',
     )
-    .argument('<ref>', 'the image: team/app:v1, team/app@sha256:…, 123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:v1')
+    .argument('<ref>', 'the image: team/app:v1, team/app@sha256:…, or a whole ECR reference')
     .option('--wait', 'wait for the scan to finish (implied by --fail-on)')
     .option('--timeout <duration>', 'longest wait, e.g. 90s, 10m (default: 10m)')
     .option('--fail-on <severity>', 'exit 4 when a finding is at or above CRITICAL|HIGH|MEDIUM|LOW|INFORMATIONAL')

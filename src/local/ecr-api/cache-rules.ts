@@ -4,6 +4,7 @@
 // with `ecr-pullthroughcache/`). The emulator has no network and no Secrets Manager: rules
 // are stored and checked, but nothing is ever pulled through from an upstream.
 import { ApiError, invalidParameter } from '../errors.js';
+import { secretArnProblem } from '../rules.js';
 import type { RegistryRecord } from '../store.js';
 import { list, type OperationTable, page, privateRegistry, reqStr, str, ts } from './kit.js';
 
@@ -105,7 +106,12 @@ function describeRule(registry: RegistryRecord, r: CacheRuleRecord) {
 }
 
 /** Checks a credentialArn against the upstream's needs; returns it (or undefined). */
-function credentialOf(input: Record<string, unknown>, upstream: Upstream, required: boolean): string | undefined {
+function credentialOf(
+  input: Record<string, unknown>,
+  upstream: Upstream,
+  required: boolean,
+  region: string,
+): string | undefined {
   const arn = str(input, 'credentialArn', {
     min: 50,
     max: 612,
@@ -118,6 +124,9 @@ function credentialOf(input: Record<string, unknown>, upstream: Upstream, requir
       `Invalid parameter: a credentialArn is required for upstream registry '${upstream}'; store the credentials in a Secrets Manager secret whose name starts with 'ecr-pullthroughcache/'`,
     );
   }
+  // ECR checks the secret reference's partition and region before it asks Secrets Manager.
+  const problem = arn === undefined ? undefined : secretArnProblem(arn, region);
+  if (problem) throw invalidParameter('credentialArn', problem);
   if (arn !== undefined && NO_SECRET.has(upstream)) {
     throw new ApiError(
       'InvalidParameterException',
@@ -144,7 +153,7 @@ export const cacheRuleOperations: OperationTable = {
         `The upstream registry URL '${upstreamRegistryUrl}' is not supported${named ? ` for upstream registry '${named}'` : ''}`,
       );
     }
-    const credentialArn = credentialOf(req.input, upstream, true);
+    const credentialArn = credentialOf(req.input, upstream, true, registry.region);
     const customRoleArn = str(req.input, 'customRoleArn', { max: 2048 });
     if (customRoleArn !== undefined && !ROLE_ARN.test(customRoleArn))
       throw invalidParameter('customRoleArn', 'Invalid IAM role ARN');
@@ -214,7 +223,7 @@ export const cacheRuleOperations: OperationTable = {
     const prefix = prefixOf(req.input);
     const current = rulesOf(registry).find((r) => r.ecrRepositoryPrefix === prefix);
     if (!current) throw notFound(prefix, registry);
-    const credentialArn = credentialOf(req.input, current.upstreamRegistry, false);
+    const credentialArn = credentialOf(req.input, current.upstreamRegistry, false, registry.region);
     const customRoleArn = str(req.input, 'customRoleArn', { max: 2048 });
     if (customRoleArn !== undefined && !ROLE_ARN.test(customRoleArn))
       throw invalidParameter('customRoleArn', 'Invalid IAM role ARN');
@@ -247,7 +256,9 @@ export const cacheRuleOperations: OperationTable = {
       if (i < 0) throw notFound(prefix, registry);
       return rules.splice(i, 1)[0] as CacheRuleRecord;
     });
-    return describeRule(registry, removed);
+    // The model's DeletePullThroughCacheRuleResponse has neither upstreamRegistry nor updatedAt.
+    const { upstreamRegistry: _u, updatedAt: _t, ...answer } = describeRule(registry, removed);
+    return answer;
   },
 
   async ValidatePullThroughCacheRule(req) {
@@ -255,8 +266,12 @@ export const cacheRuleOperations: OperationTable = {
     const prefix = prefixOf(req.input);
     const r = rulesOf(registry).find((x) => x.ecrRepositoryPrefix === prefix);
     if (!r) throw notFound(prefix, registry);
-    // No network and no Secrets Manager here: a rule that passed creation's checks is
-    // reported valid. Real ECR signs in to the upstream with the secret's credentials.
+    // No network and no Secrets Manager here, so the part of the check that matters — ECR
+    // signing in to the upstream with the secret's credentials — cannot be made. Saying
+    // "valid" would be kinder than ECR; the answer says what was and was not checked.
+    const unchecked = r.credentialArn
+      ? `it cannot reach ${r.upstreamRegistryUrl} or read the secret ${r.credentialArn}`
+      : `it cannot reach ${r.upstreamRegistryUrl}`;
     return {
       ecrRepositoryPrefix: r.ecrRepositoryPrefix,
       registryId: registry.account,
@@ -264,7 +279,8 @@ export const cacheRuleOperations: OperationTable = {
       ...(r.credentialArn !== undefined ? { credentialArn: r.credentialArn } : {}),
       ...(r.customRoleArn !== undefined ? { customRoleArn: r.customRoleArn } : {}),
       ...(r.upstreamRepositoryPrefix !== undefined ? { upstreamRepositoryPrefix: r.upstreamRepositoryPrefix } : {}),
-      isValid: true,
+      isValid: false,
+      failure: `not checked: ecrctl local is offline (${unchecked}); the rule's prefix, upstream URL and ARNs have the form ECR requires`,
     };
   },
 };

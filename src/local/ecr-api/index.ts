@@ -5,6 +5,7 @@ import { imageOperations } from './images.js';
 import type { OperationTable } from './kit.js';
 import { layerOperations } from './layers.js';
 import { policyOperations } from './policies.js';
+import { pullTimeOperations } from './pull-time.js';
 import { referrerOperations } from './referrers.js';
 import { lifecycleOperations } from './lifecycle.js';
 import { registryOperations } from './registry.js';
@@ -27,9 +28,10 @@ export const ECR_OPERATIONS: OperationTable = {
   ...templateOperations,
   ...policyOperations,
   ...signingOperations,
+  ...pullTimeOperations,
+  ...referrerOperations,
   // Last: it also wraps DescribeImages (adding the scan status), so it must win that name.
   ...scanningOperations,
   // After scanning: it wraps DescribeImages, ListImages, BatchGetImage and StartImageScan (archived images).
   ...storageOperations,
-  ...referrerOperations,
 };

@@ -3,6 +3,7 @@
 import { ApiError } from '../errors.js';
 import { SHA256_DIGEST } from '../rules.js';
 import type { RegistryRecord } from '../store.js';
+import { presignedBlobUrl } from '../registry/blob-host.js';
 import { mintDownloadToken } from '../tokens.js';
 import { abortUpload, appendBytes, commitUpload, startUpload, uploadDigest } from '../uploads.js';
 import { type ApiRequest, int, list, type OperationTable, privateRegistry, reqStr, requireRepository } from './kit.js';
@@ -156,6 +157,13 @@ export const layerOperations: OperationTable = {
         'LayersNotFoundException',
         `The layer with digest '${digest}' does not exist in the repository with name '${repository}' in the registry with id '${registry.account}'`,
       );
+    }
+    // ECR answers with a presigned S3 URL; here, the blob host's (when redirects are on).
+    if (req.ctx.blobHostEndpoint) {
+      return {
+        downloadUrl: presignedBlobUrl(req.ctx, await req.ctx.blobHostEndpoint(), registry, repository, digest),
+        layerDigest: digest,
+      };
     }
     const endpoint = await req.ctx.registryEndpoint(registry);
     const token = mintDownloadToken(req.ctx.store.secret, {

@@ -1,7 +1,14 @@
 // Repository operations: create, describe, delete, tag mutability, scanning configuration,
 // repository policy, resource tags.
 import { ApiError, invalidParameter } from '../errors.js';
-import { EXCLUSION_FILTER, REPOSITORY_NAME, REPOSITORY_NAME_PATTERN, TAG_MUTABILITY } from '../rules.js';
+import {
+  EXCLUSION_FILTER,
+  kmsKeyProblem,
+  partitionOf,
+  REPOSITORY_NAME,
+  REPOSITORY_NAME_PATTERN,
+  TAG_MUTABILITY,
+} from '../rules.js';
 import type { MutabilityExclusionFilter, RegistryRecord, RepositoryRecord, ResourceTag } from '../store.js';
 import {
   type ApiRequest,
@@ -124,7 +131,10 @@ export function mergeTags(existing: readonly ResourceTag[], added: readonly Reso
 }
 
 /** Returns an encryptionConfiguration as given, after ECR's checks (repositories and templates). */
-export function checkedEncryption(cfg: Record<string, unknown>): { encryptionType: string; kmsKey?: string } {
+export function checkedEncryption(
+  cfg: Record<string, unknown>,
+  region?: string,
+): { encryptionType: string; kmsKey?: string } {
   const encryptionType = reqStr(cfg, 'encryptionType');
   if (!['AES256', 'KMS', 'KMS_DSSE'].includes(encryptionType)) {
     throw invalidParameter(
@@ -139,16 +149,22 @@ export function checkedEncryption(cfg: Record<string, unknown>): { encryptionTyp
       'Invalid parameter: kmsKey can only be specified when encryptionType is KMS or KMS_DSSE',
     );
   }
+  // ECR checks the key reference's form (and its region) before it asks KMS about the key.
+  const problem = kmsKey === undefined ? undefined : kmsKeyProblem(kmsKey, region);
+  if (problem) throw new ApiError('InvalidParameterException', `Invalid parameter: ${problem}`);
   return kmsKey === undefined ? { encryptionType } : { encryptionType, kmsKey };
 }
 
-function encryptionOf(input: Record<string, unknown>): RepositoryRecord['encryption'] {
+function encryptionOf(input: Record<string, unknown>, registry: RegistryRecord): RepositoryRecord['encryption'] {
   const cfg = obj(input, 'encryptionConfiguration');
   if (!cfg) return { encryptionType: 'AES256' };
-  const { encryptionType, kmsKey } = checkedEncryption(cfg);
+  const { encryptionType, kmsKey } = checkedEncryption(cfg, registry.region);
   if (encryptionType === 'AES256') return { encryptionType };
-  // Without a key ECR uses the AWS managed key aws/ecr.
-  return { encryptionType, kmsKey: kmsKey ?? `arn:aws:kms:local:000000000000:alias/aws/ecr` };
+  // Without a key ECR uses the AWS managed key aws/ecr of the registry's account and region.
+  return {
+    encryptionType,
+    kmsKey: kmsKey ?? `arn:${partitionOf(registry.region)}:kms:${registry.region}:${registry.account}:alias/aws/ecr`,
+  };
 }
 
 function policyTextOf(input: Record<string, unknown>): string {
@@ -164,7 +180,7 @@ export const repositoryOperations: OperationTable = {
     const { mutability, filters } = mutabilityOf(req.input, false);
     const scanning = obj(req.input, 'imageScanningConfiguration');
     const scanOnPush = scanning ? (bool(scanning, 'scanOnPush') ?? false) : false;
-    const encryption = encryptionOf(req.input);
+    const encryption = encryptionOf(req.input, registry);
     const tags = mergeTags([], resourceTagsOf(req.input));
     const repo = await req.ctx.store.mutate(() => {
       if (Object.hasOwn(registry.repositories, name)) {

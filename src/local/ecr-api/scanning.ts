@@ -26,6 +26,7 @@ import {
   type OperationTable,
   page,
   privateRegistry,
+  repositoryArn,
   reqStr,
   requireRepository,
   sortable,
@@ -340,7 +341,57 @@ function scanFieldsOf(registry: RegistryRecord, image: ImageRecord): Record<stri
   return out;
 }
 
+/** Returns a repository's effective scanning settings, as BatchGetRepositoryScanningConfiguration reports them. */
+function repositoryScanning(registry: RegistryRecord, repo: RepositoryRecord) {
+  const config = configurationOf(registry);
+  const matching = (frequency: string) =>
+    config.rules
+      .filter((r) => r.scanFrequency === frequency)
+      .flatMap((r) => r.repositoryFilters.filter((f) => wildcardMatches(f.filter, repo.name)));
+  // The broadest rule that covers the repository wins: continuous over on-push over manual.
+  let scanFrequency = 'MANUAL';
+  let applied: { filter: string; filterType: string }[] = [];
+  for (const frequency of ['CONTINUOUS_SCAN', 'SCAN_ON_PUSH']) {
+    const filters = matching(frequency);
+    if (filters.length > 0) {
+      scanFrequency = frequency;
+      applied = filters;
+      break;
+    }
+  }
+  if (scanFrequency === 'MANUAL' && config.scanType === 'BASIC' && repo.scanOnPush) scanFrequency = 'SCAN_ON_PUSH';
+  return {
+    repositoryArn: repositoryArn(registry, repo.name),
+    repositoryName: repo.name,
+    scanOnPush: scanFrequency !== 'MANUAL',
+    scanFrequency,
+    appliedScanFilters: applied.map((f) => ({ filter: f.filter, filterType: f.filterType })),
+  };
+}
+
 export const scanningOperations: OperationTable = {
+  async BatchGetRepositoryScanningConfiguration(req) {
+    const registry = privateRegistry(req);
+    const names = list<string>(req.input, 'repositoryNames', { required: true, min: 1, max: 25 }) ?? [];
+    const scanningConfigurations = [];
+    const failures = [];
+    for (const name of names) {
+      if (typeof name !== 'string')
+        throw new ApiError('SerializationException', "Expected a string in 'repositoryNames'");
+      const repo = findRepository(registry, name);
+      if (!repo) {
+        failures.push({
+          repositoryName: name,
+          failureCode: 'REPOSITORY_NOT_FOUND',
+          failureReason: 'REPOSITORY_NOT_FOUND',
+        });
+        continue;
+      }
+      scanningConfigurations.push(repositoryScanning(registry, repo));
+    }
+    return { scanningConfigurations, failures };
+  },
+
   async StartImageScan(req) {
     const registry = privateRegistry(req);
     const repository = reqStr(req.input, 'repositoryName', { min: 2, max: 256 });

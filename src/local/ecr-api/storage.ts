@@ -7,7 +7,7 @@
 // A restore answers ACTIVATING (ECR takes up to 20 minutes); here it completes at once, so
 // the next DescribeImages shows ACTIVE with lastActivatedAt.
 import { ApiError, invalidParameter } from '../errors.js';
-import { resolveImage } from '../images.js';
+import { principalArnOf, recordPull, resolveImage } from '../images.js';
 import type { ImageRecord, RepositoryRecord } from '../store.js';
 import { imageOperations } from './images.js';
 import {
@@ -160,6 +160,15 @@ export const storageOperations: OperationTable = {
       if (imageStatusOf(repo.images[image.imageId?.imageDigest ?? '']) === 'ARCHIVED') {
         failures.push({ imageId: image.imageId, failureCode: 'ImageNotFound', failureReason: ARCHIVED_MESSAGE });
       } else images.push(image);
+    }
+    // Reading a manifest is a pull on ECR (lastRecordedPullTime), unless the caller's
+    // principal is on the registry's pull-time update exclusion list.
+    const pulled = images
+      .map((i) => repo.images[i.imageId?.imageDigest ?? ''])
+      .filter((i): i is ImageRecord => i !== undefined);
+    const registry = privateRegistry(req);
+    if (recordPull(req.ctx, registry, pulled, principalArnOf(req.ctx.account, req.accessKeyId))) {
+      await req.ctx.store.persist();
     }
     return { images, failures };
   },

@@ -18,6 +18,7 @@ import { ANY_DIGEST, OCI_TAG, SHA256_DIGEST } from '../rules.js';
 import type { RegistryRecord, RepositoryRecord } from '../store.js';
 import { mintTagPageToken, readDownloadToken, readPassword, readTagPageToken } from '../tokens.js';
 import { abortUpload, appendStream, commitUpload, startUpload, uploadDigest } from '../uploads.js';
+import { presignedBlobUrl, sendBlob } from './blob-host.js';
 
 const MAX_TAGS_PAGE = 1000;
 /** ECR's answer to an expired, forged or foreign token (403, no challenge). */
@@ -102,7 +103,7 @@ export function dataPlaneHandler(ctx: LocalContext, registry: RegistryRecord, en
           await manifests(ctx, registry, repo, r, req, res, method);
           break;
         case 'blobs':
-          await blobs(ctx, repo, r, req, res, method);
+          await blobs(ctx, registry, repo, r, req, res, method, url.searchParams.has('download-token'));
           break;
         case 'uploads':
           await uploads(ctx, registry, repo, r, req, res, method, url);
@@ -316,11 +317,13 @@ async function manifests(
 
 async function blobs(
   ctx: LocalContext,
+  registry: RegistryRecord,
   repo: RepositoryRecord,
   r: Route,
   req: IncomingMessage,
   res: ServerResponse,
   method: string,
+  withDownloadToken: boolean,
 ): Promise<void> {
   if (method === 'DELETE') throw unsupported();
   if (method !== 'GET' && method !== 'HEAD') throw unsupported();
@@ -328,53 +331,31 @@ async function blobs(
   if (!Object.hasOwn(repo.blobs, r.ref) || !SHA256_DIGEST.test(r.ref)) {
     throw new OciError('BLOB_UNKNOWN', `blob unknown to registry`, 404, { digest: r.ref });
   }
-  const size = repo.blobs[r.ref] as number;
-  const headers: Record<string, string | number> = {
-    ...COMMON,
-    'Content-Type': 'application/octet-stream',
-    'Docker-Content-Digest': r.ref,
-    'Accept-Ranges': 'bytes',
-    ETag: `"${r.ref}"`,
-  };
-  const rangeHeader = req.headers.range;
-  let start = 0;
-  let end = size - 1;
-  let status = 200;
-  if (rangeHeader && method === 'GET') {
-    const m = /^bytes=(\d*)-(\d*)$/.exec(rangeHeader.trim());
-    if (m && (m[1] !== '' || m[2] !== '')) {
-      if (m[1] === '') {
-        start = Math.max(0, size - Number(m[2]));
-      } else {
-        start = Number(m[1]);
-        if (m[2] !== '') end = Math.min(end, Number(m[2]));
-      }
-      if (start > end || start >= size) {
-        send(
-          res,
-          416,
-          { ...COMMON, 'Content-Range': `bytes */${size}`, 'Content-Type': 'application/json' },
-          ociBody('BLOB_UNKNOWN', 'requested range not satisfiable'),
-        );
-        return;
-      }
-      status = 206;
-      headers['Content-Range'] = `bytes ${start}-${end}/${size}`;
-    }
-  }
-  headers['Content-Length'] = size === 0 ? 0 : end - start + 1;
-  if (method === 'HEAD' || size === 0) {
-    res.writeHead(status, headers);
-    res.end();
+  // ECR sends blob bytes from S3: a GET is answered 307 with a short-lived presigned URL on
+  // another host (HEAD is answered here). The client must follow it without credentials.
+  if (method === 'GET' && ctx.blobHostEndpoint && !withDownloadToken) {
+    const location = presignedBlobUrl(ctx, await ctx.blobHostEndpoint(), registry, repo.name, r.ref);
+    send(res, 307, { ...COMMON, Location: location, 'Docker-Content-Digest': r.ref });
     return;
   }
-  res.writeHead(status, headers);
-  const stream = ctx.store.blobStream(r.ref, { start, end });
-  await new Promise<void>((resolve, reject) => {
-    stream.on('error', reject);
-    res.on('close', resolve);
-    stream.pipe(res);
-  });
+  await sendBlob(
+    ctx,
+    r.ref,
+    repo.blobs[r.ref] as number,
+    req,
+    res,
+    method,
+    {
+      ...COMMON,
+      'Content-Type': 'application/octet-stream',
+      'Docker-Content-Digest': r.ref,
+      ETag: `"${r.ref}"`,
+    },
+    (size) => ({
+      headers: { ...COMMON, 'Content-Range': `bytes */${size}`, 'Content-Type': 'application/json' },
+      body: ociBody('BLOB_UNKNOWN', 'requested range not satisfiable'),
+    }),
+  );
 }
 
 function uploadLocation(r: Route, id: string): string {
@@ -446,11 +427,15 @@ async function uploads(
   if (!session || session.registry !== registry || session.repository !== repo.name) {
     throw new OciError('BLOB_UPLOAD_UNKNOWN', 'blob upload unknown to registry', 404);
   }
+  // ECR's Range stops advancing after the first chunk (containers-roadmap #2831): later
+  // PATCHes are stored, but every answer reports the end of the first one. A client that
+  // trusts Range to resume or to place its next chunk fails here as it does on ECR.
+  const reported = () => firstChunkEnd.get(session) ?? session.size;
   const progress = () => ({
     ...COMMON,
     Location: uploadLocation(r, session.id),
     'Docker-Upload-UUID': session.id,
-    Range: `0-${Math.max(0, session.size - 1)}`,
+    Range: `0-${Math.max(0, reported() - 1)}`,
   });
   if (session.busy) throw new OciError('BLOB_UPLOAD_INVALID', 'another request is writing to this upload', 416);
   switch (method) {
@@ -477,7 +462,9 @@ async function uploads(
         }
       }
       await appendOrAbort(ctx, session, req);
-      send(res, 202, progress());
+      if (!firstChunkEnd.has(session)) firstChunkEnd.set(session, session.size);
+      // ECR answers an intermediate PATCH with 201 (the distribution spec says 202).
+      send(res, 201, progress());
       return;
     }
     case 'PUT':
@@ -488,6 +475,9 @@ async function uploads(
       throw unsupported();
   }
 }
+
+/** Where each upload's first PATCH ended: the Range every later answer reports, as ECR's. */
+const firstChunkEnd = new WeakMap<UploadSession, number>();
 
 /** Appends a request body; a body cut short leaves the session unusable, so it is ended. */
 async function appendOrAbort(ctx: LocalContext, session: UploadSession, req: IncomingMessage): Promise<void> {

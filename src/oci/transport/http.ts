@@ -287,6 +287,8 @@ export class RegistryTransport {
   readonly #requestTimeout: number | undefined;
   readonly #minThroughput: MinThroughput | undefined;
   readonly #userAgent: string;
+  /** The extra CA file in use (opts.caFile or AWS_CA_BUNDLE), if any. */
+  readonly #caFile: string | undefined;
 
   constructor(opts: TransportOptions = {}) {
     keepWasmCompilerSmall();
@@ -302,10 +304,14 @@ export class RegistryTransport {
     this.#minThroughput = opts.minThroughput === false ? undefined : (opts.minThroughput ?? minThroughputFromEnv(env));
     this.#userAgent = opts.userAgent ?? 'ecrctl';
     const connect: { rejectUnauthorized: boolean; ca?: string[] } = { rejectUnauthorized: !opts.insecure };
-    if (opts.caFile) {
+    // AWS_CA_BUNDLE (what `--ca-file` sets) is the AWS CLI's variable; ECR's data plane is
+    // AWS too, and `ecrctl local serve --tls` tells users to set it for both.
+    const caFile = opts.caFile ?? (env.AWS_CA_BUNDLE || undefined);
+    this.#caFile = caFile;
+    if (caFile) {
       // Passing `ca` replaces Node's default store, so the defaults and NODE_EXTRA_CA_CERTS
       // are added back explicitly.
-      connect.ca = [...rootCertificates, readCaFile(opts.caFile)];
+      connect.ca = [...rootCertificates, readCaFile(caFile)];
       if (env.NODE_EXTRA_CA_CERTS) connect.ca.push(readCaFile(env.NODE_EXTRA_CA_CERTS));
     }
     const agentOptions = {
@@ -480,6 +486,8 @@ export class RegistryTransport {
     let url = /^https?:\/\//i.test(req.path) ? new URL(req.path) : new URL(req.path, registry);
     const follow = req.followRedirects ?? (req.method === 'GET' || req.method === 'HEAD');
     const seen = new Set([url.href]);
+    const start = url;
+    let renewed = false;
     for (let hops = 0; ; hops++) {
       const headers: Record<string, string> = { 'user-agent': this.#userAgent, ...req.headers };
       // Credentials go to the registry itself only — same scheme, host and port — never to
@@ -489,6 +497,18 @@ export class RegistryTransport {
         headers.authorization = auth;
       }
       const res = await this.#send(req, url, headers);
+      if (res.status === 403 && hops > 0 && url.origin !== registry.origin && !renewed) {
+        // A presigned URL the registry redirected to (ECR: S3) that has expired by the time
+        // it is used: the registry hands out a fresh one, once.
+        renewed = true;
+        await res.body.dump().catch(() => {});
+        this.#opts.log?.(`${describeUrl(url)} refused the redirect (403, expired?); asking ${req.host} again`);
+        url = start;
+        seen.clear();
+        seen.add(url.href);
+        hops = -1;
+        continue;
+      }
       if (!follow || !REDIRECTS.has(res.status)) return res;
       const location = res.header('location');
       if (location === undefined) return res;
@@ -511,8 +531,11 @@ export class RegistryTransport {
 
   async #send(req: TransportRequest, url: URL, headers: Record<string, string>): Promise<TransportResponse> {
     const streamBody = req.body instanceof Readable;
-    const deadline =
-      req.deadline ?? (!streamBody && !(req.method === 'GET' && /\/blobs\/(?!uploads\/)/.test(url.pathname)));
+    // A blob download is told by what was asked (`/v2/…/blobs/<digest>`), not by where it was
+    // redirected: ECR's S3 URLs have no `/blobs/` in them, and a layer that takes longer than
+    // the small-response deadline must not be cut off there.
+    const asked = /^https?:\/\//i.test(req.path) ? new URL(req.path).pathname : (req.path.split('?')[0] ?? '');
+    const deadline = req.deadline ?? (!streamBody && !(req.method === 'GET' && /\/blobs\/(?!uploads\/)/.test(asked)));
     const send = async (target: URL): Promise<TransportResponse> => {
       const res = await this.#dispatch(
         {
@@ -547,8 +570,10 @@ export class RegistryTransport {
       // that and speak HTTP to it from now on (what Docker does for insecure registries).
       const code = errorCode(err) ?? '';
       const isTlsMismatch = code.startsWith('ERR_SSL_') || code === 'EPROTO' || code === 'ECONNRESET';
+      // The same for a loopback host tried over HTTPS because a CA file is given.
+      const loopbackGuess = isLoopbackHost(req.host) && !this.#opts.httpsLoopback && this.#caFile !== undefined;
       if (
-        this.#opts.insecure &&
+        (this.#opts.insecure || loopbackGuess) &&
         url.protocol === 'https:' &&
         url.host === req.host &&
         !this.#schemes.has(req.host) &&
@@ -556,7 +581,9 @@ export class RegistryTransport {
         !(req.body instanceof Readable)
       ) {
         this.#schemes.set(req.host, 'http');
-        this.#opts.log?.(`${req.host} does not speak TLS; using plain HTTP (--insecure)`);
+        this.#opts.log?.(
+          `${req.host} does not speak TLS; using plain HTTP (${this.#opts.insecure ? '--insecure' : 'a loopback address'})`,
+        );
         const plain = new URL(url);
         plain.protocol = 'http:';
         if (headers.authorization !== undefined) refusePlainHttpCredentials(req.host, plain);
@@ -665,7 +692,10 @@ export class RegistryTransport {
   #schemeFor(host: string): 'http' | 'https' {
     const known = this.#schemes.get(host);
     if (known) return known;
-    return isLoopbackHost(host) && !this.#opts.httpsLoopback ? 'http' : 'https';
+    // A loopback host speaks plain HTTP unless told otherwise, or unless a CA file is given:
+    // then HTTPS is tried first (`ecrctl local serve --tls`), and a host that turns out to
+    // speak plain HTTP is remembered as such (see #send).
+    return isLoopbackHost(host) && !this.#opts.httpsLoopback && this.#caFile === undefined ? 'http' : 'https';
   }
 
   readonly #fetchToken: TokenFetch = async (req) => {
@@ -773,7 +803,7 @@ export class RegistryTransport {
     if (TLS_VERIFY_CODES.has(code)) {
       return new EcrctlError(`cannot verify the TLS certificate of ${req.host}: ${message}`, {
         value: req.host,
-        fix: 'trust its CA with NODE_EXTRA_CA_CERTS=/path/to/ca.pem, or use --insecure for a registry you trust',
+        fix: 'trust its CA with --ca-file /path/to/ca.pem (or AWS_CA_BUNDLE=/path/to/ca.pem), or use --insecure for a registry you trust',
         cause: err,
       });
     }

@@ -428,6 +428,22 @@ describe('--require-signed', () => {
     expect((await tagsOf('sig/app')).production).toBe(signed.manifestDigest);
   });
 
+  it('copy of an unsigned image exits 3 and writes no tag; a signed one is copied with its signature', async () => {
+    const r = await env.cli(['copy', 'plain/app:rc1', 'copied/app:rc1', '--require-signed', '--trust-store', rootPem], {
+      cwd: work,
+    });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('has no Notary signature');
+    expect((await env.cli(['tags', 'copied/app'], { cwd: work })).code).not.toBe(0);
+    expect((await env.cli(['create-repo', 'copied/app'], { cwd: work })).code).toBe(0);
+    const ok = await env.cli(['copy', 'sig/app:rc2', 'copied/app:rc2', '--require-signed', '--trust-store', rootPem], {
+      cwd: work,
+    });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect((await tagsOf('copied/app')).rc2).toBe((await tagsOf('sig/app')).rc2);
+    expect((await env.cli(['verify', 'copied/app:rc2', '--trust-store', rootPem], { cwd: work })).code).toBe(0);
+  });
+
   it('needs --trust-store, and refuses trust options without --require-signed (exit 2)', async () => {
     const a = await env.cli(['promote', 'sig/app:v1', 'x', '--require-signed'], { cwd: work });
     expect(a.code).toBe(2);

@@ -14,7 +14,7 @@ _ecrctl_cmd() {
     'copy') _ecrctl_subs='' _ecrctl_flags='--all-tags --platform --concurrency --no-referrers --require-signed --trust-store --trust-policy --signing-profile -h --help -V --version --region --profile --endpoint-url --registry-id -o --output --query -q --quiet -v --verbose --no-color --insecure --ca-file --config' _ecrctl_nargs=2 _ecrctl_variadic=0 ;;
     'sync') _ecrctl_subs='plan apply check' _ecrctl_flags='-h --help -V --version --region --profile --endpoint-url --registry-id -o --output --query -q --quiet -v --verbose --no-color --insecure --ca-file --config' _ecrctl_nargs=0 _ecrctl_variadic=0 ;;
     'sync plan') _ecrctl_subs='' _ecrctl_flags='-f --file --shard --state --concurrency -h --help -V --version --region --profile --endpoint-url --registry-id -o --output --query -q --quiet -v --verbose --no-color --insecure --ca-file --config' _ecrctl_nargs=0 _ecrctl_variadic=0 ;;
-    'sync apply') _ecrctl_subs='' _ecrctl_flags='-f --file --shard --state --concurrency --report --dry-run -h --help -V --version --region --profile --endpoint-url --registry-id -o --output --query -q --quiet -v --verbose --no-color --insecure --ca-file --config' _ecrctl_nargs=0 _ecrctl_variadic=0 ;;
+    'sync apply') _ecrctl_subs='' _ecrctl_flags='-f --file --shard --state --concurrency --report --dry-run --require-signed --trust-store --trust-policy --signing-profile -h --help -V --version --region --profile --endpoint-url --registry-id -o --output --query -q --quiet -v --verbose --no-color --insecure --ca-file --config' _ecrctl_nargs=0 _ecrctl_variadic=0 ;;
     'sync check') _ecrctl_subs='' _ecrctl_flags='-f --file --shard --state --concurrency -h --help -V --version --region --profile --endpoint-url --registry-id -o --output --query -q --quiet -v --verbose --no-color --insecure --ca-file --config' _ecrctl_nargs=0 _ecrctl_variadic=0 ;;
     'promote') _ecrctl_subs='' _ecrctl_flags='--dry-run --require-signed --trust-store --trust-policy --signing-profile -h --help -V --version --region --profile --endpoint-url --registry-id -o --output --query -q --quiet -v --verbose --no-color --insecure --ca-file --config' _ecrctl_nargs=2 _ecrctl_variadic=1 ;;
     'build') _ecrctl_subs='' _ecrctl_flags='--from --target --add --one-layer --layer --ignore-file --entrypoint --cmd --env --workdir --user --label --expose --annotation --platform --created --source-date-epoch -t --tag -s --tag-strategy --semver-aliases --create-repo --dry-run --concurrency --scan --fail-on --ignore --scan-timeout -h --help -V --version --region --profile --endpoint-url --registry-id -o --output --query -q --quiet -v --verbose --no-color --insecure --ca-file --config' _ecrctl_nargs=0 _ecrctl_variadic=0 ;;
@@ -227,6 +227,9 @@ _ecrctl_opt() {
     'sync apply|--state') _ecrctl_kind=files ;;
     'sync apply|--concurrency') _ecrctl_kind=none ;;
     'sync apply|--report') _ecrctl_kind=files ;;
+    'sync apply|--trust-store') _ecrctl_kind=files ;;
+    'sync apply|--trust-policy') _ecrctl_kind=files ;;
+    'sync apply|--signing-profile') _ecrctl_kind=none ;;
     'sync apply|--region') _ecrctl_kind=none ;;
     'sync apply|--profile') _ecrctl_kind=none ;;
     'sync apply|--endpoint-url') _ecrctl_kind=none ;;

@@ -54,6 +54,11 @@ export interface SyncApplyOptions extends SyncOptions {
   dryRun?: boolean;
   /** Blobs in flight per image, 1 to 64 (default 4). */
   blobConcurrency?: number;
+  /**
+   * Copy an image only when a Notary signature of it verifies against this trust (each
+   * image that does not is a failure at stage verify; the rest goes on).
+   */
+  requireSigned?: import('./verify.js').TrustOptions;
 }
 
 /** What happens to one tag. */
@@ -86,7 +91,14 @@ export interface SyncRepository {
 }
 
 /** Where a failure happened. */
-export type SyncStage = 'resolve' | 'list-repositories' | 'list-tags' | 'compare' | 'create-repository' | 'copy';
+export type SyncStage =
+  | 'resolve'
+  | 'list-repositories'
+  | 'list-tags'
+  | 'compare'
+  | 'create-repository'
+  | 'verify'
+  | 'copy';
 
 /** Something that could not be planned or synced; the rest went on. */
 export interface SyncFailure {
@@ -609,6 +621,15 @@ export async function applySync(session: Session, opts: SyncApplyOptions): Promi
     for (const t of work) byDigest.set(t.sourceDigest, [...(byDigest.get(t.sourceDigest) ?? []), t]);
     for (const [digest, group] of byDigest) {
       const tags = group.map((t) => t.tag);
+      if (opts.requireSigned) {
+        try {
+          const { requireSigned } = await import('./verify.js');
+          await requireSigned(session, `${repo.source}@${digest}`, opts.requireSigned);
+        } catch (err) {
+          failures.push(failure(session, err, { source: repo.source, target: repo.target, tags, stage: 'verify' }));
+          continue;
+        }
+      }
       try {
         const r = await copy(session, {
           source: `${repo.source}@${digest}`,

@@ -444,6 +444,41 @@ describe('--require-signed', () => {
     expect((await env.cli(['verify', 'copied/app:rc2', '--trust-store', rootPem], { cwd: work })).code).toBe(0);
   });
 
+  it('sync apply --require-signed copies the signed image and fails (stage verify) the unsigned one', async () => {
+    const config = path.join(work, 'sync-signed.yaml');
+    writeFileSync(
+      config,
+      [
+        'sync:',
+        '  - source: sig/app',
+        '    target: synced/sig',
+        "    tags: { allow: ['^rc2$'] }",
+        '  - source: plain/app',
+        '    target: synced/plain',
+        "    tags: { allow: ['^rc1$'] }",
+        '',
+      ].join('\n'),
+    );
+    const r = await env.cli(
+      ['sync', 'apply', '-f', config, '--require-signed', '--trust-store', rootPem, '-o', 'json'],
+      { cwd: work },
+    );
+    expect(r.code).toBe(1);
+    const result = JSON.parse(r.stdout) as {
+      copied: { target: string; tags: string[] }[];
+      failures: { target: string; stage: string; message: string }[];
+    };
+    expect(result.copied.map((c) => [c.target.split('/').slice(-2).join('/'), c.tags])).toEqual([
+      ['synced/sig', ['rc2']],
+    ]);
+    expect(result.failures.map((f) => [f.target.split('/').slice(-2).join('/'), f.stage])).toEqual([
+      ['synced/plain', 'verify'],
+    ]);
+    expect(result.failures[0]?.message).toContain('has no Notary signature');
+    expect((await tagsOf('synced/sig')).rc2).toBe((await tagsOf('sig/app')).rc2);
+    expect((await env.cli(['tags', 'synced/plain'], { cwd: work })).stdout).toBe('');
+  });
+
   it('needs --trust-store, and refuses trust options without --require-signed (exit 2)', async () => {
     const a = await env.cli(['promote', 'sig/app:v1', 'x', '--require-signed'], { cwd: work });
     expect(a.code).toBe(2);

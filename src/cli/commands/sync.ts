@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { SyncFailure, SyncPlan } from '../../ops/sync.js';
 import { type CommandHost, examples } from '../command-kit.js';
 import type { CliContext } from '../context.js';
+import { trustOptions, trustSettings } from '../trust-options.js';
 
 interface SyncFlags {
   file: string;
@@ -10,6 +11,10 @@ interface SyncFlags {
   report?: string;
   concurrency: string;
   dryRun?: boolean;
+  requireSigned?: boolean;
+  trustStore?: string;
+  trustPolicy?: string;
+  signingProfile?: string;
 }
 type Verb = 'plan' | 'apply' | 'check';
 
@@ -52,6 +57,7 @@ export function defineSync(program: Command, host: CommandHost): void {
       cmd
         .option('--report <file>', 'write the result (every success and failure) as JSON to FILE')
         .option('--dry-run', 'plan and report, write nothing');
+      trustOptions(cmd, true);
     }
   }
 }
@@ -132,7 +138,12 @@ async function run(ctx: CliContext, verb: Verb, flags: SyncFlags): Promise<void>
     }
     if (check.failures.length > 0) throw fail(check.failures.length, 'sources could not be checked');
   } else {
-    const result = await ops.applySync(ctx, { ...opts, dryRun: flags.dryRun === true });
+    const trust = trustSettings(flags);
+    const result = await ops.applySync(ctx, {
+      ...opts,
+      dryRun: flags.dryRun === true,
+      ...(trust ? { requireSigned: trust } : {}),
+    });
     if (flags.report) {
       // Written whole under a temporary name, then renamed: a reader never sees half a report.
       const file = path.resolve(ctx.cwd, flags.report);

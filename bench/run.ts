@@ -4,6 +4,9 @@
 //   npm run bench                     full sizes (1 GiB image, 2 GiB layer; ~6 GiB of disk)
 //   npm run bench -- --quick          small sizes, for iterating
 //   npm run bench -- --only=1,4,startup --rounds=5
+//   npm run bench -- latency [--quick] [--rtt=0,40,100] [--mbit=500] [--only=1,2]
+//                                     remote registry over TLS through a shaping proxy
+//                                     (bench/latency.bench.ts); ECRCTL_BENCH_SCALE scales sizes
 //
 // Needs /usr/bin/docker-registry, /usr/bin/skopeo, curl, sha256sum and GNU time
 // (`apt-get install time`) for peak RSS. Generated images are cached in the work dir
@@ -18,8 +21,11 @@ import { runStartupBench } from './startup.bench.js';
 import { type CaseResult, runTransferBench } from './transfer.bench.js';
 
 const root = path.resolve(import.meta.dirname, '..');
-const { values } = parseArgs({
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
   options: {
+    rtt: { type: 'string', default: '0,40,100' },
+    mbit: { type: 'string', default: '500' },
     quick: { type: 'boolean', default: false },
     only: { type: 'string', default: '' },
     rounds: { type: 'string' },
@@ -87,6 +93,23 @@ if (!existsSync(entry)) {
 }
 copyFileSync(path.join(root, 'package.json'), path.join(build, 'package.json'));
 const ecrctl: [string, string] = [process.execPath, entry];
+
+if (positionals[0] === 'latency') {
+  const { runLatencyBench } = await import('./latency.bench.js');
+  const scale = Number(process.env.ECRCTL_BENCH_SCALE ?? (quick ? '0.1' : '1'));
+  await runLatencyBench({
+    quick,
+    rounds,
+    workDir,
+    ecrctl,
+    rtts: values.rtt!.split(',').map(Number),
+    mbit: Number(values.mbit),
+    only: new Set([...only].map(Number)),
+    scale,
+  });
+  console.log(`\nload average at end: ${load()}`);
+  process.exit(0);
+}
 
 let transfer: CaseResult[] = [];
 if (anyCase) {

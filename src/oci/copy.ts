@@ -81,7 +81,24 @@ export interface CopyOptions {
    * first (referrers into an OCI layout): the caller commits once, after everything.
    */
   commit?: boolean;
+  /**
+   * Start listing the source's referrers of the copied manifests beside the blobs, so that
+   * the referrer copy that follows finds the answers waiting (default: when commit is false,
+   * which is how callers that carry referrers next call the engine).
+   */
+  prefetchReferrers?: boolean;
 }
+
+/** What a registry source or target offers beyond the interfaces: batched and early requests. */
+interface RoundTripSavers {
+  /** HEADs every blob at once; returns the digests present (see RegistryRepository.checkBlobs). */
+  checkBlobs?(descriptors: readonly Descriptor[], opts?: { signal?: AbortSignal | undefined }): Promise<Set<string>>;
+  /** Starts a referrers listing that a later listReferrers takes (RegistryRepository). */
+  prefetchReferrers?(digest: string, opts?: { signal?: AbortSignal | undefined }): void;
+}
+
+/** Referrer listings started early per copy, at most (an index of many platforms). */
+const MAX_PREFETCHED_REFERRERS = 16;
 
 export interface CopySummary {
   /** Digest of the root manifest at the target (the child's, when a platform was chosen). */
@@ -126,6 +143,31 @@ export async function copyImage(
   const blobs = [...plan.blobs.values()].sort((a, b) => b.size - a.size);
   const bytesTotal = blobs.reduce((n, d) => n + d.size, 0);
   emit({ kind: 'plan', blobs: blobs.length, bytes: bytesTotal, manifests: plan.manifests.length });
+  const rootManifest = plan.manifests[plan.manifests.length - 1]!;
+
+  // Referrer discovery runs beside the blobs instead of after them (a round trip or three
+  // per manifest otherwise sits after the last blob).
+  const sourceSavers = source as ImageSource & RoundTripSavers;
+  if ((opts.prefetchReferrers ?? opts.commit === false) && typeof sourceSavers.prefetchReferrers === 'function') {
+    for (const m of plan.manifests.slice(-MAX_PREFETCHED_REFERRERS).reverse())
+      sourceSavers.prefetchReferrers(m.digest, { signal });
+  }
+
+  // What the target's tags point at: known from the caller, else asked all at once.
+  const tags = [...new Set(opts.tags ?? [])];
+  const tagState = new Map<string, string | undefined>();
+  const unknownTags = tags.filter((t) => !opts.knownTags?.has(t));
+  for (const t of tags) if (opts.knownTags?.has(t)) tagState.set(t, opts.knownTags.get(t));
+  if (target.registry !== undefined && unknownTags.length > 0) {
+    const found = await Promise.all(unknownTags.map((t) => target.headManifest(t, { signal })));
+    for (const [i, t] of unknownTags.entries()) tagState.set(t, found[i]?.digest);
+  }
+  // A registry keeps every blob and child of a manifest it stores: when every tag already
+  // points at this digest, nothing is left to check or send.
+  const settled =
+    target.registry !== undefined &&
+    tags.length > 0 &&
+    tags.every((t) => tagState.has(t) && tagState.get(t) === rootManifest.digest);
 
   const counts = { uploaded: 0, skipped: 0, mounted: 0 };
   let bytesUploaded = 0;
@@ -141,13 +183,24 @@ export async function copyImage(
     source.registry.host === target.registry.host &&
     target.mountBlob !== undefined;
 
+  // Every existence check in one parallel round (a registry target that can batch them).
+  const targetSavers = target as ImageTarget & RoundTripSavers;
+  const present =
+    !settled && !sameRepository && target.registry !== undefined && typeof targetSavers.checkBlobs === 'function'
+      ? await targetSavers.checkBlobs(blobs, { signal })
+      : undefined;
+
   const copyBlob = async (d: Descriptor): Promise<void> => {
     throwIfAborted(signal);
     emit({ kind: 'blob-start', descriptor: d });
     let result: BlobPutResult;
-    if (sameRepository) {
+    if (sameRepository || settled || present?.has(d.digest)) {
       result = 'skipped';
-    } else if ((canMount || target.registry === undefined) && (await target.hasBlob(d, { signal }))) {
+    } else if (
+      present === undefined &&
+      (canMount || target.registry === undefined) &&
+      (await target.hasBlob(d, { signal }))
+    ) {
       // A registry's putBlob asks HEAD itself, so asking here too would cost a second round
       // trip per blob; only a mount (which must come before any upload) needs the answer first.
       result = 'skipped';
@@ -166,15 +219,17 @@ export async function copyImage(
   await runPool(blobs, opts.concurrency ?? 4, copyBlob, signal);
 
   // Children before parents; the root last, and only then tags.
-  const rootManifest = plan.manifests[plan.manifests.length - 1]!;
   for (const m of plan.manifests) {
     throwIfAborted(signal);
     if (m === rootManifest) break;
+    if (settled) {
+      emit({ kind: 'manifest', digest: m.digest, unchanged: true });
+      continue;
+    }
     const present = await target.headManifest(m.digest, { signal });
     if (present?.digest !== m.digest) await target.putManifest(m, undefined, { signal });
     emit({ kind: 'manifest', digest: m.digest, unchanged: present?.digest === m.digest });
   }
-  const tags = [...new Set(opts.tags ?? [])];
   const unchangedTags: string[] = [];
   if (tags.length === 0) {
     const present = await target.headManifest(rootManifest.digest, { signal });
@@ -183,9 +238,7 @@ export async function copyImage(
   }
   for (const tag of tags) {
     throwIfAborted(signal);
-    const present = opts.knownTags?.has(tag)
-      ? opts.knownTags.get(tag)
-      : (await target.headManifest(tag, { signal }))?.digest;
+    const present = tagState.has(tag) ? tagState.get(tag) : (await target.headManifest(tag, { signal }))?.digest;
     const unchanged = present === rootManifest.digest;
     if (unchanged) unchangedTags.push(tag);
     else await target.putManifest(rootManifest, tag, { signal });

@@ -45,6 +45,8 @@ export interface RegistryClientOptions extends TransportOptions {
 const STREAM_HIGH_WATER = 256 * 1024;
 /** The most a tag list or referrers page may weigh before we stop reading it. */
 const LIST_BODY_LIMIT = 32 * 1024 * 1024;
+/** Manifest bytes kept per repository object (an image's are a few KiB; the cap bounds hostile ones). */
+const MANIFEST_CACHE_BYTES = 8 * 1024 * 1024;
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 
 /** Talks to OCI registries; holds one connection pool and the auth state for all of them. */
@@ -140,6 +142,13 @@ export class RegistryRepository implements ImageSource, ImageTarget {
   readonly #opts: RepositoryOptions;
   /** Upload sessions a declined mount opened, kept for the putBlob that follows. */
   readonly #pendingUploads = new Map<string, string>();
+  /** Blobs a HEAD just found absent: the putBlob that follows need not ask again. */
+  readonly #absent = new Set<string>();
+  /** Manifests read by digest or seen with their digest: content-addressed, so never stale. */
+  readonly #manifests = new Map<string, ManifestBlob>();
+  #manifestBytes = 0;
+  /** Referrer listings started early (beside a copy's blobs), taken by the next listReferrers. */
+  readonly #prefetched = new Map<string, Promise<Descriptor[]>>();
 
   constructor(transport: RegistryTransport, host: string, name: string, opts: RepositoryOptions) {
     this.#t = transport;
@@ -167,6 +176,22 @@ export class RegistryRepository implements ImageSource, ImageTarget {
   /** Returns true when the registry has the blob (HEAD). */
   hasBlob(descriptor: Descriptor, opts: OpOptions = {}): Promise<boolean> {
     return this.#headBlob(descriptor, this.#pull, opts.signal);
+  }
+
+  /**
+   * Asks for every blob at once (HEAD, with the push scope the uploads will need: one token)
+   * and returns the digests present. The absent ones are remembered, so their putBlob goes
+   * straight to the upload: the existence checks of a push take one parallel round.
+   */
+  async checkBlobs(descriptors: readonly Descriptor[], opts: OpOptions = {}): Promise<Set<string>> {
+    const present = new Set<string>();
+    await Promise.all(
+      descriptors.map(async (d) => {
+        if (await this.#headBlob(d, this.#push, opts.signal)) present.add(d.digest);
+        else this.#absent.add(d.digest);
+      }),
+    );
+    return present;
   }
 
   async #headBlob(descriptor: Descriptor, scopes: string[], signal: AbortSignal | undefined): Promise<boolean> {
@@ -291,7 +316,12 @@ export class RegistryRepository implements ImageSource, ImageTarget {
     const digest = checkDigest(descriptor.digest);
     const { signal } = opts;
     // The push token covers the HEAD too: one token per upload, not two.
-    if (!this.#pendingUploads.has(digest) && (await this.#headBlob(descriptor, this.#push, signal))) return 'skipped';
+    if (
+      !this.#pendingUploads.has(digest) &&
+      !this.#absent.delete(digest) &&
+      (await this.#headBlob(descriptor, this.#push, signal))
+    )
+      return 'skipped';
     const knownSize = Number.isSafeInteger(descriptor.size) && descriptor.size >= 0;
     for (let retry = 0; ; retry++) {
       let location = this.#pendingUploads.get(digest);
@@ -448,6 +478,9 @@ export class RegistryRepository implements ImageSource, ImageTarget {
    */
   async getManifest(reference: string, opts: OpOptions = {}): Promise<ManifestBlob> {
     const ref = checkReference(reference);
+    // By digest, a manifest read before in this run is the same bytes: no second round trip.
+    const known = isDigest(ref) ? this.#manifests.get(ref) : undefined;
+    if (known) return known;
     const what = `manifest ${this.#describe(ref)}`;
     const res = await this.#request({
       method: 'GET',
@@ -470,7 +503,12 @@ export class RegistryRepository implements ImageSource, ImageTarget {
       res.header('docker-content-digest'),
       what,
     );
-    return { mediaType: manifestMediaType(bytes, res.header('content-type')), digest, bytes };
+    const manifest = { mediaType: manifestMediaType(bytes, res.header('content-type')), digest, bytes };
+    if (this.#manifestBytes + bytes.length <= MANIFEST_CACHE_BYTES && !this.#manifests.has(digest)) {
+      this.#manifests.set(digest, manifest);
+      this.#manifestBytes += bytes.length;
+    }
+    return manifest;
   }
 
   /** Returns the descriptor of a manifest by tag or digest (HEAD), or undefined when absent. */
@@ -548,6 +586,11 @@ export class RegistryRepository implements ImageSource, ImageTarget {
 
   /** Deletes a manifest by digest (every tag pointing at it goes with it). */
   async deleteManifest(digest: string, opts: OpOptions = {}): Promise<void> {
+    const cached = this.#manifests.get(digest);
+    if (cached) {
+      this.#manifests.delete(digest);
+      this.#manifestBytes -= cached.bytes.length;
+    }
     const res = await this.#request({
       method: 'DELETE',
       path: `/v2/${this.#name}/manifests/${checkDigest(digest)}`,
@@ -582,6 +625,28 @@ export class RegistryRepository implements ImageSource, ImageTarget {
    */
   async listReferrers(digest: string, opts: OpOptions & { artifactType?: string } = {}): Promise<Descriptor[]> {
     const d = checkDigest(digest);
+    const early = opts.artifactType ? undefined : this.#prefetched.get(d);
+    if (early) {
+      this.#prefetched.delete(d);
+      return early;
+    }
+    return this.#listReferrers(d, opts);
+  }
+
+  /**
+   * Starts listing the referrers of digest now (the API, or the tag fallback) so that the
+   * listReferrers that follows — after a copy's blobs — finds the answer already there.
+   */
+  prefetchReferrers(digest: string, opts: OpOptions = {}): void {
+    const d = checkDigest(digest);
+    if (this.#prefetched.has(d)) return;
+    const listing = this.#listReferrers(d, opts);
+    // Not awaited until asked for: an early failure must not surface as an unhandled rejection.
+    listing.catch(() => {});
+    this.#prefetched.set(d, listing);
+  }
+
+  async #listReferrers(d: string, opts: OpOptions & { artifactType?: string }): Promise<Descriptor[]> {
     const query = opts.artifactType ? `?${new URLSearchParams({ artifactType: opts.artifactType })}` : '';
     const first = await this.#request({
       method: 'GET',

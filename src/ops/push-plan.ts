@@ -82,6 +82,17 @@ async function plannedDigest(
   return match?.digest ?? root.digest;
 }
 
+/** Returns what each tag points at in target (undefined: absent), asking for all tags at once. */
+async function tagsAtOnce(
+  target: Pick<ImageTarget, 'headManifest'>,
+  tags: readonly string[],
+  signal: AbortSignal,
+): Promise<Map<string, string | undefined>> {
+  // tagsAt asks one tag at a time; each answer here is independent, so none waits for another.
+  const answers = await Promise.all(tags.map((t) => tagsAt(target, [t], signal)));
+  return new Map(answers.flatMap((m) => [...m]));
+}
+
 /** Returns the tags the strategies give in this environment (CI variables, then git). */
 export async function deriveStrategyTags(
   ctx: Session,
@@ -201,10 +212,14 @@ export async function planPush(ctx: Session, req: PushPlanRequest): Promise<Push
     ...(rules ? { rules } : {}),
     ...(mutability ? { mutability } : {}),
   });
-  const digest = await plannedDigest(req.source, req.sourceRef, req.platform, ctx.signal);
-  const present = createRepository
-    ? new Map<string, string | undefined>(tags.map((t) => [t, undefined]))
-    : await tagsAt(req.targetStore, tags, ctx.signal);
+  // The source's digest and every tag's target in one round: a re-push whose tags all point
+  // at the digest already is then settled (the copy sends nothing, asks nothing more).
+  const [digest, present] = await Promise.all([
+    plannedDigest(req.source, req.sourceRef, req.platform, ctx.signal),
+    createRepository
+      ? new Map<string, string | undefined>(tags.map((t) => [t, undefined]))
+      : tagsAtOnce(req.targetStore, tags, ctx.signal),
+  ]);
   const states = tagsPolicy.planTagStates(digest, present, mutability);
 
   const plan: PushPlan = {

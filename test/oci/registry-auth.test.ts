@@ -258,7 +258,7 @@ describe('TLS with a CA made at test time', () => {
       const err = await client.ping(reg.host).catch((e: unknown) => e);
       expect(isEcrctlError(err)).toBe(true);
       expect((err as Error).message).toContain(`cannot verify the TLS certificate of ${reg.host}`);
-      expect((err as { fix?: string }).fix).toContain('NODE_EXTRA_CA_CERTS');
+      expect((err as { fix?: string }).fix).toContain('--ca-file /path/to/ca.pem (or AWS_CA_BUNDLE=/path/to/ca.pem)');
     } finally {
       await client.close();
     }

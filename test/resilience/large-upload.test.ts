@@ -41,7 +41,9 @@ async function startSink(): Promise<Sink> {
     const hash = createHash('sha256');
     let bytes = 0;
     const isBlob = url.pathname.includes('/blobs/');
-    if (isBlob) received.contentLength = req.headers['content-length'];
+    // The layer's upload (the config, 78 bytes, may go before or after it).
+    if (isBlob && Number(req.headers['content-length'] ?? 0) > 1000)
+      received.contentLength = req.headers['content-length'];
     req.on('data', (chunk: Buffer) => {
       hash.update(chunk);
       bytes += chunk.length;

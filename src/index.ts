@@ -468,3 +468,11 @@ export {
   type PullTimeExclusionList,
   removePullTimeExclusion,
 } from './ops/pull-time-exclusion.js';
+
+// ECR's account settings (BLOB_MOUNTING and the others).
+export {
+  ACCOUNT_SETTING_VALUES,
+  type AccountSetting,
+  getAccountSetting,
+  setAccountSetting,
+} from './ops/account-setting.js';

@@ -8,6 +8,7 @@ import { checkQuery } from './query.js';
 import { VERSION } from '../version.js';
 import { type CommandHost, type DefineCommand, examples } from './command-kit.js';
 import type { CliContext, GlobalOptions, OutputFormat } from './context.js';
+import { defineAccountSetting } from './commands/account-setting.js';
 import { defineArtifact } from './commands/artifact.js';
 import { defineAttach } from './commands/attach.js';
 import { defineBuild } from './commands/build.js';
@@ -94,6 +95,7 @@ const COMMANDS: DefineCommand[] = [
   defineInventory,
   definePrune,
   definePullTimeExclusion,
+  defineAccountSetting,
   defineLocal,
   defineCompletion,
   defineHelp,

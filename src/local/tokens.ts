@@ -93,3 +93,26 @@ export function readTagPageToken(secret: Buffer, repository: string, token: stri
   const c = open(secret, 'ecrT1', token) as { n?: string; t?: string } | undefined;
   return c && c.n === repository && typeof c.t === 'string' ? c.t : undefined;
 }
+
+/** What an ECR Public bearer token grants: actions on repositories of one public registry until a time. */
+export interface BearerClaims {
+  account: string;
+  /** Repository path (as the client names it, alias included) → granted actions. */
+  access: Record<string, string[]>;
+  /** Expiry, epoch milliseconds. */
+  exp: number;
+}
+
+/** Returns a bearer token for ECR Public's data plane carrying claims. */
+export function mintBearerToken(secret: Buffer, claims: BearerClaims): string {
+  return seal(secret, 'ecrB1', { a: claims.account, x: claims.access, e: claims.exp }, 0);
+}
+
+/** Returns the claims of a bearer token this endpoint minted, or undefined when forged or garbled. */
+export function readBearerToken(secret: Buffer, token: string): BearerClaims | undefined {
+  const c = open(secret, 'ecrB1', token) as { a?: string; x?: Record<string, string[]>; e?: number } | undefined;
+  if (!c || typeof c.a !== 'string' || typeof c.x !== 'object' || c.x === null || typeof c.e !== 'number') {
+    return undefined;
+  }
+  return { account: c.a, access: c.x, exp: c.e };
+}

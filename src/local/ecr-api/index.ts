@@ -1,5 +1,6 @@
 // Every ECR API operation the local endpoint answers, by name. Adding an operation means
 // adding one handler to a family's table (or a new family file listed here).
+import { accountSettingOperations } from './account-settings.js';
 import { cacheRuleOperations } from './cache-rules.js';
 import { imageOperations } from './images.js';
 import type { OperationTable } from './kit.js';
@@ -30,6 +31,7 @@ export const ECR_OPERATIONS: OperationTable = {
   ...signingOperations,
   ...pullTimeOperations,
   ...referrerOperations,
+  ...accountSettingOperations,
   // Last: it also wraps DescribeImages (adding the scan status), so it must win that name.
   ...scanningOperations,
   // After scanning: it wraps DescribeImages, ListImages, BatchGetImage and StartImageScan (archived images).

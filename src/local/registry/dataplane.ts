@@ -1,12 +1,16 @@
 // The OCI distribution API of one registry (one listener per private (account, region) and
 // one for the account's public registry), behaving as ECR's data plane does: repositories
-// must exist, HTTP Basic auth with a GetAuthorizationToken password (user AWS), tag lists
-// paged as ECR pages them (100 by default, at most 1,000, opaque `last` tokens, unsorted),
-// manifests of at most 4 MiB, blobs verified on upload, immutable tags refused with TAG_INVALID. Cross-repository mounts always start a normal
-// upload (202), as ECR does while the BLOB_MOUNTING account setting is off.
+// must exist, HTTP Basic auth with a GetAuthorizationToken password (user AWS) on private
+// registries and the Docker bearer-token flow (a /token/ endpoint) on the public one, tag
+// lists paged as ECR pages them (100 by default, at most 1,000, opaque `last` tokens,
+// unsorted), manifests of at most 4 MiB, blobs verified on upload, immutable tags refused
+// with TAG_INVALID. Cross-repository mounts answer 201 only when ECR would mount
+// (BLOB_MOUNTING enabled, same encryption, not from a pull-through cache repository);
+// otherwise a normal upload starts (202).
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { findRepository, type LocalContext, takeFault, type UploadSession } from '../context.js';
+import { blobMountingEnabled } from '../ecr-api/account-settings.js';
 import { deleteImageOrTag } from '../ecr-api/images.js';
 import { ARCHIVED_MESSAGE } from '../ecr-api/storage.js';
 import { createOnPush } from '../ecr-api/templates.js';
@@ -16,7 +20,14 @@ import { ImageProblem, MAX_MANIFEST_BYTES, putManifest, resolveImage } from '../
 import { MEDIA_TYPES } from '../manifest.js';
 import { ANY_DIGEST, OCI_TAG, SHA256_DIGEST } from '../rules.js';
 import type { RegistryRecord, RepositoryRecord } from '../store.js';
-import { mintTagPageToken, readDownloadToken, readPassword, readTagPageToken } from '../tokens.js';
+import {
+  mintBearerToken,
+  mintTagPageToken,
+  readBearerToken,
+  readDownloadToken,
+  readPassword,
+  readTagPageToken,
+} from '../tokens.js';
 import { abortUpload, appendStream, commitUpload, startUpload, uploadDigest } from '../uploads.js';
 import { presignedBlobUrl, sendBlob } from './blob-host.js';
 
@@ -64,6 +75,10 @@ export function dataPlaneHandler(ctx: LocalContext, registry: RegistryRecord, en
       const logo = /^\/logo\/(sha256:[a-f0-9]{64})$/.exec(url.pathname);
       if (logo && registry.kind === 'public' && (method === 'GET' || method === 'HEAD')) {
         await servePublicLogo(ctx, registry, logo[1] as string, res, head);
+        return;
+      }
+      if (registry.kind === 'public' && (url.pathname === '/token/' || url.pathname === '/token')) {
+        serveBearerToken(ctx, registry, req, res, url, method);
         return;
       }
       const r = route(url.pathname);
@@ -190,11 +205,12 @@ function authorize(
     }
     throw new OciError('DENIED', 'the download URL is invalid or has expired', 403);
   }
-  const header = req.headers.authorization;
-  if (!header) {
-    if (registry.kind === 'public' && readOnly) return; // public repositories pull anonymously
-    throw challenged();
+  if (registry.kind === 'public') {
+    authorizePublic(ctx, registry, req, r, endpoint, readOnly);
+    return;
   }
+  const header = req.headers.authorization;
+  if (!header) throw challenged();
   const m = /^Basic\s+(.+)$/i.exec(header);
   if (!m) throw challenged();
   const decoded = Buffer.from(m[1] as string, 'base64').toString('utf8');
@@ -212,6 +228,88 @@ function authorize(
     throw badToken();
   }
   if (claims.exp <= ctx.now()) throw badToken();
+}
+
+/** How long ECR Public's bearer tokens last (about an hour); --token-ttl shortens it. */
+const PUBLIC_BEARER_TTL_MS = 3600_000;
+
+// ECR Public's data plane speaks the Docker bearer-token flow, even for anonymous pulls:
+// every request without a bearer token of this registry (none, or Basic) is answered 401
+// with a challenge naming the token endpoint; a token that is expired, forged or of
+// another registry is 400 DENIED with no challenge; a token without the push grant a
+// write needs is 401 insufficient_scope (the client asks the token endpoint again).
+function authorizePublic(
+  ctx: LocalContext,
+  registry: RegistryRecord,
+  req: IncomingMessage,
+  r: Route | 'base',
+  endpoint: string,
+  readOnly: boolean,
+): void {
+  const need = readOnly ? ['pull'] : ['pull', 'push'];
+  const challenge = (scopeError: boolean) =>
+    new OciError('UNAUTHORIZED', 'Not Authorized', 401, undefined, {
+      'WWW-Authenticate': `Bearer realm="${endpoint}/token/",service="public.ecr.aws"${
+        scopeError && r !== 'base' ? `,scope="repository:${r.name}:${need.join(',')}",error="insufficient_scope"` : ''
+      }`,
+    });
+  const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+  if (!m) throw challenge(false);
+  const claims = readBearerToken(ctx.store.secret, m[1] as string);
+  if (!claims || claims.account !== registry.account || claims.exp <= ctx.now()) {
+    throw new OciError('DENIED', PUBLIC_TOKEN_INVALID, 400);
+  }
+  if (r === 'base') return;
+  const granted = new Set([...(claims.access['*'] ?? []), ...(claims.access[r.name] ?? [])]);
+  if (!need.every((a) => granted.has(a))) throw challenge(true);
+}
+
+// ECR Public's token endpoint (`<registry>/token/?service=public.ecr.aws&scope=…`): anyone
+// gets a token that pulls every repository; with HTTP Basic `AWS:<password>` from ECR
+// Public's GetAuthorizationToken the token also pushes to the repositories the `scope`
+// parameters name. The answer is `{"token": …}` with no expires_in, as ECR Public's is.
+function serveBearerToken(
+  ctx: LocalContext,
+  registry: RegistryRecord,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  method: string,
+): void {
+  if (method !== 'GET') throw unsupported();
+  ctx.calls.push('registry:GET token');
+  ctx.requests.push({ call: 'registry:GET token', at: Date.now() });
+  let canPush = false;
+  const header = req.headers.authorization;
+  if (header !== undefined) {
+    const m = /^Basic\s+(.+)$/i.exec(header);
+    const decoded = m ? Buffer.from(m[1] as string, 'base64').toString('utf8') : '';
+    const colon = decoded.indexOf(':');
+    const claims = colon > 0 ? readPassword(ctx.store.secret, decoded.slice(colon + 1)) : undefined;
+    if (
+      decoded.slice(0, colon) !== 'AWS' ||
+      !claims ||
+      claims.kind !== 'public' ||
+      claims.account !== registry.account ||
+      claims.exp <= ctx.now()
+    ) {
+      throw new OciError('DENIED', PUBLIC_TOKEN_INVALID, 401);
+    }
+    canPush = true;
+  }
+  const access: Record<string, string[]> = { '*': ['pull'] };
+  for (const scope of url.searchParams.getAll('scope').flatMap((s) => s.split(' '))) {
+    const sm = /^repository:(.+):([a-z,*]+)$/.exec(scope);
+    if (!sm || !canPush) continue;
+    const actions = (sm[2] as string).split(',');
+    if (actions.includes('push') || actions.includes('*')) access[sm[1] as string] = ['pull', 'push'];
+  }
+  const token = mintBearerToken(ctx.store.secret, {
+    account: registry.account,
+    access,
+    exp: ctx.now() + Math.min(PUBLIC_BEARER_TTL_MS, ctx.tokenTtlMs),
+  });
+  send(res, 200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' }, JSON.stringify({ token }));
 }
 
 function problemToOci(err: unknown, repo: RepositoryRecord): unknown {
@@ -358,6 +456,31 @@ async function blobs(
   );
 }
 
+/** Returns true when ECR would mount digest from repository `from` into repo. */
+function mountAllowed(
+  ctx: LocalContext,
+  registry: RegistryRecord,
+  repo: RepositoryRecord,
+  digest: string,
+  from: string,
+): boolean {
+  if (registry.kind !== 'private' || !blobMountingEnabled(registry)) return false;
+  if (!SHA256_DIGEST.test(digest) || from === repo.name) return false;
+  const source = findRepository(registry, from);
+  if (!source || !Object.hasOwn(source.blobs, digest) || !ctx.store.hasBlobFile(digest)) return false;
+  if (isPullThroughCacheRepository(registry, source.name)) return false;
+  return (
+    source.encryption.encryptionType === repo.encryption.encryptionType &&
+    (source.encryption.kmsKey ?? '') === (repo.encryption.kmsKey ?? '')
+  );
+}
+
+/** Returns true when a pull-through cache rule's prefix owns the repository name. */
+function isPullThroughCacheRepository(registry: RegistryRecord, name: string): boolean {
+  const rules = (registry.settings?.pullThroughCacheRules as { ecrRepositoryPrefix: string }[] | undefined) ?? [];
+  return rules.some((rule) => rule.ecrRepositoryPrefix === 'ROOT' || name.startsWith(`${rule.ecrRepositoryPrefix}/`));
+}
+
 function uploadLocation(r: Route, id: string): string {
   return `/v2/${r.name}/blobs/uploads/${id}`;
 }
@@ -406,6 +529,24 @@ async function uploads(
   };
 
   if (method === 'POST' && r.ref === '') {
+    // `?mount=&from=`: ECR mounts only when BLOB_MOUNTING is ENABLED, from a repository of
+    // the same registry with the same encryption (type and key), never from a pull-through
+    // cache repository. Otherwise (ECR's default) a normal upload starts below.
+    const mount = url.searchParams.get('mount');
+    const from = url.searchParams.get('from');
+    if (mount !== null && from !== null && mountAllowed(ctx, registry, repo, mount, from)) {
+      await readBody(req, 0).catch(() => undefined);
+      await ctx.store.mutate(() => {
+        const source = findRepository(registry, from);
+        const current = findRepository(registry, repo.name);
+        if (!current || !source || !Object.hasOwn(source.blobs, mount)) {
+          throw new OciError('BLOB_UNKNOWN', 'blob unknown to registry', 404, { digest: mount });
+        }
+        current.blobs[mount] = source.blobs[mount] as number;
+      });
+      send(res, 201, { ...COMMON, Location: `/v2/${r.name}/blobs/${mount}`, 'Docker-Content-Digest': mount });
+      return;
+    }
     const session = await startUpload(ctx, registry, repo.name);
     const digest = url.searchParams.get('digest');
     if (digest !== null) {
@@ -413,7 +554,7 @@ async function uploads(
       await finish(session, digest);
       return;
     }
-    // `?mount=&from=`: mounting is off (ECR's default), so a normal upload starts.
+    // A declined mount (or a plain POST) opens a normal upload session.
     await readBody(req, 0).catch(() => undefined);
     send(res, 202, {
       ...COMMON,

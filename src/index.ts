@@ -476,3 +476,12 @@ export {
   getAccountSetting,
   setAccountSetting,
 } from './ops/account-setting.js';
+
+// Image configurations, and the HTTP trace's redaction (--debug).
+export {
+  type HistoryStep,
+  type ImageConfigView,
+  type InspectConfigResult,
+  inspectConfig,
+} from './ops/inspect-config.js';
+export { formatTrace, type HttpTraceEntry, redactHeader, redactUrl } from './oci/transport/trace.js';

@@ -47,10 +47,13 @@ function describeOption(opt: Option): OptionSpec {
   const spec: OptionSpec = { description: firstLine(opt.description) };
   if (opt.long) spec.long = opt.long;
   if (opt.short) spec.short = opt.short;
-  // Only a required value (`<x>`) makes the next word the option's; `[x]` may be absent.
+  // A required value (`<x>`) makes the next word the option's; an optional one (`[x]`) only
+  // when it names a file (the global `--config [file]`, which `inspect --config` shares).
   if (opt.required) {
     if (opt.argChoices) spec.value = { kind: 'words', words: [...opt.argChoices] };
     else spec.value = namesFiles(/<([^>]*)>/.exec(opt.flags)?.[1] ?? '') ? { kind: 'files' } : { kind: 'none' };
+  } else if (opt.optional && namesFiles(/\[([^\]]*)\]/.exec(opt.flags)?.[1] ?? '')) {
+    spec.value = { kind: 'files' };
   }
   return spec;
 }

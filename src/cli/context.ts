@@ -16,6 +16,8 @@ export interface GlobalOptions {
   output: OutputFormat;
   quiet: boolean;
   verbose: boolean;
+  /** --debug (ECRCTL_DEBUG): an HTTP trace on stderr; implies verbose. */
+  debug?: boolean;
   color: boolean;
   insecure: boolean;
   /** --ca-file (or AWS_CA_BUNDLE): extra CAs for the AWS API and registries; main() puts it in the env as AWS_CA_BUNDLE. */

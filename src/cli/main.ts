@@ -70,14 +70,13 @@ export async function main(argv: readonly string[], partial: Partial<MainIo> = {
 
   const program = buildProgram({
     context(opts) {
-      globals = { ...opts, color: opts.color && io.stderr.isTTY };
+      // --debug prints its trace as verbose lines, so it turns --verbose on too.
+      globals = { ...opts, color: opts.color && io.stderr.isTTY, verbose: opts.verbose || opts.debug === true };
       ctx = {
         globals,
-        // --ca-file reaches the SDK clients and the registry transport as AWS_CA_BUNDLE.
-        env:
-          globals.caFile && globals.caFile !== io.env.AWS_CA_BUNDLE
-            ? { ...io.env, AWS_CA_BUNDLE: path.resolve(io.cwd, globals.caFile) }
-            : io.env,
+        // --ca-file reaches the SDK clients and the registry transport as AWS_CA_BUNDLE, and
+        // --debug as ECRCTL_DEBUG=1.
+        env: envFor(io, globals),
         cwd: io.cwd,
         stdout: io.stdout,
         stderr: io.stderr,
@@ -109,6 +108,16 @@ export async function main(argv: readonly string[], partial: Partial<MainIo> = {
     }
     return code;
   }
+}
+
+/** Returns the run's environment with what --ca-file and --debug add (the same object when nothing). */
+function envFor(io: MainIo, globals: GlobalOptions): NodeJS.ProcessEnv {
+  const ca =
+    globals.caFile && globals.caFile !== io.env.AWS_CA_BUNDLE
+      ? { AWS_CA_BUNDLE: path.resolve(io.cwd, globals.caFile) }
+      : undefined;
+  const debug = globals.debug && io.env.ECRCTL_DEBUG !== '1' ? { ECRCTL_DEBUG: '1' } : undefined;
+  return ca || debug ? { ...io.env, ...ca, ...debug } : io.env;
 }
 
 function awsOptions(g: GlobalOptions): CliContext['aws'] {

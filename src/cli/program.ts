@@ -131,6 +131,7 @@ export function buildProgram(host: ProgramHost): Command {
     )
     .addOption(new Option('-q, --quiet', 'print only results and errors').env('ECRCTL_QUIET'))
     .addOption(new Option('-v, --verbose', 'explain each step on stderr').env('ECRCTL_VERBOSE'))
+    .addOption(new Option('--debug', 'trace HTTP requests on stderr, secrets redacted').env('ECRCTL_DEBUG'))
     .addOption(new Option('--no-color', 'no colour (also NO_COLOR, or when stderr is not a terminal)'))
     .addOption(
       new Option('--insecure', 'allow plain HTTP and unverified TLS to non-loopback registries').env('ECRCTL_INSECURE'),
@@ -139,7 +140,8 @@ export function buildProgram(host: ProgramHost): Command {
       new Option('--ca-file <file>', 'PEM file of extra CAs to trust for AWS and registries').env('AWS_CA_BUNDLE'),
     )
     .addOption(
-      new Option('--config <file>', 'project config file (default: .ecrctl.yaml found upward)').env('ECRCTL_CONFIG'),
+      // [file]: `inspect REF --config` (no file) asks for the image configuration instead.
+      new Option('--config [file]', 'project config file (default: .ecrctl.yaml found upward)').env('ECRCTL_CONFIG'),
     )
     .configureHelp(helpConfiguration)
     .showSuggestionAfterError(true)
@@ -249,6 +251,7 @@ function globalsFrom(o: Record<string, unknown>, env: NodeJS.ProcessEnv): Global
     output,
     quiet: o.quiet === true || o.quiet === '1' || o.quiet === 'true',
     verbose: o.verbose === true || o.verbose === '1' || o.verbose === 'true',
+    debug: o.debug === true || o.debug === '1' || o.debug === 'true',
     color: o.color !== false && !env.NO_COLOR,
     insecure: o.insecure === true || o.insecure === '1' || o.insecure === 'true',
   };
@@ -259,6 +262,11 @@ function globalsFrom(o: Record<string, unknown>, env: NodeJS.ProcessEnv): Global
     throw new UsageError('--endpoint-url must be a URL with a scheme, http:// or https://', {
       value: endpointUrl,
       fix: `write the scheme, e.g. --endpoint-url http://${endpointUrl.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '')}`,
+    });
+  }
+  if (o.config === true) {
+    throw new UsageError('--config needs a file', {
+      fix: 'write --config FILE (the project config); `inspect REF --config` shows an image configuration',
     });
   }
   const config = str(o.config);

@@ -2,6 +2,7 @@
 // op (src/ops/transfer.ts), then the result rendered (and, for pushes, written for CI).
 import { UsageError } from '../errors.js';
 import { checkReferrersReport } from '../oci/referrers.js';
+import type { InspectConfigResult } from '../ops/inspect-config.js';
 import type { PushPlan } from '../ops/push-plan.js';
 import {
   copy,
@@ -149,9 +150,33 @@ function renderPlan(ctx: CliContext, plan: PushPlan, repository: string): void {
   });
 }
 
-/** `ecrctl inspect`: what a manifest holds, or its raw bytes. */
-export async function runInspect(ctx: CliContext, ref: string, raw: boolean): Promise<void> {
-  if (raw) {
+/** `ecrctl inspect`: what a manifest holds, its raw bytes, its image configuration or its referrers. */
+export async function runInspect(
+  ctx: CliContext,
+  ref: string,
+  view: 'summary' | 'raw' | 'config' | 'referrers' = 'summary',
+): Promise<void> {
+  if (view === 'config') {
+    const { inspectConfig } = await import('../ops/inspect-config.js');
+    render(ctx, await inspectConfig(ctx, ref), {
+      text: configText,
+      env: (r) => ({
+        IMAGE_DIGEST: r.digest,
+        IMAGE_PLATFORMS: r.images.map((i) => i.platform).join(','),
+      }),
+    });
+    return;
+  }
+  if (view === 'referrers') {
+    const { discover } = await import('../ops/discover.js');
+    const { referrerTree } = await import('./commands/discover.js');
+    render(ctx, await discover(ctx, { reference: ref }), {
+      text: referrerTree,
+      env: (r) => ({ SUBJECT_DIGEST: r.digest, REFERRER_COUNT: String(r.total) }),
+    });
+    return;
+  }
+  if (view === 'raw') {
     // The bytes exactly, no newline added: `| sha256sum` is the digest (as crane and skopeo).
     ctx.stdout.write((await getManifest(ctx, ref)).bytes.toString('utf8'));
     return;
@@ -172,6 +197,48 @@ export async function runInspect(ctx: CliContext, ref: string, raw: boolean): Pr
     },
     env: (i) => ({ IMAGE_DIGEST: i.digest, IMAGE_MEDIA_TYPE: i.mediaType }),
   });
+}
+
+/** Returns inspect --config as readable blocks: one per platform, fields then history. */
+function configText(r: InspectConfigResult): string {
+  const out = [`${r.reference}\ndigest:      ${r.digest}\nmedia type:  ${r.mediaType}`];
+  const list = (v: readonly string[] | undefined) => (v === undefined ? '-' : JSON.stringify(v));
+  for (const i of r.images) {
+    const lines = [
+      `platform ${i.platform}`,
+      `  manifest:    ${i.manifestDigest}`,
+      `  config:      ${i.configDigest}`,
+      `  created:     ${i.created ?? '-'}`,
+      ...(i.author ? [`  author:      ${i.author}`] : []),
+      `  entrypoint:  ${list(i.entrypoint)}`,
+      `  cmd:         ${list(i.cmd)}`,
+      `  workdir:     ${i.workingDir ?? '-'}`,
+      `  user:        ${i.user ?? '-'}`,
+      `  ports:       ${i.exposedPorts.length > 0 ? i.exposedPorts.join(', ') : '-'}`,
+      ...(i.volumes.length > 0 ? [`  volumes:     ${i.volumes.join(', ')}`] : []),
+      ...(i.stopSignal ? [`  stop signal: ${i.stopSignal}`] : []),
+      `  env:${i.env.length === 0 ? '         -' : ''}`,
+      ...i.env.map((e) => `    ${e}`),
+      `  labels:${Object.keys(i.labels).length === 0 ? '      -' : ''}`,
+      ...Object.entries(i.labels)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([k, v]) => `    ${k}=${v}`),
+      `  history:${i.history.length === 0 ? '     -' : ''}`,
+      ...i.history.map(
+        (h) =>
+          `    ${(h.created ?? '-').padEnd(20)} ${h.emptyLayer ? '(empty)' : 'layer  '} ${oneLine(h.createdBy ?? h.comment ?? '')}`,
+      ),
+    ];
+    out.push(lines.join('\n'));
+  }
+  for (const s of r.skipped) out.push(`skipped ${s.digest}: ${s.reason}`);
+  return out.join('\n\n');
+}
+
+/** Returns a history command on one line, shortened so a block stays readable. */
+function oneLine(text: string): string {
+  const t = text.replace(/\s+/g, ' ').trim();
+  return t.length > 200 ? `${t.slice(0, 199)}…` : t;
 }
 
 /** `ecrctl tags`. */

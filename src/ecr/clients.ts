@@ -18,6 +18,7 @@ import { rootCertificates } from 'node:tls';
 import { UsageError } from '../errors.js';
 import { isNonJsonAnswer } from './errors.js';
 import { PUBLIC_ECR_REGION } from './hosts.js';
+import { formatTrace, traceEnabled } from '../oci/transport/trace.js';
 
 // @aws-sdk/core warns under Node < 22 (process.emitWarning) unless
 // AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED is set; the CLI binary sets it at start-up
@@ -233,7 +234,7 @@ export async function ecrClient(settings: AwsSettings, region: string): Promise<
   const { ECRClient } = await import('@aws-sdk/client-ecr');
   const endpoint = resolveEndpoint(settings, 'ecr');
   settings.log?.(`ECR API: region ${region}${endpoint ? `, endpoint ${endpoint}` : ''}`);
-  return new ECRClient({
+  const client = new ECRClient({
     region,
     credentials,
     ...retrySettings(settings.env),
@@ -241,6 +242,8 @@ export async function ecrClient(settings: AwsSettings, region: string): Promise<
     ...(endpoint ? { endpoint } : {}),
     ...caBundleHandler(settings.env),
   });
+  addDebugTrace(client, settings);
+  return client;
 }
 
 /** Returns an ECR Public client; ECR Public's control plane is in us-east-1 only. */
@@ -251,7 +254,7 @@ export async function ecrPublicClient(settings: AwsSettings): Promise<ECRPUBLICC
   settings.log?.(
     `ECR Public API: region ${PUBLIC_ECR_REGION} (ECR Public issues tokens only there)${endpoint ? `, endpoint ${endpoint}` : ''}`,
   );
-  return new ECRPUBLICClient({
+  const client = new ECRPUBLICClient({
     region: PUBLIC_ECR_REGION,
     credentials,
     ...retrySettings(settings.env),
@@ -260,6 +263,68 @@ export async function ecrPublicClient(settings: AwsSettings): Promise<ECRPUBLICC
     ...(endpoint ? { endpoint } : {}),
     ...caBundleHandler(settings.env),
   });
+  addDebugTrace(client, settings);
+  return client;
+}
+
+/** What addDebugTrace needs of a client: its middleware stack (both SDK clients have one). */
+interface TracedClient {
+  middlewareStack: {
+    add(middleware: unknown, options: { step: 'deserialize'; priority: 'low'; name: string }): void;
+  };
+}
+
+/** The raw request and response the SDK's HTTP layer sees (@smithy/protocol-http shapes). */
+interface RawHttpRequest {
+  method: string;
+  protocol: string;
+  hostname: string;
+  port?: number;
+  path: string;
+  query?: Record<string, string | string[] | null>;
+  headers: Record<string, string>;
+}
+
+/**
+ * --debug (ECRCTL_DEBUG): traces every ECR / ECR Public API request through settings.log —
+ * method, URL, operation, status, time, redacted headers. Placed at the low end of the
+ * deserialize step, it sees each attempt signed, and the raw response before parsing.
+ */
+function addDebugTrace(client: TracedClient, settings: AwsSettings): void {
+  const log = settings.log;
+  if (!log || !traceEnabled(settings.env)) return;
+  type Next = (args: { request: unknown }) => Promise<{ response: unknown }>;
+  const middleware =
+    (next: Next, context: { commandName?: string; clientName?: string }) => async (args: { request: unknown }) => {
+      const req = args.request as RawHttpRequest;
+      const started = performance.now();
+      const query = Object.entries(req.query ?? {})
+        .flatMap(([k, v]) => (v === null ? [k] : (Array.isArray(v) ? v : [v]).map((x) => `${k}=${x}`)))
+        .join('&');
+      const entry = {
+        via: `${context.clientName === 'ECRPUBLICClient' ? 'ECR Public API' : 'ECR API'} ${(context.commandName ?? '').replace(/Command$/, '')}`,
+        method: req.method,
+        url: `${req.protocol}//${req.hostname}${req.port ? `:${req.port}` : ''}${req.path}${query ? `?${query}` : ''}`,
+        requestHeaders: req.headers,
+      };
+      try {
+        const out = await next(args);
+        const res = out.response as { statusCode?: number; headers?: Record<string, string> };
+        log(
+          formatTrace({
+            ...entry,
+            ms: performance.now() - started,
+            ...(res.statusCode !== undefined ? { status: res.statusCode } : {}),
+            ...(res.headers ? { responseHeaders: res.headers } : {}),
+          }),
+        );
+        return out;
+      } catch (err) {
+        log(formatTrace({ ...entry, ms: performance.now() - started, error: (err as Error).message }));
+        throw err;
+      }
+    };
+  client.middlewareStack.add(middleware, { step: 'deserialize', priority: 'low', name: 'ecrctlDebugTrace' });
 }
 
 /**

@@ -30,6 +30,7 @@ import {
   type RetryPolicy,
   sleep,
 } from './retry.js';
+import { formatTrace, type HttpTraceEntry, traceEnabled } from './trace.js';
 import { type AuthChallenge, parseWwwAuthenticate } from './www-authenticate.js';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
@@ -72,6 +73,11 @@ export interface TransportOptions {
   env?: NodeJS.ProcessEnv;
   /** Receives one line per notable event (for --verbose); never given secrets. */
   log?: (message: string) => void;
+  /**
+   * Receives the HTTP trace of every request (--debug), credentials redacted; default: log,
+   * when ECRCTL_DEBUG is set in env.
+   */
+  trace?: (lines: string) => void;
   /** Called with every secret that passes through (passwords, tokens) for redaction. */
   onSecret?: (secret: string) => void;
   /** Random source for backoff jitter (tests make it deterministic). */
@@ -289,6 +295,7 @@ export class RegistryTransport {
   readonly #userAgent: string;
   /** The extra CA file in use (opts.caFile or AWS_CA_BUNDLE), if any. */
   readonly #caFile: string | undefined;
+  readonly #trace: ((lines: string) => void) | undefined;
 
   constructor(opts: TransportOptions = {}) {
     keepWasmCompilerSmall();
@@ -303,6 +310,7 @@ export class RegistryTransport {
       opts.requestTimeoutMs === false ? undefined : (opts.requestTimeoutMs ?? requestTimeoutFromEnv(env));
     this.#minThroughput = opts.minThroughput === false ? undefined : (opts.minThroughput ?? minThroughputFromEnv(env));
     this.#userAgent = opts.userAgent ?? 'ecrctl';
+    this.#trace = opts.trace ?? (traceEnabled(env) ? opts.log : undefined);
     const connect: { rejectUnauthorized: boolean; ca?: string[] } = { rejectUnauthorized: !opts.insecure };
     // AWS_CA_BUNDLE (what `--ca-file` sets) is the AWS CLI's variable; ECR's data plane is
     // AWS too, and `ecrctl local serve --tls` tells users to set it for both.
@@ -600,6 +608,35 @@ export class RegistryTransport {
    * EcrctlError that the reader gets.
    */
   async #dispatch(opts: Dispatcher.RequestOptions<null>, guard: Guard): Promise<Dispatcher.ResponseData<null>> {
+    const trace = this.#trace;
+    if (trace === undefined) return this.#dispatchGuarded(opts, guard);
+    // --debug: every request on the wire, token requests and redirects included; the time
+    // is to the response headers (a blob body streams on after).
+    const started = performance.now();
+    const entry = {
+      via: 'registry',
+      method: opts.method,
+      url: `${String(opts.origin ?? '')}${opts.path}`,
+      requestHeaders: (opts.headers ?? {}) as HttpTraceEntry['requestHeaders'],
+    };
+    try {
+      const res = await this.#dispatchGuarded(opts, guard);
+      trace(
+        formatTrace({
+          ...entry,
+          status: res.statusCode,
+          ms: performance.now() - started,
+          responseHeaders: res.headers as HttpTraceEntry['responseHeaders'],
+        }),
+      );
+      return res;
+    } catch (err) {
+      trace(formatTrace({ ...entry, ms: performance.now() - started, error: (err as Error).message }));
+      throw err;
+    }
+  }
+
+  async #dispatchGuarded(opts: Dispatcher.RequestOptions<null>, guard: Guard): Promise<Dispatcher.ResponseData<null>> {
     const ms = guard.deadline ? this.#requestTimeout : undefined;
     if (ms === undefined && this.#minThroughput === undefined) return this.#dispatcher.request(opts);
     const controller = new AbortController();

@@ -47,6 +47,13 @@ export interface StartLocalOptions {
    * (no throttling; a leniency for tests that write faster than ECR allows).
    */
   throttleScale?: number | 'off';
+  /**
+   * How long ECR's asynchronous states last before their outcome shows, as a factor of
+   * ECR-like durations: scans and lifecycle previews 5 s, replication 10 s, backfills 30 s,
+   * restores from the archive storage class 20 minutes (ACTIVATING). Default 1; 0 makes
+   * every outcome show on the first read (a leniency); 0.01 is a hundred times faster.
+   */
+  stateDelayScale?: number;
 }
 
 /** A running emulator. */
@@ -133,6 +140,7 @@ export async function startLocal(options: StartLocalOptions = {}): Promise<Local
       ...(tokenTtlSeconds !== undefined ? { tokenTtlSeconds } : {}),
       ...(options.tls ? { tls: true } : {}),
       ...(options.throttleScale !== undefined ? { throttleScale: options.throttleScale } : {}),
+      ...(options.stateDelayScale !== undefined ? { stateDelayScale: options.stateDelayScale } : {}),
     });
   } catch (err) {
     await discard();

@@ -45,6 +45,12 @@ export interface LocalContext {
    * a context without it does not throttle.
    */
   readonly throttleScale?: number | 'off';
+  /**
+   * Multiplies how long scans, lifecycle previews, replication, backfills and restores take
+   * before their outcome shows (state-delays.ts; 1: ECR-like, 0: at once). The server sets it
+   * (LocalServerOptions.stateDelayScale, default 1); absent = 1.
+   */
+  readonly stateDelayScale?: number;
   /** Test-only images-per-repository quota (ECR's default is 10,000; absent = no limit). */
   readonly imagesPerRepositoryLimit?: number;
   now(): number;

@@ -69,6 +69,14 @@ export interface LocalServerOptions {
    * factor to scale every rate, or 'off' (a leniency: no throttling but injected faults).
    */
   throttleScale?: number | 'off';
+  /**
+   * Multiplies how long ECR's asynchronous states last before their outcome shows, on the
+   * endpoint's clock (src/local/state-delays.ts): scans (5 s at 1), lifecycle previews (5 s),
+   * replication (10 s), backfills (30 s), restores from ARCHIVE (ACTIVATING, 20 minutes).
+   * Default 1 (as slow as ECR can be); 0 = every outcome on the first read (a leniency for
+   * tests); 0.01 = a hundred times faster.
+   */
+  stateDelayScale?: number;
 }
 
 export interface LocalServer {
@@ -95,6 +103,11 @@ export interface LocalServer {
    * on its own schedule; here they run only when asked, so tests decide when.
    */
   applyLifecyclePolicies(now?: Date): Promise<AppliedLifecycle[]>;
+  /**
+   * Moves the endpoint's clock forward (tests): scans, previews, replication, backfills and
+   * restores reach their outcome without waiting (see stateDelayScale), tokens and URLs age.
+   */
+  advanceClock(ms: number): void;
   /** The public key (SPKI PEM) that verifies the signatures managed signing attaches (see signer.ts). */
   readonly signingPublicKeyPem: string;
   /** With the tls option: the CA file clients trust and the directory (a skopeo --cert-dir). */
@@ -123,6 +136,10 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
   const maxRegistries = opts.maxRegistries ?? DEFAULT_MAX_REGISTRIES;
   if (!Number.isInteger(maxRegistries) || maxRegistries < 1) {
     throw new Error(`maxRegistries must be a whole number of at least 1, got ${String(opts.maxRegistries)}`);
+  }
+  const stateDelayScale = opts.stateDelayScale ?? 1;
+  if (typeof stateDelayScale !== 'number' || !Number.isFinite(stateDelayScale) || stateDelayScale < 0) {
+    throw new Error(`stateDelayScale must be a number of at least 0, got ${String(opts.stateDelayScale)}`);
   }
   const store = await Store.open(opts.dataDir);
   store.maxRegistries = maxRegistries;
@@ -156,6 +173,7 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
     account,
     tokenTtlMs: (opts.tokenTtlSeconds ?? 12 * 3600) * 1000,
     throttleScale: opts.throttleScale ?? 1,
+    stateDelayScale,
     blobUrlTtlMs: (opts.blobUrlTtlSeconds ?? DEFAULT_BLOB_URL_TTL_SECONDS) * 1000,
     ...(opts.redirectBlobs === false ? {} : { blobHostEndpoint: () => startBlobHost() }),
     ...(opts.advisoriesFile !== undefined ? { advisoriesFile: opts.advisoriesFile } : {}),
@@ -245,6 +263,7 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
     publicRegistryEndpoint: async (acct) =>
       (await startRegistry(store.registry('public', acct ?? account, 'us-east-1'))).url,
     applyLifecyclePolicies: (now) => applyLifecyclePolicies(ctx, now),
+    advanceClock: (ms) => ctx.advanceClock(ms),
     signingPublicKeyPem,
     tls: tls ? { caFile: tls.caFile, dir: tls.dir } : undefined,
     async close() {

@@ -55,6 +55,11 @@ export interface ImageRecord {
   /** When the image was last archived / restored, epoch ms. */
   lastArchivedAt?: number;
   lastActivatedAt?: number;
+  /**
+   * When a restore (UpdateImageStorageClass STANDARD) began, epoch ms: the image is ACTIVATING
+   * (still ARCHIVED in imageStatus, so nothing serves it) until the restore's duration has passed.
+   */
+  activatingSince?: number;
 }
 
 /** Where replicating one image to one destination stands (DescribeImageReplicationStatus). */
@@ -63,8 +68,10 @@ export interface ReplicationStatusRecord {
   registryId: string;
   status: 'IN_PROGRESS' | 'COMPLETE' | 'FAILED';
   failureCode?: string;
-  /** Set once a describe has answered IN_PROGRESS; later describes give the final status. */
+  /** Unused since states follow the clock (state-delays.ts); kept so stored state stays readable. */
   reported?: boolean;
+  /** When replication began, epoch ms: IN_PROGRESS is reported until its duration has passed. */
+  startedAt?: number;
 }
 
 /** A scan of one image: when it started, how it ended, where its findings are. Times in epoch ms. */

@@ -9,6 +9,7 @@ import {
   UpdateImageStorageClassCommand,
 } from '@aws-sdk/client-ecr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { STATE_DELAYS_MS } from '../../src/local/state-delays.js';
 import { type MadeImage, makeImages, type RepoTestEnv, startRepoEnv } from './repos-fixtures.js';
 
 let env: RepoTestEnv;
@@ -77,6 +78,12 @@ describe('archive and restore', () => {
     expect(JSON.parse(r.stdout)).toEqual({
       results: [{ ref: `${host}/arc/app:v1`, repository: 'arc/app', digest: images[0]?.digest, status: 'ACTIVATING' }],
     });
+    const activating = (
+      await env.ecr.send(new DescribeImagesCommand({ repositoryName: 'arc/app', imageIds: [{ imageTag: 'v1' }] }))
+    ).imageDetails?.[0];
+    expect(activating?.imageStatus).toBe('ACTIVATING');
+    // A restore lasts up to 20 minutes on ECR: the endpoint's clock moves past it.
+    env.server.advanceClock(STATE_DELAYS_MS.restore);
     const d = (
       await env.ecr.send(new DescribeImagesCommand({ repositoryName: 'arc/app', imageIds: [{ imageTag: 'v1' }] }))
     ).imageDetails?.[0];

@@ -53,7 +53,8 @@ interface JsonDecision {
 }
 
 beforeAll(async () => {
-  env = await startRepoEnv();
+  // Previews last a fiftieth of their ECR-like 5 s: the CLI still polls through IN_PROGRESS.
+  env = await startRepoEnv({ stateDelayScale: 0.02 });
   await env.ecr.send(new CreateRepositoryCommand({ repositoryName: 'lc/app' }));
   await env.ecr.send(new CreateRepositoryCommand({ repositoryName: 'lc/empty' }));
   // v0..v5 tagged (v5 also "latest"), then 3 untagged; pushed apart so push order is clear.

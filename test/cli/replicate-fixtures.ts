@@ -17,10 +17,12 @@ export interface LocalCliEnv {
   close(): Promise<void>;
 }
 
-/** Starts `ecrctl local` in a temp dir and returns a CLI runner aimed at it. */
-export async function startLocalCliEnv(prefix: string): Promise<LocalCliEnv> {
+/** Starts `ecrctl local` in a temp dir and returns a CLI runner aimed at it (stateDelayScale: see LocalServerOptions). */
+export async function startLocalCliEnv(prefix: string, opts: { stateDelayScale?: number } = {}): Promise<LocalCliEnv> {
   const tmp = tempDir(prefix);
-  const server = await start(path.join(tmp.dir, 'data'));
+  const server = await start(path.join(tmp.dir, 'data'), {
+    ...(opts.stateDelayScale !== undefined ? { stateDelayScale: opts.stateDelayScale } : {}),
+  });
   const home = path.join(tmp.dir, 'home');
   mkdirSync(home, { recursive: true });
   const env: NodeJS.ProcessEnv = {

@@ -23,7 +23,9 @@ const ACCOUNT = '123456789012';
 const OTHER = '210987654321';
 
 beforeAll(async () => {
-  t = await startLocalCliEnv('ecrctl-replicate-');
+  // Replication lasts 3 s and a backfill 9 s (a third of ECR-like time): long enough that
+  // the CLI's first poll still finds IN_PROGRESS, short enough not to wait half a minute.
+  t = await startLocalCliEnv('ecrctl-replicate-', { stateDelayScale: 0.3 });
 });
 afterAll(async () => {
   await t.close();

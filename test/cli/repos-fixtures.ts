@@ -25,13 +25,19 @@ export interface RepoTestEnv {
   close(): Promise<void>;
 }
 
-/** Starts `ecrctl local` in a temp dir, with the CLI and an SDK client aimed at it. */
-export async function startRepoEnv(): Promise<RepoTestEnv> {
+/**
+ * Starts `ecrctl local` in a temp dir, with the CLI and an SDK client aimed at it.
+ * stateDelayScale: how long scans, previews and restores last (default 1, ECR-like).
+ */
+export async function startRepoEnv(opts: { stateDelayScale?: number } = {}): Promise<RepoTestEnv> {
   const tmp = tempDir('ecrctl-repos-');
   // makeImages writes hundreds of images through SDK clients that do not retry: ECR's
   // PutImage rate (about 10/s per repository) would throttle them, so this estate is built
   // with throttling off (test/local/throttling.test.ts covers the rates).
-  const server = await start(path.join(tmp.dir, 'data'), { throttleScale: 'off' });
+  const server = await start(path.join(tmp.dir, 'data'), {
+    throttleScale: 'off',
+    ...(opts.stateDelayScale !== undefined ? { stateDelayScale: opts.stateDelayScale } : {}),
+  });
   const home = path.join(tmp.dir, 'home');
   mkdirSync(home, { recursive: true });
   return {

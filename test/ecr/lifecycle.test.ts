@@ -14,6 +14,7 @@ import { waitForLifecyclePreview } from '../../src/ops/lifecycle.js';
 import type { EcrConnection } from '../../src/ecr/repositories.js';
 import { simulateLifecycle, parseLifecyclePolicy } from '../../src/policy/lifecycle/index.js';
 import { makeImages, type MadeImage, type RepoTestEnv, sha256, startRepoEnv } from '../cli/repos-fixtures.js';
+import { STATE_DELAYS_MS } from '../../src/local/state-delays.js';
 
 let env: RepoTestEnv;
 let conn: EcrConnection;
@@ -125,6 +126,8 @@ describe('lifecycle adapters', () => {
   it('walks every page of the preview and agrees with the simulator', async () => {
     await startLifecyclePreview(conn, 'adapter/app');
     expect((await getLifecyclePreview(conn, 'adapter/app')).status).toBe('IN_PROGRESS');
+    // The preview ends with time on the endpoint's clock: move it past the preview's duration.
+    env.server.advanceClock(STATE_DELAYS_MS.lifecyclePreview);
     const before = calls('GetLifecyclePolicyPreview');
     const preview = await waitForLifecyclePreview(conn, 'adapter/app', { timeoutMs: 5000, pollMs: [10] });
     expect(preview.status).toBe('COMPLETE');

@@ -15,6 +15,7 @@ import {
 } from '@aws-sdk/client-ecr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalServer } from '../../src/local/server.js';
+import { STATE_DELAYS_MS } from '../../src/local/state-delays.js';
 import { makeImages, type MadeImage, sha256 } from '../cli/repos-fixtures.js';
 import { ecrClient, start, tempDir } from './helpers.js';
 
@@ -61,6 +62,8 @@ async function previewUntilDone(
   for (let i = 0; i < 5; i++) {
     const out = await ecr.send(new GetLifecyclePolicyPreviewCommand({ repositoryName: name, ...input }));
     if (out.status !== 'IN_PROGRESS') return out;
+    // A preview ends with time on the endpoint's clock, not with reads.
+    server.advanceClock(STATE_DELAYS_MS.lifecyclePreview);
   }
   throw new Error('preview never completed');
 }
@@ -158,6 +161,7 @@ describe('lifecycle policy preview', () => {
     const first = await ecr.send(new GetLifecyclePolicyPreviewCommand({ repositoryName: 'lc/preview' }));
     expect(first.status).toBe('IN_PROGRESS');
     expect(first.previewResults).toBeUndefined();
+    server.advanceClock(STATE_DELAYS_MS.lifecyclePreview);
     const done = await ecr.send(new GetLifecyclePolicyPreviewCommand({ repositoryName: 'lc/preview' }));
     expect(done.status).toBe('COMPLETE');
     expect(done.lifecyclePolicyText).toBe(POLICY);

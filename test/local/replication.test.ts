@@ -19,6 +19,7 @@ import {
 } from '@aws-sdk/client-ecr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalServer } from '../../src/local/server.js';
+import { STATE_DELAYS_MS } from '../../src/local/state-delays.js';
 import { basicAuth, ecrClient, pushImage, start, tempDir, tinyImage } from './helpers.js';
 
 let server: LocalServer;
@@ -122,6 +123,8 @@ describe('replication configuration', () => {
       { region: 'eu-west-1', registryId: '123456789012', status: 'IN_PROGRESS' },
       { region: 'us-east-1', registryId: OTHER, status: 'IN_PROGRESS' },
     ]);
+    // Replication ends with time on the endpoint's clock, not with reads.
+    server.advanceClock(STATE_DELAYS_MS.replication);
     expect((await status())?.map((s) => s.status)).toEqual(['COMPLETE', 'COMPLETE']);
 
     const eu = await ecrEu.send(new DescribeImagesCommand({ repositoryName: 'team/api' }));
@@ -171,6 +174,7 @@ describe('replication configuration', () => {
     await ecr.send(
       new DescribeImageReplicationStatusCommand({ repositoryName: 'team/api', imageId: { imageTag: 'v1' } }),
     );
+    server.advanceClock(STATE_DELAYS_MS.replication);
     const after = await ecr.send(
       new DescribeImageReplicationStatusCommand({ repositoryName: 'team/api', imageId: { imageTag: 'v1' } }),
     );
@@ -199,9 +203,12 @@ describe('replication configuration', () => {
     const started = await ecr.send(new StartReplicationBackfillCommand({ destination: dest('ap-south-1') }));
     expect(started.status).toBe('PREPARING');
     const id = started.replicationBackfillId ?? '';
+    // PREPARING for the first fifth of a backfill's duration, IN_PROGRESS until it has passed.
+    server.advanceClock(STATE_DELAYS_MS.backfill / 2);
     expect((await ecr.send(new ListReplicationBackfillsCommand({}))).backfills?.map((b) => b.status)).toEqual([
       'IN_PROGRESS',
     ]);
+    server.advanceClock(STATE_DELAYS_MS.backfill / 2);
     const done = await ecr.send(new DescribeReplicationBackfillResultsCommand({ replicationBackfillId: id }));
     expect(done.status).toBe('COMPLETE');
     expect(done.progress).toEqual({

@@ -16,6 +16,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compareVersions, parseApkInstalled, parseDpkgStatus } from '../../src/local/scanner.js';
 import type { LocalServer } from '../../src/local/server.js';
+import { STATE_DELAYS_MS } from '../../src/local/state-delays.js';
 import { ecrClient, start, tempDir } from './helpers.js';
 import { apkInstalled, dpkgStatus, pushImage, pushIndex, writeAdvisories } from './scanning-fixtures.js';
 
@@ -88,6 +89,11 @@ async function findings(
   );
 }
 
+/** Moves the endpoint's clock past a scan's duration (scans end with time, not with reads). */
+function scanTimePasses(): void {
+  server.advanceClock(STATE_DELAYS_MS.scan);
+}
+
 async function errorOf(p: Promise<unknown>): Promise<{ name: string; message: string }> {
   try {
     await p;
@@ -113,6 +119,7 @@ describe('StartImageScan and DescribeImageScanFindings (basic)', () => {
     expect(first.imageScanStatus?.status).toBe('IN_PROGRESS');
     expect(first.imageScanFindings).toBeUndefined();
 
+    scanTimePasses();
     const done = await findings('scan/debian', { imageDigest: img.digest });
     expect(done.imageScanStatus).toEqual({ status: 'COMPLETE', description: 'The scan was completed successfully.' });
     const f = done.imageScanFindings!;
@@ -203,7 +210,8 @@ describe('StartImageScan and DescribeImageScanFindings (basic)', () => {
         severity: ['LOW', 'MEDIUM', 'HIGH'][i % 3] as string,
       })),
     );
-    const own = await start(path.join(tmp.dir, 'data-many'), { advisoriesFile: advisories });
+    // Paging is what this tests, not the scan's duration: outcomes show at once.
+    const own = await start(path.join(tmp.dir, 'data-many'), { advisoriesFile: advisories, stateDelayScale: 0 });
     try {
       const c = ecrClient(own);
       await c.send(new CreateRepositoryCommand({ repositoryName: 'many' }));
@@ -269,6 +277,7 @@ describe('StartImageScan and DescribeImageScanFindings (basic)', () => {
     );
     await ecr.send(new StartImageScanCommand({ repositoryName: 'scan/alpine', imageId: { imageTag: 'v1' } }));
     await findings('scan/alpine', { imageTag: 'v1' });
+    scanTimePasses();
     const done = await findings('scan/alpine', { imageTag: 'v1' });
     expect(
       done.imageScanFindings?.findings?.map((f) => [
@@ -286,6 +295,7 @@ describe('StartImageScan and DescribeImageScanFindings (basic)', () => {
       await ecr.send(new StartImageScanCommand({ repositoryName: 'scan/odd', imageId: { imageTag: tag } }));
       await findings('scan/odd', { imageTag: tag });
     }
+    scanTimePasses();
     const scratch = await findings('scan/odd', { imageTag: 'scratch' });
     expect(scratch.imageScanStatus).toEqual({
       status: 'UNSUPPORTED_IMAGE',
@@ -304,6 +314,7 @@ describe('scan on push', () => {
     const listed = await ecr.send(new DescribeImagesCommand({ repositoryName: 'scan/onpush' }));
     expect(listed.imageDetails?.[0]?.imageScanStatus?.status).toBeDefined();
     expect((await findings('scan/onpush', { imageTag: 'v1' })).imageScanStatus?.status).toBe('IN_PROGRESS');
+    scanTimePasses();
     expect((await findings('scan/onpush', { imageTag: 'v1' })).imageScanFindings?.findingSeverityCounts).toEqual({
       CRITICAL: 1,
       HIGH: 1,
@@ -368,6 +379,7 @@ describe('registry scanning configuration and enhanced scanning', () => {
       );
       expect(manual.name).toBe('ValidationException');
       expect((await findings('scan/enhanced', { imageTag: 'v1' })).imageScanStatus?.status).toBe('IN_PROGRESS');
+      scanTimePasses();
       const done = await findings('scan/enhanced', { imageTag: 'v1' });
       expect(done.imageScanStatus?.status).toBe('ACTIVE');
       expect(done.imageScanFindings?.findings).toBeUndefined();

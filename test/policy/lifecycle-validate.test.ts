@@ -302,11 +302,27 @@ const CASES: { name: string; rules: unknown[]; expect: Expect[] }[] = [
           storageClass: 'archive',
           countType: 'sinceImageTransitioned',
           countUnit: 'days',
-          countNumber: 30,
+          countNumber: 90,
         },
       },
     ],
     expect: [],
+  },
+  {
+    name: 'expiring archived images before the 90-day minimum',
+    rules: [
+      {
+        ...good,
+        selection: {
+          tagStatus: 'any',
+          storageClass: 'archive',
+          countType: 'sinceImageTransitioned',
+          countUnit: 'days',
+          countNumber: 30,
+        },
+      },
+    ],
+    expect: [{ ruleIndex: 0, field: 'selection.countNumber', message: /minimum storage duration of 90 days/ }],
   },
   {
     name: 'imageCountMoreThan with countUnit',

@@ -22,6 +22,7 @@ interface ServeOptions {
   advisories?: string;
   tokenTtl?: string;
   throttleScale?: string;
+  stateDelayScale?: string;
   maxRegistries?: string;
   tls?: boolean;
 }
@@ -66,6 +67,10 @@ export function defineLocal(program: Command, host: CommandHost): void {
       '--throttle-scale <n|off>',
       "ECR's API request rates times N (default: 1, as ECR); off turns throttling off",
     )
+    .option(
+      '--state-delay-scale <n>',
+      'ECR-like durations of scans, restores, replication times N (default: 1; 0: none)',
+    )
     .option('--tls', 'serve HTTPS, as ECR does: a CA and certificate are made in <data>/tls/ (trust tls/ca.crt)')
     .addHelpText(
       'after',
@@ -73,6 +78,7 @@ export function defineLocal(program: Command, host: CommandHost): void {
         'ecrctl local serve',
         'ecrctl local serve --port 4510 --data ./.ecr-local --account 111122223333',
         'ecrctl local serve --tls   # then: export AWS_CA_BUNDLE=<data>/tls/ca.crt',
+        'ecrctl local serve --state-delay-scale 0.01   # restores in 12 s, not 20 min',
         'ecrctl local serve --output env > local.env &   # in a script; then: . ./local.env',
       ),
     )
@@ -123,6 +129,17 @@ async function serve(ctx: CliContext, opts: ServeOptions): Promise<void> {
       });
     }
   }
+  let stateDelayScale: number | undefined;
+  if (opts.stateDelayScale !== undefined) {
+    const n = Number(opts.stateDelayScale);
+    if (!/^\d+(?:\.\d+)?$/.test(opts.stateDelayScale) || !Number.isFinite(n) || n > 1000) {
+      throw new UsageError('--state-delay-scale must be a number from 0 to 1000', {
+        value: opts.stateDelayScale,
+        fix: 'e.g. --state-delay-scale 0.01 (a hundred times faster than ECR) or 0 (outcomes at once)',
+      });
+    }
+    stateDelayScale = n;
+  }
   let maxRegistries: number | undefined;
   if (opts.maxRegistries !== undefined) {
     if (!/^\d+$/.test(opts.maxRegistries) || Number(opts.maxRegistries) < 1 || Number(opts.maxRegistries) > 1000) {
@@ -146,6 +163,7 @@ async function serve(ctx: CliContext, opts: ServeOptions): Promise<void> {
       ...(opts.advisories ? { advisoriesFile: path.resolve(ctx.cwd, opts.advisories) } : {}),
       ...(opts.tls ? { tls: true } : {}),
       ...(throttleScale !== undefined ? { throttleScale } : {}),
+      ...(stateDelayScale !== undefined ? { stateDelayScale } : {}),
       log: (line) => ctx.log.verbose(line),
     });
   } catch (err) {

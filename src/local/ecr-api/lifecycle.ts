@@ -14,6 +14,7 @@ import type { LocalContext } from '../context.js';
 import { ApiError, invalidParameter } from '../errors.js';
 import { pushOrderKey, referencingIndexes, removeImage, tagsOf } from '../images.js';
 import type { RegistryRecord, RepositoryRecord } from '../store.js';
+import { ARCHIVE_MINIMUM_MS, stateElapsed } from '../state-delays.js';
 import {
   type ApiRequest,
   int,
@@ -28,6 +29,9 @@ import {
   str,
   ts,
 } from './kit.js';
+
+/** ECR's minimum storage duration of an archived image, in days. */
+const ARCHIVE_MINIMUM_DAYS = ARCHIVE_MINIMUM_MS / (24 * 3600 * 1000);
 
 // The API model's limits of lifecyclePolicyText.
 const POLICY_MIN = 100;
@@ -60,6 +64,20 @@ function parsePolicyOrThrow(text: string): LifecyclePolicy {
     throw invalidParameter(
       'LifecyclePolicyText',
       `Lifecycle policy validation failure: ${first?.message ?? 'invalid policy'}`,
+    );
+  }
+  // ECR's 90-day minimum storage duration for archived images: a policy may not expire an
+  // archived image sooner (the ECR user guide, "Archiving an image"); no API field reports it.
+  const early = policy.rules.find(
+    (r) =>
+      r.action.type === 'expire' &&
+      r.selection.countType === 'sinceImageTransitioned' &&
+      r.selection.countNumber < ARCHIVE_MINIMUM_DAYS,
+  );
+  if (early) {
+    throw invalidParameter(
+      'LifecyclePolicyText',
+      `Lifecycle policy validation failure: rule ${early.rulePriority} expires archived images after ${early.selection.countNumber} days; archived images have a minimum storage duration of ${ARCHIVE_MINIMUM_DAYS} days, so countNumber must be at least ${ARCHIVE_MINIMUM_DAYS}`,
     );
   }
   return policy;
@@ -169,12 +187,9 @@ export const lifecycleOperations: OperationTable = {
       );
     }
     const head = { registryId: registry.account, repositoryName: name, lifecyclePolicyText: preview.policyText };
-    if (!preview.reported) {
-      // ECR evaluates a preview asynchronously: the first look at a new one finds it running,
-      // so clients' polling paths are exercised for real; the next look finds it complete.
-      await req.ctx.store.mutate(() => {
-        preview.reported = true;
-      });
+    if (!stateElapsed(req.ctx, 'lifecyclePreview', preview.startedAt)) {
+      // ECR evaluates a preview asynchronously: it runs for a while on the endpoint's clock
+      // (state-delays.ts), however often a client looks, so polling paths are exercised for real.
       return { ...head, status: 'IN_PROGRESS' };
     }
     const policy = parsePolicyOrThrow(preview.policyText);

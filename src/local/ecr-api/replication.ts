@@ -4,9 +4,12 @@
 // destination registry of this endpoint: the destination repository is created when missing
 // (with a REPLICATION creation template when one matches), then the manifests are stored
 // there — blobs are content-addressed in one store, so only records are copied. The copy
-// happens during the push; the status a describe reports is IN_PROGRESS the first time it
-// is asked after a push and the outcome (COMPLETE or FAILED) from then on, so a client's
-// wait loop goes through both states as it does against ECR.
+// happens during the push; the status a describe reports is IN_PROGRESS until replication
+// has lasted its duration on the endpoint's clock (state-delays.ts, scaled by
+// LocalServerOptions.stateDelayScale) and the outcome (COMPLETE or FAILED) from then on,
+// however often a client looks. A backfill is PREPARING for its first fifth, IN_PROGRESS
+// until its duration has passed, then COMPLETE / FAILED; a stopped one is STOPPING for a
+// fifth of a backfill's duration, then STOPPED.
 import { randomUUID } from 'node:crypto';
 import type { LocalContext } from '../context.js';
 import { findRepository } from '../context.js';
@@ -14,6 +17,7 @@ import { ApiError, invalidParameter } from '../errors.js';
 import { ImageProblem, putManifest, resolveImage, tagsOf } from '../images.js';
 import { parseManifest } from '../manifest.js';
 import { REGISTRY_ID } from '../rules.js';
+import { stateDelayMs, stateElapsed, stateEndsAt } from '../state-delays.js';
 import type { RegistryRecord, ReplicationStatusRecord, RepositoryRecord } from '../store.js';
 import { int, list, obj, type OperationTable, privateRegistry, reqStr, str, ts } from './kit.js';
 import { createFromTemplate, templateFor } from './templates.js';
@@ -31,10 +35,14 @@ interface ReplicationRule {
 interface BackfillRecord {
   id: string;
   destination: Destination;
+  /** The status when started (PREPARING) or stopped (STOPPING); what a client sees follows the clock (backfillStatus). */
   status: 'PREPARING' | 'IN_PROGRESS' | 'COMPLETE' | 'FAILED' | 'STOPPING' | 'STOPPED';
-  /** The status once the work is done; `status` moves to it after one report of IN_PROGRESS. */
+  /** The status once the work is done. */
   outcome: 'COMPLETE' | 'FAILED' | 'STOPPED';
+  /** Unused since states follow the clock; kept so stored state stays readable. */
   reports: number;
+  /** When StopReplicationBackfill was called, epoch ms. */
+  stoppedAt?: number;
   startedAt: number;
   endedAt: number;
   results: {
@@ -174,6 +182,7 @@ export async function replicateOnPush(
   const repo = findRepository(registry, repository);
   if (!repo) return;
   const outcomes: ReplicationStatusRecord[] = [];
+  const startedAt = ctx.now();
   for (const d of destinations) {
     const target = ctx.store.registry('private', d.registryId, d.region);
     const failure = await copyImageTo(ctx, repo, digest, tag === undefined ? [] : [tag], target);
@@ -182,6 +191,7 @@ export async function replicateOnPush(
       registryId: d.registryId,
       status: failure ? 'FAILED' : 'COMPLETE',
       ...(failure ? { failureCode: failure } : {}),
+      startedAt,
     });
   }
   await ctx.store.mutate(() => {
@@ -251,23 +261,32 @@ function configurationOf(input: Record<string, unknown>, source: RegistryRecord)
   return rules;
 }
 
-/** Returns the status a describe reports now, and marks it as reported. */
-function reportStatus<T extends { status: string; reported?: boolean }>(s: T): string {
-  if (!s.reported) {
-    s.reported = true;
-    return 'IN_PROGRESS';
-  }
+/** Returns the status a describe reports now: IN_PROGRESS until replication's duration has passed. */
+function reportStatus(ctx: LocalContext, s: ReplicationStatusRecord): string {
+  // A record from before states followed the clock has no start: its outcome shows.
+  if (s.startedAt !== undefined && !stateElapsed(ctx, 'replication', s.startedAt)) return 'IN_PROGRESS';
   return s.status;
 }
 
-/** Returns the effective backfill status for one report (PREPARING → IN_PROGRESS → outcome). */
-function reportBackfill(b: BackfillRecord): BackfillRecord['status'] {
-  if (b.status === 'PREPARING' || b.status === 'STOPPING' || b.status === 'IN_PROGRESS') {
-    b.reports += 1;
-    if (b.reports >= 2) b.status = b.outcome;
-    else if (b.status === 'PREPARING') b.status = 'IN_PROGRESS';
-  }
-  return b.status;
+/** Returns when a stopped backfill reaches STOPPED. */
+function stopEndsAt(ctx: LocalContext, b: BackfillRecord & { stoppedAt: number }): number {
+  return b.stoppedAt + Math.round(stateDelayMs(ctx, 'backfill') / 5);
+}
+
+/** Returns the backfill's status now (PREPARING → IN_PROGRESS → outcome, or STOPPING → STOPPED). */
+function backfillStatus(ctx: LocalContext, b: BackfillRecord): BackfillRecord['status'] {
+  if (isFinal(b.status)) return b.status;
+  const now = ctx.now();
+  if (b.stoppedAt !== undefined)
+    return now >= stopEndsAt(ctx, { ...b, stoppedAt: b.stoppedAt }) ? 'STOPPED' : 'STOPPING';
+  if (now >= stateEndsAt(ctx, 'backfill', b.startedAt)) return b.outcome;
+  return now < b.startedAt + stateDelayMs(ctx, 'backfill') / 5 ? 'PREPARING' : 'IN_PROGRESS';
+}
+
+/** Returns when a client is told a finished backfill ended. */
+function backfillEndedAt(ctx: LocalContext, b: BackfillRecord): number {
+  if (b.stoppedAt !== undefined) return stopEndsAt(ctx, { ...b, stoppedAt: b.stoppedAt });
+  return Math.max(b.endedAt, stateEndsAt(ctx, 'backfill', b.startedAt));
 }
 
 function backfillProgress(b: BackfillRecord) {
@@ -325,17 +344,15 @@ export const replicationOperations: OperationTable = {
         `The image with imageId {imageDigest:'${imageId.imageDigest ?? 'null'}', imageTag:'${imageId.imageTag ?? 'null'}'} does not exist within the repository with name '${repositoryName}' in the registry with id '${registry.account}'`,
       );
     }
-    const statuses = await req.ctx.store.mutate(() =>
-      Object.values(image.replication ?? {}).map((s) => {
-        const status = reportStatus(s);
-        return {
-          region: s.region,
-          registryId: s.registryId,
-          status,
-          ...(status === 'FAILED' && s.failureCode ? { failureCode: s.failureCode } : {}),
-        };
-      }),
-    );
+    const statuses = Object.values(image.replication ?? {}).map((s) => {
+      const status = reportStatus(req.ctx, s);
+      return {
+        region: s.region,
+        registryId: s.registryId,
+        status,
+        ...(status === 'FAILED' && s.failureCode ? { failureCode: s.failureCode } : {}),
+      };
+    });
     return {
       repositoryName,
       imageId: { imageDigest: image.digest, ...(imageId.imageTag ? { imageTag: imageId.imageTag } : {}) },
@@ -354,7 +371,7 @@ export const replicationOperations: OperationTable = {
         `Invalid parameter: no replication rule has the destination region '${destination.region}' and registry '${destination.registryId}'`,
       );
     }
-    if (backfillsOf(registry).some((b) => keyOf(b.destination) === key && !isFinal(b.status))) {
+    if (backfillsOf(registry).some((b) => keyOf(b.destination) === key && !isFinal(backfillStatus(req.ctx, b)))) {
       throw new ApiError(
         'ReplicationBackfillInProgressException',
         `A replication backfill to region '${destination.region}' and registry '${destination.registryId}' is already in progress`,
@@ -403,19 +420,17 @@ export const replicationOperations: OperationTable = {
   async ListReplicationBackfills(req) {
     const registry = privateRegistry(req);
     int(req.input, 'maxResults', 1, 1000);
-    const backfills = await req.ctx.store.mutate(() =>
-      backfillsOf(registry).map((b) => {
-        const status = reportBackfill(b);
-        return {
-          replicationBackfillId: b.id,
-          destination: b.destination,
-          status,
-          progress: backfillProgress(b),
-          startedAt: ts(b.startedAt),
-          ...(isFinal(status) ? { endedAt: ts(b.endedAt) } : {}),
-        };
-      }),
-    );
+    const backfills = backfillsOf(registry).map((b) => {
+      const status = backfillStatus(req.ctx, b);
+      return {
+        replicationBackfillId: b.id,
+        destination: b.destination,
+        status,
+        progress: backfillProgress(b),
+        startedAt: ts(b.startedAt),
+        ...(isFinal(status) ? { endedAt: ts(backfillEndedAt(req.ctx, b)) } : {}),
+      };
+    });
     return { registryId: registry.account, backfills };
   },
 
@@ -428,7 +443,7 @@ export const replicationOperations: OperationTable = {
     }
     const b = backfillsOf(registry).find((x) => x.id === id);
     if (!b) throw backfillNotFound(id, registry);
-    const status = await req.ctx.store.mutate(() => reportBackfill(b));
+    const status = backfillStatus(req.ctx, b);
     return {
       registryId: registry.account,
       replicationBackfillId: b.id,
@@ -437,7 +452,7 @@ export const replicationOperations: OperationTable = {
       progress: backfillProgress(b),
       results: isFinal(status) ? b.results.filter((r) => filter === undefined || r.status === filter) : [],
       startedAt: ts(b.startedAt),
-      ...(isFinal(status) ? { endedAt: ts(b.endedAt) } : {}),
+      ...(isFinal(status) ? { endedAt: ts(backfillEndedAt(req.ctx, b)) } : {}),
     };
   },
 
@@ -446,15 +461,17 @@ export const replicationOperations: OperationTable = {
     const id = reqStr(req.input, 'replicationBackfillId');
     const b = backfillsOf(registry).find((x) => x.id === id);
     if (!b) throw backfillNotFound(id, registry);
-    if (isFinal(b.status)) {
+    const current = backfillStatus(req.ctx, b);
+    if (isFinal(current)) {
       throw new ApiError(
         'ReplicationBackfillInvalidStatusException',
-        `The replication backfill with id '${id}' is ${b.status} and cannot be stopped`,
+        `The replication backfill with id '${id}' is ${current} and cannot be stopped`,
       );
     }
     await req.ctx.store.mutate(() => {
       b.status = 'STOPPING';
       b.outcome = 'STOPPED';
+      b.stoppedAt ??= req.ctx.now();
     });
     return {
       registryId: registry.account,

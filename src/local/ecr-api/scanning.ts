@@ -4,8 +4,9 @@
 //
 // As on ECR: one scan per image per 24 hours (scan on push included); an index is refused;
 // BASIC scans end COMPLETE and answer `findings[]`, ENHANCED scans end ACTIVE and answer
-// `enhancedFindings[]`. The first DescribeImageScanFindings after a scan starts answers
-// IN_PROGRESS, whatever the scanner's speed, so a client's wait loop really waits.
+// `enhancedFindings[]`. A scan reports IN_PROGRESS until it has lasted its duration on the
+// endpoint's clock (state-delays.ts: seconds, scaled by LocalServerOptions.stateDelayScale),
+// whatever the scanner's speed and however often a client looks, so a wait loop really waits.
 // Scan on push is applied when an image is first looked at (describe, start) rather than
 // inside the push itself; the scan is dated at the push, so the 24-hour rule counts it.
 import { createHash } from 'node:crypto';
@@ -14,6 +15,7 @@ import { findRepository } from '../context.js';
 import { ApiError, invalidParameter } from '../errors.js';
 import { resolveImage, tagsOf } from '../images.js';
 import { type ScanHit, scanImage } from '../scanner.js';
+import { stateElapsed, stateEndsAt } from '../state-delays.js';
 import type { ImageRecord, ImageScanRecord, RegistryRecord, RepositoryRecord } from '../store.js';
 import { registryKey } from '../store.js';
 import { severityRank, wildcardMatches } from '../../policy/scan.js';
@@ -175,6 +177,18 @@ async function settle(
   if (scan?.status === 'IN_PROGRESS') await runScan(ctx, registry, repo.name, image.digest, scan.startedAt);
 }
 
+/** Returns true while a scan's duration has not yet passed (a client sees IN_PROGRESS). */
+function stillRunning(ctx: LocalContext, scan: ImageScanRecord): boolean {
+  return scan.status === 'IN_PROGRESS' || !stateElapsed(ctx, 'scan', scan.startedAt);
+}
+
+/** Returns when a client is told the scan completed: not before its duration has passed. */
+function completedAtOf(ctx: LocalContext, scan: ImageScanRecord): number | undefined {
+  return scan.completedAt === undefined
+    ? undefined
+    : Math.max(scan.completedAt, stateEndsAt(ctx, 'scan', scan.startedAt));
+}
+
 /** Returns the status a client sees: ENHANCED scans that completed are ACTIVE. */
 function shownStatus(scan: ImageScanRecord): string {
   return scan.type === 'ENHANCED' && scan.status === 'COMPLETE' ? 'ACTIVE' : scan.status;
@@ -324,16 +338,18 @@ function enhancedFinding(
 }
 
 /** Returns the scan fields DescribeImages adds to an image detail. */
-function scanFieldsOf(registry: RegistryRecord, image: ImageRecord): Record<string, unknown> {
+function scanFieldsOf(ctx: LocalContext, registry: RegistryRecord, image: ImageRecord): Record<string, unknown> {
   const scan = currentScan(registry, image);
   if (!scan) return {};
+  if (stillRunning(ctx, scan))
+    return { imageScanStatus: { status: 'IN_PROGRESS', description: 'The scan is in progress.' } };
   const description = shownDescription(scan);
   const out: Record<string, unknown> = {
     imageScanStatus: { status: shownStatus(scan), ...(description ? { description } : {}) },
   };
   if (scan.status === 'COMPLETE') {
     out.imageScanFindingsSummary = {
-      imageScanCompletedAt: ts(scan.completedAt),
+      imageScanCompletedAt: ts(completedAtOf(ctx, scan)),
       ...(scan.sourceUpdatedAt !== undefined ? { vulnerabilitySourceUpdatedAt: ts(scan.sourceUpdatedAt) } : {}),
       findingSeverityCounts: nonZero(scan.counts, scan.type === 'ENHANCED'),
     };
@@ -439,12 +455,10 @@ export const scanningOperations: OperationTable = {
         `Image scan does not exist for the image with '${describeId(id)}' in the repository with name '${repository}' in the registry with id '${registry.account}'`,
       );
     }
-    if (!scan.reported) {
-      await req.ctx.store.mutate(() => {
-        scan.reported = true;
-      });
+    if (!stateElapsed(req.ctx, 'scan', scan.startedAt)) {
       return { ...head, imageScanStatus: { status: 'IN_PROGRESS', description: 'The scan is in progress.' } };
     }
+    // The duration has passed: the outcome shows once the scanner is done (it usually is).
     await settle(req.ctx, registry, repo, image);
     const description = shownDescription(scan);
     const status = { status: shownStatus(scan), ...(description ? { description } : {}) };
@@ -457,7 +471,7 @@ export const scanningOperations: OperationTable = {
       ...head,
       imageScanStatus: status,
       imageScanFindings: {
-        imageScanCompletedAt: ts(scan.completedAt),
+        imageScanCompletedAt: ts(completedAtOf(req.ctx, scan)),
         ...(scan.sourceUpdatedAt !== undefined ? { vulnerabilitySourceUpdatedAt: ts(scan.sourceUpdatedAt) } : {}),
         findingSeverityCounts: nonZero(scan.counts, enhanced),
         ...(enhanced
@@ -533,7 +547,7 @@ export const scanningOperations: OperationTable = {
       const image = repo.images[String(detail.imageDigest)];
       if (!image) continue;
       await ensureAutomaticScan(req.ctx, registry, repo, image);
-      Object.assign(detail, scanFieldsOf(registry, image));
+      Object.assign(detail, scanFieldsOf(req.ctx, registry, image));
     }
     return out;
   },

@@ -4,10 +4,16 @@
 // images unless filter.imageStatus asks for ARCHIVED / ACTIVATING / ANY; an archived image is
 // described with imageStatus ARCHIVED and lastArchivedAt; BatchGetImage and the data plane
 // refuse it (404); StartImageScan answers ImageArchivedException.
-// A restore answers ACTIVATING (ECR takes up to 20 minutes); here it completes at once, so
-// the next DescribeImages shows ACTIVE with lastActivatedAt.
+// A restore answers ACTIVATING and stays ACTIVATING (not pullable) until its duration has
+// passed on the endpoint's clock (ECR: up to 20 minutes; state-delays.ts, scaled by
+// LocalServerOptions.stateDelayScale); the first read after that makes the image ACTIVE with
+// lastActivatedAt = when the restore ended. Archived images have a 90-day minimum storage
+// duration on ECR; no API field reports it (the model has lastArchivedAt only): it shows as
+// the lifecycle refusal in lifecycle.ts and in `ecrctl cost`.
+import type { LocalContext } from '../context.js';
 import { ApiError, invalidParameter } from '../errors.js';
 import { principalArnOf, recordPull, resolveImage } from '../images.js';
+import { stateEndsAt } from '../state-delays.js';
 import type { ImageRecord, RepositoryRecord } from '../store.js';
 import { imageOperations } from './images.js';
 import {
@@ -29,9 +35,38 @@ const STATUSES = ['ACTIVE', 'ARCHIVED', 'ACTIVATING', 'ANY'];
 export const ARCHIVED_MESSAGE =
   'The image is archived and cannot be pulled. Restore it to the standard storage class first (UpdateImageStorageClass with targetStorageClass STANDARD).';
 
-/** Returns ACTIVE or ARCHIVED for a stored image. */
-export function imageStatusOf(image: ImageRecord | undefined): 'ACTIVE' | 'ARCHIVED' {
-  return image?.imageStatus === 'ARCHIVED' ? 'ARCHIVED' : 'ACTIVE';
+/** Returns ACTIVE, ARCHIVED or ACTIVATING (a restore under way) for a stored image. */
+export function imageStatusOf(image: ImageRecord | undefined): 'ACTIVE' | 'ARCHIVED' | 'ACTIVATING' {
+  if (image?.imageStatus !== 'ARCHIVED') return 'ACTIVE';
+  return image.activatingSince !== undefined ? 'ACTIVATING' : 'ARCHIVED';
+}
+
+/**
+ * Ends the restores whose duration has passed (in memory; returns true when the caller must
+ * persist): the image becomes ACTIVE with lastActivatedAt set to when its restore ended.
+ * Readers call it before looking at images, so the state follows the clock, not the reads.
+ */
+export function settleRestores(ctx: LocalContext, repo: RepositoryRecord): boolean {
+  let changed = false;
+  for (const image of Object.values(repo.images)) {
+    if (image.activatingSince === undefined) continue;
+    const endsAt = stateEndsAt(ctx, 'restore', image.activatingSince);
+    if (ctx.now() < endsAt) continue;
+    delete image.imageStatus;
+    delete image.activatingSince;
+    image.lastActivatedAt = endsAt;
+    changed = true;
+  }
+  return changed;
+}
+
+/** Settles a repository's finished restores and persists when one ended. */
+async function settle(ctx: LocalContext, repo: RepositoryRecord): Promise<void> {
+  if (Object.values(repo.images).some((i) => i.activatingSince !== undefined)) {
+    await ctx.store.mutate(() => {
+      settleRestores(ctx, repo);
+    });
+  }
 }
 
 /** Returns the input without filter.imageStatus, and the status asked for (default ACTIVE). */
@@ -50,6 +85,13 @@ const wanted = (status: string, image: ImageRecord | undefined) => status === 'A
 
 function repoOf(req: ApiRequest): RepositoryRecord {
   return requireRepository(privateRegistry(req), reqStr(req.input, 'repositoryName'));
+}
+
+/** Returns the request's repository once its finished restores are settled. */
+async function settledRepoOf(req: ApiRequest): Promise<RepositoryRecord> {
+  const repo = repoOf(req);
+  await settle(req.ctx, repo);
+  return repo;
 }
 
 function withInput(req: ApiRequest, input: Record<string, unknown>): ApiRequest {
@@ -85,6 +127,7 @@ export const storageOperations: OperationTable = {
     }
     return req.ctx.store.mutate(() => {
       const repo = requireRepository(registry, repository);
+      settleRestores(req.ctx, repo);
       const image = resolveImage(repo, id);
       if (!image || image === 'mismatch') {
         throw new ApiError(
@@ -95,6 +138,12 @@ export const storageOperations: OperationTable = {
       const now = req.ctx.now();
       let imageStatus: string;
       if (target === 'ARCHIVE') {
+        if (image.activatingSince !== undefined) {
+          throw new ApiError(
+            'ImageStorageClassUpdateNotSupportedException',
+            `The image ${image.digest} is being restored (ACTIVATING) and cannot be archived until it is ACTIVE`,
+          );
+        }
         if (image.imageStatus === 'ARCHIVED') {
           throw new ApiError(
             'ImageStorageClassUpdateNotSupportedException',
@@ -105,15 +154,23 @@ export const storageOperations: OperationTable = {
         image.lastArchivedAt = now;
         imageStatus = 'ARCHIVED';
       } else {
+        if (image.activatingSince !== undefined) {
+          throw new ApiError(
+            'ImageStorageClassUpdateNotSupportedException',
+            `The image ${image.digest} is already being restored (ACTIVATING)`,
+          );
+        }
         if (image.imageStatus !== 'ARCHIVED') {
           throw new ApiError(
             'ImageStorageClassUpdateNotSupportedException',
             `The image ${image.digest} is not archived: only an archived image can be restored`,
           );
         }
-        delete image.imageStatus;
-        image.lastActivatedAt = now;
+        // Stays ARCHIVED in the store (nothing serves it) until the restore's duration passes.
+        image.activatingSince = now;
         imageStatus = 'ACTIVATING';
+        // At scale 0 the restore has already ended; ECR's answer is still ACTIVATING.
+        settleRestores(req.ctx, repo);
       }
       return {
         registryId: registry.account,
@@ -126,7 +183,7 @@ export const storageOperations: OperationTable = {
 
   async DescribeImages(req) {
     const { input, status } = splitStatusFilter(req.input);
-    const repo = repoOf(req);
+    const repo = await settledRepoOf(req);
     const byIds = input.imageIds !== undefined;
     const out = (await innerDescribe(withInput(req, input))) as { imageDetails?: Detail[]; nextToken?: string };
     const details = (out.imageDetails ?? [])
@@ -146,18 +203,18 @@ export const storageOperations: OperationTable = {
 
   async ListImages(req) {
     const { input, status } = splitStatusFilter(req.input);
-    const repo = repoOf(req);
+    const repo = await settledRepoOf(req);
     const out = (await innerList(withInput(req, input))) as { imageIds?: Detail[]; nextToken?: string };
     return { ...out, imageIds: (out.imageIds ?? []).filter((id) => wanted(status, repo.images[id.imageDigest ?? ''])) };
   },
 
   async BatchGetImage(req) {
-    const repo = repoOf(req);
+    const repo = await settledRepoOf(req);
     const out = (await innerBatchGet(req)) as { images?: { imageId?: Detail }[]; failures?: unknown[] };
     const images = [];
     const failures = [...(out.failures ?? [])];
     for (const image of out.images ?? []) {
-      if (imageStatusOf(repo.images[image.imageId?.imageDigest ?? '']) === 'ARCHIVED') {
+      if (imageStatusOf(repo.images[image.imageId?.imageDigest ?? '']) !== 'ACTIVE') {
         failures.push({ imageId: image.imageId, failureCode: 'ImageNotFound', failureReason: ARCHIVED_MESSAGE });
       } else images.push(image);
     }
@@ -174,7 +231,7 @@ export const storageOperations: OperationTable = {
   },
 
   async StartImageScan(req) {
-    const repo = repoOf(req);
+    const repo = await settledRepoOf(req);
     const id = obj(req.input, 'imageId');
     const image = id
       ? resolveImage(repo, {

@@ -545,6 +545,24 @@ class Validator {
           'add "storageClass": "archive" to the selection',
         );
       }
+      // The ECR user guide ("Archiving an image"): archived images have a minimum storage
+      // duration of 90 days, and no lifecycle policy may delete them sooner.
+      const expiresArchived = actionType === 'expire' && storageClass === 'archive';
+      if (
+        expiresArchived &&
+        num?.kind === 'number' &&
+        Number.isInteger(num.value) &&
+        num.value >= 1 &&
+        num.value < 90
+      ) {
+        this.add(
+          ctx,
+          'selection.countNumber',
+          num,
+          `archived images have a minimum storage duration of 90 days; a rule cannot expire them after ${num.value}`,
+          'use "countNumber": 90 or more (BatchDeleteImage deletes sooner, billed for the 90 days)',
+        );
+      }
     }
     if (actionType === 'transition' && storageClass === 'archive') {
       this.add(

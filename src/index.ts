@@ -347,6 +347,7 @@ export {
   planSync,
   type StaleTag,
   type SyncApplyOptions,
+  type SyncBackup,
   type SyncApplyResult,
   type SyncCheckResult,
   type SyncCounts,
@@ -358,7 +359,14 @@ export {
   type SyncSuccess,
   type SyncTag,
 } from './ops/sync.js';
-export { parseSyncConfig, type SyncConfig, type SyncEntry } from './policy/sync-config.js';
+export {
+  parseSyncConfig,
+  type SideCredentials,
+  type SyncConfig,
+  type SyncCredentials,
+  type SyncEntry,
+} from './policy/sync-config.js';
+export { type SessionAccess, sessionWithAccess } from './ops/ecr.js';
 
 // Inventory and in-use-aware cleanup across accounts and regions.
 export {

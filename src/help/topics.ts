@@ -162,7 +162,8 @@ has is never downloaded (no Docker Hub pull quota spent).
     platforms: all             # or one platform: [linux/arm64]
     referrers: true            # signatures, SBOMs and attestations come along
     createRepositories: true   # missing ECR targets are created (naming rules)
-    existing: overwrite        # a target tag elsewhere: overwrite, or skip
+    existing: overwrite        # a target tag elsewhere: overwrite, skip, or
+                               # backup (old image kept as TAG-backup-STAMP)
     repository:                # settings of the repositories sync creates
       tagMutability: IMMUTABLE_WITH_EXCLUSION
       mutabilityExclusions: [latest]
@@ -179,6 +180,25 @@ has is never downloaded (no Docker Hub pull quota spent).
     - source: registry.example:5000/acme/      # every repository under a prefix
       target: 111122223333.dkr.ecr.eu-west-1.amazonaws.com/acme/
       repositories: { deny: ['^legacy/'] }
+      credentials:                             # per side; also in defaults
+        source: { username: robot, passwordEnv: ACME_REGISTRY_PASSWORD }
+        target: { profile: prod }
+
+Credentials (credentials: { source: …, target: … }, in an entry or defaults;
+an entry's side replaces the same side of the defaults). A side not named
+uses the usual chain (.ecrctl.yaml registries:, AWS defaults, Docker config).
+  ECR:    profile: NAME   and/or   roleArn: arn:aws:iam::ACCOUNT:role/R
+          (+ externalId: ID); a short target (mirror/x) then means that
+          profile's or role's own registry
+  other:  dockerConfig: DIR   (a directory holding config.json; relative to
+          the sync file)   or   username: U + passwordEnv: VAR, the NAME of
+          an environment variable holding the password. Passwords are never
+          written in the file. A variable that is not set fails that entry.
+Source and target credentials for one registry host are refused.
+
+existing: backup tags the image a target tag points at as
+TAG-backup-YYYYMMDDHHMMSS (UTC, one stamp per run) before overwriting it;
+plan shows each backup, apply and --report list them.
 
 Prefix sources are listed with the registry catalog (/v2/_catalog), or with
 DescribeRepositories for an ECR registry, every page. apply copies what is
@@ -191,6 +211,10 @@ repository is reported and the rest goes on.
   --shard I/N     only slice I of N of the target repositories (a stable hash
                   of each name): N parallel jobs do exactly one run's work
   --report FILE   every success and failure as JSON, written whole or not at all
+
+When stderr is not a terminal (CI), apply logs a heartbeat with repositories
+done/total, tags copied and bytes sent at the start and every 30 s;
+ECRCTL_SYNC_HEARTBEAT=10s (500ms, 2m; 0 for none) sets the interval.
 
 Exit codes: 0 done or up to date; 1 something failed (the rest was synced);
 2 usage; 3 the config has problems (each as file:line) or check found stale

@@ -13,6 +13,7 @@ import { type AwsSettings, requireRegion, settingsFromSession } from '../ecr/aws
 import {
   type RegistryCredential,
   type RegistryCredentialProvider,
+  chainCredentials,
   DockerConfigCredentials,
 } from '../oci/transport/credentials.js';
 import { RegistryClient } from '../oci/registry.js';
@@ -26,6 +27,38 @@ import { connectEcr, type EcrConnection } from '../ecr/repositories.js';
 const clients = new WeakMap<Session, RegistryClient>();
 const tokenSources = new WeakMap<Session, Map<string, Promise<TokenSource>>>();
 const accessConfigs = new WeakMap<Session, Promise<RegistryAccessConfig[]>>();
+const accessOverrides = new WeakMap<Session, SessionAccess>();
+
+/** Credentials a derived session uses before the project config's and the Docker config's. */
+export interface SessionAccess {
+  /** `registries:`-style entries, consulted before the project config's (profile/role per ECR host). */
+  registries?: RegistryAccessConfig[];
+  /** Asked first for every registry host (e.g. a username and password for one host). */
+  credentials?: RegistryCredentialProvider;
+  /** Whose default ECR registry short names (`team/app`) mean: this entry's profile or role. */
+  defaultRegistry?: RegistryAccessConfig;
+}
+
+/**
+ * Returns a session like ctx (same env, signal, log, events, secrets) whose registry client
+ * and ECR connections use `access` first: one sync entry can read and write with credentials
+ * of its own while other sessions are untouched.
+ */
+export function sessionWithAccess(ctx: Session, access: SessionAccess): Session {
+  const derived: Session = {
+    env: ctx.env,
+    cwd: ctx.cwd,
+    signal: ctx.signal,
+    aws: ctx.aws,
+    insecure: ctx.insecure,
+    configFile: ctx.configFile,
+    secrets: ctx.secrets,
+    log: ctx.log,
+    emit: (event) => ctx.emit(event),
+  };
+  accessOverrides.set(derived, access);
+  return derived;
+}
 
 /** Returns the token source for the default credentials, or for one `registries:` entry. */
 async function tokenSource(ctx: Session, entry?: RegistryAccessConfig): Promise<TokenSource> {
@@ -74,7 +107,8 @@ export async function registryAccessForHost(ctx: Session, host: string): Promise
 function registryAccess(ctx: Session): Promise<RegistryAccessConfig[]> {
   let found = accessConfigs.get(ctx);
   if (!found) {
-    found = loadProjectConfig(ctx.cwd, ctx.configFile).then((config) => config?.registries ?? []);
+    const first = accessOverrides.get(ctx)?.registries ?? [];
+    found = loadProjectConfig(ctx.cwd, ctx.configFile).then((config) => [...first, ...(config?.registries ?? [])]);
     accessConfigs.set(ctx, found);
   }
   return found;
@@ -169,8 +203,10 @@ export async function registryClient(ctx: Session): Promise<RegistryClient> {
   let client = clients.get(ctx);
   if (!client) {
     const onSecret = (s: string) => ctx.secrets.add(s);
+    const standard = ecrFirst(ecrCredentials(ctx), new DockerConfigCredentials({ env: ctx.env, onSecret }));
+    const first = accessOverrides.get(ctx)?.credentials;
     client = new RegistryClient({
-      credentials: ecrFirst(ecrCredentials(ctx), new DockerConfigCredentials({ env: ctx.env, onSecret })),
+      credentials: first ? chainCredentials(first, standard) : standard,
       // Private ECR registries take Basic (AWS:<token>): send it with the first request.
       basicAuthHosts: (host) => parseEcrHost(host)?.kind === 'private',
       env: ctx.env,
@@ -193,7 +229,7 @@ export async function ecrRegistryHost(
   ctx: Session,
   where: { region?: string | undefined; registryId?: string | undefined } = {},
 ): Promise<string> {
-  const source = await tokenSource(ctx);
+  const source = await tokenSource(ctx, accessOverrides.get(ctx)?.defaultRegistry);
   const registryId = where.registryId ?? ctx.aws.registryId;
   const token = await source.privateToken({
     ...(where.region ? { region: where.region } : {}),

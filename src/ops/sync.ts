@@ -7,15 +7,21 @@
 // rerun after a kill redoes nothing that completed; checkSync says what is stale.
 import { createHash } from 'node:crypto';
 import { getMaxListeners, setMaxListeners } from 'node:events';
-import { mkdir, open, readdir, readFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { AuthError, EcrctlError, HttpStatusError, InterruptedError, NotFoundError, UsageError } from '../errors.js';
-import { parseEcrHost } from '../ecr/hosts.js';
+import { type RegistryAccessConfig, registryHostNames } from '../config/project-config.js';
+import { parseEcrHost, registryHostOf } from '../ecr/hosts.js';
 import { type EcrConnection, describeRepository, ensureRepository, listRepositories } from '../ecr/repositories.js';
 import { findPlatform, manifestKind, parseManifest, parsePlatform } from '../oci/copy.js';
 import { isIndexMediaType } from '../oci/media-types.js';
 import { parseReference } from '../oci/reference.js';
 import type { RegistryRepository } from '../oci/registry.js';
+import {
+  DockerConfigCredentials,
+  type RegistryCredential,
+  type RegistryCredentialProvider,
+} from '../oci/transport/credentials.js';
 import type { ImageIndex } from '../oci/types.js';
 import { assertRepositoryName } from '../policy/naming.js';
 import {
@@ -23,12 +29,20 @@ import {
   parseShard,
   repositoryAllowed,
   type Shard,
+  type SideCredentials,
   type SyncConfig,
   type SyncEntry,
   shardOf,
 } from '../policy/sync-config.js';
 import type { Session } from '../session.js';
-import { defaultRegistryHost, ecrConnection, ecrTarget, registryClient } from './ecr.js';
+import {
+  defaultRegistryHost,
+  ecrConnection,
+  ecrTarget,
+  isEcrDataPlane,
+  registryClient,
+  sessionWithAccess,
+} from './ecr.js';
 import { copy } from './transfer.js';
 import { plural } from '../text.js';
 
@@ -59,6 +73,13 @@ export interface SyncApplyOptions extends SyncOptions {
    * image that does not is a failure at stage verify; the rest goes on).
    */
   requireSigned?: import('./verify.js').TrustOptions;
+  /**
+   * Log a progress line (`session.log.info`: repositories done/total, tags copied, bytes sent)
+   * when the copying starts and then every this many milliseconds, so a CI log shows life
+   * during a long run. 0 or absent: none (the CLI turns it on, every 30 s, when stderr is not
+   * a terminal).
+   */
+  heartbeat?: number;
 }
 
 /** What happens to one tag. */
@@ -74,6 +95,8 @@ export interface SyncTag {
   wantDigest: string;
   /** What the target tag points at now, when it exists. */
   targetDigest?: string;
+  /** `existing: backup`: the tag the target's current image gets before it is overwritten. */
+  backupTag?: string;
 }
 
 /** One target repository of the plan. */
@@ -98,6 +121,7 @@ export type SyncStage =
   | 'compare'
   | 'create-repository'
   | 'verify'
+  | 'backup'
   | 'copy';
 
 /** Something that could not be planned or synced; the rest went on. */
@@ -146,6 +170,17 @@ export interface SyncSuccess {
   action: 'copied' | 'overwritten';
 }
 
+/** A target image kept under a backup tag before its tag was overwritten (`existing: backup`). */
+export interface SyncBackup {
+  target: string;
+  /** The tag that was overwritten. */
+  tag: string;
+  /** The tag the old image is now reachable under. */
+  backupTag: string;
+  /** The old image's digest. */
+  digest: string;
+}
+
 /** What applySync returns. */
 export interface SyncApplyResult {
   config: string;
@@ -156,6 +191,8 @@ export interface SyncApplyResult {
   /** Repositories created (`host/repository`). */
   created: string[];
   copied: SyncSuccess[];
+  /** Old images kept under backup tags before their tags were overwritten. */
+  backups: SyncBackup[];
   /** Tags left as they were (up to date, or kept by `existing: skip`). */
   skipped: number;
   failures: SyncFailure[];
@@ -183,6 +220,8 @@ export interface SyncCheckResult {
 }
 
 interface Task {
+  /** The run's session, or one with the entry's per-side credentials. */
+  session: Session;
   entry: SyncEntry;
   sourceHost: string;
   sourceRepo: string;
@@ -350,14 +389,17 @@ async function resolveTasks(session: Session, config: SyncConfig, failures: Sync
   for (const entry of config.entries) {
     let found: Task[] = [];
     try {
-      const src = await splitSide(session, entry.source, entry.prefix);
-      const tgt = await splitSide(session, entry.target, entry.prefix);
+      const src = await splitSide(sideSession(session, entry.credentials.source), entry.source, entry.prefix);
+      const tgt = await splitSide(sideSession(session, entry.credentials.target), entry.target, entry.prefix);
+      const s = await entrySession(session, config.file, entry, src.host, tgt.host);
       if (!entry.prefix) {
-        found = [{ entry, sourceHost: src.host, sourceRepo: src.path, targetHost: tgt.host, targetRepo: tgt.path }];
+        found = [
+          { session: s, entry, sourceHost: src.host, sourceRepo: src.path, targetHost: tgt.host, targetRepo: tgt.path },
+        ];
       } else {
         let names: string[];
         try {
-          names = await repositoriesUnder(session, src.host, src.path);
+          names = await repositoriesUnder(s, src.host, src.path);
         } catch (err) {
           failures.push(failure(session, err, { source: `${entry.source}/`, stage: 'list-repositories' }));
           continue;
@@ -366,6 +408,7 @@ async function resolveTasks(session: Session, config: SyncConfig, failures: Sync
           .filter((n) => repositoryAllowed(n, entry.repositories))
           .sort()
           .map((n) => ({
+            session: s,
             entry,
             sourceHost: src.host,
             sourceRepo: src.path ? `${src.path}/${n}` : n,
@@ -397,6 +440,128 @@ async function resolveTasks(session: Session, config: SyncConfig, failures: Sync
     }
   }
   return tasks;
+}
+
+/** Returns the AWS side of side credentials as a `registries:` entry for host (any host when omitted). */
+function awsAccess(side: SideCredentials, host?: string): RegistryAccessConfig {
+  return {
+    at: side.at,
+    ...(host !== undefined ? { match: registryHostOf(host) } : {}),
+    ...(side.profile ? { profile: side.profile } : {}),
+    ...(side.roleArn ? { roleArn: side.roleArn } : {}),
+    ...(side.externalId ? { externalId: side.externalId } : {}),
+  };
+}
+
+function isAwsSide(side: SideCredentials | undefined): boolean {
+  return side !== undefined && (side.profile !== undefined || side.roleArn !== undefined);
+}
+
+/** Returns the session that resolves a side's short names (`team/app`): its profile's or role's default registry. */
+function sideSession(session: Session, side: SideCredentials | undefined): Session {
+  return side && isAwsSide(side) ? sessionWithAccess(session, { defaultRegistry: awsAccess(side) }) : session;
+}
+
+/**
+ * Returns the session an entry's work runs in: the run's own when the entry names no
+ * credentials, else one whose registry client and ECR connections use the entry's source
+ * credentials for the source host and its target credentials for the target host (other
+ * hosts, and other entries, keep the session's). Throws when a side's credentials cannot be
+ * used (a passwordEnv variable that is not set, a Docker config that is not there, a profile
+ * for a registry that is not ECR).
+ */
+async function entrySession(
+  session: Session,
+  configFile: string,
+  entry: SyncEntry,
+  sourceHost: string,
+  targetHost: string,
+): Promise<Session> {
+  const { source, target } = entry.credentials;
+  if (!source && !target) return session;
+  if (source && target && registryHostOf(sourceHost) === registryHostOf(targetHost)) {
+    throw new UsageError(
+      `sync[${entry.index}] names source and target credentials for one registry host (${registryHostOf(sourceHost)})`,
+      {
+        rule: 'credentials are chosen per registry host; one host gets one set',
+        value: registryHostOf(sourceHost),
+        fix: 'name credentials for one side only (the other uses the same host)',
+      },
+    );
+  }
+  const registries: RegistryAccessConfig[] = [];
+  const providers: { names: string[]; provider: RegistryCredentialProvider }[] = [];
+  for (const [name, side, host] of [
+    ['source', source, sourceHost],
+    ['target', target, targetHost],
+  ] as const) {
+    if (!side) continue;
+    const names = registryHostNames(registryHostOf(host));
+    if (isAwsSide(side)) {
+      if (!(await isEcrDataPlane(session, host))) {
+        throw new UsageError(`${side.at}: ${name} credentials name an AWS profile or role, but ${host} is not ECR`, {
+          rule: 'profile and roleArn sign in to ECR registries',
+          value: host,
+          fix: 'use dockerConfig, or username + passwordEnv, for other registries',
+        });
+      }
+      registries.push(awsAccess(side, host));
+    } else if (side.dockerConfig !== undefined) {
+      const base = path.dirname(path.resolve(session.cwd, configFile));
+      let dir = path.resolve(base, side.dockerConfig);
+      if (dir.endsWith('.json')) {
+        if (path.basename(dir) !== 'config.json') {
+          throw new UsageError(`${side.at}: dockerConfig names ${dir}; a Docker config file is called config.json`, {
+            value: side.dockerConfig,
+            fix: 'name the directory that holds config.json (as DOCKER_CONFIG does)',
+          });
+        }
+        dir = path.dirname(dir);
+      }
+      const found = await stat(path.join(dir, 'config.json')).catch(() => undefined);
+      if (!found?.isFile()) {
+        throw new NotFoundError(`${side.at}: no Docker config at ${path.join(dir, 'config.json')}`, {
+          rule: `${name} credentials: dockerConfig names a directory holding config.json`,
+          value: side.dockerConfig,
+          fix: 'log in with DOCKER_CONFIG pointing there (`docker login`), or fix the path',
+        });
+      }
+      const docker = new DockerConfigCredentials({
+        env: { ...session.env, DOCKER_CONFIG: dir },
+        onSecret: (s) => session.secrets.add(s),
+      });
+      providers.push({ names, provider: docker });
+    } else if (side.username !== undefined && side.passwordEnv !== undefined) {
+      const password = session.env[side.passwordEnv];
+      if (!password) {
+        throw new AuthError(
+          `${side.at}: the environment variable ${side.passwordEnv} (the ${name} password for ${registryHostOf(host)}) is not set`,
+          {
+            rule: 'passwordEnv names an environment variable that holds the password',
+            value: side.passwordEnv,
+            fix: `set ${side.passwordEnv} in the environment of ecrctl sync (e.g. from a CI secret)`,
+          },
+        );
+      }
+      session.secrets.add(password);
+      const credential: RegistryCredential = { username: side.username, password };
+      providers.push({ names, provider: { get: async () => credential } });
+    }
+    session.log.verbose(`sync[${entry.index}]: ${name} ${registryHostOf(host)} uses the credentials of ${side.at}`);
+  }
+  // Each provider answers only for its own side's host; every other host falls through.
+  const credentials: RegistryCredentialProvider = {
+    async get(host) {
+      const names = registryHostNames(registryHostOf(host));
+      const p = providers.find((x) => x.names.some((n) => names.includes(n)));
+      return p ? p.provider.get(host) : undefined;
+    },
+    invalidate(host) {
+      const names = registryHostNames(registryHostOf(host));
+      providers.find((x) => x.names.some((n) => names.includes(n)))?.provider.invalidate?.(host);
+    },
+  };
+  return sessionWithAccess(session, { registries, ...(providers.length > 0 ? { credentials } : {}) });
 }
 
 const ecrConnections = new WeakMap<Session, Map<string, Promise<EcrConnection | undefined>>>();
@@ -435,6 +600,45 @@ async function wantedDigest(
   return found.digest;
 }
 
+/**
+ * Returns the tags whose image was pushed within the entry's `tags.since` window (all tags
+ * without one): DescribeImages' imagePushedAt, so no manifest is read. Other registries do
+ * not say when an image was pushed: UsageError.
+ */
+async function pushedSince(session: Session, task: Task, tags: string[]): Promise<string[]> {
+  const since = task.entry.tags.since;
+  if (!since) return tags;
+  const ecr = await ecrTarget(session, task.sourceHost);
+  const notEcr = () =>
+    new UsageError(
+      `tags.since: ${task.sourceHost} is not ECR; only ECR says when an image was pushed (DescribeImages)`,
+      {
+        rule: 'tags.since needs an ECR source',
+        value: since.text,
+        fix: 'choose tags with tags.newest: N, tags.semver or tags.allow instead',
+      },
+    );
+  if (!ecr) throw notEcr();
+  const { listImages } = await import('../ecr/images.js');
+  const cutoff = Date.now() - since.ms;
+  const recent = new Set<string>();
+  const images = await listImages(await ecrConnection(session, ecr), task.sourceRepo, { tagStatus: 'TAGGED' }).catch(
+    (err: unknown) => {
+      // A loopback registry whose tags were just listed but which ECR (ecrctl local) does not
+      // know is another registry beside the emulator.
+      if (err instanceof NotFoundError && parseEcrHost(task.sourceHost) === undefined) throw notEcr();
+      throw err;
+    },
+  );
+  for (const image of images) {
+    if (image.pushedAt && image.pushedAt.getTime() >= cutoff) for (const t of image.tags) recent.add(t);
+  }
+  return tags.filter((t) => recent.has(t));
+}
+
+/** The session each planned repository is synced with (its entry's credentials). */
+const repositorySessions = new WeakMap<SyncRepository, Session>();
+
 /** Plans one repository: its tags, filtered, each compared with the target by HEAD. */
 async function planRepository(
   session: Session,
@@ -442,6 +646,7 @@ async function planRepository(
   shard: number,
   journal: Journal | undefined,
   failures: SyncFailure[],
+  stamp: string,
 ): Promise<SyncRepository | undefined> {
   const { signal } = session;
   const client = await registryClient(session);
@@ -453,7 +658,7 @@ async function planRepository(
   let create = false;
   let present = new Set<string>();
   try {
-    tags = filterTags(await src.listTags({ signal }), task.entry.tags);
+    tags = filterTags(await pushedSince(session, task, await src.listTags({ signal })), task.entry.tags);
   } catch (err) {
     failures.push(failure(session, err, { source, target, stage: 'list-tags' }));
     return undefined;
@@ -469,6 +674,7 @@ async function planRepository(
     }
   }
   const out: SyncRepository = { entry: task.entry.index, source, target, shard, create, tags: [] };
+  repositorySessions.set(out, session);
   for (const tag of tags) {
     try {
       const head = await src.headManifest(tag, { signal });
@@ -481,7 +687,10 @@ async function planRepository(
         t.targetDigest = targetDigest;
         if (targetDigest === wantDigest) Object.assign(t, { action: 'skip', reason: 'up-to-date' });
         else if (task.entry.existing === 'skip') Object.assign(t, { action: 'skip', reason: 'kept' });
-        else t.action = 'overwrite';
+        else {
+          t.action = 'overwrite';
+          if (task.entry.existing === 'backup') t.backupTag = `${tag}-backup-${stamp}`;
+        }
       }
       out.tags.push(t);
     } catch (err) {
@@ -508,6 +717,8 @@ async function planWith(session: Session, opts: SyncOptions, journal: Journal | 
   const shard = typeof opts.shard === 'string' ? parseShard(opts.shard) : opts.shard;
   const concurrency = checkCount(opts.concurrency, 'concurrency');
   const failures: SyncFailure[] = [];
+  // One backup suffix for the whole run (UTC yyyymmddHHMMSS), so its backups are found together.
+  const stamp = new Date().toISOString().replace(/\D/g, '').slice(0, 14);
   const tasks = await resolveTasks(session, opts.config, failures);
   const mine = tasks
     .map((t) => ({ t, shard: shard ? shardOf(t.targetRepo, shard.count) : 1 }))
@@ -516,7 +727,7 @@ async function planWith(session: Session, opts: SyncOptions, journal: Journal | 
   let i = 0;
   const indexed = mine.map((x) => ({ ...x, i: i++ }));
   await pool(indexed, concurrency, async (x) => {
-    planned[x.i] = await planRepository(session, x.t, x.shard, journal, failures);
+    planned[x.i] = await planRepository(x.t.session, x.t, x.shard, journal, failures, stamp);
   });
   const repositories = planned.filter((r): r is SyncRepository => r !== undefined);
   return {
@@ -558,6 +769,7 @@ export async function applySync(session: Session, opts: SyncApplyOptions): Promi
   const failures = [...plan.failures];
   const created: string[] = [];
   const copied: SyncSuccess[] = [];
+  const backups: SyncBackup[] = [];
   const result = (): SyncApplyResult => {
     const failedTags = failures.reduce((n, f) => n + (f.tags?.length ?? 0), 0);
     return {
@@ -567,6 +779,7 @@ export async function applySync(session: Session, opts: SyncApplyOptions): Promi
       ...(journal && !opts.dryRun ? { journal: journal.file } : {}),
       created,
       copied,
+      backups,
       skipped: plan.counts.skip,
       failures,
       counts: {
@@ -584,7 +797,43 @@ export async function applySync(session: Session, opts: SyncApplyOptions): Promi
   // what this run has in flight at most (repositories × blobs, plus their manifests).
   const inFlight = concurrency * (blobConcurrency + 2) + 10;
   if (getMaxListeners(session.signal) < inFlight) setMaxListeners(inFlight, session.signal);
-  await pool(plan.repositories, concurrency, async (repo) => {
+  const runSession = session;
+  const progress = { done: 0, bytes: 0 };
+  const beat = () => {
+    const tags = copied.reduce((n, c) => n + c.tags.length, 0);
+    session.log.info(
+      `sync: ${progress.done}/${plan.repositories.length} repositories done, ${plural(tags, 'tag')} copied, ` +
+        `${formatBytes(progress.bytes)} sent, ${plural(failures.length, 'failure')}`,
+    );
+  };
+  const every = opts.heartbeat ?? 0;
+  if (!Number.isFinite(every) || every < 0)
+    throw new UsageError('heartbeat is a number of milliseconds, 0 for none', { value: String(opts.heartbeat) });
+  let timer: NodeJS.Timeout | undefined;
+  if (every > 0) {
+    beat();
+    timer = setInterval(beat, every);
+    // A heartbeat never keeps the process alive on its own.
+    timer.unref();
+  }
+  try {
+    await copyAll();
+  } finally {
+    if (timer) clearInterval(timer);
+  }
+  return result();
+
+  async function copyAll(): Promise<void> {
+    await pool(plan.repositories, concurrency, (repo) =>
+      syncOne(repo).finally(() => {
+        progress.done += 1;
+      }),
+    );
+  }
+
+  async function syncOne(repo: SyncRepository): Promise<void> {
+    // The entry's per-side credentials, when it names any.
+    const session = repositorySessions.get(repo) ?? runSession;
     const entry = entries[repo.entry]!;
     const work = repo.tags.filter((t) => t.action !== 'skip');
     if (work.length === 0) return;
@@ -630,6 +879,25 @@ export async function applySync(session: Session, opts: SyncApplyOptions): Promi
           continue;
         }
       }
+      // existing: backup — the image each overwritten tag points at is tagged first, so the
+      // overwrite loses nothing; a backup that fails leaves the tag alone.
+      const toBackUp = group.filter((t) => t.backupTag !== undefined && t.targetDigest !== undefined);
+      if (toBackUp.length > 0) {
+        try {
+          const client = await registryClient(session);
+          const [host, ...rest] = repo.target.split('/');
+          const tgt = client.repository(host!, rest.join('/'));
+          for (const t of toBackUp) {
+            const old = await tgt.getManifest(t.targetDigest!, { signal: session.signal });
+            await tgt.putManifest(old, t.backupTag!, { signal: session.signal });
+            backups.push({ target: repo.target, tag: t.tag, backupTag: t.backupTag!, digest: old.digest });
+            session.log.info(`${repo.target}:${t.tag}: the old image ${old.digest} is kept as ${t.backupTag}`);
+          }
+        } catch (err) {
+          failures.push(failure(session, err, { source: repo.source, target: repo.target, tags, stage: 'backup' }));
+          continue;
+        }
+      }
       try {
         const r = await copy(session, {
           source: `${repo.source}@${digest}`,
@@ -639,6 +907,7 @@ export async function applySync(session: Session, opts: SyncApplyOptions): Promi
           referrers: entry.referrers,
           ...(entry.platforms === 'all' ? {} : { platform: entry.platforms[0]! }),
         });
+        progress.bytes += r.bytesUploaded;
         for (const tag of tags) {
           await journal?.record({ target: repo.target, tag, sourceDigest: digest, targetDigest: r.digest });
         }
@@ -655,8 +924,19 @@ export async function applySync(session: Session, opts: SyncApplyOptions): Promi
     }
     const failed = failures.filter((f) => f.target === repo.target).reduce((n, f) => n + (f.tags?.length ?? 0), 0);
     session.log.info(`${repo.target}: ${work.length - failed} of ${plural(work.length, 'tag')} synced`);
-  });
-  return result();
+  }
+}
+
+/** Returns a byte count for a log line (`12.3 MB`). */
+function formatBytes(n: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let v = n;
+  let i = 0;
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return i === 0 ? `${v} B` : `${v.toFixed(1)} ${units[i]}`;
 }
 
 /** Returns what is stale: every tag apply would copy or overwrite, and what could not be compared. */

@@ -8,7 +8,31 @@ import { RuleViolation, UsageError } from '../errors.js';
 import { MUTABILITY_EXCLUSION_FILTER } from './naming.js';
 
 /** What happens to a target tag that exists and points at another image than the source's. */
-export type ExistingTags = 'skip' | 'overwrite';
+export type ExistingTags = 'skip' | 'overwrite' | 'backup';
+
+/**
+ * How sync authenticates to one side (source or target) of an entry. ECR sides take a
+ * `profile` and/or a `roleArn` (+ `externalId`); other registries take a Docker config
+ * (`dockerConfig`: a directory holding config.json, or the config.json itself) or `username`
+ * plus `passwordEnv` — the NAME of an environment variable holding the password (a password
+ * is never written in the file).
+ */
+export interface SideCredentials {
+  /** `file:line` of the side's mapping, for messages. */
+  at: string;
+  profile?: string;
+  roleArn?: string;
+  externalId?: string;
+  dockerConfig?: string;
+  username?: string;
+  passwordEnv?: string;
+}
+
+/** The credentials of an entry's two sides (a side not named uses the session's own). */
+export interface SyncCredentials {
+  source?: SideCredentials;
+  target?: SideCredentials;
+}
 
 /** Which tags of a source repository are synced. */
 export interface TagFilter {
@@ -24,6 +48,11 @@ export interface TagFilter {
   semver?: string;
   /** Keep only the N highest tags after allow/deny, in version order (numbers compared as numbers). */
   newest?: number;
+  /**
+   * Only tags whose image was pushed within this window (`30d`, `12h`, `2w`), as written, and
+   * in milliseconds. ECR sources only (DescribeImages' imagePushedAt; no manifest is read).
+   */
+  since?: { text: string; ms: number };
 }
 
 /** Settings of the repositories sync creates at an ECR target. */
@@ -47,6 +76,8 @@ export interface SyncDefaults {
   repository: RepositorySettings;
   /** The tag filter of entries that name none. */
   tags: TagFilter;
+  /** Per-side credentials of entries that name none (an entry's side replaces the default's side). */
+  credentials: SyncCredentials;
 }
 
 /** One `sync:` entry, with the defaults applied. */
@@ -69,6 +100,7 @@ export interface SyncEntry {
   createRepositories: boolean;
   existing: ExistingTags;
   repository: RepositorySettings;
+  credentials: SyncCredentials;
 }
 
 /** A parsed and checked sync config. */
@@ -79,20 +111,34 @@ export interface SyncConfig {
 }
 
 const TOP_KEYS = ['version', 'defaults', 'sync'] as const;
-const COMMON_KEYS = ['platforms', 'referrers', 'createRepositories', 'existing', 'repository', 'tags'] as const;
+const COMMON_KEYS = [
+  'platforms',
+  'referrers',
+  'createRepositories',
+  'existing',
+  'repository',
+  'tags',
+  'credentials',
+] as const;
+const SIDES = ['source', 'target'] as const;
+const SIDE_KEYS = ['profile', 'roleArn', 'externalId', 'dockerConfig', 'username', 'passwordEnv'] as const;
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const PROFILE_NAME = /^[\w.@+=,:/-]{1,128}$/;
 const ENTRY_KEYS = ['source', 'target', 'repositories', ...COMMON_KEYS] as const;
-const TAG_KEYS = ['allow', 'deny', 'semver', 'newest'] as const;
+const TAG_KEYS = ['allow', 'deny', 'semver', 'newest', 'since'] as const;
 const REPO_FILTER_KEYS = ['allow', 'deny'] as const;
 const REPOSITORY_KEYS = ['tagMutability', 'mutabilityExclusions', 'scanOnPush'] as const;
 const MUTABILITIES = ['MUTABLE', 'IMMUTABLE', 'IMMUTABLE_WITH_EXCLUSION', 'MUTABLE_WITH_EXCLUSION'] as const;
 const PLATFORM = /^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/;
 /** Keys users reach for that are not there yet: said so, rather than "unknown key". */
-const NOT_YET: Record<string, string> = {
-  since: 'tags.since is not supported yet; use tags.newest: N',
-  credentials: 'credentials per entry are not supported yet; use the registries: entries of .ecrctl.yaml',
-};
+const NOT_YET: Record<string, string> = {};
 
-type Problem = (node: Node | Pair | null | undefined, message: string) => void;
+interface Problem {
+  (node: Node | Pair | null | undefined, message: string): void;
+  /** Returns `file:line` of a node. */
+  at(node: Node | Pair | null | undefined): string;
+}
 
 /**
  * Returns the sync config that text (the contents of file) describes, or throws RuleViolation
@@ -112,7 +158,12 @@ export function parseSyncConfig(text: string, file: string): SyncConfig {
       node && 'range' in node ? node.range : node && 'key' in node ? (node.key as Node | null)?.range : undefined;
     return `${file}:${range ? lines.linePos(range[0]).line : 1}`;
   };
-  const problem: Problem = (node, message) => problems.push(`${at(node)}: ${message}`);
+  const problem: Problem = Object.assign(
+    (node: Node | Pair | null | undefined, message: string) => {
+      problems.push(`${at(node)}: ${message}`);
+    },
+    { at },
+  );
 
   const defaults: SyncDefaults = {
     platforms: 'all',
@@ -121,6 +172,7 @@ export function parseSyncConfig(text: string, file: string): SyncConfig {
     existing: 'overwrite',
     repository: {},
     tags: { allow: [], deny: [] },
+    credentials: {},
   };
   const entries: SyncEntry[] = [];
   const root = doc.contents;
@@ -165,6 +217,7 @@ export function parseSyncConfig(text: string, file: string): SyncConfig {
         createRepositories: defaults.createRepositories,
         existing: defaults.existing,
         repository: { ...defaults.repository },
+        credentials: { ...defaults.credentials },
       };
       let source: string | undefined;
       let target: string | undefined;
@@ -257,8 +310,23 @@ function common(
       return;
     }
     case 'existing': {
-      if (isScalar(value) && (value.value === 'skip' || value.value === 'overwrite')) into.existing = value.value;
-      else problem(pair, `${name}: skip or overwrite, not ${JSON.stringify(scalarText(value))}`);
+      if (isScalar(value) && (value.value === 'skip' || value.value === 'overwrite' || value.value === 'backup'))
+        into.existing = value.value;
+      else problem(pair, `${name}: skip, overwrite or backup, not ${JSON.stringify(scalarText(value))}`);
+      return;
+    }
+    case 'credentials': {
+      if (!isMap(value)) {
+        problem(pair, `${name}: a mapping, e.g. credentials: { target: { profile: backup } }`);
+        return;
+      }
+      // A side named here replaces the same side of the defaults; the other side is kept.
+      const creds: SyncCredentials = { ...into.credentials };
+      for (const p of known(value, SIDES, `${name}.`, problem)) {
+        const side = sideCredentials(p, `${name}.${keyOf(p)}`, problem);
+        if (side) creds[keyOf(p) as (typeof SIDES)[number]] = side;
+      }
+      into.credentials = creds;
       return;
     }
     case 'tags': {
@@ -282,6 +350,19 @@ function common(
         if (isScalar(v) && typeof v.value === 'number' && Number.isInteger(v.value) && v.value >= 1) {
           tags.newest = v.value;
         } else problem(newest, `${name}.newest: a whole number of at least 1, e.g. newest: 10`);
+      }
+      const since = f.map.items.find((p) => keyOf(p) === 'since');
+      if (since) {
+        const v = since.value as Node | null;
+        const m = isScalar(v) ? /^(\d{1,5})([hdw])$/.exec(String(v.value)) : null;
+        if (m && Number(m[1]) > 0) {
+          const hours = { h: 1, d: 24, w: 168 }[m[2] as 'h' | 'd' | 'w'];
+          tags.since = { text: m[0], ms: Number(m[1]) * hours * 3_600_000 };
+        } else
+          problem(
+            since,
+            `${name}.since: a window such as 30d, 12h or 2w (pushed since then), not ${JSON.stringify(scalarText(v))}`,
+          );
       }
       into.tags = tags;
       return;
@@ -323,6 +404,84 @@ function common(
   }
 }
 
+/** Reads the credentials of one side, checking that its keys make one way of signing in. */
+function sideCredentials(pair: Pair, name: string, problem: Problem): SideCredentials | undefined {
+  const value = pair.value as Node | null;
+  if (!isMap(value)) {
+    problem(
+      pair,
+      `${name}: a mapping: { profile: P } or { roleArn: arn:aws:iam::…:role/R } for ECR, { dockerConfig: DIR } or { username: U, passwordEnv: VAR } for other registries`,
+    );
+    return undefined;
+  }
+  const out: SideCredentials = { at: '' };
+  let ok = true;
+  for (const item of value.items) {
+    const k = keyOf(item);
+    if (k === 'password' || k === 'token') {
+      problem(
+        item,
+        `${name}.${k}: a password is never written in the sync config; put it in an environment variable and name that variable with passwordEnv`,
+      );
+      ok = false;
+    }
+  }
+  const rest = { items: value.items.filter((i) => keyOf(i) !== 'password' && keyOf(i) !== 'token') };
+  for (const p of known(rest, SIDE_KEYS, `${name}.`, problem)) {
+    const k = keyOf(p) as (typeof SIDE_KEYS)[number];
+    const v = str(p, `${name}.${k}`, problem);
+    if (v === undefined) {
+      ok = false;
+      continue;
+    }
+    const rule =
+      k === 'roleArn'
+        ? { re: ROLE_ARN, what: 'an IAM role ARN, e.g. arn:aws:iam::111122223333:role/sync' }
+        : k === 'passwordEnv'
+          ? { re: ENV_NAME, what: 'the NAME of an environment variable (letters, digits, _), e.g. SOURCE_PASSWORD' }
+          : k === 'profile'
+            ? { re: PROFILE_NAME, what: 'an AWS profile name' }
+            : k === 'externalId'
+              ? { re: /^[\w+=,.@:/-]{2,1224}$/, what: 'an external id (2-1224 of letters, digits, +=,.@:/-)' }
+              : undefined;
+    if (rule && !rule.re.test(v)) {
+      problem(p, `${name}.${k}: ${rule.what}, not ${JSON.stringify(v)}`);
+      ok = false;
+      continue;
+    }
+    out[k] = v;
+  }
+  // Pairings are judged by the keys written, so a bad value is not reported twice.
+  const has = (k: string) => rest.items.some((i) => keyOf(i) === k);
+  const aws = has('profile') || has('roleArn');
+  const registry = has('dockerConfig') || has('username') || has('passwordEnv');
+  if (aws && registry) {
+    problem(
+      value,
+      `${name}: profile/roleArn are for ECR registries, dockerConfig/username/passwordEnv for others; a side uses one kind`,
+    );
+    ok = false;
+  }
+  if (has('externalId') && !has('roleArn')) {
+    problem(value, `${name}.externalId: goes with roleArn (the role that asks for it)`);
+    ok = false;
+  }
+  if (has('username') !== has('passwordEnv')) {
+    problem(value, `${name}: username and passwordEnv go together (passwordEnv names the variable with the password)`);
+    ok = false;
+  } else if (has('username') && has('dockerConfig')) {
+    problem(value, `${name}: dockerConfig or username + passwordEnv, not both`);
+    ok = false;
+  }
+  if (value.items.length === 0) {
+    problem(value, `${name}: names no credentials: give profile, roleArn, dockerConfig, or username + passwordEnv`);
+    ok = false;
+  }
+  if (!ok) return undefined;
+  out.at = problem.at(value);
+  return out;
+}
+
 /** Reads a mapping of `allow:` / `deny:` regular-expression lists (plus other known keys). */
 function filterMap(
   pair: Pair,
@@ -354,7 +513,7 @@ function filterMap(
 }
 
 /** Returns the pairs of map whose keys are known; reports the others. */
-function known(map: YAMLMap, keys: readonly string[], prefix: string, problem: Problem): Pair[] {
+function known(map: Pick<YAMLMap, 'items'>, keys: readonly string[], prefix: string, problem: Problem): Pair[] {
   const out: Pair[] = [];
   for (const pair of map.items) {
     const key = keyOf(pair);

@@ -44,15 +44,22 @@ interface Run {
 }
 
 /** Runs `ecrctl sync …` on a program holding only the sync command. */
-async function sync(args: string[], output: OutputFormat = 'text'): Promise<Run> {
+async function sync(
+  args: string[],
+  output: OutputFormat = 'text',
+  extra: { env?: NodeJS.ProcessEnv; logs?: string[] } = {},
+): Promise<Run> {
   let stdout = '';
   const ctx: CliContext = {
     ...createSession({
       endpointUrl: server.url,
       region: 'us-east-1',
       credentials,
-      env: { DOCKER_CONFIG: path.join(tmp, 'none'), HOME: tmp },
+      env: { DOCKER_CONFIG: path.join(tmp, 'none'), HOME: tmp, ...extra.env },
       cwd: tmp,
+      onEvent: (e) => {
+        if (e.type === 'log') extra.logs?.push(e.message);
+      },
     }),
     globals: { output, quiet: true, verbose: false, color: false, insecure: false },
     secrets: new SecretRedactor(),
@@ -176,5 +183,19 @@ describe('ecrctl sync', () => {
     expect((await sync(['plan', '-f', 'nowhere.yaml'])).code).toBe(6);
     expect((await sync(['plan', '-f', 'sync.yaml', '--shard', '4/3'])).code).toBe(2);
     expect((await sync(['apply'])).code).toBe(2);
+  });
+
+  it('apply logs a heartbeat (repositories done/total, tags, bytes) at the ECRCTL_SYNC_HEARTBEAT interval', async () => {
+    writeFileSync(path.join(tmp, 'beat.yaml'), `sync:\n  - source: ${reg.host}/apps/api\n    target: beat/api\n`);
+    const logs: string[] = [];
+    const r = await sync(['apply', '-f', 'beat.yaml'], 'text', { env: { ECRCTL_SYNC_HEARTBEAT: '1s' }, logs });
+    expect(r.code).toBe(0);
+    expect(logs).toContain('sync: 0/1 repositories done, 0 tags copied, 0 B sent, 0 failures');
+    const bad = await sync(['apply', '-f', 'beat.yaml'], 'text', { env: { ECRCTL_SYNC_HEARTBEAT: 'often' } });
+    expect(bad.code).toBe(2);
+    expect(bad.error).toContain('ECRCTL_SYNC_HEARTBEAT is a duration such as 30s');
+    const off: string[] = [];
+    await sync(['apply', '-f', 'beat.yaml'], 'text', { env: { ECRCTL_SYNC_HEARTBEAT: '0' }, logs: off });
+    expect(off.filter((l) => l.startsWith('sync: '))).toEqual([]);
   });
 });

@@ -243,6 +243,34 @@ describe('sync', () => {
     expect(await targetDigest('mirror/a', 'v1')).toBe(digest);
   });
 
+  it('existing: backup keeps the old target image under <tag>-backup-<UTC stamp> before overwriting', async () => {
+    const text = `sync:\n  - source: ${proxy.host}/bk/app\n    target: backup/app\n    existing: backup\n`;
+    const first = buildImage(31);
+    const old = await seed('bk/app', first, 'stable');
+    expect((await applySync(session(), { config: config(text, 'backup.yaml') })).backups).toEqual([]);
+    const moved = await seed('bk/app', buildImage(32), 'stable');
+    const plan = await planSync(session(), { config: config(text, 'backup.yaml') });
+    const planned = plan.repositories[0]!.tags[0]!;
+    expect(planned).toMatchObject({ tag: 'stable', action: 'overwrite', targetDigest: old });
+    expect(planned.backupTag).toMatch(/^stable-backup-\d{14}$/);
+    const r = await applySync(session(), { config: config(text, 'backup.yaml') });
+    expect(r.failures).toEqual([]);
+    expect(r.backups).toEqual([
+      {
+        target: `${targetHost}/backup/app`,
+        tag: 'stable',
+        backupTag: expect.stringMatching(/^stable-backup-\d{14}$/),
+        digest: old,
+      },
+    ]);
+    // Both images are reachable: the new one under the tag, the old one under its backup tag.
+    expect(await targetDigest('backup/app', 'stable')).toBe(moved);
+    expect(await targetDigest('backup/app', r.backups[0]!.backupTag)).toBe(old);
+    const client = await registryClient(reader());
+    const kept = await client.repository(targetHost, 'backup/app').getManifest(r.backups[0]!.backupTag);
+    expect(kept.bytes.equals(first.manifest.bytes)).toBe(true);
+  });
+
   it('shards 1/3, 2/3 and 3/3, run at once, copy every tag exactly once', async () => {
     const text = MAIN().replaceAll('mirror/', 'sharded/').replace('single/z', 'sharded-single/z');
     const whole = await planSync(session(), { config: config(text, 'shards.yaml') });
@@ -284,6 +312,32 @@ describe('sync', () => {
     for (const tag of ['v1', 'v2', 'v4']) {
       expect(await targetDigest('backup/a', tag)).toBe(await targetDigest('mirror/a', tag));
     }
+  });
+
+  it('tags.since keeps the tags of images pushed within the window (ECR: DescribeImages), refuses other sources', async () => {
+    const mark = server.calls.length;
+    const text = [
+      'sync:',
+      `  - source: ${targetHost}/mirror/a`,
+      '    target: since/a',
+      "    tags: { since: 1d, allow: ['^v'] }",
+      `  - source: ${proxy.host}/team/a`,
+      '    target: since/b',
+      '    tags: { since: 30d }',
+    ].join('\n');
+    const plan = await planSync(session(), { config: config(text, 'since.yaml') });
+    expect(plan.repositories.map((r) => [r.target.replace(`${targetHost}/`, ''), r.tags.map((t) => t.tag)])).toEqual([
+      ['since/a', ['v1', 'v2', 'v3', 'v4']],
+    ]);
+    expect(server.calls.slice(mark)).toContain('ecr:DescribeImages');
+    expect(plan.failures).toEqual([
+      expect.objectContaining({
+        stage: 'list-tags',
+        kind: 'UsageError',
+        message: expect.stringContaining(`tags.since: ${proxy.host} is not ECR`),
+        fix: 'choose tags with tags.newest: N, tags.semver or tags.allow instead',
+      }),
+    ]);
   });
 
   it('after a SIGKILL mid-run, a rerun copies only what the journal does not hold', async () => {
@@ -377,5 +431,99 @@ describe('sync', () => {
       ['resolve', 'UsageError', `${proxy.host}/other/z`],
     ]);
     expect(r.copied.map((c) => c.target)).toEqual([`${targetHost}/ok/c`]);
+  });
+});
+
+describe('sync with per-side credentials', () => {
+  let secured: StartedRegistry;
+  let image: string;
+  beforeAll(async () => {
+    secured = await startRegistry({ auth: 'basic' });
+    const seeder = new RegistryClient({
+      retry: { maxRetries: 0 },
+      credentials: { get: async () => ({ username: secured.username!, password: secured.password! }) },
+    });
+    const r = seeder.repository(secured.host, 'private/app');
+    const img = buildImage(21);
+    for (const [digest, bytes] of img.blobs) {
+      await r.putBlob({ mediaType: 'application/octet-stream', digest, size: bytes.length }, async () =>
+        Readable.from([bytes]),
+      );
+    }
+    await r.putManifest(img.manifest, '1.0');
+    image = img.manifest.digest;
+    await seeder.close();
+  });
+  afterAll(async () => {
+    await secured?.stop();
+  });
+
+  const CREDS = () => `
+sync:
+  - source: ${secured.host}/private/app
+    target: creds/app
+    credentials:
+      source: { username: ${secured.username}, passwordEnv: SRC_REGISTRY_PASSWORD }
+`;
+  function sessionWith(env: NodeJS.ProcessEnv): Session {
+    return createSession({
+      endpointUrl: server.url,
+      region: 'us-east-1',
+      credentials,
+      env: { DOCKER_CONFIG: path.join(tmp, 'no-docker-config'), HOME: tmp, ...env },
+      cwd: tmp,
+    });
+  }
+
+  it('reads a Basic-auth source with the password from the variable passwordEnv names', async () => {
+    const events: string[] = [];
+    const s = createSession({
+      endpointUrl: server.url,
+      region: 'us-east-1',
+      credentials,
+      env: {
+        DOCKER_CONFIG: path.join(tmp, 'no-docker-config'),
+        HOME: tmp,
+        SRC_REGISTRY_PASSWORD: secured.password!,
+      },
+      cwd: tmp,
+      onEvent: (e) => {
+        if (e.type === 'log') events.push(e.message);
+      },
+    });
+    const r = await applySync(s, { config: config(CREDS(), 'creds.yaml') });
+    expect(r.failures).toEqual([]);
+    expect(r.copied).toEqual([expect.objectContaining({ tags: ['1.0'], digest: image })]);
+    expect(await targetDigest('creds/app', '1.0')).toBe(image);
+    // The password never reaches a log line.
+    expect(events.join('\n')).not.toContain(secured.password!);
+  });
+
+  it('without the variable: a resolve failure naming the variable and the line; nothing is read', async () => {
+    const r = await applySync(sessionWith({}), { config: config(CREDS(), 'creds.yaml') });
+    expect(r.copied).toEqual([]);
+    expect(r.failures).toEqual([
+      expect.objectContaining({
+        stage: 'resolve',
+        kind: 'AuthError',
+        exitCode: 5,
+        message: expect.stringMatching(/creds\.yaml:6: the environment variable SRC_REGISTRY_PASSWORD .* is not set/),
+      }),
+    ]);
+  });
+
+  it('without credentials the same source is refused (401), so the credentials were what worked', async () => {
+    const text = CREDS().split('\n').slice(0, 4).join('\n');
+    const plan = await planSync(sessionWith({ SRC_REGISTRY_PASSWORD: secured.password! }), {
+      config: config(`${text.replace('creds/app', 'nocreds/app')}\n`, 'nocreds.yaml'),
+    });
+    expect(plan.failures).toEqual([expect.objectContaining({ stage: 'list-tags', kind: 'AuthError' })]);
+  });
+
+  it('a wrong password from the variable is refused by the registry', async () => {
+    const plan = await planSync(sessionWith({ SRC_REGISTRY_PASSWORD: 'not-the-password' }), {
+      config: config(CREDS().replace('creds/app', 'wrong/app'), 'wrong.yaml'),
+    });
+    expect(plan.failures).toEqual([expect.objectContaining({ stage: 'list-tags', kind: 'AuthError' })]);
   });
 });

@@ -78,7 +78,7 @@ describe('parseSyncConfig', () => {
     const problems = problemsOf(
       [
         'defaults:',
-        '  existing: backup',
+        '  existing: keep',
         '  referers: true',
         'sync:',
         '  - source: reg.example/app:v1',
@@ -93,8 +93,8 @@ describe('parseSyncConfig', () => {
       ].join('\n'),
     );
     expect(problems).toEqual([
-      'sync.yaml:2: defaults.existing: skip or overwrite, not "backup"',
-      "sync.yaml:3: unknown key 'defaults.referers'; known keys: platforms, referrers, createRepositories, existing, repository, tags",
+      'sync.yaml:2: defaults.existing: skip, overwrite or backup, not "keep"',
+      "sync.yaml:3: unknown key 'defaults.referers'; known keys: platforms, referrers, createRepositories, existing, repository, tags, credentials",
       expect.stringMatching(/^sync\.yaml:5: sync\[0\]\.source: names a repository, without a tag or digest/),
       expect.stringMatching(/^sync\.yaml:7: sync\[0\]\.tags\.allow: "\(unclosed" is not a regular expression/),
       expect.stringMatching(/^sync\.yaml:8: sync\[1\]: source and target both end with \//),
@@ -102,6 +102,105 @@ describe('parseSyncConfig', () => {
       'sync.yaml:12: sync[2].platforms: all, or one platform (several platforms out of one index are not supported yet)',
       'sync.yaml:13: sync[3]: an entry names both source: and target:',
     ]);
+  });
+
+  it('reads per-side credentials: defaults per side, an entry side replacing the same side only', () => {
+    const c = parseSyncConfig(
+      [
+        'defaults:',
+        '  existing: backup',
+        '  credentials:',
+        '    target: { profile: backup }',
+        'sync:',
+        '  - source: ghcr.io/acme/app',
+        '    target: mirror/app',
+        '    credentials:',
+        '      source: { username: robot, passwordEnv: GHCR_TOKEN }',
+        '  - source: 111122223333.dkr.ecr.us-east-1.amazonaws.com/',
+        '    target: 444455556666.dkr.ecr.us-west-2.amazonaws.com/',
+        '    credentials:',
+        '      source: { roleArn: "arn:aws:iam::111122223333:role/sync-read", externalId: ext-42 }',
+        '      target: { profile: dr }',
+        '  - source: quay.io/acme/tool',
+        '    target: mirror/tool',
+        '    credentials: { source: { dockerConfig: ./ci/docker } }',
+      ].join('\n'),
+      'sync.yaml',
+    );
+    expect(c.defaults.existing).toBe('backup');
+    expect(c.entries.map((e) => e.credentials)).toEqual([
+      {
+        source: { at: 'sync.yaml:9', username: 'robot', passwordEnv: 'GHCR_TOKEN' },
+        target: { at: 'sync.yaml:4', profile: 'backup' },
+      },
+      {
+        source: { at: 'sync.yaml:13', roleArn: 'arn:aws:iam::111122223333:role/sync-read', externalId: 'ext-42' },
+        target: { at: 'sync.yaml:14', profile: 'dr' },
+      },
+      { source: { at: 'sync.yaml:17', dockerConfig: './ci/docker' }, target: { at: 'sync.yaml:4', profile: 'backup' } },
+    ]);
+  });
+
+  it('refuses credentials that are not one way of signing in, each at its line', () => {
+    expect(
+      problemsOf(
+        [
+          'sync:',
+          '  - source: ghcr.io/acme/app',
+          '    target: mirror/app',
+          '    credentials:',
+          '      source: { username: robot, password: hunter2hunter2 }',
+          '      target: { profile: prod, username: x, passwordEnv: X }',
+          '  - source: ghcr.io/acme/b',
+          '    target: mirror/b',
+          '    credentials:',
+          '      source: { passwordEnv: "not a name", username: u }',
+          '      target: { roleArn: "arn:aws:iam::1:role/x" }',
+          '  - source: ghcr.io/acme/c',
+          '    target: mirror/c',
+          '    credentials:',
+          '      source: { externalId: abc }',
+          '      mirror: { profile: p }',
+          '  - source: ghcr.io/acme/d',
+          '    target: mirror/d',
+          '    credentials: { source: {} }',
+        ].join('\n'),
+      ),
+    ).toEqual([
+      'sync.yaml:5: sync[0].credentials.source.password: a password is never written in the sync config; put it in an environment variable and name that variable with passwordEnv',
+      'sync.yaml:5: sync[0].credentials.source: username and passwordEnv go together (passwordEnv names the variable with the password)',
+      'sync.yaml:6: sync[0].credentials.target: profile/roleArn are for ECR registries, dockerConfig/username/passwordEnv for others; a side uses one kind',
+      'sync.yaml:10: sync[1].credentials.source.passwordEnv: the NAME of an environment variable (letters, digits, _), e.g. SOURCE_PASSWORD, not "not a name"',
+      'sync.yaml:11: sync[1].credentials.target.roleArn: an IAM role ARN, e.g. arn:aws:iam::111122223333:role/sync, not "arn:aws:iam::1:role/x"',
+      'sync.yaml:15: sync[2].credentials.source.externalId: goes with roleArn (the role that asks for it)',
+      "sync.yaml:16: unknown key 'sync[2].credentials.mirror'; known keys: source, target",
+      'sync.yaml:19: sync[3].credentials.source: names no credentials: give profile, roleArn, dockerConfig, or username + passwordEnv',
+    ]);
+  });
+
+  it('reads tags.since as a window (h, d, w) and refuses other text at its line', () => {
+    const c = parseSyncConfig('sync:\n  - source: a.example/x\n    target: y\n    tags: { since: 30d }\n', 'sync.yaml');
+    expect(c.entries[0]!.tags.since).toEqual({ text: '30d', ms: 30 * 24 * 3_600_000 });
+    expect(problemsOf('sync:\n  - source: a.example/x\n    target: y\n    tags:\n      since: 1 month\n')).toEqual([
+      'sync.yaml:5: sync[0].tags.since: a window such as 30d, 12h or 2w (pushed since then), not "1 month"',
+    ]);
+  });
+
+  it('accepts examples/sync/credentials.yaml as written', () => {
+    const file = 'examples/sync/credentials.yaml';
+    const c = parseSyncConfig(readFileSync(file, 'utf8'), file);
+    expect(
+      c.entries.map((e) => [
+        e.existing,
+        e.credentials.source?.username ?? e.credentials.source?.roleArn ?? e.credentials.source?.dockerConfig,
+        e.credentials.target?.profile,
+      ]),
+    ).toEqual([
+      ['backup', 'sync-robot', 'mirror-writer'],
+      ['backup', 'arn:aws:iam::111122223333:role/ecr-sync-read', 'mirror-writer'],
+      ['backup', './docker-quay', 'mirror-writer'],
+    ]);
+    expect(c.entries[1]!.tags.since?.text).toBe('30d');
   });
 
   it('accepts examples/sync/sync.yaml as written', () => {

@@ -111,8 +111,12 @@ async function run(ctx: CliContext, verb: Verb, flags: SyncFlags): Promise<void>
       return [r.target, r.source, r.create ? 'yes' : 'no', n('copy'), n('overwrite'), n('skip')];
     });
     const head = ['TARGET', 'SOURCE', 'CREATE', 'COPY', 'OVERWRITE', 'SKIP'];
+    const backups = plan.repositories.flatMap((r) =>
+      r.tags.filter((t) => t.backupTag).map((t) => `backup ${r.target}:${t.tag} (${t.targetDigest}) as ${t.backupTag}`),
+    );
     render(ctx, plan, {
-      text: (p) => [table(head, rows), totals(p.counts), ...failed(p.failures, 'could not plan:')].join('\n'),
+      text: (p) =>
+        [table(head, rows), ...backups, totals(p.counts), ...failed(p.failures, 'could not plan:')].join('\n'),
     });
     if (plan.failures.length > 0) throw fail(plan.failures.length, 'sources could not be planned');
   } else if (verb === 'check') {
@@ -141,6 +145,7 @@ async function run(ctx: CliContext, verb: Verb, flags: SyncFlags): Promise<void>
     const trust = trustSettings(flags);
     const result = await ops.applySync(ctx, {
       ...opts,
+      heartbeat: heartbeatOf(ctx.env.ECRCTL_SYNC_HEARTBEAT, ctx.stderr.isTTY, errors),
       dryRun: flags.dryRun === true,
       ...(trust ? { requireSigned: trust } : {}),
     });
@@ -159,6 +164,7 @@ async function run(ctx: CliContext, verb: Verb, flags: SyncFlags): Promise<void>
       text: (r) =>
         [
           ...r.created.map((c) => `created ${c}`),
+          ...r.backups.map((b) => `kept ${b.target}@${b.digest} as ${b.target}:${b.backupTag} (was :${b.tag})`),
           ...r.copied.map((c) => `${c.action} ${c.source}@${c.digest} → ${c.target}:${c.tags.join(',')}`),
           r.dryRun
             ? `${totals(r.counts)}\nnothing written (--dry-run)`
@@ -169,4 +175,22 @@ async function run(ctx: CliContext, verb: Verb, flags: SyncFlags): Promise<void>
     });
     if (result.failures.length > 0) throw fail(result.failures.length, 'sync failures; everything else was synced');
   }
+}
+
+/**
+ * Returns the heartbeat interval of an apply in milliseconds: ECRCTL_SYNC_HEARTBEAT (`30s`,
+ * `500ms`, `2m`, `0` for none) when set, else every 30 s when stderr is not a terminal (CI
+ * logs), else none (a terminal shows progress).
+ */
+function heartbeatOf(text: string | undefined, tty: boolean, errors: typeof import('../../errors.js')): number {
+  if (text === undefined || text === '') return tty ? 0 : 30_000;
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
+  if (!m) {
+    throw new errors.UsageError('ECRCTL_SYNC_HEARTBEAT is a duration such as 30s, 500ms or 2m (0: none)', {
+      value: text,
+      fix: 'set ECRCTL_SYNC_HEARTBEAT=30s, or unset it',
+    });
+  }
+  const unit = m[2] === 'ms' ? 1 : m[2] === 'm' ? 60_000 : 1000;
+  return Math.round(Number(m[1]) * unit);
 }

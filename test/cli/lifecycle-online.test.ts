@@ -2,10 +2,8 @@
 // the round trip, local validation before anything is sent, simulate and ECR's preview agreeing
 // on the same images, diff by rule and by image, the protect check, and the AWS CLI seeing
 // what ecrctl put (and the other way round).
-import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { CreateRepositoryCommand, DescribeImagesCommand } from '@aws-sdk/client-ecr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeImages, type MadeImage, type RepoTestEnv, startRepoEnv } from './repos-fixtures.js';
@@ -291,25 +289,9 @@ describe('applying the policy', () => {
 
 describe('AWS CLI cross-check', () => {
   const aws = async (args: string[]) => {
-    const empty = file('empty-aws-config', '');
-    const { stdout } = await promisify(execFile)(
-      '/usr/bin/aws',
-      ['--endpoint-url', env.endpoint, '--output', 'json', 'ecr', ...args],
-      {
-        env: {
-          PATH: process.env.PATH ?? '/usr/bin:/bin',
-          HOME: env.dir,
-          AWS_ACCESS_KEY_ID: 'AKIDTEST',
-          AWS_SECRET_ACCESS_KEY: 'test',
-          AWS_DEFAULT_REGION: 'us-east-1',
-          AWS_CONFIG_FILE: empty,
-          AWS_SHARED_CREDENTIALS_FILE: empty,
-          AWS_EC2_METADATA_DISABLED: 'true',
-          AWS_PAGER: '',
-        },
-      },
-    );
-    return JSON.parse(stdout) as Record<string, unknown>;
+    const r = await env.aws(args);
+    expect(r.code, r.stderr).toBe(0);
+    return JSON.parse(r.stdout) as Record<string, unknown>;
   };
 
   it('aws ecr get-lifecycle-policy sees what ecrctl put, and ecrctl sees what aws put', async () => {

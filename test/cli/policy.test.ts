@@ -5,7 +5,6 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { GetRegistryPolicyCommand, GetRepositoryPolicyCommand } from '@aws-sdk/client-ecr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run } from '../ecr/env.js';
 import { runCli } from '../helpers/cli.js';
 import { type RepoTestEnv, startRepoEnv } from './repos-fixtures.js';
 
@@ -158,21 +157,7 @@ describe('registry policy', () => {
 
 describe('AWS CLI cross-check', () => {
   const aws = async (args: string[]) => {
-    const empty = path.join(env.dir, 'empty-aws');
-    writeFileSync(empty, '');
-    const r = await run('/usr/bin/aws', ['--endpoint-url', env.endpoint, '--output', 'json', 'ecr', ...args], {
-      env: {
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-        HOME: env.dir,
-        AWS_ACCESS_KEY_ID: 'AKIDTEST',
-        AWS_SECRET_ACCESS_KEY: 'test',
-        AWS_DEFAULT_REGION: 'us-east-1',
-        AWS_CONFIG_FILE: empty,
-        AWS_SHARED_CREDENTIALS_FILE: empty,
-        AWS_EC2_METADATA_DISABLED: 'true',
-        AWS_PAGER: '',
-      },
-    });
+    const r = await env.aws(args);
     expect(r.code, r.stderr).toBe(0);
     return JSON.parse(r.stdout) as { policyText?: string };
   };

@@ -1,6 +1,4 @@
 // `ecrctl repo show` and `repo set` against `ecrctl local`, checked with the SDK and the AWS CLI.
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import {
   CreateRepositoryCommand,
   DescribeRepositoriesCommand,
@@ -9,7 +7,6 @@ import {
   PutReplicationConfigurationCommand,
 } from '@aws-sdk/client-ecr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run } from '../ecr/env.js';
 import { makeImages, type RepoTestEnv, startRepoEnv } from './repos-fixtures.js';
 
 let env: RepoTestEnv;
@@ -83,34 +80,7 @@ describe('repo show', () => {
   });
 
   it('agrees with the AWS CLI on the repository', async () => {
-    const empty = path.join(env.dir, 'empty-aws');
-    writeFileSync(empty, '');
-    const aws = await run(
-      '/usr/bin/aws',
-      [
-        '--endpoint-url',
-        env.endpoint,
-        '--output',
-        'json',
-        'ecr',
-        'describe-repositories',
-        '--repository-names',
-        'team/app',
-      ],
-      {
-        env: {
-          PATH: process.env.PATH ?? '/usr/bin:/bin',
-          HOME: env.dir,
-          AWS_ACCESS_KEY_ID: 'AKIDTEST',
-          AWS_SECRET_ACCESS_KEY: 'test',
-          AWS_DEFAULT_REGION: 'us-east-1',
-          AWS_CONFIG_FILE: empty,
-          AWS_SHARED_CREDENTIALS_FILE: empty,
-          AWS_EC2_METADATA_DISABLED: 'true',
-          AWS_PAGER: '',
-        },
-      },
-    );
+    const aws = await env.aws(['describe-repositories', '--repository-names', 'team/app']);
     expect(aws.code).toBe(0);
     const repo = JSON.parse(aws.stdout).repositories[0];
     const d = JSON.parse((await env.cli(['repo', 'show', 'team/app', '-o', 'json'])).stdout);

@@ -2,7 +2,7 @@
 // an `ecrctl local` server in its own temp dir, the CLI aimed at it, SDK clients to check
 // what landed, and images made quickly through the layer API and PutImage.
 import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   CompleteLayerUploadCommand,
@@ -12,6 +12,7 @@ import {
   UploadLayerPartCommand,
 } from '@aws-sdk/client-ecr';
 import type { LocalServer } from '../../src/local/server.js';
+import { run } from '../ecr/env.js';
 import { type CliResult, runCli } from '../helpers/cli.js';
 import { ecrClient, start, tempDir } from '../local/helpers.js';
 
@@ -22,6 +23,8 @@ export interface RepoTestEnv {
   ecr: ECRClient;
   dir: string;
   cli(args: readonly string[], opts?: { env?: NodeJS.ProcessEnv; cwd?: string }): Promise<CliResult>;
+  /** Runs the AWS CLI (`/usr/bin/aws … ecr ARGS`, JSON output) against the endpoint, with no profile files. */
+  aws(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }>;
   close(): Promise<void>;
 }
 
@@ -45,6 +48,23 @@ export async function startRepoEnv(opts: { stateDelayScale?: number } = {}): Pro
     endpoint: server.url,
     ecr: ecrClient(server),
     dir: tmp.dir,
+    aws: (args) => {
+      const empty = path.join(tmp.dir, 'empty-aws-config');
+      writeFileSync(empty, '');
+      return run('/usr/bin/aws', ['--endpoint-url', server.url, '--output', 'json', 'ecr', ...args], {
+        env: {
+          PATH: process.env.PATH ?? '/usr/bin:/bin',
+          HOME: home,
+          AWS_ACCESS_KEY_ID: 'AKIDTEST',
+          AWS_SECRET_ACCESS_KEY: 'test',
+          AWS_DEFAULT_REGION: 'us-east-1',
+          AWS_CONFIG_FILE: empty,
+          AWS_SHARED_CREDENTIALS_FILE: empty,
+          AWS_EC2_METADATA_DISABLED: 'true',
+          AWS_PAGER: '',
+        },
+      });
+    },
     cli: (args, opts = {}) =>
       runCli(['--endpoint-url', server.url, ...args], {
         env: {

@@ -81,9 +81,9 @@ beforeAll(async () => {
     { id: 'CVE-2024-0005', package: 'zlib1g', ecosystem: 'deb', fixedIn: '1:1.3', severity: 'INFORMATIONAL' },
     { id: 'CVE-2024-0009', package: 'musl', ecosystem: 'apk', fixedIn: '1.2.4-r2', severity: 'HIGH', score: 8.1 },
   ]);
-  // Scans last a fiftieth of their ECR-like 5 s (100 ms): `--wait` still reads IN_PROGRESS
-  // first with FAST's 50 ms polls, without waiting 5 s per scan.
-  server = await start(path.join(tmp.dir, 'data'), { advisoriesFile: advisories, stateDelayScale: 0.02 });
+  // Scans last a tenth of their ECR-like 5 s (500 ms): `--wait` still reads IN_PROGRESS
+  // first with FAST's 50 ms polls (also on a loaded machine), without waiting 5 s per scan.
+  server = await start(path.join(tmp.dir, 'data'), { advisoriesFile: advisories, stateDelayScale: 0.1 });
   ecr = ecrClient(server);
   for (const repo of ['scan/app', 'scan/multi', 'scan/odd', 'enh/app'])
     await ecr.send(new CreateRepositoryCommand({ repositoryName: repo }));
@@ -108,7 +108,6 @@ beforeAll(async () => {
   );
   await pushImage(ecr, 'scan/odd', [{ 'app/main': 'binary' }], { tag: 'scratch' });
   await pushImage(ecr, 'scan/odd', [Buffer.from([0x1f, 0x8b, 8, 0, 9, 9, 9, 9])], { tag: 'broken' });
-  await pushImage(ecr, 'scan/odd', [DEBIAN], { tag: 'slow' });
   await pushImage(ecr, 'enh/app', [DEBIAN], { tag: 'v1' });
 });
 afterAll(async () => {
@@ -452,7 +451,24 @@ describe('ecrctl scan: indexes, enhanced scanning, failures', () => {
   });
 
   it('exits 1 when --timeout passes before the scan ends', async () => {
-    const r = await cli(['scan', 'scan/odd:slow', '--wait', '--timeout', '100ms', '--poll-interval', '1s']);
+    // An endpoint whose scans take ECR's 5 s (the suite's one takes 500 ms, which a loaded
+    // machine's first read can already find finished).
+    const slow = await start(path.join(tmp.dir, 'data-slow'), { stateDelayScale: 1 });
+    let r: CliResult;
+    try {
+      const client = ecrClient(slow);
+      await client.send(new CreateRepositoryCommand({ repositoryName: 'scan/odd' }));
+      await pushImage(client, 'scan/odd', [DEBIAN], { tag: 'slow' });
+      r = await runCli(
+        ['--endpoint-url', slow.url, 'scan', 'scan/odd:slow', '--wait', '--timeout', '100ms', '--poll-interval', '1s'],
+        {
+          cwd: tmp.dir,
+          env: { AWS_ACCESS_KEY_ID: 'AKIDTEST', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'us-east-1', HOME: home },
+        },
+      );
+    } finally {
+      await slow.close();
+    }
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('timed out after 100ms waiting for the scan of scan/odd:slow (still IN_PROGRESS)');
     expect(r.stderr).toContain('--timeout');

@@ -4,6 +4,7 @@
 // with advanceClock, never slept through). stateDelayScale scales every duration.
 import path from 'node:path';
 import {
+  GetAuthorizationTokenCommand,
   BatchGetImageCommand,
   CreateRepositoryCommand,
   DescribeImageReplicationStatusCommand,
@@ -141,6 +142,21 @@ describe('restores from the archive storage class', () => {
       new BatchGetImageCommand({ repositoryName: 'st/restore', imageIds: [{ imageTag: 'v1' }] }),
     );
     expect(pulled.images).toHaveLength(1);
+  });
+
+  it('a finished restore is pullable on the data plane without an API read first', async () => {
+    await restoring(ecr, 'st/dataplane');
+    const token = (await ecr.send(new GetAuthorizationTokenCommand({}))).authorizationData?.[0];
+    const get = () =>
+      fetch(`${token?.proxyEndpoint}/v2/st/dataplane/manifests/v1`, {
+        headers: {
+          authorization: `Basic ${token?.authorizationToken}`,
+          accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json',
+        },
+      });
+    expect((await get()).status).toBe(404);
+    server.advanceClock(STATE_DELAYS_MS.restore);
+    expect((await get()).status).toBe(200);
   });
 
   it('refuses to archive or restore again while ACTIVATING', async () => {

@@ -3,7 +3,6 @@
 // ACTIVE only) and filters by several artifactTypes at once; pages hold 20 by default, at
 // most 50.
 import { ApiError, invalidParameter } from '../errors.js';
-import type { ImageRecord } from '../store.js';
 import {
   type ApiRequest,
   int,
@@ -17,16 +16,14 @@ import {
   sortable,
   str,
 } from './kit.js';
+import { imageStatusOf, settle } from './storage.js';
 
 const STATUSES = ['ACTIVE', 'ARCHIVED', 'ACTIVATING', 'ANY'];
 const DIGEST = /^[0-9a-zA-Z-+.:=]+:[0-9a-fA-F]+$/;
 
-function statusOf(image: ImageRecord): 'ACTIVE' | 'ARCHIVED' {
-  return image.imageStatus === 'ARCHIVED' ? 'ARCHIVED' : 'ACTIVE';
-}
-
 async function listImageReferrers(req: ApiRequest): Promise<unknown> {
   const repo = requireRepository(privateRegistry(req), reqStr(req.input, 'repositoryName', { min: 2, max: 256 }));
+  await settle(req.ctx, repo);
   const subjectId = obj(req.input, 'subjectId', true) as Record<string, unknown>;
   const subject = reqStr(subjectId, 'imageDigest');
   if (!DIGEST.test(subject)) throw invalidParameter('subjectId.imageDigest', 'Member must be a valid image digest');
@@ -43,7 +40,7 @@ async function listImageReferrers(req: ApiRequest): Promise<unknown> {
     (i) =>
       i.subject === subject &&
       (types === undefined || (i.artifactType !== undefined && types.includes(i.artifactType))) &&
-      (status === 'ANY' || statusOf(i) === status),
+      (status === 'ANY' || imageStatusOf(i) === status),
   );
   // Push order: a stable key that the nextToken can continue after.
   const p = page(found, (i) => `${sortable(i.pushedAt)}-${sortable(i.seq ?? 0)}-${i.digest}`, req.input, 20);
@@ -54,7 +51,7 @@ async function listImageReferrers(req: ApiRequest): Promise<unknown> {
       ...(i.artifactType ? { artifactType: i.artifactType } : {}),
       size: i.manifestSize,
       ...(i.annotations ? { annotations: i.annotations } : {}),
-      artifactStatus: statusOf(i),
+      artifactStatus: imageStatusOf(i),
     })),
     ...(p.nextToken ? { nextToken: p.nextToken } : {}),
   };

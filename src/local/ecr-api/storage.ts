@@ -60,8 +60,8 @@ export function settleRestores(ctx: LocalContext, repo: RepositoryRecord): boole
   return changed;
 }
 
-/** Settles a repository's finished restores and persists when one ended. */
-async function settle(ctx: LocalContext, repo: RepositoryRecord): Promise<void> {
+/** Settles a repository's finished restores and persists when one ended (every reader calls it). */
+export async function settle(ctx: LocalContext, repo: RepositoryRecord): Promise<void> {
   if (Object.values(repo.images).some((i) => i.activatingSince !== undefined)) {
     await ctx.store.mutate(() => {
       settleRestores(ctx, repo);

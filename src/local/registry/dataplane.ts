@@ -12,7 +12,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { findRepository, type LocalContext, takeFault, type UploadSession } from '../context.js';
 import { blobMountingEnabled } from '../ecr-api/account-settings.js';
 import { deleteImageOrTag } from '../ecr-api/images.js';
-import { ARCHIVED_MESSAGE } from '../ecr-api/storage.js';
+import { ARCHIVED_MESSAGE, settle } from '../ecr-api/storage.js';
 import { createOnPush } from '../ecr-api/templates.js';
 import { OciError } from '../errors.js';
 import { BodyTooLarge, readBody, send } from '../http.js';
@@ -348,6 +348,8 @@ async function manifests(
   if (!byDigest && !OCI_TAG.test(r.ref)) throw new OciError('TAG_INVALID', `invalid tag '${r.ref}'`, 400);
   const id = byDigest ? { imageDigest: r.ref } : { imageTag: r.ref };
   if (method === 'GET' || method === 'HEAD') {
+    // A restore that has run its course is over whoever looks first (not only an API read).
+    await settle(ctx, repo);
     const image = resolveImage(repo, id);
     if (!image || image === 'mismatch') {
       throw new OciError('MANIFEST_UNKNOWN', `Requested image not found`, 404, id);

@@ -93,6 +93,7 @@ export {
   type CreateRepositoriesResult,
   createRepositories,
   type Deferred,
+  type PlannedRepository,
 } from './ops/create-repo.js';
 export {
   type DeleteRepositoryOptions,
@@ -130,6 +131,8 @@ export {
   logout,
   type PullSecretManifest,
   type PullSecretTarget,
+  findCredentialHelper,
+  helperPathWarning,
   parsePullSecretTarget,
   pullSecretManifest,
 } from './ops/login.js';
@@ -158,6 +161,7 @@ export {
   setPolicy,
   type ValidatePolicyOptions,
   type ValidatePolicyResult,
+  policyDocumentProblems,
   validatePolicy,
 } from './ops/policy.js';
 export {
@@ -201,7 +205,18 @@ export type {
   LifecyclePolicy,
   LifecycleProblem,
   LifecycleRule,
+  PresetSpec,
 } from './policy/lifecycle/index.js';
+export { isPresetSource, parsePresetSource, renderPresetSource } from './policy/lifecycle/index.js';
+// Validator problems in one format: sorted by position, `FILE:line:column field: problem — fix`.
+export {
+  type FileProblem,
+  formatFileProblem,
+  formatFileProblems,
+  lifecycleFileProblems,
+  policyFileProblems,
+  sortProblems,
+} from './policy/problems.js';
 
 // ---- scanning --------------------------------------------------------------------------
 

@@ -54,6 +54,12 @@ export interface CliContext extends Session {
   readonly secrets: SecretRedactor;
   /** Reads all of standard input (for --password-stdin style options and the helper). */
   readStdin(): Promise<string>;
+  /**
+   * Asks a yes/no question on the terminal (question on stderr, one line read from stdin) and
+   * resolves true only for y or yes. Absent when stdin or stderr is not a terminal (CI, pipes):
+   * nobody is there to answer, and a command must then behave as it does without asking.
+   */
+  readonly confirm?: (question: string) => Promise<boolean>;
 }
 
 /** Returns true when running as a GitHub Actions step. */

@@ -88,6 +88,9 @@ export async function main(argv: readonly string[], partial: Partial<MainIo> = {
         log: eventLogger(emit, secrets),
         emit,
         readStdin: () => readAll(io.stdin),
+        ...(isTerminal(io.stdin) && io.stderr.isTTY
+          ? { confirm: (question: string) => askYesNo(question, io.stdin, io.stderr, io.signal) }
+          : {}),
       } satisfies CliContext;
       return ctx;
     },
@@ -198,6 +201,45 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
   return Buffer.concat(chunks).toString('utf8');
+}
+
+function isTerminal(stream: NodeJS.ReadableStream): boolean {
+  return (stream as { isTTY?: boolean }).isTTY === true;
+}
+
+/**
+ * Writes `question [y/N] ` on stderr and reads one line from stdin: true for y or yes (any
+ * case), false for anything else or the end of input; rejects when the run is interrupted.
+ */
+async function askYesNo(
+  question: string,
+  stdin: NodeJS.ReadableStream,
+  stderr: Sink,
+  signal: AbortSignal,
+): Promise<boolean> {
+  stderr.write(`${question} [y/N] `);
+  const { createInterface } = await import('node:readline');
+  const lines = createInterface({ input: stdin, terminal: false });
+  try {
+    const answer = await new Promise<string | undefined>((resolve, reject) => {
+      const onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new InterruptedError());
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      lines.once('line', (line) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(line);
+      });
+      lines.once('close', () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(undefined);
+      });
+    });
+    // End of input (Ctrl-D) left the cursor after the question: end its line.
+    if (answer === undefined) stderr.write('\n');
+    return /^\s*(y|yes)\s*$/i.test(answer ?? '');
+  } finally {
+    lines.close();
+  }
 }
 
 /** The process entry point used by bin/ecrctl.js: wires signals and sets the exit code. */

@@ -6,6 +6,8 @@
 import { readFile, stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
+import { type JsonNode, JsonSyntaxError, lineColumnOf, parseJsonWithPositions } from '../policy/lifecycle/json.js';
+import { type FileProblem, formatFileProblems, sortProblems } from '../policy/problems.js';
 import { normalizeSeverity, type Severity } from '../policy/scan.js';
 import type { Store } from './store.js';
 
@@ -58,8 +60,22 @@ export type ScanOutcome =
   | { status: 'COMPLETE'; hits: ScanHit[]; packages: number; advisoriesUpdatedAt?: number }
   | { status: 'FAILED' | 'UNSUPPORTED_IMAGE'; description: string };
 
-/** Why an advisory file was refused. */
-export class AdvisoryFileError extends Error {}
+/**
+ * Why an advisory file was refused. The message names the file and lists every problem, one
+ * line each in file order (`FILE:line:column field: problem — fix`); `problems` holds them as
+ * data and `summary` the first line alone.
+ */
+export class AdvisoryFileError extends Error {
+  readonly summary: string;
+  readonly problems: readonly FileProblem[];
+  constructor(summary: string, problems: readonly FileProblem[] = []) {
+    const sorted = sortProblems(problems);
+    super([summary, ...formatFileProblems(sorted).map((line) => `  - ${line}`)].join('\n'));
+    this.name = 'AdvisoryFileError';
+    this.summary = summary;
+    this.problems = sorted;
+  }
+}
 
 /** Returns the advisories of a file (JSON list, or {advisories: [...]}); throws AdvisoryFileError. */
 export async function loadAdvisories(file: string): Promise<{ advisories: Advisory[]; updatedAt: number }> {
@@ -72,43 +88,83 @@ export async function loadAdvisories(file: string): Promise<{ advisories: Adviso
     throw new AdvisoryFileError(`cannot read the advisory file ${file}: ${(err as Error).message}`);
   }
   if (text.trim() === '') return { advisories: [], updatedAt };
-  let doc: unknown;
+  // Parsed with positions, so each problem names its line and column like the other validators.
+  const at = lineColumnOf(text);
+  const problems: FileProblem[] = [];
+  const add = (offset: number, field: string, problem: string, fix: string) =>
+    problems.push({ file, ...at(offset), field, problem, fix });
+  let root: JsonNode;
   try {
-    doc = JSON.parse(text);
+    root = parseJsonWithPositions(text);
   } catch (err) {
-    throw new AdvisoryFileError(`the advisory file ${file} is not JSON: ${(err as Error).message}`);
+    if (!(err instanceof JsonSyntaxError)) throw err;
+    add(err.offset, 'advisory file', `JSON syntax error: ${err.message}`, 'correct the JSON at this position');
+    throw new AdvisoryFileError(`the advisory file ${file} is not JSON`, problems);
   }
-  const list = Array.isArray(doc) ? doc : (doc as { advisories?: unknown } | null)?.advisories;
-  if (!Array.isArray(list))
-    throw new AdvisoryFileError(`the advisory file ${file} must hold a JSON list of advisories`);
-  const problems: string[] = [];
+  const wrapped = root.kind === 'object' ? root.entries.find((e) => e.key === 'advisories') : undefined;
+  const list = root.kind === 'array' ? root : wrapped?.value;
+  if (list?.kind !== 'array') {
+    add(
+      wrapped ? wrapped.value.offset : root.offset,
+      wrapped ? 'advisories' : 'advisory file',
+      'must hold a JSON list of advisories',
+      'write [{"id": …, "package": …, "ecosystem": "deb"}, …] or {"advisories": [ … ]}',
+    );
+    throw new AdvisoryFileError(`the advisory file ${file} must hold a JSON list of advisories`, problems);
+  }
+  const prefix = root.kind === 'array' ? '' : 'advisories';
   const advisories: Advisory[] = [];
-  list.forEach((raw: unknown, i) => {
-    const r = (raw ?? {}) as Record<string, unknown>;
-    const where = `advisory ${i + 1}`;
-    const text = (k: string) => (typeof r[k] === 'string' && r[k] !== '' ? (r[k] as string) : undefined);
+  list.items.forEach((item, i) => {
+    const where = `${prefix}[${i}]`;
+    if (item.kind !== 'object') {
+      add(item.offset, where, 'an advisory is a JSON object', 'write {"id": …, "package": …, "ecosystem": "deb"}');
+      return;
+    }
+    const entry = (k: string) => item.entries.filter((e) => e.key === k).at(-1);
+    const text = (k: string) => {
+      const v = entry(k)?.value;
+      return v?.kind === 'string' && v.value !== '' ? v.value : undefined;
+    };
+    // A missing field is reported at the advisory's "{", a wrong one at its value.
+    const offsetOf = (k: string) => entry(k)?.value.offset ?? item.offset;
     const id = text('id');
     const pkg = text('package');
     const eco = text('ecosystem');
-    if (!id) problems.push(`${where}: id is required`);
-    if (!pkg) problems.push(`${where}: package is required`);
-    if (eco !== 'deb' && eco !== 'apk') problems.push(`${where}: ecosystem must be deb or apk`);
-    if (r.score !== undefined && typeof r.score !== 'number') problems.push(`${where}: score must be a number`);
+    if (!id) add(offsetOf('id'), `${where}.id`, 'id is required', 'add "id": the advisory id, e.g. "CVE-2024-1234"');
+    if (!pkg) {
+      add(offsetOf('package'), `${where}.package`, 'package is required', 'add "package": the name dpkg or apk lists');
+    }
+    if (eco !== 'deb' && eco !== 'apk') {
+      add(
+        offsetOf('ecosystem'),
+        `${where}.ecosystem`,
+        'ecosystem must be deb or apk',
+        'write "ecosystem": "deb" (Debian, Ubuntu) or "apk" (Alpine)',
+      );
+    }
+    const score = entry('score')?.value;
+    if (score !== undefined && score.kind !== 'number') {
+      add(score.offset, `${where}.score`, 'score must be a number', 'write a number, e.g. "score": 7.5');
+    }
     if (!id || !pkg || (eco !== 'deb' && eco !== 'apk')) return;
     const a: Advisory = { id, package: pkg, ecosystem: eco, severity: normalizeSeverity(text('severity')) };
     const fixedIn = text('fixedIn');
     const below = text('affectedBelow');
     if (fixedIn) a.fixedIn = fixedIn;
     if (below) a.affectedBelow = below;
-    if (typeof r.score === 'number') a.score = r.score;
+    if (score?.kind === 'number') a.score = score.value;
     const description = text('description');
     const uri = text('uri');
     if (description) a.description = description;
     if (uri) a.uri = uri;
     advisories.push(a);
   });
-  if (problems.length > 0)
-    throw new AdvisoryFileError(`the advisory file ${file} has problems: ${problems.join('; ')}`);
+  if (problems.length > 0) {
+    throw new AdvisoryFileError(
+      `the advisory file ${file} has ${problems.length === 1 ? '1 problem' : `${problems.length} problems`}`,
+      problems,
+    );
+  }
   return { advisories, updatedAt };
 }
 

@@ -11,7 +11,13 @@ import {
   hasCatalogData,
   putCatalogData,
 } from '../ecr/public-repositories.js';
-import { ensureRepository, type RepositorySpec, type TagMutability } from '../ecr/repositories.js';
+import {
+  describeRepository,
+  ensureRepository,
+  type RepositorySpec,
+  type TagMutability,
+  updateRepository,
+} from '../ecr/repositories.js';
 import { settingsFromSession } from '../ecr/aws-config.js';
 import { EcrctlError, RuleViolation, UsageError } from '../errors.js';
 import {
@@ -70,6 +76,50 @@ export interface CreateRepositoriesOptions {
   apply?: boolean;
   /** public: the catalog data, every limit checked (description, about and usage texts, badges, logo). */
   catalog?: Deferred<CatalogData>;
+  /**
+   * Check everything and say what would be done (`plan` in the result); create and change
+   * nothing. ECR is only read: which repositories exist, and how they differ.
+   */
+  dryRun?: boolean;
+}
+
+/** What a dry run would do with one repository. */
+export interface PlannedRepository {
+  /** The repository name. */
+  name: string;
+  /** True for an ECR Public repository. */
+  public: boolean;
+  /**
+   * create: it would be created; exists: it is there and would be left as it is; update: it is
+   * there and apply would change `changes`; refuse: it is there and ifNotExists is not given.
+   */
+  action: 'create' | 'exists' | 'update' | 'refuse';
+  /** The URI of a repository that exists. */
+  uri?: string;
+  /** private: the settings it would be created with (only those given; ECR's defaults otherwise). */
+  settings: {
+    tagMutability?: TagMutability;
+    mutabilityExclusions?: string[];
+    scanOnPush?: boolean;
+    encryption?: { type: 'AES256' | 'KMS'; kmsKey?: string };
+  };
+  /** The resource tags it would get. */
+  resourceTags: ResourceTag[];
+  /** private: the lifecycle policy it would get, as a JSON document. */
+  lifecyclePolicy?: unknown;
+  /** private: the repository policy it would get, as a JSON document. */
+  repositoryPolicy?: unknown;
+  /** public: the catalog data it would get (texts as their length; the logo as its size). */
+  catalog?: {
+    description?: string;
+    operatingSystems?: string[];
+    architectures?: string[];
+    aboutTextChars?: number;
+    usageTextChars?: number;
+    logoBytes?: number;
+  };
+  /** An existing repository: what differs from the options given (apply would change it). */
+  changes: string[];
 }
 
 /** What createRepositories reports per repository. */
@@ -98,6 +148,8 @@ export interface CreateRepositoriesResult {
   repositories: CreatedRepository[];
   /** One error per name that failed (the other names were still done). */
   errors: EcrctlError[];
+  /** dryRun: what would be done with each name, in the order given (nothing was created). */
+  plan?: PlannedRepository[];
 }
 
 /**
@@ -120,6 +172,7 @@ export async function createRepositories(
   const results: CreatedRepository[] = [];
   const errors: EcrctlError[] = [];
   const settings = settingsFromSession(session);
+  if (opts.dryRun === true) return planRepositories(session, opts, names, tags);
 
   if (isPublic) {
     const catalog = opts.catalog === undefined ? {} : await resolveDeferred(opts.catalog);
@@ -180,6 +233,104 @@ export async function createRepositories(
     for (const w of r.warnings) session.log.warn(w);
   }
   return { repositories: results, errors };
+}
+
+/** The dry run of createRepositories: every check, then reads only; returns the plan. */
+async function planRepositories(
+  session: Session,
+  opts: CreateRepositoriesOptions,
+  names: readonly string[],
+  tags: ResourceTag[],
+): Promise<CreateRepositoriesResult> {
+  const plan: PlannedRepository[] = [];
+  const errors: EcrctlError[] = [];
+  const refuse = (name: string, isPublic: boolean) =>
+    new EcrctlError(`${isPublic ? 'public ' : ''}repository ${name} already exists`, {
+      rule: 'create-repo creates new repositories; an existing one is an error unless --if-not-exists is given',
+      value: name,
+      fix: 'add --if-not-exists to accept an existing repository (and --apply to bring its settings in line)',
+    });
+  if (opts.public === true) {
+    const catalog = opts.catalog === undefined ? {} : await resolveDeferred(opts.catalog);
+    const conn = await connectEcrPublic(
+      settingsFromSession(session),
+      session.aws.registryId ? { registryId: session.aws.registryId } : {},
+    );
+    const summary: NonNullable<PlannedRepository['catalog']> = {};
+    if (catalog.description !== undefined) summary.description = catalog.description;
+    if (catalog.operatingSystems) summary.operatingSystems = [...catalog.operatingSystems];
+    if (catalog.architectures) summary.architectures = [...catalog.architectures];
+    if (catalog.aboutText !== undefined) summary.aboutTextChars = catalog.aboutText.length;
+    if (catalog.usageText !== undefined) summary.usageTextChars = catalog.usageText.length;
+    if (catalog.logo !== undefined) summary.logoBytes = catalog.logo.length;
+    for (const name of names) {
+      const info = await describePublicRepository(conn, name);
+      const changes = info && hasCatalogData(catalog) ? ['catalog data: replaced'] : [];
+      const action = !info
+        ? 'create'
+        : !opts.ifNotExists
+          ? 'refuse'
+          : opts.apply && changes.length > 0
+            ? 'update'
+            : 'exists';
+      if (action === 'refuse') errors.push(refuse(name, true));
+      plan.push({
+        name,
+        public: true,
+        action,
+        ...(info ? { uri: info.uri } : {}),
+        settings: {},
+        resourceTags: tags,
+        ...(hasCatalogData(catalog) ? { catalog: summary } : {}),
+        changes,
+      });
+    }
+  } else {
+    const spec = await privateSpec(opts, tags);
+    const conn = await ecrConnection(session);
+    const settings: PlannedRepository['settings'] = {};
+    if (spec.tagMutability) settings.tagMutability = spec.tagMutability;
+    if (spec.mutabilityExclusions) settings.mutabilityExclusions = spec.mutabilityExclusions;
+    if (spec.scanOnPush !== undefined) settings.scanOnPush = spec.scanOnPush;
+    if (spec.encryption) settings.encryption = spec.encryption;
+    for (const name of names) {
+      const info = await describeRepository(conn, name);
+      let changes: string[] = [];
+      // Reads only (apply: false): the policies and tags it has, compared with the options.
+      if (info && opts.ifNotExists)
+        changes = (await updateRepository(conn, { ...spec, name }, info, { apply: false })).changes;
+      const action = !info
+        ? 'create'
+        : !opts.ifNotExists
+          ? 'refuse'
+          : opts.apply && changes.length > 0
+            ? 'update'
+            : 'exists';
+      if (action === 'refuse') errors.push(refuse(name, false));
+      plan.push({
+        name,
+        public: false,
+        action,
+        ...(info ? { uri: info.uri } : {}),
+        settings,
+        resourceTags: tags,
+        ...(spec.lifecyclePolicy !== undefined ? { lifecyclePolicy: JSON.parse(spec.lifecyclePolicy) } : {}),
+        ...(spec.policy !== undefined ? { repositoryPolicy: JSON.parse(spec.policy) } : {}),
+        changes,
+      });
+    }
+  }
+  for (const p of plan) {
+    const what = `${p.public ? 'public repository' : 'repository'} ${p.name}`;
+    if (p.action === 'create') session.log.info(`dry run: would create ${what}`);
+    else if (p.action === 'update') session.log.info(`dry run: would update ${what}: ${p.changes.join('; ')}`);
+    else if (p.action === 'exists') {
+      session.log.info(`dry run: ${what} exists; left as it is`);
+      if (p.changes.length > 0)
+        session.log.warn(`${what} differs from the options given: ${p.changes.join('; ')} (add --apply to change it)`);
+    }
+  }
+  return { repositories: [], errors, plan };
 }
 
 function asEcrctlError(err: unknown): EcrctlError {

@@ -11,6 +11,7 @@ import {
   listPublicImages,
 } from '../ecr/public-repositories.js';
 import type { Session } from '../session.js';
+import { plural } from '../text.js';
 import { ecrConnection } from './ecr.js';
 
 /** What deleteRepository accepts. */
@@ -23,6 +24,13 @@ export interface DeleteRepositoryOptions {
   public?: boolean;
   /** Say what would be deleted; delete nothing. */
   dryRun?: boolean;
+  /**
+   * Asks a person before deleting (without force, not on a dry run): called with the question
+   * ("Delete repository team/app with 3 images?"); true deletes the repository with its
+   * images, false deletes nothing (EcrctlError, exit 1). Absent: a repository with images is
+   * refused without force, as in CI.
+   */
+  confirm?: (question: string) => Promise<boolean>;
 }
 
 /** What deleteRepository did. */
@@ -48,7 +56,7 @@ export async function deleteRepository(
   const { name } = opts;
   const force = opts.force === true;
   const dryRun = opts.dryRun === true;
-  if (opts.public) return deletePublic(session, name, force, dryRun);
+  if (opts.public) return deletePublic(session, name, force, dryRun, opts.confirm);
   const conn = await ecrConnection(session);
   const info = await describeRepository(conn, name);
   if (!info) {
@@ -61,14 +69,15 @@ export async function deleteRepository(
     );
   }
   const images = await countImages(conn, name);
-  if (images > 0 && !force) throw notEmpty(name, images, '');
+  const confirmed = await ask(opts, `repository ${name}`, images);
+  if (images > 0 && !force && !confirmed) throw notEmpty(name, images, '');
   if (dryRun) {
     session.log.info(
       `dry run: would delete repository ${name}${images > 0 ? ` and its ${images} image${images === 1 ? '' : 's'}` : ''}`,
     );
     return { name, uri: info.uri, imagesDeleted: images, dryRun };
   }
-  await deleteEcrRepository(conn, name, force);
+  await deleteEcrRepository(conn, name, force || confirmed);
   session.log.info(
     `deleted repository ${name}${images > 0 ? ` and its ${images} image${images === 1 ? '' : 's'}` : ''}`,
   );
@@ -80,6 +89,7 @@ async function deletePublic(
   name: string,
   force: boolean,
   dryRun: boolean,
+  confirm: DeleteRepositoryOptions['confirm'],
 ): Promise<DeleteRepositoryResult> {
   const conn = await connectEcrPublic(
     settingsFromSession(session),
@@ -93,12 +103,31 @@ async function deletePublic(
     });
   }
   const images = (await listPublicImages(conn, name)).length;
-  if (images > 0 && !force) throw notEmpty(name, images, ' --public');
-  if (!dryRun) await deletePublicRepository(conn, name, force);
+  const confirmed = await ask({ force, dryRun, ...(confirm ? { confirm } : {}) }, `public repository ${name}`, images);
+  if (images > 0 && !force && !confirmed) throw notEmpty(name, images, ' --public');
+  if (!dryRun) await deletePublicRepository(conn, name, force || confirmed);
   session.log.info(
     `${dryRun ? 'dry run: would delete' : 'deleted'} public repository ${name}${images > 0 ? ` and its ${images} image${images === 1 ? '' : 's'}` : ''}`,
   );
   return { name, uri: info.uri, imagesDeleted: images, dryRun };
+}
+
+/**
+ * Asks opts.confirm, when given and neither force nor dryRun: true when the person said yes;
+ * EcrctlError (exit 1, nothing deleted) when they did not; false when nobody was asked.
+ */
+async function ask(
+  opts: Pick<DeleteRepositoryOptions, 'force' | 'dryRun' | 'confirm'>,
+  what: string,
+  images: number,
+): Promise<boolean> {
+  if (!opts.confirm || opts.force || opts.dryRun) return false;
+  const question = `Delete ${what} with ${plural(images, 'image')}?`;
+  if (await opts.confirm(question)) return true;
+  throw new EcrctlError(`${what} not deleted: the answer was not yes`, {
+    value: what.replace(/^(public )?repository /, ''),
+    fix: 'answer y to delete it, or pass --force to delete it without a question',
+  });
 }
 
 function notEmpty(name: string, images: number, flags: string): EcrctlError {

@@ -25,13 +25,10 @@ import {
   parseLifecyclePolicy,
   simulateLifecycle,
 } from '../policy/lifecycle/index.js';
-import {
-  type DecisionSummary,
-  findProtectedExpirations,
-  formatProblem,
-  summarizeDecisions,
-} from '../policy/lifecycle/report.js';
+import { type DecisionSummary, findProtectedExpirations, summarizeDecisions } from '../policy/lifecycle/report.js';
+import { formatFileProblems, lifecycleFileProblems } from '../policy/problems.js';
 import type { Session } from '../session.js';
+import { plural } from '../text.js';
 import { ecrConnection, parseEcrRef } from './ecr.js';
 import { pollUntil, type Step, startStep } from './wait.js';
 
@@ -57,12 +54,20 @@ export function validateLifecyclePolicy(text: string): LifecycleValidation {
   return { valid: problems.length === 0, rules: policy?.rules.length ?? 0, problems };
 }
 
-/** Returns the RuleViolation (exit 3) that lists a policy's problems; `name` says which policy (a file name). */
-export function lifecyclePolicyError(name: string, problems: readonly LifecycleProblem[]): RuleViolation {
+/**
+ * Returns the RuleViolation (exit 3) that lists a policy's problems, sorted by position, one
+ * line each as `FILE:line:column field: problem — fix`; `name` says which policy (a file
+ * name), `file` how the lines name it (default: name).
+ */
+export function lifecyclePolicyError(
+  name: string,
+  problems: readonly LifecycleProblem[],
+  file: string = name,
+): RuleViolation {
   return new RuleViolation(
-    `lifecycle policy ${name} is not valid: ${problems.length} ${problems.length === 1 ? 'problem' : 'problems'}`,
+    `lifecycle policy ${name === '-' ? 'on standard input' : name} is not valid: ${plural(problems.length, 'problem')}`,
     {
-      problems: problems.map(formatProblem),
+      problems: formatFileProblems(lifecycleFileProblems(file, problems)),
     },
   );
 }
@@ -493,8 +498,9 @@ async function repositoryPolicy(session: Session, conn: EcrConnection, repositor
   const stored = await getStoredPolicy(conn, repository);
   if (!stored) throw noPolicy(repository);
   const { policy, problems } = parseLifecyclePolicy(stored.text);
-  if (!policy) throw lifecyclePolicyError(`of ${repository}`, problems);
-  for (const p of problems) session.log.warn(`the policy of ${repository}: ${formatProblem(p)}`);
+  if (!policy) throw lifecyclePolicyError(`of ${repository}`, problems, `policy of ${repository}`);
+  for (const line of formatFileProblems(lifecycleFileProblems(`policy of ${repository}`, problems)))
+    session.log.warn(line);
   let document: unknown = stored.text;
   try {
     document = JSON.parse(stored.text);

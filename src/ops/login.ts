@@ -2,6 +2,10 @@
 // us-east-1) written into the Docker config or a containers auth file, or the
 // docker-credential-ecrctl helper registered instead; and logout takes out exactly what login
 // writes. Every token is registered with session.secrets the moment it is known.
+import { constants as fsConstants } from 'node:fs';
+import { access } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { RegistryToken } from '../ecr/auth.js';
 import { settingsFromSession } from '../ecr/aws-config.js';
 import { containersAuthPath, dockerConfigPath } from '../ecr/docker-config.js';
@@ -102,6 +106,8 @@ export async function login(session: Session, opts: LoginOptions = {}): Promise<
     const hosts = tokens.map((t) => t.host);
     writeHelperEntries(file, hosts);
     session.log.verbose(`credHelpers in ${file}: ${hosts.join(', ')} → docker-credential-ecrctl`);
+    const warning = await helperPathWarning(session.env, file);
+    if (warning) session.log.warn(warning);
   } else {
     const { credsStore } = writeAuthEntries(file, tokens);
     if (credsStore) {
@@ -112,6 +118,44 @@ export async function login(session: Session, opts: LoginOptions = {}): Promise<
     }
   }
   return { tokens, wrote: write, file };
+}
+
+/** The program Docker runs for a `credHelpers` entry naming `ecrctl`. */
+const HELPER_PROGRAM = 'docker-credential-ecrctl';
+
+/** Returns the directory on env.PATH that holds an executable docker-credential-ecrctl, or undefined. */
+export async function findCredentialHelper(env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  // npm puts .cmd shims on PATH on Windows (PATH entries are `;`-separated there).
+  const names = path.delimiter === ';' ? [`${HELPER_PROGRAM}.cmd`, `${HELPER_PROGRAM}.exe`] : [HELPER_PROGRAM];
+  for (const dir of (env.PATH ?? '').split(path.delimiter)) {
+    if (dir === '') continue;
+    for (const name of names) {
+      try {
+        await access(path.join(dir, name), fsConstants.X_OK);
+        return dir;
+      } catch {
+        // not here (or not executable): Docker would not run it either
+      }
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Returns the warning `login --helper` gives when Docker will not find the helper it was just
+ * told to run (not on PATH), naming where this package installed it and how to put it on PATH;
+ * undefined when it is on PATH.
+ */
+export async function helperPathWarning(env: NodeJS.ProcessEnv, file: string): Promise<string | undefined> {
+  if ((await findCredentialHelper(env)) !== undefined) return undefined;
+  // This module is src/ops/login.ts or dist/ops/login.js; the bin/ scripts sit beside both.
+  const installed = fileURLToPath(new URL(`../../bin/${HELPER_PROGRAM}.js`, import.meta.url));
+  return (
+    `${HELPER_PROGRAM} is not on PATH, so Docker cannot run the helper registered in ${file} ` +
+    `("executable file not found in $PATH"). It is installed at ${installed}; put it on PATH, e.g. ` +
+    `\`ln -s ${installed} ~/.local/bin/${HELPER_PROGRAM}\` (with ~/.local/bin on PATH), ` +
+    'or install ecrctl with `npm install -g`, which puts both commands on PATH'
+  );
 }
 
 /** Returns a token under its registry's dual-stack name (hosts without one stay as they are). */

@@ -12,14 +12,10 @@ import {
   type StoredPolicy,
 } from '../ecr/policies.js';
 import { RuleViolation, UsageError } from '../errors.js';
-import {
-  findTemplate,
-  formatPolicyProblem,
-  POLICY_TEMPLATES,
-  type PolicyScope,
-  validateResourcePolicy,
-} from '../policy/iam.js';
+import { findTemplate, POLICY_TEMPLATES, type PolicyScope, validateResourcePolicy } from '../policy/iam.js';
+import { type FileProblem, formatFileProblems, policyFileProblems } from '../policy/problems.js';
 import type { Session } from '../session.js';
+import { plural } from '../text.js';
 import { ecrConnection } from './ecr.js';
 
 export type { PolicyScope, StoredPolicy };
@@ -107,18 +103,23 @@ export async function validatePolicy(session: Session, opts: ValidatePolicyOptio
   return { scope, valid: true, characters: opts.text.length };
 }
 
-/** Throws RuleViolation (exit 3) with every problem of a policy document. */
+/**
+ * Returns every problem of a policy document, sorted by position, in the shape every validator
+ * prints (file, line, column, field, problem, fix); empty when ECR would accept it.
+ */
+export function policyDocumentProblems(doc: PolicyDocumentInput, scope: PolicyScope = 'repository'): FileProblem[] {
+  return policyFileProblems(doc.source ?? 'the policy', validateResourcePolicy(doc.text, scope).problems);
+}
+
+/** Throws RuleViolation (exit 3) with every problem of a policy document, one line each in file order. */
 function assertValidPolicy(doc: PolicyDocumentInput, scope: PolicyScope): void {
-  const { problems } = validateResourcePolicy(doc.text, scope);
+  const problems = policyDocumentProblems(doc, scope);
   if (problems.length > 0) {
     const name = doc.source === '-' ? 'the policy on standard input' : (doc.source ?? 'the policy');
-    throw new RuleViolation(
-      `${name} is not a valid ${scope} policy (${problems.length} problem${problems.length === 1 ? '' : 's'})`,
-      {
-        problems: problems.map(formatPolicyProblem),
-        fix: 'correct every problem listed, then run again; `ecrctl policy template` prints working examples',
-      },
-    );
+    throw new RuleViolation(`${name} is not a valid ${scope} policy (${plural(problems.length, 'problem')})`, {
+      problems: formatFileProblems(problems),
+      fix: 'correct every problem listed, then run again; `ecrctl policy template` prints working examples',
+    });
   }
 }
 
@@ -190,7 +191,7 @@ export async function policyTemplate(session: Session, opts: PolicyTemplateOptio
   const check = validateResourcePolicy(text, template.scope);
   if (check.problems.length > 0)
     throw new RuleViolation(`template ${name} produced an invalid policy`, {
-      problems: check.problems.map(formatPolicyProblem),
+      problems: formatFileProblems(policyFileProblems(`template ${name}`, check.problems)),
     });
   session.log.info(
     template.scope === 'repository'

@@ -4,38 +4,36 @@
 // broken document the same way. Pure: no I/O.
 import { RuleViolation, UsageError } from '../errors.js';
 import { POLICY_MAX_CHARS } from './iam.js';
-import { formatProblem } from './lifecycle/report.js';
-import { parseLifecyclePolicy, renderPreset } from './lifecycle/index.js';
+import {
+  isPresetSource,
+  type PresetSpec,
+  parseLifecyclePolicy,
+  parsePresetSource,
+  renderPresetSource,
+} from './lifecycle/index.js';
 import { JsonSyntaxError, lineColumnOf, parseJsonWithPositions, toPlain } from './lifecycle/json.js';
+import { formatFileProblems, lifecycleFileProblems } from './problems.js';
 
 /** Returns the preset name and parameters of `preset:NAME[,k=v...]`; values may hold commas (majors=1,2,3). */
-export function parsePresetSpec(text: string): { name: string; params: Record<string, string> } {
-  const [name = '', ...rest] = text.slice('preset:'.length).split(',');
-  const params: Record<string, string> = {};
-  let last: string | undefined;
-  for (const part of rest) {
-    const eq = part.indexOf('=');
-    if (eq < 0) {
-      if (last === undefined) {
-        throw new UsageError(`--lifecycle ${text}: preset parameters are key=value`, {
-          value: part,
-          fix: 'write e.g. preset:expire-untagged,days=7',
-        });
-      }
-      params[last] = `${params[last]},${part}`;
-      continue;
-    }
-    last = part.slice(0, eq);
-    params[last] = part.slice(eq + 1);
-  }
-  return { name, params };
+export function parsePresetSpec(text: string): PresetSpec {
+  return parsePresetSource(text);
 }
 
-/** Returns the policy text of `preset:NAME[,k=v…]` (rendered), or undefined for another source. */
-export function presetPolicyText(source: string): string | undefined {
-  if (!source.startsWith('preset:')) return undefined;
-  const { name, params } = parsePresetSpec(source);
-  return renderPreset(name, params);
+/**
+ * Returns the policy text of `preset:NAME[,k=v…]` with `--param k=v` values merged in
+ * (rendered), or undefined for another source (a file). `--param` without a preset is a UsageError.
+ */
+export function presetPolicyText(source: string, params: readonly string[] = []): string | undefined {
+  if (!isPresetSource(source)) {
+    if (params.length > 0) {
+      throw new UsageError('--param works only with a policy given as preset:NAME', {
+        value: params.join(' '),
+        fix: `drop --param, or name a preset (see \`ecrctl lifecycle presets\`)`,
+      });
+    }
+    return undefined;
+  }
+  return renderPresetSource(source, params);
 }
 
 /**
@@ -49,7 +47,7 @@ export function checkLifecyclePolicyText(text: string, source: string): string {
       rule: 'lifecycle policies follow the ECR lifecycle policy rules (see `ecrctl lifecycle validate`)',
       value: source,
       fix: 'fix the problems listed above; `ecrctl lifecycle validate FILE` checks a policy on its own',
-      problems: problems.map(formatProblem),
+      problems: formatFileProblems(lifecycleFileProblems(source, problems)),
     });
   }
   return text;

@@ -63,18 +63,26 @@ describe('ecrctl lifecycle validate', () => {
     expect(r.stdout).toBe('valid: 2 rules\n');
   });
 
-  it('lists every problem with rule, field, line and fix (exit 3)', async () => {
+  it('lists every problem as FILE:line:column field: problem — fix, in file order (exit 3)', async () => {
     const r = await runCli(['lifecycle', 'validate', badPolicy]);
     expect(r.code).toBe(3);
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain(`error: lifecycle policy ${badPolicy} is not valid: 3 problems`);
     expect(r.stderr).toContain(
-      '  - line 11:22 rule 1 (rules[0]) selection.countUnit: countType "imageCountMoreThan" takes no countUnit — fix: remove countUnit',
+      `  - ${badPolicy}:11:22 rules[0].selection.countUnit: countType "imageCountMoreThan" takes no countUnit — remove countUnit`,
     );
     expect(r.stderr).toContain(
-      'rule 1 (rules[1]) selection.countUnit: countType "sinceImagePushed" needs "countUnit": "days" — fix: add "countUnit": "days"',
+      'rules[1].selection.countUnit: countType "sinceImagePushed" needs "countUnit": "days" — add "countUnit": "days"',
     );
-    expect(r.stderr).toContain('rule 1 (rules[1]) rulePriority: rulePriority 1 is already used by rules[0]');
+    expect(r.stderr).toContain('rules[1].rulePriority: rulePriority 1 is already used by rules[0]');
+    const lines = r.stderr.split('\n').filter((l) => l.startsWith('  - '));
+    const positions = lines.map((l) => l.slice(4 + badPolicy.length + 1).split(' ')[0]);
+    const sorted = [...positions].sort((a, b) => {
+      const [la = 0, ca = 0] = (a ?? '').split(':').map(Number);
+      const [lb = 0, cb = 0] = (b ?? '').split(':').map(Number);
+      return la - lb || ca - cb;
+    });
+    expect(positions).toEqual(sorted);
   });
 
   it('points at JSON syntax errors by line and column', async () => {
@@ -82,26 +90,27 @@ describe('ecrctl lifecycle validate', () => {
     const r = await runCli(['lifecycle', 'validate', broken]);
     expect(r.code).toBe(3);
     expect(r.stderr).toContain(
-      'line 3:26 policy text: JSON syntax error: expected a property name in double quotes but found "}" (a trailing comma is not allowed in JSON)',
+      `${broken}:3:26 policy text: JSON syntax error: expected a property name in double quotes but found "}" (a trailing comma is not allowed in JSON)`,
     );
   });
 
-  it('--output json prints {valid, problems} and still exits 3', async () => {
+  it('--output json prints {file, valid, rules, problems} and still exits 3', async () => {
     const r = await runCli(['-o', 'json', 'lifecycle', 'validate', badPolicy]);
     expect(r.code).toBe(3);
     const out = JSON.parse(r.stdout) as {
       valid: boolean;
-      problems: { rulePriority: number; ruleIndex: number; field: string; line: number }[];
+      problems: { file: string; field: string; line: number; column: number; problem: string; fix: string }[];
     };
     expect(out.valid).toBe(false);
-    expect(out.problems.map((p) => [p.ruleIndex, p.field])).toEqual([
-      [0, 'selection.countUnit'],
-      [1, 'selection.countUnit'],
-      [1, 'rulePriority'],
+    expect(out.problems.map((p) => p.field).sort()).toEqual([
+      'rules[0].selection.countUnit',
+      'rules[1].rulePriority',
+      'rules[1].selection.countUnit',
     ]);
+    expect(out.problems.every((p) => p.file === badPolicy && p.line > 0 && p.column > 0)).toBe(true);
     const ok = await runCli(['-o', 'json', 'lifecycle', 'validate', goodPolicy]);
     expect(ok.code).toBe(0);
-    expect(JSON.parse(ok.stdout)).toEqual({ valid: true, rules: 2, problems: [] });
+    expect(JSON.parse(ok.stdout)).toEqual({ file: goodPolicy, valid: true, rules: 2, problems: [] });
   });
 
   it('reads standard input with -', async () => {

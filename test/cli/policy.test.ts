@@ -74,13 +74,13 @@ describe('repository policies', () => {
     const r = await env.cli(['policy', 'set', 'pol/other', 'bad.json'], { cwd: env.dir });
     expect(r.code).toBe(3);
     expect(r.stderr).toContain('bad.json is not a valid repository policy (2 problems)');
-    expect(r.stderr).toContain('line 4, column 46: Statement[0].Principal.AWS: "bob" is not an AWS principal');
+    expect(r.stderr).toContain('  - bad.json:4:46 Statement[0].Principal.AWS: "bob" is not an AWS principal');
     expect(r.stderr).toContain(
-      'line 4, column 65: Statement[0].Action[0]: "ecr:BatchGetImages" is not an ECR action (fix: did you mean ecr:BatchGetImage?)',
+      '  - bad.json:4:65 Statement[0].Action[0]: "ecr:BatchGetImages" is not an ECR action — did you mean ecr:BatchGetImage?',
     );
     const s = await env.cli(['policy', 'set', 'pol/other', 'syntax.json'], { cwd: env.dir });
     expect(s.code).toBe(3);
-    expect(s.stderr).toMatch(/line 3, column 3: policy text: JSON syntax error/);
+    expect(s.stderr).toMatch(/syntax\.json:3:3 policy text: JSON syntax error/);
     writeFileSync(
       path.join(env.dir, 'huge.json'),
       JSON.stringify({ Statement: [{ Effect: 'Allow', Principal: '*', Action: 'ecr:*' }], Id: 'x'.repeat(10_300) }),

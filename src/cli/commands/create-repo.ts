@@ -7,7 +7,7 @@ import { type Command, Option } from 'commander';
 import { EcrctlError, NotFoundError, UsageError } from '../../errors.js';
 import { type CommandHost, collect, examples } from '../command-kit.js';
 import type { CliContext } from '../context.js';
-import { lifecyclePolicyText, readInputFile, repositoryPolicyText } from '../inputs.js';
+import { readInputFile, repositoryPolicyText } from '../inputs.js';
 import { render } from '../output.js';
 
 const MUTABILITIES = ['MUTABLE', 'IMMUTABLE', 'IMMUTABLE_WITH_EXCLUSION', 'MUTABLE_WITH_EXCLUSION'] as const;
@@ -35,6 +35,8 @@ export interface CreateRepoOptions {
   os?: string[];
   arch?: string[];
   logo?: string;
+  param?: string[];
+  dryRun?: boolean;
 }
 
 /** Declares `ecrctl create-repo`. */
@@ -64,6 +66,7 @@ export function defineCreateRepo(program: Command, host: CommandHost): void {
     .addOption(new Option('--encryption <type>', 'encryption at rest (fixed once created)').choices(['AES256', 'KMS']))
     .option('--kms-key <arn>', 'KMS key for --encryption KMS (default: the AWS managed key aws/ecr)')
     .option('--lifecycle <file|preset:NAME[,k=v...]>', 'lifecycle policy JSON file, or a preset with its parameters')
+    .option('--param <key=value>', 'a parameter of the --lifecycle preset (repeatable)', collect)
     .option('--policy <file>', 'repository policy JSON file (≤ 10,240 characters)')
     .option('--resource-tag <key=value>', 'a resource tag (repeatable; ≤ 50)', collect)
     // The old spelling: --tag means an image tag everywhere else.
@@ -71,6 +74,7 @@ export function defineCreateRepo(program: Command, host: CommandHost): void {
     .option('--strict-names', 'treat house naming rules as errors (exit 3)')
     .option('--if-not-exists', 'an existing repository is success (for re-runnable scripts)')
     .option('--apply', 'with --if-not-exists: change the settings given here that differ')
+    .option('--dry-run', 'check everything and print what would be created; create nothing')
     .option('--public', 'create an ECR Public repository')
     .option('--description <text>', 'public: short description (≤ 255 characters)')
     .option('--about <file>', 'public: "about" text, Markdown (≤ 10,240 characters)')
@@ -83,6 +87,7 @@ export function defineCreateRepo(program: Command, host: CommandHost): void {
       examples(
         'ecrctl create-repo team/payment-api --immutable --scan-on-push',
         'ecrctl create-repo app --lifecycle preset:expire-untagged,days=7 --resource-tag team=payments',
+        'ecrctl create-repo app --lifecycle preset:expire-untagged --param days=7 --dry-run',
         'ecrctl create-repo app --if-not-exists --apply --tag-mutability IMMUTABLE_WITH_EXCLUSION --mutability-exclusion "dev-*"',
         'ecrctl create-repo tools --public --description "Build tools" --os Linux --arch x86-64 --arch ARM64 --logo logo.png',
         'eval "$(ecrctl create-repo app --if-not-exists --output env)"; echo "$REPOSITORY_URI"',
@@ -99,7 +104,7 @@ async function runCreateRepo(ctx: CliContext, names: string[], opts: CreateRepoO
   const isPublic = opts.public === true;
   checkCombinations(opts, isPublic);
   const { createRepositories } = await import('../../ops/create-repo.js');
-  const { repositories, errors } = await createRepositories(ctx, {
+  const { repositories, errors, plan } = await createRepositories(ctx, {
     names,
     public: isPublic,
     tagMutability: opts.tagMutability,
@@ -110,15 +115,17 @@ async function runCreateRepo(ctx: CliContext, names: string[], opts: CreateRepoO
     kmsKey: opts.kmsKey,
     // Files are read when the op gets to them: a bad name is reported before a missing file.
     lifecyclePolicy:
-      opts.lifecycle === undefined ? undefined : () => lifecyclePolicyText(ctx, opts.lifecycle as string),
+      opts.lifecycle === undefined ? undefined : () => lifecycleText(ctx, opts.lifecycle as string, opts.param),
     repositoryPolicy: opts.policy === undefined ? undefined : () => repositoryPolicyText(ctx, opts.policy as string),
     catalog: isPublic ? () => readCatalogData(ctx, opts) : undefined,
     tags: [...(opts.resourceTag ?? []), ...(opts.tag ?? [])],
     strictNames: opts.strictNames,
     ifNotExists: opts.ifNotExists,
     apply: opts.apply,
+    dryRun: opts.dryRun === true,
   });
-  if (repositories.length > 0 || errors.length === 0) {
+  if (plan) renderPlan(ctx, plan);
+  else if (repositories.length > 0 || errors.length === 0) {
     render(
       ctx,
       { repositories },
@@ -148,8 +155,24 @@ async function runCreateRepo(ctx: CliContext, names: string[], opts: CreateRepoO
   }
 }
 
+/**
+ * Returns the lifecycle policy text of `--lifecycle FILE|preset:NAME[,k=v...]` with the
+ * `--param` values merged in, validated (RuleViolation with every problem).
+ */
+async function lifecycleText(ctx: CliContext, source: string, params: readonly string[] | undefined): Promise<string> {
+  const { checkLifecyclePolicyText, presetPolicyText } = await import('../../policy/policy-text.js');
+  const text = presetPolicyText(source, params) ?? (await readInputFile(ctx, source, 'lifecycle policy'));
+  return checkLifecyclePolicyText(text, source);
+}
+
 /** Throws UsageError for options that do not go together. */
 function checkCombinations(opts: CreateRepoOptions, isPublic: boolean): void {
+  if (opts.param && !opts.lifecycle?.startsWith('preset:')) {
+    throw new UsageError('--param sets a parameter of a --lifecycle preset', {
+      value: opts.param.join(' '),
+      fix: 'add --lifecycle preset:NAME (see `ecrctl lifecycle presets`), or drop --param',
+    });
+  }
   if (opts.apply && !opts.ifNotExists) {
     throw new UsageError('--apply works only with --if-not-exists', {
       fix: 'add --if-not-exists (an existing repository is then updated)',
@@ -215,4 +238,83 @@ async function readCatalogData(
     ...(opts.usage !== undefined ? { usage: opts.usage } : {}),
   });
   return catalog;
+}
+
+type Plan = NonNullable<import('../../ops/create-repo.js').CreateRepositoriesResult['plan']>;
+
+/** Prints a dry run's plan: one block per repository with the settings and policies it would get. */
+function renderPlan(ctx: CliContext, plan: Plan): void {
+  render(
+    ctx,
+    { dryRun: true, repositories: plan },
+    {
+      text: (d) => d.repositories.map(planText).join('\n'),
+      env: (d) => ({
+        DRY_RUN: 'true',
+        REPOSITORY_NAMES: d.repositories.map((r) => r.name).join(','),
+        CREATE: d.repositories
+          .filter((r) => r.action === 'create')
+          .map((r) => r.name)
+          .join(','),
+      }),
+    },
+  );
+}
+
+function planText(p: Plan[number]): string {
+  const what = `${p.public ? 'public repository' : 'repository'} ${p.name}`;
+  const head =
+    p.action === 'create'
+      ? `would create ${what}`
+      : p.action === 'update'
+        ? `would update ${what} (${p.uri})`
+        : p.action === 'refuse'
+          ? `would fail: ${what} already exists (${p.uri})`
+          : `would leave ${what} as it is (${p.uri})`;
+  const lines = [head];
+  const row = (label: string, value: string) => lines.push(`  ${`${label}:`.padEnd(20)}${value}`);
+  const s = p.settings;
+  if (!p.public) {
+    row(
+      'tag mutability',
+      `${s.tagMutability ?? 'MUTABLE (default)'}${s.mutabilityExclusions ? ` except ${s.mutabilityExclusions.join(', ')}` : ''}`,
+    );
+    row('scan on push', s.scanOnPush === undefined ? 'off (default)' : s.scanOnPush ? 'on' : 'off');
+    row(
+      'encryption',
+      s.encryption
+        ? `${s.encryption.type}${s.encryption.kmsKey ? ` ${s.encryption.kmsKey}` : s.encryption.type === 'KMS' ? ' (aws/ecr key)' : ''}`
+        : 'AES256 (default)',
+    );
+  }
+  if (p.resourceTags.length > 0) row('resource tags', p.resourceTags.map((t) => `${t.key}=${t.value}`).join(', '));
+  const rules = (p.lifecyclePolicy as { rules?: { rulePriority?: number; description?: string }[] } | undefined)?.rules;
+  if (rules) {
+    row('lifecycle policy', `${rules.length} ${rules.length === 1 ? 'rule' : 'rules'}`);
+    for (const r of rules) lines.push(`    rule ${r.rulePriority ?? '?'}: ${r.description ?? '(no description)'}`);
+  }
+  const statements = (p.repositoryPolicy as { Statement?: unknown } | undefined)?.Statement;
+  if (statements !== undefined) {
+    const list = (Array.isArray(statements) ? statements : [statements]) as { Sid?: string; Effect?: string }[];
+    row('repository policy', `${list.length} ${list.length === 1 ? 'statement' : 'statements'}`);
+    list.forEach((st, i) => {
+      lines.push(`    ${st.Sid ?? `Statement[${i}]`}: ${st.Effect ?? '?'} ${actionsOf(st)}`);
+    });
+  }
+  const c = p.catalog;
+  if (c) {
+    if (c.description !== undefined) row('description', c.description);
+    if (c.operatingSystems) row('operating systems', c.operatingSystems.join(', '));
+    if (c.architectures) row('architectures', c.architectures.join(', '));
+    if (c.aboutTextChars !== undefined) row('about text', `${c.aboutTextChars} characters`);
+    if (c.usageTextChars !== undefined) row('usage text', `${c.usageTextChars} characters`);
+    if (c.logoBytes !== undefined) row('logo', `${c.logoBytes} bytes`);
+  }
+  for (const change of p.changes) lines.push(`  differs: ${change}`);
+  return lines.join('\n');
+}
+
+function actionsOf(statement: object): string {
+  const a = (statement as { Action?: unknown }).Action;
+  return Array.isArray(a) ? a.join(', ') : typeof a === 'string' ? a : '';
 }

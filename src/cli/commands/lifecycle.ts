@@ -39,7 +39,8 @@ export function defineLifecycle(program: Command, host: CommandHost): void {
       'Reports, all at once, every problem ECR would reject in a lifecycle policy:\n' +
         'JSON syntax (with line and column), unknown or null fields, duplicate\n' +
         'priorities, tagStatus and tag lists, wildcards, countType / countUnit /\n' +
-        'action combinations, sizes. Exits 3 when there are problems.',
+        'action combinations, sizes. Exits 3 when there are problems, one line each\n' +
+        'in file order: FILE:LINE:COLUMN FIELD: PROBLEM — FIX.',
     )
     .addHelpText(
       'after',
@@ -47,9 +48,14 @@ export function defineLifecycle(program: Command, host: CommandHost): void {
     )
     .action(async (file: string, _opts: unknown, cmd: Command) => {
       const ctx = host.context(cmd);
-      const { validateLifecyclePolicy, lifecyclePolicyError } = await import('../../ops/lifecycle.js');
+      const [{ validateLifecyclePolicy, lifecyclePolicyError }, { lifecycleFileProblems, problemFileName }] =
+        await Promise.all([import('../../ops/lifecycle.js'), import('../../policy/problems.js')]);
       const result = validateLifecyclePolicy(await readInputFile(ctx, file, 'policy'));
-      if (ctx.globals.output === 'json') render(ctx, result);
+      // JSON: the problems in the shape every validator prints (file, line, column, field, problem, fix).
+      const problems = lifecycleFileProblems(file, result.problems);
+      if (ctx.globals.output === 'json') {
+        render(ctx, { file: problemFileName(file), valid: result.valid, rules: result.rules, problems });
+      }
       if (!result.valid) throw lifecyclePolicyError(file, result.problems);
       const n = result.rules;
       if (ctx.globals.output !== 'json') {
@@ -81,7 +87,7 @@ export function defineLifecycle(program: Command, host: CommandHost): void {
 
   presets
     .command('show')
-    .argument('<name>', 'preset name (see `ecrctl lifecycle presets`)')
+    .argument('<name>', 'preset name, with parameters as NAME,k=v or --param (see `presets`)')
     .option('--param <key=value>', 'a preset parameter (repeatable)', collect)
     .summary('print the policy JSON of a preset')
     .description('Prints the policy JSON of a preset with its parameters filled in.')
@@ -90,12 +96,13 @@ export function defineLifecycle(program: Command, host: CommandHost): void {
       examples(
         'ecrctl lifecycle presets show keep-last-n-per-major --param majors=1,2,3 --param count=3',
         'ecrctl lifecycle presets show archive-not-pulled --param days=120 > policy.json',
+        'ecrctl lifecycle presets show expire-untagged,days=7',
       ),
     )
     .action(async (name: string, opts: { param?: string[] }, cmd: Command) => {
       const ctx = host.context(cmd);
-      const { renderPreset } = await import('../../policy/lifecycle/index.js');
-      const text = renderPreset(name, parseParams(opts.param));
+      const { renderPresetSource } = await import('../../policy/lifecycle/index.js');
+      const text = renderPresetSource(name, opts.param);
       render(ctx, JSON.parse(text) as LifecyclePolicy, {
         text: () => text,
         env: () => ({ POLICY: JSON.stringify(JSON.parse(text)) }),
@@ -180,7 +187,7 @@ export function defineLifecycle(program: Command, host: CommandHost): void {
         }
         checkParams(opts.policy, opts.param);
         const at = parseAt(opts.at);
-        const policy = opts.policy ? await loadPolicy(ctx, opts.policy, parseParams(opts.param)) : {};
+        const policy = opts.policy ? await loadPolicy(ctx, opts.policy, opts.param) : {};
         const protect = await loadProtect(ctx, opts.protect);
         const source =
           repo !== undefined ? { repository: repo } : { images: await loadImages(ctx, opts.images as string) };
@@ -222,7 +229,7 @@ export function defineLifecycle(program: Command, host: CommandHost): void {
   lifecycle
     .command('put')
     .argument('<repo>', 'repository name or full ECR reference')
-    .argument('<policy>', 'policy JSON file (- for stdin), or preset:NAME with --param values')
+    .argument('<policy>', 'policy JSON file (- for stdin), or preset:NAME[,k=v...] (or --param k=v)')
     .option('--param <key=value>', 'a preset parameter (repeatable; with preset:NAME)', collect)
     .summary("set a repository's lifecycle policy (validated locally first)")
     .description(
@@ -234,12 +241,13 @@ export function defineLifecycle(program: Command, host: CommandHost): void {
       examples(
         'ecrctl lifecycle put team/app policy.json',
         'ecrctl lifecycle put team/app preset:keep-last-n-tagged --param prefix=v --param count=20',
+        'ecrctl lifecycle put team/app preset:expire-untagged,days=7',
       ),
     )
     .action(async (repo: string, source: string, opts: { param?: string[] }, cmd: Command) => {
       const ctx = host.context(cmd);
       checkParams(source, opts.param);
-      const policy = await loadPolicy(ctx, source, parseParams(opts.param));
+      const policy = await loadPolicy(ctx, source, opts.param);
       const { putLifecyclePolicy } = await import('../../ops/lifecycle.js');
       const { repository, rules } = await putLifecyclePolicy(ctx, { repository: repo, ...policy });
       render(ctx, { repository, rules }, { env: () => ({ REPOSITORY: repository, RULES: String(rules) }) });
@@ -261,7 +269,7 @@ export function defineLifecycle(program: Command, host: CommandHost): void {
   lifecycle
     .command('diff')
     .argument('<repo>', 'repository name or full ECR reference')
-    .argument('<policy>', 'the new policy: JSON file (- for stdin), or preset:NAME with --param values')
+    .argument('<policy>', 'the new policy: JSON file (- for stdin), or preset:NAME[,k=v...]')
     .option('--param <key=value>', 'a preset parameter (repeatable; with preset:NAME)', collect)
     .option('--at <date>', 'judge the images as of this time, ISO 8601 (default: now)')
     .option(
@@ -293,7 +301,7 @@ export function defineLifecycle(program: Command, host: CommandHost): void {
         const ctx = host.context(cmd);
         checkParams(source, opts.param);
         const at = parseAt(opts.at);
-        const policy = await loadPolicy(ctx, source, parseParams(opts.param));
+        const policy = await loadPolicy(ctx, source, opts.param);
         const { diffLifecyclePolicy } = await import('../../ops/lifecycle.js');
         const diff = await diffLifecyclePolicy(ctx, {
           repository: repo,
@@ -344,7 +352,7 @@ export function defineLifecycle(program: Command, host: CommandHost): void {
             fix: 'e.g. --timeout 120',
           });
         }
-        const policy = opts.policy ? await loadPolicy(ctx, opts.policy, parseParams(opts.param)) : {};
+        const policy = opts.policy ? await loadPolicy(ctx, opts.policy, opts.param) : {};
         const protect = await loadProtect(ctx, opts.protect);
         const { previewLifecyclePolicy, checkProtection } = await import('../../ops/lifecycle.js');
         const result = await previewLifecyclePolicy(ctx, { repository: repo, ...policy, timeoutMs: timeout * 1000 });
@@ -361,15 +369,14 @@ export function defineLifecycle(program: Command, host: CommandHost): void {
 async function loadPolicy(
   ctx: CliContext,
   source: string,
-  params: Record<string, string>,
+  params: readonly string[] | undefined,
 ): Promise<{ policy: string; policyName: string }> {
-  const [{ renderPreset }, { checkLifecyclePolicy }] = await Promise.all([
-    import('../../policy/lifecycle/index.js'),
+  const [{ presetPolicyText }, { checkLifecyclePolicy }] = await Promise.all([
+    import('../../policy/policy-text.js'),
     import('../../ops/lifecycle.js'),
   ]);
-  const text = source.startsWith('preset:')
-    ? renderPreset(source.slice('preset:'.length), params)
-    : await readInputFile(ctx, source, 'policy');
+  // One preset syntax everywhere: preset:NAME,k=v and preset:NAME --param k=v (or both).
+  const text = presetPolicyText(source, params) ?? (await readInputFile(ctx, source, 'policy'));
   checkLifecyclePolicy(text, source);
   return { policy: text, policyName: source };
 }
@@ -400,20 +407,6 @@ function checkParams(source: string | undefined, params: readonly string[] | und
   if (params && !source?.startsWith('preset:')) {
     throw new UsageError('--param works only with a policy given as preset:NAME', { value: params.join(' ') });
   }
-}
-
-function parseParams(list: readonly string[] | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const item of list ?? []) {
-    const eq = item.indexOf('=');
-    if (eq <= 0) {
-      throw new UsageError('--param takes key=value', { value: item, fix: 'e.g. --param count=10' });
-    }
-    const key = item.slice(0, eq);
-    if (key in out) throw new UsageError(`--param ${key} is given twice`, { value: item });
-    out[key] = item.slice(eq + 1);
-  }
-  return out;
 }
 
 function parseAt(value: string | undefined): Date {

@@ -1,7 +1,7 @@
 import { homedir } from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { UsageError } from '../../errors.js';
+import { RuleViolation, UsageError } from '../../errors.js';
 import { type CommandHost, examples } from '../command-kit.js';
 import type { CliContext } from '../context.js';
 import { render } from '../output.js';
@@ -173,11 +173,21 @@ async function serve(ctx: CliContext, opts: ServeOptions): Promise<void> {
         fix: 'pick another --port, or --port 0 for any free one',
       });
     }
-    if (err instanceof (await import('../../local/scanner.js')).AdvisoryFileError) {
-      throw new UsageError((err as Error).message, {
-        value: opts.advisories,
-        fix: 'write a JSON list of {id, package, ecosystem: deb|apk, fixedIn or affectedBelow, severity, score, description, uri}',
-      });
+    const scanner = await import('../../local/scanner.js');
+    if (err instanceof scanner.AdvisoryFileError) {
+      const fix =
+        'write a JSON list of {id, package, ecosystem: deb|apk, fixedIn or affectedBelow, severity, score, description, uri}';
+      // Problems found in the file are rule violations (exit 3), printed like the other
+      // validators' (sorted `file:line:column field: problem — fix`); an unreadable file is usage.
+      if (err.problems.length > 0) {
+        const { formatFileProblems } = await import('../../policy/problems.js');
+        throw new RuleViolation(err.summary, {
+          value: opts.advisories,
+          fix,
+          problems: formatFileProblems(err.problems),
+        });
+      }
+      throw new UsageError(err.message, { value: opts.advisories, fix });
     }
     throw err;
   }

@@ -106,9 +106,14 @@ export function definePolicy(program: Command, host: CommandHost): void {
       const ctx = host.context(cmd);
       const scope: Scope = opts.registry ? 'registry' : 'repository';
       const text = await readPolicyFile(ctx, file);
-      const { validatePolicy } = await import('../../ops/policy.js');
+      const { validatePolicy, policyDocumentProblems } = await import('../../ops/policy.js');
+      if (ctx.globals.output === 'json') {
+        // JSON: the problems in the shape every validator prints, then exit 3 as in text.
+        const problems = policyDocumentProblems({ text, source: file }, scope);
+        if (problems.length > 0) render(ctx, { file, scope, valid: false, characters: text.length, problems });
+      }
       const result = await validatePolicy(ctx, { text, source: file, scope });
-      render(ctx, { file, ...result }, { env: (d) => ({ POLICY_VALID: String(d.valid) }) });
+      render(ctx, { file, ...result, problems: [] }, { env: (d) => ({ POLICY_VALID: String(d.valid) }) });
     });
 
   policy

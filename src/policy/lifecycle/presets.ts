@@ -133,7 +133,7 @@ export function renderPreset(name: string, params: Record<string, string>): stri
     const value = params[spec.name] ?? spec.default;
     if (value === undefined) {
       throw new UsageError(`preset ${name} needs the parameter "${spec.name}" (${spec.help})`, {
-        fix: `pass --param ${spec.name}=${example(spec)}`,
+        fix: `pass --param ${spec.name}=${example(spec)} (or write preset:${name},${spec.name}=${example(spec)})`,
       });
     }
     checkParam(name, spec, value);
@@ -175,4 +175,73 @@ function checkParam(preset: string, spec: ParamSpec, value: string): void {
         bad('may hold only letters, digits, "_", "." and "-"', 'pass the literal start of the tags, without wildcards');
       }
   }
+}
+
+/** A preset as named on the command line or in a config file: its name and parameters. */
+export interface PresetSpec {
+  name: string;
+  params: Record<string, string>;
+}
+
+/** Returns true when a policy source names a preset (`preset:NAME…`) rather than a file. */
+export function isPresetSource(source: string): boolean {
+  return source.startsWith('preset:');
+}
+
+/**
+ * Returns the preset name and parameters of `preset:NAME[,k=v…]` (the `preset:` prefix is
+ * optional) merged with `--param k=v` values: the one syntax of every command and config that
+ * takes a preset. A value may hold commas (`majors=1,2,3`); a key given twice with different
+ * values is a UsageError naming both.
+ */
+export function parsePresetSource(source: string, extra: readonly string[] = []): PresetSpec {
+  const body = isPresetSource(source) ? source.slice('preset:'.length) : source;
+  const [name = '', ...rest] = body.split(',');
+  if (name === '') {
+    throw new UsageError(`"${source}" names no preset`, {
+      value: source,
+      fix: `write preset:NAME, e.g. preset:expire-untagged,days=7 (presets: ${PRESETS.map((p) => p.name).join(', ')})`,
+    });
+  }
+  const params: Record<string, string> = {};
+  const origin: Record<string, string> = {};
+  const set = (key: string, value: string, from: string) => {
+    const had = params[key];
+    if (had !== undefined && had !== value) {
+      throw new UsageError(
+        `preset parameter ${key} is given twice with different values: ${key}=${had} (${origin[key]}) and ${key}=${value} (${from})`,
+        { value: `${key}=${had} ${key}=${value}`, fix: `give ${key} once` },
+      );
+    }
+    params[key] = value;
+    origin[key] = from;
+  };
+  // Commas separate parameters, but a part without "=" continues the value before it.
+  const pairs: string[] = [];
+  for (const part of rest) {
+    if (part.includes('=') || pairs.length === 0) pairs.push(part);
+    else pairs[pairs.length - 1] = `${pairs[pairs.length - 1]},${part}`;
+  }
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) {
+      throw new UsageError(`${source}: preset parameters are key=value`, {
+        value: pair,
+        fix: `write e.g. preset:${name},days=7 or preset:${name} --param days=7`,
+      });
+    }
+    set(pair.slice(0, eq), pair.slice(eq + 1), `in ${source}`);
+  }
+  for (const item of extra) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw new UsageError('--param takes key=value', { value: item, fix: 'e.g. --param count=10' });
+    set(item.slice(0, eq), item.slice(eq + 1), `--param ${item}`);
+  }
+  return { name, params };
+}
+
+/** Returns the policy JSON text of a preset source (`preset:NAME[,k=v…]` plus `--param` values). */
+export function renderPresetSource(source: string, extra: readonly string[] = []): string {
+  const { name, params } = parsePresetSource(source, extra);
+  return renderPreset(name, params);
 }

@@ -6,7 +6,6 @@ import type { InspectConfigResult } from '../ops/inspect-config.js';
 import type { PushPlan } from '../ops/push-plan.js';
 import {
   copy,
-  copyAllTags,
   getManifest,
   inspect,
   listTags,
@@ -49,17 +48,6 @@ function transferOptions(flags: TransferFlags): TransferOptions {
     ...(flags.platform ? { platform: flags.platform } : {}),
     ...(flags.referrers === false ? { referrers: false } : {}),
   };
-}
-
-/** `ecrctl copy`: one image, or every tag with --all-tags. */
-export async function runCopy(ctx: CliContext, flags: TransferFlags & { allTags?: boolean }): Promise<void> {
-  const opts = transferOptions(flags);
-  if (flags.allTags) {
-    const { tags: _tags, ...rest } = opts;
-    for (const r of await copyAllTags(ctx, rest)) report(ctx, r);
-    return;
-  }
-  report(ctx, await copy(ctx, opts));
 }
 
 /** Prints a transfer's result, then says how its referrers went (exit 1 when one was refused). */

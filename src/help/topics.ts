@@ -73,15 +73,17 @@ strategy gives.
                 never latest.
 
 A strategy that cannot be resolved exits 2 and names the variable or git fact
-missing.
+missing. \`--no-tag-strategy\` (or \`-s none\`) turns the config's strategies
+off for one push; only --tag then tags the image.
 
 Where the values come from, in this order:
   CodeBuild       CODEBUILD_RESOLVED_SOURCE_VERSION (commit),
                   CODEBUILD_WEBHOOK_HEAD_REF (branch, refs/heads/ removed),
                   CODEBUILD_SOURCE_VERSION, CODEBUILD_BUILD_ID
   GitHub Actions  GITHUB_SHA (commit), GITHUB_REF_NAME with GITHUB_REF_TYPE
-                  (branch or tag), GITHUB_HEAD_REF (the branch of a pull
-                  request)
+                  (branch or tag); on a pull_request event the pull request's
+                  head commit (pull_request.head.sha in GITHUB_EVENT_PATH) and
+                  GITHUB_HEAD_REF, not the merge commit GitHub builds
   git             \`git\` in the working directory: HEAD, the current branch,
                   the tag on HEAD
 

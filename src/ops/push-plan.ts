@@ -10,14 +10,17 @@ import type { ImageIndex } from '../oci/types.js';
 import type { DerivedTag, RuleCheck, TagState, TagStrategy } from '../policy/tags.js';
 import type { ProjectConfig, RepositoryConfig } from '../config/project-config.js';
 import type { Session } from '../session.js';
-import { ecrConnection, ecrTarget } from './ecr.js';
+import { defaultRegistryHost, ecrConnection, ecrTarget } from './ecr.js';
 import { createOnPushTemplate } from '../ecr/templates.js';
 import { describeRepository, ensureRepository, type EcrConnection } from '../ecr/repositories.js';
 import { requireRegion, settingsFromSession } from '../ecr/aws-config.js';
 import { loadProjectConfig, rulesFor } from '../config/project-config.js';
 import * as tagsPolicy from '../policy/tags.js';
 import * as naming from '../policy/naming.js';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { gitFacts } from '../ci/git.js';
+import { privateSpec } from './create-repo.js';
 import { brokenRules, conflictsOf, IMMUTABLE_TAG_RULE, tagsAt } from './tag-plan.js';
 
 type RegistryLocation = Extract<ImageLocation, { transport: 'registry' }>;
@@ -36,6 +39,13 @@ export interface PushPlanRequest {
   semverAliases?: boolean | undefined;
   createRepo?: boolean | undefined;
   dryRun?: boolean | undefined;
+  /**
+   * Apply the project config's default tag strategies when `strategies` is empty (default
+   * true). copy sets false: a copy writes the tags it is given, nothing derived.
+   */
+  configStrategies?: boolean | undefined;
+  /** The verb in messages ("nothing was pushed" / "nothing was copied"); default push. */
+  verb?: 'push' | 'copy' | undefined;
 }
 
 /** The tag mutability of the target repository, when the ECR API told it. */
@@ -101,7 +111,8 @@ export async function deriveStrategyTags(
 ): Promise<DerivedTag[]> {
   if (strategies.length === 0) return [];
   const tags = tagsPolicy;
-  const fromEnv = tags.factsFromEnv(ctx.env);
+  const pullRequest = await pullRequestHeadOf(ctx, strategies);
+  const fromEnv = tags.factsFromEnv(ctx.env, pullRequest ? { pullRequest } : {});
   const wanted = new Set([...tags.factsNeeded(strategies)].filter((k) => fromEnv[k] === undefined));
   let facts = fromEnv;
   let notes = {};
@@ -113,20 +124,42 @@ export async function deriveStrategyTags(
   return tags.deriveTags(strategies, facts, { semverAliases, gitNotes: notes });
 }
 
+/**
+ * Returns the pull request head on a GitHub pull request event (GITHUB_EVENT_NAME), read from
+ * the event payload (GITHUB_EVENT_PATH), when a strategy needs the commit or branch. On such
+ * events GITHUB_SHA is a merge commit (or the base branch's head for pull_request_target):
+ * a `branch-sha` tag from it would name a commit nobody pushed.
+ */
+async function pullRequestHeadOf(
+  ctx: Session,
+  strategies: readonly TagStrategy[],
+): Promise<tagsPolicy.PullRequestHead | undefined> {
+  const event = ctx.env.GITHUB_EVENT_NAME;
+  if (!tagsPolicy.isPullRequestEvent(event)) return undefined;
+  const needed = tagsPolicy.factsNeeded(strategies);
+  if (!needed.has('commit') && !needed.has('branch')) return undefined;
+  const file = ctx.env.GITHUB_EVENT_PATH;
+  const fallback = `tags use GITHUB_SHA, the ${event === 'pull_request_target' ? "base branch's head" : 'merge commit'}`;
+  if (!file) {
+    ctx.log.warn(`GITHUB_EVENT_NAME is ${event} but GITHUB_EVENT_PATH is not set: ${fallback}`);
+    return undefined;
+  }
+  let head: tagsPolicy.PullRequestHead | undefined;
+  try {
+    head = tagsPolicy.pullRequestHead(JSON.parse(await readFile(path.resolve(ctx.cwd, file), 'utf8')));
+  } catch (err) {
+    ctx.log.warn(`cannot read the ${event} event payload ${file} (${(err as Error).message}): ${fallback}`);
+    return undefined;
+  }
+  if (!head?.sha) ctx.log.warn(`the ${event} event payload ${file} has no pull_request.head.sha: ${fallback}`);
+  else ctx.log.verbose(`${event} event: tags use the pull request head ${head.sha}, not GITHUB_SHA`);
+  return head;
+}
+
 /** An ECR API connection with the region it uses. */
 interface PlanConnection {
   conn: EcrConnection;
   region: string;
-}
-
-/** Returns the strategies to use: --tag-strategy values, else the config's defaults. */
-function strategiesFor(
-  parse: (t: string) => TagStrategy,
-  given: readonly string[],
-  rules: RepositoryConfig | undefined,
-): TagStrategy[] {
-  if (given.length > 0) return given.map(parse);
-  return rules?.strategies?.value ?? [];
 }
 
 /**
@@ -144,7 +177,12 @@ export async function planPush(ctx: Session, req: PushPlanRequest): Promise<Push
       `config ${config.file}: ${rules ? `pattern ${rules.pattern} (${rules.at}) applies to ${repository}` : `no pattern matches ${repository}`}`,
     );
 
-  const strategies = strategiesFor(tagsPolicy.parseTagStrategy, req.strategies, rules);
+  // --tag-strategy values, else the config's defaults (not for copy, nor with `none`).
+  const strategies = tagsPolicy.chooseStrategies(
+    req.strategies,
+    req.configStrategies === false ? [] : rules?.strategies?.value,
+  );
+  const done = req.verb === 'copy' ? 'copied' : 'pushed';
   const derived = await deriveStrategyTags(ctx, strategies, req.semverAliases ?? rules?.semverAliases?.value ?? false);
   let tags = [...new Set([...req.tags, ...derived.map((d) => d.tag)])];
   if (tags.length === 0) {
@@ -155,7 +193,14 @@ export async function planPush(ctx: Session, req: PushPlanRequest): Promise<Push
   // The repository: its mutability when the ECR API answers; missing → --create-repo or stop.
   let mutability: KnownMutability | undefined;
   let createRepository = false;
-  const ecr = await ecrTarget(ctx, host);
+  let ecr = await ecrTarget(ctx, host);
+  // A loopback data plane (ecrctl local) names no region: a copy consults the ECR API only
+  // for the default registry's host, where the region is known. Another loopback host may be
+  // another region's data plane or no ECR at all (a docker-registry); its answers decide.
+  if (ecr && req.verb === 'copy' && ecr.region === undefined && !(await isDefaultRegistry(ctx, host))) {
+    ctx.log.verbose(`${host} is not the default ECR registry: repository and tag mutability are left to its answers`);
+    ecr = undefined;
+  }
   let ecrConn: PlanConnection | undefined;
   if (ecr) {
     try {
@@ -181,12 +226,12 @@ export async function planPush(ctx: Session, req: PushPlanRequest): Promise<Push
           // A loopback data plane (ecrctl local) does not name its region: say which was asked.
           const regionUnknown = ecr.region === undefined;
           throw new NotFoundError(
-            `repository ${repository} does not exist in ${host}${regionUnknown ? ` (region ${ecrConn.region})` : ''}`,
+            `repository ${repository} does not exist in ${host} (region ${ecrConn.region}); nothing was ${done}`,
             {
-              rule: 'ECR repositories must exist before a push',
+              rule: `ECR repositories must exist before a ${req.verb ?? 'push'}`,
               value: repository,
               fix:
-                `add --create-repo, run \`ecrctl create-repo ${repository}\` first, or add a CREATE_ON_PUSH creation template (\`ecrctl template create\`)` +
+                `add --create-repo, run \`ecrctl create-repo ${repository}${regionUnknown ? ` --region ${ecrConn.region}` : ''}\` first, or add a CREATE_ON_PUSH creation template (\`ecrctl template create\`)` +
                 (regionUnknown
                   ? `; if ${host} is the data plane of another region, pass --region with that region`
                   : ''),
@@ -201,10 +246,12 @@ export async function planPush(ctx: Session, req: PushPlanRequest): Promise<Push
       ecrConn = undefined;
     }
   } else if (req.createRepo) {
-    ctx.log.info(`--create-repo: ${host} is not an ECR registry; it creates repositories on push`);
+    ctx.log.info(
+      `--create-repo: ${host} is not known as an ECR registry; a registry like it creates repositories on push`,
+    );
   }
 
-  if (createRepository) await checkRepositoryName(ctx, repository, config);
+  if (createRepository) await checkRepositoryName(ctx, repository, config, done);
 
   const checks = tagsPolicy.checkTagRules({
     repository,
@@ -214,8 +261,13 @@ export async function planPush(ctx: Session, req: PushPlanRequest): Promise<Push
   });
   // The source's digest and every tag's target in one round: a re-push whose tags all point
   // at the digest already is then settled (the copy sends nothing, asks nothing more).
+  // Within one registry the source is asked first: the first answer settles how the host is
+  // spoken to (HTTP or HTTPS on loopback), which parallel first requests would each guess.
+  const sameHost = req.source.registry?.host === host;
+  const digestOf = () => plannedDigest(req.source, req.sourceRef, req.platform, ctx.signal);
+  const first = sameHost ? await digestOf() : undefined;
   const [digest, present] = await Promise.all([
-    plannedDigest(req.source, req.sourceRef, req.platform, ctx.signal),
+    first ?? digestOf(),
     createRepository
       ? new Map<string, string | undefined>(tags.map((t) => [t, undefined]))
       : tagsAtOnce(req.targetStore, tags, ctx.signal),
@@ -239,7 +291,7 @@ export async function planPush(ctx: Session, req: PushPlanRequest): Promise<Push
   if (!req.dryRun) for (const c of checks) if (c.status === 'warning') ctx.log.warn(`${c.rule}: ${c.message}`);
 
   const broken = brokenRules(checks, {
-    nothing: 'nothing was pushed',
+    nothing: `nothing was ${done}`,
     value: tags.join(','),
     fix: rules
       ? `change the tags, or the rule in ${config?.file} (pattern ${rules.pattern}, ${rules.at})`
@@ -249,12 +301,14 @@ export async function planPush(ctx: Session, req: PushPlanRequest): Promise<Push
   const conflicts = conflictsOf(states);
   if (conflicts.length > 0 && !plan.violation) {
     plan.violation = new RuleViolation(
-      `${conflicts.length === 1 ? `tag '${conflicts[0]?.tag}' already exists` : `${conflicts.length} tags already exist`} in ${repository} at another image, and tags there are immutable (${mutability?.setting}); nothing was pushed`,
+      `${conflicts.length === 1 ? `tag '${conflicts[0]?.tag}' already exists` : `${conflicts.length} tags already exist`} in ${repository} at another image, and tags there are immutable (${mutability?.setting}); nothing was ${done}`,
       {
         rule: IMMUTABLE_TAG_RULE,
         value: tags.join(','),
         fix: `push under a new tag (a new version or commit tag), or move an environment tag to an existing image with \`ecrctl promote ${repository}@${conflicts[0]?.current} TAG\` in a repository whose exclusions allow it`,
-        problems: conflicts.map((c) => `tag '${c.tag}': points at ${c.current}; this push is ${digest}`),
+        problems: conflicts.map(
+          (c) => `tag '${c.tag}': points at ${c.current}; this ${req.verb ?? 'push'} is ${digest}`,
+        ),
       },
     );
   }
@@ -267,8 +321,22 @@ export async function planPush(ctx: Session, req: PushPlanRequest): Promise<Push
   return plan;
 }
 
+/** Returns true when host is the data plane of the session's default ECR registry. */
+async function isDefaultRegistry(ctx: Session, host: string): Promise<boolean> {
+  try {
+    return (await defaultRegistryHost(ctx)) === host;
+  } catch {
+    return false; // no token for the default registry: the host is not known as it
+  }
+}
+
 /** Checks the repository name (naming rules, then house rules as the config says) before creating it. */
-async function checkRepositoryName(ctx: Session, repository: string, config: ProjectConfig | undefined): Promise<void> {
+async function checkRepositoryName(
+  ctx: Session,
+  repository: string,
+  config: ProjectConfig | undefined,
+  done: string,
+): Promise<void> {
   naming.assertRepositoryName(repository);
   const strict = config?.houseRulesAsErrors?.value === true;
   const warnings = naming.houseRuleWarnings(repository, ctx.env);
@@ -278,7 +346,7 @@ async function checkRepositoryName(ctx: Session, repository: string, config: Pro
     return;
   }
   throw new RuleViolation(
-    `the repository name ${repository} breaks ${warnings.length === 1 ? 'a house rule' : 'house rules'}; nothing was created or pushed`,
+    `the repository name ${repository} breaks ${warnings.length === 1 ? 'a house rule' : 'house rules'}; nothing was created or ${done}`,
     {
       rule: `house rules are errors here (houseRulesAsErrors: true, ${config?.houseRulesAsErrors?.at})`,
       value: repository,
@@ -288,6 +356,10 @@ async function checkRepositoryName(ctx: Session, repository: string, config: Pro
   );
 }
 
+/**
+ * Creates the target repository with the config's `create:` settings for its pattern, checked
+ * by create-repo's own rules (privateSpec), in the region and account of the target host.
+ */
 async function createTargetRepository(
   ctx: Session,
   ecr: PlanConnection,
@@ -296,15 +368,18 @@ async function createTargetRepository(
 ): Promise<void> {
   const c = rules?.create;
   const setting = c?.tagMutability ?? (rules?.requireImmutable?.value ? 'IMMUTABLE' : undefined);
-  const spec = {
-    name: repository,
-    ...(setting ? { tagMutability: setting } : {}),
-    ...(c?.mutabilityExclusions && c.mutabilityExclusions.length > 0
-      ? { mutabilityExclusions: c.mutabilityExclusions }
-      : {}),
-    ...(c?.scanOnPush !== undefined ? { scanOnPush: c.scanOnPush } : {}),
-  };
-  const r = await ensureRepository(ecr.conn, spec, { ifNotExists: true });
+  const settings = await privateSpec(
+    {
+      names: [repository],
+      ...(setting ? { tagMutability: setting } : {}),
+      ...(c?.mutabilityExclusions && c.mutabilityExclusions.length > 0
+        ? { mutabilityExclusions: c.mutabilityExclusions }
+        : {}),
+      ...(c?.scanOnPush !== undefined ? { scanOnPush: c.scanOnPush } : {}),
+    },
+    [],
+  );
+  const r = await ensureRepository(ecr.conn, { ...settings, name: repository }, { ifNotExists: true });
   ctx.log.info(
     `${r.status === 'created' ? 'created' : 'found'} repository ${repository}${setting ? ` (${setting})` : ''}`,
   );

@@ -1,21 +1,25 @@
 // The transfer use cases: push (tag-push), pull, copy (one image or every tag), inspect and
 // tags. Each parses its locations, opens them, runs the copy engine with the referrers, and
 // returns a result model; progress goes out as transfer events on the session.
-import { EcrctlError, InterruptedError, NotFoundError, UsageError } from '../errors.js';
+import os from 'node:os';
+import { EcrctlError, InterruptedError, NotFoundError, type RuleViolation, UsageError } from '../errors.js';
 import {
   type CopySummary,
   copyImage,
+  findPlatform,
   formatPlatform,
   manifestKind,
   parseManifest,
   parsePlatform,
   type PlatformSpec,
+  runPool,
 } from '../oci/copy.js';
 import { ECR_PUT_IMAGE_RATE, pacedTarget, TokenBucket } from '../oci/pacing.js';
 import { formatLocation, formatReference, type ImageLocation, parseLocation } from '../oci/reference.js';
 import { copyReferrers, type ReferrersReport } from '../oci/referrers.js';
-import type { ImageTarget } from '../oci/store.js';
-import type { ImageIndex, ImageManifest } from '../oci/types.js';
+import type { ImageSource, ImageTarget } from '../oci/store.js';
+import type { Descriptor, ImageIndex, ImageManifest, ManifestBlob } from '../oci/types.js';
+import type { RuleCheck } from '../policy/tags.js';
 import { nextEventId, type Session } from '../session.js';
 import { isEcrDataPlane } from './ecr.js';
 import { type OpenedLocation, openLocation, resolveLocation } from './locations.js';
@@ -45,9 +49,23 @@ export interface TransferOptions {
   referrers?: boolean;
 }
 
+/** What copy accepts beyond a transfer's options. */
+export interface CopyOptions extends TransferOptions {
+  /**
+   * Create a missing ECR target repository first (naming rules checked, the project config's
+   * `create:` settings for its pattern), before any blob moves. Without it a copy to a missing
+   * ECR repository throws NotFoundError (exit 6) naming repository, registry and region.
+   */
+  createRepo?: boolean;
+}
+
 /** What push (tag-push) accepts beyond a transfer's options. */
 export interface PushOptions extends TransferOptions {
-  /** Tag strategies (`branch-sha`, `sha`, `semver`, `date`…) that derive tags from CI variables or git; default: the project config's. */
+  /**
+   * Tag strategies (`branch-sha`, `sha`, `semver`, `env:NAME`, `latest`) that derive tags from
+   * CI variables or git; default: the project config's. `['none']` turns them off, the
+   * config's too (`--no-tag-strategy`).
+   */
   strategies?: readonly string[];
   /** With the semver strategy, also tag `1.2` and `1` for `1.2.3`. */
   semverAliases?: boolean;
@@ -74,6 +92,52 @@ export interface TransferResult extends CopySummary {
    * destination refused has status `refused`: the image is complete, its signature or SBOM is not there.
    */
   referrers?: ReferrersReport;
+  /** True when the ECR repository did not exist and was created first (`createRepo`). */
+  repositoryCreated?: boolean;
+}
+
+/** One blob of a planned copy and what the copy would do with it. */
+export interface PlannedBlob {
+  digest: string;
+  mediaType: string;
+  size: number;
+  /** upload: sent; present: the target has it; mount: same registry, mounted from the source repository when the registry allows it (else uploaded). */
+  action: 'upload' | 'present' | 'mount';
+}
+
+/** What a copy would do (`copy --dry-run`): nothing has been written. */
+export interface CopyDryRun {
+  dryRun: true;
+  /** The source as written back. */
+  source: string;
+  /** The target repository (`host/repo`). */
+  destination: string;
+  /** The digest the tags would point at (the chosen platform's with `platform`). */
+  digest: string;
+  /** The platforms the copy would carry. */
+  platforms: string[];
+  /** Each tag: new, unchanged (already at the digest), moves, or conflict (immutable, elsewhere). */
+  tags: { tag: string; action: 'new' | 'unchanged' | 'moves' | 'conflict'; current?: string }[];
+  /** The tag rules checked (OCI tag syntax, the project config's rules). */
+  checks: RuleCheck[];
+  /** The target's tag mutability, `unknown` when not an ECR repository or not readable. */
+  mutability: string;
+  /** The repository does not exist and `createRepo` would create it. */
+  createRepository?: boolean;
+  /** Manifests the copy would write (image manifests and indexes). */
+  manifests: number;
+  blobs: {
+    total: number;
+    upload: number;
+    present: number;
+    mount: number;
+    bytesTotal: number;
+    bytesToUpload: number;
+    bytesToMount: number;
+    list: PlannedBlob[];
+  };
+  /** The refusal the copy would end with (a broken tag rule, an immutable tag elsewhere); exit 3. */
+  violation?: RuleViolation;
 }
 
 /** What push returns: the plan it followed, and the transfer unless it was a dry run. */
@@ -190,11 +254,21 @@ async function transfer(
 ): Promise<{ result?: TransferResult; plan?: PushPlan }> {
   const { sourceLoc, targetLoc } = prepared;
   let tags = prepared.tags;
-  const platform: PlatformSpec | undefined =
+  let platform: PlatformSpec | undefined =
     typeof opts.platform === 'string' ? parsePlatform(opts.platform) : opts.platform;
   const concurrency = checkConcurrency(opts.concurrency);
   const { signal } = session;
   const source = await openLocation(session, sourceLoc, 'source');
+  // A docker-archive holds one platform: pick this machine's out of an index before the
+  // archive is opened or any blob moves, as `docker pull` does.
+  if (!platform && action === 'pulled' && targetLoc.transport === 'docker-archive') {
+    try {
+      platform = await archivePlatform(session, source.source!, source.reference, formatLocation(sourceLoc));
+    } catch (err) {
+      await source.source?.close?.().catch(() => {});
+      throw err;
+    }
+  }
   let target: OpenedLocation | undefined;
   let store: ImageTarget | undefined;
   const verb = action === 'pulled' ? 'pulling' : action === 'pushed' ? 'pushing' : 'copying';
@@ -270,6 +344,7 @@ async function transfer(
         ? { registry: targetLoc.reference.registry, repository: targetLoc.reference.repository }
         : {}),
       ...(referrers ? { referrers } : {}),
+      ...(planned?.createRepository ? { repositoryCreated: true } : {}),
     };
     return { result, ...(planned ? { plan: planned } : {}) };
   } catch (err) {
@@ -279,7 +354,7 @@ async function transfer(
       const full = repositoryFull(err, targetLoc.reference.registry, targetLoc.reference.repository);
       if (full) throw full;
     }
-    if (action === 'pushed' && targetLoc.transport === 'registry')
+    if (action !== 'pulled' && targetLoc.transport === 'registry')
       throw immutableTagRefusal(err, targetLoc.reference.repository);
     throw err;
   } finally {
@@ -297,10 +372,248 @@ async function transfer(
  * const r = await copy(session, { source: 'public.ecr.aws/docker/library/alpine:3', target: 'mirror/alpine:3', tags: ['latest'] });
  * console.log(r.imageUri); // 123456789012.dkr.ecr.eu-west-1.amazonaws.com/mirror/alpine@sha256:…
  */
-export async function copy(session: Session, opts: TransferOptions): Promise<TransferResult> {
+export async function copy(session: Session, opts: CopyOptions): Promise<TransferResult> {
   const prepared = await prepare(session, 'copied', opts);
-  const { result } = await transfer(session, 'copied', opts, prepared);
+  const { result } = await transfer(session, 'copied', opts, prepared, copyPlanner(session, opts, prepared));
   return result!;
+}
+
+/**
+ * Returns the check a copy makes before any blob moves, the one tag-push makes (planPush):
+ * the target's tags and tag rules, the immutable tags there (RuleViolation, exit 3, both
+ * digests), a missing ECR repository (NotFoundError, exit 6; created with `createRepo`).
+ * Unlike a push, a copy writes only the tags it is given: no tag strategies.
+ */
+function copyPlanner(
+  session: Session,
+  opts: CopyOptions & { dryRun?: boolean },
+  prepared: Prepared,
+): (source: OpenedLocation, target: OpenedLocation, tags: string[]) => Promise<PushPlan> {
+  const { targetLoc } = prepared;
+  if (targetLoc.transport !== 'registry') throw new Error('unreachable: copy targets a registry');
+  const platform: PlatformSpec | undefined =
+    typeof opts.platform === 'string' ? parsePlatform(opts.platform) : opts.platform;
+  return (source, target, tags) =>
+    planPush(session, {
+      target: targetLoc,
+      targetStore: target.target!,
+      source: source.source!,
+      sourceRef: source.reference,
+      platform,
+      tags,
+      strategies: [],
+      configStrategies: false,
+      createRepo: opts.createRepo,
+      dryRun: opts.dryRun,
+      verb: 'copy',
+    });
+}
+
+/**
+ * Says what a copy would do and writes nothing: the tags (new, unchanged, moves, conflict),
+ * the rules checked, whether the repository would be created, and each blob — to upload,
+ * present at the target, or mountable from the source repository — with the bytes. A copy
+ * that would be refused has `violation` set (the CLI prints the plan, then exits 3).
+ */
+export async function planCopy(session: Session, opts: CopyOptions): Promise<CopyDryRun> {
+  const prepared = await prepare(session, 'copied', opts);
+  const { sourceLoc, targetLoc } = prepared;
+  if (targetLoc.transport !== 'registry') throw new Error('unreachable: copy targets a registry');
+  const platform: PlatformSpec | undefined =
+    typeof opts.platform === 'string' ? parsePlatform(opts.platform) : opts.platform;
+  const planner = copyPlanner(session, { ...opts, dryRun: true }, prepared);
+  let dry: CopyDryRun | undefined;
+  await transfer(
+    session,
+    'copied',
+    { ...opts, dryRun: true } as PushOptions,
+    prepared,
+    async (source, target, tags) => {
+      const plan = await planner(source, target, tags);
+      const walked = await walkImage(source.source!, source.reference, platform, session.signal);
+      const blobs = await blobActions(
+        walked.blobs,
+        source.source!,
+        target.target!,
+        plan.createRepository === true,
+        checkConcurrency(opts.concurrency),
+        session.signal,
+      );
+      const sum = (a: PlannedBlob['action']) => blobs.filter((b) => b.action === a).reduce((n, b) => n + b.size, 0);
+      dry = {
+        dryRun: true,
+        source: formatLocation(sourceLoc),
+        destination: formatLocation(targetLoc),
+        digest: plan.digest,
+        platforms: walked.platforms,
+        tags: plan.states.map((t) => ({ tag: t.tag, action: t.action, ...(t.current ? { current: t.current } : {}) })),
+        checks: plan.checks,
+        mutability: plan.mutability?.setting ?? 'unknown',
+        ...(plan.createRepository ? { createRepository: true } : {}),
+        manifests: walked.manifests,
+        blobs: {
+          total: blobs.length,
+          upload: blobs.filter((b) => b.action === 'upload').length,
+          present: blobs.filter((b) => b.action === 'present').length,
+          mount: blobs.filter((b) => b.action === 'mount').length,
+          bytesTotal: blobs.reduce((n, b) => n + b.size, 0),
+          bytesToUpload: sum('upload'),
+          bytesToMount: sum('mount'),
+          list: blobs,
+        },
+        ...(plan.violation ? { violation: plan.violation } : {}),
+      };
+      return plan;
+    },
+  );
+  return dry!;
+}
+
+/** Nested indexes deeper than this are refused by the copy engine too. */
+const MAX_INDEX_DEPTH = 4;
+
+/**
+ * Returns the blobs and manifests a copy of ref would carry (one platform with `platform`),
+ * reading manifests only: what the copy engine plans, without writing anything.
+ */
+async function walkImage(
+  source: ImageSource,
+  ref: string,
+  platform: PlatformSpec | undefined,
+  signal: AbortSignal,
+): Promise<{ blobs: Descriptor[]; manifests: number; platforms: string[] }> {
+  const blobs = new Map<string, Descriptor>();
+  const seen = new Set<string>();
+  const platforms: string[] = [];
+  const visit = async (m: ManifestBlob, depth: number, pick: PlatformSpec | undefined): Promise<void> => {
+    if (seen.has(m.digest)) return;
+    seen.add(m.digest);
+    const doc = parseManifest(m);
+    if (manifestKind(m, doc) === 'image') {
+      for (const d of [(doc as ImageManifest).config, ...(doc as ImageManifest).layers]) {
+        // Foreign layers stay where they are (the copy engine does not move them either).
+        if (d.urls && d.urls.length > 0 && /foreign/.test(d.mediaType)) continue;
+        blobs.set(d.digest, d);
+      }
+      return;
+    }
+    if (depth >= MAX_INDEX_DEPTH) throw new EcrctlError(`index ${m.digest} nests more than ${MAX_INDEX_DEPTH} levels`);
+    const entries = (doc as ImageIndex).manifests ?? [];
+    if (pick) {
+      const match = findPlatform(entries, pick);
+      if (!match) {
+        const offered = entries.filter((d) => d.platform).map((d) => formatPlatform(d.platform!));
+        throw new NotFoundError(`no image for platform ${formatPlatform(pick)} in ${m.digest}`, {
+          value: formatPlatform(pick),
+          fix: offered.length > 0 ? `choose one of: ${offered.join(', ')}` : 'copy without --platform',
+        });
+      }
+      seen.delete(m.digest); // the index itself is not copied, only the chosen image
+      platforms.push(formatPlatform(match.platform!));
+      await visit(await source.getManifest(match.digest, { signal }), depth + 1, undefined);
+      return;
+    }
+    for (const d of entries) {
+      if (d.platform) platforms.push(formatPlatform(d.platform));
+      await visit(await source.getManifest(d.digest, { signal }), depth + 1, undefined);
+    }
+  };
+  await visit(await source.getManifest(ref, { signal }), 0, platform);
+  return { blobs: [...blobs.values()].sort((a, b) => b.size - a.size), manifests: seen.size, platforms };
+}
+
+/**
+ * Returns what a copy would do with each blob: present at the target (HEAD, a read), mountable
+ * (same registry, another repository), else uploaded. A repository still to be created has
+ * nothing yet, so it is not asked.
+ */
+async function blobActions(
+  blobs: readonly Descriptor[],
+  source: ImageSource,
+  target: ImageTarget,
+  missingRepository: boolean,
+  concurrency: number,
+  signal: AbortSignal,
+): Promise<PlannedBlob[]> {
+  const sameRegistry =
+    source.registry !== undefined &&
+    target.registry !== undefined &&
+    source.registry.host === target.registry.host &&
+    target.mountBlob !== undefined;
+  const sameRepository = sameRegistry && source.registry?.repository === target.registry?.repository;
+  const present = new Set<string>();
+  if (sameRepository) for (const b of blobs) present.add(b.digest);
+  else if (!missingRepository) {
+    await runPool(
+      blobs,
+      concurrency,
+      async (b) => {
+        if (await target.hasBlob(b, { signal })) present.add(b.digest);
+      },
+      signal,
+    );
+  }
+  return blobs.map((b) => ({
+    digest: b.digest,
+    mediaType: b.mediaType,
+    size: b.size,
+    action: present.has(b.digest) ? 'present' : sameRegistry ? 'mount' : 'upload',
+  }));
+}
+
+/**
+ * Returns the platform `docker pull` would choose on this machine, in OCI names: Node's
+ * `x64` is `amd64`, `arm` is `arm/v7`. The OS is linux everywhere: a docker-archive is loaded
+ * into an engine that runs Linux containers (Docker Desktop on macOS and Windows too).
+ */
+export function hostPlatform(arch: string = os.arch(), endianness: 'BE' | 'LE' = os.endianness()): PlatformSpec {
+  const names: Record<string, string> = {
+    x64: 'amd64',
+    ia32: '386',
+    arm64: 'arm64',
+    arm: 'arm',
+    ppc64: endianness === 'LE' ? 'ppc64le' : 'ppc64',
+    mips64el: 'mips64le',
+  };
+  const architecture = names[arch] ?? arch;
+  return architecture === 'arm' ? { os: 'linux', architecture, variant: 'v7' } : { os: 'linux', architecture };
+}
+
+/**
+ * Returns the platform to pull into a docker-archive (which holds one) when the source is a
+ * multi-platform index: this machine's, said on stderr; undefined for a single image. An
+ * index without this machine's platform is refused here, before any blob is downloaded.
+ */
+async function archivePlatform(
+  session: Session,
+  source: ImageSource,
+  ref: string,
+  name: string,
+): Promise<PlatformSpec | undefined> {
+  const root = await source.getManifest(ref, { signal: session.signal });
+  const doc = parseManifest(root);
+  if (manifestKind(root, doc) !== 'index') return undefined;
+  const entries = (doc as ImageIndex).manifests ?? [];
+  const host = hostPlatform();
+  const match = findPlatform(entries, host);
+  const offered = [...new Set(entries.filter((d) => d.platform).map((d) => formatPlatform(d.platform!)))];
+  if (!match) {
+    throw new NotFoundError(
+      `${name} is a multi-platform image without ${formatPlatform(host)}, this machine's platform, and a docker-archive holds one platform; nothing was downloaded`,
+      {
+        rule: 'a docker-archive holds one image per name (docker load reads one manifest)',
+        value: offered.length > 0 ? offered.join(', ') : 'no platforms declared',
+        fix:
+          offered.length > 0
+            ? `choose one with --platform (${offered.map((p) => `--platform ${p}`).join(', ')}), or pull into oci:DIR to keep every platform`
+            : 'pull into oci:DIR to keep the whole index',
+      },
+    );
+  }
+  session.log.info(
+    `${name} is a multi-platform image (${offered.join(', ')}): pulling ${formatPlatform(match.platform!)}, this machine's platform, into the docker-archive (--platform picks another)`,
+  );
+  return host;
 }
 
 /** Pulls an image from a registry into an OCI layout (`oci:DIR[:TAG]`) or a docker-archive (`docker-archive:FILE[:REF]`). */
@@ -368,32 +681,47 @@ export function repositoryFull(err: unknown, host: string, repository: string): 
 }
 
 /** What copyAllTags accepts: `source` is a repository without tag or digest; `target` a repository. */
-export type CopyAllTagsOptions = Omit<TransferOptions, 'tags'>;
+export type CopyAllTagsOptions = Omit<CopyOptions, 'tags'>;
 
 /** Copies every tag of a source repository to the target repository, one image after another. */
 export async function copyAllTags(session: Session, opts: CopyAllTagsOptions): Promise<TransferResult[]> {
-  const sourceLoc = await resolveLocation(session, parseLocation(opts.source));
+  const { source, tags } = await allTags(session, opts.source);
+  session.log.info(`copying ${plural(tags.length, 'tag')} from ${source}`);
+  const results: TransferResult[] = [];
+  for (const tag of tags) results.push(await copy(session, oneTag(opts, source, tag)));
+  return results;
+}
+
+/** Says what copying every tag of a source repository would do (`copy --all-tags --dry-run`). */
+export async function planCopyAllTags(session: Session, opts: CopyAllTagsOptions): Promise<CopyDryRun[]> {
+  const { source, tags } = await allTags(session, opts.source);
+  const plans: CopyDryRun[] = [];
+  for (const tag of tags) plans.push(await planCopy(session, oneTag(opts, source, tag)));
+  return plans;
+}
+
+/** Returns the options that copy one tag of an --all-tags copy. */
+function oneTag(opts: CopyAllTagsOptions, source: string, tag: string): CopyOptions {
+  return { ...opts, source: `${source}:${tag}`, target: `${opts.target.replace(/:[^/:@]*$/, '')}:${tag}` };
+}
+
+/** Returns a source repository (as written back) and its tags; for --all-tags. */
+async function allTags(session: Session, repo: string): Promise<{ source: string; tags: string[] }> {
+  const sourceLoc = await resolveLocation(session, parseLocation(repo));
   if (sourceLoc.transport !== 'registry' || sourceLoc.reference.tag || sourceLoc.reference.digest) {
     throw new UsageError('--all-tags takes a repository without a tag or digest', {
-      value: opts.source,
+      value: repo,
       fix: 'write the source as host/repository',
     });
   }
   const opened = await openLocation(session, sourceLoc, 'source');
-  const tags = await opened.source!.listTags({ signal: session.signal });
-  if (tags.length === 0) throw new NotFoundError(`${opts.source} has no tags`);
-  session.log.info(`copying ${plural(tags.length, 'tag')} from ${formatLocation(sourceLoc)}`);
-  const results: TransferResult[] = [];
-  for (const tag of tags) {
-    results.push(
-      await copy(session, {
-        ...opts,
-        source: formatReference({ ...sourceLoc.reference, tag }),
-        target: `${opts.target.replace(/:[^/:@]*$/, '')}:${tag}`,
-      }),
-    );
+  try {
+    const tags = await opened.source!.listTags({ signal: session.signal });
+    if (tags.length === 0) throw new NotFoundError(`${repo} has no tags`);
+    return { source: formatReference(sourceLoc.reference), tags };
+  } finally {
+    await opened.source?.close?.().catch(() => {});
   }
-  return results;
 }
 
 interface InspectHead {

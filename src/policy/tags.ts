@@ -40,6 +40,35 @@ export function parseTagStrategy(text: string): TagStrategy {
   });
 }
 
+/**
+ * The `--tag-strategy` value (and what `--no-tag-strategy` passes) that turns tag strategies
+ * off for one push: the project config's defaults are not applied, only the given tags are.
+ */
+export const NO_TAG_STRATEGY = 'none';
+
+/**
+ * Returns the strategies a push uses: the given ones, else the config's defaults; none at all
+ * when the given list is `none` (throws UsageError when `none` comes with other strategies).
+ */
+export function chooseStrategies(
+  given: readonly string[],
+  defaults: readonly TagStrategy[] | undefined,
+): TagStrategy[] {
+  if (given.includes(NO_TAG_STRATEGY)) {
+    const others = given.filter((g) => g !== NO_TAG_STRATEGY);
+    if (others.length > 0) {
+      throw new UsageError(`the tag strategy none turns strategies off, so it cannot come with ${others.join(', ')}`, {
+        rule: '--no-tag-strategy (or --tag-strategy none) means: only the tags given in TARGET and with --tag',
+        value: given.join(','),
+        fix: 'drop --no-tag-strategy, or drop the other --tag-strategy options',
+      });
+    }
+    return [];
+  }
+  if (given.length > 0) return given.map(parseTagStrategy);
+  return [...(defaults ?? [])];
+}
+
 /** Returns the name of a strategy as the user writes it. */
 export function formatTagStrategy(s: TagStrategy): string {
   return s.kind === 'env' ? `env:${s.name}` : s.kind;
@@ -74,9 +103,10 @@ export function factsNeeded(strategies: readonly TagStrategy[]): Set<keyof Build
 
 /** The variables looked at for each fact, in order, for "missing" messages. */
 export const FACT_SOURCES: Record<keyof BuildFacts, string> = {
-  commit: 'CODEBUILD_RESOLVED_SOURCE_VERSION, CODEBUILD_SOURCE_VERSION (a commit id), GITHUB_SHA',
+  commit:
+    'CODEBUILD_RESOLVED_SOURCE_VERSION, CODEBUILD_SOURCE_VERSION (a commit id), pull_request.head.sha of GITHUB_EVENT_PATH (pull request events), GITHUB_SHA',
   branch:
-    'CODEBUILD_WEBHOOK_HEAD_REF (refs/heads/…), CODEBUILD_SOURCE_VERSION (a branch), GITHUB_HEAD_REF, GITHUB_REF_NAME with GITHUB_REF_TYPE=branch',
+    'CODEBUILD_WEBHOOK_HEAD_REF (refs/heads/…), CODEBUILD_SOURCE_VERSION (a branch), GITHUB_HEAD_REF, pull_request.head.ref of GITHUB_EVENT_PATH, GITHUB_REF_NAME with GITHUB_REF_TYPE=branch',
   versionTag:
     'CODEBUILD_WEBHOOK_HEAD_REF or CODEBUILD_SOURCE_VERSION (refs/tags/…), GITHUB_REF_NAME with GITHUB_REF_TYPE=tag',
 };
@@ -95,11 +125,50 @@ function refKind(text: string): { kind: 'branch' | 'tag' | 'commit' | 'pr'; name
   return { kind: 'branch', name: text };
 }
 
+/** The head of a pull request as a GitHub event payload names it. */
+export interface PullRequestHead {
+  /** The head commit (`pull_request.head.sha`): what the author pushed, not the merge commit. */
+  sha?: string;
+  /** The head branch (`pull_request.head.ref`). */
+  ref?: string;
+}
+
+/** Where the pull request head facts are said to come from, in messages and dry runs. */
+export const PR_HEAD_SHA_SOURCE = 'pull_request.head.sha (GITHUB_EVENT_PATH)';
+export const PR_HEAD_REF_SOURCE = 'pull_request.head.ref (GITHUB_EVENT_PATH)';
+
+/**
+ * Returns true when a GitHub event (GITHUB_EVENT_NAME) is about a pull request: then
+ * GITHUB_SHA is a merge commit (pull_request) or the base branch's head (pull_request_target),
+ * never the commit the author pushed, and the event payload has the head.
+ */
+export function isPullRequestEvent(eventName: string | undefined): boolean {
+  return eventName !== undefined && /^pull_request(_target|_review|_review_comment)?$/.test(eventName);
+}
+
+/** Returns the pull request head from a GitHub event payload (parsed JSON), or undefined. */
+export function pullRequestHead(payload: unknown): PullRequestHead | undefined {
+  const pr = (payload as { pull_request?: { head?: { sha?: unknown; ref?: unknown } } } | null)?.pull_request;
+  const head = pr?.head;
+  if (!head || typeof head !== 'object') return undefined;
+  const out: PullRequestHead = {};
+  if (typeof head.sha === 'string' && FULL_SHA.test(head.sha)) out.sha = head.sha.toLowerCase();
+  if (typeof head.ref === 'string' && head.ref !== '') out.ref = head.ref;
+  return out.sha || out.ref ? out : undefined;
+}
+
+/** What factsFromEnv takes beyond the variables. */
+export interface EnvFactsOptions {
+  /** The pull request head from the GitHub event payload, on a pull_request event. */
+  pullRequest?: PullRequestHead;
+}
+
 /**
  * Returns the facts that CI variables give: CodeBuild's first, then GitHub Actions'. Each
- * fact is taken from the first source that has it.
+ * fact is taken from the first source that has it. On a GitHub pull request event the head
+ * commit of the event payload comes before GITHUB_SHA (a merge commit nobody pushed).
  */
-export function factsFromEnv(env: Env): BuildFacts {
+export function factsFromEnv(env: Env, opts: EnvFactsOptions = {}): BuildFacts {
   const facts: BuildFacts = {};
   const set = (key: keyof BuildFacts, value: string | undefined, from: string) => {
     if (value && facts[key] === undefined) facts[key] = { value, from };
@@ -121,9 +190,12 @@ export function factsFromEnv(env: Env): BuildFacts {
     else if (r.kind === 'branch' || r.kind === 'pr') set('branch', r.name, 'CODEBUILD_SOURCE_VERSION');
   }
   // GitHub Actions.
+  const pr = opts.pullRequest;
+  if (pr?.sha) set('commit', pr.sha, PR_HEAD_SHA_SOURCE);
   const sha = env.GITHUB_SHA;
   if (sha && FULL_SHA.test(sha)) set('commit', sha.toLowerCase(), 'GITHUB_SHA');
   set('branch', env.GITHUB_HEAD_REF, 'GITHUB_HEAD_REF');
+  if (pr?.ref) set('branch', pr.ref, PR_HEAD_REF_SOURCE);
   if (env.GITHUB_REF_NAME) {
     if (env.GITHUB_REF_TYPE === 'branch') set('branch', env.GITHUB_REF_NAME, 'GITHUB_REF_NAME');
     if (env.GITHUB_REF_TYPE === 'tag') set('versionTag', env.GITHUB_REF_NAME, 'GITHUB_REF_NAME');

@@ -230,9 +230,12 @@ describe('ecrctl scan: waiting, table, reuse', () => {
       'nope.yaml',
     ]);
     expect(lenient.code).toBe(6);
-    const misuse = await cli(['tag-push', `oci:${layout}:v1`, 'scan/app:push-scan', '--fail-on', 'HIGH']);
+    // --fail-on implies --scan (as scan --fail-on implies --wait): the push scans and gates.
+    const implied = await cli(['tag-push', `oci:${layout}:v1`, 'scan/app:push-scan', '--fail-on', 'HIGH']);
+    expect(implied.code).toBe(4);
+    const misuse = await cli(['tag-push', `oci:${layout}:v1`, 'scan/app:push-scan', '--ignore', 'nope.yaml']);
     expect(misuse.code).toBe(2);
-    expect(misuse.stderr).toContain('--fail-on and --ignore go with --scan');
+    expect(misuse.stderr).toContain('--ignore goes with --scan or --fail-on');
   });
 
   it('without --wait starts the scan and reports IN_PROGRESS', async () => {

@@ -5,7 +5,12 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DescribeRepositoriesCommand, DescribeImagesCommand } from '@aws-sdk/client-ecr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalServer } from '../../src/local/server.js';
+import { runCli } from '../helpers/cli.js';
 import { buildImage, type FixtureImage, writeOciLayout } from '../helpers/fixtures.js';
+import { layerTar, makeImage, type TestImage, tagged, writeRawLayout } from '../helpers/layout-fixtures.js';
+import { start } from '../local/helpers.js';
+import { dpkgStatus, writeAdvisories } from '../local/scanning-fixtures.js';
 import { type RepoTestEnv, startRepoEnv } from './repos-fixtures.js';
 
 let env: RepoTestEnv;
@@ -345,5 +350,194 @@ describe('--create-repo', () => {
     expect(r.code).toBe(6);
     expect(r.stderr).toContain('error: repository nope/missing does not exist');
     expect(r.stderr).toContain('add --create-repo');
+  });
+});
+
+describe('--no-tag-strategy', () => {
+  it("turns the config's default strategies off for one push: only the given tag", async () => {
+    const proj = path.join(env.dir, 'proj');
+    expect((await env.cli(['create-repo', 'rules/prod-nostrat', '--immutable'])).code).toBe(0);
+    const r = await env.cli(
+      ['tag-push', `oci:${srcA}`, 'rules/prod-nostrat:hotfix-1', '--no-tag-strategy', '-o', 'env'],
+      {
+        cwd: proj,
+        env: github(),
+      },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('IMAGE_TAGS=hotfix-1\n');
+    expect(await tagsOf('rules/prod-nostrat')).toEqual({ 'hotfix-1': imageA.manifest.digest });
+    // Without it the pattern's strategy (sha) adds its tag.
+    const dry = await env.cli(['tag-push', `oci:${srcA}`, 'rules/prod-nostrat:hotfix-1', '--dry-run', '-o', 'json'], {
+      cwd: proj,
+      env: github(),
+    });
+    expect(JSON.parse(dry.stdout).tags.map((t: { tag: string }) => t.tag)).toEqual(['hotfix-1', 'abc1234']);
+  });
+
+  it('a later --tag-strategy wins over --no-tag-strategy; --tag-strategy none is the same as the flag', async () => {
+    const proj = path.join(env.dir, 'proj');
+    const later = await env.cli(
+      [
+        'tag-push',
+        `oci:${srcA}`,
+        'rules/prod-nostrat:v1',
+        '--no-tag-strategy',
+        '-s',
+        'env:staging',
+        '--dry-run',
+        '-o',
+        'json',
+      ],
+      { cwd: proj, env: github() },
+    );
+    expect(later.code, later.stderr).toBe(0);
+    expect(JSON.parse(later.stdout).tags.map((t: { tag: string }) => t.tag)).toEqual(['v1', 'staging']);
+    const none = await env.cli(
+      ['tag-push', `oci:${srcA}`, 'rules/prod-nostrat:v1', '-s', 'none', '--dry-run', '-o', 'json'],
+      { cwd: proj, env: github() },
+    );
+    expect(JSON.parse(none.stdout).tags.map((t: { tag: string }) => t.tag)).toEqual(['v1']);
+    const mixed = await env.cli(['tag-push', `oci:${srcA}`, 'rules/prod-nostrat:v1', '-s', 'none', '-s', 'sha'], {
+      cwd: proj,
+      env: github(),
+    });
+    expect(mixed.code).toBe(2);
+    expect(mixed.stderr).toContain('error: the tag strategy none turns strategies off, so it cannot come with sha');
+  });
+});
+
+describe('GitHub pull request events', () => {
+  const HEAD = '0123456789abcdef0123456789abcdef01234567';
+  const MERGE = 'fedcba9876543210fedcba9876543210fedcba98';
+  const prEnv = (name: string, payload: unknown) => {
+    const file = path.join(env.dir, `event-${name}.json`);
+    writeFileSync(file, JSON.stringify(payload));
+    return {
+      GITHUB_ACTIONS: 'true',
+      GITHUB_EVENT_NAME: name,
+      GITHUB_EVENT_PATH: file,
+      GITHUB_SHA: MERGE,
+      GITHUB_REF: 'refs/pull/42/merge',
+      GITHUB_REF_NAME: '42/merge',
+      GITHUB_REF_TYPE: 'branch',
+      GITHUB_HEAD_REF: 'feature/Login',
+    };
+  };
+  const payload = { number: 42, pull_request: { head: { sha: HEAD, ref: 'feature/Login' }, merge_commit_sha: MERGE } };
+
+  it('branch-sha and sha use pull_request.head.sha and the head branch, not the merge commit', async () => {
+    expect((await env.cli(['create-repo', 'pr/app'])).code).toBe(0);
+    const r = await env.cli(
+      ['tag-push', `oci:${srcA}`, 'pr/app', '-s', 'branch-sha', '-s', 'sha', '--dry-run', '-o', 'json'],
+      {
+        cwd: plain,
+        env: prEnv('pull_request', payload),
+      },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).tags).toEqual([
+      {
+        tag: 'feature-login-0123456',
+        from: 'branch-sha (GITHUB_HEAD_REF, pull_request.head.sha (GITHUB_EVENT_PATH))',
+        action: 'new',
+      },
+      { tag: '0123456', from: 'sha (pull_request.head.sha (GITHUB_EVENT_PATH))', action: 'new' },
+    ]);
+    const pushed = await env.cli(['tag-push', `oci:${srcA}`, 'pr/app', '-s', 'branch-sha', '-o', 'env'], {
+      cwd: plain,
+      env: prEnv('pull_request_target', payload),
+    });
+    expect(pushed.code, pushed.stderr).toBe(0);
+    expect(pushed.stdout).toContain('IMAGE_TAGS=feature-login-0123456\n');
+    expect(await tagsOf('pr/app')).toEqual({ 'feature-login-0123456': imageA.manifest.digest });
+  });
+
+  it('without a readable event payload falls back to GITHUB_SHA and says it is the merge commit', async () => {
+    const r = await env.cli(['tag-push', `oci:${srcA}`, 'pr/app', '-s', 'branch-sha', '--dry-run', '-o', 'json'], {
+      cwd: plain,
+      env: { ...prEnv('pull_request', payload), GITHUB_EVENT_PATH: path.join(env.dir, 'no-such-event.json') },
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(
+      /warning: cannot read the pull_request event payload .*no-such-event\.json .*: tags use GITHUB_SHA, the merge commit/,
+    );
+    expect(JSON.parse(r.stdout).tags[0].tag).toBe('feature-login-fedcba9');
+  });
+
+  it('a push event keeps GITHUB_SHA', async () => {
+    const r = await env.cli(['tag-push', `oci:${srcA}`, 'pr/app', '-s', 'sha', '--dry-run', '-o', 'json'], {
+      cwd: plain,
+      env: { ...prEnv('push', payload), GITHUB_SHA: SHA },
+    });
+    expect(JSON.parse(r.stdout).tags[0]).toMatchObject({ tag: 'abc1234', from: 'sha (GITHUB_SHA)' });
+  });
+});
+
+describe('--fail-on implies --scan', () => {
+  let server: LocalServer;
+  let debianLayout: string;
+  let debian: TestImage;
+  const cli = (args: readonly string[]) =>
+    runCli(['--endpoint-url', server.url, ...args], {
+      cwd: plain,
+      env: {
+        AWS_ACCESS_KEY_ID: 'AKIDTEST',
+        AWS_SECRET_ACCESS_KEY: 'test',
+        AWS_REGION: 'us-east-1',
+        HOME: path.join(env.dir, 'scan-home'),
+      },
+    });
+  beforeAll(async () => {
+    // An emulator with one advisory, whose scans finish at once (this file's other tests keep
+    // ECR-like durations), and a Debian image with the affected package.
+    const advisories = path.join(env.dir, 'advisories.json');
+    writeAdvisories(advisories, [
+      { id: 'CVE-2024-0002', package: 'bash', ecosystem: 'deb', severity: 'CRITICAL', description: 'bash' },
+    ]);
+    server = await start(path.join(env.dir, 'scan-data'), { advisoriesFile: advisories, stateDelayScale: 0 });
+    debian = makeImage(
+      [layerTar({ 'etc/os-release': 'ID=debian\n', 'var/lib/dpkg/status': dpkgStatus([['bash', '5.2.15-2']]) })],
+      'fail-on',
+      { gzip: true },
+    );
+    debianLayout = path.join(env.dir, 'debian-layout');
+    writeRawLayout(
+      debianLayout,
+      { ...Object.fromEntries(debian.blobs), [debian.manifest.digest]: debian.manifest.bytes },
+      { schemaVersion: 2, manifests: [tagged(debian.manifest, 'v1')] },
+    );
+    expect((await cli(['create-repo', 'scanned/app'])).code).toBe(0);
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('pushes, then scans and exits 4 over the threshold; stdout stays the push result', async () => {
+    const mark = server.calls.length;
+    const r = await cli([
+      'tag-push',
+      `oci:${debianLayout}:v1`,
+      'scanned/app:v1',
+      '--fail-on',
+      'CRITICAL',
+      '-o',
+      'json',
+    ]);
+    expect(r.code, r.stderr).toBe(4);
+    expect(JSON.parse(r.stdout)).toMatchObject({ action: 'pushed', digest: debian.manifest.digest, tags: ['v1'] });
+    expect(r.stderr).toContain('CVE-2024-0002 CRITICAL bash 5.2.15-2');
+    const calls = server.calls.slice(mark);
+    expect(calls.indexOf('ecr:StartImageScan')).toBeGreaterThan(calls.indexOf('registry:PUT manifests'));
+    // Without --fail-on (nor --scan) nothing is scanned.
+    const again = server.calls.length;
+    expect((await cli(['tag-push', `oci:${debianLayout}:v1`, 'scanned/app:v2'])).code).toBe(0);
+    expect(server.calls.slice(again)).not.toContain('ecr:StartImageScan');
+  });
+
+  it('--ignore alone is a usage error that names both ways to scan', async () => {
+    const r = await cli(['tag-push', `oci:${debianLayout}:v1`, 'scanned/app:v3', '--ignore', 'x.yaml']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('error: --ignore goes with --scan or --fail-on');
   });
 });

@@ -274,6 +274,42 @@ describe('copy', () => {
     const tags = await runCli(['tags', `${reg2.host}/all/app`, '-o', 'json'], { env: env() });
     expect(JSON.parse(tags.stdout).tags.sort()).toEqual(['a', 'b']);
   });
+
+  it('--all-tags --dry-run plans each tag and writes nothing at the target', async () => {
+    const a = buildImage(15);
+    const b = buildImage(16);
+    const src = path.join(tmp, 'src15');
+    writeOciLayout(src, [
+      { image: a, tag: 'a' },
+      { image: b, tag: 'b' },
+    ]);
+    for (const t of ['a', 'b'])
+      expect((await runCli(['tag-push', `oci:${src}:${t}`, `${reg.host}/alldry/app:${t}`], { env: env() })).code).toBe(
+        0,
+      );
+    const proxy = await startFaultProxy(reg2.host);
+    try {
+      const r = await runCli(
+        ['copy', `${reg.host}/alldry/app`, `${proxy.host}/alldry/app`, '--all-tags', '--dry-run', '-o', 'json'],
+        {
+          env: env(),
+        },
+      );
+      expect(r.code, r.stderr).toBe(0);
+      const plans = JSON.parse(r.stdout);
+      expect(plans.map((p: { tags: { tag: string }[]; digest: string }) => [p.tags[0]?.tag, p.digest]).sort()).toEqual([
+        ['a', a.manifest.digest],
+        ['b', b.manifest.digest],
+      ]);
+      for (const p of plans) expect(p.blobs).toMatchObject({ total: 3, upload: 3, present: 0, mount: 0 });
+      // Reads only: HEADs and GETs, not one write.
+      expect(proxy.requests.filter((q) => !['GET', 'HEAD'].includes(q.method))).toEqual([]);
+      const tags = await fetch(`http://${reg2.host}/v2/alldry/app/tags/list`);
+      expect(tags.status).toBe(404);
+    } finally {
+      await proxy.stop();
+    }
+  });
 });
 
 describe('inspect and tags', () => {

@@ -8,14 +8,18 @@ export function definePull(program: Command, host: CommandHost): void {
     .command('pull')
     .summary('pull an image from a registry into an OCI layout or a docker-archive')
     .description(
-      'Pulls the image SOURCE names into DEST, verifying every blob against its digest as it\n' +
-        'streams. The output appears complete or not at all: it is built under a temporary name\n' +
-        'and renamed into place at the end. Multi-platform images keep all platforms unless\n' +
-        "--platform picks one. Into an OCI layout the image's referrers (signatures, SBOMs,\n" +
-        'attestations) come along, listed in index.json by digest; --no-referrers leaves them\n' +
-        'behind (a docker-archive cannot hold them). With --require-signed the Notary signature\n' +
-        'of SOURCE is verified first (as `ecrctl verify` does): none verifies, exit 3, nothing\n' +
-        'written.\nDEST: oci:DIR[:TAG] or docker-archive:FILE[:REF].',
+      'Pulls the image SOURCE names into DEST, verifying every blob against its\n' +
+        'digest as it streams. The output appears complete or not at all: it is built\n' +
+        'under a temporary name and renamed into place at the end. Multi-platform\n' +
+        'images keep all platforms in an OCI layout unless --platform picks one. A\n' +
+        "docker-archive holds one platform: without --platform it gets this machine's\n" +
+        '(as docker pull does), and an index without it is refused before any download.\n' +
+        "Into an OCI layout the image's referrers (signatures, SBOMs, attestations)\n" +
+        'come along, listed in index.json by digest; --no-referrers leaves them behind\n' +
+        '(a docker-archive cannot hold them). With --require-signed the Notary\n' +
+        'signature of SOURCE is verified first (as `ecrctl verify` does): none\n' +
+        'verifies, exit 3, nothing written.\n' +
+        'DEST: oci:DIR[:TAG] or docker-archive:FILE[:REF].',
     )
     .argument('<source>', 'registry reference, e.g. 127.0.0.1:5000/team/app:v1')
     .argument('<dest>', 'oci:DIR[:TAG] or docker-archive:FILE[:REF]');
@@ -29,6 +33,7 @@ export function definePull(program: Command, host: CommandHost): void {
       examples(
         'ecrctl pull 127.0.0.1:5000/team/app:v1 oci:./out:v1',
         'ecrctl pull app:v1 docker-archive:./app.tar:team/app:v1 --platform linux/amd64',
+        'ecrctl pull docker.io/library/alpine:3.20 docker-archive:./alpine.tar',
       ),
     )
     .action(

@@ -7,7 +7,8 @@ import { type TrustCliOptions, trustOptions, trustSettings } from '../trust-opti
 
 export interface TagPushOptions extends TrustCliOptions {
   tag?: string[];
-  tagStrategy?: string[];
+  /** false after --no-tag-strategy (the later of the two wins). */
+  tagStrategy?: string[] | false;
   semverAliases?: boolean;
   dryRun?: boolean;
   createRepo?: boolean;
@@ -30,7 +31,10 @@ export function defineTagPush(program: Command, host: CommandHost): void {
       .description(
         'Pushes the image SOURCE names to the repository TARGET names, under the tag in TARGET,\n' +
           'every --tag, and the tags each --tag-strategy derives from CodeBuild or GitHub Actions\n' +
-          'variables or git (or the strategies .ecrctl.yaml sets for the repository). Tag rules\n' +
+          'variables or git (or the strategies .ecrctl.yaml sets for the repository;\n' +
+          '--no-tag-strategy turns them off for one push). On a GitHub pull request event\n' +
+          'the commit in those tags is the head of the pull request, not the merge commit.\n' +
+          'Tag rules\n' +
           'from .ecrctl.yaml are checked first (exit 3, nothing pushed). A tag already at the same\n' +
           'image is "unchanged", so re-runs pass on immutable repositories; an immutable tag at\n' +
           'another image exits 3 before any blob moves. Blobs the registry has are skipped; blobs\n' +
@@ -48,9 +52,10 @@ export function defineTagPush(program: Command, host: CommandHost): void {
       .option('-t, --tag <tag>', 'another tag for the pushed image (repeatable)', collect)
       .option(
         '-s, --tag-strategy <name>',
-        'derive tags: branch-sha, semver, sha, env:NAME, latest (repeatable)',
-        collect,
+        'derive tags: branch-sha, semver, sha, env:NAME, latest; none (repeatable)',
+        strategyList,
       )
+      .option('--no-tag-strategy', "for this push, no tag strategy (not the config's either)")
       .option('--semver-aliases', 'semver also tags vMAJOR.MINOR and vMAJOR')
       .option('--dry-run', 'print the tags and the rules checked; push nothing')
       .option('--create-repo', 'create a missing ECR repository (naming rules and .ecrctl.yaml defaults)')
@@ -60,9 +65,9 @@ export function defineTagPush(program: Command, host: CommandHost): void {
       .option('--scan', 'after the push, scan the image and report (the image stays pushed)')
       .option(
         '--fail-on <severity>',
-        'with --scan: exit 4 when a finding at or above CRITICAL|HIGH|MEDIUM|LOW|INFORMATIONAL remains',
+        'scan (implies --scan) and exit 4 when a finding at or above SEVERITY remains: CRITICAL, HIGH, MEDIUM, LOW or INFORMATIONAL',
       )
-      .option('--ignore <file>', 'with --scan: accepted findings (id, package, expiry, reason)')
+      .option('--ignore <file>', 'with --scan or --fail-on: accepted findings (id, package, expiry, reason)')
       .option('--scan-timeout <duration>', 'with --scan: the longest wait for the scan', '10m'),
     true,
   )
@@ -73,16 +78,20 @@ export function defineTagPush(program: Command, host: CommandHost): void {
         'ecrctl tag-push oci:./build/image app --tag-strategy branch-sha --tag-strategy semver --semver-aliases',
         'ecrctl tag-push docker-archive:app.tar 123456789012.dkr.ecr.us-east-1.amazonaws.com/app -s sha --dry-run',
         'ecrctl tag-push oci:./image app -s branch-sha --create-repo --output env >> "$GITHUB_ENV"',
-        'ecrctl tag-push oci:./image app:v1 --scan --fail-on HIGH',
+        'ecrctl tag-push oci:./image app:v1 --fail-on HIGH',
+        'ecrctl tag-push oci:./image app:hotfix-1 --no-tag-strategy',
       ),
     )
     .action(async (source: string, target: string, opts: TagPushOptions, cmd: Command) => {
       const ctx = host.context(cmd);
-      if ((opts.failOn !== undefined || opts.ignore !== undefined) && !opts.scan) {
-        throw new UsageError('--fail-on and --ignore go with --scan', {
-          fix: 'add --scan, e.g. --scan --fail-on HIGH',
+      // --fail-on implies --scan, as `scan --fail-on` implies --wait: a threshold needs a scan.
+      const scan = opts.scan === true || opts.failOn !== undefined;
+      if (opts.ignore !== undefined && !scan) {
+        throw new UsageError('--ignore goes with --scan or --fail-on', {
+          fix: 'add --scan (report) or --fail-on SEVERITY (exit 4 above it)',
         });
       }
+      if (opts.dryRun && scan) ctx.log.info('--dry-run pushes nothing, so nothing is scanned');
       // --require-signed: the source's signature is verified before anything moves (exit 3).
       const trust = trustSettings(opts);
       let from = source;
@@ -95,7 +104,8 @@ export function defineTagPush(program: Command, host: CommandHost): void {
         source: from,
         target,
         tags: opts.tag ?? [],
-        strategies: opts.tagStrategy ?? [],
+        // --no-tag-strategy: `none` turns the config's default strategies off for this push.
+        strategies: opts.tagStrategy === false ? ['none'] : (opts.tagStrategy ?? []),
         semverAliases: opts.semverAliases,
         dryRun: opts.dryRun,
         createRepo: opts.createRepo,
@@ -103,8 +113,13 @@ export function defineTagPush(program: Command, host: CommandHost): void {
         concurrency: opts.concurrency,
         referrers: opts.referrers,
       });
-      if (opts.scan && pushed?.repository) await scanPushed(ctx, pushed, opts);
+      if (scan && pushed?.repository) await scanPushed(ctx, pushed, opts);
     });
+}
+
+/** Collects --tag-strategy values; one after --no-tag-strategy starts a new list (the later wins). */
+function strategyList(value: string, previous: string[] | false | undefined): string[] {
+  return collect(value, previous === false ? undefined : previous);
 }
 
 /**

@@ -5,7 +5,6 @@ import { checkReferrersReport } from '../oci/referrers.js';
 import type { InspectConfigResult } from '../ops/inspect-config.js';
 import type { PushPlan } from '../ops/push-plan.js';
 import {
-  copy,
   getManifest,
   inspect,
   listTags,

@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type LocalContext, takeFault } from './context.js';
 import { ECR_OPERATIONS } from './ecr-api/index.js';
 import type { OperationTable } from './ecr-api/kit.js';
+import { settleReplication } from './ecr-api/replication.js';
 import { PUBLIC_OPERATIONS } from './ecr-public/index.js';
 import { ApiError } from './errors.js';
 import { BodyTooLarge, readBody, send } from './http.js';
@@ -126,6 +127,8 @@ export async function handleApiRequest(ctx: LocalContext, req: IncomingMessage, 
     ) {
       throw new ApiError('ThrottlingException', 'Rate exceeded', 400);
     }
+    // Replicas whose replication has run its course land before anything reads them.
+    if (family.iamPrefix === 'ecr') await settleReplication(ctx);
     const handler = family.operations[op] as OperationTable[string];
     const output = await handler({ ctx, region: scope.region, accessKeyId: scope.accessKeyId, input });
     reply(200, output ?? {});

@@ -9,6 +9,8 @@ import type { ImageRecord, RegistryRecord, RepositoryRecord } from './store.js';
 
 /** ECR's manifest size limit. */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+/** ECR's quota of tags per image. */
+export const MAX_TAGS_PER_IMAGE = 1000;
 
 export type ImageProblemKind =
   | 'repository-not-found'
@@ -150,6 +152,13 @@ export async function putManifest(ctx: LocalContext, input: PutManifestInput): P
   const tag = input.tag;
   if (tag !== undefined) {
     const current = Object.hasOwn(repo.tags, tag) ? repo.tags[tag] : undefined;
+    // ECR's quota of tags per image (1,000), the same on the API and the data plane.
+    if (current?.digest !== digest && existing && tagsOf(repo, digest).length >= MAX_TAGS_PER_IMAGE) {
+      throw new ImageProblem(
+        'limit-exceeded',
+        `The image with digest '${digest}' in the repository with name ${repoName} in registry with id '${registry.account}' already has the maximum allowed number of tags which is '${MAX_TAGS_PER_IMAGE}'`,
+      );
+    }
     if (
       current &&
       current.digest !== digest &&
@@ -179,7 +188,11 @@ export async function putManifest(ctx: LocalContext, input: PutManifestInput): P
     digest,
     mediaType: parsed.mediaType,
     manifestSize: bytes.length,
-    size: parsed.isIndex ? Math.max(0, ...parsed.manifests.map((d) => repo.images[d]?.size ?? 0)) : parsed.layersSize,
+    size: parsed.isIndex
+      ? Math.max(0, ...parsed.manifests.map((d) => repo.images[d]?.size ?? 0))
+      : parsed.schema1
+        ? parsed.blobs.reduce((sum, d) => sum + (repo.blobs[d] ?? 0), 0)
+        : parsed.layersSize,
     pushedAt: now,
   };
   if (!existing) {

@@ -10,9 +10,13 @@ export const MEDIA_TYPES = {
   ociIndex: 'application/vnd.oci.image.index.v1+json',
   dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
   dockerList: 'application/vnd.docker.distribution.manifest.list.v2+json',
+  /** Docker image manifest schema 1, signed (JWS) and unsigned: ECR still stores them. */
+  dockerSchema1Signed: 'application/vnd.docker.distribution.manifest.v1+prettyjws',
+  dockerSchema1: 'application/vnd.docker.distribution.manifest.v1+json',
 } as const;
 
-const MANIFEST_TYPES = new Set<string>([MEDIA_TYPES.ociManifest, MEDIA_TYPES.dockerManifest]);
+const SCHEMA1_TYPES = new Set<string>([MEDIA_TYPES.dockerSchema1Signed, MEDIA_TYPES.dockerSchema1]);
+const MANIFEST_TYPES = new Set<string>([MEDIA_TYPES.ociManifest, MEDIA_TYPES.dockerManifest, ...SCHEMA1_TYPES]);
 const INDEX_TYPES = new Set<string>([MEDIA_TYPES.ociIndex, MEDIA_TYPES.dockerList]);
 
 /** Returns true for a media type the endpoint stores as a manifest. */
@@ -34,8 +38,10 @@ export interface ParsedManifest {
   isIndex: boolean;
   /** Config and layers (for an image manifest). */
   blobs: string[];
-  /** Sum of the layer sizes (image manifests). */
+  /** Sum of the layer sizes (image manifests; 0 for schema 1, whose references carry no size). */
   layersSize: number;
+  /** Docker schema 1: layer sizes must be looked up in the repository's blobs. */
+  schema1?: boolean;
   /** Manifests an index lists. */
   manifests: string[];
   artifactMediaType?: string;
@@ -70,11 +76,14 @@ export function parseManifest(bytes: Buffer, declaredType: string | undefined): 
   let mediaType = inner ?? (declared && isManifestMediaType(declared) ? declared : undefined);
   if (!mediaType) {
     // An OCI document without mediaType: its shape tells which one it is.
-    if (Array.isArray(doc.manifests)) mediaType = MEDIA_TYPES.ociIndex;
+    if (doc.schemaVersion === 1) {
+      mediaType = Array.isArray(doc.signatures) ? MEDIA_TYPES.dockerSchema1Signed : MEDIA_TYPES.dockerSchema1;
+    } else if (Array.isArray(doc.manifests)) mediaType = MEDIA_TYPES.ociIndex;
     else if (doc.config && typeof doc.config === 'object') mediaType = MEDIA_TYPES.ociManifest;
     else throw new ManifestProblem('the manifest has no mediaType and none was given');
   }
   if (!isManifestMediaType(mediaType)) throw new ManifestProblem(`unsupported manifest media type '${mediaType}'`);
+  if (SCHEMA1_TYPES.has(mediaType)) return parseSchema1(doc, mediaType);
   if (doc.schemaVersion !== 2) throw new ManifestProblem('schemaVersion must be 2');
   const mediaTypeProblems = manifestMediaTypeProblems(doc);
   if (mediaTypeProblems.length > 0) throw new ManifestProblem(formatMediaTypeProblems(mediaTypeProblems).join('; '));
@@ -122,4 +131,32 @@ function descriptorDigest(d: Descriptor, where: string): string {
   }
   if (typeof d.size !== 'number' || d.size < 0) throw new ManifestProblem(`a descriptor in ${where} has no valid size`);
   return d.digest;
+}
+
+/**
+ * Reads a Docker schema 1 manifest (signed or not): its layers are the fsLayers' blobSums,
+ * which must exist like any other layer; there is no config blob. The signature is not
+ * checked (ECR's check, if any, is not documented).
+ */
+function parseSchema1(doc: Record<string, unknown>, mediaType: string): ParsedManifest {
+  if (doc.schemaVersion !== 1) throw new ManifestProblem('a schema 1 manifest needs schemaVersion 1');
+  if (typeof doc.name !== 'string' || doc.name === '') throw new ManifestProblem('a schema 1 manifest needs a name');
+  if (!Array.isArray(doc.fsLayers) || doc.fsLayers.length === 0) {
+    throw new ManifestProblem('a schema 1 manifest needs fsLayers');
+  }
+  if (!Array.isArray(doc.history) || doc.history.length !== doc.fsLayers.length) {
+    throw new ManifestProblem('a schema 1 manifest needs one history entry per fsLayers entry');
+  }
+  if (mediaType === MEDIA_TYPES.dockerSchema1Signed && !Array.isArray(doc.signatures)) {
+    throw new ManifestProblem('a signed schema 1 manifest needs signatures');
+  }
+  const blobs: string[] = [];
+  for (const layer of doc.fsLayers as { blobSum?: unknown }[]) {
+    const sum = layer && typeof layer === 'object' ? layer.blobSum : undefined;
+    if (typeof sum !== 'string' || !/^[a-z0-9]+:[a-zA-Z0-9=_-]+$/.test(sum)) {
+      throw new ManifestProblem('an fsLayers entry has no valid blobSum');
+    }
+    if (!blobs.includes(sum)) blobs.push(sum);
+  }
+  return { mediaType, isIndex: false, blobs, layersSize: 0, manifests: [], schema1: true };
 }

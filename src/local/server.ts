@@ -65,8 +65,9 @@ export interface LocalServerOptions {
   /** Lifetime of blob redirect and GetDownloadUrlForLayer URLs in seconds (default 600). */
   blobUrlTtlSeconds?: number;
   /**
-   * ECR's API request rates (token buckets, src/local/throttle.ts): 1 (default) as ECR, a
-   * factor to scale every rate, or 'off' (a leniency: no throttling but injected faults).
+   * ECR's request rates, on the API and the data plane alike (token buckets,
+   * src/local/throttle.ts): 1 (default) as ECR, a factor to scale every rate, or 'off' (a
+   * leniency: no throttling but injected faults).
    */
   throttleScale?: number | 'off';
   /**

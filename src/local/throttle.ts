@@ -65,6 +65,9 @@ export function takeToken(
   const rate = ECR_RATES[operation];
   if (scale === undefined || scale === 'off' || rate === undefined) return true;
   const perSecond = rate * scale;
+  // A bucket holds one second of requests, but at least one request, so that a scale below
+  // 1/rate slows the operation down instead of refusing it for ever.
+  const capacity = Math.max(1, perSecond);
   const key = [
     operation,
     where.account,
@@ -77,8 +80,8 @@ export function takeToken(
     buckets.set(ctx, table);
   }
   const now = ctx.now();
-  const bucket = table.get(key) ?? { tokens: perSecond, at: now };
-  bucket.tokens = Math.min(perSecond, bucket.tokens + ((now - bucket.at) / 1000) * perSecond);
+  const bucket = table.get(key) ?? { tokens: capacity, at: now };
+  bucket.tokens = Math.min(capacity, bucket.tokens + ((now - bucket.at) / 1000) * perSecond);
   bucket.at = now;
   table.set(key, bucket);
   if (bucket.tokens < 1) return false;
@@ -98,4 +101,16 @@ export function takeDataPlaneToken(
 ): boolean {
   const operation = DATA_PLANE_OPERATIONS[kind];
   return operation === undefined ? true : takeToken(ctx, operation, where);
+}
+
+/**
+ * Returns the whole seconds a client throttled on a data-plane request of `kind` should wait
+ * before a token is back (the `Retry-After` of the 429): one token's refill time, at least 1.
+ */
+export function dataPlaneRetryAfterSeconds(ctx: LocalContext, kind: string): number {
+  const operation = DATA_PLANE_OPERATIONS[kind];
+  const rate = operation === undefined ? undefined : ECR_RATES[operation];
+  const scale = ctx.throttleScale;
+  if (rate === undefined || typeof scale !== 'number') return 1;
+  return Math.max(1, Math.ceil(1 / (rate * scale)));
 }

@@ -10,6 +10,12 @@ export interface TokenClaims {
   region: string;
   /** Expiry, epoch milliseconds. */
   exp: number;
+  /**
+   * The IAM principal whose access key asked GetAuthorizationToken: data-plane requests act
+   * as that identity (ECR's pull-time update exclusions name principals). Absent in tokens
+   * minted before principals were carried.
+   */
+  principal?: string;
 }
 
 /** What a layer download token grants: one blob of one repository until a time. */
@@ -57,16 +63,19 @@ function open(secret: Buffer, prefix: string, token: string): unknown {
 
 /** Returns a new opaque registry password (about 2,500 characters) carrying claims. */
 export function mintPassword(secret: Buffer, claims: TokenClaims): string {
-  return seal(secret, 'ecrL1', { k: claims.kind, a: claims.account, r: claims.region, e: claims.exp }, PASSWORD_LENGTH);
+  const sealed = { k: claims.kind, a: claims.account, r: claims.region, e: claims.exp, p: claims.principal };
+  return seal(secret, 'ecrL1', sealed, PASSWORD_LENGTH);
 }
 
 /** Returns the claims of a password this endpoint minted, or undefined when forged or garbled. */
 export function readPassword(secret: Buffer, password: string): TokenClaims | undefined {
-  const c = open(secret, 'ecrL1', password) as { k?: string; a?: string; r?: string; e?: number } | undefined;
+  const c = open(secret, 'ecrL1', password) as
+    | { k?: string; a?: string; r?: string; e?: number; p?: unknown }
+    | undefined;
   if (!c || (c.k !== 'private' && c.k !== 'public') || typeof c.a !== 'string' || typeof c.r !== 'string')
     return undefined;
   if (typeof c.e !== 'number') return undefined;
-  return { kind: c.k, account: c.a, region: c.r, exp: c.e };
+  return { kind: c.k, account: c.a, region: c.r, exp: c.e, ...(typeof c.p === 'string' ? { principal: c.p } : {}) };
 }
 
 /** Returns a short URL-safe token that lets its holder download one blob until claims.exp. */

@@ -124,6 +124,32 @@ describe('cross-repository mounts', () => {
     const token = await ecr.send(new GetAuthorizationTokenCommand({}));
     endpoint = token.authorizationData?.[0]?.proxyEndpoint as string;
     expect((await ecr.send(new GetAccountSettingCommand({ name: 'BLOB_MOUNTING' }))).value).toBe('ENABLED');
-    expect((await mount('m/src', 'm/dst')).status).toBe(201);
+    expect((await mount('m/dst', 'm/src')).status).toBe(201);
+  });
+
+  it('answers 202 for a blob the source holds but no manifest of the source references, 201 once one does', async () => {
+    await ecr.send(new PutAccountSettingCommand({ name: 'BLOB_MOUNTING', value: 'ENABLED' }));
+    const later = tinyImage('mount-unreferenced');
+    const upload = await fetch(`${endpoint}/v2/m/src/blobs/uploads/?digest=${later.layerDigest}`, {
+      method: 'POST',
+      headers: { Authorization: auth, 'Content-Type': 'application/octet-stream' },
+      body: later.layer,
+    });
+    expect(upload.status).toBe(201);
+    expect((await head('m/src', later.layerDigest)).status).toBe(200);
+    // Uploaded, never named by a manifest: ECR does not mount it.
+    const declined = await mount('m/dst', 'm/src', later.layerDigest);
+    expect(declined.status).toBe(202);
+    expect(declined.headers.get('location')).toMatch(/^\/v2\/m\/dst\/blobs\/uploads\/./);
+    expect((await head('m/dst', later.layerDigest)).status).toBe(404);
+    // A blob mounted into m/dst is not referenced there either: it cannot be mounted onwards.
+    await ecr.send(new CreateRepositoryCommand({ repositoryName: 'm/other' }));
+    expect((await head('m/dst', image.layerDigest)).status).toBe(200);
+    expect((await mount('m/other', 'm/dst', image.layerDigest)).status).toBe(202);
+    expect((await mount('m/other', 'm/src', image.layerDigest)).status).toBe(201);
+    // Once a manifest of m/src names the layer, it mounts.
+    expect((await pushImage(endpoint, auth, 'm/src', later, 'v2')).status).toBe(201);
+    expect((await mount('m/dst', 'm/src', later.layerDigest)).status).toBe(201);
+    expect((await head('m/dst', later.layerDigest)).status).toBe(200);
   });
 });

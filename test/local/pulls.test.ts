@@ -8,6 +8,7 @@ import {
   DescribeImagesCommand,
   DeregisterPullTimeUpdateExclusionCommand,
   ECRClient,
+  GetAuthorizationTokenCommand,
   ListPullTimeUpdateExclusionsCommand,
   PutImageCommand,
   RegisterPullTimeUpdateExclusionCommand,
@@ -116,6 +117,45 @@ describe('BatchGetImage records a pull', () => {
       await t.ecr.send(
         new DeregisterPullTimeUpdateExclusionCommand({ principalArn: `arn:aws:iam::${ACCOUNT}:role/${name}` }),
       );
+    }
+  });
+});
+
+describe('a data-plane manifest GET records a pull as the principal its token carries', () => {
+  /** Returns the data plane and a Basic header for a registry password asked for by accessKeyId. */
+  async function login(accessKeyId: string): Promise<{ endpoint: string; auth: string }> {
+    const out = await as(accessKeyId).send(new GetAuthorizationTokenCommand({}));
+    const data = out.authorizationData?.[0];
+    return { endpoint: data?.proxyEndpoint as string, auth: `Basic ${data?.authorizationToken as string}` };
+  }
+
+  it("records the reader's pull, not the excluded auditor's, with two identities", async () => {
+    const { children, index } = await withIndex('pulls/dataplane');
+    await t.ecr.send(new RegisterPullTimeUpdateExclusionCommand({ principalArn: userArn('AKIDAUDITOR') }));
+    try {
+      const auditor = await login('AKIDAUDITOR');
+      const reader = await login('AKIDREADER2');
+      const get = (who: { endpoint: string; auth: string }, ref: string) =>
+        fetch(`${who.endpoint}/v2/pulls/dataplane/manifests/${ref}`, {
+          headers: { Authorization: who.auth, Accept: 'application/vnd.oci.image.index.v1+json' },
+        });
+      // The auditor reads the index by tag and a child by digest: no pull time changes.
+      expect((await get(auditor, 'multi')).status).toBe(200);
+      expect((await get(auditor, children[0]?.digest as string)).status).toBe(200);
+      expect(Object.values(await pullTimes('pulls/dataplane'))).toEqual([null, null, null]);
+      // Another identity's GET of the same index is a pull.
+      expect((await get(reader, 'multi')).status).toBe(200);
+      const after = await pullTimes('pulls/dataplane');
+      expect(after[index]).toEqual(expect.any(Number));
+      expect(after[children[0]?.digest as string]).toBeNull();
+      // Once the auditor is off the list, its GETs count again.
+      await t.ecr.send(new DeregisterPullTimeUpdateExclusionCommand({ principalArn: userArn('AKIDAUDITOR') }));
+      expect((await get(auditor, children[0]?.digest as string)).status).toBe(200);
+      expect((await pullTimes('pulls/dataplane'))[children[0]?.digest as string]).toEqual(expect.any(Number));
+    } finally {
+      await t.ecr
+        .send(new DeregisterPullTimeUpdateExclusionCommand({ principalArn: userArn('AKIDAUDITOR') }))
+        .catch(() => undefined);
     }
   });
 });

@@ -17,7 +17,7 @@ import {
   PutReplicationConfigurationCommand,
   StartReplicationBackfillCommand,
 } from '@aws-sdk/client-ecr';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { LocalServer } from '../../src/local/server.js';
 import { STATE_DELAYS_MS } from '../../src/local/state-delays.js';
 import { basicAuth, ecrClient, pushImage, start, tempDir, tinyImage } from './helpers.js';
@@ -56,6 +56,15 @@ async function errorOf(p: Promise<unknown>): Promise<string> {
 const dest = (region: string, registryId = '123456789012') => ({ region, registryId });
 
 describe('replication configuration', () => {
+  // The endpoint's clock is Date.now() plus advanceClock: Date stands still here (timers run)
+  // so that a slow machine cannot end an IN_PROGRESS state the test is looking at.
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it.each([
     [
       '11 rules',
@@ -123,8 +132,20 @@ describe('replication configuration', () => {
       { region: 'eu-west-1', registryId: '123456789012', status: 'IN_PROGRESS' },
       { region: 'us-east-1', registryId: OTHER, status: 'IN_PROGRESS' },
     ]);
+    // While IN_PROGRESS the replica is nowhere to be seen at the destination: not through the
+    // API (its repository is not even created yet) nor through the destination's data plane.
+    server.advanceClock(STATE_DELAYS_MS.replication - 1000);
+    expect((await status())?.map((s) => s.status)).toEqual(['IN_PROGRESS', 'IN_PROGRESS']);
+    await expect(ecrEu.send(new DescribeImagesCommand({ repositoryName: 'team/api' }))).rejects.toMatchObject({
+      name: 'RepositoryNotFoundException',
+    });
+    const euEarly = (await ecrEu.send(new GetAuthorizationTokenCommand({}))).authorizationData?.[0];
+    const early = await fetch(`${euEarly?.proxyEndpoint}/v2/team/api/manifests/v1`, {
+      headers: { Authorization: basicAuth(euEarly?.authorizationToken ?? ''), Accept: image.mediaType },
+    });
+    expect(early.status).toBe(404);
     // Replication ends with time on the endpoint's clock, not with reads.
-    server.advanceClock(STATE_DELAYS_MS.replication);
+    server.advanceClock(1000);
     expect((await status())?.map((s) => s.status)).toEqual(['COMPLETE', 'COMPLETE']);
 
     const eu = await ecrEu.send(new DescribeImagesCommand({ repositoryName: 'team/api' }));
@@ -155,6 +176,12 @@ describe('replication configuration', () => {
     await ecr.send(
       new PutImageCommand({ repositoryName: 'team/api', imageManifest: image.manifest.toString(), imageTag: 'stable' }),
     );
+    // Not at the destination while replication is IN_PROGRESS …
+    await expect(
+      ecrEu.send(new DescribeImagesCommand({ repositoryName: 'team/api', imageIds: [{ imageTag: 'stable' }] })),
+    ).rejects.toMatchObject({ name: 'ImageNotFoundException' });
+    // … and there once it is COMPLETE.
+    server.advanceClock(STATE_DELAYS_MS.replication);
     const eu = await ecrEu.send(
       new DescribeImagesCommand({ repositoryName: 'team/api', imageIds: [{ imageTag: 'stable' }] }),
     );

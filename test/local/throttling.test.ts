@@ -26,6 +26,8 @@ function stubContext(throttleScale?: number | 'off'): LocalContext {
     log: () => {},
     store: {
       registry: (kind: string, account: string, region: string) => ({ kind, account, region, repositories: {} }),
+      // Nothing to settle (replicas land before each request, see replication.ts).
+      state: { version: 1, registries: {} },
     },
     ...(throttleScale !== undefined ? { throttleScale } : {}),
   } as unknown as LocalContext;

@@ -65,7 +65,7 @@ export function defineLocal(program: Command, host: CommandHost): void {
     )
     .option(
       '--throttle-scale <n|off>',
-      "ECR's API request rates times N (default: 1, as ECR); off turns throttling off",
+      "ECR's request rates (API and registry) times N (default: 1, as ECR); off: none",
     )
     .option(
       '--state-delay-scale <n>',

@@ -1,5 +1,6 @@
 // Image operations of the API: PutImage, BatchGetImage, DescribeImages, ListImages,
 // BatchDeleteImage. The rules themselves live in ../images.ts, shared with the data plane.
+import { convertManifest, negotiatedType } from '../convert.js';
 import { ApiError, invalidParameter, repositoryNotFound } from '../errors.js';
 import {
   ImageProblem,
@@ -194,17 +195,28 @@ export const imageOperations: OperationTable = {
         continue;
       }
       const { image } = found;
+      let served = {
+        bytes: await req.ctx.store.readBlob(image.digest),
+        digest: image.digest,
+        mediaType: image.mediaType,
+      };
       if (accepted && !accepted.includes(image.mediaType)) {
-        failures.push({ imageId: id, failureCode: 'ImageNotFound', failureReason: 'Requested image not found' });
-        continue;
+        // As on the data plane: an image asked for by tag is converted Docker v2 ↔ OCI when
+        // only the other format is accepted; one asked for by digest is that document only.
+        const target = id.imageDigest === undefined ? negotiatedType(image.mediaType, accepted) : undefined;
+        const converted = target === undefined ? undefined : convertManifest(served.bytes, target);
+        if (!converted) {
+          failures.push({ imageId: id, failureCode: 'ImageNotFound', failureReason: 'Requested image not found' });
+          continue;
+        }
+        served = converted;
       }
-      const manifest = (await req.ctx.store.readBlob(image.digest)).toString('utf8');
       images.push({
         registryId: registry.account,
         repositoryName: repository,
-        imageId: { imageDigest: image.digest, ...(id.imageTag !== undefined ? { imageTag: id.imageTag } : {}) },
-        imageManifest: manifest,
-        imageManifestMediaType: image.mediaType,
+        imageId: { imageDigest: served.digest, ...(id.imageTag !== undefined ? { imageTag: id.imageTag } : {}) },
+        imageManifest: served.bytes.toString('utf8'),
+        imageManifestMediaType: served.mediaType,
       });
     }
     return { images, failures };

@@ -1,6 +1,7 @@
 // Registry-wide operations: GetAuthorizationToken (and with it the data plane's address)
 // and DescribeRegistry.
 import { ApiError } from '../errors.js';
+import { principalArnOf } from '../images.js';
 import { REGISTRY_ID } from '../rules.js';
 import { mintPassword } from '../tokens.js';
 import { list, type OperationTable, privateRegistry, ts } from './kit.js';
@@ -18,7 +19,14 @@ export const registryOperations: OperationTable = {
         );
       }
       const registry = req.ctx.store.registry('private', id, req.region);
-      const password = mintPassword(req.ctx.store.secret, { kind: 'private', account: id, region: req.region, exp });
+      // The password carries the caller's principal: the data plane acts as that identity.
+      const password = mintPassword(req.ctx.store.secret, {
+        kind: 'private',
+        account: id,
+        region: req.region,
+        exp,
+        principal: principalArnOf(req.ctx.account, req.accessKeyId),
+      });
       authorizationData.push({
         authorizationToken: Buffer.from(`AWS:${password}`).toString('base64'),
         expiresAt: ts(exp),

@@ -164,10 +164,33 @@ async function copyImageTo(
   }
 }
 
+/** A replica on its way: copied to its destination once replication's duration has passed. */
+interface PendingReplica {
+  destination: Destination;
+  repository: string;
+  digest: string;
+  tags: string[];
+  startedAt: number;
+  /** When the replica lands at the destination (the endpoint's clock, epoch ms). */
+  dueAt: number;
+}
+
+/** The source registry's settings key of its replicas still IN_PROGRESS. */
+const PENDING_KEY = 'pendingReplicas';
+
+function pendingOf(registry: RegistryRecord): PendingReplica[] {
+  registry.settings ??= {};
+  const s = registry.settings as { [PENDING_KEY]?: PendingReplica[] };
+  s[PENDING_KEY] ??= [];
+  return s[PENDING_KEY];
+}
+
 /**
- * Replicates a just-pushed image to every destination the replication rules give its
- * repository, and records the outcome on the source image. Never throws: the push itself
- * has succeeded whatever happens here.
+ * Starts replicating a just-pushed image to every destination the replication rules give its
+ * repository: the status is IN_PROGRESS, and the replica stays out of sight at the
+ * destination (DescribeImages, the data plane, …) until replication's duration has passed
+ * on the endpoint's clock; settleReplication then copies it and records COMPLETE or FAILED.
+ * Never throws: the push itself has succeeded whatever happens here.
  */
 export async function replicateOnPush(
   ctx: LocalContext,
@@ -179,27 +202,64 @@ export async function replicateOnPush(
   if (registry.kind !== 'private') return;
   const destinations = destinationsFor(registry, repository);
   if (destinations.length === 0) return;
-  const repo = findRepository(registry, repository);
-  if (!repo) return;
-  const outcomes: ReplicationStatusRecord[] = [];
   const startedAt = ctx.now();
-  for (const d of destinations) {
-    const target = ctx.store.registry('private', d.registryId, d.region);
-    const failure = await copyImageTo(ctx, repo, digest, tag === undefined ? [] : [tag], target);
-    outcomes.push({
-      region: d.region,
-      registryId: d.registryId,
-      status: failure ? 'FAILED' : 'COMPLETE',
-      ...(failure ? { failureCode: failure } : {}),
-      startedAt,
-    });
-  }
+  const dueAt = stateEndsAt(ctx, 'replication', startedAt);
   await ctx.store.mutate(() => {
     const image = findRepository(registry, repository)?.images[digest];
     if (!image) return;
     image.replication ??= {};
-    for (const o of outcomes) image.replication[keyOf(o)] = o;
+    for (const d of destinations) {
+      image.replication[keyOf(d)] = { region: d.region, registryId: d.registryId, status: 'IN_PROGRESS', startedAt };
+      pendingOf(registry).push({
+        destination: d,
+        repository,
+        digest,
+        tags: tag === undefined ? [] : [tag],
+        startedAt,
+        dueAt,
+      });
+    }
   });
+  // With no delay (stateDelayScale 0) the replica is there when the push returns.
+  if (dueAt <= ctx.now()) await settleReplication(ctx);
+}
+
+/**
+ * Lands every replica whose replication has lasted its duration: copies it to its
+ * destination and records the outcome on the source image. Every reader calls it first (the
+ * API and the data plane), so a replica appears exactly when its status leaves IN_PROGRESS.
+ */
+export async function settleReplication(ctx: LocalContext): Promise<void> {
+  const now = ctx.now();
+  for (const registry of Object.values(ctx.store.state.registries)) {
+    const waiting = registry.settings?.[PENDING_KEY] as PendingReplica[] | undefined;
+    if (!waiting?.some((p) => p.dueAt <= now)) continue;
+    // Taken off the list in one turn, so that concurrent readers never land one twice.
+    const due = await ctx.store.mutate(() => {
+      const all = pendingOf(registry);
+      const ready = all.filter((p) => p.dueAt <= now);
+      (registry.settings as Record<string, unknown>)[PENDING_KEY] = all.filter((p) => p.dueAt > now);
+      return ready;
+    });
+    for (const p of due) {
+      const repo = findRepository(registry, p.repository);
+      const target = ctx.store.registry('private', p.destination.registryId, p.destination.region);
+      const failure = repo ? await copyImageTo(ctx, repo, p.digest, p.tags, target) : 'IMAGE_NOT_FOUND';
+      await ctx.store.mutate(() => {
+        const image = findRepository(registry, p.repository)?.images[p.digest];
+        const key = keyOf(p.destination);
+        // A later push of the same image restarted replication: that one reports.
+        if (!image?.replication?.[key] || image.replication[key].startedAt !== p.startedAt) return;
+        image.replication[key] = {
+          region: p.destination.region,
+          registryId: p.destination.registryId,
+          status: failure ? 'FAILED' : 'COMPLETE',
+          ...(failure ? { failureCode: failure } : {}),
+          startedAt: p.startedAt,
+        };
+      });
+    }
+  }
 }
 
 function destinationOf(raw: unknown, field: string): Destination {

@@ -5,20 +5,26 @@
 // lists paged as ECR pages them (100 by default, at most 1,000, opaque `last` tokens,
 // unsorted), manifests of at most 4 MiB, blobs verified on upload, immutable tags refused
 // with TAG_INVALID. Cross-repository mounts answer 201 only when ECR would mount
-// (BLOB_MOUNTING enabled, same encryption, not from a pull-through cache repository);
-// otherwise a normal upload starts (202).
+// (BLOB_MOUNTING enabled, same encryption, not from a pull-through cache repository, a blob
+// a manifest of the source repository references);
+// otherwise a normal upload starts (202). Requests are paced at ECR's rates (429
+// TOOMANYREQUESTS, throttle.ts), manifests asked for by tag are converted Docker v2 ↔ OCI by
+// Accept (convert.ts), and manifest GETs record pulls as the password's principal.
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { findRepository, type LocalContext, takeFault, type UploadSession } from '../context.js';
 import { blobMountingEnabled } from '../ecr-api/account-settings.js';
 import { deleteImageOrTag } from '../ecr-api/images.js';
+import { settleReplication } from '../ecr-api/replication.js';
 import { ARCHIVED_MESSAGE, settle } from '../ecr-api/storage.js';
 import { createOnPush } from '../ecr-api/templates.js';
+import { acceptedTypes, convertManifest, negotiatedType } from '../convert.js';
 import { OciError } from '../errors.js';
 import { BodyTooLarge, readBody, send } from '../http.js';
-import { ImageProblem, MAX_MANIFEST_BYTES, putManifest, resolveImage } from '../images.js';
-import { MEDIA_TYPES } from '../manifest.js';
-import { ANY_DIGEST, OCI_TAG, SHA256_DIGEST } from '../rules.js';
+import { ImageProblem, MAX_MANIFEST_BYTES, putManifest, recordPull, resolveImage } from '../images.js';
+import { MEDIA_TYPES, parseManifest } from '../manifest.js';
+import { ANY_DIGEST, API_TAG, SHA256_DIGEST } from '../rules.js';
+import { dataPlaneRetryAfterSeconds, takeDataPlaneToken } from '../throttle.js';
 import type { RegistryRecord, RepositoryRecord } from '../store.js';
 import {
   mintBearerToken,
@@ -83,12 +89,14 @@ export function dataPlaneHandler(ctx: LocalContext, registry: RegistryRecord, en
       }
       const r = route(url.pathname);
       if (r === undefined) throw new OciError('NOT_FOUND', 'the requested path is not part of the registry API', 404);
-      authorize(ctx, registry, req, url, r, endpoint());
+      const principal = authorize(ctx, registry, req, url, r, endpoint());
       if (r === 'base') {
         if (method !== 'GET' && method !== 'HEAD') throw unsupported();
         send(res, 200, { ...COMMON, 'Content-Type': 'application/json' }, '{}', head);
         return;
       }
+      // Replicas whose replication has run its course land before anything reads them.
+      if (registry.kind === 'private') await settleReplication(ctx);
       const repoName = repositoryName(registry, r.name);
       let repo = repoName === undefined ? undefined : findRepository(registry, repoName);
       // A push (upload start or manifest PUT) may create the repository from a
@@ -113,9 +121,22 @@ export function dataPlaneHandler(ctx: LocalContext, registry: RegistryRecord, en
         await readBody(req, Number.MAX_SAFE_INTEGER).catch(() => undefined);
         throw new OciError('TOOMANYREQUESTS', 'Rate exceeded', 429);
       }
+      // ECR's rates (throttle.ts): the layer operations per account and region, manifest
+      // PUTs (PutImage) per repository, shared with the API's buckets as ECR meters both
+      // alike. ECR Public's rates are not published; its data plane is not throttled.
+      const kind = `${method} ${r.kind}`;
+      if (
+        registry.kind === 'private' &&
+        !takeDataPlaneToken(ctx, kind, { account: registry.account, region: registry.region, repository: repo.name })
+      ) {
+        await readBody(req, Number.MAX_SAFE_INTEGER).catch(() => undefined);
+        throw new OciError('TOOMANYREQUESTS', 'Rate exceeded', 429, undefined, {
+          'Retry-After': String(dataPlaneRetryAfterSeconds(ctx, kind)),
+        });
+      }
       switch (r.kind) {
         case 'manifests':
-          await manifests(ctx, registry, repo, r, req, res, method);
+          await manifests(ctx, registry, repo, r, req, res, method, principal);
           break;
         case 'blobs':
           await blobs(ctx, registry, repo, r, req, res, method, url.searchParams.has('download-token'));
@@ -170,6 +191,10 @@ function unsupported(): OciError {
   return new OciError('UNSUPPORTED', 'the operation is unsupported', 405);
 }
 
+/**
+ * Checks a request's credentials (throws the OciError ECR would answer) and returns the
+ * principal a private registry's password carries, if any.
+ */
 function authorize(
   ctx: LocalContext,
   registry: RegistryRecord,
@@ -177,7 +202,7 @@ function authorize(
   url: URL,
   r: Route | 'base',
   endpoint: string,
-): void {
+): string | undefined {
   const challenge = {
     'WWW-Authenticate': `Basic realm="${endpoint}/",service="${registry.kind === 'public' ? 'ecr-public' : 'ecr'}.amazonaws.com"`,
   };
@@ -201,13 +226,13 @@ function authorize(
       claims.repository === r.name &&
       claims.digest === r.ref
     ) {
-      return;
+      return undefined;
     }
     throw new OciError('DENIED', 'the download URL is invalid or has expired', 403);
   }
   if (registry.kind === 'public') {
     authorizePublic(ctx, registry, req, r, endpoint, readOnly);
-    return;
+    return undefined;
   }
   const header = req.headers.authorization;
   if (!header) throw challenged();
@@ -228,6 +253,7 @@ function authorize(
     throw badToken();
   }
   if (claims.exp <= ctx.now()) throw badToken();
+  return claims.principal;
 }
 
 /** How long ECR Public's bearer tokens last (about an hour); --token-ttl shortens it. */
@@ -343,9 +369,12 @@ async function manifests(
   req: IncomingMessage,
   res: ServerResponse,
   method: string,
+  principal: string | undefined,
 ): Promise<void> {
   const byDigest = ANY_DIGEST.test(r.ref) && r.ref.includes(':');
-  if (!byDigest && !OCI_TAG.test(r.ref)) throw new OciError('TAG_INVALID', `invalid tag '${r.ref}'`, 400);
+  // The data plane takes the tags the API takes (ECR's model: up to 300 characters), so a tag
+  // PutImage set can be pulled; the OCI spec's 128 is the client's rule (ECR-FACTS.md).
+  if (!byDigest && !API_TAG.test(r.ref)) throw new OciError('TAG_INVALID', `invalid tag '${r.ref}'`, 400);
   const id = byDigest ? { imageDigest: r.ref } : { imageTag: r.ref };
   if (method === 'GET' || method === 'HEAD') {
     // A restore that has run its course is over whoever looks first (not only an API read).
@@ -356,16 +385,28 @@ async function manifests(
     }
     // ECR answers 404 for an archived image (user guide, "Archiving an image").
     if (image.imageStatus === 'ARCHIVED') throw new OciError('MANIFEST_UNKNOWN', ARCHIVED_MESSAGE, 404, id);
-    const bytes = await ctx.store.readBlob(image.digest);
+    let served = { bytes: await ctx.store.readBlob(image.digest), digest: image.digest, mediaType: image.mediaType };
+    // ECR converts Docker v2 ↔ OCI when the Accept header lists only the other format (a
+    // different document, so another digest). A request by digest names one document and
+    // gets it as stored: a converted answer could never match the digest asked for.
+    const target = byDigest ? undefined : negotiatedType(image.mediaType, acceptedTypes(req.headers.accept));
+    const converted = target === undefined ? undefined : convertManifest(served.bytes, target);
+    if (converted) served = converted;
     send(
       res,
       200,
-      { ...COMMON, 'Content-Type': image.mediaType, 'Docker-Content-Digest': image.digest, ETag: `"${image.digest}"` },
-      bytes,
+      {
+        ...COMMON,
+        'Content-Type': served.mediaType,
+        'Docker-Content-Digest': served.digest,
+        ETag: `"${served.digest}"`,
+      },
+      served.bytes,
       method === 'HEAD',
     );
-    if (method === 'GET') {
-      image.lastPulledAt = ctx.now();
+    // A manifest GET is a BatchGetImage underneath: a pull, unless the token's principal is
+    // on the registry's pull-time update exclusion list.
+    if (method === 'GET' && recordPull(ctx, registry, [image], principal)) {
       ctx.store.persist().catch((err: unknown) => ctx.log(`could not record the pull time: ${String(err)}`));
     }
     return;
@@ -459,22 +500,43 @@ async function blobs(
 }
 
 /** Returns true when ECR would mount digest from repository `from` into repo. */
-function mountAllowed(
+async function mountAllowed(
   ctx: LocalContext,
   registry: RegistryRecord,
   repo: RepositoryRecord,
   digest: string,
   from: string,
-): boolean {
+): Promise<boolean> {
   if (registry.kind !== 'private' || !blobMountingEnabled(registry)) return false;
   if (!SHA256_DIGEST.test(digest) || from === repo.name) return false;
   const source = findRepository(registry, from);
   if (!source || !Object.hasOwn(source.blobs, digest) || !ctx.store.hasBlobFile(digest)) return false;
   if (isPullThroughCacheRepository(registry, source.name)) return false;
-  return (
-    source.encryption.encryptionType === repo.encryption.encryptionType &&
-    (source.encryption.kmsKey ?? '') === (repo.encryption.kmsKey ?? '')
-  );
+  if (
+    source.encryption.encryptionType !== repo.encryption.encryptionType ||
+    (source.encryption.kmsKey ?? '') !== (repo.encryption.kmsKey ?? '')
+  ) {
+    return false;
+  }
+  return referencedByAManifest(ctx, source, digest);
+}
+
+/**
+ * Returns true when an image manifest of repo names digest as its config or a layer. ECR
+ * keeps layers per repository and mounts only those "referenced by a manifest in the source
+ * repository": a blob uploaded but never named by a pushed manifest is not mountable.
+ */
+async function referencedByAManifest(ctx: LocalContext, repo: RepositoryRecord, digest: string): Promise<boolean> {
+  for (const image of Object.values(repo.images)) {
+    let blobs: string[];
+    try {
+      blobs = parseManifest(await ctx.store.readBlob(image.digest), image.mediaType).blobs;
+    } catch {
+      continue; // a manifest this endpoint stored always parses; a missing file mounts nothing
+    }
+    if (blobs.includes(digest)) return true;
+  }
+  return false;
 }
 
 /** Returns true when a pull-through cache rule's prefix owns the repository name. */
@@ -536,7 +598,7 @@ async function uploads(
     // cache repository. Otherwise (ECR's default) a normal upload starts below.
     const mount = url.searchParams.get('mount');
     const from = url.searchParams.get('from');
-    if (mount !== null && from !== null && mountAllowed(ctx, registry, repo, mount, from)) {
+    if (mount !== null && from !== null && (await mountAllowed(ctx, registry, repo, mount, from))) {
       await readBody(req, 0).catch(() => undefined);
       await ctx.store.mutate(() => {
         const source = findRepository(registry, from);

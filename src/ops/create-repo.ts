@@ -266,13 +266,7 @@ async function planRepositories(
     for (const name of names) {
       const info = await describePublicRepository(conn, name);
       const changes = info && hasCatalogData(catalog) ? ['catalog data: replaced'] : [];
-      const action = !info
-        ? 'create'
-        : !opts.ifNotExists
-          ? 'refuse'
-          : opts.apply && changes.length > 0
-            ? 'update'
-            : 'exists';
+      const action = plannedAction(info !== undefined, opts, changes);
       if (action === 'refuse') errors.push(refuse(name, true));
       plan.push({
         name,
@@ -299,13 +293,7 @@ async function planRepositories(
       // Reads only (apply: false): the policies and tags it has, compared with the options.
       if (info && opts.ifNotExists)
         changes = (await updateRepository(conn, { ...spec, name }, info, { apply: false })).changes;
-      const action = !info
-        ? 'create'
-        : !opts.ifNotExists
-          ? 'refuse'
-          : opts.apply && changes.length > 0
-            ? 'update'
-            : 'exists';
+      const action = plannedAction(info !== undefined, opts, changes);
       if (action === 'refuse') errors.push(refuse(name, false));
       plan.push({
         name,
@@ -424,6 +412,17 @@ export function parseResourceTags(options: readonly string[]): ResourceTag[] {
     );
   }
   return tags;
+}
+
+/** What a dry run says create-repo would do with one name: create it, refuse it, update it or leave it. */
+function plannedAction(
+  exists: boolean,
+  opts: Pick<CreateRepositoriesOptions, 'ifNotExists' | 'apply'>,
+  changes: readonly string[],
+): PlannedRepository['action'] {
+  if (!exists) return 'create';
+  if (!opts.ifNotExists) return 'refuse';
+  return opts.apply && changes.length > 0 ? 'update' : 'exists';
 }
 
 /** Returns the private repository settings from the options, every one checked. */

@@ -115,7 +115,13 @@ export {
 
 // ---- images ----------------------------------------------------------------------------
 
-export { type ListImagesOptions, type ListImagesResult, listImages } from './ops/images.js';
+export {
+  type ListImagesOptions,
+  type ListImagesResult,
+  listImages,
+  listPublicTags,
+  type PublicTagsResult,
+} from './ops/images.js';
 export {
   type DeleteImagesOptions,
   type DeleteImagesResult,

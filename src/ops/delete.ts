@@ -2,7 +2,9 @@
 // images), at most 100 ids per BatchDeleteImage call, and reports what ECR said about each
 // reference rather than assuming that everything asked for went away.
 import { resolveRegion, requireRegion, settingsFromSession } from '../ecr/aws-config.js';
+import { mapAwsError } from '../ecr/errors.js';
 import { deleteImages as deleteEcrImages, listImages as listEcrImages } from '../ecr/images.js';
+import { connectEcrPublic, type EcrPublicConnection, listPublicImages } from '../ecr/public-repositories.js';
 import { EcrctlError, NotFoundError, UsageError } from '../errors.js';
 import type { Session } from '../session.js';
 import { ecrConnection, parseEcrRef } from './ecr.js';
@@ -15,6 +17,11 @@ export interface DeleteImagesOptions {
   untagOnly?: boolean;
   /** Report what would be deleted (from one DescribeImages listing per repository) and delete nothing. */
   dryRun?: boolean;
+  /**
+   * The repositories are ECR Public repositories of the account (us-east-1): refs are
+   * `name:tag`, `name@sha256:…` or the repository URI (`public.ecr.aws/ALIAS/name:tag`).
+   */
+  public?: boolean;
 }
 
 /** What happened to one reference. */
@@ -70,9 +77,13 @@ export async function deleteImages(session: Session, opts: DeleteImagesOptions):
   const untagOnly = opts.untagOnly === true;
   const dryRun = opts.dryRun === true;
   const settings = settingsFromSession(session);
-  const region = resolveRegion(settings) ?? '';
-  const parsed = parseRefs(session, opts.refs, untagOnly, region);
+  const isPublic = opts.public === true;
+  const region = isPublic ? PUBLIC_REGION : (resolveRegion(settings) ?? '');
+  const parsed = isPublic ? parsePublicRefs(opts.refs, untagOnly) : parseRefs(session, opts.refs, untagOnly, region);
   if (parsed.some((p) => p.region === '')) requireRegion(settings); // throws the usual "no region" error
+  const pub = isPublic
+    ? await connectEcrPublic(settings, session.aws.registryId ? { registryId: session.aws.registryId } : {})
+    : undefined;
 
   const groups = new Map<string, ParsedRef[]>();
   for (const p of parsed) {
@@ -83,11 +94,21 @@ export async function deleteImages(session: Session, opts: DeleteImagesOptions):
   const base = (p: ParsedRef): DeleteResult => ({ ref: p.text, repository: p.repository, status: 'failed' });
   for (const members of groups.values()) {
     const first = members[0] as ParsedRef;
-    const conn = await ecrConnection(session, {
-      region: first.region,
-      ...(first.registryId ? { registryId: first.registryId } : {}),
-    });
     const repository = first.repository;
+    // The same listing and batch delete, from ECR or from ECR Public.
+    let list: () => Promise<{ digest: string; tags: string[] }[]>;
+    let remove: (ids: readonly { digest?: string; tag?: string }[]) => ReturnType<typeof deleteEcrImages>;
+    if (pub) {
+      list = () => listPublicImages(pub, repository);
+      remove = (ids) => deletePublicImages(pub, repository, ids);
+    } else {
+      const conn = await ecrConnection(session, {
+        region: first.region,
+        ...(first.registryId ? { registryId: first.registryId } : {}),
+      });
+      list = () => listEcrImages(conn, repository);
+      remove = (ids) => deleteEcrImages(conn, repository, ids);
+    }
     try {
       // Tags are resolved from one listing: a plain delete by tag deletes the image (by
       // digest), and --untag-only must know which other tags the image keeps.
@@ -96,7 +117,7 @@ export async function deleteImages(session: Session, opts: DeleteImagesOptions):
       const byTag = new Map<string, { digest: string; tags: string[] }>();
       const byDigest = new Map<string, string[]>();
       if (dryRun || members.some((m) => m.tag !== undefined)) {
-        for (const image of await listEcrImages(conn, repository)) {
+        for (const image of await list()) {
           byDigest.set(image.digest, image.tags);
           for (const t of image.tags) byTag.set(t, { digest: image.digest, tags: image.tags });
         }
@@ -145,9 +166,7 @@ export async function deleteImages(session: Session, opts: DeleteImagesOptions):
         pending.push({ ref: m, digest: found.digest });
       }
       if (ids.length === 0) continue;
-      const { deleted, failures } = dryRun
-        ? simulateDelete(ids, byDigest)
-        : await deleteEcrImages(conn, repository, ids);
+      const { deleted, failures } = dryRun ? simulateDelete(ids, byDigest) : await remove(ids);
       for (const { ref: m, digest, tag } of pending) {
         const r = results.get(m) ?? base(m);
         if (digest !== undefined) {
@@ -248,6 +267,85 @@ export function deleteImagesError(result: DeleteImagesResult): EcrctlError | und
     });
   }
   return undefined;
+}
+
+const PUBLIC_REGION = 'us-east-1';
+
+/** BatchDeleteImage on ECR Public, at most 100 ids a call (as on ECR). */
+async function deletePublicImages(
+  conn: EcrPublicConnection,
+  repository: string,
+  ids: readonly { digest?: string; tag?: string }[],
+): ReturnType<typeof deleteEcrImages> {
+  const { BatchDeleteImageCommand } = conn.sdk;
+  const deleted: { digest?: string; tag?: string }[] = [];
+  const failures: { id: { digest?: string; tag?: string }; code: string; reason: string }[] = [];
+  for (let i = 0; i < ids.length; i += 100) {
+    const out = await conn.client
+      .send(
+        new BatchDeleteImageCommand({
+          ...(conn.registryId ? { registryId: conn.registryId } : {}),
+          repositoryName: repository,
+          imageIds: ids.slice(i, i + 100).map((id) => ({
+            ...(id.digest ? { imageDigest: id.digest } : {}),
+            ...(id.tag ? { imageTag: id.tag } : {}),
+          })),
+        }),
+      )
+      .catch((err: unknown) => {
+        throw mapAwsError(err, {
+          operation: 'BatchDeleteImage',
+          permission: 'ecr-public:BatchDeleteImage',
+          resource: `public repository ${repository}`,
+          region: PUBLIC_REGION,
+          ...(conn.endpoint ? { endpoint: conn.endpoint } : {}),
+        });
+      });
+    for (const d of out.imageIds ?? [])
+      deleted.push({ ...(d.imageDigest ? { digest: d.imageDigest } : {}), ...(d.imageTag ? { tag: d.imageTag } : {}) });
+    for (const f of out.failures ?? [])
+      failures.push({
+        id: {
+          ...(f.imageId?.imageDigest ? { digest: f.imageId.imageDigest } : {}),
+          ...(f.imageId?.imageTag ? { tag: f.imageId.imageTag } : {}),
+        },
+        code: f.failureCode ?? 'Unknown',
+        reason: f.failureReason ?? '',
+      });
+  }
+  return { deleted, failures } as Awaited<ReturnType<typeof deleteEcrImages>>;
+}
+
+/**
+ * Parses public references: `name:tag`, `name@sha256:…`, or a repository URI
+ * (`public.ecr.aws/ALIAS/name:tag`, whose host and registry alias are dropped).
+ */
+function parsePublicRefs(refs: readonly string[], untagOnly: boolean): ParsedRef[] {
+  return refs.map((text) => {
+    let rest = text;
+    const first = rest.split('/')[0] ?? '';
+    if (rest.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost'))
+      rest = rest.split('/').slice(2).join('/');
+    const at = rest.indexOf('@');
+    const colon = at >= 0 ? -1 : rest.lastIndexOf(':');
+    const repository = at >= 0 ? rest.slice(0, at) : colon >= 0 ? rest.slice(0, colon) : rest;
+    const parsed: ParsedRef = { text, repository, region: PUBLIC_REGION };
+    if (at >= 0) parsed.digest = rest.slice(at + 1);
+    else if (colon >= 0) parsed.tag = rest.slice(colon + 1);
+    if (!repository || (parsed.tag === undefined && parsed.digest === undefined)) {
+      throw new UsageError(`${text} names no public repository with a tag or digest`, {
+        value: text,
+        fix: 'write NAME:TAG or NAME@sha256:… (the repository name in the public registry, as `ecrctl repos --public` lists it)',
+      });
+    }
+    if (untagOnly && parsed.digest !== undefined) {
+      throw new UsageError(`--untag-only removes tags, but ${text} names a digest`, {
+        value: text,
+        fix: 'name the tag to remove (NAME:TAG), or drop --untag-only to delete the image',
+      });
+    }
+    return parsed;
+  });
 }
 
 function parseRefs(session: Session, refs: readonly string[], untagOnly: boolean, defaultRegion: string): ParsedRef[] {

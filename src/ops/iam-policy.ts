@@ -8,7 +8,7 @@ export type { PolicyDocument, VerbGroup };
 
 /** What iamPolicy accepts. */
 export interface IamPolicyOptions {
-  /** Verb groups: `pull`, `push` and/or `admin` (see GROUP_VERBS for the verbs of each). */
+  /** Verb groups: `pull`, `push`, `admin`, `sync`, `registry` (see GROUP_VERBS for the verbs of each). */
   groups: readonly string[];
   /** Repository names or IAM wildcard patterns (`team/*`); default every repository. */
   repos?: readonly string[];
@@ -24,7 +24,7 @@ export interface IamPolicyOptions {
 export interface IamPolicyResult {
   /** The IAM identity policy document. */
   document: PolicyDocument;
-  /** The groups, in the order pull, push, admin. */
+  /** The groups, in the order pull, push, admin, sync, registry. */
   groups: VerbGroup[];
 }
 

@@ -8,6 +8,7 @@ import {
   sortImages,
 } from '../ecr/images.js';
 import { settingsFromSession } from '../ecr/aws-config.js';
+import { mapAwsError } from '../ecr/errors.js';
 import { connectEcrPublic, listPublicImages } from '../ecr/public-repositories.js';
 import type { Session } from '../session.js';
 import { ecrConnection } from './ecr.js';
@@ -63,4 +64,50 @@ export async function listImages(session: Session, opts: ListImagesOptions): Pro
   if (shown.length === 0)
     session.log.info(all.length === 0 ? `repository ${repository} has no images` : 'no image matches the filters');
   return { repository, images: shown };
+}
+
+/** What listPublicTags returns: the same shape as the registry listing of `ecrctl tags`. */
+export interface PublicTagsResult {
+  /** The public repository listed. */
+  repository: string;
+  /** Every tag, sorted. */
+  tags: string[];
+}
+
+/**
+ * Lists every tag of an ECR Public repository of the account (all pages of ECR Public's
+ * DescribeImageTags, in us-east-1). NotFoundError when the repository does not exist.
+ */
+export async function listPublicTags(session: Session, opts: { repository: string }): Promise<PublicTagsResult> {
+  const conn = await connectEcrPublic(
+    settingsFromSession(session),
+    session.aws.registryId ? { registryId: session.aws.registryId } : {},
+  );
+  const { DescribeImageTagsCommand } = conn.sdk;
+  const tags: string[] = [];
+  let nextToken: string | undefined;
+  do {
+    try {
+      const page = await conn.client.send(
+        new DescribeImageTagsCommand({
+          ...(conn.registryId ? { registryId: conn.registryId } : {}),
+          repositoryName: opts.repository,
+          maxResults: 1000,
+          ...(nextToken ? { nextToken } : {}),
+        }),
+      );
+      for (const t of page.imageTagDetails ?? []) if (t.imageTag) tags.push(t.imageTag);
+      nextToken = page.nextToken;
+    } catch (err) {
+      throw mapAwsError(err, {
+        operation: 'DescribeImageTags',
+        permission: 'ecr-public:DescribeImageTags',
+        resource: `public repository ${opts.repository}`,
+        region: 'us-east-1',
+        ...(conn.endpoint ? { endpoint: conn.endpoint } : {}),
+      });
+    }
+  } while (nextToken);
+  if (tags.length === 0) session.log.info(`public repository ${opts.repository} has no tags`);
+  return { repository: opts.repository, tags: tags.sort() };
 }

@@ -467,23 +467,26 @@ function editDistance(a: string, b: string): number {
 // Identity policies for the ecrctl verbs.
 
 /** A group of ecrctl verbs that a role runs. */
-export type VerbGroup = 'pull' | 'push' | 'admin';
-export const VERB_GROUPS: readonly VerbGroup[] = ['pull', 'push', 'admin'];
+export type VerbGroup = 'pull' | 'push' | 'admin' | 'sync' | 'registry';
+export const VERB_GROUPS: readonly VerbGroup[] = ['pull', 'push', 'admin', 'sync', 'registry'];
 
 /** Which ecrctl verbs each group covers (shown by `iam-policy` and in the docs). */
 export const GROUP_VERBS: Record<VerbGroup, string> = {
-  pull: 'pull, inspect, tags (and copy / tag-push reading from ECR)',
+  pull: 'pull, inspect, tags, discover (and copy / tag-push reading from ECR)',
   push: 'tag-push, promote (--create-repo adds ecr:CreateRepository for tag-push --create-repo)',
   admin:
     'create-repo, repos, images, delete, delete-repo, lifecycle get|put|delete, policy get|set|delete, archive, restore',
+  sync: 'sync plan|apply|check with ECR at the source, the target or both (the target repositories are created)',
+  registry: 'account-setting get|set, pull-time-exclusion add|remove|list (registry-wide, on Resource "*")',
 };
 
 /**
- * The repository-scoped actions each group needs, as measured against `ecrctl local`
- * (ecr:GetAuthorizationToken, on "*", is added to every policy).
+ * The actions each group needs, as measured against `ecrctl local` (ecr:GetAuthorizationToken,
+ * on "*", is added to every policy). Those in REGISTRY_WIDE_ACTIONS have no resource type
+ * and are granted on "*"; the others on the repository ARNs.
  */
 export const GROUP_ACTIONS: Record<VerbGroup, readonly string[]> = {
-  pull: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:ListImages'],
+  pull: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:ListImageReferrers', 'ecr:ListImages'],
   push: [
     'ecr:BatchCheckLayerAvailability',
     'ecr:BatchGetImage',
@@ -512,7 +515,45 @@ export const GROUP_ACTIONS: Record<VerbGroup, readonly string[]> = {
     'ecr:TagResource',
     'ecr:UpdateImageStorageClass',
   ],
+  // Reading an ECR source (DescribeRepositories lists a prefix, DescribeImages dates the
+  // tags for `since`) and writing an ECR target (its creation templates read, the
+  // repository created with the configured settings, images pushed, tags last).
+  sync: [
+    'ecr:BatchCheckLayerAvailability',
+    'ecr:BatchGetImage',
+    'ecr:CompleteLayerUpload',
+    'ecr:CreateRepository',
+    'ecr:DescribeImages',
+    'ecr:DescribeRepositories',
+    'ecr:DescribeRepositoryCreationTemplates',
+    'ecr:GetDownloadUrlForLayer',
+    'ecr:InitiateLayerUpload',
+    'ecr:ListImages',
+    'ecr:PutImage',
+    'ecr:UploadLayerPart',
+  ],
+  registry: [
+    'ecr:DeregisterPullTimeUpdateExclusion',
+    'ecr:GetAccountSetting',
+    'ecr:ListPullTimeUpdateExclusions',
+    'ecr:PutAccountSetting',
+    'ecr:RegisterPullTimeUpdateExclusion',
+  ],
 };
+
+/**
+ * Actions with no resource type in IAM (they act on the registry or the account): a policy
+ * grants them on Resource "*" — a repository ARN would never match them.
+ */
+export const REGISTRY_WIDE_ACTIONS: readonly string[] = [
+  'ecr:DeregisterPullTimeUpdateExclusion',
+  'ecr:DescribeRepositoryCreationTemplates',
+  'ecr:GetAccountSetting',
+  'ecr:GetAuthorizationToken',
+  'ecr:ListPullTimeUpdateExclusions',
+  'ecr:PutAccountSetting',
+  'ecr:RegisterPullTimeUpdateExclusion',
+];
 
 /** What identityPolicy needs. */
 export interface IdentityPolicyOptions {
@@ -534,7 +575,7 @@ export interface PolicyDocument {
   Statement: { Sid?: string; Effect: 'Allow' | 'Deny'; Action: string | string[]; Resource: string | string[] }[];
 }
 
-/** Returns the repository-scoped actions the groups need, sorted, without duplicates. */
+/** Returns every action the groups need (repository-scoped and registry-wide), sorted, without duplicates. */
 export function actionsFor(groups: readonly VerbGroup[], opts: { createRepo?: boolean } = {}): string[] {
   const set = new Set<string>();
   for (const g of groups) for (const a of GROUP_ACTIONS[g]) set.add(a);
@@ -547,24 +588,39 @@ export function repositoryArnPattern(pattern: string, region = '*', account = '*
   return `arn:${partition}:ecr:${region}:${account}:repository/${pattern}`;
 }
 
-/** Returns the least-privilege identity policy for a role that runs the verbs of groups. */
+/**
+ * Returns the least-privilege identity policy for a role that runs the verbs of groups:
+ * GetAuthorizationToken on "*", the registry-wide actions (registry group) on "*", and the
+ * repository actions on the repository ARNs.
+ */
 export function identityPolicy(opts: IdentityPolicyOptions): PolicyDocument {
   const repos = opts.repos && opts.repos.length > 0 ? [...new Set(opts.repos)] : ['*'];
   const resources = repos.map((r) =>
     repositoryArnPattern(r, opts.region ?? '*', opts.account ?? '*', opts.partition ?? 'aws'),
   );
-  const sid = opts.groups.map((g) => g[0]?.toUpperCase() + g.slice(1)).join('');
+  const all = actionsFor(opts.groups, opts.createRepo ? { createRepo: true } : {});
+  const wide = all.filter((a) => REGISTRY_WIDE_ACTIONS.includes(a));
+  const scoped = all.filter((a) => !REGISTRY_WIDE_ACTIONS.includes(a));
+  const sid = opts.groups
+    .filter((g) => g !== 'registry')
+    .map((g) => g[0]?.toUpperCase() + g.slice(1))
+    .join('');
   return {
     Version: '2012-10-17',
     Statement: [
       // GetAuthorizationToken has no resource type: it must be granted on "*".
       { Sid: 'EcrctlLogin', Effect: 'Allow', Action: 'ecr:GetAuthorizationToken', Resource: '*' },
-      {
-        Sid: `Ecrctl${sid}`,
-        Effect: 'Allow',
-        Action: actionsFor(opts.groups, opts.createRepo ? { createRepo: true } : {}),
-        Resource: resources.length === 1 ? (resources[0] as string) : resources,
-      },
+      ...(scoped.length > 0
+        ? [
+            {
+              Sid: `Ecrctl${sid}`,
+              Effect: 'Allow' as const,
+              Action: scoped,
+              Resource: resources.length === 1 ? (resources[0] as string) : resources,
+            },
+          ]
+        : []),
+      ...(wide.length > 0 ? [{ Sid: 'EcrctlRegistry', Effect: 'Allow' as const, Action: wide, Resource: '*' }] : []),
     ],
   };
 }

@@ -4,6 +4,7 @@
 // Also: an AccessDeniedException names the action, the resource ARN and the iam-policy command.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { DescribeRepositoriesCommand } from '@aws-sdk/client-ecr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { actionsForCall } from '../../src/policy/iam.js';
 import { failingEndpoint } from '../ecr/env.js';
@@ -62,21 +63,88 @@ function granted(policy: Policy): string[] {
 }
 
 describe('iam-policy lists exactly what the verbs call', () => {
-  it('pull: pull, inspect, tags', async () => {
+  it('pull: pull, inspect, tags, discover', async () => {
     await env.cli(['create-repo', 'iam/pull']);
     expect((await env.cli(['tag-push', `oci:${src}`, 'iam/pull:v1'], { cwd: env.dir })).code).toBe(0);
     const used = await actionsOf([
       ['pull', 'iam/pull:v1', `oci:${path.join(env.dir, 'pulled')}:v1`],
       ['inspect', 'iam/pull:v1'],
       ['tags', 'iam/pull'],
+      ['discover', 'iam/pull:v1'],
     ]);
     expect(granted(await printed(['pull']))).toEqual(used);
     expect(used).toEqual([
       'ecr:BatchGetImage',
       'ecr:GetAuthorizationToken',
       'ecr:GetDownloadUrlForLayer',
+      'ecr:ListImageReferrers',
       'ecr:ListImages',
     ]);
+  });
+
+  it('sync: plan, apply (creating the targets with settings) and check, ECR at both ends', async () => {
+    await env.cli(['create-repo', 'iam/sync-src/a']);
+    await env.cli(['create-repo', 'iam/sync-src/b']);
+    for (const ref of ['iam/sync-src/a:v1', 'iam/sync-src/a:v2', 'iam/sync-src/b:v1'])
+      expect((await env.cli(['tag-push', `oci:${src}`, ref], { cwd: env.dir })).code).toBe(0);
+    const host = new URL(await env.server.registryEndpoint('us-east-1')).host;
+    writeFileSync(
+      path.join(env.dir, 'sync.yaml'),
+      [
+        'defaults:',
+        '  repository: { tagMutability: IMMUTABLE, scanOnPush: true }',
+        'sync:',
+        `  - source: ${host}/iam/sync-src/`,
+        '    target: iam/sync-dst/',
+        // `since` dates the tags of an ECR source through DescribeImages.
+        `  - source: ${host}/iam/sync-src/b`,
+        '    target: iam/sync-since/b',
+        '    tags: { since: 90d }',
+        '',
+      ].join('\n'),
+    );
+    const used = await actionsOf([
+      ['sync', 'plan', '-f', 'sync.yaml'],
+      ['sync', 'apply', '-f', 'sync.yaml', '--state', 'sync-state'],
+      ['sync', 'check', '-f', 'sync.yaml'],
+    ]);
+    // The targets exist now, with the configured settings: the sync really wrote them.
+    const made = await env.ecr.send(
+      new DescribeRepositoriesCommand({ repositoryNames: ['iam/sync-dst/a', 'iam/sync-dst/b'] }),
+    );
+    expect(made.repositories?.map((r) => [r.imageTagMutability, r.imageScanningConfiguration?.scanOnPush])).toEqual([
+      ['IMMUTABLE', true],
+      ['IMMUTABLE', true],
+    ]);
+    const policy = await printed(['sync']);
+    expect(granted(policy)).toEqual(used);
+    // Creation templates are registry-wide: that one action is granted on "*".
+    expect(policy.Statement.at(-1)).toEqual({
+      Sid: 'EcrctlRegistry',
+      Effect: 'Allow',
+      Action: ['ecr:DescribeRepositoryCreationTemplates'],
+      Resource: '*',
+    });
+  });
+
+  it('registry: account-setting and pull-time-exclusion, granted on Resource "*"', async () => {
+    const role = 'arn:aws:iam::123456789012:role/syncer';
+    const used = await actionsOf([
+      ['account-setting', 'get', 'BLOB_MOUNTING'],
+      ['account-setting', 'set', 'BLOB_MOUNTING', 'ENABLED'],
+      ['pull-time-exclusion', 'add', role],
+      ['pull-time-exclusion', 'list'],
+      ['pull-time-exclusion', 'remove', role],
+    ]);
+    const policy = await printed(['registry', '--repo', 'team/*']);
+    // These actions have no resource type: a repository ARN would never match them.
+    expect(policy.Statement).toEqual([
+      { Sid: 'EcrctlLogin', Effect: 'Allow', Action: 'ecr:GetAuthorizationToken', Resource: '*' },
+      { Sid: 'EcrctlRegistry', Effect: 'Allow', Action: used, Resource: '*' },
+    ]);
+    // Combined with a repository group, the repository statement keeps its ARNs.
+    const both = await printed(['pull', 'registry', '--repo', 'team/*']);
+    expect(both.Statement.map((s) => s.Resource)).toEqual(['*', 'arn:aws:ecr:*:*:repository/team/*', '*']);
   });
 
   it('push: tag-push (new and existing image), promote; --create-repo adds CreateRepository', async () => {
@@ -175,7 +243,7 @@ describe('iam-policy lists exactly what the verbs call', () => {
     ]);
     const bad = await env.cli(['iam-policy', 'pul', '--account', '12', '--repo', 'Team/App']);
     expect(bad.code).toBe(3);
-    expect(bad.stderr).toContain('"pul" is not a verb group: use pull, push, admin');
+    expect(bad.stderr).toContain('"pul" is not a verb group: use pull, push, admin, sync, registry');
     expect(bad.stderr).toContain('--account 12: an account id is 12 digits');
     expect(bad.stderr).toContain('--repo Team/App');
   });

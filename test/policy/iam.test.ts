@@ -171,7 +171,7 @@ describe('identity policies', () => {
         {
           Sid: 'EcrctlPull',
           Effect: 'Allow',
-          Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:ListImages'],
+          Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:ListImageReferrers', 'ecr:ListImages'],
           Resource: [
             'arn:aws:ecr:eu-west-1:123456789012:repository/team/app',
             'arn:aws:ecr:eu-west-1:123456789012:repository/team/*',
@@ -186,7 +186,7 @@ describe('identity policies', () => {
   });
 
   it('every action it grants is a real ECR action', () => {
-    for (const g of ['pull', 'push', 'admin'] as const) {
+    for (const g of ['pull', 'push', 'admin', 'sync', 'registry'] as const) {
       for (const a of identityPolicy({ groups: [g], createRepo: g === 'push' }).Statement.flatMap((s) => s.Action)) {
         expect(ECR_ACTIONS).toContain(a);
       }
@@ -213,6 +213,8 @@ describe('identity policies', () => {
     expect(groupForAction('ecr:BatchGetImage')).toBe('pull');
     expect(groupForAction('ecr:PutImage')).toBe('push');
     expect(groupForAction('ecr:DeleteRepository')).toBe('admin');
+    expect(groupForAction('ecr:ListImageReferrers')).toBe('pull');
+    expect(groupForAction('ecr:PutAccountSetting')).toBe('registry');
     expect(groupForAction('ecr:StartImageScan')).toBeUndefined();
   });
 });

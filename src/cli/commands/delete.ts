@@ -15,7 +15,9 @@ export function defineDelete(program: Command, host: CommandHost): void {
       'Deletes the images that REF names — repo:tag, repo@sha256:…, or a full ECR reference —\n' +
         'with all their tags. With --untag-only a tag is removed and the image kept; ECR deletes\n' +
         "an image when its last tag is removed, so ecrctl refuses to remove an image's only tag.\n" +
-        'Exits 6 when a reference was not found (after deleting the rest), 1 on other failures.',
+        'Exits 6 when a reference was not found (after deleting the rest), 1 on other failures.\n' +
+        'With --public, REF names an image of an ECR Public repository of the account\n' +
+        '(NAME:TAG, NAME@sha256:… or the repository URI; ECR Public is in us-east-1).',
     )
     .argument(
       '<refs...>',
@@ -23,6 +25,7 @@ export function defineDelete(program: Command, host: CommandHost): void {
     )
     .option('--untag-only', 'remove the tags named and keep the images')
     .option('--dry-run', 'say what would be deleted; delete nothing')
+    .option('--public', 'images of ECR Public repositories of the account')
     .addHelpText(
       'after',
       examples(
@@ -30,18 +33,25 @@ export function defineDelete(program: Command, host: CommandHost): void {
         'ecrctl delete team/app@sha256:0123…',
         'ecrctl delete team/app:old-name --untag-only',
         'ecrctl delete team/app:v1 --dry-run',
+        'ecrctl delete tools/cli:v0.1 --public',
       ),
     )
-    .action(async (refs: string[], opts: { untagOnly?: boolean; dryRun?: boolean }, cmd: Command) => {
+    .action(async (refs: string[], opts: { untagOnly?: boolean; dryRun?: boolean; public?: boolean }, cmd: Command) => {
       const ctx = host.context(cmd);
-      await runDelete(ctx, refs, opts.untagOnly === true, opts.dryRun === true);
+      await runDelete(ctx, refs, opts.untagOnly === true, opts.dryRun === true, opts.public === true);
     });
 }
 
 /** Deletes the images (or tags), prints what happened to each reference. */
-async function runDelete(ctx: CliContext, refs: string[], untagOnly: boolean, dryRun: boolean): Promise<void> {
+async function runDelete(
+  ctx: CliContext,
+  refs: string[],
+  untagOnly: boolean,
+  dryRun: boolean,
+  isPublic: boolean,
+): Promise<void> {
   const { deleteImages, deleteImagesError } = await import('../../ops/delete.js');
-  const result = await deleteImages(ctx, { refs, untagOnly, dryRun });
+  const result = await deleteImages(ctx, { refs, untagOnly, dryRun, ...(isPublic ? { public: true } : {}) });
   const said = (done: string, verb: string) => (dryRun ? `would ${verb}` : done).padEnd(dryRun ? 12 : 9);
   render(ctx, result, {
     text: (d) =>

@@ -13,19 +13,22 @@ export function defineDiscover(program: Command, host: CommandHost): void {
       'Lists what refers to image REF (signatures, SBOMs, attestations) and what refers to ' +
         'those, through the referrers API, the sha256-<hex> tag schema and, on ECR, ' +
         'ListImageReferrers (which also sees ARCHIVED referrers). Text output is a tree; ' +
-        '--output json gives every referrer with where it was found.',
+        '--output json gives every referrer with where it was found. (The global --output ' +
+        'takes text, json or env: for `oras discover -o tree`, write --tree.)',
     )
     .argument('<ref>', 'the image: repo:tag, repo@digest or <registry>/repo:tag')
     .option('--artifact-type <type>', 'only referrers of this artifactType')
     .option('--depth <n>', 'how many levels to follow', '5')
+    .option('--tree', 'print the tree (the text output) whatever --output says')
     .addHelpText(
       'after',
       examples(
         'ecrctl discover team/app:v1',
         'ecrctl discover team/app:v1 --artifact-type application/spdx+json -o json',
+        'ecrctl discover team/app:v1 --tree',
       ),
     )
-    .action(async (ref: string, opts: { artifactType?: string; depth: string }, cmd: Command) => {
+    .action(async (ref: string, opts: { artifactType?: string; depth: string; tree?: boolean }, cmd: Command) => {
       const ctx = host.context(cmd);
       const { discover } = await import('../../ops/discover.js');
       const depth = Number(opts.depth);
@@ -34,6 +37,10 @@ export function defineDiscover(program: Command, host: CommandHost): void {
         ...(opts.artifactType !== undefined ? { artifactType: opts.artifactType } : {}),
         ...(Number.isInteger(depth) && depth > 0 ? { maxDepth: depth } : {}),
       });
+      if (opts.tree) {
+        ctx.stdout.write(ctx.secrets.redact(`${referrerTree(result)}\n`));
+        return;
+      }
       render(ctx, result, {
         text: referrerTree,
         env: (r) => ({ SUBJECT_DIGEST: r.digest, REFERRER_COUNT: String(r.total) }),

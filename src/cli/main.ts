@@ -258,7 +258,21 @@ export async function runProcess(): Promise<void> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const code = await main(process.argv.slice(2), { signal: controller.signal });
-  // Exit now rather than wait for kept-alive sockets to time out; stdout and stderr are
-  // synchronous for files and pipes on Linux, so nothing printed is lost.
+  // Exit now rather than wait for kept-alive sockets to time out — but only once stdout and
+  // stderr are flushed: a pipe whose reader is slower than us holds at most 64 KiB, and
+  // process.exit would drop the rest of a large `-o json` document.
+  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
   process.exit(code);
+}
+
+/** Resolves once everything written to stream so far has been handed to the OS (or the reader went away). */
+function flushed(stream: NodeJS.WriteStream): Promise<void> {
+  if (stream.writableLength === 0 || stream.destroyed) return Promise.resolve();
+  // A write's callback runs after every earlier write has been flushed, or with the error
+  // (EPIPE) when the reader has gone: never waits for ever on a closed pipe.
+  return new Promise((resolve) => {
+    // The reader closing early (`| head`) is not an error of the command: stop waiting quietly.
+    stream.once('error', () => resolve());
+    stream.write('', () => resolve());
+  });
 }

@@ -205,11 +205,18 @@ plan shows each backup, apply and --report list them.
 Prefix sources are listed with the registry catalog (/v2/_catalog), or with
 DescribeRepositories for an ECR registry, every page. apply copies what is
 missing or moved (unless existing: skip), every tag of one image at once, tags
-last, PutImage paced under ECR's per-repository rate. A failing tag or
-repository is reported and the rest goes on.
+last. A blob another repository of the target registry already holds is
+mounted, not sent again (ECR: BLOB_MOUNTING, see ecrctl account-setting).
+Pacing: PutImage 9.5/s per repository and layer uploads 90/s per registry,
+divided by N under --shard I/N, slower when ECR throttles all the same.
+Repositories a CREATE_ON_PUSH creation template covers get its settings
+(repository: overrides them). A failing tag or repository is reported and
+the rest goes on.
 
-  --state DIR     a journal of completed tags: after a kill, the next apply
-                  redoes nothing that completed
+  --state DIR     journals of completed tags and of every blob stored at a
+                  target (append-only, fsync'd, read by every shard): after a
+                  kill -9 the next apply neither re-sends nor re-asks about
+                  anything that completed. Delete DIR to start over.
   --shard I/N     only slice I of N of the target repositories (a stable hash
                   of each name): N parallel jobs do exactly one run's work
   --report FILE   every success and failure as JSON, written whole or not at all

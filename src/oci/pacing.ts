@@ -8,9 +8,22 @@ import { sleep } from './transport/retry.js';
 /** ECR's documented PutImage rate (per second), with headroom so clock jitter never crosses it. */
 export const ECR_PUT_IMAGE_RATE = { perSecond: 10, headroom: 0.95 };
 
-/** A token bucket: take() resolves when a token is free; tokens refill at ratePerSecond up to burst. */
+/**
+ * ECR's rate for starting layer uploads (InitiateLayerUpload, and CompleteLayerUpload once
+ * per upload; per account and region), with headroom. A cross-repository mount is an upload
+ * start too.
+ */
+export const ECR_LAYER_UPLOAD_RATE = { perSecond: 100, headroom: 0.9 };
+
+/**
+ * A token bucket: take() resolves when a token is free; tokens refill at ratePerSecond up to
+ * burst. Adaptive: throttled() halves the rate (down to minRatePerSecond) when the server
+ * throttles anyway (another client shares the quota), succeeded() wins it back step by step.
+ */
 export class TokenBucket {
-  readonly #rate: number;
+  readonly #base: number;
+  readonly #min: number;
+  #rate: number;
   readonly #burst: number;
   readonly #now: () => number;
   readonly #sleep: (ms: number) => Promise<void>;
@@ -20,12 +33,16 @@ export class TokenBucket {
 
   constructor(opts: {
     ratePerSecond: number;
+    /** The lowest rate throttled() slows down to (default a tenth of ratePerSecond). */
+    minRatePerSecond?: number;
     burst?: number;
     now?: () => number;
     sleep?: (ms: number) => Promise<void>;
   }) {
     if (!(opts.ratePerSecond > 0)) throw new Error('ratePerSecond must be positive');
+    this.#base = opts.ratePerSecond;
     this.#rate = opts.ratePerSecond;
+    this.#min = Math.min(opts.ratePerSecond, opts.minRatePerSecond ?? opts.ratePerSecond / 10);
     this.#burst = Math.max(1, opts.burst ?? 1);
     this.#now = opts.now ?? Date.now;
     this.#sleep = opts.sleep ?? ((ms) => sleep(ms));
@@ -47,6 +64,24 @@ export class TokenBucket {
     });
     this.#queue = turn.catch(() => {});
     return turn;
+  }
+
+  /** The rate tokens refill at now (per second). */
+  get rate(): number {
+    return this.#rate;
+  }
+
+  /** Halves the rate (not below the minimum): the server throttled a request that had a token. */
+  throttled(): void {
+    this.#refill();
+    this.#rate = Math.max(this.#min, this.#rate / 2);
+  }
+
+  /** Raises the rate by a twentieth of the configured one (not above it) after a request went through. */
+  succeeded(): void {
+    if (this.#rate >= this.#base) return;
+    this.#refill();
+    this.#rate = Math.min(this.#base, this.#rate + this.#base / 20);
   }
 
   #refill(): void {

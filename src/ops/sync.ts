@@ -5,14 +5,20 @@
 // (which paces PutImage per repository), creates missing ECR repositories, keeps going past
 // a failing tag or repository, and journals every completed tag (append-only, fsync'd) so a
 // rerun after a kill redoes nothing that completed; checkSync says what is stale.
-import { createHash } from 'node:crypto';
 import { getMaxListeners, setMaxListeners } from 'node:events';
 import { mkdir, open, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { AuthError, EcrctlError, HttpStatusError, InterruptedError, NotFoundError, UsageError } from '../errors.js';
 import { type RegistryAccessConfig, registryHostNames } from '../config/project-config.js';
 import { parseEcrHost, registryHostOf } from '../ecr/hosts.js';
-import { type EcrConnection, describeRepository, ensureRepository, listRepositories } from '../ecr/repositories.js';
+import {
+  type EcrConnection,
+  describeRepository,
+  ensureRepository,
+  listRepositories,
+  type RepositorySpec,
+} from '../ecr/repositories.js';
+import type { CreationTemplate } from '../ecr/templates.js';
 import { findPlatform, manifestKind, parseManifest, parsePlatform } from '../oci/copy.js';
 import { isIndexMediaType } from '../oci/media-types.js';
 import { parseReference } from '../oci/reference.js';
@@ -43,7 +49,7 @@ import {
   registryClient,
   sessionWithAccess,
 } from './ecr.js';
-import { copy } from './transfer.js';
+import { BlobJournal, copySyncImage, journalKey, syncPacing } from './sync-copy.js';
 import { plural } from '../text.js';
 
 /** What planSync, applySync and checkSync accept. */
@@ -80,6 +86,20 @@ export interface SyncApplyOptions extends SyncOptions {
    * a terminal).
    */
   heartbeat?: number;
+  /**
+   * Called as the copying goes (after each image, repository and blob) with the totals so
+   * far: what a terminal progress line shows.
+   */
+  onProgress?: (progress: SyncProgress) => void;
+}
+
+/** How far an apply is: repositories and tags done of their totals, bytes sent, time spent. */
+export interface SyncProgress {
+  repositories: { done: number; total: number };
+  /** Tags copied or failed (done) of those to copy or overwrite (total). */
+  tags: { done: number; failed: number; total: number };
+  bytes: number;
+  elapsedMs: number;
 }
 
 /** What happens to one tag. */
@@ -110,6 +130,12 @@ export interface SyncRepository {
   shard: number;
   /** The target is an ECR repository that does not exist yet. */
   create: boolean;
+  /**
+   * The prefix of the target's CREATE_ON_PUSH creation template that covers it ('ROOT' for
+   * the catch-all), when one does: a created repository takes the template's settings (the
+   * entry's `repository:` settings override them).
+   */
+  template?: string;
   tags: SyncTag[];
 }
 
@@ -252,14 +278,15 @@ class Journal {
    */
   static async open(dir: string, configFile: string, shard: Shard | undefined, write: boolean): Promise<Journal> {
     if (write) await mkdir(dir, { recursive: true });
-    const key = `sync-${createHash('sha256').update(path.resolve(configFile)).digest('hex').slice(0, 12)}`;
-    const j = new Journal(path.join(dir, `${key}${shard ? `-shard-${shard.index}-of-${shard.count}` : ''}.jsonl`));
+    const key = journalKey(configFile);
+    const j = new Journal(path.join(dir, `${key}${shardSuffix(shard)}.jsonl`));
     const names = await readdir(dir).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT' && !write) return [];
       throw err;
     });
     for (const name of names) {
-      if (!name.startsWith(key) || !name.endsWith('.jsonl')) continue;
+      // Blob records (sync-copy.ts) have files of their own.
+      if (!name.startsWith(key) || !name.endsWith('.jsonl') || name.endsWith('.blobs.jsonl')) continue;
       for (const line of (await readFile(path.join(dir, name), 'utf8')).split('\n')) {
         try {
           const r = JSON.parse(line) as JournalRecord;
@@ -300,6 +327,11 @@ class Journal {
     this.#queue = turn.catch(() => {});
     return turn;
   }
+}
+
+/** Returns the journal file-name suffix of a shard (`-shard-2-of-3`; '' without one). */
+function shardSuffix(shard: Shard | undefined): string {
+  return shard ? `-shard-${shard.index}-of-${shard.count}` : '';
 }
 
 /** Runs fn over items, at most n at a time; resolves when all are done. */
@@ -636,6 +668,35 @@ async function pushedSince(session: Session, task: Task, tags: string[]): Promis
   return tags.filter((t) => recent.has(t));
 }
 
+/** A referrers tag-schema tag (`sha256-<64 hex>`, with an optional `.suffix`). */
+const REFERRER_TAG = /^sha256-[0-9a-f]{64}(\.[\w.-]+)?$/;
+
+/** The creation template each planned repository is created with. */
+const repositoryTemplates = new WeakMap<SyncRepository, CreationTemplate>();
+const templateLists = new WeakMap<EcrConnection, Promise<CreationTemplate[]>>();
+
+/**
+ * Returns the CREATE_ON_PUSH creation template of the target's registry that covers a
+ * repository, or undefined (none, or the caller may not read templates). The list is read
+ * once per connection.
+ */
+async function templateFor(session: Session, host: string, repository: string): Promise<CreationTemplate | undefined> {
+  const conn = await targetConnection(session, host);
+  if (!conn) return undefined;
+  let list = templateLists.get(conn);
+  if (!list) {
+    const { listTemplates } = await import('../ecr/templates.js');
+    list = listTemplates(conn).catch((err: unknown) => {
+      // Without ecr:DescribeRepositoryCreationTemplates the entry's settings are all there is.
+      if (err instanceof AuthError) return [];
+      throw err;
+    });
+    templateLists.set(conn, list);
+  }
+  const { templateForRepository } = await import('../policy/replication.js');
+  return templateForRepository(await list, repository, 'CREATE_ON_PUSH');
+}
+
 /** The session each planned repository is synced with (its entry's credentials). */
 const repositorySessions = new WeakMap<SyncRepository, Session>();
 
@@ -658,7 +719,10 @@ async function planRepository(
   let create = false;
   let present = new Set<string>();
   try {
-    tags = filterTags(await pushedSince(session, task, await src.listTags({ signal })), task.entry.tags);
+    // A registry without the referrers API keeps referrers under `sha256-<hex>` tags (the
+    // tag schema): they travel with their subject image, they are not images to sync.
+    const listed = (await src.listTags({ signal })).filter((t) => !task.entry.referrers || !REFERRER_TAG.test(t));
+    tags = filterTags(await pushedSince(session, task, listed), task.entry.tags);
   } catch (err) {
     failures.push(failure(session, err, { source, target, stage: 'list-tags' }));
     return undefined;
@@ -673,7 +737,25 @@ async function planRepository(
       return undefined;
     }
   }
-  const out: SyncRepository = { entry: task.entry.index, source, target, shard, create, tags: [] };
+  let template: CreationTemplate | undefined;
+  if (create) {
+    try {
+      template = await templateFor(session, task.targetHost, task.targetRepo);
+    } catch (err) {
+      failures.push(failure(session, err, { source, target, stage: 'list-tags' }));
+      return undefined;
+    }
+  }
+  const out: SyncRepository = {
+    entry: task.entry.index,
+    source,
+    target,
+    shard,
+    create,
+    ...(template ? { template: template.prefix } : {}),
+    tags: [],
+  };
+  if (template) repositoryTemplates.set(out, template);
   repositorySessions.set(out, session);
   for (const tag of tags) {
     try {
@@ -799,6 +881,20 @@ export async function applySync(session: Session, opts: SyncApplyOptions): Promi
   if (getMaxListeners(session.signal) < inFlight) setMaxListeners(inFlight, session.signal);
   const runSession = session;
   const progress = { done: 0, bytes: 0 };
+  const started = performance.now();
+  const toCopy = plan.counts.copy + plan.counts.overwrite;
+  const report = () => {
+    if (!opts.onProgress) return;
+    const copiedTags = copied.reduce((n, c) => n + c.tags.length, 0);
+    const failedTags = failures.reduce((n, f) => n + (f.tags?.length ?? 0), 0) - plannedFailedTags;
+    opts.onProgress({
+      repositories: { done: progress.done, total: plan.repositories.length },
+      tags: { done: copiedTags + failedTags, failed: failedTags, total: toCopy },
+      bytes: progress.bytes,
+      elapsedMs: performance.now() - started,
+    });
+  };
+  const plannedFailedTags = plan.failures.reduce((n, f) => n + (f.tags?.length ?? 0), 0);
   const beat = () => {
     const tags = copied.reduce((n, c) => n + c.tags.length, 0);
     session.log.info(
@@ -816,10 +912,22 @@ export async function applySync(session: Session, opts: SyncApplyOptions): Promi
     // A heartbeat never keeps the process alive on its own.
     timer.unref();
   }
+  // Blobs stored at each target registry: journaled beside the tags with --state (a rerun
+  // after a kill neither sends nor asks about them), else remembered for this run only.
+  const blobs = journal
+    ? await BlobJournal.open(
+        path.dirname(journal.file),
+        journalKey(path.resolve(session.cwd, opts.config.file)),
+        shardSuffix(plan.shard),
+      )
+    : BlobJournal.memory();
+  // ECR's quotas are per repository and per account: N shards run at once, each takes 1/N.
+  const pacing = syncPacing(plan.shard?.count ?? 1);
   try {
     await copyAll();
   } finally {
     if (timer) clearInterval(timer);
+    await blobs.close();
   }
   return result();
 
@@ -827,6 +935,7 @@ export async function applySync(session: Session, opts: SyncApplyOptions): Promi
     await pool(plan.repositories, concurrency, (repo) =>
       syncOne(repo).finally(() => {
         progress.done += 1;
+        report();
       }),
     );
   }
@@ -850,7 +959,13 @@ export async function applySync(session: Session, opts: SyncApplyOptions): Promi
         }
         assertRepositoryName(name);
         const conn = await targetConnection(session, host!);
-        await ensureRepository(conn!, { name, ...entry.repository }, { ifNotExists: true });
+        await ensureRepository(
+          conn!,
+          { ...templateSpec(repositoryTemplates.get(repo)), name, ...entry.repository },
+          {
+            ifNotExists: true,
+          },
+        );
         created.push(repo.target);
         session.log.info(`created ${repo.target}`);
       } catch (err) {
@@ -899,15 +1014,24 @@ export async function applySync(session: Session, opts: SyncApplyOptions): Promi
         }
       }
       try {
-        const r = await copy(session, {
-          source: `${repo.source}@${digest}`,
-          target: `${repo.target}:${tags[0]}`,
-          tags: tags.slice(1),
+        const [sourceHost, ...sourcePath] = repo.source.split('/');
+        const r = await copySyncImage(session, {
+          sourceHost: sourceHost!,
+          sourceRepo: sourcePath.join('/'),
+          digest,
+          targetHost: host!,
+          targetRepo: name,
+          tags,
           concurrency: blobConcurrency,
           referrers: entry.referrers,
+          blobs,
+          pacing,
+          onBytes: (n) => {
+            progress.bytes += n;
+            report();
+          },
           ...(entry.platforms === 'all' ? {} : { platform: entry.platforms[0]! }),
         });
-        progress.bytes += r.bytesUploaded;
         for (const tag of tags) {
           await journal?.record({ target: repo.target, tag, sourceDigest: digest, targetDigest: r.digest });
         }
@@ -918,13 +1042,31 @@ export async function applySync(session: Session, opts: SyncApplyOptions): Promi
           tags,
           action: group.some((t) => t.action === 'overwrite') ? 'overwritten' : 'copied',
         });
+        report();
       } catch (err) {
         failures.push(failure(session, err, { source: repo.source, target: repo.target, tags, stage: 'copy' }));
+        report();
       }
     }
     const failed = failures.filter((f) => f.target === repo.target).reduce((n, f) => n + (f.tags?.length ?? 0), 0);
     session.log.info(`${repo.target}: ${work.length - failed} of ${plural(work.length, 'tag')} synced`);
   }
+}
+
+/**
+ * Returns the repository settings a creation template gives (what ECR applies when a push
+ * creates the repository): mutability, encryption, lifecycle and repository policies, tags.
+ */
+function templateSpec(t: CreationTemplate | undefined): Omit<RepositorySpec, 'name'> {
+  if (!t) return {};
+  return {
+    ...(t.tagMutability ? { tagMutability: t.tagMutability as RepositorySpec['tagMutability'] } : {}),
+    ...(t.mutabilityExclusions?.length ? { mutabilityExclusions: t.mutabilityExclusions } : {}),
+    ...(t.encryption ? { encryption: t.encryption as RepositorySpec['encryption'] } : {}),
+    ...(t.lifecyclePolicy ? { lifecyclePolicy: t.lifecyclePolicy } : {}),
+    ...(t.repositoryPolicy ? { policy: t.repositoryPolicy } : {}),
+    ...(t.tags?.length ? { tags: t.tags } : {}),
+  };
 }
 
 /** Returns a byte count for a log line (`12.3 MB`). */

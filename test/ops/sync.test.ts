@@ -374,7 +374,9 @@ describe('sync', () => {
     });
     const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: process.cwd(), stdio: 'ignore' });
     const journaled = async (): Promise<string[]> => {
-      const files = existsSync(state) ? readdirSync(state).filter((f) => f.endsWith('.jsonl')) : [];
+      const files = existsSync(state)
+        ? readdirSync(state).filter((f) => f.endsWith('.jsonl') && !f.endsWith('.blobs.jsonl'))
+        : [];
       return files.flatMap((f) =>
         readFileSync(path.join(state, f), 'utf8')
           .split('\n')

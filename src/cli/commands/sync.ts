@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { SyncFailure, SyncPlan } from '../../ops/sync.js';
+import type { SyncFailure, SyncPlan, SyncProgress } from '../../ops/sync.js';
 import { type CommandHost, examples } from '../command-kit.js';
 import type { CliContext } from '../context.js';
 import { trustOptions, trustSettings } from '../trust-options.js';
@@ -27,7 +27,11 @@ export function defineSync(program: Command, host: CommandHost): void {
       'Syncs the repositories a YAML config names (one repository, or every repository under a\n' +
         'prefix) to their targets: tags filtered, compared by digest with HEAD requests only,\n' +
         'copied with every platform and referrer, missing ECR repositories created. A failing\n' +
-        'tag or repository does not stop the others. See `ecrctl help sync-config` for the config.',
+        'tag or repository does not stop the others. With --state, every completed blob and\n' +
+        'tag is journaled as it completes, so a rerun after a kill redoes none of it. Writes\n' +
+        'to ECR are paced under its quotas (PutImage per repository, layer uploads per\n' +
+        'registry), divided by N under --shard I/N. Repositories a CREATE_ON_PUSH creation\n' +
+        'template covers are created with its settings. See `ecrctl help sync-config`.',
     )
     .addHelpText(
       'after',
@@ -49,7 +53,7 @@ export function defineSync(program: Command, host: CommandHost): void {
       .description(summary)
       .requiredOption('-f, --file <file>', 'the sync config (YAML, see `ecrctl help sync-config`)')
       .option('--shard <I/N>', 'only the target repositories of slice I of N (stable; for parallel jobs)')
-      .option('--state <dir>', 'journal of completed tags: a rerun skips what completed')
+      .option('--state <dir>', 'journal of completed blobs and tags: a rerun skips them')
       .option('--concurrency <n>', 'repositories at once, 1 to 64', '4')
       .addHelpText('after', examples(`ecrctl sync ${example}`))
       .action((flags: SyncFlags, c: Command) => run(host.context(c), verb, flags));
@@ -108,7 +112,8 @@ async function run(ctx: CliContext, verb: Verb, flags: SyncFlags): Promise<void>
     const plan = await ops.planSync(ctx, opts);
     const rows = plan.repositories.map((r) => {
       const n = (a: string) => String(r.tags.filter((t) => t.action === a).length);
-      return [r.target, r.source, r.create ? 'yes' : 'no', n('copy'), n('overwrite'), n('skip')];
+      const create = r.create ? (r.template ? `template ${r.template}` : 'yes') : 'no';
+      return [r.target, r.source, create, n('copy'), n('overwrite'), n('skip')];
     });
     const head = ['TARGET', 'SOURCE', 'CREATE', 'COPY', 'OVERWRITE', 'SKIP'];
     const backups = plan.repositories.flatMap((r) =>
@@ -143,12 +148,34 @@ async function run(ctx: CliContext, verb: Verb, flags: SyncFlags): Promise<void>
     if (check.failures.length > 0) throw fail(check.failures.length, 'sources could not be checked');
   } else {
     const trust = trustSettings(flags);
-    const result = await ops.applySync(ctx, {
-      ...opts,
-      heartbeat: heartbeatOf(ctx.env.ECRCTL_SYNC_HEARTBEAT, ctx.stderr.isTTY, errors),
-      dryRun: flags.dryRun === true,
-      ...(trust ? { requireSigned: trust } : {}),
-    });
+    // A terminal gets one refreshing line (repositories, tags, bytes, rate, ETA); CI logs
+    // get the heartbeat lines instead.
+    const live = ctx.stderr.isTTY && !flags.dryRun;
+    const task = live ? (await import('../progress.js')).startTask(ctx, 'sync: planning') : undefined;
+    let last = 0;
+    let result: Awaited<ReturnType<typeof ops.applySync>>;
+    try {
+      result = await ops.applySync(ctx, {
+        ...opts,
+        heartbeat: heartbeatOf(ctx.env.ECRCTL_SYNC_HEARTBEAT, ctx.stderr.isTTY, errors),
+        dryRun: flags.dryRun === true,
+        ...(trust ? { requireSigned: trust } : {}),
+        ...(task
+          ? {
+              onProgress: (p: SyncProgress) => {
+                // Ten redraws a second are plenty for a human.
+                if (p.elapsedMs - last < 100 && p.repositories.done < p.repositories.total) return;
+                last = p.elapsedMs;
+                task.update(formatSyncProgress(p));
+              },
+            }
+          : {}),
+      });
+    } catch (err) {
+      task?.fail('sync: stopped');
+      throw err;
+    }
+    task?.succeed(`sync: ${result.counts.copiedTags} tags synced`);
     if (flags.report) {
       // Written whole under a temporary name, then renamed: a reader never sees half a report.
       const file = path.resolve(ctx.cwd, flags.report);
@@ -193,4 +220,40 @@ function heartbeatOf(text: string | undefined, tty: boolean, errors: typeof impo
   }
   const unit = m[2] === 'ms' ? 1 : m[2] === 'm' ? 60_000 : 1000;
   return Math.round(Number(m[1]) * unit);
+}
+
+/** Returns a human byte count (`12.3 MB`). */
+function bytesText(n: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let v = n;
+  let i = 0;
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return i === 0 ? `${v} B` : `${v.toFixed(1)} ${units[i]}`;
+}
+
+/** Returns a duration as `45s`, `3m05s` or `2h07m`. */
+function durationText(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+/**
+ * Returns the one-line progress of a sync apply: repositories and tags done of their totals,
+ * bytes sent, the byte rate, and an ETA from the rate tags complete at (once one has).
+ */
+export function formatSyncProgress(p: SyncProgress): string {
+  const secs = p.elapsedMs / 1000;
+  const rate = secs > 0 ? p.bytes / secs : 0;
+  const left = p.tags.total - p.tags.done;
+  const eta = p.tags.done > 0 && left > 0 ? ` · ETA ${durationText((p.elapsedMs / p.tags.done) * left)}` : '';
+  const failed = p.tags.failed > 0 ? ` (${p.tags.failed} failed)` : '';
+  return (
+    `sync: ${p.repositories.done}/${p.repositories.total} repositories · ` +
+    `${p.tags.done}/${p.tags.total} tags${failed} · ${bytesText(p.bytes)} · ${bytesText(Math.round(rate))}/s${eta}`
+  );
 }

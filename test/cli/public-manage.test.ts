@@ -139,6 +139,21 @@ describe('--public', () => {
     expect(bad.stderr).toContain('shelf names no public repository with a tag or digest');
   });
 
+  it('delete --public deletes through ECR Public BatchDeleteImage: an image, and a tag alone with --untag-only', async () => {
+    const before = await shelf();
+    const [a] = Object.entries(before).find(([, tags]) => tags.includes('v1')) ?? [];
+    const [b] = Object.entries(before).find(([, tags]) => tags.includes('v3')) ?? [];
+    const untag = await env.cli(['delete', 'shelf:v2', '--public', '--untag-only']);
+    expect(untag.code).toBe(0);
+    expect(await shelf()).toEqual({ [a as string]: ['latest', 'v1'], [b as string]: ['v3'] });
+    const r = await env.cli(['delete', 'shelf:v3', 'shelf:nope', '--public', '-o', 'json']);
+    expect(r.code).toBe(6);
+    const out = JSON.parse(r.stdout);
+    expect(out).toMatchObject({ deleted: 1, notFound: 1, failed: 0 });
+    expect(out.results[0]).toMatchObject({ ref: 'shelf:v3', status: 'deleted', digest: b });
+    expect(await shelf()).toEqual({ [a as string]: ['latest', 'v1'] });
+  });
+
   it('delete-repo --public deletes a public repository (--dry-run first deletes nothing)', async () => {
     const dry = await env.cli(['delete-repo', 'tools-old', '--public', '--dry-run']);
     expect(dry.code).toBe(0);

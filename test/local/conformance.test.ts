@@ -445,6 +445,7 @@ describe('conformance with the SDK service models', () => {
     await call(PUBLIC, 'GetRepositoryCatalogData', { repositoryName: 'conf/pub' });
     await call(PUBLIC, 'DescribeImages', { repositoryName: 'conf/pub' });
     await call(PUBLIC, 'DescribeImageTags', { repositoryName: 'conf/pub' });
+    await call(PUBLIC, 'BatchDeleteImage', { repositoryName: 'conf/pub', imageIds: [{ imageTag: 'gone' }] });
     await call(PUBLIC, 'DescribeRegistries', {});
     await call(PUBLIC, 'PutRegistryCatalogData', { displayName: 'local' });
     await call(PUBLIC, 'GetRegistryCatalogData', {});

@@ -16,7 +16,8 @@ import { API_TAG, SHA256_DIGEST } from '../rules.js';
 import type { ImageRecord, RegistryRecord, RepositoryRecord } from '../store.js';
 import { list, obj, type OperationTable, page, privateRegistry, reqStr, requireRepository, str, ts } from './kit.js';
 
-interface ImageId {
+/** An image identifier of the batch calls: a digest, a tag, or both. */
+export interface ImageId {
   imageDigest?: string;
   imageTag?: string;
 }
@@ -64,7 +65,8 @@ export function imageDetail(registry: RegistryRecord, repo: RepositoryRecord, im
   };
 }
 
-function imageIdsOf(input: Record<string, unknown>, required: boolean): ImageId[] | undefined {
+/** Reads a request's `imageIds` (1–100 identifiers), as ECR and ECR Public take them. */
+export function imageIdsOf(input: Record<string, unknown>, required: boolean): ImageId[] | undefined {
   const raw = list<Record<string, unknown>>(input, 'imageIds', { required, min: 1, max: 100 });
   return raw?.map((r) => {
     const id: ImageId = {};
@@ -293,31 +295,36 @@ export const imageOperations: OperationTable = {
     const repository = reqStr(req.input, 'repositoryName');
     const ids = imageIdsOf(req.input, true) ?? [];
     requireRepository(registry, repository);
-    return req.ctx.store.mutate(() => {
-      const repo = requireRepository(registry, repository);
-      const deleted: ImageId[] = [];
-      const failures = [];
-      for (const id of ids) {
-        const found = imageOrFailure(repo, id);
-        if ('failure' in found) {
-          failures.push(found.failure);
-          continue;
-        }
-        const result = deleteImageOrTag(repo, found.image, id.imageTag);
-        if (result.referencedBy) {
-          failures.push({
-            imageId: id,
-            failureCode: 'ImageReferencedByManifestList',
-            failureReason: `Requested image referenced by manifest list: [${result.referencedBy.join(', ')}]`,
-          });
-          continue;
-        }
-        deleted.push(...result.deleted);
-      }
-      return { imageIds: deleted, failures };
-    });
+    return req.ctx.store.mutate(() => batchDeleteImages(requireRepository(registry, repository), ids));
   },
 };
+
+/**
+ * BatchDeleteImage of ECR and ECR Public alike: deletes each identified image (or tag) and
+ * reports the rest as ECR's failures. Changes memory only (run it inside store.mutate).
+ */
+export function batchDeleteImages(repo: RepositoryRecord, ids: readonly ImageId[]) {
+  const deleted: ImageId[] = [];
+  const failures = [];
+  for (const id of ids) {
+    const found = imageOrFailure(repo, id);
+    if ('failure' in found) {
+      failures.push(found.failure);
+      continue;
+    }
+    const result = deleteImageOrTag(repo, found.image, id.imageTag);
+    if (result.referencedBy) {
+      failures.push({
+        imageId: id,
+        failureCode: 'ImageReferencedByManifestList',
+        failureReason: `Requested image referenced by manifest list: [${result.referencedBy.join(', ')}]`,
+      });
+      continue;
+    }
+    deleted.push(...result.deleted);
+  }
+  return { imageIds: deleted, failures };
+}
 
 /**
  * Deletes by tag (the tag; the image too when it was its last tag) or by digest (the image

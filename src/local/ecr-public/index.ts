@@ -1,7 +1,7 @@
 // Every ECR Public API operation the local endpoint answers, by name. The public registry
 // of an account has its own data-plane listener; repositories live under /v2/<alias>/ there
 // (public.ecr.aws/<alias>/<name> on AWS), alias `local`.
-import { imageDetail as privateImageDetail } from '../ecr-api/images.js';
+import { batchDeleteImages, imageIdsOf, imageDetail as privateImageDetail } from '../ecr-api/images.js';
 import {
   type ApiRequest,
   bool,
@@ -249,6 +249,14 @@ export const PUBLIC_OPERATIONS: OperationTable = {
       imageDetails: p.items.map((i) => publicImageDetail(registry, repo, i)),
       ...(p.nextToken ? { nextToken: p.nextToken } : {}),
     };
+  },
+
+  async BatchDeleteImage(req) {
+    const registry = publicRegistry(req);
+    const repository = reqStr(req.input, 'repositoryName');
+    const ids = imageIdsOf(req.input, true) ?? [];
+    requireRepository(registry, repository);
+    return req.ctx.store.mutate(() => batchDeleteImages(requireRepository(registry, repository), ids));
   },
 
   async DescribeImageTags(req) {

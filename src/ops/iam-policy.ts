@@ -1,6 +1,6 @@
 // iam-policy: the least-privilege IAM identity policy for a role that runs ecrctl verbs —
 // the actions come from what the verbs really call, scoped to repository ARNs.
-import { RuleViolation } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { GROUP_VERBS, identityPolicy, type PolicyDocument, VERB_GROUPS, type VerbGroup } from '../policy/iam.js';
 import type { Session } from '../session.js';
 
@@ -30,7 +30,7 @@ export interface IamPolicyResult {
 
 /**
  * Returns the IAM identity policy that allows exactly what the verbs of the groups call.
- * RuleViolation naming every unknown group and malformed account or pattern. Logs the verbs
+ * UsageError naming every unknown group and malformed account or pattern. Logs the verbs
  * each group covers.
  */
 export async function iamPolicy(session: Session, opts: IamPolicyOptions): Promise<IamPolicyResult> {
@@ -39,8 +39,12 @@ export async function iamPolicy(session: Session, opts: IamPolicyOptions): Promi
   const region = opts.region ?? session.aws.region;
   const problems: string[] = [];
   for (const g of groups) {
-    if (!(VERB_GROUPS as readonly string[]).includes(g))
-      problems.push(`"${g}" is not a verb group: use ${VERB_GROUPS.join(', ')}`);
+    if (!(VERB_GROUPS as readonly string[]).includes(g)) {
+      const near = VERB_GROUPS.find((v) => v.startsWith(g) || g.startsWith(v));
+      problems.push(
+        `"${g}" is not a verb group${near ? ` (did you mean ${near}?)` : ''}: use ${VERB_GROUPS.join(', ')}`,
+      );
+    }
   }
   if (account !== undefined && account !== '*' && !/^[0-9]{12}$/.test(account))
     problems.push(`--account ${account}: an account id is 12 digits`);
@@ -49,7 +53,12 @@ export async function iamPolicy(session: Session, opts: IamPolicyOptions): Promi
       problems.push(`--repo ${r}: a repository pattern uses lowercase letters, digits, . _ - / and the wildcards * ?`);
   }
   if (opts.createRepo && !groups.includes('push')) problems.push('--create-repo goes with the push group');
-  if (problems.length > 0) throw new RuleViolation('cannot build the IAM policy', { problems });
+  // Wrong arguments are usage mistakes (exit 2), every one listed at once.
+  if (problems.length > 0) {
+    throw new UsageError(`cannot build the IAM policy:\n${problems.map((p) => `  - ${p}`).join('\n')}`, {
+      fix: 'ecrctl iam-policy --help lists the groups and options',
+    });
+  }
   const chosen = VERB_GROUPS.filter((g) => groups.includes(g));
   const document = identityPolicy({
     groups: chosen,

@@ -242,8 +242,10 @@ describe('iam-policy lists exactly what the verbs call', () => {
       'arn:aws:ecr:eu-west-1:123456789012:repository/app',
     ]);
     const bad = await env.cli(['iam-policy', 'pul', '--account', '12', '--repo', 'Team/App']);
-    expect(bad.code).toBe(3);
-    expect(bad.stderr).toContain('"pul" is not a verb group: use pull, push, admin, sync, registry');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain(
+      '"pul" is not a verb group (did you mean pull?): use pull, push, admin, sync, registry',
+    );
     expect(bad.stderr).toContain('--account 12: an account id is 12 digits');
     expect(bad.stderr).toContain('--repo Team/App');
   });

@@ -174,8 +174,11 @@ export async function policyTemplate(session: Session, opts: PolicyTemplateOptio
   const needsRoles = /--role/.test(template.needs.split(';')[0] ?? '');
   if (needsAccounts && accounts.length === 0) problems.push(`template ${name} needs --account ID (at least one)`);
   if (needsRoles && roles.length === 0) problems.push(`template ${name} needs --role ARN (at least one)`);
+  // Missing or malformed arguments are usage mistakes (exit 2), every one listed.
   if (problems.length > 0) {
-    throw new RuleViolation(`cannot fill template ${name}`, { problems, fix: `give ${template.needs}` });
+    throw new UsageError(`cannot fill template ${name}:\n${problems.map((p) => `  - ${p}`).join('\n')}`, {
+      fix: `give ${template.needs}`,
+    });
   }
   const region = opts.region ?? session.aws.region;
   const registryAccount = opts.registryAccount ?? session.aws.registryId;

@@ -110,8 +110,11 @@ describe('repository policies', () => {
       expect(list.stdout).toContain(name);
     }
     const missing = await env.cli(['policy', 'template', 'github-actions-push', '--role', 'gha']);
-    expect(missing.code).toBe(3);
+    expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('--role gha: a role ARN looks like arn:aws:iam::123456789012:role/NAME');
+    const noAccount = await env.cli(['policy', 'template', 'cross-account-pull']);
+    expect(noAccount.code).toBe(2);
+    expect(noAccount.stderr).toContain('template cross-account-pull needs --account ID (at least one)');
     const lambda = await env.cli([
       'policy',
       'template',

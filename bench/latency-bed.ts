@@ -11,8 +11,9 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http2 from 'node:http2';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort, makeTestCa } from '../test/helpers/registry.js';
@@ -152,6 +153,9 @@ async function waitUp(port: number, ca: BedCa, child: ChildProcess): Promise<boo
   }
 }
 
+/** Headers HTTP/1.1 may send and h2 forbids. */
+const HOP_BY_HOP = ['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection'];
+
 /** One remote registry on the bed. */
 export interface Bed {
   /** `[::ffff:127.0.0.1]:PORT`: the registry's name for clients. */
@@ -170,8 +174,9 @@ export async function startBed(link: Link, ca: BedCa, opts: { redirect: boolean 
   const registry = await startTlsRegistry(ca);
   const registryAddr = `127.0.0.1:${registry.port}`;
   const proxies: LatencyProxy[] = [];
-  const servers: https.Server[] = [];
+  const servers: http2.Http2SecureServer[] = [];
   let agent: https.Agent | undefined;
+  const sockets = new Set<Socket>();
   let mainUpstream = registryAddr;
   if (opts.redirect) {
     const blobs = await startLatencyProxy(link, registryAddr, 'blobs');
@@ -179,30 +184,43 @@ export async function startBed(link: Link, ca: BedCa, opts: { redirect: boolean 
     const blobHost = `[::ffff:127.0.0.1]:${blobs.port}`;
     agent = new https.Agent({ keepAlive: true, ca: readFileSync(ca.caFile), maxSockets: 64 });
     const upstreamAgent = agent;
-    const front = https.createServer({ cert: readFileSync(ca.certFile), key: readFileSync(ca.keyFile) }, (req, res) => {
-      const url = req.url ?? '/';
-      if (req.method === 'GET' && /^\/v2\/.+\/blobs\/sha256:[0-9a-f]{64}$/.test(url)) {
-        res.writeHead(307, { location: `https://${blobHost}${url}`, 'content-length': '0' });
-        res.end();
-        return;
-      }
-      // Host is passed on unchanged, so the registry's Location headers name the proxy.
-      const up = https.request(
-        {
-          host: '127.0.0.1',
-          port: registry.port,
-          method: req.method,
-          path: url,
-          headers: req.headers,
-          agent: upstreamAgent,
-        },
-        (upRes) => {
-          res.writeHead(upRes.statusCode ?? 502, upRes.headers);
-          upRes.pipe(res);
-        },
-      );
-      up.on('error', () => res.destroy());
-      req.pipe(up);
+    // h2 and HTTP/1.1, as ECR's API hosts offer both (ALPN); the relay upstream is HTTP/1.1.
+    const front = http2.createSecureServer(
+      { cert: readFileSync(ca.certFile), key: readFileSync(ca.keyFile), allowHTTP1: true },
+      (req, res) => {
+        const url = req.url ?? '/';
+        if (req.method === 'GET' && /^\/v2\/.+\/blobs\/sha256:[0-9a-f]{64}$/.test(url)) {
+          res.writeHead(307, { location: `https://${blobHost}${url}`, 'content-length': '0' });
+          res.end();
+          return;
+        }
+        // Host is passed on unchanged (h2: from :authority), so the registry's Location
+        // headers name the proxy.
+        const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => !k.startsWith(':')));
+        headers.host ??= req.headers[':authority'] as string | undefined;
+        const up = https.request(
+          {
+            host: '127.0.0.1',
+            port: registry.port,
+            method: req.method,
+            path: url,
+            headers,
+            agent: upstreamAgent,
+          },
+          (upRes) => {
+            const out = { ...upRes.headers };
+            if (req.httpVersion === '2.0') for (const h of HOP_BY_HOP) delete out[h];
+            res.writeHead(upRes.statusCode ?? 502, out);
+            upRes.pipe(res);
+          },
+        );
+        up.on('error', () => res.destroy());
+        req.pipe(up);
+      },
+    );
+    front.on('connection', (socket: Socket) => {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
     });
     await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
     servers.push(front);
@@ -216,7 +234,7 @@ export async function startBed(link: Link, ca: BedCa, opts: { redirect: boolean 
     async stop() {
       for (const p of proxies) await p.stop();
       for (const s of servers) {
-        s.closeAllConnections();
+        for (const socket of sockets) socket.destroy();
         await new Promise((r) => s.close(r));
       }
       agent?.destroy();

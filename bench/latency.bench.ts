@@ -31,6 +31,7 @@ const SKOPEO = '/usr/bin/skopeo';
 interface ToolResult {
   wallMs: number;
   rssBytes: number;
+  cpuMs: number;
   stats: LinkStats;
 }
 
@@ -48,7 +49,11 @@ export async function runLatencyBench(opts: LatencyBenchOptions): Promise<void> 
     TMPDIR: opts.workDir,
     NODE_EXTRA_CA_CERTS: ca.caFile,
     ...(process.env.ECRCTL_BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.ECRCTL_BENCH_NODE_OPTIONS } : {}),
+    // ECRCTL_HTTP2=0: the HTTP/1.1-only client, for the h2 A/B.
+    ...(process.env.ECRCTL_HTTP2 ? { ECRCTL_HTTP2: process.env.ECRCTL_HTTP2 } : {}),
   };
+  // ECRCTL_BENCH_SKOPEO=0 leaves skopeo out (for A/Bs of ecrctl alone).
+  const withSkopeo = process.env.ECRCTL_BENCH_SKOPEO !== '0';
   const extra = (process.env.ECRCTL_BENCH_ARGS ?? '').split(' ').filter(Boolean);
   const want = (n: number) => opts.only.size === 0 || opts.only.has(n);
   const s = opts.scale;
@@ -67,7 +72,13 @@ export async function runLatencyBench(opts: LatencyBenchOptions): Promise<void> 
   );
 
   const link = new Link({ rttMs: 0, mbitPerSecond: 0 });
-  const ecrctl = (args: string[]) => timed(opts.ecrctl[0], [opts.ecrctl[1], ...args, ...extra, '-o', 'json'], { env });
+  const ecrctl = (args: string[], h1 = false) =>
+    timed(opts.ecrctl[0], [opts.ecrctl[1], ...args, ...extra, '-o', 'json'], {
+      env: h1 ? { ...env, ECRCTL_HTTP2: '0' } : env,
+    });
+  // ECRCTL_BENCH_H1=1 adds 'ecrctl h1' (HTTP/1.1 only) beside ecrctl in cases 1, 2, 3 and 5, in
+  // the same alternation: the h2/h1 A/B without a rebuild between them.
+  const abH1 = process.env.ECRCTL_BENCH_H1 === '1';
   const skopeo = (args: string[]) => {
     rmSync(path.join(home, '.local'), { recursive: true, force: true });
     return timed(SKOPEO, ['--insecure-policy', 'copy', '--quiet', ...args], { env });
@@ -99,15 +110,16 @@ export async function runLatencyBench(opts: LatencyBenchOptions): Promise<void> 
   const measured = async (fn: () => Promise<Run>): Promise<ToolResult> => {
     link.reset();
     const run = await fn();
-    return { wallMs: run.wallMs, rssBytes: run.rssBytes, stats: link.stats() };
+    return { wallMs: run.wallMs, rssBytes: run.rssBytes, cpuMs: run.cpuMs, stats: link.stats() };
   };
-  const pushTo = (image: BenchImage, bed: Bed) => ecrctl(['tag-push', `oci:${image.dir}:bench`, ref(bed)]);
+  const pushTo = (image: BenchImage, bed: Bed, h1 = false) =>
+    ecrctl(['tag-push', `oci:${image.dir}:bench`, ref(bed)], h1);
   const skopeoPushTo = (image: BenchImage, bed: Bed) =>
     skopeo([...dst, `oci:${image.dir}:bench`, `docker://${sref(bed)}`]);
 
   /** Alternates the tools for the rounds; setup (unmeasured) runs before each run. */
   async function rounds(tools: Record<string, () => Promise<ToolResult>>): Promise<Record<string, ToolResult[]>> {
-    const names = Object.keys(tools);
+    const names = Object.keys(tools).filter((n) => withSkopeo || n !== 'skopeo');
     const out: Record<string, ToolResult[]> = Object.fromEntries(names.map((n) => [n, []]));
     for (let r = 0; r < opts.rounds; r++) {
       for (const n of r % 2 === 0 ? names : [...names].reverse()) out[n]!.push(await tools[n]!());
@@ -125,8 +137,9 @@ export async function runLatencyBench(opts: LatencyBenchOptions): Promise<void> 
         .map(([h, c]) => `${h}: ${c.requests} req/${c.connections} conn/${c.handshakes} hs`)
         .join('; ');
       const rss = Math.max(...rs.map((r) => r.rssBytes));
+      const cpu = median(rs.map((r) => r.cpuMs));
       console.log(
-        `   ${name.padEnd(16)} ${(med[name]! / 1000).toFixed(2).padStart(6)} s  ${((bytes / MB / med[name]!) * 1000).toFixed(0).padStart(4)} MB/s  RSS ${(rss / MB).toFixed(0)} MB  | ${last.requests} requests, ${last.roundTrips} round trips, ${last.connections} connections, ${last.handshakes} TLS handshakes (${last.resumptions} resumed) [${hosts}]  runs ${rs.map((r) => (r.wallMs / 1000).toFixed(2)).join(' ')}`,
+        `   ${name.padEnd(16)} ${(med[name]! / 1000).toFixed(2).padStart(6)} s  ${((bytes / MB / med[name]!) * 1000).toFixed(0).padStart(4)} MB/s  CPU ${(cpu / 1000).toFixed(2)} s  RSS ${(rss / MB).toFixed(0)} MB  | ${last.requests} requests, ${last.roundTrips} round trips, ${last.connections} connections, ${last.handshakes} TLS handshakes (${last.resumptions} resumed) [${hosts}]  runs ${rs.map((r) => (r.wallMs / 1000).toFixed(2)).join(' ')}`,
       );
       if (process.env.ECRCTL_BENCH_METHODS)
         console.log(
@@ -159,6 +172,7 @@ export async function runLatencyBench(opts: LatencyBenchOptions): Promise<void> 
     if (want(1)) {
       const runs = await rounds({
         ecrctl: () => withBed(false, (bed) => measured(() => pushTo(app, bed))),
+        ...(abH1 ? { 'ecrctl h1': () => withBed(false, (bed) => measured(() => pushTo(app, bed, true))) } : {}),
         skopeo: () => withBed(false, (bed) => measured(() => skopeoPushTo(app, bed))),
       });
       report(`1. push ${(app.bytes / MB).toFixed(0)} MB, ${app.blobs.length - 1} layers`, rtt, runs, app.bytes);
@@ -178,6 +192,7 @@ export async function runLatencyBench(opts: LatencyBenchOptions): Promise<void> 
           };
           const runs = await rounds({
             ecrctl: fresh(() => ecrctl(['pull', ref(source), `oci:${out}:v1`])),
+            ...(abH1 ? { 'ecrctl h1': fresh(() => ecrctl(['pull', ref(source), `oci:${out}:v1`], true)) } : {}),
             skopeo: fresh(() => skopeo([...src, `docker://${sref(source)}`, `oci:${out}:v1`])),
           });
           report('2. pull → oci: (blob GETs 307 to a second host)', rtt, runs, app.bytes);
@@ -185,6 +200,12 @@ export async function runLatencyBench(opts: LatencyBenchOptions): Promise<void> 
         if (want(3)) {
           const runs = await rounds({
             ecrctl: () => withBed(false, (dest) => measured(() => ecrctl(['copy', ref(source), ref(dest)]))),
+            ...(abH1
+              ? {
+                  'ecrctl h1': () =>
+                    withBed(false, (dest) => measured(() => ecrctl(['copy', ref(source), ref(dest)], true))),
+                }
+              : {}),
             skopeo: () =>
               withBed(false, (dest) =>
                 measured(() => skopeo([...src, ...dst, `docker://${sref(source)}`, `docker://${sref(dest)}`])),
@@ -207,6 +228,7 @@ export async function runLatencyBench(opts: LatencyBenchOptions): Promise<void> 
     if (want(5) && many && one) {
       const runs = await rounds({
         ecrctl: () => withBed(false, (bed) => measured(() => pushTo(many, bed))),
+        ...(abH1 ? { 'ecrctl h1': () => withBed(false, (bed) => measured(() => pushTo(many, bed, true))) } : {}),
         skopeo: () => withBed(false, (bed) => measured(() => skopeoPushTo(many, bed))),
         'ecrctl, 1 layer': () => withBed(false, (bed) => measured(() => pushTo(one, bed))),
       });

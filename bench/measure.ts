@@ -9,6 +9,8 @@ export interface Run {
   wallMs: number;
   /** Peak resident set size in bytes (0 when not measured). */
   rssBytes: number;
+  /** User + system CPU time in ms (0 when not measured): less sensitive to load than wall time. */
+  cpuMs: number;
   stdout: string;
   stderr: string;
 }
@@ -31,7 +33,7 @@ export function timed(file: string, args: readonly string[], opts: RunOptions = 
   const measureRss = opts.rss !== false;
   const dir = measureRss ? mkdtempSync(path.join(os.tmpdir(), 'ecrctl-bench-time-')) : '';
   const rssFile = path.join(dir, 'rss');
-  const [cmd, argv] = measureRss ? [TIME, ['-f', '%M', '-o', rssFile, file, ...args]] : [file, [...args]];
+  const [cmd, argv] = measureRss ? [TIME, ['-f', '%M %U %S', '-o', rssFile, file, ...args]] : [file, [...args]];
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const child = spawn(cmd, argv, { env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -47,9 +49,14 @@ export function timed(file: string, args: readonly string[], opts: RunOptions = 
     child.on('close', (code) => {
       const wallMs = performance.now() - started;
       let rssBytes = 0;
+      let cpuMs = 0;
       if (measureRss) {
         try {
-          rssBytes = Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop()) * 1024;
+          const [rss, user, sys] = (readFileSync(rssFile, 'utf8').trim().split('\n').pop() ?? '')
+            .split(' ')
+            .map(Number);
+          rssBytes = (rss ?? 0) * 1024;
+          cpuMs = Math.round(((user ?? 0) + (sys ?? 0)) * 1000);
         } catch {
           rssBytes = 0;
         }
@@ -59,7 +66,7 @@ export function timed(file: string, args: readonly string[], opts: RunOptions = 
         reject(new Error(`${file} ${args.join(' ')} exited with ${code}:\n${stderr.slice(-2000)}`));
         return;
       }
-      resolve({ wallMs, rssBytes, stdout, stderr });
+      resolve({ wallMs, rssBytes, cpuMs, stdout, stderr });
     });
   });
 }

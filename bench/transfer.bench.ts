@@ -306,7 +306,7 @@ function withDigest(location: string, digest: string): string {
 async function parallel(commands: string[]): Promise<Run> {
   const started = performance.now();
   await Promise.all(commands.map((c) => timed('/bin/sh', ['-c', c], { rss: false })));
-  return { wallMs: performance.now() - started, rssBytes: 0, stdout: '', stderr: '' };
+  return { wallMs: performance.now() - started, rssBytes: 0, cpuMs: 0, stdout: '', stderr: '' };
 }
 
 const sq = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;

@@ -4,6 +4,7 @@
 // preserved exactly: manifests are re-sent as the bytes they were read as, never re-encoded.
 import { EcrctlError, InterruptedError, NotFoundError, UsageError } from '../errors.js';
 import { isImageManifestMediaType, isIndexMediaType } from './media-types.js';
+import { noteBytesMoved } from './memory.js';
 import type { BlobPutResult, ImageSource, ImageTarget } from './store.js';
 import type { Descriptor, ImageIndex, ImageManifest, ManifestBlob, Platform } from './types.js';
 
@@ -58,6 +59,13 @@ export function formatPlatform(p: Platform | PlatformSpec): string {
   return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
 }
 
+/** A blob this size or smaller is small: its transfer time is round trips, not bytes. */
+export const SMALL_BLOB = 1024 * 1024;
+/** What one blob's requests leave to collect, counted as bytes moved (see noteBytesMoved). */
+const BLOB_GARBAGE = 1024 * 1024;
+/** How many more small blobs than `concurrency` run at once. */
+export const SMALL_BLOB_FACTOR = 4;
+
 export type CopyEvent =
   | { kind: 'plan'; blobs: number; bytes: number; manifests: number }
   | { kind: 'blob-start'; descriptor: Descriptor }
@@ -70,7 +78,7 @@ export interface CopyOptions {
   platform?: PlatformSpec;
   /** Tags to put on the copied image at the target (none: stored by digest only). */
   tags?: readonly string[];
-  /** Blobs in flight at once (default 4). */
+  /** Blobs in flight at once (default 4); small blobs (≤ 1 MiB) get four times as many. */
   concurrency?: number;
   signal?: AbortSignal;
   onEvent?: (event: CopyEvent) => void;
@@ -215,8 +223,23 @@ export async function copyImage(
     }
     counts[result]++;
     emit({ kind: 'blob-done', descriptor: d, result });
+    // Each blob leaves JS garbage (requests, headers, promises) however few its bytes: counted
+    // as BLOB_GARBAGE bytes moved, 200 small blobs collect young garbage every 16 blobs
+    // instead of letting it fill V8's young generation (measured: 122 → 108 MB peak RSS
+    // for 200 × 100 KiB with a 2 MiB young generation).
+    noteBytesMoved(BLOB_GARBAGE);
   };
-  await runPool(blobs, opts.concurrency ?? 4, copyBlob, signal);
+  // A small blob's time is round trips (POST, PUT), not bytes: they run SMALL_BLOB_FACTOR
+  // times as many at once beside the large ones, which keep `concurrency` to themselves.
+  const limit = opts.concurrency ?? 4;
+  await runPools(
+    [
+      { items: blobs.filter((d) => d.size > SMALL_BLOB), limit },
+      { items: blobs.filter((d) => !(d.size > SMALL_BLOB)), limit: limit * SMALL_BLOB_FACTOR },
+    ],
+    copyBlob,
+    signal,
+  );
 
   // Children before parents; the root last, and only then tags.
   for (const m of plan.manifests) {
@@ -356,20 +379,37 @@ export async function runPool<T>(
   work: (item: T) => Promise<void>,
   signal?: AbortSignal,
 ): Promise<void> {
-  let next = 0;
+  await runPools([{ items, limit }], work, signal);
+}
+
+/**
+ * Runs work over several groups of items at once, each group with at most its own `limit`
+ * in flight; the first failure in any group stops them all.
+ */
+export async function runPools<T>(
+  groups: ReadonlyArray<{ items: readonly T[]; limit: number }>,
+  work: (item: T) => Promise<void>,
+  signal?: AbortSignal,
+): Promise<void> {
   let failed: unknown;
-  const worker = async () => {
-    while (failed === undefined && next < items.length) {
-      const item = items[next++] as T;
-      try {
-        throwIfAborted(signal);
-        await work(item);
-      } catch (err) {
-        failed ??= err;
+  const workers: Array<Promise<void>> = [];
+  for (const { items, limit } of groups) {
+    if (items.length === 0) continue;
+    let next = 0;
+    const worker = async () => {
+      while (failed === undefined && next < items.length) {
+        const item = items[next++] as T;
+        try {
+          throwIfAborted(signal);
+          await work(item);
+        } catch (err) {
+          failed ??= err;
+        }
       }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+    };
+    for (let i = 0; i < Math.max(1, Math.min(limit, items.length)); i++) workers.push(worker());
+  }
+  await Promise.all(workers);
   if (failed !== undefined) throw failed;
 }
 

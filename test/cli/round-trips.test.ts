@@ -169,3 +169,34 @@ describe('re-push', () => {
     }
   });
 });
+
+describe('many small layers', () => {
+  it('keeps more small blobs in flight than --concurrency: 8 upload sessions open at once over HTTP/1.1', async () => {
+    const image = buildImage(263, { layers: 23, layerSize: 2_000 });
+    const blobCount = 24;
+    const src = path.join(tmp, 'small-src');
+    writeOciLayout(src, [{ image, tag: 'latest' }]);
+    // POSTs held 200 ms: how many were sent before the first answer is how many run at once.
+    const proxy = await startRecordingProxy(reg.host, /^POST \/v2\/.*\/blobs\/uploads\//, 200);
+    try {
+      const r = await runCli(['tag-push', `oci:${src}:latest`, `${proxy.host}/rt/small:v1`, '-o', 'json'], {
+        env: env(),
+      });
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout).blobs).toEqual({ total: blobCount, uploaded: blobCount, skipped: 0, mounted: 0 });
+      const count = (m: string, re: RegExp) => proxy.requests.filter((q) => q.method === m && re.test(q.url)).length;
+      // Per blob: one HEAD (all in one round), one POST, one PUT; nothing else.
+      expect(count('HEAD', /\/blobs\//)).toBe(blobCount);
+      expect(count('POST', /\/blobs\/uploads\//)).toBe(blobCount);
+      expect(count('PUT', /\/blobs\/uploads\//)).toBe(blobCount);
+      expect(count('PATCH', /./)).toBe(0);
+      const posts = proxy.requests.filter((q) => q.method === 'POST');
+      const firstEnd = Math.min(...posts.map((q) => q.end));
+      // 16 blobs in flight (4 × the default 4); over plain HTTP/1.1 the 8 connections per
+      // host bound the requests on the wire (h2 would carry all 16 on one).
+      expect(posts.filter((q) => q.start < firstEnd)).toHaveLength(8);
+    } finally {
+      await proxy.stop();
+    }
+  });
+});

@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { rootCertificates } from 'node:tls';
 import { setFlagsFromString } from 'node:v8';
 import { processTuned } from '../memory.js';
-import { Agent, type Dispatcher, EnvHttpProxyAgent } from 'undici';
+import { type Dispatcher, EnvHttpProxyAgent } from 'undici';
 import {
   AuthError,
   EcrctlError,
@@ -19,6 +19,7 @@ import {
 } from '../../errors.js';
 import { isLoopbackHost } from '../reference.js';
 import { Authenticator, type TokenFetch } from './auth.js';
+import { RegistryAgent } from './pool.js';
 import type { RegistryCredentialProvider } from './credentials.js';
 import {
   backoffDelay,
@@ -67,8 +68,13 @@ export interface TransportOptions {
    * does not count.
    */
   minThroughput?: MinThroughput | false;
-  /** Connections kept per origin (default 8). */
+  /** HTTP/1.1 connections kept per origin (default 8). */
   connectionsPerOrigin?: number;
+  /**
+   * Offer HTTP/2 to HTTPS hosts, which then carry every request but streamed uploads on one
+   * connection (default: true; ECRCTL_HTTP2=0 in env turns it off).
+   */
+  http2?: boolean;
   /** The environment: proxy variables and NODE_EXTRA_CA_CERTS are read from here. */
   env?: NodeJS.ProcessEnv;
   /** Receives one line per notable event (for --verbose); never given secrets. */
@@ -341,7 +347,11 @@ export class RegistryTransport {
             httpsProxy,
             noProxy: env.NO_PROXY ?? env.no_proxy ?? '',
           })
-        : new Agent(agentOptions);
+        : new RegistryAgent({
+            ...agentOptions,
+            connect: { ...connect },
+            http2: opts.http2 ?? env.ECRCTL_HTTP2 !== '0',
+          });
     this.#auth = new Authenticator({
       credentials: opts.credentials,
       presumeBasic: opts.basicAuthHosts,

@@ -4,6 +4,8 @@
 //   npm run bench                     full sizes (1 GiB image, 2 GiB layer; ~6 GiB of disk)
 //   npm run bench -- --quick          small sizes, for iterating
 //   npm run bench -- --only=1,4,startup --rounds=5
+//   npm run bench -- sync [--quick] [--only=loopback,latency,scale]
+//                                     ecrctl sync vs skopeo sync, and the scale case (bench/sync.bench.ts)
 //   npm run bench -- latency [--quick] [--rtt=0,40,100] [--mbit=500] [--only=1,2]
 //                                     remote registry over TLS through a shaping proxy
 //                                     (bench/latency.bench.ts); ECRCTL_BENCH_SCALE scales sizes
@@ -93,6 +95,13 @@ if (!existsSync(entry)) {
 }
 copyFileSync(path.join(root, 'package.json'), path.join(build, 'package.json'));
 const ecrctl: [string, string] = [process.execPath, entry];
+
+if (positionals[0] === 'sync') {
+  const { runSyncBench } = await import('./sync.bench.js');
+  await runSyncBench({ quick, workDir, ecrctl, only });
+  console.log(`\nload average at end: ${load()}`);
+  process.exit(0);
+}
 
 if (positionals[0] === 'latency') {
   const { runLatencyBench } = await import('./latency.bench.js');

@@ -13,10 +13,13 @@ import {
   resolveEndpoint,
   type SharedProfiles,
 } from './aws-config.js';
-import { ecrClient, ecrCommands, ecrPublicClient, ecrPublicCommands } from './clients.js';
 import { mapAwsError } from './errors.js';
 import { parseEcrHost, PUBLIC_ECR_HOST, PUBLIC_ECR_REGION, registryHostOf } from './hosts.js';
 import { type CachedToken, isFresh, TokenCache, type TokenKey } from './token-cache.js';
+
+// clients.ts pulls in node:https and node:tls (~30 ms of start-up): a credential-helper `get`
+// answered from the token cache never needs them.
+const loadClients = () => import('./clients.js');
 
 /** A registry login: where the registry is reached and the Basic credentials for it. */
 export interface RegistryToken {
@@ -99,6 +102,7 @@ export class TokenSource {
     checkProfileExists(this.settings, this.#shared);
     const key = this.#key('public', PUBLIC_ECR_REGION, 'public', 'ecr-public');
     return this.#once(key, async () => {
+      const { ecrPublicClient, ecrPublicCommands } = await loadClients();
       const client = await ecrPublicClient(this.settings);
       const { GetAuthorizationTokenCommand } = await ecrPublicCommands();
       let data: { authorizationToken?: string; expiresAt?: Date } | undefined;
@@ -228,6 +232,7 @@ export class TokenSource {
   }
 
   async #fetchPrivate(region: string, registryIds: readonly string[]): Promise<RegistryToken[]> {
+    const { ecrClient, ecrCommands } = await loadClients();
     const client = await ecrClient(this.settings, region);
     const { GetAuthorizationTokenCommand } = await ecrCommands();
     const endpoint = resolveEndpoint(this.settings, 'ecr');

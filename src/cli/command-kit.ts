@@ -43,3 +43,41 @@ export function transferOptions(cmd: Command, help: { platform: string; referrer
   }
   return cmd;
 }
+
+/** The tag options tagOptions declares, as commander parses them. */
+export interface TagCliOptions {
+  tag?: string[];
+  /** false after --no-tag-strategy (the later of the two wins). */
+  tagStrategy?: string[] | false;
+  semverAliases?: boolean;
+}
+
+/** Collects --tag-strategy values; one after --no-tag-strategy starts a new list (the later wins). */
+export function strategyList(value: string, previous: string[] | false | undefined): string[] {
+  return collect(value, previous === false ? undefined : previous);
+}
+
+/**
+ * Adds the tag options every image-writing verb shares, declared once and in this order:
+ * -t/--tag, -s/--tag-strategy, --no-tag-strategy (only when `noTagStrategy` gives its help)
+ * and --semver-aliases, each with the verb's own help where it differs.
+ */
+export function tagOptions(
+  cmd: Command,
+  help: { tag?: string; tagStrategy?: string; noTagStrategy?: string } = {},
+): Command {
+  cmd
+    .option('-t, --tag <tag>', help.tag ?? 'another tag (repeatable)', collect)
+    .option(
+      '-s, --tag-strategy <name>',
+      help.tagStrategy ?? 'derive tags: branch-sha, semver, sha, env:NAME, latest',
+      strategyList,
+    );
+  if (help.noTagStrategy !== undefined) cmd.option('--no-tag-strategy', help.noTagStrategy);
+  return cmd.option('--semver-aliases', 'semver also tags vMAJOR.MINOR and vMAJOR');
+}
+
+/** Returns the --tag-strategy values for an op: `none` after --no-tag-strategy (the config's defaults off too). */
+export function strategiesOf(opts: Pick<TagCliOptions, 'tagStrategy'>): string[] {
+  return opts.tagStrategy === false ? ['none'] : (opts.tagStrategy ?? []);
+}

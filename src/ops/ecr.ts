@@ -6,8 +6,10 @@
 // tokens from GetAuthorizationToken through the token cache; every other host uses the
 // Docker config (auths, credHelpers, credsStore). One client per session. The project
 // config's `registries:` entries choose, per registry, the profile or role whose token is
-// used, so one copy can read from one account and write to another.
-import { loadProjectConfig, type RegistryAccessConfig, registryAccessFor } from '../config/project-config.js';
+// used, so one copy can read from one account and write to another. An entry that maps a
+// host of the user's to an ECR registry (match + account + region: a custom domain in front
+// of ECR) makes that host ECR for the client too: its token, ECR's pre-checks and pacing.
+import { isAlias, loadProjectConfig, type RegistryAccessConfig, registryAccessFor } from '../config/project-config.js';
 import { TokenSource } from '../ecr/auth.js';
 import { type AwsSettings, requireRegion, settingsFromSession } from '../ecr/aws-config.js';
 import {
@@ -114,6 +116,19 @@ function registryAccess(ctx: Session): Promise<RegistryAccessConfig[]> {
   return found;
 }
 
+/**
+ * Returns the `registries:` entry that maps host (a custom domain, not an ECR host nor
+ * loopback) to an ECR registry: match + account + region. An entry with `prefix:` (a
+ * pull-through mirror of docker.io) is left out: the client would still connect to the
+ * mirrored registry itself, where an ECR token means nothing; the credential helper and
+ * `login` serve those (a runtime's mirror configuration sends the pulls to ECR).
+ */
+export async function aliasEntryFor(ctx: Session, host: string): Promise<RegistryAccessConfig | undefined> {
+  if (parseEcrHost(host) !== undefined || isLoopbackHost(host)) return undefined;
+  const entry = await registryAccessForHost(ctx, host);
+  return entry && isAlias(entry) && entry.prefix === undefined ? entry : undefined;
+}
+
 /** Returns true when a loopback host may be an ECR data plane (an endpoint such as ecrctl local is in play). */
 function endpointInPlay(ctx: Pick<Session, 'aws' | 'env'>): boolean {
   return (
@@ -124,14 +139,35 @@ function endpointInPlay(ctx: Pick<Session, 'aws' | 'env'>): boolean {
 }
 
 /** A provider that asks ECR only for hosts that can be ECR registries. */
-function ecrCredentials(ctx: Session): RegistryCredentialProvider & { isEcrHost(host: string): Promise<boolean> } {
+function ecrCredentials(
+  ctx: Session,
+  aliasHosts: Set<string>,
+): RegistryCredentialProvider & { isEcrHost(host: string): Promise<boolean> } {
   const usedFor = new Map<string, TokenSource>();
+  // An alias's token is cached under the ECR registry's host: a refused token is dropped there.
+  const tokenHostOf = new Map<string, string>();
   return {
     async isEcrHost(host: string): Promise<boolean> {
-      return parseEcrHost(host) !== undefined;
+      // A host the user mapped to ECR is ECR: a failed token is the answer, not the Docker config.
+      return parseEcrHost(host) !== undefined || (await aliasEntryFor(ctx, host)) !== undefined;
     },
     async get(host: string): Promise<RegistryCredential | undefined> {
       const parsed = parseEcrHost(host);
+      const alias = await aliasEntryFor(ctx, host);
+      if (alias) {
+        // A custom domain in front of ECR: the token of the registry the entry names, fetched
+        // with the entry's profile / role (ECR's tokens do not name the host they are used on).
+        const source = await tokenSource(ctx, alias);
+        usedFor.set(host, source);
+        aliasHosts.add(registryHostOf(host));
+        const token = await source.privateToken({
+          registryId: alias.account as string,
+          region: alias.region as string,
+        });
+        tokenHostOf.set(host, token.host);
+        ctx.log.verbose(`${host}: ECR token of ${alias.account} in ${alias.region} (registries entry ${alias.at})`);
+        return { username: token.username, password: token.password };
+      }
       const entry = await registryAccessForHost(ctx, host);
       // A loopback host is an ECR data plane only when an endpoint (ecrctl local) is in play,
       // a registries entry names it, or an earlier login cached it; plain local registries
@@ -153,7 +189,7 @@ function ecrCredentials(ctx: Session): RegistryCredentialProvider & { isEcrHost(
     },
     invalidate(host: string): void {
       const source = usedFor.get(host);
-      if (source) source.invalidate(host);
+      if (source) source.invalidate(tokenHostOf.get(host) ?? host);
       else void tokenSource(ctx).then((s) => s.invalidate(host));
     },
   };
@@ -203,12 +239,14 @@ export async function registryClient(ctx: Session): Promise<RegistryClient> {
   let client = clients.get(ctx);
   if (!client) {
     const onSecret = (s: string) => ctx.secrets.add(s);
-    const standard = ecrFirst(ecrCredentials(ctx), new DockerConfigCredentials({ env: ctx.env, onSecret }));
+    // Aliases of ECR registries, as their tokens are fetched: from then on they get Basic at once.
+    const aliasHosts = new Set<string>();
+    const standard = ecrFirst(ecrCredentials(ctx, aliasHosts), new DockerConfigCredentials({ env: ctx.env, onSecret }));
     const first = accessOverrides.get(ctx)?.credentials;
     client = new RegistryClient({
       credentials: first ? chainCredentials(first, standard) : standard,
       // Private ECR registries take Basic (AWS:<token>): send it with the first request.
-      basicAuthHosts: (host) => parseEcrHost(host)?.kind === 'private',
+      basicAuthHosts: (host) => parseEcrHost(host)?.kind === 'private' || aliasHosts.has(registryHostOf(host)),
       env: ctx.env,
       log: (m: string) => ctx.log.verbose(m),
       onSecret,
@@ -245,11 +283,13 @@ export function defaultRegistryHost(ctx: Session): Promise<string> {
 }
 
 /**
- * Returns true when writes to host go to ECR (an ECR host, or a loopback data plane while an
- * ECR endpoint such as ecrctl local is in play): ECR's PutImage rate then applies.
+ * Returns true when writes to host go to ECR (an ECR host, a host a `registries:` entry maps
+ * to an ECR registry, or a loopback data plane while an ECR endpoint such as ecrctl local is
+ * in play): ECR's PutImage rate then applies.
  */
 export async function isEcrDataPlane(ctx: Session, host: string): Promise<boolean> {
-  return parseEcrHost(host) !== undefined || (isLoopbackHost(host) && endpointInPlay(ctx));
+  if (parseEcrHost(host) !== undefined || (isLoopbackHost(host) && endpointInPlay(ctx))) return true;
+  return (await aliasEntryFor(ctx, host)) !== undefined;
 }
 
 /** Where an op can reach a registry's ECR API: its region and account, and whose credentials. */
@@ -262,7 +302,7 @@ export interface EcrTarget {
   access?: RegistryAccessConfig;
 }
 
-/** Returns where the ECR API of a registry host is, or undefined when the host is not ECR (nor ecrctl local). */
+/** Returns where the ECR API of a registry host is, or undefined when the host is not ECR (nor an alias of it, nor ecrctl local). */
 export async function ecrTarget(ctx: Session, host: string): Promise<EcrTarget | undefined> {
   const ecr = parseEcrHost(host);
   // The project config's registries: entry says whose credentials reach this registry.
@@ -270,6 +310,10 @@ export async function ecrTarget(ctx: Session, host: string): Promise<EcrTarget |
   const withEntry = access ? { access } : {};
   if (ecr?.kind === 'private') return { region: ecr.region, registryId: ecr.registryId, ...withEntry };
   if (ecr?.kind === 'public') return undefined;
+  // A custom domain a registries: entry maps to an ECR registry: that registry's API.
+  if (access && isAlias(access) && access.prefix === undefined && !isLoopbackHost(host)) {
+    return { region: access.region as string, registryId: access.account as string, access };
+  }
   // ecrctl local: a loopback data plane while an endpoint is configured.
   if (isLoopbackHost(host) && endpointInPlay(ctx)) {
     const registryId = access?.account ?? ctx.aws.registryId;

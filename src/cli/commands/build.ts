@@ -3,10 +3,10 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import type { BuildResult } from '../../ops/build.js';
-import { collect, type CommandHost, examples } from '../command-kit.js';
+import { collect, type CommandHost, examples, strategiesOf, type TagCliOptions, tagOptions } from '../command-kit.js';
 import type { CliContext } from '../context.js';
 
-interface BuildFlags {
+interface BuildFlags extends TagCliOptions {
   from: string;
   target: string;
   add?: string[];
@@ -24,9 +24,6 @@ interface BuildFlags {
   platform?: string;
   created?: string;
   sourceDateEpoch?: string | boolean;
-  tag?: string[];
-  tagStrategy?: string[];
-  semverAliases?: boolean;
   createRepo?: boolean;
   dryRun?: boolean;
   concurrency?: string;
@@ -38,39 +35,38 @@ interface BuildFlags {
 
 /** Declares `ecrctl build`. */
 export function defineBuild(program: Command, host: CommandHost): void {
-  program
-    .command('build')
-    .summary('build an image from a base image plus files, without Docker')
-    .description(
-      'Builds an image from --from BASE: each --add becomes one layer (reproducible: sorted ' +
-        'entries, fixed mtimes, uid/gid 0), then --layer files, then config changes. Writes to ' +
-        '--target: a registry (tags, tag rules, --create-repo as tag-push), oci:DIR[:TAG] or ' +
-        'docker-archive:FILE. Base layers never touch the disk: the registry skips or mounts ' +
-        'them, or they are streamed from the base registry; only new layers are uploaded. An ' +
-        'index BASE gives an index (every platform, or --platform). Times come from --created, ' +
-        'else SOURCE_DATE_EPOCH, else 1970-01-01. The image names its base in annotations, ' +
-        'for check-base and rebase.',
-    )
-    .requiredOption('--from <base>', 'the base image (registry reference, oci:DIR[:TAG])')
-    .requiredOption('--target <ref>', 'registry reference, oci:DIR[:TAG] or docker-archive:FILE')
-    .option('--add <src:dest>', 'SRC:DEST[:MODE[:UID:GID]]: a file or directory as a layer (repeatable)', collect)
-    .option('--one-layer', 'put every --add into one layer')
-    .option('--layer <file>', 'a prebuilt FILE.tar[.gz], or os/arch=FILE for one platform (repeatable)', collect)
-    .option('--ignore-file <file>', '.dockerignore-style excludes for --add directories')
-    .option('--entrypoint <cmd>', 'JSON array or words (exec form, no shell)')
-    .option('--cmd <cmd>', 'JSON array or words (exec form, no shell)')
-    .option('--env <k=v>', 'environment variable, merged with the base (repeatable)', collect)
-    .option('--workdir <dir>', 'working directory')
-    .option('--user <user>', 'user (name or uid[:gid])')
-    .option('--label <k=v>', 'config label (repeatable)', collect)
-    .option('--expose <port>', 'PORT[/tcp|udp] (repeatable)', collect)
-    .option('--annotation <k=v>', 'manifest annotation (repeatable)', collect)
-    .option('--platform <list>', 'platforms of an index base: os/arch,... or all (default all)')
-    .option('--created <time>', 'RFC 3339 creation time (and file mtimes)')
-    .option('--source-date-epoch [seconds]', 'seconds since 1970 (default: $SOURCE_DATE_EPOCH)')
-    .option('-t, --tag <tag>', 'another tag (repeatable)', collect)
-    .option('-s, --tag-strategy <name>', 'derive tags: branch-sha, semver, sha, env:NAME, latest', collect)
-    .option('--semver-aliases', 'semver also tags vMAJOR.MINOR and vMAJOR')
+  tagOptions(
+    program
+      .command('build')
+      .summary('build an image from a base image plus files, without Docker')
+      .description(
+        'Builds an image from --from BASE: each --add becomes one layer (reproducible: sorted ' +
+          'entries, fixed mtimes, uid/gid 0), then --layer files, then config changes. Writes to ' +
+          '--target: a registry (tags, tag rules, --create-repo as tag-push), oci:DIR[:TAG] or ' +
+          'docker-archive:FILE. Base layers never touch the disk: the registry skips or mounts ' +
+          'them, or they are streamed from the base registry; only new layers are uploaded. An ' +
+          'index BASE gives an index (every platform, or --platform). Times come from --created, ' +
+          'else SOURCE_DATE_EPOCH, else 1970-01-01. The image names its base in annotations, ' +
+          'for check-base and rebase.',
+      )
+      .requiredOption('--from <base>', 'the base image (registry reference, oci:DIR[:TAG])')
+      .requiredOption('--target <ref>', 'registry reference, oci:DIR[:TAG] or docker-archive:FILE')
+      .option('--add <src:dest>', 'SRC:DEST[:MODE[:UID:GID]]: a file or directory as a layer (repeatable)', collect)
+      .option('--one-layer', 'put every --add into one layer')
+      .option('--layer <file>', 'a prebuilt FILE.tar[.gz], or os/arch=FILE for one platform (repeatable)', collect)
+      .option('--ignore-file <file>', '.dockerignore-style excludes for --add directories')
+      .option('--entrypoint <cmd>', 'JSON array or words (exec form, no shell)')
+      .option('--cmd <cmd>', 'JSON array or words (exec form, no shell)')
+      .option('--env <k=v>', 'environment variable, merged with the base (repeatable)', collect)
+      .option('--workdir <dir>', 'working directory')
+      .option('--user <user>', 'user (name or uid[:gid])')
+      .option('--label <k=v>', 'config label (repeatable)', collect)
+      .option('--expose <port>', 'PORT[/tcp|udp] (repeatable)', collect)
+      .option('--annotation <k=v>', 'manifest annotation (repeatable)', collect)
+      .option('--platform <list>', 'platforms of an index base: os/arch,... or all (default all)')
+      .option('--created <time>', 'RFC 3339 creation time (and file mtimes)')
+      .option('--source-date-epoch [seconds]', 'seconds since 1970 (default: $SOURCE_DATE_EPOCH)'),
+  )
     .option('--create-repo', 'create a missing ECR repository')
     .option('--dry-run', 'build and plan (digest, tags, rules); write nothing')
     .option('--concurrency <n>', 'blobs moved at once', '4')
@@ -128,7 +124,7 @@ export function defineBuild(program: Command, host: CommandHost): void {
         ...(flags.created !== undefined ? { created: flags.created } : {}),
         ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}),
         tags: flags.tag ?? [],
-        strategies: flags.tagStrategy ?? [],
+        strategies: strategiesOf(flags),
         ...(flags.semverAliases ? { semverAliases: true } : {}),
         ...(flags.createRepo ? { createRepo: true } : {}),
         ...(flags.dryRun ? { dryRun: true } : {}),

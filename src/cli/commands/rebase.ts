@@ -1,14 +1,11 @@
 // `ecrctl rebase`: an image's base layers swapped for a patched base's. The op is src/ops/rebase.ts.
 import type { Command } from 'commander';
-import { collect, type CommandHost, examples } from '../command-kit.js';
+import { type CommandHost, examples, strategiesOf, type TagCliOptions, tagOptions } from '../command-kit.js';
 
-interface RebaseFlags {
+interface RebaseFlags extends TagCliOptions {
   oldBase: string;
   newBase: string;
   target: string;
-  tag?: string[];
-  tagStrategy?: string[];
-  semverAliases?: boolean;
   createRepo?: boolean;
   dryRun?: boolean;
   concurrency?: string;
@@ -16,23 +13,22 @@ interface RebaseFlags {
 
 /** Declares `ecrctl rebase`. */
 export function defineRebase(program: Command, host: CommandHost): void {
-  program
-    .command('rebase')
-    .summary("swap an image's base layers for a new base's (a patched base)")
-    .description(
-      "Rebuilds IMAGE on --new-base: its first layers must be --old-base's (exit 3 if not),\n" +
-        "and the two bases must offer the same platforms. The image's own layers are kept\n" +
-        "byte for byte; the config keeps its settings with the new base's layers and history.\n" +
-        'The result goes to --target with tags as tag-push; blobs are skipped, mounted or\n' +
-        'streamed, never written to disk.',
-    )
-    .argument('<image>', 'the image to rebase (registry reference or oci:DIR[:TAG])')
-    .requiredOption('--old-base <ref>', 'the base the image was built on')
-    .requiredOption('--new-base <ref>', 'the base to put under it')
-    .requiredOption('--target <ref>', 'registry reference, oci:DIR[:TAG] or docker-archive:FILE')
-    .option('-t, --tag <tag>', 'another tag (repeatable)', collect)
-    .option('-s, --tag-strategy <name>', 'derive tags: branch-sha, semver, sha, env:NAME, latest', collect)
-    .option('--semver-aliases', 'semver also tags vMAJOR.MINOR and vMAJOR')
+  tagOptions(
+    program
+      .command('rebase')
+      .summary("swap an image's base layers for a new base's (a patched base)")
+      .description(
+        "Rebuilds IMAGE on --new-base: its first layers must be --old-base's (exit 3 if not),\n" +
+          "and the two bases must offer the same platforms. The image's own layers are kept\n" +
+          "byte for byte; the config keeps its settings with the new base's layers and history.\n" +
+          'The result goes to --target with tags as tag-push; blobs are skipped, mounted or\n' +
+          'streamed, never written to disk.',
+      )
+      .argument('<image>', 'the image to rebase (registry reference or oci:DIR[:TAG])')
+      .requiredOption('--old-base <ref>', 'the base the image was built on')
+      .requiredOption('--new-base <ref>', 'the base to put under it')
+      .requiredOption('--target <ref>', 'registry reference, oci:DIR[:TAG] or docker-archive:FILE'),
+  )
     .option('--create-repo', 'create a missing ECR repository')
     .option('--dry-run', 'plan (digest, tags, rules); write nothing')
     .option('--concurrency <n>', 'blobs moved at once', '4')
@@ -56,7 +52,7 @@ export function defineRebase(program: Command, host: CommandHost): void {
         newBase: flags.newBase,
         target: flags.target,
         tags: flags.tag ?? [],
-        strategies: flags.tagStrategy ?? [],
+        strategies: strategiesOf(flags),
         ...(flags.semverAliases ? { semverAliases: true } : {}),
         ...(flags.createRepo ? { createRepo: true } : {}),
         ...(flags.dryRun ? { dryRun: true } : {}),

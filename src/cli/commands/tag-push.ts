@@ -1,15 +1,11 @@
 import type { Command } from 'commander';
-import { collect, type CommandHost, examples } from '../command-kit.js';
+import { type CommandHost, examples, strategiesOf, type TagCliOptions, tagOptions } from '../command-kit.js';
 import { UsageError } from '../../errors.js';
 import type { CliContext } from '../context.js';
 import type { TransferResult } from '../../ops/transfer.js';
 import { type TrustCliOptions, trustOptions, trustSettings } from '../trust-options.js';
 
-export interface TagPushOptions extends TrustCliOptions {
-  tag?: string[];
-  /** false after --no-tag-strategy (the later of the two wins). */
-  tagStrategy?: string[] | false;
-  semverAliases?: boolean;
+export interface TagPushOptions extends TrustCliOptions, TagCliOptions {
   dryRun?: boolean;
   createRepo?: boolean;
   platform?: string;
@@ -24,39 +20,38 @@ export interface TagPushOptions extends TrustCliOptions {
 /** Declares `ecrctl tag-push`. */
 export function defineTagPush(program: Command, host: CommandHost): void {
   trustOptions(
-    program
-      .command('tag-push')
-      .alias('push')
-      .summary('push an image from an OCI layout, a docker-archive or a registry, with tags')
-      .description(
-        'Pushes the image SOURCE names to the repository TARGET names, under the tag in TARGET,\n' +
-          'every --tag, and the tags each --tag-strategy derives from CodeBuild or GitHub Actions\n' +
-          'variables or git (or the strategies .ecrctl.yaml sets for the repository;\n' +
-          '--no-tag-strategy turns them off for one push). On a GitHub pull request event\n' +
-          'the commit in those tags is the head of the pull request, not the merge commit.\n' +
-          'Tag rules\n' +
-          'from .ecrctl.yaml are checked first (exit 3, nothing pushed). A tag already at the same\n' +
-          'image is "unchanged", so re-runs pass on immutable repositories; an immutable tag at\n' +
-          'another image exits 3 before any blob moves. Blobs the registry has are skipped; blobs\n' +
-          'go first and tags last, so a failed push never leaves a tag on a partial image.\n' +
-          'Referrers of the image in an OCI layout or registry source (signatures, SBOMs,\n' +
-          'attestations) are pushed too; --no-referrers leaves them behind. With\n' +
-          '--require-signed the Notary signature of SOURCE is verified first (exit 3, nothing\n' +
-          'pushed when none verifies).\n' +
-          'SOURCE: oci:DIR[:TAG], docker-archive:FILE[:REF], docker-daemon:IMAGE, or a registry reference.\n' +
-          'In GitHub Actions the results also go to $GITHUB_OUTPUT (image-uri, image-digest,\n' +
-          'image-tags) and $GITHUB_STEP_SUMMARY.',
-      )
-      .argument('<source>', 'image to push')
-      .argument('<target>', 'registry reference to push to, e.g. 127.0.0.1:5000/team/app:v1')
-      .option('-t, --tag <tag>', 'another tag for the pushed image (repeatable)', collect)
-      .option(
-        '-s, --tag-strategy <name>',
-        'derive tags: branch-sha, semver, sha, env:NAME, latest; none (repeatable)',
-        strategyList,
-      )
-      .option('--no-tag-strategy', "for this push, no tag strategy (not the config's either)")
-      .option('--semver-aliases', 'semver also tags vMAJOR.MINOR and vMAJOR')
+    tagOptions(
+      program
+        .command('tag-push')
+        .alias('push')
+        .summary('push an image from an OCI layout, a docker-archive or a registry, with tags')
+        .description(
+          'Pushes the image SOURCE names to the repository TARGET names, under the tag in TARGET,\n' +
+            'every --tag, and the tags each --tag-strategy derives from CodeBuild or GitHub Actions\n' +
+            'variables or git (or the strategies .ecrctl.yaml sets for the repository;\n' +
+            '--no-tag-strategy turns them off for one push). On a GitHub pull request event\n' +
+            'the commit in those tags is the head of the pull request, not the merge commit.\n' +
+            'Tag rules\n' +
+            'from .ecrctl.yaml are checked first (exit 3, nothing pushed). A tag already at the same\n' +
+            'image is "unchanged", so re-runs pass on immutable repositories; an immutable tag at\n' +
+            'another image exits 3 before any blob moves. Blobs the registry has are skipped; blobs\n' +
+            'go first and tags last, so a failed push never leaves a tag on a partial image.\n' +
+            'Referrers of the image in an OCI layout or registry source (signatures, SBOMs,\n' +
+            'attestations) are pushed too; --no-referrers leaves them behind. With\n' +
+            '--require-signed the Notary signature of SOURCE is verified first (exit 3, nothing\n' +
+            'pushed when none verifies).\n' +
+            'SOURCE: oci:DIR[:TAG], docker-archive:FILE[:REF], docker-daemon:IMAGE, or a registry reference.\n' +
+            'In GitHub Actions the results also go to $GITHUB_OUTPUT (image-uri, image-digest,\n' +
+            'image-tags) and $GITHUB_STEP_SUMMARY.',
+        )
+        .argument('<source>', 'image to push')
+        .argument('<target>', 'registry reference to push to, e.g. 127.0.0.1:5000/team/app:v1'),
+      {
+        tag: 'another tag for the pushed image (repeatable)',
+        tagStrategy: 'derive tags: branch-sha, semver, sha, env:NAME, latest; none (repeatable)',
+        noTagStrategy: "for this push, no tag strategy (not the config's either)",
+      },
+    )
       .option('--dry-run', 'print the tags and the rules checked; push nothing')
       .option('--create-repo', 'create a missing ECR repository (naming rules and .ecrctl.yaml defaults)')
       .option('--platform <os/arch[/variant]>', 'push only this platform of a multi-platform source')
@@ -105,7 +100,7 @@ export function defineTagPush(program: Command, host: CommandHost): void {
         target,
         tags: opts.tag ?? [],
         // --no-tag-strategy: `none` turns the config's default strategies off for this push.
-        strategies: opts.tagStrategy === false ? ['none'] : (opts.tagStrategy ?? []),
+        strategies: strategiesOf(opts),
         semverAliases: opts.semverAliases,
         dryRun: opts.dryRun,
         createRepo: opts.createRepo,
@@ -115,11 +110,6 @@ export function defineTagPush(program: Command, host: CommandHost): void {
       });
       if (scan && pushed?.repository) await scanPushed(ctx, pushed, opts);
     });
-}
-
-/** Collects --tag-strategy values; one after --no-tag-strategy starts a new list (the later wins). */
-function strategyList(value: string, previous: string[] | false | undefined): string[] {
-  return collect(value, previous === false ? undefined : previous);
 }
 
 /**

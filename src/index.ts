@@ -386,12 +386,14 @@ export {
   type SyncSuccess,
   type SyncTag,
 } from './ops/sync.js';
+export { excludeFromPullTime, loadSyncLifecycles } from './ops/sync-settings.js';
 export {
   parseSyncConfig,
   type SideCredentials,
   type SyncConfig,
   type SyncCredentials,
   type SyncEntry,
+  type SyncLifecycle,
 } from './policy/sync-config.js';
 export { type SessionAccess, sessionWithAccess } from './ops/ecr.js';
 

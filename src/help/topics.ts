@@ -170,6 +170,10 @@ has is never downloaded (no Docker Hub pull quota spent).
       tagMutability: IMMUTABLE_WITH_EXCLUSION
       mutabilityExclusions: [latest]
       scanOnPush: true
+      lifecycle: preset:keep-last-n-tagged,prefix=v,count=50
+                               # or a policy file (relative to the sync file)
+    pullTimeExclusion: arn:aws:iam::111122223333:role/sync
+                               # the identity sync runs as (see below)
     tags: { deny: ['-rc'] }    # the tag filter of entries that name none
   sync:
     - source: docker.io/library/node     # one repository
@@ -212,6 +216,20 @@ divided by N under --shard I/N, slower when ECR throttles all the same.
 Repositories a CREATE_ON_PUSH creation template covers get its settings
 (repository: overrides them). A failing tag or repository is reported and
 the rest goes on.
+
+repository.lifecycle: the lifecycle policy created repositories get (it
+replaces a creation template's), as preset:NAME[,k=v...] (ecrctl lifecycle
+presets) or a policy file. Both are checked before anything is sent; a bad
+preset, parameter or policy is a file:line problem (exit 3). plan -o json
+shows it per repository to create (lifecycle).
+
+defaults.pullTimeExclusion: ECR records every manifest read as a pull
+(lastRecordedPullTime), so a sync would make all it reads look used and
+defeat sinceImagePulled lifecycle rules. With the ARN of the IAM user or role
+sync runs as, apply and check first put it on the pull-time update exclusion
+list (RegisterPullTimeUpdateExclusion; already there is fine) of every ECR
+registry the run reads or writes. Needs ecr:RegisterPullTimeUpdateExclusion;
+without it a warning, and the sync goes on. plan registers nothing.
 
   --state DIR     journals of completed tags and of every blob stored at a
                   target (append-only, fsync'd, read by every shard): after a

@@ -33,6 +33,7 @@ import { assertRepositoryName } from '../policy/naming.js';
 import {
   filterTags,
   parseShard,
+  type RepositorySettings,
   repositoryAllowed,
   type Shard,
   type SideCredentials,
@@ -50,6 +51,7 @@ import {
   sessionWithAccess,
 } from './ecr.js';
 import { BlobJournal, copySyncImage, journalKey, syncPacing } from './sync-copy.js';
+import { excludeFromPullTime, loadSyncLifecycles } from './sync-settings.js';
 import { plural } from '../text.js';
 
 /** What planSync, applySync and checkSync accept. */
@@ -136,6 +138,11 @@ export interface SyncRepository {
    * entry's `repository:` settings override them).
    */
   template?: string;
+  /**
+   * The lifecycle policy a created repository gets from the entry's `repository.lifecycle`
+   * (as written: `preset:…` or a file), overriding the template's.
+   */
+  lifecycle?: string;
   tags: SyncTag[];
 }
 
@@ -753,6 +760,7 @@ async function planRepository(
     shard,
     create,
     ...(template ? { template: template.prefix } : {}),
+    ...(create && task.entry.repository.lifecycle ? { lifecycle: task.entry.repository.lifecycle.source } : {}),
     tags: [],
   };
   if (template) repositoryTemplates.set(out, template);
@@ -795,13 +803,33 @@ function countsOf(repositories: readonly SyncRepository[], failures: readonly Sy
   };
 }
 
-async function planWith(session: Session, opts: SyncOptions, journal: Journal | undefined): Promise<SyncPlan> {
+async function planWith(
+  session: Session,
+  opts: SyncOptions,
+  journal: Journal | undefined,
+  pullTime = false,
+): Promise<SyncPlan> {
   const shard = typeof opts.shard === 'string' ? parseShard(opts.shard) : opts.shard;
   const concurrency = checkCount(opts.concurrency, 'concurrency');
+  // Lifecycle policy files are checked before any request: a broken one stops the run.
+  await loadSyncLifecycles(session, opts.config);
   const failures: SyncFailure[] = [];
   // One backup suffix for the whole run (UTC yyyymmddHHMMSS), so its backups are found together.
   const stamp = new Date().toISOString().replace(/\D/g, '').slice(0, 14);
   const tasks = await resolveTasks(session, opts.config, failures);
+  const principal = opts.config.defaults.pullTimeExclusion;
+  if (pullTime && principal) {
+    // Listing repositories (DescribeRepositories, the catalog) records no pull; manifest reads
+    // from here on do, unless the principal is on each registry's exclusion list first.
+    const registries: { name: string; conn: EcrConnection }[] = [];
+    for (const t of tasks) {
+      for (const host of [t.sourceHost, t.targetHost]) {
+        const conn = await targetConnection(t.session, host).catch(() => undefined);
+        if (conn) registries.push({ name: host, conn });
+      }
+    }
+    await excludeFromPullTime(session, principal, registries);
+  }
   const mine = tasks
     .map((t) => ({ t, shard: shard ? shardOf(t.targetRepo, shard.count) : 1 }))
     .filter((x) => !shard || x.shard === shard.index);
@@ -847,7 +875,7 @@ export async function planSync(session: Session, opts: SyncOptions): Promise<Syn
 export async function applySync(session: Session, opts: SyncApplyOptions): Promise<SyncApplyResult> {
   const blobConcurrency = checkCount(opts.blobConcurrency, 'blob concurrency');
   const journal = await openJournal(session, opts, opts.dryRun !== true);
-  const plan = await planWith(session, opts, journal);
+  const plan = await planWith(session, opts, journal, opts.dryRun !== true);
   const failures = [...plan.failures];
   const created: string[] = [];
   const copied: SyncSuccess[] = [];
@@ -961,7 +989,7 @@ export async function applySync(session: Session, opts: SyncApplyOptions): Promi
         const conn = await targetConnection(session, host!);
         await ensureRepository(
           conn!,
-          { ...templateSpec(repositoryTemplates.get(repo)), name, ...entry.repository },
+          { ...templateSpec(repositoryTemplates.get(repo)), name, ...settingsSpec(entry.repository) },
           {
             ifNotExists: true,
           },
@@ -1069,6 +1097,12 @@ function templateSpec(t: CreationTemplate | undefined): Omit<RepositorySpec, 'na
   };
 }
 
+/** Returns the entry's `repository:` settings as a repository spec (the lifecycle policy as its text). */
+function settingsSpec(settings: RepositorySettings): Omit<RepositorySpec, 'name'> {
+  const { lifecycle, ...rest } = settings;
+  return { ...rest, ...(lifecycle?.text !== undefined ? { lifecyclePolicy: lifecycle.text } : {}) };
+}
+
 /** Returns a byte count for a log line (`12.3 MB`). */
 function formatBytes(n: number): string {
   const units = ['B', 'kB', 'MB', 'GB', 'TB'];
@@ -1083,7 +1117,7 @@ function formatBytes(n: number): string {
 
 /** Returns what is stale: every tag apply would copy or overwrite, and what could not be compared. */
 export async function checkSync(session: Session, opts: SyncOptions): Promise<SyncCheckResult> {
-  const plan = await planSync(session, opts);
+  const plan = await planWith(session, opts, await openJournal(session, opts, false), true);
   const stale: StaleTag[] = plan.repositories.flatMap((r) =>
     r.tags
       .filter((t) => t.action !== 'skip')

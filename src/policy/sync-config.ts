@@ -4,7 +4,8 @@
 // stable shard of a repository.
 import semver from 'semver';
 import { isMap, isScalar, isSeq, LineCounter, type Node, type Pair, parseDocument, type YAMLMap } from 'yaml';
-import { RuleViolation, UsageError } from '../errors.js';
+import { EcrctlError, RuleViolation, UsageError } from '../errors.js';
+import { isPresetSource, parseLifecyclePolicy, parsePresetSource, renderPreset } from './lifecycle/index.js';
 import { MUTABILITY_EXCLUSION_FILTER } from './naming.js';
 
 /** What happens to a target tag that exists and points at another image than the source's. */
@@ -60,6 +61,26 @@ export interface RepositorySettings {
   tagMutability?: 'MUTABLE' | 'IMMUTABLE' | 'IMMUTABLE_WITH_EXCLUSION' | 'MUTABLE_WITH_EXCLUSION';
   mutabilityExclusions?: string[];
   scanOnPush?: boolean;
+  /** The lifecycle policy created repositories get (it overrides a creation template's). */
+  lifecycle?: SyncLifecycle;
+}
+
+/**
+ * A lifecycle policy named in the sync config: `preset:NAME[,k=v…]` (rendered and checked
+ * when the config is parsed) or the path of a policy file, relative to the sync config
+ * (read and checked by the op before anything is sent: loadSyncLifecycles).
+ */
+export interface SyncLifecycle {
+  /** As written in the config. */
+  source: string;
+  /** `file:line` of the key, for messages. */
+  at: string;
+  /** The key's name (`sync[0].repository.lifecycle`), for messages. */
+  key: string;
+  /** The policy file's path, relative to the sync config's directory resolved (file sources only). */
+  file?: string;
+  /** The policy JSON text: set for presets at parse time, for files once loaded. */
+  text?: string;
 }
 
 /** How every entry behaves unless it says otherwise. */
@@ -78,6 +99,12 @@ export interface SyncDefaults {
   tags: TagFilter;
   /** Per-side credentials of entries that name none (an entry's side replaces the default's side). */
   credentials: SyncCredentials;
+  /**
+   * An IAM user or role ARN (the identity the sync runs as) that `sync apply` and `sync check`
+   * register on the pull-time update exclusion list of every ECR registry they read or write
+   * before reading, so syncing does not make images look recently pulled.
+   */
+  pullTimeExclusion?: string;
 }
 
 /** One `sync:` entry, with the defaults applied. */
@@ -128,7 +155,10 @@ const PROFILE_NAME = /^[\w.@+=,:/-]{1,128}$/;
 const ENTRY_KEYS = ['source', 'target', 'repositories', ...COMMON_KEYS] as const;
 const TAG_KEYS = ['allow', 'deny', 'semver', 'newest', 'since'] as const;
 const REPO_FILTER_KEYS = ['allow', 'deny'] as const;
-const REPOSITORY_KEYS = ['tagMutability', 'mutabilityExclusions', 'scanOnPush'] as const;
+const REPOSITORY_KEYS = ['tagMutability', 'mutabilityExclusions', 'scanOnPush', 'lifecycle'] as const;
+const DEFAULT_KEYS = [...COMMON_KEYS, 'pullTimeExclusion'] as const;
+/** An IAM user or role ARN: the principals ECR takes for the pull-time update exclusion list. */
+const PRINCIPAL_ARN = /^arn:aws(-[a-z]+)*:iam::[0-9]{12}:(user|role)\/[\w+=,.@/-]+$/;
 const MUTABILITIES = ['MUTABLE', 'IMMUTABLE', 'IMMUTABLE_WITH_EXCLUSION', 'MUTABLE_WITH_EXCLUSION'] as const;
 const PLATFORM = /^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/;
 /** Keys users reach for that are not there yet: said so, rather than "unknown key". */
@@ -138,6 +168,8 @@ interface Problem {
   (node: Node | Pair | null | undefined, message: string): void;
   /** Returns `file:line` of a node. */
   at(node: Node | Pair | null | undefined): string;
+  /** The sync config's file name, as given. */
+  file: string;
 }
 
 /**
@@ -162,7 +194,7 @@ export function parseSyncConfig(text: string, file: string): SyncConfig {
     (node: Node | Pair | null | undefined, message: string) => {
       problems.push(`${at(node)}: ${message}`);
     },
-    { at },
+    { at, file },
   );
 
   const defaults: SyncDefaults = {
@@ -188,7 +220,19 @@ export function parseSyncConfig(text: string, file: string): SyncConfig {
       if (!isScalar(value) || value.value !== 1) problem(value ?? pair, 'version: only version 1 exists');
     } else if (key === 'defaults') {
       if (!isMap(value)) problem(value ?? pair, 'defaults: is a mapping, e.g. defaults: { existing: skip }');
-      else for (const p of known(value, COMMON_KEYS, 'defaults.', problem)) common(p, 'defaults.', defaults, problem);
+      else
+        for (const p of known(value, DEFAULT_KEYS, 'defaults.', problem)) {
+          if (keyOf(p) !== 'pullTimeExclusion') common(p, 'defaults.', defaults, problem);
+          else {
+            const arn = str(p, 'defaults.pullTimeExclusion', problem);
+            if (arn !== undefined && PRINCIPAL_ARN.test(arn)) defaults.pullTimeExclusion = arn;
+            else if (arn !== undefined)
+              problem(
+                p,
+                `defaults.pullTimeExclusion: the ARN of the IAM user or role the sync runs as (arn:aws:iam::ACCOUNT:role/NAME; \`aws sts get-caller-identity\` prints it), not ${JSON.stringify(arn)}`,
+              );
+          }
+        }
     } else if (key === 'sync') {
       syncNode = value;
     }
@@ -391,6 +435,13 @@ function common(
         } else if (k === 'scanOnPush') {
           const b = bool(p, `${name}.scanOnPush`, problem);
           if (b !== undefined) settings.scanOnPush = b;
+        } else if (k === 'lifecycle') {
+          const v = str(p, `${name}.lifecycle`, problem);
+          if (v === undefined) continue;
+          const l = lifecycleOf(v, problem.at(p), `${name}.lifecycle`, problem.file, (message) =>
+            problem(p, `${name}.lifecycle: ${message}`),
+          );
+          if (l) settings.lifecycle = l;
         }
       }
       if (settings.mutabilityExclusions && !settings.tagMutability?.endsWith('_WITH_EXCLUSION'))
@@ -402,6 +453,41 @@ function common(
       return;
     }
   }
+}
+
+/**
+ * Returns the lifecycle policy a `repository.lifecycle:` value names: a preset is rendered
+ * and checked here (a bad name or parameter is a problem at its line); a file is kept as a
+ * path relative to the sync config's directory, for loadSyncLifecycles to read.
+ */
+function lifecycleOf(
+  source: string,
+  at: string,
+  key: string,
+  configFile: string,
+  report: (message: string) => void,
+): SyncLifecycle | undefined {
+  if (isPresetSource(source)) {
+    let text: string;
+    try {
+      const spec = parsePresetSource(source);
+      text = renderPreset(spec.name, spec.params);
+    } catch (err) {
+      if (!(err instanceof EcrctlError)) throw err;
+      report(`${err.message}${err.fix ? ` (${err.fix})` : ''}`);
+      return undefined;
+    }
+    const { problems } = parseLifecyclePolicy(text);
+    if (problems.length > 0) {
+      report(problems.map((p) => p.message).join('; '));
+      return undefined;
+    }
+    return { source, at, key, text };
+  }
+  // A path: relative to the directory of the sync config (its `/`-separated dirname).
+  const slash = configFile.lastIndexOf('/');
+  const file = source.startsWith('/') || slash < 0 ? source : `${configFile.slice(0, slash + 1)}${source}`;
+  return { source, at, key, file };
 }
 
 /** Reads the credentials of one side, checking that its keys make one way of signing in. */

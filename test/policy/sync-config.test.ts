@@ -94,7 +94,7 @@ describe('parseSyncConfig', () => {
     );
     expect(problems).toEqual([
       'sync.yaml:2: defaults.existing: skip, overwrite or backup, not "keep"',
-      "sync.yaml:3: unknown key 'defaults.referers'; known keys: platforms, referrers, createRepositories, existing, repository, tags, credentials",
+      "sync.yaml:3: unknown key 'defaults.referers'; known keys: platforms, referrers, createRepositories, existing, repository, tags, credentials, pullTimeExclusion",
       expect.stringMatching(/^sync\.yaml:5: sync\[0\]\.source: names a repository, without a tag or digest/),
       expect.stringMatching(/^sync\.yaml:7: sync\[0\]\.tags\.allow: "\(unclosed" is not a regular expression/),
       expect.stringMatching(/^sync\.yaml:8: sync\[1\]: source and target both end with \//),
@@ -294,5 +294,72 @@ describe('shards', () => {
     }
     for (const c of counts) expect(c).toBeGreaterThan(60);
     expect(shardOf('anything', 1)).toBe(1);
+  });
+});
+
+describe('repository.lifecycle and pullTimeExclusion', () => {
+  it('renders a preset at parse time and keeps a file relative to the sync file', () => {
+    const c = parseSyncConfig(
+      `defaults:
+  repository: { lifecycle: "preset:expire-untagged,days=7" }
+  pullTimeExclusion: arn:aws:iam::111122223333:role/sync
+sync:
+  - source: a.example/x
+    target: mirror/x
+  - source: a.example/y
+    target: mirror/y
+    repository: { tagMutability: IMMUTABLE, lifecycle: policies/keep.json }
+`,
+      'conf/sync.yaml',
+    );
+    expect(c.defaults.pullTimeExclusion).toBe('arn:aws:iam::111122223333:role/sync');
+    const preset = c.entries[0]!.repository.lifecycle!;
+    expect(preset).toMatchObject({
+      source: 'preset:expire-untagged,days=7',
+      at: 'conf/sync.yaml:2',
+      key: 'defaults.repository.lifecycle',
+    });
+    expect(JSON.parse(preset.text!).rules[0].selection).toEqual({
+      tagStatus: 'untagged',
+      countType: 'sinceImagePushed',
+      countUnit: 'days',
+      countNumber: 7,
+    });
+    expect(c.entries[1]!.repository.lifecycle).toEqual({
+      source: 'policies/keep.json',
+      at: 'conf/sync.yaml:9',
+      key: 'sync[1].repository.lifecycle',
+      file: 'conf/policies/keep.json',
+    });
+  });
+
+  it('names a bad preset, parameter or principal at its line', () => {
+    expect(
+      problemsOf(`defaults:
+  pullTimeExclusion: arn:aws:iam::111122223333:group/sync
+sync:
+  - source: a.example/x
+    target: mirror/x
+    repository: { lifecycle: "preset:keep-everything" }
+  - source: a.example/y
+    target: mirror/y
+    repository:
+      lifecycle: "preset:keep-last-n-tagged,count=5"
+  - source: a.example/z
+    target: mirror/z
+    repository: { lifecycle: "preset:expire-untagged,weeks=2" }
+`),
+    ).toEqual([
+      expect.stringMatching(/^sync\.yaml:2: defaults\.pullTimeExclusion: the ARN of the IAM user or role/),
+      expect.stringMatching(
+        /^sync\.yaml:6: sync\[0\]\.repository\.lifecycle: unknown lifecycle preset "keep-everything"/,
+      ),
+      expect.stringMatching(
+        /^sync\.yaml:10: sync\[1\]\.repository\.lifecycle: preset keep-last-n-tagged needs the parameter "prefix"/,
+      ),
+      expect.stringMatching(
+        /^sync\.yaml:13: sync\[2\]\.repository\.lifecycle: preset expire-untagged has no parameter "weeks"/,
+      ),
+    ]);
   });
 });

@@ -112,7 +112,11 @@ async function run(ctx: CliContext, verb: Verb, flags: SyncFlags): Promise<void>
     const plan = await ops.planSync(ctx, opts);
     const rows = plan.repositories.map((r) => {
       const n = (a: string) => String(r.tags.filter((t) => t.action === a).length);
-      const create = r.create ? (r.template ? `template ${r.template}` : 'yes') : 'no';
+      const create = r.create
+        ? [r.template ? `template ${r.template}` : 'yes', r.lifecycle ? `lifecycle ${r.lifecycle}` : '']
+            .filter(Boolean)
+            .join(', ')
+        : 'no';
       return [r.target, r.source, create, n('copy'), n('overwrite'), n('skip')];
     });
     const head = ['TARGET', 'SOURCE', 'CREATE', 'COPY', 'OVERWRITE', 'SKIP'];

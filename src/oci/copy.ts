@@ -78,7 +78,7 @@ export interface CopyOptions {
   platform?: PlatformSpec;
   /** Tags to put on the copied image at the target (none: stored by digest only). */
   tags?: readonly string[];
-  /** Blobs in flight at once (default 4); small blobs (≤ 1 MiB) get four times as many. */
+  /** Blobs in flight at once (default 4); small blobs (≤ 1 MiB) get four times as many, unless 1. */
   concurrency?: number;
   signal?: AbortSignal;
   onEvent?: (event: CopyEvent) => void;
@@ -231,12 +231,16 @@ export async function copyImage(
   };
   // A small blob's time is round trips (POST, PUT), not bytes: they run SMALL_BLOB_FACTOR
   // times as many at once beside the large ones, which keep `concurrency` to themselves.
+  // `--concurrency 1` means one blob at a time (a flaky link, a registry that cannot take
+  // more): then a single pool, small blobs included.
   const limit = opts.concurrency ?? 4;
   await runPools(
-    [
-      { items: blobs.filter((d) => d.size > SMALL_BLOB), limit },
-      { items: blobs.filter((d) => !(d.size > SMALL_BLOB)), limit: limit * SMALL_BLOB_FACTOR },
-    ],
+    limit === 1
+      ? [{ items: blobs, limit }]
+      : [
+          { items: blobs.filter((d) => d.size > SMALL_BLOB), limit },
+          { items: blobs.filter((d) => !(d.size > SMALL_BLOB)), limit: limit * SMALL_BLOB_FACTOR },
+        ],
     copyBlob,
     signal,
   );

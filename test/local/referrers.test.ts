@@ -87,7 +87,12 @@ describe('artifact media types', () => {
 
 describe('ListImageReferrers', () => {
   it('lists by subject, filters by artifactTypes and status, pages at 20 by default', async () => {
-    for (let i = 1; i <= 22; i++) expect((await put(referrer('application/vnd.example.sig', i))).status).toBe(201);
+    // 22 manifest PUTs to one repository: ECR's PutImage rate is 10/s, so the emulator's clock
+    // moves 100 ms per PUT (the data plane is throttled as ECR's is).
+    for (let i = 1; i <= 22; i++) {
+      expect((await put(referrer('application/vnd.example.sig', i))).status).toBe(201);
+      server.advanceClock(100);
+    }
     const all = [];
     let nextToken: string | undefined;
     let pages = 0;

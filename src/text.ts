@@ -7,3 +7,18 @@ const IRREGULAR: Record<string, string> = { repository: 'repositories', policy: 
 export function plural(n: number, word: string, many?: string): string {
   return `${n.toLocaleString('en-US')} ${n === 1 ? word : (many ?? IRREGULAR[word] ?? `${word}s`)}`;
 }
+
+/**
+ * Returns bytes in decimal units (B, kB, MB, GB, TB — as ECR bills them) with three significant
+ * digits: `950 B`, `1.23 MB`, `12.3 MB`, `123 MB`.
+ */
+export function formatBytes(n: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1000 && u < units.length - 1) {
+    v /= 1000;
+    u++;
+  }
+  return u === 0 ? `${n} B` : `${v.toFixed(v >= 100 ? 0 : v >= 10 ? 1 : 2)} ${units[u]}`;
+}

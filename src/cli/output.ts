@@ -78,18 +78,7 @@ export function table(header: readonly string[], rows: readonly (readonly string
   return [line(header), ...rows.map(line)].join('\n');
 }
 
-/** Returns a byte count as a short human figure (1.5 MB, 820 kB); decimal units. */
-export function formatBytes(n: number): string {
-  if (n < 1000) return `${n} B`;
-  const units = ['kB', 'MB', 'GB', 'TB'];
-  let v = n;
-  let u = -1;
-  while (v >= 1000 && u < units.length - 1) {
-    v /= 1000;
-    u++;
-  }
-  return `${v.toFixed(v < 10 ? 2 : v < 100 ? 1 : 0)} ${units[u]}`;
-}
+export { formatBytes } from '../text.js';
 
 /** Returns a duration in ms as `1.23s` or `850ms`. */
 export function formatDuration(ms: number): string {

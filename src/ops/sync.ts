@@ -52,7 +52,7 @@ import {
 } from './ecr.js';
 import { BlobJournal, copySyncImage, journalKey, syncPacing } from './sync-copy.js';
 import { excludeFromPullTime, loadSyncLifecycles } from './sync-settings.js';
-import { plural } from '../text.js';
+import { formatBytes, plural } from '../text.js';
 
 /** What planSync, applySync and checkSync accept. */
 export interface SyncOptions {
@@ -1101,18 +1101,6 @@ function templateSpec(t: CreationTemplate | undefined): Omit<RepositorySpec, 'na
 function settingsSpec(settings: RepositorySettings): Omit<RepositorySpec, 'name'> {
   const { lifecycle, ...rest } = settings;
   return { ...rest, ...(lifecycle?.text !== undefined ? { lifecyclePolicy: lifecycle.text } : {}) };
-}
-
-/** Returns a byte count for a log line (`12.3 MB`). */
-function formatBytes(n: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1000 && i < units.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  return i === 0 ? `${v} B` : `${v.toFixed(1)} ${units[i]}`;
 }
 
 /** Returns what is stale: every tag apply would copy or overwrite, and what could not be compared. */

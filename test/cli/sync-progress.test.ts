@@ -12,7 +12,7 @@ describe('sync progress line', () => {
         bytes: 12_300_000,
         elapsedMs: 10_000,
       }),
-    ).toBe('sync: 3/30 repositories · 15/150 tags · 12.3 MB · 1.2 MB/s · ETA 1m30s');
+    ).toBe('sync: 3/30 repositories · 15/150 tags · 12.3 MB · 1.23 MB/s · ETA 1m30s');
   });
 
   it('counts failed tags as done and says how many failed; no ETA before the first tag or after the last', () => {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { SyncFailure, SyncPlan, SyncProgress } from '../../ops/sync.js';
 import { type CommandHost, examples } from '../command-kit.js';
+import { formatBytes } from '../../text.js';
 import type { CliContext } from '../context.js';
 import { trustOptions, trustSettings } from '../trust-options.js';
 
@@ -226,18 +227,6 @@ function heartbeatOf(text: string | undefined, tty: boolean, errors: typeof impo
   return Math.round(Number(m[1]) * unit);
 }
 
-/** Returns a human byte count (`12.3 MB`). */
-function bytesText(n: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1000 && i < units.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  return i === 0 ? `${v} B` : `${v.toFixed(1)} ${units[i]}`;
-}
-
 /** Returns a duration as `45s`, `3m05s` or `2h07m`. */
 function durationText(ms: number): string {
   const s = Math.round(ms / 1000);
@@ -258,6 +247,6 @@ export function formatSyncProgress(p: SyncProgress): string {
   const failed = p.tags.failed > 0 ? ` (${p.tags.failed} failed)` : '';
   return (
     `sync: ${p.repositories.done}/${p.repositories.total} repositories · ` +
-    `${p.tags.done}/${p.tags.total} tags${failed} · ${bytesText(p.bytes)} · ${bytesText(Math.round(rate))}/s${eta}`
+    `${p.tags.done}/${p.tags.total} tags${failed} · ${formatBytes(p.bytes)} · ${formatBytes(Math.round(rate))}/s${eta}`
   );
 }

@@ -1,16 +1,6 @@
 // Number formats shared by the inventory's text, Markdown and HTML renderings.
 
-/** Returns bytes in decimal units (kB, MB, GB, TB), as ECR bills them. */
-export function formatBytes(n: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let v = n;
-  let u = 0;
-  while (v >= 1000 && u < units.length - 1) {
-    v /= 1000;
-    u++;
-  }
-  return u === 0 ? `${n} B` : `${v.toFixed(v >= 100 ? 0 : v >= 10 ? 1 : 2)} ${units[u]}`;
-}
+export { formatBytes } from '../../text.js';
 
 /** Returns USD with cents, or with four decimals below a cent (small repositories). */
 export function formatUsd(x: number): string {

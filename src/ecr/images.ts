@@ -110,28 +110,47 @@ export async function deleteImages(
         new BatchDeleteImageCommand({
           ...(conn.registryId ? { registryId: conn.registryId } : {}),
           repositoryName: repository,
-          imageIds: batch.map((id) => ({
-            ...(id.digest ? { imageDigest: id.digest } : {}),
-            ...(id.tag ? { imageTag: id.tag } : {}),
-          })),
+          imageIds: sdkImageIds(batch),
         }),
       ),
     );
-    for (const d of out.imageIds ?? []) {
-      deleted.push({ ...(d.imageDigest ? { digest: d.imageDigest } : {}), ...(d.imageTag ? { tag: d.imageTag } : {}) });
-    }
-    for (const f of out.failures ?? []) {
-      failures.push({
-        id: {
-          ...(f.imageId?.imageDigest ? { digest: f.imageId.imageDigest } : {}),
-          ...(f.imageId?.imageTag ? { tag: f.imageId.imageTag } : {}),
-        },
-        code: f.failureCode ?? 'Unknown',
-        reason: f.failureReason ?? '',
-      });
-    }
+    addBatchDeleteOutcome(out, deleted, failures);
   }
   return { deleted, failures };
+}
+
+/** An image id as the SDKs of ECR and ECR Public spell it. */
+interface SdkImageId {
+  imageDigest?: string | undefined;
+  imageTag?: string | undefined;
+}
+
+/** Returns our image ids as BatchDeleteImage's `imageIds` (ECR and ECR Public take the same). */
+export function sdkImageIds(ids: readonly ImageId[]): SdkImageId[] {
+  return ids.map((id) => ({
+    ...(id.digest ? { imageDigest: id.digest } : {}),
+    ...(id.tag ? { imageTag: id.tag } : {}),
+  }));
+}
+
+/** Adds a BatchDeleteImage answer (ECR's or ECR Public's: the same shape) to deleted and failures. */
+export function addBatchDeleteOutcome(
+  out: {
+    imageIds?: SdkImageId[] | undefined;
+    failures?:
+      | { imageId?: SdkImageId | undefined; failureCode?: string | undefined; failureReason?: string | undefined }[]
+      | undefined;
+  },
+  deleted: ImageId[],
+  failures: ImageFailure[],
+): void {
+  const ours = (d: SdkImageId): ImageId => ({
+    ...(d.imageDigest ? { digest: d.imageDigest } : {}),
+    ...(d.imageTag ? { tag: d.imageTag } : {}),
+  });
+  for (const d of out.imageIds ?? []) deleted.push(ours(d));
+  for (const f of out.failures ?? [])
+    failures.push({ id: ours(f.imageId ?? {}), code: f.failureCode ?? 'Unknown', reason: f.failureReason ?? '' });
 }
 
 /** How `images` sorts: newest push first, largest first, or by first tag (untagged last). */

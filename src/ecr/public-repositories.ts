@@ -7,6 +7,7 @@ import type { ResourceTag } from '../policy/naming.js';
 import { type AwsSettings, resolveEndpoint } from './aws-config.js';
 import { ecrPublicClient, ecrPublicCommands } from './clients.js';
 import { mapAwsError } from './errors.js';
+import { addBatchDeleteOutcome, type ImageFailure, type ImageId, sdkImageIds } from './images.js';
 import { PUBLIC_ECR_REGION } from './hosts.js';
 import { awsErrorName } from './repositories.js';
 
@@ -361,4 +362,33 @@ export function assertCatalogData(c: CatalogData, files: { logo?: string; about?
       ...(problems.length > 1 ? { problems } : {}),
     },
   );
+}
+
+/**
+ * BatchDeleteImage on ECR Public, at most 100 ids a call (as on ECR): the ids it deleted and
+ * each failure with its code.
+ */
+export async function deletePublicImages(
+  conn: EcrPublicConnection,
+  repository: string,
+  ids: readonly ImageId[],
+): Promise<{ deleted: ImageId[]; failures: ImageFailure[] }> {
+  const { BatchDeleteImageCommand } = conn.sdk;
+  const deleted: ImageId[] = [];
+  const failures: ImageFailure[] = [];
+  for (let i = 0; i < ids.length; i += 100) {
+    const out = await conn.client
+      .send(
+        new BatchDeleteImageCommand({
+          ...(conn.registryId ? { registryId: conn.registryId } : {}),
+          repositoryName: repository,
+          imageIds: sdkImageIds(ids.slice(i, i + 100)),
+        }),
+      )
+      .catch((err: unknown) => {
+        throw mapPublic(conn, err, 'BatchDeleteImage', repository);
+      });
+    addBatchDeleteOutcome(out, deleted, failures);
+  }
+  return { deleted, failures };
 }

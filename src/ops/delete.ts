@@ -2,9 +2,9 @@
 // images), at most 100 ids per BatchDeleteImage call, and reports what ECR said about each
 // reference rather than assuming that everything asked for went away.
 import { resolveRegion, requireRegion, settingsFromSession } from '../ecr/aws-config.js';
-import { mapAwsError } from '../ecr/errors.js';
 import { deleteImages as deleteEcrImages, listImages as listEcrImages } from '../ecr/images.js';
-import { connectEcrPublic, type EcrPublicConnection, listPublicImages } from '../ecr/public-repositories.js';
+import { connectEcrPublic, deletePublicImages, listPublicImages } from '../ecr/public-repositories.js';
+import { PUBLIC_ECR_REGION } from '../ecr/hosts.js';
 import { EcrctlError, NotFoundError, UsageError } from '../errors.js';
 import type { Session } from '../session.js';
 import { ecrConnection, parseEcrRef } from './ecr.js';
@@ -78,7 +78,7 @@ export async function deleteImages(session: Session, opts: DeleteImagesOptions):
   const dryRun = opts.dryRun === true;
   const settings = settingsFromSession(session);
   const isPublic = opts.public === true;
-  const region = isPublic ? PUBLIC_REGION : (resolveRegion(settings) ?? '');
+  const region = isPublic ? PUBLIC_ECR_REGION : (resolveRegion(settings) ?? '');
   const parsed = isPublic ? parsePublicRefs(opts.refs, untagOnly) : parseRefs(session, opts.refs, untagOnly, region);
   if (parsed.some((p) => p.region === '')) requireRegion(settings); // throws the usual "no region" error
   const pub = isPublic
@@ -269,53 +269,6 @@ export function deleteImagesError(result: DeleteImagesResult): EcrctlError | und
   return undefined;
 }
 
-const PUBLIC_REGION = 'us-east-1';
-
-/** BatchDeleteImage on ECR Public, at most 100 ids a call (as on ECR). */
-async function deletePublicImages(
-  conn: EcrPublicConnection,
-  repository: string,
-  ids: readonly { digest?: string; tag?: string }[],
-): ReturnType<typeof deleteEcrImages> {
-  const { BatchDeleteImageCommand } = conn.sdk;
-  const deleted: { digest?: string; tag?: string }[] = [];
-  const failures: { id: { digest?: string; tag?: string }; code: string; reason: string }[] = [];
-  for (let i = 0; i < ids.length; i += 100) {
-    const out = await conn.client
-      .send(
-        new BatchDeleteImageCommand({
-          ...(conn.registryId ? { registryId: conn.registryId } : {}),
-          repositoryName: repository,
-          imageIds: ids.slice(i, i + 100).map((id) => ({
-            ...(id.digest ? { imageDigest: id.digest } : {}),
-            ...(id.tag ? { imageTag: id.tag } : {}),
-          })),
-        }),
-      )
-      .catch((err: unknown) => {
-        throw mapAwsError(err, {
-          operation: 'BatchDeleteImage',
-          permission: 'ecr-public:BatchDeleteImage',
-          resource: `public repository ${repository}`,
-          region: PUBLIC_REGION,
-          ...(conn.endpoint ? { endpoint: conn.endpoint } : {}),
-        });
-      });
-    for (const d of out.imageIds ?? [])
-      deleted.push({ ...(d.imageDigest ? { digest: d.imageDigest } : {}), ...(d.imageTag ? { tag: d.imageTag } : {}) });
-    for (const f of out.failures ?? [])
-      failures.push({
-        id: {
-          ...(f.imageId?.imageDigest ? { digest: f.imageId.imageDigest } : {}),
-          ...(f.imageId?.imageTag ? { tag: f.imageId.imageTag } : {}),
-        },
-        code: f.failureCode ?? 'Unknown',
-        reason: f.failureReason ?? '',
-      });
-  }
-  return { deleted, failures } as Awaited<ReturnType<typeof deleteEcrImages>>;
-}
-
 /**
  * Parses public references: `name:tag`, `name@sha256:…`, or a repository URI
  * (`public.ecr.aws/ALIAS/name:tag`, whose host and registry alias are dropped).
@@ -329,7 +282,7 @@ function parsePublicRefs(refs: readonly string[], untagOnly: boolean): ParsedRef
     const at = rest.indexOf('@');
     const colon = at >= 0 ? -1 : rest.lastIndexOf(':');
     const repository = at >= 0 ? rest.slice(0, at) : colon >= 0 ? rest.slice(0, colon) : rest;
-    const parsed: ParsedRef = { text, repository, region: PUBLIC_REGION };
+    const parsed: ParsedRef = { text, repository, region: PUBLIC_ECR_REGION };
     if (at >= 0) parsed.digest = rest.slice(at + 1);
     else if (colon >= 0) parsed.tag = rest.slice(colon + 1);
     if (!repository || (parsed.tag === undefined && parsed.digest === undefined)) {

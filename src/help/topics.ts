@@ -202,6 +202,17 @@ uses the usual chain (.ecrctl.yaml registries:, AWS defaults, Docker config).
           written in the file. A variable that is not set fails that entry.
 Source and target credentials for one registry host are refused.
 
+An air-gapped export: target: oci:DIR/ (with a prefix source) writes one OCI
+image layout per repository under DIR/<repository>/ (every platform, the
+referrers, each tag as an org.opencontainers.image.ref.name in index.json, as
+ecrctl pull REF oci:DIR:TAG writes it). plan compares with what the layouts
+hold (no network); a second apply writes nothing. No repositories are created
+and nothing is paced; existing: backup and target credentials do not apply.
+    - source: registry.example:5000/acme/
+      target: oci:./export/              # ./export/<repository>/index.json
+The import side: source: oci:DIR/ reads every layout under DIR as the
+repository at its path, its ref names as the tags, referrers included.
+
 existing: backup tags the image a target tag points at as
 TAG-backup-YYYYMMDDHHMMSS (UTC, one stamp per run) before overwriting it;
 plan shows each backup, apply and --report list them.

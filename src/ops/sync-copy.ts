@@ -16,7 +16,7 @@ import { type CopySummary, copyImage, parsePlatform } from '../oci/copy.js';
 import { ECR_LAYER_UPLOAD_RATE, ECR_PUT_IMAGE_RATE, TokenBucket } from '../oci/pacing.js';
 import { copyReferrers, type ReferrersReport } from '../oci/referrers.js';
 import { type RegistryRepository, registryErrorCodes } from '../oci/registry.js';
-import type { BlobPutResult, ImageTarget } from '../oci/store.js';
+import type { BlobPutResult, ImageSource, ImageTarget } from '../oci/store.js';
 import type { Descriptor, ManifestBlob } from '../oci/types.js';
 import type { Session } from '../session.js';
 import { isEcrDataPlane, registryClient } from './ecr.js';
@@ -231,6 +231,8 @@ function throttled(err: unknown): boolean {
 
 /** What copySyncImage accepts. */
 export interface SyncImageCopy {
+  /** Read from this source (an OCI layout) instead of sourceHost/sourceRepo at a registry. */
+  source?: ImageSource;
   sourceHost: string;
   sourceRepo: string;
   /** The source manifest (by digest). */
@@ -262,7 +264,7 @@ export interface SyncImageResult extends CopySummary {
  */
 export async function copySyncImage(session: Session, c: SyncImageCopy): Promise<SyncImageResult> {
   const client = await registryClient(session);
-  const source = client.repository(c.sourceHost, c.sourceRepo);
+  const source = c.source ?? client.repository(c.sourceHost, c.sourceRepo);
   const target = client.repository(c.targetHost, c.targetRepo);
   const ecr = await isEcrDataPlane(session, c.targetHost);
   const attempt = async (trustJournal: boolean): Promise<SyncImageResult> => {

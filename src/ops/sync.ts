@@ -51,6 +51,16 @@ import {
   sessionWithAccess,
 } from './ecr.js';
 import { BlobJournal, copySyncImage, journalKey, syncPacing } from './sync-copy.js';
+import {
+  checkOciDir,
+  copyOciImage,
+  isOciSide,
+  ociRepositoriesUnder,
+  ociRepositoryDir,
+  ociRoot,
+  readOciTarget,
+} from './sync-oci.js';
+import { OciLayout } from '../oci/layout/oci-dir.js';
 import { excludeFromPullTime, loadSyncLifecycles } from './sync-settings.js';
 import { formatBytes, plural } from '../text.js';
 
@@ -428,8 +438,15 @@ async function resolveTasks(session: Session, config: SyncConfig, failures: Sync
   for (const entry of config.entries) {
     let found: Task[] = [];
     try {
-      const src = await splitSide(sideSession(session, entry.credentials.source), entry.source, entry.prefix);
-      const tgt = await splitSide(sideSession(session, entry.credentials.target), entry.target, entry.prefix);
+      // An oci:DIR/ source: every layout under DIR is a repository, its ref names the tags.
+      const src = isOciSide(entry.source)
+        ? { host: `oci:${ociRoot(session, entry.source)}`, path: '' }
+        : await splitSide(sideSession(session, entry.credentials.source), entry.source, entry.prefix);
+      // An oci:DIR/ target: the host is the directory (`oci:/abs/dir`), each repository a layout.
+      const tgt = isOciSide(entry.target)
+        ? { host: `oci:${ociRoot(session, entry.target)}`, path: '' }
+        : await splitSide(sideSession(session, entry.credentials.target), entry.target, entry.prefix);
+      if (isOciSide(tgt.host)) await checkOciDir(tgt.host.slice(4), 'the oci: target');
       const s = await entrySession(session, config.file, entry, src.host, tgt.host);
       if (!entry.prefix) {
         found = [
@@ -438,7 +455,9 @@ async function resolveTasks(session: Session, config: SyncConfig, failures: Sync
       } else {
         let names: string[];
         try {
-          names = await repositoriesUnder(s, src.host, src.path);
+          names = isOciSide(src.host)
+            ? await ociRepositoriesUnder(src.host.slice(4))
+            : await repositoriesUnder(s, src.host, src.path);
         } catch (err) {
           failures.push(failure(session, err, { source: `${entry.source}/`, stage: 'list-repositories' }));
           continue;
@@ -622,7 +641,7 @@ function targetConnection(session: Session, host: string): Promise<EcrConnection
 
 /** Returns the digest the target should hold for a source manifest: the image of the one platform synced, or the manifest itself. */
 async function wantedDigest(
-  src: RegistryRepository,
+  src: Pick<RegistryRepository, 'getManifest' | 'displayName'>,
   head: { digest: string; mediaType: string },
   entry: SyncEntry,
   journaled: JournalRecord | undefined,
@@ -704,6 +723,13 @@ async function templateFor(session: Session, host: string, repository: string): 
   return templateForRepository(await list, repository, 'CREATE_ON_PUSH');
 }
 
+/** The layout directory of each task and planned repository with an oci:DIR/ target. */
+const ociDirs = new WeakMap<Task, string>();
+const repositoryOciDirs = new WeakMap<SyncRepository, string>();
+/** The layout each task and planned repository with an oci:DIR/ source reads from. */
+const ociSources = new WeakMap<Task, OciLayout>();
+const repositoryOciSources = new WeakMap<SyncRepository, OciLayout>();
+
 /** The session each planned repository is synced with (its entry's credentials). */
 const repositorySessions = new WeakMap<SyncRepository, Session>();
 
@@ -720,14 +746,22 @@ async function planRepository(
   const client = await registryClient(session);
   const source = `${task.sourceHost}/${task.sourceRepo}`;
   const target = `${task.targetHost}/${task.targetRepo}`;
-  const src = client.repository(task.sourceHost, task.sourceRepo);
-  const tgt = client.repository(task.targetHost, task.targetRepo);
+  const ociSource = isOciSide(task.sourceHost) ? path.join(task.sourceHost.slice(4), task.sourceRepo) : undefined;
+  let src: RegistryRepository | OciLayout;
+  const ociDir = isOciSide(task.targetHost) ? task.targetHost.slice(4) : undefined;
+  // An oci: target is read through its layout (below); this registry handle is never used then.
+  const tgt = client.repository(ociDir ? '127.0.0.1' : task.targetHost, task.targetRepo);
+  let layout: Awaited<ReturnType<typeof readOciTarget>>;
   let tags: string[];
   let create = false;
   let present = new Set<string>();
   try {
     // A registry without the referrers API keeps referrers under `sha256-<hex>` tags (the
     // tag schema): they travel with their subject image, they are not images to sync.
+    src = ociSource
+      ? await OciLayout.open(ociSource, { displayName: `oci:${ociSource}` })
+      : client.repository(task.sourceHost, task.sourceRepo);
+    if (src instanceof OciLayout) ociSources.set(task, src);
     const listed = (await src.listTags({ signal })).filter((t) => !task.entry.referrers || !REFERRER_TAG.test(t));
     tags = filterTags(await pushedSince(session, task, listed), task.entry.tags);
   } catch (err) {
@@ -735,9 +769,17 @@ async function planRepository(
     return undefined;
   }
   try {
-    const conn = await targetConnection(session, task.targetHost);
-    if (conn && !(await describeRepository(conn, task.targetRepo))) create = true;
-    else present = new Set(await tgt.listTags({ signal }));
+    if (ociDir) {
+      // The layout on disk is all there is to compare with: no request towards the target.
+      const dir = ociRepositoryDir(ociDir, task.targetRepo);
+      ociDirs.set(task, dir);
+      layout = await readOciTarget(dir);
+      present = new Set(layout ? await layout.listTags() : []);
+    } else {
+      const conn = await targetConnection(session, task.targetHost);
+      if (conn && !(await describeRepository(conn, task.targetRepo))) create = true;
+      else present = new Set(await tgt.listTags({ signal }));
+    }
   } catch (err) {
     if (!(err instanceof NotFoundError)) {
       failures.push(failure(session, err, { source, target, stage: 'list-tags' }));
@@ -764,6 +806,10 @@ async function planRepository(
     tags: [],
   };
   if (template) repositoryTemplates.set(out, template);
+  const dir = ociDirs.get(task);
+  if (dir) repositoryOciDirs.set(out, dir);
+  const layoutSource = ociSources.get(task);
+  if (layoutSource) repositoryOciSources.set(out, layoutSource);
   repositorySessions.set(out, session);
   for (const tag of tags) {
     try {
@@ -771,7 +817,7 @@ async function planRepository(
       if (!head) throw new NotFoundError(`${source}:${tag} is listed but has no manifest`);
       const journaled = journal?.get(target, tag);
       const wantDigest = await wantedDigest(src, head, task.entry, journaled, signal);
-      const targetDigest = present.has(tag) ? (await tgt.headManifest(tag, { signal }))?.digest : undefined;
+      const targetDigest = present.has(tag) ? (await (layout ?? tgt).headManifest(tag, { signal }))?.digest : undefined;
       const t: SyncTag = { tag, action: 'copy', sourceDigest: head.digest, wantDigest };
       if (targetDigest !== undefined) {
         t.targetDigest = targetDigest;
@@ -824,6 +870,7 @@ async function planWith(
     const registries: { name: string; conn: EcrConnection }[] = [];
     for (const t of tasks) {
       for (const host of [t.sourceHost, t.targetHost]) {
+        if (isOciSide(host)) continue;
         const conn = await targetConnection(t.session, host).catch(() => undefined);
         if (conn) registries.push({ name: host, conn });
       }
@@ -974,6 +1021,8 @@ export async function applySync(session: Session, opts: SyncApplyOptions): Promi
     const entry = entries[repo.entry]!;
     const work = repo.tags.filter((t) => t.action !== 'skip');
     if (work.length === 0) return;
+    const ociDir = repositoryOciDirs.get(repo);
+    if (ociDir) return exportOne(repo, session, entry, work, ociDir);
     const [host, ...rest] = repo.target.split('/');
     const name = rest.join('/');
     if (repo.create) {
@@ -1043,7 +1092,9 @@ export async function applySync(session: Session, opts: SyncApplyOptions): Promi
       }
       try {
         const [sourceHost, ...sourcePath] = repo.source.split('/');
+        const layoutSource = repositoryOciSources.get(repo);
         const r = await copySyncImage(session, {
+          ...(layoutSource ? { source: layoutSource } : {}),
           sourceHost: sourceHost!,
           sourceRepo: sourcePath.join('/'),
           digest,
@@ -1078,6 +1129,64 @@ export async function applySync(session: Session, opts: SyncApplyOptions): Promi
     }
     const failed = failures.filter((f) => f.target === repo.target).reduce((n, f) => n + (f.tags?.length ?? 0), 0);
     session.log.info(`${repo.target}: ${work.length - failed} of ${plural(work.length, 'tag')} synced`);
+  }
+
+  /** Writes the changed images of one repository into its OCI layout (no creation, no pacing). */
+  async function exportOne(
+    repo: SyncRepository,
+    session: Session,
+    entry: SyncEntry,
+    work: SyncTag[],
+    dir: string,
+  ): Promise<void> {
+    const byDigest = new Map<string, SyncTag[]>();
+    for (const t of work) byDigest.set(t.sourceDigest, [...(byDigest.get(t.sourceDigest) ?? []), t]);
+    const [sourceHost, ...sourcePath] = repo.source.split('/');
+    for (const [digest, group] of byDigest) {
+      const tags = group.map((t) => t.tag);
+      if (opts.requireSigned) {
+        try {
+          const { requireSigned } = await import('./verify.js');
+          await requireSigned(session, `${repo.source}@${digest}`, opts.requireSigned);
+        } catch (err) {
+          failures.push(failure(session, err, { source: repo.source, target: repo.target, tags, stage: 'verify' }));
+          continue;
+        }
+      }
+      try {
+        const r = await copyOciImage(session, {
+          sourceHost: sourceHost!,
+          sourceRepo: sourcePath.join('/'),
+          digest,
+          dir,
+          target: repo.target,
+          tags,
+          concurrency: blobConcurrency,
+          referrers: entry.referrers,
+          blobs,
+          onBytes: (n) => {
+            progress.bytes += n;
+            report();
+          },
+          ...(entry.platforms === 'all' ? {} : { platform: entry.platforms[0]! }),
+        });
+        for (const tag of tags) {
+          await journal?.record({ target: repo.target, tag, sourceDigest: digest, targetDigest: r.digest });
+        }
+        copied.push({
+          source: repo.source,
+          target: repo.target,
+          digest: r.digest,
+          tags,
+          action: group.some((t) => t.action === 'overwrite') ? 'overwritten' : 'copied',
+        });
+      } catch (err) {
+        failures.push(failure(session, err, { source: repo.source, target: repo.target, tags, stage: 'copy' }));
+      }
+      report();
+    }
+    const failed = failures.filter((f) => f.target === repo.target).reduce((n, f) => n + (f.tags?.length ?? 0), 0);
+    session.log.info(`${repo.target}: ${work.length - failed} of ${plural(work.length, 'tag')} exported`);
   }
 }
 

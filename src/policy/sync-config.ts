@@ -311,6 +311,35 @@ export function parseSyncConfig(text: string, file: string): SyncConfig {
       entry.target = tp ? target.slice(0, -1) : target;
       entry.prefix = sp;
       if (!sp && entry.source === '') problem(sourceNode ?? node, `${where}.source: is empty`);
+      if (entry.source.startsWith('oci:')) {
+        // oci:DIR/ imports every OCI image layout under DIR (an export written by sync).
+        if (!sp) {
+          problem(
+            sourceNode ?? node,
+            `${where}.source: an oci: source is a directory of layouts ending with / (oci:DIR/), with a target prefix ending with /`,
+          );
+        } else if (entry.source === 'oci:') problem(sourceNode ?? node, `${where}.source: oci:/ names no directory`);
+        if (entry.credentials.source) {
+          problem(node, `${where}.credentials.source: an oci: source is a local directory and takes no credentials`);
+        }
+        if (entry.tags.since)
+          problem(node, `${where}.tags.since: needs an ECR source; an oci: layout has no push times`);
+      }
+      if (entry.target.startsWith('oci:')) {
+        // oci:DIR/ exports every repository to its own OCI image layout under DIR.
+        if (!tp) {
+          problem(
+            node,
+            `${where}.target: an oci: target is a directory of layouts ending with / (oci:DIR/), with a source prefix ending with /`,
+          );
+        } else if (entry.target === 'oci:') problem(node, `${where}.target: oci:/ names no directory; write oci:DIR/`);
+        if (entry.existing === 'backup') {
+          problem(node, `${where}.existing: backup needs a registry target; an oci: target takes overwrite or skip`);
+        }
+        if (entry.credentials.target) {
+          problem(node, `${where}.credentials.target: an oci: target is a local directory and takes no credentials`);
+        }
+      }
       const key = `${entry.target}${tp ? '/' : ''}`;
       const first = targets.get(key);
       if (first !== undefined)

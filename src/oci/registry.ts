@@ -3,6 +3,7 @@
 // OCI layout. This file builds requests; the transport owns URLs, auth, retries, redirects.
 import { createHash } from 'node:crypto';
 import { PassThrough, pipeline, type Readable, type Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import {
   DigestMismatchError,
   EcrctlError,
@@ -253,6 +254,26 @@ export class RegistryRepository implements ImageSource, ImageTarget {
     try {
       for (let retry = 0; ; ) {
         try {
+          if (skip === 0) {
+            // The common case: pipe() moves each network read on as it arrives. Iterating
+            // the body (for await) calls read(), which concatenates whatever is buffered
+            // into a new Buffer: a copy of every byte and ~50 ms CPU for a 40 MB pull.
+            const body = current.body;
+            const count = (chunk: Buffer) => {
+              offset += chunk.length;
+            };
+            body.on('data', count);
+            body.pipe(out, { end: false });
+            try {
+              await finished(body);
+            } finally {
+              body.off('data', count);
+              body.unpipe(out);
+            }
+            if (out.destroyed) return;
+            out.end();
+            return;
+          }
           for await (const chunk of current.body) {
             let buf = chunk as Buffer;
             if (skip > 0) {

@@ -256,6 +256,39 @@ export interface SyncImageResult extends CopySummary {
 }
 
 /**
+ * Copies one image (every platform, or c.platform) with its tags into store, then its
+ * referrers when c.referrers; c.onBytes hears each uploaded blob's size. The one copy step of
+ * every sync target, registry or OCI layout.
+ */
+export async function copyWithReferrers(
+  session: Session,
+  source: ImageSource,
+  store: ImageTarget,
+  c: Pick<SyncImageCopy, 'digest' | 'tags' | 'concurrency' | 'platform' | 'referrers' | 'onBytes'>,
+): Promise<SyncImageResult> {
+  const { signal } = session;
+  const summary = await copyImage(source, c.digest, store, {
+    tags: c.tags,
+    concurrency: c.concurrency,
+    signal,
+    commit: false,
+    ...(c.platform ? { platform: parsePlatform(c.platform) } : {}),
+    onEvent: (e) => {
+      if (e.kind === 'blob-done' && e.result === 'uploaded') c.onBytes?.(e.descriptor.size);
+    },
+  });
+  let referrers: ReferrersReport | undefined;
+  if (c.referrers) {
+    referrers = await copyReferrers(source, store, summary.digest, {
+      signal,
+      log: (m) => session.log.warn(m),
+      note: (m) => session.log.verbose(m),
+    });
+  }
+  return { ...summary, ...(referrers ? { referrers } : {}) };
+}
+
+/**
  * Copies one source image to a target repository with every tag, its referrers after it;
  * blobs the journal holds there are neither asked for nor sent, blobs another repository
  * of the target registry holds are mounted from it where the registry allows, and each
@@ -287,26 +320,7 @@ export async function copySyncImage(session: Session, c: SyncImageCopy): Promise
   };
   const attemptWith = async (trustJournal: boolean, claim: ImageClaim): Promise<SyncImageResult> => {
     const store = syncTarget(session, target, c, ecr, trustJournal, claim);
-    const { signal } = session;
-    const summary = await copyImage(source, c.digest, store, {
-      tags: c.tags,
-      concurrency: c.concurrency,
-      signal,
-      commit: false,
-      ...(c.platform ? { platform: parsePlatform(c.platform) } : {}),
-      onEvent: (e) => {
-        if (e.kind === 'blob-done' && e.result === 'uploaded') c.onBytes?.(e.descriptor.size);
-      },
-    });
-    let referrers: ReferrersReport | undefined;
-    if (c.referrers) {
-      referrers = await copyReferrers(source, store, summary.digest, {
-        signal,
-        log: (m) => session.log.warn(m),
-        note: (m) => session.log.verbose(m),
-      });
-    }
-    return { ...summary, ...(referrers ? { referrers } : {}) };
+    return copyWithReferrers(session, source, store, c);
   };
   try {
     return await attempt(true);

@@ -7,13 +7,13 @@
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
-import { type CopySummary, copyImage, parsePlatform } from '../oci/copy.js';
+import type { CopySummary } from '../oci/copy.js';
 import { OciLayout } from '../oci/layout/oci-dir.js';
-import { copyReferrers, type ReferrersReport } from '../oci/referrers.js';
+import type { ReferrersReport } from '../oci/referrers.js';
 import type { ImageTarget } from '../oci/store.js';
 import type { Session } from '../session.js';
 import { registryClient } from './ecr.js';
-import type { BlobJournal } from './sync-copy.js';
+import { type BlobJournal, copyWithReferrers } from './sync-copy.js';
 
 /** The transport prefix of an OCI layout directory side. */
 export const OCI_PREFIX = 'oci:';
@@ -135,27 +135,10 @@ export async function copyOciImage(session: Session, c: OciImageCopy): Promise<O
     },
   }) as OciLayout;
   try {
-    const summary = await copyImage(source, c.digest, store, {
-      tags: c.tags,
-      concurrency: c.concurrency,
-      signal,
-      commit: false,
-      ...(c.platform ? { platform: parsePlatform(c.platform) } : {}),
-      onEvent: (e) => {
-        if (e.kind === 'blob-done' && e.result === 'uploaded') c.onBytes?.(e.descriptor.size);
-      },
-    });
-    let referrers: ReferrersReport | undefined;
-    if (c.referrers) {
-      referrers = await copyReferrers(source, store, summary.digest, {
-        signal,
-        log: (m) => session.log.warn(m),
-        note: (m) => session.log.verbose(m),
-      });
-    }
+    const result = await copyWithReferrers(session, source, store, c);
     await layout.commit({ signal });
     for (const digest of landed) await c.blobs?.record(OCI_PREFIX, c.target, digest);
-    return { ...summary, ...(referrers ? { referrers } : {}) };
+    return result;
   } catch (err) {
     await layout.abort().catch(() => {});
     throw err;

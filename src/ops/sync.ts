@@ -1015,6 +1015,24 @@ export async function applySync(session: Session, opts: SyncApplyOptions): Promi
     );
   }
 
+  /** Journals each tag of a copied image and lists it as copied (or overwritten). */
+  async function recordCopied(
+    repo: SyncRepository,
+    group: readonly SyncTag[],
+    sourceDigest: string,
+    targetDigest: string,
+  ): Promise<void> {
+    const tags = group.map((t) => t.tag);
+    for (const tag of tags) await journal?.record({ target: repo.target, tag, sourceDigest, targetDigest });
+    copied.push({
+      source: repo.source,
+      target: repo.target,
+      digest: targetDigest,
+      tags,
+      action: group.some((t) => t.action === 'overwrite') ? 'overwritten' : 'copied',
+    });
+  }
+
   async function syncOne(repo: SyncRepository): Promise<void> {
     // The entry's per-side credentials, when it names any.
     const session = repositorySessions.get(repo) ?? runSession;
@@ -1111,16 +1129,7 @@ export async function applySync(session: Session, opts: SyncApplyOptions): Promi
           },
           ...(entry.platforms === 'all' ? {} : { platform: entry.platforms[0]! }),
         });
-        for (const tag of tags) {
-          await journal?.record({ target: repo.target, tag, sourceDigest: digest, targetDigest: r.digest });
-        }
-        copied.push({
-          source: repo.source,
-          target: repo.target,
-          digest: r.digest,
-          tags,
-          action: group.some((t) => t.action === 'overwrite') ? 'overwritten' : 'copied',
-        });
+        await recordCopied(repo, group, digest, r.digest);
         report();
       } catch (err) {
         failures.push(failure(session, err, { source: repo.source, target: repo.target, tags, stage: 'copy' }));
@@ -1170,16 +1179,7 @@ export async function applySync(session: Session, opts: SyncApplyOptions): Promi
           },
           ...(entry.platforms === 'all' ? {} : { platform: entry.platforms[0]! }),
         });
-        for (const tag of tags) {
-          await journal?.record({ target: repo.target, tag, sourceDigest: digest, targetDigest: r.digest });
-        }
-        copied.push({
-          source: repo.source,
-          target: repo.target,
-          digest: r.digest,
-          tags,
-          action: group.some((t) => t.action === 'overwrite') ? 'overwritten' : 'copied',
-        });
+        await recordCopied(repo, group, digest, r.digest);
       } catch (err) {
         failures.push(failure(session, err, { source: repo.source, target: repo.target, tags, stage: 'copy' }));
       }

@@ -1015,6 +1015,22 @@ export async function applySync(session: Session, opts: SyncApplyOptions): Promi
     );
   }
 
+  /**
+   * With --require-signed: true when the source image verifies; otherwise records the
+   * failure (stage verify) and returns false. Without it: true.
+   */
+  async function signedOrFailed(repo: SyncRepository, digest: string, tags: string[]): Promise<boolean> {
+    if (!opts.requireSigned) return true;
+    try {
+      const { requireSigned } = await import('./verify.js');
+      await requireSigned(session, `${repo.source}@${digest}`, opts.requireSigned);
+      return true;
+    } catch (err) {
+      failures.push(failure(session, err, { source: repo.source, target: repo.target, tags, stage: 'verify' }));
+      return false;
+    }
+  }
+
   /** Journals each tag of a copied image and lists it as copied (or overwritten). */
   async function recordCopied(
     repo: SyncRepository,
@@ -1076,19 +1092,9 @@ export async function applySync(session: Session, opts: SyncApplyOptions): Promi
       }
     }
     // One copy per source image, with every tag that points at it.
-    const byDigest = new Map<string, SyncTag[]>();
-    for (const t of work) byDigest.set(t.sourceDigest, [...(byDigest.get(t.sourceDigest) ?? []), t]);
-    for (const [digest, group] of byDigest) {
+    for (const [digest, group] of bySourceDigest(work)) {
       const tags = group.map((t) => t.tag);
-      if (opts.requireSigned) {
-        try {
-          const { requireSigned } = await import('./verify.js');
-          await requireSigned(session, `${repo.source}@${digest}`, opts.requireSigned);
-        } catch (err) {
-          failures.push(failure(session, err, { source: repo.source, target: repo.target, tags, stage: 'verify' }));
-          continue;
-        }
-      }
+      if (!(await signedOrFailed(repo, digest, tags))) continue;
       // existing: backup — the image each overwritten tag points at is tagged first, so the
       // overwrite loses nothing; a backup that fails leaves the tag alone.
       const toBackUp = group.filter((t) => t.backupTag !== undefined && t.targetDigest !== undefined);
@@ -1148,20 +1154,10 @@ export async function applySync(session: Session, opts: SyncApplyOptions): Promi
     work: SyncTag[],
     dir: string,
   ): Promise<void> {
-    const byDigest = new Map<string, SyncTag[]>();
-    for (const t of work) byDigest.set(t.sourceDigest, [...(byDigest.get(t.sourceDigest) ?? []), t]);
     const [sourceHost, ...sourcePath] = repo.source.split('/');
-    for (const [digest, group] of byDigest) {
+    for (const [digest, group] of bySourceDigest(work)) {
       const tags = group.map((t) => t.tag);
-      if (opts.requireSigned) {
-        try {
-          const { requireSigned } = await import('./verify.js');
-          await requireSigned(session, `${repo.source}@${digest}`, opts.requireSigned);
-        } catch (err) {
-          failures.push(failure(session, err, { source: repo.source, target: repo.target, tags, stage: 'verify' }));
-          continue;
-        }
-      }
+      if (!(await signedOrFailed(repo, digest, tags))) continue;
       try {
         const r = await copyOciImage(session, {
           sourceHost: sourceHost!,
@@ -1234,4 +1230,11 @@ export async function checkSync(session: Session, opts: SyncOptions): Promise<Sy
     failures: plan.failures,
     counts: plan.counts,
   };
+}
+
+/** Returns the tags to copy grouped by the source image they point at (one copy per image). */
+function bySourceDigest(work: readonly SyncTag[]): Map<string, SyncTag[]> {
+  const groups = new Map<string, SyncTag[]>();
+  for (const t of work) groups.set(t.sourceDigest, [...(groups.get(t.sourceDigest) ?? []), t]);
+  return groups;
 }

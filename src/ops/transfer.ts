@@ -23,7 +23,7 @@ import type { RuleCheck } from '../policy/tags.js';
 import { nextEventId, type Session } from '../session.js';
 import { isEcrDataPlane } from './ecr.js';
 import { type OpenedLocation, openLocation, resolveLocation } from './locations.js';
-import { immutableTagRefusal, type PushPlan, planPush } from './push-plan.js';
+import { immutableTagRefusal, type PushPlan, type PushPlanRequest, planPush } from './push-plan.js';
 import { plural } from '../text.js';
 
 /** What every transfer accepts. */
@@ -389,8 +389,27 @@ function copyPlanner(
   opts: CopyOptions & { dryRun?: boolean },
   prepared: Prepared,
 ): (source: OpenedLocation, target: OpenedLocation, tags: string[]) => Promise<PushPlan> {
+  return pushPlanner(session, prepared, opts, {
+    strategies: [],
+    configStrategies: false,
+    createRepo: opts.createRepo,
+    dryRun: opts.dryRun,
+    verb: 'copy',
+  });
+}
+
+/**
+ * Returns the planner a transfer to a registry calls once source and target are open:
+ * planPush with the target, the platform and the tags, plus what push and copy each add.
+ */
+function pushPlanner(
+  session: Session,
+  prepared: Prepared,
+  opts: Pick<TransferOptions, 'platform'>,
+  rest: Omit<PushPlanRequest, 'target' | 'targetStore' | 'source' | 'sourceRef' | 'platform' | 'tags'>,
+): (source: OpenedLocation, target: OpenedLocation, tags: string[]) => Promise<PushPlan> {
   const { targetLoc } = prepared;
-  if (targetLoc.transport !== 'registry') throw new Error('unreachable: copy targets a registry');
+  if (targetLoc.transport !== 'registry') throw new Error('unreachable: a push or copy targets a registry');
   const platform: PlatformSpec | undefined =
     typeof opts.platform === 'string' ? parsePlatform(opts.platform) : opts.platform;
   return (source, target, tags) =>
@@ -401,11 +420,7 @@ function copyPlanner(
       sourceRef: source.reference,
       platform,
       tags,
-      strategies: [],
-      configStrategies: false,
-      createRepo: opts.createRepo,
-      dryRun: opts.dryRun,
-      verb: 'copy',
+      ...rest,
     });
 }
 
@@ -633,16 +648,12 @@ export async function push(session: Session, opts: PushOptions): Promise<PushRes
   const prepared = await prepare(session, 'pushed', opts);
   const { targetLoc } = prepared;
   if (targetLoc.transport !== 'registry') throw new Error('unreachable: push targets a registry');
-  const platform: PlatformSpec | undefined =
-    typeof opts.platform === 'string' ? parsePlatform(opts.platform) : opts.platform;
-  const out = await transfer(session, 'pushed', opts, prepared, (source, target, tags) =>
-    planPush(session, {
-      target: targetLoc,
-      targetStore: target.target!,
-      source: source.source!,
-      sourceRef: source.reference,
-      platform,
-      tags,
+  const out = await transfer(
+    session,
+    'pushed',
+    opts,
+    prepared,
+    pushPlanner(session, prepared, opts, {
       strategies: opts.strategies ?? [],
       semverAliases: opts.semverAliases,
       createRepo: opts.createRepo,

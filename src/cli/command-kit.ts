@@ -59,8 +59,8 @@ export function strategyList(value: string, previous: string[] | false | undefin
 
 /**
  * Adds the tag options every image-writing verb shares, declared once and in this order:
- * -t/--tag, -s/--tag-strategy, --no-tag-strategy (only when `noTagStrategy` gives its help)
- * and --semver-aliases, each with the verb's own help where it differs.
+ * -t/--tag, -s/--tag-strategy, --no-tag-strategy and --semver-aliases, each with the verb's
+ * own help where it differs.
  */
 export function tagOptions(
   cmd: Command,
@@ -73,7 +73,7 @@ export function tagOptions(
       help.tagStrategy ?? 'derive tags: branch-sha, semver, sha, env:NAME, latest',
       strategyList,
     );
-  if (help.noTagStrategy !== undefined) cmd.option('--no-tag-strategy', help.noTagStrategy);
+  cmd.option('--no-tag-strategy', help.noTagStrategy ?? "no tag strategy (not the config's either)");
   return cmd.option('--semver-aliases', 'semver also tags vMAJOR.MINOR and vMAJOR');
 }
 

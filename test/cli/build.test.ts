@@ -148,6 +148,41 @@ describe('ecrctl build', () => {
     expect(repos.stdout).not.toContain('cli/dry');
   });
 
+  it("--no-tag-strategy turns the config's default strategies off for build and rebase", async () => {
+    const proj = path.join(env.dir, 'nostrat');
+    mkdirSync(proj, { recursive: true });
+    writeFileSync(
+      path.join(proj, '.ecrctl.yaml'),
+      ['repositories:', '  - pattern: cli/strat-*', '    strategies: [sha]', ''].join('\n'),
+    );
+    const base = path.join(work, 'base');
+    const dry = (verb: string[], extra: string[]) =>
+      env.cli([...verb, '--create-repo', '--dry-run', '-o', 'json', ...extra], { cwd: proj, env: github() });
+    const build = ['build', '--from', `oci:${base}:1`, '--add', `${path.join(work, 'app')}:/app`];
+    const withConfig = await dry([...build, '--target', 'cli/strat-a:v1'], []);
+    expect(withConfig.code, withConfig.stderr).toBe(0);
+    expect(JSON.parse(withConfig.stdout).tags).toEqual(['v1', 'abc1234']);
+    const without = await dry([...build, '--target', 'cli/strat-a:v1'], ['--no-tag-strategy']);
+    expect(without.code, without.stderr).toBe(0);
+    expect(JSON.parse(without.stdout).tags).toEqual(['v1']);
+
+    const rebase = [
+      'rebase',
+      `oci:${base}:1`,
+      '--old-base',
+      `oci:${base}:1`,
+      '--new-base',
+      `oci:${path.join(work, 'patched')}:1`,
+      '--target',
+      'cli/strat-b:v2',
+    ];
+    const rebased = await dry(rebase, ['--no-tag-strategy']);
+    expect(rebased.code, rebased.stderr).toBe(0);
+    expect(JSON.parse(rebased.stdout).tags).toEqual(['v2']);
+    const rebasedDefault = await dry(rebase, []);
+    expect(JSON.parse(rebasedDefault.stdout).tags).toEqual(['v2', 'abc1234']);
+  });
+
   it('exits 2 for a malformed --add, a bad --entrypoint, or nothing to add', async () => {
     const bad = await cli(['build', '--from', 'oci:./base:1', '--add', './app', '--target', 'oci:./x']);
     expect(bad.code).toBe(2);

@@ -72,13 +72,29 @@ export async function runLatencyBench(opts: LatencyBenchOptions): Promise<void> 
   );
 
   const link = new Link({ rttMs: 0, mbitPerSecond: 0 });
-  const ecrctl = (args: string[], h1 = false) =>
-    timed(opts.ecrctl[0], [opts.ecrctl[1], ...args, ...extra, '-o', 'json'], {
-      env: h1 ? { ...env, ECRCTL_HTTP2: '0' } : env,
+  /** A second way to run ecrctl beside the first, in the same alternation (an A/B in one run). */
+  interface Variant {
+    name: string;
+    h1?: boolean;
+    entry?: string;
+  }
+  // ECRCTL_BENCH_A=FILE runs that build as 'ecrctl' instead of the bench's own (a fixed A/B pair
+  // while others edit the tree).
+  const entryA = process.env.ECRCTL_BENCH_A ? path.resolve(process.env.ECRCTL_BENCH_A) : opts.ecrctl[1];
+  const ecrctl = (args: string[], v?: Variant) =>
+    timed(opts.ecrctl[0], [v?.entry ?? entryA, ...args, ...extra, '-o', 'json'], {
+      env: v?.h1 ? { ...env, ECRCTL_HTTP2: '0' } : env,
     });
   // ECRCTL_BENCH_H1=1 adds 'ecrctl h1' (HTTP/1.1 only) beside ecrctl in cases 1, 2, 3 and 5, in
-  // the same alternation: the h2/h1 A/B without a rebuild between them.
-  const abH1 = process.env.ECRCTL_BENCH_H1 === '1';
+  // the same alternation: the h2/h1 A/B without a rebuild between them. ECRCTL_BENCH_B=FILE adds
+  // 'ecrctl B', another build's bin/ecrctl.js (e.g. the code before a change), the same way.
+  const variants: Variant[] = [
+    ...(process.env.ECRCTL_BENCH_H1 === '1' ? [{ name: 'ecrctl h1', h1: true }] : []),
+    ...(process.env.ECRCTL_BENCH_B ? [{ name: 'ecrctl B', entry: path.resolve(process.env.ECRCTL_BENCH_B) }] : []),
+  ];
+  /** The variants' runs of one case, named for the table. */
+  const alsoVariants = (run: (v: Variant) => Promise<ToolResult>) =>
+    Object.fromEntries(variants.map((v) => [v.name, () => run(v)]));
   const skopeo = (args: string[]) => {
     rmSync(path.join(home, '.local'), { recursive: true, force: true });
     return timed(SKOPEO, ['--insecure-policy', 'copy', '--quiet', ...args], { env });
@@ -112,8 +128,8 @@ export async function runLatencyBench(opts: LatencyBenchOptions): Promise<void> 
     const run = await fn();
     return { wallMs: run.wallMs, rssBytes: run.rssBytes, cpuMs: run.cpuMs, stats: link.stats() };
   };
-  const pushTo = (image: BenchImage, bed: Bed, h1 = false) =>
-    ecrctl(['tag-push', `oci:${image.dir}:bench`, ref(bed)], h1);
+  const pushTo = (image: BenchImage, bed: Bed, v?: Variant) =>
+    ecrctl(['tag-push', `oci:${image.dir}:bench`, ref(bed)], v);
   const skopeoPushTo = (image: BenchImage, bed: Bed) =>
     skopeo([...dst, `oci:${image.dir}:bench`, `docker://${sref(bed)}`]);
 
@@ -172,7 +188,7 @@ export async function runLatencyBench(opts: LatencyBenchOptions): Promise<void> 
     if (want(1)) {
       const runs = await rounds({
         ecrctl: () => withBed(false, (bed) => measured(() => pushTo(app, bed))),
-        ...(abH1 ? { 'ecrctl h1': () => withBed(false, (bed) => measured(() => pushTo(app, bed, true))) } : {}),
+        ...alsoVariants((v) => withBed(false, (bed) => measured(() => pushTo(app, bed, v)))),
         skopeo: () => withBed(false, (bed) => measured(() => skopeoPushTo(app, bed))),
       });
       report(`1. push ${(app.bytes / MB).toFixed(0)} MB, ${app.blobs.length - 1} layers`, rtt, runs, app.bytes);
@@ -192,7 +208,7 @@ export async function runLatencyBench(opts: LatencyBenchOptions): Promise<void> 
           };
           const runs = await rounds({
             ecrctl: fresh(() => ecrctl(['pull', ref(source), `oci:${out}:v1`])),
-            ...(abH1 ? { 'ecrctl h1': fresh(() => ecrctl(['pull', ref(source), `oci:${out}:v1`], true)) } : {}),
+            ...alsoVariants((v) => fresh(() => ecrctl(['pull', ref(source), `oci:${out}:v1`], v))()),
             skopeo: fresh(() => skopeo([...src, `docker://${sref(source)}`, `oci:${out}:v1`])),
           });
           report('2. pull → oci: (blob GETs 307 to a second host)', rtt, runs, app.bytes);
@@ -200,12 +216,9 @@ export async function runLatencyBench(opts: LatencyBenchOptions): Promise<void> 
         if (want(3)) {
           const runs = await rounds({
             ecrctl: () => withBed(false, (dest) => measured(() => ecrctl(['copy', ref(source), ref(dest)]))),
-            ...(abH1
-              ? {
-                  'ecrctl h1': () =>
-                    withBed(false, (dest) => measured(() => ecrctl(['copy', ref(source), ref(dest)], true))),
-                }
-              : {}),
+            ...alsoVariants((v) =>
+              withBed(false, (dest) => measured(() => ecrctl(['copy', ref(source), ref(dest)], v))),
+            ),
             skopeo: () =>
               withBed(false, (dest) =>
                 measured(() => skopeo([...src, ...dst, `docker://${sref(source)}`, `docker://${sref(dest)}`])),
@@ -228,7 +241,7 @@ export async function runLatencyBench(opts: LatencyBenchOptions): Promise<void> 
     if (want(5) && many && one) {
       const runs = await rounds({
         ecrctl: () => withBed(false, (bed) => measured(() => pushTo(many, bed))),
-        ...(abH1 ? { 'ecrctl h1': () => withBed(false, (bed) => measured(() => pushTo(many, bed, true))) } : {}),
+        ...alsoVariants((v) => withBed(false, (bed) => measured(() => pushTo(many, bed, v)))),
         skopeo: () => withBed(false, (bed) => measured(() => skopeoPushTo(many, bed))),
         'ecrctl, 1 layer': () => withBed(false, (bed) => measured(() => pushTo(one, bed))),
       });

@@ -59,12 +59,23 @@ export function formatPlatform(p: Platform | PlatformSpec): string {
   return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
 }
 
-/** A blob this size or smaller is small: its transfer time is round trips, not bytes. */
-export const SMALL_BLOB = 1024 * 1024;
+/**
+ * A blob this size or smaller is small: its transfer time is round trips, not bytes (2 MiB is
+ * about what one round trip carries at 500 Mbit/s and 40 ms). A "1 MiB" layer is a little
+ * over 1 MiB once tar and gzip framing are added: at a 1 MiB line those went 4 at a time.
+ */
+export const SMALL_BLOB = 2 * 1024 * 1024;
 /** What one blob's requests leave to collect, counted as bytes moved (see noteBytesMoved). */
 const BLOB_GARBAGE = 1024 * 1024;
-/** How many more small blobs than `concurrency` run at once. */
+/** How many more small blobs than `concurrency` run at once, at most … */
 export const SMALL_BLOB_FACTOR = 4;
+/**
+ * … and the most bytes of small blobs in flight together: sixteen 100 KiB blobs at once, but
+ * four of 2 MiB, so a copy's small downloads (each buffered up to its size while its upload
+ * waits) cannot add 16 × 2 MiB to peak memory. 8 MiB in flight per two round trips (POST,
+ * PUT) still fills 500 Mbit/s at 40 ms.
+ */
+export const SMALL_BLOB_BUDGET = 8 * 1024 * 1024;
 
 export type CopyEvent =
   | { kind: 'plan'; blobs: number; bytes: number; manifests: number }
@@ -241,7 +252,11 @@ export async function copyImage(
       ? [{ items: blobs, limit }]
       : [
           { items: blobs.filter((d) => d.size > SMALL_BLOB), limit },
-          { items: blobs.filter((d) => !(d.size > SMALL_BLOB)), limit: limit * SMALL_BLOB_FACTOR },
+          {
+            items: blobs.filter((d) => !(d.size > SMALL_BLOB)),
+            limit: limit * SMALL_BLOB_FACTOR,
+            budget: { bytes: SMALL_BLOB_BUDGET, cost: (d: Descriptor) => d.size },
+          },
         ],
     copyBlob,
     signal,
@@ -388,34 +403,58 @@ export async function runPool<T>(
   await runPools([{ items, limit }], work, signal);
 }
 
+/** What a pool group may have in flight by weight: the sum of cost() stays within bytes. */
+export interface PoolBudget<T> {
+  bytes: number;
+  cost: (item: T) => number;
+}
+
 /**
  * Runs work over several groups of items at once, each group with at most its own `limit`
- * in flight; the first failure in any group stops them all.
+ * in flight (and, with a budget, at most `budget.bytes` of cost in flight; one item always
+ * may run, however heavy); the first failure in any group stops them all from starting more.
  */
 export async function runPools<T>(
-  groups: ReadonlyArray<{ items: readonly T[]; limit: number }>,
+  groups: ReadonlyArray<{ items: readonly T[]; limit: number; budget?: PoolBudget<T> }>,
   work: (item: T) => Promise<void>,
   signal?: AbortSignal,
 ): Promise<void> {
   let failed: unknown;
-  const workers: Array<Promise<void>> = [];
-  for (const { items, limit } of groups) {
+  const done: Array<Promise<void>> = [];
+  for (const { items, limit, budget } of groups) {
     if (items.length === 0) continue;
+    const max = Math.max(1, limit);
     let next = 0;
-    const worker = async () => {
-      while (failed === undefined && next < items.length) {
-        const item = items[next++] as T;
-        try {
-          throwIfAborted(signal);
-          await work(item);
-        } catch (err) {
-          failed ??= err;
-        }
-      }
-    };
-    for (let i = 0; i < Math.max(1, Math.min(limit, items.length)); i++) workers.push(worker());
+    let running = 0;
+    let weight = 0;
+    done.push(
+      new Promise<void>((resolve) => {
+        const fill = () => {
+          while (failed === undefined && next < items.length && running < max) {
+            const item = items[next] as T;
+            const cost = budget ? budget.cost(item) : 0;
+            if (budget && running > 0 && weight + cost > budget.bytes) break;
+            next++;
+            running++;
+            weight += cost;
+            const finish = (err?: unknown) => {
+              if (err !== undefined) failed ??= err;
+              running--;
+              weight -= cost;
+              fill();
+            };
+            (async () => {
+              throwIfAborted(signal);
+              await work(item);
+            })().then(() => finish(), finish);
+          }
+          if (running === 0 && (failed !== undefined || next >= items.length)) resolve();
+        };
+        fill();
+      }),
+    );
   }
-  await Promise.all(workers);
+  await Promise.all(done);
   if (failed !== undefined) throw failed;
 }
 

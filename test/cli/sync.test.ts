@@ -4,7 +4,6 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Readable } from 'node:stream';
 import { Command, CommanderError } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineSync } from '../../src/cli/commands/sync.js';
@@ -13,7 +12,7 @@ import { isEcrctlError, RuleViolation } from '../../src/errors.js';
 import type { LocalServer } from '../../src/local/server.js';
 import { RegistryClient } from '../../src/oci/registry.js';
 import { createSession } from '../../src/session.js';
-import { buildImage, buildIndex, type FixtureImage } from '../helpers/fixtures.js';
+import { buildImage, type FixtureImage, pushFixture } from '../helpers/fixtures.js';
 import { type StartedRegistry, startRegistry } from '../helpers/registry.js';
 import { credentials, start } from '../local/helpers.js';
 
@@ -23,16 +22,7 @@ let tmp: string;
 const client = new RegistryClient({ retry: { maxRetries: 0 } });
 
 async function seed(repo: string, images: FixtureImage[], tag: string): Promise<FixtureImage[]> {
-  const r = client.repository(reg.host, repo);
-  for (const img of images) {
-    for (const [digest, bytes] of img.blobs) {
-      await r.putBlob({ mediaType: 'application/octet-stream', digest, size: bytes.length }, async () =>
-        Readable.from([bytes]),
-      );
-    }
-    if (images.length > 1) await r.putManifest(img.manifest);
-  }
-  await r.putManifest(images.length > 1 ? buildIndex(images) : images[0]!.manifest, tag);
+  await pushFixture(client.repository(reg.host, repo), images, tag);
   return images;
 }
 

@@ -5,8 +5,10 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { MediaType } from '../../src/oci/media-types.js';
+import type { RegistryRepository } from '../../src/oci/registry.js';
 import type { Descriptor, ImageIndex, ImageManifest, ManifestBlob, Platform } from '../../src/oci/types.js';
 
 export interface FixtureBlob {
@@ -171,4 +173,28 @@ export function writeOciLayout(
     path.join(dir, 'index.json'),
     JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests }),
   );
+}
+
+/**
+ * Pushes fixture images into a registry repository under tag: blobs, then (for several, or
+ * with `index`) each manifest and an OCI index of them; returns the top manifest's digest.
+ */
+export async function pushFixture(
+  repo: Pick<RegistryRepository, 'putBlob' | 'putManifest'>,
+  image: FixtureImage | FixtureImage[],
+  tag?: string,
+  index = Array.isArray(image) && image.length > 1,
+): Promise<string> {
+  const images = Array.isArray(image) ? image : [image];
+  for (const img of images) {
+    for (const [digest, bytes] of img.blobs) {
+      await repo.putBlob({ mediaType: 'application/octet-stream', digest, size: bytes.length }, async () =>
+        Readable.from([bytes]),
+      );
+    }
+    if (index) await repo.putManifest(img.manifest);
+  }
+  const top = index ? buildIndex(images) : images[0]!.manifest;
+  await repo.putManifest(top, tag);
+  return top.digest;
 }

@@ -17,17 +17,16 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Readable } from 'node:stream';
 import { CreateRepositoryCommand } from '@aws-sdk/client-ecr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalServer } from '../../src/local/server.js';
-import { RegistryClient } from '../../src/oci/registry.js';
+import { RegistryClient, type RegistryRepository } from '../../src/oci/registry.js';
 import { build } from '../../src/ops/build.js';
 import { checkBase } from '../../src/ops/check-base.js';
 import { registryClient } from '../../src/ops/ecr.js';
 import { rebase } from '../../src/ops/rebase.js';
 import { createSession, type Session } from '../../src/session.js';
-import { buildImage, buildIndex, type FixtureImage } from '../helpers/fixtures.js';
+import { buildImage, buildIndex, type FixtureImage, pushFixture } from '../helpers/fixtures.js';
 import { type StartedRegistry, startRegistry } from '../helpers/registry.js';
 import { credentials, ecrClient, start } from '../local/helpers.js';
 
@@ -45,23 +44,8 @@ const amd = buildImage(21, { layers: 1, layerSize: 1000 });
 const arm = buildImage(22, { layers: 1, layerSize: 1000, platform: { os: 'linux', architecture: 'arm64' } });
 const patched = buildImage(13, { layers: 2, layerSize: 2000 });
 
-async function seed(
-  repo: RegistryClient['repository'] extends (...a: never[]) => infer R ? R : never,
-  images: FixtureImage[],
-  tag: string,
-  index = false,
-) {
-  for (const img of images) {
-    for (const [digest, bytes] of img.blobs) {
-      await repo.putBlob({ mediaType: 'application/octet-stream', digest, size: bytes.length }, async () =>
-        Readable.from([bytes]),
-      );
-    }
-    if (index) await repo.putManifest(img.manifest);
-  }
-  const top = index ? buildIndex(images) : images[0]!.manifest;
-  await repo.putManifest(top, tag);
-  return top.digest;
+async function seed(repo: RegistryRepository, images: FixtureImage[], tag: string, index = false) {
+  return pushFixture(repo, images, tag, index);
 }
 
 function session(cwd = tmp, env: Record<string, string> = {}, ecr = true): Session {

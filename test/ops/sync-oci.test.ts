@@ -5,7 +5,6 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addToReferrersTag } from '../../src/oci/artifact.js';
 import { RegistryClient } from '../../src/oci/registry.js';
@@ -14,7 +13,7 @@ import { registryClient } from '../../src/ops/ecr.js';
 import { applySync, checkSync, planSync } from '../../src/ops/sync.js';
 import { parseSyncConfig } from '../../src/policy/sync-config.js';
 import { createSession, type Session } from '../../src/session.js';
-import { buildImage, buildIndex, type FixtureImage } from '../helpers/fixtures.js';
+import { buildImage, buildIndex, type FixtureImage, pushFixture } from '../helpers/fixtures.js';
 import { type StartedRegistry, skopeo, startRegistry } from '../helpers/registry.js';
 import { credentials, start } from '../local/helpers.js';
 
@@ -27,18 +26,7 @@ let referrer: FixtureImage;
 let subjectDigest: string;
 
 async function seed(repo: string, image: FixtureImage | FixtureImage[], tag?: string): Promise<string> {
-  const r = seedClient.repository(reg.host, repo);
-  const images = Array.isArray(image) ? image : [image];
-  for (const img of images) {
-    for (const [digest, bytes] of img.blobs) {
-      const size = bytes.length;
-      await r.putBlob({ mediaType: 'application/octet-stream', digest, size }, async () => Readable.from([bytes]));
-    }
-    if (Array.isArray(image)) await r.putManifest(img.manifest);
-  }
-  const top = Array.isArray(image) ? buildIndex(image) : image.manifest;
-  await r.putManifest(top, tag);
-  return top.digest;
+  return pushFixture(seedClient.repository(reg.host, repo), image, tag, Array.isArray(image));
 }
 
 function session(): Session {

@@ -14,7 +14,7 @@ import { registryClient } from '../../src/ops/ecr.js';
 import { applySync, checkSync, planSync } from '../../src/ops/sync.js';
 import { parseSyncConfig } from '../../src/policy/sync-config.js';
 import { createSession, type Session } from '../../src/session.js';
-import { buildImage, buildIndex, type FixtureImage } from '../helpers/fixtures.js';
+import { buildImage, type FixtureImage, pushFixture } from '../helpers/fixtures.js';
 import { type StartedRegistry, startRegistry } from '../helpers/registry.js';
 import { credentials, ecrClient, start } from '../local/helpers.js';
 import { type FaultProxy, startFaultProxy } from '../resilience/fault-proxy.js';
@@ -31,18 +31,7 @@ const expected = new Map<string, string>();
 let arm64: FixtureImage;
 
 async function seed(repo: string, image: FixtureImage | FixtureImage[], tag: string, host = reg.host): Promise<string> {
-  const r = seedClient.repository(host, repo);
-  const images = Array.isArray(image) ? image : [image];
-  for (const img of images) {
-    for (const [digest, bytes] of img.blobs) {
-      const size = bytes.length;
-      await r.putBlob({ mediaType: 'application/octet-stream', digest, size }, async () => Readable.from([bytes]));
-    }
-    if (Array.isArray(image)) await r.putManifest(img.manifest);
-  }
-  const top = Array.isArray(image) ? buildIndex(image) : image.manifest;
-  await r.putManifest(top, tag);
-  return top.digest;
+  return pushFixture(seedClient.repository(host, repo), image, tag, Array.isArray(image));
 }
 
 function session(): Session {

@@ -970,6 +970,16 @@ export async function applySync(session: Session, opts: SyncApplyOptions): Promi
     });
   };
   const plannedFailedTags = plan.failures.reduce((n, f) => n + (f.tags?.length ?? 0), 0);
+  /** Adds bytes sent (to a registry or a layout) to the progress totals. */
+  const countBytes = (n: number) => {
+    progress.bytes += n;
+    report();
+  };
+  /** Logs how many of a repository's tags went through, once it is done. */
+  const logRepositoryDone = (log: Session['log'], repo: SyncRepository, work: SyncTag[], verb: string) => {
+    const failed = failures.filter((f) => f.target === repo.target).reduce((n, f) => n + (f.tags?.length ?? 0), 0);
+    log.info(`${repo.target}: ${work.length - failed} of ${plural(work.length, 'tag')} ${verb}`);
+  };
   const beat = () => {
     const tags = copied.reduce((n, c) => n + c.tags.length, 0);
     session.log.info(
@@ -1129,10 +1139,7 @@ export async function applySync(session: Session, opts: SyncApplyOptions): Promi
           referrers: entry.referrers,
           blobs,
           pacing,
-          onBytes: (n) => {
-            progress.bytes += n;
-            report();
-          },
+          onBytes: countBytes,
           ...(entry.platforms === 'all' ? {} : { platform: entry.platforms[0]! }),
         });
         await recordCopied(repo, group, digest, r.digest);
@@ -1142,8 +1149,7 @@ export async function applySync(session: Session, opts: SyncApplyOptions): Promi
         report();
       }
     }
-    const failed = failures.filter((f) => f.target === repo.target).reduce((n, f) => n + (f.tags?.length ?? 0), 0);
-    session.log.info(`${repo.target}: ${work.length - failed} of ${plural(work.length, 'tag')} synced`);
+    logRepositoryDone(session.log, repo, work, 'synced');
   }
 
   /** Writes the changed images of one repository into its OCI layout (no creation, no pacing). */
@@ -1169,10 +1175,7 @@ export async function applySync(session: Session, opts: SyncApplyOptions): Promi
           concurrency: blobConcurrency,
           referrers: entry.referrers,
           blobs,
-          onBytes: (n) => {
-            progress.bytes += n;
-            report();
-          },
+          onBytes: countBytes,
           ...(entry.platforms === 'all' ? {} : { platform: entry.platforms[0]! }),
         });
         await recordCopied(repo, group, digest, r.digest);
@@ -1181,8 +1184,7 @@ export async function applySync(session: Session, opts: SyncApplyOptions): Promi
       }
       report();
     }
-    const failed = failures.filter((f) => f.target === repo.target).reduce((n, f) => n + (f.tags?.length ?? 0), 0);
-    session.log.info(`${repo.target}: ${work.length - failed} of ${plural(work.length, 'tag')} exported`);
+    logRepositoryDone(session.log, repo, work, 'exported');
   }
 }
 

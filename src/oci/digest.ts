@@ -55,6 +55,24 @@ export function hasherFor(digest: string): Hash {
   return createHash(parseDigest(digest).algorithm);
 }
 
+/** The error for content that has passed its descriptor's size. */
+export function contentTooLong(digest: string, size: number): DigestMismatchError {
+  return new DigestMismatchError(`content of ${digest} is longer than its descriptor's ${size} bytes`);
+}
+
+/** The error for content that ended at another size than its descriptor's, or undefined. */
+export function sizeMismatch(digest: string, bytes: number, size: number | undefined): DigestMismatchError | undefined {
+  if (size === undefined || bytes === size) return undefined;
+  return new DigestMismatchError(`content of ${digest} is ${bytes} bytes, its descriptor says ${size}`);
+}
+
+/** The error for content whose hash (fed every byte) does not give digest, or undefined. */
+export function hashMismatch(digest: string, hash: Hash): DigestMismatchError | undefined {
+  const actual = `${parseDigest(digest).algorithm}:${hash.digest('hex')}`;
+  if (actual === digest) return undefined;
+  return new DigestMismatchError(`content does not match its digest: expected ${digest}, got ${actual}`);
+}
+
 /**
  * A pass-through stream that counts bytes and fails with DigestMismatchError as soon as
  * they pass the expected size, or at the end when they fall short. Nothing is buffered.
@@ -78,7 +96,7 @@ export class CountingStream extends Transform {
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
     this.bytes += chunk.length;
     if (this.#size !== undefined && this.bytes > this.#size) {
-      done(new DigestMismatchError(`content of ${this.expected} is longer than its descriptor's ${this.#size} bytes`));
+      done(contentTooLong(this.expected, this.#size));
       return;
     }
     this.observe(chunk);
@@ -88,15 +106,7 @@ export class CountingStream extends Transform {
   }
 
   override _flush(done: TransformCallback): void {
-    if (this.#size !== undefined && this.bytes !== this.#size) {
-      done(
-        new DigestMismatchError(
-          `content of ${this.expected} is ${this.bytes} bytes, its descriptor says ${this.#size}`,
-        ),
-      );
-      return;
-    }
-    done(this.check());
+    done(sizeMismatch(this.expected, this.bytes, this.#size) ?? this.check());
   }
 
   /** Sees each chunk (subclasses hash it). */
@@ -125,8 +135,6 @@ export class VerifyingStream extends CountingStream {
   }
 
   protected override check(): Error | null {
-    const actual = `${parseDigest(this.expected).algorithm}:${this.#hash.digest('hex')}`;
-    if (actual === this.expected) return null;
-    return new DigestMismatchError(`content does not match its digest: expected ${this.expected}, got ${actual}`);
+    return hashMismatch(this.expected, this.#hash) ?? null;
   }
 }

@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { DigestMismatchError, EcrctlError, type ErrorDetails, InterruptedError, UsageError } from '../../errors.js';
-import { hasherFor, type ParsedDigest, parseDigest } from '../digest.js';
+import { contentTooLong, hashMismatch, hasherFor, type ParsedDigest, parseDigest, sizeMismatch } from '../digest.js';
 import { noteBytesMoved } from '../memory.js';
 import { MediaType } from '../media-types.js';
 import type { BlobWriteOptions } from '../store.js';
@@ -301,7 +301,7 @@ class VerifiedWriter {
         const onData = (chunk: Buffer) => {
           this.#bytes += chunk.length;
           if (this.#bytes > size) {
-            fail(new DigestMismatchError(`content of ${digest} is longer than its descriptor's ${size} bytes`));
+            fail(contentTooLong(digest, size));
             return;
           }
           this.#hash.update(chunk);
@@ -344,13 +344,8 @@ class VerifiedWriter {
       while (this.#writing !== undefined) await this.#writing;
     }
     if (this.#writeError !== undefined) throw this.#writeError;
-    if (this.#bytes !== size) {
-      throw new DigestMismatchError(`content of ${digest} is ${this.#bytes} bytes, its descriptor says ${size}`);
-    }
-    const actual = `${parseDigest(digest).algorithm}:${this.#hash.digest('hex')}`;
-    if (actual !== digest) {
-      throw new DigestMismatchError(`content does not match its digest: expected ${digest}, got ${actual}`);
-    }
+    const mismatch = sizeMismatch(digest, this.#bytes, size) ?? hashMismatch(digest, this.#hash);
+    if (mismatch) throw mismatch;
   }
 
   /** Writes what is queued, then whatever arrived meanwhile, until the queue is empty. */
